@@ -19,8 +19,17 @@ dask-jobqueue on SLURM, Kubernetes), so a sweep scales past one machine.
 Faults: a point whose function raises is tried again up to ``retries`` times;
 if it still fails its error goes to ``failed.jsonl`` and the sweep goes on
 (``--resume`` tries it again later). A worker process that dies (killed, out
-of memory) is replaced and its points resubmitted. On an interrupt (Ctrl-C)
-the table of every finished point is written before the sweep stops.
+of memory) is replaced and its points resubmitted; a point leaves the queue
+only once a pool has accepted it, so none is lost or run twice when a pool
+breaks. Worker processes end when the sweep's process dies (even by
+``kill -9``). On an interrupt (Ctrl-C) the table of every finished point is
+written before the sweep stops.
+
+``points.jsonl`` starts with a header line (``{"cosim_sweep": 1, ...}``) that
+marks it as written by this module: ``resume`` refuses a file without it and
+never truncates or rewrites one. A line that is not a valid row is reported
+(by line number, on stderr) and left as it is, and every other row is kept;
+only a last line cut short by an interrupt is removed.
 
 Ranges on the command line are parsed by :func:`parse_range`
 (``"a:b:step"``, ``"a,b,c"`` or one value).
@@ -28,6 +37,7 @@ Ranges on the command line are parsed by :func:`parse_range`
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import itertools
@@ -35,10 +45,19 @@ import json
 import math
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    BrokenExecutor,
+    Future,
+    ProcessPoolExecutor,
+    wait,
+)
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,15 +208,50 @@ def _worker_env(threads: int) -> Iterator[None]:
                 os.environ[k] = v
 
 
+PARENT_POLL_S = 0.5
+"""How often a worker checks that the process that started it is alive (s)."""
+
+
+def _worker_init(parent_pid: int, threads: int) -> None:
+    """Initialiser of a pool worker: cap its BLAS threads, end it when its parent dies.
+
+    On Linux the kernel sends the worker SIGTERM when its parent exits
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread also polls the
+    parent pid, so a ``kill -9`` of the sweep leaves no worker (nor the
+    resource tracker, which ends with the last process holding its pipe).
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
+                     name="cosim-parent-watch").start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
 @dataclass(frozen=True, kw_only=True)
 class LocalBackend:
     """This process (``workers=1``) or a pool of local worker processes.
 
     Workers are started with ``spawn`` and their BLAS capped at
-    ``threads_per_worker`` threads, so ``workers`` processes on as many cores do
-    not oversubscribe them (a forked child would inherit this process's BLAS
-    thread pool instead). When a worker process dies the pool is replaced and
-    the points it held are resubmitted (each resubmission counts as a retry).
+    ``threads_per_worker`` threads (environment at start and ``threadpoolctl``),
+    so ``workers`` processes on as many cores do not oversubscribe them (a
+    forked child would inherit this process's BLAS thread pool instead). When a
+    worker process dies the pool is replaced and the points it held are
+    resubmitted (each resubmission counts as a retry). Workers end when this
+    process dies.
 
     Attributes:
         workers: processes computing points at once; 1 runs in this process.
@@ -222,13 +276,15 @@ class LocalBackend:
             for p in points:
                 yield p, _timed(fn, p, self.retries)
             return
-        todo = list(points)
+        queue = deque(points)
         lost: dict[str, int] = {}
-        while todo:
+        idle_pools = 0
+        while queue:
             broken: list[Point] = []
-            unsent: list[Point] = []
-            yield from self._pool_run(fn, todo, broken, unsent)
-            todo = unsent
+            accepted = yield from self._pool_run(fn, queue, broken)
+            idle_pools = 0 if accepted else idle_pools + 1
+            if idle_pools >= 3:
+                raise RuntimeError("three process pools in a row accepted no sweep point")
             for p in broken:
                 key = point_key(p)
                 lost[key] = lost.get(key, 0) + 1
@@ -236,42 +292,63 @@ class LocalBackend:
                     yield p, {ERROR: "worker process died on every attempt",
                               ATTEMPTS: lost[key]}
                 else:
-                    todo.append(p)
+                    queue.append(p)
 
-    def _pool_run(self, fn: PointFn, points: Sequence[Point], broken: list[Point],
-                  unsent: list[Point]) -> Iterator[tuple[Point, Mapping]]:
-        """Run ``points`` in one pool.
+    def _new_pool(self, n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_init,
+                                   initargs=(os.getpid(), self.threads_per_worker))
 
-        Points in flight when a worker died go to ``broken``; points not yet
-        submitted then go to ``unsent``.
+    def _pool_run(self, fn: PointFn, queue: deque[Point], broken: list[Point]
+                  ) -> Generator[tuple[Point, Mapping], None, int]:
+        """Run points from ``queue`` in one pool until it is empty or the pool breaks.
+
+        A point leaves ``queue`` only when the pool has accepted it, so a pool
+        that breaks before or during a submit loses nothing: the point stays
+        queued. Points accepted by a pool that then broke go to ``broken``.
+
+        Returns:
+            How many points the pool accepted.
         """
-        with _worker_env(self.threads_per_worker):
-            pool = ProcessPoolExecutor(max_workers=min(self.workers, len(points)),
-                                       mp_context=multiprocessing.get_context("spawn"))
-        todo = iter(points)
+        pool = self._new_pool(min(self.workers, len(queue)))
         running: dict[Future, Point] = {}
-        try:
+        pool_ok = True
+        accepted = 0
+
+        def fill() -> bool:
+            nonlocal accepted
             # Keep at most 2 x workers in flight so an interrupt loses little.
-            with _worker_env(self.threads_per_worker):  # workers start on first submits
-                for p in itertools.islice(todo, 2 * self.workers):
-                    running[pool.submit(_timed, fn, p, self.retries)] = p
+            while queue and len(running) < 2 * self.workers:
+                try:
+                    with _worker_env(self.threads_per_worker):  # workers start on submits
+                        fut = pool.submit(_timed, fn, queue[0], self.retries)
+                except (BrokenExecutor, RuntimeError):  # broken, or shut down as it broke
+                    return False
+                running[fut] = queue.popleft()
+                accepted += 1
+            return True
+
+        try:
+            pool_ok = fill()
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     p = running.pop(fut)
                     try:
                         row = fut.result()
-                    except BrokenProcessPool:
+                    except BrokenExecutor:
+                        pool_ok = False
                         broken.append(p)
                         continue
-                    if not broken:
-                        nxt = next(todo, None)
-                        if nxt is not None:
-                            running[pool.submit(_timed, fn, nxt, self.retries)] = nxt
+                    except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable row
+                        row = {ERROR: f"{type(exc).__name__}: {exc}".splitlines()[0],
+                               ATTEMPTS: 1}
                     yield p, row
-            unsent.extend(todo)
+                if pool_ok:
+                    pool_ok = fill()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        return accepted
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -343,34 +420,121 @@ class SweepResult:
     elapsed_s: float
 
 
-def load_rows(out_dir: Path) -> dict[str, dict[str, Any]]:
-    """Rows already written to ``out_dir/points.jsonl``, by point key.
+HEADER = "cosim_sweep"
+"""Key of the header record, the first line of every ``points.jsonl`` this module writes."""
+FORMAT_VERSION = 1
 
-    A last line cut short by an interrupt is dropped (and removed from the file,
-    so new rows append cleanly).
+
+@dataclass(frozen=True)
+class RowsFile:
+    """What :func:`read_rows` found in a ``points.jsonl``.
+
+    Attributes:
+        rows: the valid rows, by point key (a later row of a key wins).
+        bad_lines: 1-based numbers of the lines (after the header) that are not
+            valid rows; left in the file as they are.
+        torn_at: byte offset of a last line cut short (no newline) that is not
+            a valid row, or ``None``.
+        unterminated: the last line is a valid row but has no newline.
     """
-    path = Path(out_dir) / ROWS_FILE
-    if not path.exists():
-        return {}
-    data = path.read_bytes()
+
+    rows: dict[str, dict[str, Any]]
+    bad_lines: tuple[int, ...] = ()
+    torn_at: int | None = None
+    unterminated: bool = False
+
+
+def read_rows(path: Path) -> RowsFile:
+    """Read a ``points.jsonl`` written by :func:`run_sweep`, without changing it.
+
+    Raises:
+        ConfigError: the file does not start with the cosim sweep header (it was
+            not written by this module, or by a version before the header).
+    """
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    lines = data.splitlines(keepends=True)
+    if not lines or not _is_header(lines[0]):
+        raise ConfigError(f"{path} is not a cosim sweep file (its first line is not the "
+                          f'{{"{HEADER}": ...}} header); refusing to resume into it: '
+                          f"choose another output folder")
     rows: dict[str, dict[str, Any]] = {}
-    good_end = 0
-    pos = 0
-    for line in data.splitlines(keepends=True):
-        pos += len(line)
-        if not line.endswith(b"\n"):
-            break
+    bad: list[int] = []
+    pos = len(lines[0])
+    torn_at = None
+    unterminated = False
+    for number, line in enumerate(lines[1:], start=2):
+        start, pos = pos, pos + len(line)
+        last = not line.endswith(b"\n")
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
-            break
-        if isinstance(row, dict) and KEY in row:
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            row = None
+        if isinstance(row, dict) and isinstance(row.get(KEY), str):
             rows[row[KEY]] = row
-        good_end = pos
-    if good_end != len(data):
+            unterminated = last
+        elif last:
+            torn_at = start
+        elif line.strip():
+            bad.append(number)
+    return RowsFile(rows=rows, bad_lines=tuple(bad), torn_at=torn_at,
+                    unterminated=unterminated)
+
+
+def _is_header(line: bytes) -> bool:
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return line.endswith(b"\n") and isinstance(obj, dict) and HEADER in obj
+
+
+def load_rows(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """Rows already written to ``out_dir/points.jsonl``, by point key (none if no file).
+
+    Reads only; see :func:`read_rows`.
+    """
+    path = Path(out_dir) / ROWS_FILE
+    return read_rows(path).rows if path.exists() else {}
+
+
+def _open_rows(path: Path, table_name: str) -> dict[str, dict[str, Any]]:
+    """Rows of the sweep in ``path`` (resumed), or a new file with its header.
+
+    Reports lines that are not rows on stderr (they stay in the file), and
+    removes only a last line cut short by an interrupt, so new rows append
+    cleanly.
+    """
+    if not path.exists():
+        header = {HEADER: FORMAT_VERSION, "table": table_name,
+                  "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(header) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)  # a points.jsonl always starts with its header
+        return {}
+    found = read_rows(path)
+    if found.bad_lines:
+        numbers = ", ".join(map(str, found.bad_lines[:20]))
+        more = f" and {len(found.bad_lines) - 20} more" if len(found.bad_lines) > 20 else ""
+        print(f"warning: {path}: line{'s' if len(found.bad_lines) > 1 else ''} {numbers}"
+              f"{more} {'are' if len(found.bad_lines) > 1 else 'is'} not a valid sweep row; "
+              f"left as is, every other row kept, and the points missing are recomputed",
+              file=sys.stderr)
+    if found.torn_at is not None:
+        print(f"warning: {path}: dropped a last line cut short by an interrupt",
+              file=sys.stderr)
         with open(path, "r+b") as f:
-            f.truncate(good_end)
-    return rows
+            f.truncate(found.torn_at)
+    elif found.unterminated:
+        with open(path, "ab") as f:
+            f.write(b"\n")
+    return found.rows
 
 
 def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path | str, *,
@@ -387,7 +551,8 @@ def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path | str, *,
             table to ``<table_name>.parquet`` and ``.csv``.
         backend: where points run; default ``LocalBackend()`` (this process).
         resume: continue a sweep already in ``out_dir``; without it a folder
-            holding finished points is refused.
+            that is not empty is refused. A ``points.jsonl`` there must be one
+            this module wrote (it starts with the sweep header).
         progress: show a tqdm progress bar (on stderr).
         desc: label of the progress bar.
         table_name: stem of the table files.
@@ -396,19 +561,27 @@ def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path | str, *,
         The table and how many points were computed and skipped.
 
     Raises:
-        ConfigError: ``out_dir`` already holds rows and ``resume`` is false.
+        ConfigError: ``out_dir`` is not empty and ``resume`` is false; another run
+            holds it; it cannot be written; its ``points.jsonl`` is not a sweep file.
     """
+    from cosim.rundir import LOCK_FILE, prepare_run_dir
+
+    with prepare_run_dir(out_dir, resume=resume, resumable=True) as out:
+        if (resume and not (out / ROWS_FILE).exists()
+                and any(n != LOCK_FILE for n in os.listdir(out))):
+            raise ConfigError(f"{out} holds files but no {ROWS_FILE}, so it is not a sweep "
+                              f"to resume; choose another output folder")
+        return _run_sweep(fn, points, out, backend=backend or LocalBackend(),
+                          progress=progress, desc=desc, table_name=table_name)
+
+
+def _run_sweep(fn: PointFn, points: Sequence[Point], out: Path, *, backend: SweepBackend,
+               progress: bool, desc: str, table_name: str) -> SweepResult:
     t0 = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    backend = backend or LocalBackend()
     keyed: dict[str, Point] = {}
     for p in points:
         keyed.setdefault(point_key(p), dict(p))
-    done = load_rows(out)
-    if done and not resume:
-        raise ConfigError(f"{out} already holds {len(done)} finished sweep points; pass "
-                          f"--resume to continue that sweep, or choose another output folder")
+    done = _open_rows(out / ROWS_FILE, table_name)
     todo = [p for k, p in keyed.items() if k not in done]
     skipped = len(keyed) - len(todo)
     bar = None
