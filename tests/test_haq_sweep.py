@@ -208,3 +208,70 @@ def test_analog_aggregation_with_the_measured_vcmac():
                              vcmac_measured=measured)
     assert ana.haq_ratio_programmed == measured[5]
     assert ana.haq.rmse == pytest.approx(dig.haq.rmse, rel=0.2)
+
+
+# -- damaged or foreign points.jsonl ----------------------------------------------------
+
+
+def test_resume_keeps_every_good_row_after_a_corrupt_line(tmp_path, capsys):
+    CALLS.clear()
+    pts = grid({"a": list(range(36))})
+    out = tmp_path / "run"
+    run_sweep(_square, pts, out, progress=False)
+    path = out / ROWS_FILE
+    lines = path.read_text().splitlines(keepends=True)
+    assert json.loads(lines[0])["cosim_sweep"] == 1 and len(lines) == 37
+    lines[5] = '{"point_key": "2f1c", "a": 4, "y"\n'  # line 6 of the file, cut and joined
+    lines[9] = "\x00\x00garbage\n"  # line 10
+    damaged = "".join(lines)
+    path.write_text(damaged)
+    CALLS.clear()
+    res = run_sweep(_square, pts, out, resume=True, progress=False)
+    err = capsys.readouterr().err
+    assert "lines 6, 10 are not a valid sweep row" in err
+    assert res.skipped == 34 and res.computed == 2  # only the two damaged points again
+    assert sorted(c["a"] for c in CALLS) == [4, 8]
+    assert res.table["y"].tolist() == [a * a for a in range(36)]
+    text = path.read_text()
+    assert text.startswith(damaged)  # the bad lines are left as they were
+    assert len(text.splitlines()) == 39
+
+
+def test_resume_refuses_a_points_file_it_did_not_write(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    foreign = "x,y\n1,2\n3,4\n"
+    (out / ROWS_FILE).write_text(foreign)
+    with pytest.raises(ConfigError, match="not a cosim sweep file") as err:
+        run_sweep(_square, grid({"a": [1, 2]}), out, resume=True, progress=False)
+    assert "\n" not in str(err.value)
+    assert (out / ROWS_FILE).read_text() == foreign  # not truncated
+    assert sorted(p.name for p in out.iterdir()) == [ROWS_FILE]
+    # Rows without the header (e.g. hand-made) are refused too, and left alone.
+    rows = '{"point_key": "k", "a": 1, "y": 1}\n{"point_key": "k2", "a": '
+    (out / ROWS_FILE).write_text(rows)
+    with pytest.raises(ConfigError, match="not a cosim sweep file"):
+        run_sweep(_square, grid({"a": [1, 2]}), out, resume=True, progress=False)
+    assert (out / ROWS_FILE).read_text() == rows
+
+
+def test_cosim_sweep_haq_resume_on_a_foreign_file_is_one_line(tmp_path):
+    out = tmp_path / "s"
+    out.mkdir()
+    (out / ROWS_FILE).write_text("not json\n")
+    r = CliRunner().invoke(main, ["sweep", "haq", "--amp-ratio", "1.5", "--noise", "0.1",
+                                  "--bits", "8", "--seeds", "1", "--backend", "ideal",
+                                  "--workers", "1", "-o", str(out), "--resume"])
+    assert r.exit_code == 2 and "not a cosim sweep file" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert (out / ROWS_FILE).read_text() == "not json\n"
+
+
+def test_resume_into_a_folder_of_other_files_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not a sweep to resume"):
+        run_sweep(_square, grid({"a": [1]}), tmp_path, resume=True, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    with pytest.raises(ConfigError, match="not empty"):
+        run_sweep(_square, grid({"a": [1]}), tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import cloudpickle
@@ -13,7 +19,7 @@ from click.testing import CliRunner
 
 from circuits.errors import ConfigError
 from cosim.cli import main
-from cosim.sweep import FAILED_FILE, DaskBackend, LocalBackend, grid, run_sweep
+from cosim.sweep import FAILED_FILE, ROWS_FILE, DaskBackend, LocalBackend, grid, run_sweep
 
 # Dask workers unpickle these test functions by value (this module is not importable there).
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -134,3 +140,127 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         run_sweep(_square, _points(tmp_path, 2), tmp_path / "c", backend=backend,
                   progress=False)
+
+
+# -- a pool that breaks between wait and submit -----------------------------------------
+
+
+def _kills_after_zero(point):
+    """Point 1 kills its worker once, a second after point 0 has finished."""
+    d = Path(point["dir"])
+    if point["x"] == 1 and not (d / "killed").exists():
+        deadline = time.monotonic() + 30
+        while not (d / "calls-0").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(1.0)
+        (d / "killed").write_text("1")
+        os._exit(1)
+    return _square(point)
+
+
+def test_pool_broken_when_submit_runs_loses_no_point(tmp_path, monkeypatch):
+    """Deterministic: the pool is broken (every other future failed) before the next submit."""
+    import cosim.sweep as sweep
+
+    real_wait = sweep.wait
+    paused = []
+
+    def wait_then_pause(fs, **kw):
+        done, rest = real_wait(fs, **kw)
+        if not paused and any(f.exception() is None for f in done):
+            paused.append(True)
+            real_wait(fs, timeout=60)  # the worker of point 1 dies; the pool breaks
+            assert all(f.done() for f in fs)
+            done = {f for f in done if f.exception() is None}  # hide the failures for now
+        return done, set(fs) - done
+
+    raised = []
+
+    class Pool(ProcessPoolExecutor):
+        def submit(self, *args, **kwargs):
+            try:
+                return super().submit(*args, **kwargs)
+            except BrokenProcessPool:
+                raised.append(True)
+                raise
+
+    monkeypatch.setattr(sweep, "wait", wait_then_pause)
+    monkeypatch.setattr(sweep, "ProcessPoolExecutor", Pool)
+    res = run_sweep(_kills_after_zero, _points(tmp_path), tmp_path / "out",
+                    backend=LocalBackend(workers=2), progress=False)
+    assert paused and raised  # submit ran on the broken pool
+    assert res.failed == 0 and res.computed == 8
+    assert list(res.table["x"]) == list(range(8))  # every point exactly once
+    rows = [json.loads(line) for line in (tmp_path / "out" / ROWS_FILE).read_text()
+            .splitlines()[1:]]
+    assert sorted(r["x"] for r in rows) == list(range(8))
+
+
+# -- workers end with the sweep's process ----------------------------------------------
+
+
+_ORPHAN_SCRIPT = """
+import os, sys, time
+from pathlib import Path
+
+def slow(point):
+    Path(point["dir"], f"worker-{os.getpid()}").write_text("")
+    time.sleep(120)
+    return {"y": 0}
+
+if __name__ == "__main__":
+    from cosim.sweep import LocalBackend, grid, run_sweep
+    d = sys.argv[1]
+    run_sweep(slow, grid({"x": [0, 1, 2, 3]}, dir=d), Path(d) / "out",
+              backend=LocalBackend(workers=2), progress=False)
+"""
+
+
+def _children(pid):
+    """Pids whose parent is ``pid`` (from /proc)."""
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def _alive(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie no one reaped is dead
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+@pytest.mark.timeout(120)
+def test_kill_9_of_the_sweep_ends_its_workers(tmp_path):
+    script = tmp_path / "orphans.py"
+    script.write_text(_ORPHAN_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path)],
+                            cwd=Path(__file__).resolve().parent.parent)
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("worker-*"))) < 2 and time.monotonic() < deadline:
+            assert proc.poll() is None, "the sweep ended early"
+            time.sleep(0.1)
+        workers = {int(p.name.split("-")[1]) for p in tmp_path.glob("worker-*")}
+        assert len(workers) == 2
+        children = set(_children(proc.pid))  # the workers and the resource tracker
+        assert workers <= children
+    finally:
+        proc.kill()
+        proc.wait()
+    deadline = time.monotonic() + 5
+    while any(_alive(p) for p in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [p for p in children if _alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"processes left running after kill -9 of the sweep: {left}"
