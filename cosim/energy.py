@@ -31,7 +31,7 @@ import csv
 import math
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ import pandas as pd
 
 from circuits.errors import ConfigError, check_choice, check_range, did_you_mean
 from cosim.area import Hardware
-from cosim.events import Events
+from cosim.events import NF_TIMING, Events, Timing
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 """Package data: the cited energy, area and baseline tables."""
@@ -345,30 +345,6 @@ class Ledger:
         return workload.read_steps * step + ev.adc_conversions / (adcs * timing.adc_rate_hz)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Timing:
-    """Timing figures of the hardware (NF code defaults).
-
-    Attributes:
-        read_pulse_s: length of one read pulse (s); NF code cell read t = 10 ns.
-        amplifier_active_s: active time of a TIA / VCMAC per conversion (s);
-            NF code amplifier entry 100 ns.
-        adc_rate_hz: conversions per second of one ADC; NF code 1.2 GHz
-            (3.1 mW / 1.2 GHz).
-    """
-
-    read_pulse_s: float = 10e-9
-    amplifier_active_s: float = 100e-9
-    adc_rate_hz: float = 1.2e9
-
-    def __post_init__(self) -> None:
-        check_range("read_pulse_s", self.read_pulse_s, 0.0, 1.0, lo_open=True)
-        check_range("amplifier_active_s", self.amplifier_active_s, 0.0, 1.0, lo_open=True)
-        check_range("adc_rate_hz", self.adc_rate_hz, 0.0, 1e12, lo_open=True)
-
-
-NF_TIMING = Timing()
-"""NF code timing: 10 ns read, 100 ns amplifier, 1.2 GHz ADC."""
 
 
 # --------------------------------------------------------------------------- workloads
@@ -667,28 +643,37 @@ def mlp_workload(cfg: Mapping[str, Any]) -> Workload:
                     source=str(cfg.get("source", "")) or "mlp adapter (cosim.energy)")
 
 
-def haq_run_workload(manifest: Mapping[str, Any], *, source: str = "") -> Workload:
-    """The MVM test of a ``cosim haq`` run folder, from its ``manifest.json`` config.
+def haq_mvm_workload(config: Mapping[str, Any], events: Events, *,
+                     programming_events: Events | None = None, source: str = "") -> Workload:
+    """The HAQ MVM test as a workload: the events its layer *counted*, sized by the mvm rule.
 
-    Used when the run folder has no ``workload.json``: the events are counted
-    by :func:`mvm_workload`'s rule for the test's matrix, bits, aggregation,
-    macro size and ``n_vectors`` inputs (one MVM call; programming and the
-    extra read cycles excluded).
+    Args:
+        config: the test's config (``HaqExperimentConfig`` fields: ``vector_length``,
+            ``n_outputs``, ``n_bits``, ``n_vectors``, ``aggregation``, ``macro_rows``,
+            ``macro_cols``, ``input_bits``).
+        events: what the analog layer counted for one MVM call of ``n_vectors`` inputs.
+        programming_events: what programming the weights cost (reported apart).
+        source: what produced the counts.
+
+    Returns:
+        The workload: counted events, and the hardware (arrays, periphery) of
+        :func:`mvm_workload` for the same matrix, which ``tests/test_layer.py``
+        shows counts the same events.
     """
-    c = manifest.get("config")
-    if not isinstance(c, Mapping):
-        raise ConfigError("haq manifest.json has no 'config' object")
     try:
-        cfg = {"name": f"HAQ MVM {c['vector_length']}x{c['n_outputs']}, {c['n_bits']} bit, "
-                       f"{c.get('aggregation', 'digital')}",
-               "rows": c["vector_length"], "cols": c["n_outputs"], "bits": c["n_bits"],
-               "inferences": c["n_vectors"], "aggregation": c.get("aggregation", "digital"),
-               "macro_rows": c.get("macro_rows", 512), "macro_cols": c.get("macro_cols", 512),
-               "input_bits": c.get("input_bits", 8),
-               "source": source or "cosim haq manifest.json (events counted by the mvm adapter)"}
+        sizing = {"name": f"HAQ MVM {config['vector_length']}x{config['n_outputs']}, "
+                          f"{config['n_bits']} bit, {config.get('aggregation', 'digital')}",
+                  "rows": config["vector_length"], "cols": config["n_outputs"],
+                  "bits": config["n_bits"], "inferences": config["n_vectors"],
+                  "aggregation": config.get("aggregation", "digital"),
+                  "macro_rows": config.get("macro_rows", 512),
+                  "macro_cols": config.get("macro_cols", 512),
+                  "input_bits": config.get("input_bits", 8)}
     except KeyError as exc:
-        raise ConfigError(f"haq manifest.json config lacks {exc.args[0]!r}") from None
-    return mvm_workload(cfg)
+        raise ConfigError(f"HAQ test config lacks {exc.args[0]!r}") from None
+    w = mvm_workload(sizing)
+    return replace(w, events=events, programming_events=programming_events or Events(),
+                   source=source or "events counted by the analog layers of cosim haq")
 
 
 def workload_to_json(w: Workload) -> dict[str, Any]:

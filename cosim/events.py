@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from circuits.errors import check_range
+
 
 @dataclass(frozen=True, kw_only=True)
 class Events:
@@ -35,3 +37,29 @@ class Events:
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    """Timing figures of the hardware (NF code defaults).
+
+    Attributes:
+        read_pulse_s: length of one read pulse (s); NF code cell read t = 10 ns.
+        amplifier_active_s: active time of a TIA / VCMAC per conversion (s);
+            NF code amplifier entry 100 ns.
+        adc_rate_hz: conversions per second of one ADC; NF code 1.2 GHz
+            (3.1 mW / 1.2 GHz).
+    """
+
+    read_pulse_s: float = 10e-9
+    amplifier_active_s: float = 100e-9
+    adc_rate_hz: float = 1.2e9
+
+    def __post_init__(self) -> None:
+        check_range("read_pulse_s", self.read_pulse_s, 0.0, 1.0, lo_open=True)
+        check_range("amplifier_active_s", self.amplifier_active_s, 0.0, 1.0, lo_open=True)
+        check_range("adc_rate_hz", self.adc_rate_hz, 0.0, 1e12, lo_open=True)
+
+
+NF_TIMING = Timing()
+"""NF code timing: 10 ns read, 100 ns amplifier, 1.2 GHz ADC."""

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,28 +46,22 @@ from matplotlib.figure import Figure
 
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError, check_choice, check_int, check_range
-from cosim.aggregation import (
-    AGGREGATIONS,
-    Aggregator,
-    VcmacRatio,
-    code_for_ratio,
-    outputs_from_currents,
-    vcmac_ratio,
-)
+from cosim.aggregation import AGGREGATIONS, Aggregator, VcmacRatio, code_for_ratio, vcmac_ratio
+from cosim.energy import haq_mvm_workload, write_workload_json
 from cosim.events import Events
+from cosim.layers.analog import VERIFY_READS, AnalogLayer
 from cosim.plots import save_figure
 from cosim.programming import (
+    HAQ,
+    PTQ,
     BinaryCellWriter,
     ProgrammedWeights,
     check_amp_ratio,
     check_bits,
-    program_haq,
-    program_ptq,
 )
 from cosim.tile import Tile, TileConfig, make_tile
 
 WEIGHT_DISTRIBUTIONS = ("uniform", "gaussian")
-VERIFY_READS = ("exact", "first_order")
 BACKENDS = ("ideal", "calibrated", "spice")
 
 NORMALISATION = (
@@ -174,7 +168,8 @@ class SchemeResult:
         rmse: RMSE of ``y`` against the exact product (see ``NORMALISATION``).
         weight_rmse: RMSE of the programmed weights against the targets.
         rmse_cycles: RMSE of each extra read cycle, ``(read_cycles,)``.
-        events: programming plus MVM events.
+        events: programming plus every MVM call's events.
+        mvm_events: the events of the first MVM call alone (``n_vectors`` inputs).
     """
 
     programmed: ProgrammedWeights
@@ -183,6 +178,7 @@ class SchemeResult:
     weight_rmse: float
     rmse_cycles: np.ndarray
     events: Events
+    mvm_events: Events
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -238,47 +234,6 @@ class HaqExperimentResult:
         return out
 
 
-class TileReadBack:
-    """``ReadBack`` through a tile's read path (``Tile.read_cells``), with fresh read noise.
-
-    Two methods:
-
-    - ``"exact"``: each call loads ``g_actual`` into the tile exactly (no new
-      write noise: the writer has drawn it) and reads every cell, so the read
-      sees the backend's full network for the array as it now is. With the
-      ``calibrated`` backend that is one transfer extraction per call (per bit).
-    - ``"first_order"``: the tile holds a reference array once (every cell at
-      the LRS/HRS midpoint ``g_ref``) and each read is
-      ``read_cells() * g_actual / g_ref``: the reference array's read path,
-      scaled cell by cell (the calibrated backend's first-order update, as for
-      read noise). One extraction for the whole programming run; exact without
-      wires, and off by the IR-drop coupling times the deviation from the
-      reference with them.
-
-    Loading arrays adds writes to ``tile.events_total``; programming events are
-    counted in :class:`cosim.programming.ProgrammedWeights` instead.
-    """
-
-    def __init__(self, tile: Tile, method: str = "exact"):
-        self.tile = tile
-        self.method = check_choice("verify-read method", method, VERIFY_READS)
-        self._g_ref: np.ndarray | None = None
-
-    def __call__(self, g_actual_siemens: np.ndarray, cols: np.ndarray | None = None, /
-                 ) -> np.ndarray:
-        g = np.asarray(g_actual_siemens, dtype=float)
-        if self.method == "exact":
-            self.tile.program(g)
-            out = self.tile.read_cells()
-        else:
-            if self._g_ref is None or self._g_ref.shape != g.shape:
-                rram = self.tile.config.rram
-                self._g_ref = np.full(g.shape, 0.5 * (rram.g_lrs_siemens + rram.g_hrs_siemens))
-                self.tile.program(self._g_ref)
-            out = self.tile.read_cells() * (g / self._g_ref)
-        return out if cols is None else out[:, cols]
-
-
 def make_weights(cfg: HaqExperimentConfig, rng: np.random.Generator) -> np.ndarray:
     """Random weights, ``(vector_length, n_outputs)``, scaled to ``max|w| = 1``."""
     shape = (cfg.vector_length, cfg.n_outputs)
@@ -318,7 +273,6 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
     rng_w, rng_x, rng_ptq, rng_haq, rng_stage = (np.random.default_rng(s) for s in seq.spawn(5))
     tile = tile or make_tile(cfg.tile_config())
     rram = tile.config.rram
-    v_read = tile.config.v_read_volt
     w = make_weights(cfg, rng_w)
     x = make_inputs(cfg, rng_x)
     y_exact = x @ w
@@ -341,52 +295,37 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
         return BinaryCellWriter(rram=rram, lrs_sigma=cfg.write_noise, hrs_sigma=cfg.hrs_noise,
                                 rng=rng)
 
-    t0 = time.perf_counter()
-    pw_ptq = program_ptq(w, cfg.n_bits, rram=rram, program_cells=writer(rng_ptq))
-    timings["program_ptq"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    pw_haq = program_haq(w, cfg.n_bits, s_prog, rram=rram, program_cells=writer(rng_haq),
-                         read_back=TileReadBack(tile, cfg.verify_read))
-    timings["program_haq"] = time.perf_counter() - t0
+    # Both schemes share one tile: the same hardware, programmed in turn.
+    layers = {}
+    for name, scheme, rng, agg in (("ptq", PTQ(n_bits=cfg.n_bits), rng_ptq, Aggregator()),
+                                   ("haq", HAQ(n_bits=cfg.n_bits, amp_ratio=s_prog), rng_haq,
+                                    haq_agg)):
+        t0 = time.perf_counter()
+        layers[name] = AnalogLayer.deploy(scheme, tile, w=w, write=writer(rng),
+                                          verify_read=cfg.verify_read, aggregator=agg)
+        timings[f"program_{name}"] = time.perf_counter() - t0
 
     results = {}
-    for name, pw, agg in (("ptq", pw_ptq, Aggregator()), ("haq", pw_haq, haq_agg)):
+    for name, layer in layers.items():
         t0 = time.perf_counter()
-        tile.program(pw.g_actual_siemens)
-        ev = pw.events
-        y_first, cycles = None, []
+        y_first, cycles, mvm_events = None, [], Events()
         for _ in range(1 + cfg.read_cycles):
-            res = tile.mvm(x)
-            ev = ev + _aggregation_events(res.events, agg, x.shape[0], pw)
-            y = outputs_from_currents(pw, res.y, x, v_read, agg)
+            y, ev = layer.forward(x)
+            mvm_events += ev
             if y_first is None:
-                y_first = y
+                y_first, first_events = y, ev
             else:
                 cycles.append(_rmse(y, y_exact))
+        pw = layer.programmed
         results[name] = SchemeResult(programmed=pw, y=y_first, rmse=_rmse(y_first, y_exact),
                                      weight_rmse=_rmse(pw.weights(), w),
-                                     rmse_cycles=np.array(cycles), events=ev)
+                                     rmse_cycles=np.array(cycles),
+                                     events=pw.events + mvm_events,
+                                     mvm_events=first_events)
         timings[f"mvm_{name}"] = time.perf_counter() - t0
     return HaqExperimentResult(config=cfg, w=w, x=x, y_exact=y_exact, ptq=results["ptq"],
                                haq=results["haq"], vcmac=vr, haq_ratio_programmed=s_prog,
                                timings_s=timings)
-
-
-def _aggregation_events(tile_events: Events, agg: Aggregator, batch: int,
-                        pw: ProgrammedWeights) -> Events:
-    """The tile's events of one MVM plus the aggregation's.
-
-    Digital: every bit column is converted (the tile's count) and weighted and
-    summed digitally. Analog: the VCMAC chain sums the bit columns before the
-    ADC, so one conversion per weight column, one digital rescale each, and
-    the chain's active time (not modelled here: 0).
-    """
-    cols, n = pw.cols, pw.n_bits
-    if agg.kind == "digital":
-        return tile_events + Events(digital_mults=batch * cols * n,
-                                    digital_adds=batch * cols * (n - 1))
-    return replace(tile_events, adc_conversions=tile_events.adc_conversions // n) + \
-        Events(digital_mults=batch * cols)
 
 
 # -- the sweep ---------------------------------------------------------------------------
@@ -508,6 +447,10 @@ def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, An
                      ).to_csv(run_dir / "rmse_cycles.csv", index=False, float_format="%.8g")
         files.append("rmse_cycles.csv")
         figures += _cycles_hist(result, run_dir / "rmse_cycles")
+    workload = haq_mvm_workload(asdict(result.config), result.haq.mvm_events,
+                                programming_events=result.haq.programmed.events)
+    write_workload_json(run_dir, workload)
+    files.append("workload.json")
     summary = {"command": "haq", **result.summary(), "tables": files,
                "figures": sorted(p.name for p in figures)}
     (run_dir / "manifest.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")

@@ -43,15 +43,15 @@ a :mod:`cosim.tile` read path in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from circuits.devices import TAOX_40NM, RRAMParams
-from circuits.errors import ConfigError, check_choice, check_range
+from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.events import Events
-from cosim.noise import WriteNoise, read_factors
+from cosim.noise import FORMED_TAOX, FormingNoise, WriteNoise, read_factors
 
 SCHEMES = ("ptq", "haq")
 MAX_BITS = 16
@@ -189,6 +189,10 @@ class ProgrammedWeights:
         w_verify: HAQ's running estimate ``w_pro * weight_scale`` from the verify
             reads (``None`` for PTQ, which does not verify).
         events: cell writes and verify reads spent programming.
+        g_target_neg_siemens: differential schemes only: the states of the
+            negative cells of each pair (S), same shape as ``g_target_siemens``;
+            the tile subtracts their column currents before the ADC.
+        g_actual_neg_siemens: the conductances the negative cells hold (S).
     """
 
     scheme: str
@@ -204,6 +208,8 @@ class ProgrammedWeights:
     g_actual_siemens: np.ndarray
     w_verify: np.ndarray | None = None
     events: Events = field(default_factory=Events)
+    g_target_neg_siemens: np.ndarray | None = None
+    g_actual_neg_siemens: np.ndarray | None = None
 
     @property
     def rows(self) -> int:
@@ -215,20 +221,29 @@ class ProgrammedWeights:
         return self.w_target.shape[1]
 
     @property
+    def differential(self) -> bool:
+        """Whether each bit column is a pair ``G+ - G-`` of cells."""
+        return self.g_actual_neg_siemens is not None
+
+    @property
     def significance(self) -> np.ndarray:
         """``c_j``, shape ``(n_bits,)``: full-scale weight per level unit of bit ``j``."""
         return self.c0 * self.ratio ** -np.arange(self.n_bits, dtype=float)
 
-    def decode(self, g_siemens: np.ndarray) -> np.ndarray:
-        """Weights encoded by conductances ``g`` of shape ``(rows, cols * n_bits)``."""
+    def decode(self, g_siemens: np.ndarray, g_neg_siemens: np.ndarray | None = None
+               ) -> np.ndarray:
+        """Weights encoded by conductances ``g`` of shape ``(rows, cols * n_bits)``
+        (minus ``g_neg``, the negative cells, for a differential scheme)."""
         g = np.asarray(g_siemens, dtype=float)
+        if g_neg_siemens is not None:
+            g = g - np.asarray(g_neg_siemens, dtype=float)
         u = (g - self.g_zero_siemens) / self.g_unit_siemens
         u = u.reshape(g.shape[0], -1, self.n_bits)
         return self.weight_scale * (u @ self.significance + self.offset)
 
     def weights(self) -> np.ndarray:
         """The weights the cells actually hold, shape ``(rows, cols)``."""
-        return self.decode(self.g_actual_siemens)
+        return self.decode(self.g_actual_siemens, self.g_actual_neg_siemens)
 
     def bits(self) -> np.ndarray:
         """Written states, ``True`` for SET (LRS), shape ``(rows, cols, n_bits)``."""
@@ -360,3 +375,157 @@ def program(scheme: str, w: np.ndarray, n_bits: int, amp_ratio: float = 1.5, *,
     return program_haq(w, n_bits, amp_ratio, rram=rram, program_cells=program_cells,
                        read_back=read_back)
 
+
+
+# -- schemes: one interface over every way of writing a weight matrix ----------------------
+
+
+class Scheme(Protocol):
+    """A way of writing a weight matrix into cells.
+
+    ``program`` gets the target weights (``None`` for schemes that draw their
+    own, such as :class:`RandomPairs`), the matrix shape, the device, the cell
+    writer and the verify read path, and returns the programmed array with
+    the events it spent.
+    """
+
+    name: str
+    n_bits: int
+    """Cells (bit columns, or pairs) per weight; a macro holds whole weights."""
+
+    def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
+                write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
+        """Write the matrix; see the class docstring."""
+
+
+def _need_weights(w: np.ndarray | None, shape: tuple[int, int], scheme: str) -> np.ndarray:
+    if w is None:
+        raise ConfigError(f"the {scheme} scheme writes given weights; pass w")
+    w = np.asarray(w, dtype=float)
+    if w.shape != tuple(shape):
+        raise ConfigError(f"weights have shape {w.shape}, the layer is {tuple(shape)}")
+    return w
+
+
+@dataclass(frozen=True, kw_only=True)
+class PTQ:
+    """Post-training quantisation written open loop (:func:`program_ptq`)."""
+
+    n_bits: int = 12
+    name: str = field(default="ptq", init=False)
+
+    def __post_init__(self) -> None:
+        check_bits(self.n_bits)
+
+    def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
+                write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
+        return program_ptq(_need_weights(w, shape, self.name), self.n_bits, rram=rram,
+                           program_cells=write)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HAQ:
+    """Hardware-aware quantisation with verify reads (:func:`program_haq`).
+
+    Attributes:
+        n_bits: cells per weight.
+        amp_ratio: ``s``; with VCMAC aggregation the layer programs with the
+            ratio the VCMAC really has (its measured value).
+    """
+
+    n_bits: int = 12
+    amp_ratio: float = 1.5
+    name: str = field(default="haq", init=False)
+
+    def __post_init__(self) -> None:
+        check_bits(self.n_bits)
+        check_amp_ratio(self.amp_ratio)
+
+    def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
+                write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
+        return program_haq(_need_weights(w, shape, self.name), self.n_bits, self.amp_ratio,
+                           rram=rram, program_cells=write, read_back=read_back)
+
+
+@dataclass(frozen=True, kw_only=True)
+class RandomPairs:
+    """Fixed random weights: every weight a differential pair of formed cells (PRIME).
+
+    Both cells of a pair keep the conductance forming gave them
+    (:class:`cosim.noise.FormingNoise`); the weight is ``(G+ - G-) / g_unit``
+    with ``g_unit = sqrt(2) * forming std``, so the weights are about
+    ``N(0, 1)`` (PRIME paper Fig. 2b; the PRIME code scales them at use).
+    Forming is one pulse per cell, counted as a write. Given weights are
+    refused: these weights are whatever the devices hold.
+
+    Attributes:
+        forming: the forming distribution.
+        rng: the source of the forming draws.
+    """
+
+    forming: FormingNoise = FORMED_TAOX
+    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0),
+                                     compare=False)
+    name: str = field(default="random_pairs", init=False)
+    n_bits: int = field(default=1, init=False)
+
+    def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
+                write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
+        if w is not None:
+            raise ConfigError("random_pairs draws its weights from the forming distribution; "
+                              "pass w=None and a shape")
+        rows, cols = (int(v) for v in shape)
+        check_int("rows", rows, 1, 10**6)
+        check_int("cols", cols, 1, 10**6)
+        g_pos = self.forming.draw((rows, cols), rram, self.rng)
+        g_neg = self.forming.draw((rows, cols), rram, self.rng)
+        g_unit = np.sqrt(2.0) * self.forming.std_siemens
+        if g_unit <= 0:
+            raise ConfigError("random_pairs needs a forming std_siemens > 0")
+        return ProgrammedWeights(
+            scheme=self.name, n_bits=1, ratio=2.0, c0=1.0, offset=0.0, g_zero_siemens=0.0,
+            g_unit_siemens=g_unit, weight_scale=1.0, w_target=(g_pos - g_neg) / g_unit,
+            g_target_siemens=g_pos, g_actual_siemens=g_pos, g_target_neg_siemens=g_neg,
+            g_actual_neg_siemens=g_neg, events=Events(cell_writes=2 * rows * cols))
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Pruned:
+    """A differential scheme whose pruned pairs are RESET to HRS (PRIME edge-popup).
+
+    The base scheme writes every pair; then both cells of each pair where
+    ``keep`` is false get a RESET pulse (through the writer, so HRS write
+    noise applies), which leaves ``G+ - G-`` at about zero: the conductance
+    histogram gets its peak at zero (PRIME paper Fig. 2b,d).
+
+    Attributes:
+        base: a differential scheme (e.g. :class:`RandomPairs`).
+        keep: ``(rows, cols)`` booleans, true for the pairs that stay.
+    """
+
+    base: Scheme
+    keep: np.ndarray
+    name: str = field(default="pruned", init=False)
+    n_bits: int = field(default=1, init=False)
+
+    def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
+                write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
+        keep = np.asarray(self.keep)
+        if keep.dtype != bool or keep.shape != tuple(shape):
+            raise ConfigError(f"the pruning mask must be booleans of shape {tuple(shape)}, "
+                              f"got {keep.dtype} {keep.shape}")
+        pw = self.base.program(w, shape, rram=rram, write=write, read_back=read_back)
+        if not pw.differential or pw.n_bits != 1:
+            raise ConfigError(f"pruning RESETs differential pairs; the {self.base.name} "
+                              f"scheme does not write pairs")
+        cut = ~keep
+        hrs = np.full(int(cut.sum()), rram.g_hrs_siemens)
+        pos_t, neg_t = pw.g_target_siemens.copy(), pw.g_target_neg_siemens.copy()
+        pos_a, neg_a = pw.g_actual_siemens.copy(), pw.g_actual_neg_siemens.copy()
+        pos_t[cut] = neg_t[cut] = rram.g_hrs_siemens
+        pos_a[cut] = np.asarray(write(hrs), dtype=float)
+        neg_a[cut] = np.asarray(write(hrs), dtype=float)
+        return replace(pw, scheme=f"{pw.scheme}+pruned", w_target=np.where(keep, pw.w_target, 0.0),
+                       g_target_siemens=pos_t, g_actual_siemens=pos_a,
+                       g_target_neg_siemens=neg_t, g_actual_neg_siemens=neg_a,
+                       events=pw.events + Events(cell_writes=2 * hrs.size))

@@ -11,8 +11,6 @@ Inputs (each one a workload; several give one comparison report):
        "hardware": {"arrays": 3, "rows_per_array": 512, ...},
        "source": "cosim haq ..."}
 
-- a ``cosim haq`` run folder without ``workload.json``: its ``manifest.json``
-  config, counted by the ``mvm`` adapter (:func:`cosim.energy.haq_run_workload`);
 - a ``workload.json``-style JSON file, or a TOML config naming an adapter::
 
       kind = "mvm"          # or "mlp", "events"
@@ -69,7 +67,6 @@ from cosim.energy import (
     EnergyTable,
     Workload,
     events_workload,
-    haq_run_workload,
     make_workload,
 )
 from cosim.plots import save_figure
@@ -114,14 +111,8 @@ def load_workload(path: Path) -> Workload:
         wj = path / "workload.json"
         if wj.is_file():
             return _with_source(events_workload(_read_json(wj)), f"{path.name}/workload.json")
-        mj = path / "manifest.json"
-        if mj.is_file():
-            manifest = _read_json(mj)
-            if manifest.get("command") == "haq":
-                return haq_run_workload(manifest, source=f"{path.name}/manifest.json "
-                                        "(cosim haq config; events counted by the mvm adapter)")
-        raise ConfigError(f"run folder {str(path)!r} has no workload.json (nor a cosim haq "
-                          "manifest.json) to report on")
+        raise ConfigError(f"run folder {str(path)!r} has no workload.json to report on "
+                          "(workload runs such as cosim haq write one)")
     if not path.exists():
         raise ConfigError(f"no run folder or config file at {str(path)!r}")
     suffix = path.suffix.lower()

@@ -285,6 +285,11 @@ class Tile:
     # -- programming ---------------------------------------------------------------------
 
     @property
+    def holds(self) -> ProgrammedArray | None:
+        """The array the tile holds now, or ``None``."""
+        return self._array
+
+    @property
     def array(self) -> ProgrammedArray:
         """The programmed array."""
         if self._array is None:
@@ -293,7 +298,7 @@ class Tile:
 
     def program(self, targets_siemens: np.ndarray, targets_neg_siemens: np.ndarray | None = None,
                 *, write_noise: WriteNoise | None = None,
-                rng: np.random.Generator | None = None) -> ProgrammedArray:
+                rng: np.random.Generator | None = None, col_group: int = 1) -> ProgrammedArray:
         """Write ``targets_siemens`` into the tile's macros.
 
         Args:
@@ -303,6 +308,8 @@ class Tile:
                 differential pairs (same shape), or ``None``.
             write_noise: programming noise; ``None`` writes exactly.
             rng: source of the write noise; default the tile's own stream.
+            col_group: columns that must stay in one macro (the bit columns of
+                one weight): each macro takes a whole number of groups.
 
         Returns:
             The programmed array (also kept by the tile for ``mvm``).
@@ -333,7 +340,8 @@ class Tile:
         n_cells = target.size * (1 if target_neg is None else 2)
         arr = ProgrammedArray(target_siemens=target, actual_siemens=actual,
                               target_neg_siemens=target_neg, actual_neg_siemens=actual_neg,
-                              blocks=self._split(*target.shape, target_neg is not None),
+                              blocks=self._split(*target.shape, target_neg is not None,
+                                                 col_group),
                               events=Events(cell_writes=n_cells))
         self.load(arr)
         self.events_total += arr.events
@@ -475,10 +483,16 @@ class Tile:
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _split(self, rows: int, cols: int, differential: bool) -> tuple[Block, ...]:
+    def _split(self, rows: int, cols: int, differential: bool, col_group: int = 1
+               ) -> tuple[Block, ...]:
+        check_int("col_group", col_group, 1, 4096)
         step_c = self.config.macro_cols // 2 if differential else self.config.macro_cols
         if step_c < 1:
             raise ConfigError("macro_cols must be >= 2 to hold a differential pair")
+        step_c = step_c // col_group * col_group
+        if step_c < 1:
+            raise ConfigError(f"a macro of {self.config.macro_cols} columns cannot hold one "
+                              f"group of {col_group} columns (the bits of one weight)")
         step_r = self.config.macro_rows
         return tuple(Block(row0=r, row1=min(r + step_r, rows), col0=c, col1=min(c + step_c, cols))
                      for r in range(0, rows, step_r) for c in range(0, cols, step_c))

@@ -245,7 +245,7 @@ def test_haq_analog_aggregation_with_measured_ratio_matches_digital():
 @pytest.mark.ngspice
 def test_haq_through_spice_and_calibrated_agree():
     """HAQ verified through the spice and the calibrated read paths (16 x 8, 8 bits, 1 ohm)."""
-    from cosim.haq_experiment import TileReadBack
+    from cosim.layers.analog import TileReadBack
 
     rng = np.random.default_rng(11)
     w = rng.uniform(-1, 1, (16, 8))

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
+from circuits.errors import ConfigError
 from cosim.cli import main
 from cosim.energy import make_workload, write_workload_json
 from cosim.report import TABLE_ORIGINS, ReportOptions, build_report, load_workload
@@ -106,16 +107,13 @@ def test_run_folder_with_workload_json(tmp_path):
     assert back.events == w.events and "workload.json" in back.source
 
 
-def test_haq_run_folder_without_workload_json(tmp_path):
+def test_run_folder_without_workload_json_is_refused(tmp_path):
+    # The report reads the events a run counted; it does not recount a run's config.
     run = tmp_path / "haq-run"
     run.mkdir()
-    config = {"n_bits": 12, "vector_length": 100, "n_outputs": 100, "n_vectors": 100,
-              "aggregation": "digital", "macro_rows": 512, "macro_cols": 512,
-              "input_bits": 8}
-    (run / "manifest.json").write_text(json.dumps({"command": "haq", "config": config}))
-    w = load_workload(run)
-    assert w.events.cell_reads == 100 * 100 * 100 * 12
-    assert "manifest.json" in w.source
+    (run / "manifest.json").write_text(json.dumps({"command": "haq", "config": {}}))
+    with pytest.raises(ConfigError, match="no workload.json"):
+        load_workload(run)
 
 
 def test_energy_override_in_report(tmp_path, configs):

@@ -1,0 +1,1 @@
+"""Analog layers: one weight matrix on hardware, the unit workloads compose."""

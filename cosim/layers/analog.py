@@ -1,0 +1,219 @@
+"""The analog layer: one weight matrix deployed on tiles, in weight units.
+
+A workload never touches a tile. It deploys each weight matrix once::
+
+    layer = AnalogLayer.deploy(HAQ(n_bits=12, amp_ratio=1.5), TileConfig(...), w=w)
+    y, events = layer.forward(x)        # x[B, in] -> y[B, out] ~ x @ w
+
+and composes layers with digital steps. The layer holds
+
+- the tile (or tiles: the tile splits a matrix over macros, keeping the bit
+  columns of each weight in one macro, and adds the partial sums digitally),
+- the programmed array and the scheme that wrote it (PTQ, HAQ, random
+  differential pairs, pruned pairs; :mod:`cosim.programming`), whose verify
+  reads go through this tile's own read path (:class:`TileReadBack`),
+- the aggregator of bit columns (digital, or the VCMAC with its measured
+  ratio; :mod:`cosim.aggregation`),
+- the periphery: DAC, ADC and read voltage (the tile's config), and the
+  amplifier time per conversion (:class:`cosim.events.Timing`).
+
+``forward`` turns currents back into weight units (the level offset removed
+from the known input sum, bit columns aggregated, the scheme's scale
+applied), so no workload scales currents itself, and counts every event of
+the call:
+
+- from the tile: cell reads, DAC conversions, ADC conversions;
+- TIA active time: one conversion of ``amplifier_active_s`` per ADC conversion;
+- digital aggregation: one multiply per converted bit column, ``bits - 1``
+  adds per output and macro row, and ``row blocks - 1`` partial-sum adds per
+  output;
+- analog aggregation: the VCMAC chain sums a weight's bit columns before its
+  one TIA/ADC conversion, so one conversion per output and macro row, VCMAC
+  active time equal to the TIA's, one digital rescale per output and
+  ``row blocks - 1`` partial-sum adds.
+
+This is the rule :func:`cosim.energy.mvm_workload` applies analytically;
+``tests/test_layer.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from circuits.errors import ConfigError, check_choice
+from cosim.aggregation import Aggregator, outputs_from_currents
+from cosim.events import NF_TIMING, Events, Timing
+from cosim.programming import BinaryCellWriter, ProgramCells, ProgrammedWeights, Scheme
+from cosim.tile import ProgrammedArray, Tile, TileConfig, make_tile
+
+VERIFY_READS = ("exact", "first_order")
+
+
+class TileReadBack:
+    """``ReadBack`` through a tile's read path (``Tile.read_cells``), with fresh read noise.
+
+    Two methods:
+
+    - ``"exact"``: each call loads ``g_actual`` into the tile exactly (no new
+      write noise: the writer has drawn it) and reads every cell, so the read
+      sees the backend's full network for the array as it now is. With the
+      ``calibrated`` backend that is one transfer extraction per call (per bit).
+    - ``"first_order"``: the tile holds a reference array once (every cell at
+      the LRS/HRS midpoint ``g_ref``) and each read is
+      ``read_cells() * g_actual / g_ref``: the reference array's read path,
+      scaled cell by cell (the calibrated backend's first-order update, as for
+      read noise). One extraction for the whole programming run; exact without
+      wires, and off by the IR-drop coupling times the deviation from the
+      reference with them.
+
+    ``col_group`` keeps each weight's bit columns in one macro, as the layer
+    places them for its MVMs, so the verify reads see the same macros.
+    The reads' events are counted by the scheme (one read per written cell).
+    """
+
+    def __init__(self, tile: Tile, method: str = "exact", col_group: int = 1):
+        self.tile = tile
+        self.method = check_choice("verify-read method", method, VERIFY_READS)
+        self.col_group = col_group
+        self._g_ref: np.ndarray | None = None
+
+    def __call__(self, g_actual_siemens: np.ndarray, cols: np.ndarray | None = None, /
+                 ) -> np.ndarray:
+        g = np.asarray(g_actual_siemens, dtype=float)
+        if self.method == "exact":
+            self.tile.program(g, col_group=self.col_group)
+            out = self.tile.read_cells()
+        else:
+            if self._g_ref is None or self._g_ref.shape != g.shape:
+                rram = self.tile.config.rram
+                self._g_ref = np.full(g.shape, 0.5 * (rram.g_lrs_siemens + rram.g_hrs_siemens))
+                self.tile.program(self._g_ref, col_group=self.col_group)
+            out = self.tile.read_cells() * (g / self._g_ref)
+        return out if cols is None else out[:, cols]
+
+
+class AnalogLayer:
+    """One weight matrix on hardware: ``forward(x) -> (y, events)`` in weight units.
+
+    Build one with :meth:`deploy`. Several layers may share one tile (a
+    comparison of schemes on the same hardware): each ``forward`` loads the
+    layer's own array into the tile when another one is there.
+
+    Attributes:
+        tile: the tile the matrix lives on.
+        programmed: the cells as written, and how they decode.
+        aggregator: how bit columns become outputs.
+        timing: amplifier active time per conversion.
+        input_scale: the input magnitude that drives a row at full read voltage.
+    """
+
+    def __init__(self, tile: Tile, programmed: ProgrammedWeights, *,
+                 aggregator: Aggregator | None = None, timing: Timing = NF_TIMING,
+                 input_scale: float = 1.0):
+        if not isinstance(programmed, ProgrammedWeights):
+            raise ConfigError(f"programmed must be ProgrammedWeights, got "
+                              f"{type(programmed).__name__}")
+        if not (np.isfinite(input_scale) and input_scale > 0):
+            raise ConfigError(f"input_scale must be a finite number > 0, got {input_scale!r}")
+        self.tile = tile
+        self.programmed = programmed
+        self.aggregator = aggregator or Aggregator()
+        if self.aggregator.kind == "analog" and programmed.differential:
+            raise ConfigError("the VCMAC chains bit columns; a differential-pair scheme has "
+                              "none to chain: use digital aggregation")
+        self.timing = timing
+        self.input_scale = float(input_scale)
+        self._array: ProgrammedArray | None = None
+
+    @classmethod
+    def deploy(cls, scheme: Scheme, tile: Tile | TileConfig, *, w: np.ndarray | None = None,
+               shape: tuple[int, int] | None = None, write: ProgramCells | None = None,
+               verify_read: str = "exact", aggregator: Aggregator | None = None,
+               timing: Timing = NF_TIMING, input_scale: float = 1.0) -> AnalogLayer:
+        """Program a matrix with ``scheme`` onto ``tile`` (a tile, or the config of a new one).
+
+        Args:
+            scheme: how the cells are written.
+            tile: the tile, or its config.
+            w: target weights ``(in, out)``; ``None`` for schemes that draw
+                their own (then ``shape`` is needed).
+            shape: ``(in, out)`` when ``w`` is ``None``.
+            write: the cell writer (write noise); default exact writes.
+            verify_read: ``"exact"`` or ``"first_order"`` (:class:`TileReadBack`).
+            aggregator: digital by default.
+            timing: amplifier time per conversion.
+            input_scale: the input magnitude of a full-scale row voltage.
+        """
+        tile = tile if isinstance(tile, Tile) else make_tile(tile)
+        if w is not None:
+            shape = np.shape(w)
+        if shape is None or len(shape) != 2:
+            raise ConfigError(f"a layer needs weights or a shape (in, out), got {shape!r}")
+        write = write or BinaryCellWriter(rram=tile.config.rram)
+        pw = scheme.program(w, tuple(shape), rram=tile.config.rram, write=write,
+                            read_back=TileReadBack(tile, verify_read, scheme.n_bits))
+        return cls(tile, pw, aggregator=aggregator, timing=timing, input_scale=input_scale)
+
+    @property
+    def in_features(self) -> int:
+        return self.programmed.rows
+
+    @property
+    def out_features(self) -> int:
+        return self.programmed.cols
+
+    @property
+    def programming_events(self) -> Events:
+        """Writes and verify reads the scheme spent."""
+        return self.programmed.events
+
+    def weights(self) -> np.ndarray:
+        """The weights the cells hold, ``(in, out)``."""
+        return self.programmed.weights()
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Events]:
+        """``y ~ x @ w`` through the hardware, and the events of the call.
+
+        Args:
+            x: inputs ``(B, in)`` with ``|x| <= input_scale``.
+
+        Returns:
+            ``y`` of shape ``(B, out)`` in weight x input units, and the events.
+        """
+        x = np.asarray(x, dtype=float)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ConfigError(f"inputs must have shape (batch, {self.in_features}), "
+                              f"got {x.shape}")
+        a = x / self.input_scale
+        self._load()
+        res = self.tile.mvm(a)
+        pw = self.programmed
+        y = outputs_from_currents(pw, res.y, a, self.tile.config.v_read_volt, self.aggregator)
+        return y * self.input_scale, self._count(res.events, x.shape[0])
+
+    def _load(self) -> None:
+        if self._array is None:
+            pw = self.programmed
+            self._array = self.tile.program(pw.g_actual_siemens, pw.g_actual_neg_siemens,
+                                            col_group=pw.n_bits)
+        elif self.tile.holds is not self._array:
+            self.tile.load(self._array)
+
+    def _count(self, tile_events: Events, batch: int) -> Events:
+        """Events of one call (module docstring), from the tile's count of its reads."""
+        pw = self.programmed
+        cols, n = pw.cols, pw.n_bits
+        row_blocks = self._array.row_blocks
+        t_amp = self.timing.amplifier_active_s
+        partial_adds = batch * cols * (row_blocks - 1)
+        if self.aggregator.kind == "digital":
+            conv = tile_events.adc_conversions
+            return Events(cell_reads=tile_events.cell_reads,
+                          dac_conversions=tile_events.dac_conversions, adc_conversions=conv,
+                          tia_active_s=conv * t_amp, digital_mults=conv,
+                          digital_adds=batch * cols * (n - 1) * row_blocks + partial_adds)
+        conv = tile_events.adc_conversions // n
+        return Events(cell_reads=tile_events.cell_reads,
+                      dac_conversions=tile_events.dac_conversions, adc_conversions=conv,
+                      tia_active_s=conv * t_amp, vcmac_active_s=conv * t_amp,
+                      digital_mults=batch * cols, digital_adds=partial_adds)
