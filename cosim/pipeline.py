@@ -7,28 +7,38 @@ Stages, each writing its own sub-folder of the run folder as soon as it ends:
 3. ``haq``: the NF paper's MVM test (PTQ vs HAQ) through the chosen tile backend.
 4. ``report``: energy and area of the HAQ workload against GPU baselines.
 
-``manifest.json`` (config, package and ngspice versions, git revision, seeds
-and each stage's status) is rewritten after every stage, so an interrupted
-run leaves a consistent record of what finished.
+``manifest.json`` (config, package and ngspice versions, git revision, seeds,
+BLAS threads and each stage's status) is rewritten after every stage, so an
+interrupted run leaves a consistent record of what finished.
+
+Threads: the numerical stages (tile MVM, nodal solves, HAQ programming) run
+with their BLAS/OpenMP thread pools capped at ``threads`` (``--threads``, or
+the environment variable ``COSIM_THREADS``; default 1). Their matrices are
+small (100 x 100 tiles), so one thread is as fast as several for one run,
+and two runs at once on a two-core machine no longer fight over four BLAS
+threads each. ngspice runs in its own processes (``run.workers`` at a time).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import fields
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from circuits.errors import check_choice
+from circuits.errors import ConfigError, check_choice
 from circuits.runner import ngspice_version
 from circuits.vcmac import VCMACParams
 from cosim.calibration import (
@@ -41,23 +51,93 @@ from cosim.config import STAGES
 from cosim.haq_experiment import HaqExperimentConfig, run_mvm_experiment, write_experiment
 from cosim.plots import new_figure, plot_traces, save_figure
 from cosim.report import ReportOptions, build_report
+from cosim.sweep import THREAD_VARS
 from cosim.tia_calibration import characterise_tia, dc_transfer, step_response
 
 PACKAGES = ("rram-cosim", "numpy", "scipy", "pandas", "matplotlib", "click", "PySpice")
 
 Echo = Callable[[str], None]
 
+THREADS_ENV = "COSIM_THREADS"
+"""Environment variable with the default BLAS thread count of a run (``--threads``)."""
+DEFAULT_THREADS = 1
+
+
+def resolve_threads(threads: int | None = None) -> int | None:
+    """BLAS threads per process: ``threads``, else ``$COSIM_THREADS``, else 1.
+
+    ``0`` (or ``COSIM_THREADS=0``) means no cap: the libraries' own default
+    (one thread per core), returned as ``None``.
+
+    Raises:
+        ConfigError: a negative count, or ``COSIM_THREADS`` not a whole number.
+    """
+    where = "--threads"
+    if threads is None:
+        text = os.environ.get(THREADS_ENV, "").strip()
+        if not text:
+            return DEFAULT_THREADS
+        where = THREADS_ENV
+        try:
+            threads = int(text)
+        except ValueError:
+            raise ConfigError(f"{THREADS_ENV} must be a whole number of threads, "
+                              f"got {text!r}") from None
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 1024:
+        raise ConfigError(f"{where} must be a whole number from 0 (no cap) to 1024, "
+                          f"got {threads!r}")
+    return threads or None
+
 
 def run_main(config: dict[str, dict[str, Any]], run_dir: Path, *, echo: Echo = print,
-             progress: bool = True) -> dict[str, Any]:
+             progress: bool = True, threads: int | None = None) -> dict[str, Any]:
     """Run the stages named in ``config["run"]["stages"]`` into ``run_dir``.
+
+    Args:
+        config: the full config (see :mod:`cosim.config`).
+        run_dir: the run folder (created); the caller checks and locks it
+            (:func:`cosim.rundir.prepare_run_dir`).
+        echo: where progress lines go.
+        progress: draw progress bars.
+        threads: BLAS/OpenMP threads of this process (see :func:`resolve_threads`).
 
     Returns:
         The final manifest.
     """
-    run_dir = Path(run_dir)
+    limit = resolve_threads(threads)
+    with thread_cap(limit):
+        return _run_stages(config, Path(run_dir), echo, progress, limit)
+
+
+@contextmanager
+def thread_cap(threads: int | None) -> Iterator[None]:
+    """Cap the BLAS/OpenMP threads of this process for the block (``None``: no cap).
+
+    Libraries already loaded are capped with ``threadpoolctl``; the
+    ``*_NUM_THREADS`` variables cap those loaded later in the block (scipy's
+    BLAS is loaded on first use) and child processes.
+    """
+    if threads is None:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in THREAD_VARS}
+    os.environ.update({k: str(threads) for k in THREAD_VARS})
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run_stages(config: dict[str, dict[str, Any]], run_dir: Path, echo: Echo, progress: bool,
+                threads: int | None) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     manifest = _new_manifest(config)
+    manifest["threads"] = threads if threads is not None else "no cap"
     for name in config["run"]["stages"]:
         check_choice("stage", name, STAGES)
     stages = [s for s in STAGES if s in config["run"]["stages"]]

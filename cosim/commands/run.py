@@ -8,12 +8,12 @@ import click
 
 from cosim.cli import emit_json
 from cosim.config import load_config, parse_override, set_key
-from cosim.rundir import new_run_dir
+from cosim.rundir import new_run_dir, prepare_run_dir
 
 
 @click.command("run")
 @click.argument("config_file", required=False, type=click.Path(path_type=Path))
-@click.option("-o", "--output", "run_dir", type=click.Path(path_type=Path), default=None,
+@click.option("-o", "--output", "run_dir", type=str, default=None,
               help="Run folder (default results/run-<timestamp>).")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
               help="Override one config key, e.g. --set haq.n_bits=8 (repeatable).")
@@ -22,18 +22,22 @@ from cosim.rundir import new_run_dir
 @click.option("--seed", type=int, default=None, help="Seed of every random draw (run.seed).")
 @click.option("--workers", type=int, default=None,
               help="ngspice processes at a time (run.workers).")
+@click.option("--threads", type=int, default=None,
+              help="BLAS threads of the numerical stages [default: $COSIM_THREADS or 1; "
+                   "0: no cap].")
 @click.option("--no-progress", is_flag=True, help="Do not draw progress bars.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the run's manifest as one JSON object (progress goes to stderr).")
-def run_command(config_file: Path | None, run_dir: Path | None, overrides: tuple[str, ...],
+def run_command(config_file: Path | None, run_dir: str | None, overrides: tuple[str, ...],
                 stages: str | None, seed: int | None, workers: int | None,
-                no_progress: bool, as_json: bool) -> None:
+                threads: int | None, no_progress: bool, as_json: bool) -> None:
     """Run the main job: characterise TIA and VCMAC, HAQ vs PTQ, energy/area report.
 
     CONFIG_FILE is a TOML config or the manifest.json of an earlier run (to
-    reproduce it); without it the embedded default runs.
+    reproduce it); without it the embedded default runs. The run folder must
+    be new or empty, and one run at a time holds it.
     """
-    from cosim.pipeline import run_main
+    from cosim.pipeline import resolve_threads, run_main
 
     config = load_config(config_file)
     for text in overrides:
@@ -41,16 +45,18 @@ def run_command(config_file: Path | None, run_dir: Path | None, overrides: tuple
     for key, value in (("run.stages", stages), ("run.seed", seed), ("run.workers", workers)):
         if value is not None:
             set_key(config, key, value, where="the command line")
-    run_dir = run_dir or new_run_dir("run")
+    threads = resolve_threads(threads) or 0  # checked before any work; 0: no cap
 
     def echo(text: str) -> None:
         click.echo(text, err=as_json)
 
-    echo(f"run folder: {run_dir}")
-    manifest = run_main(config, run_dir, echo=echo, progress=not no_progress)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("run")) as folder:
+        echo(f"run folder: {folder}")
+        manifest = run_main(config, folder, echo=echo, progress=not no_progress,
+                            threads=threads)
     if as_json:
-        emit_json({**manifest, "run_dir": str(run_dir)})
+        emit_json({**manifest, "run_dir": str(folder)})
         return
-    click.echo(f"finished in {manifest['elapsed_s']:.0f} s; open {run_dir / 'report.html'}"
-               if (run_dir / "report.html").exists() else
+    click.echo(f"finished in {manifest['elapsed_s']:.0f} s; open {folder / 'report.html'}"
+               if (folder / "report.html").exists() else
                f"finished in {manifest['elapsed_s']:.0f} s")
