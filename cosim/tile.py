@@ -50,7 +50,7 @@ import numpy as np
 from circuits.crossbar import CrossbarParams
 from circuits.devices import ACCESS_45NM, TAOX_40NM, AccessParams, RRAMParams
 from circuits.errors import ConfigError, check_choice, check_int, check_range
-from cosim.backends import BACKENDS, Backend
+from cosim.backends import BACKENDS, Backend, make_backend
 from cosim.cache import ResultCache
 from cosim.events import Events
 from cosim.noise import WriteNoise, read_factors
@@ -418,8 +418,7 @@ class Tile:
     def _noisy_reads(self, p: CrossbarParams, v: np.ndarray) -> np.ndarray:
         """Column currents with a fresh read-noise draw for every vector (module docstring)."""
         s = self.config.read_noise_scale
-        linear = getattr(self.backend, "linear_map", None)
-        mc = linear(p) if linear is not None else None
+        mc = self.backend.linear_map(p)
         if mc is not None:
             m, c = mc
             mean = v @ m + c
@@ -550,19 +549,9 @@ def make_tile(config: TileConfig | None = None, *, cache: ResultCache | None = N
     config = TileConfig() if config is None else config
     if not isinstance(config, TileConfig):
         raise ConfigError(f"config must be a TileConfig, got {type(config).__name__}")
-    check_choice("backend", config.backend, BACKENDS)
     if cache is None:
         cache = ResultCache(enabled=config.use_cache)
-    backend: Backend
-    if config.backend == "ideal":
-        from cosim.backends.ideal import IdealBackend
-        backend = IdealBackend()
-    elif config.backend == "calibrated":
-        from cosim.backends.calibrated import CalibratedBackend
-        backend = CalibratedBackend(config, cache)
-    else:
-        from cosim.backends.spice import SpiceBackend
-        backend = SpiceBackend(config, cache)
+    backend = make_backend(config.backend, config, cache)
     return Tile(config, backend, cache)
 
 

@@ -14,18 +14,39 @@ splitting and digital partial sums, event counts.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from circuits.crossbar import CrossbarParams
+from circuits.errors import check_choice
 
-BACKENDS = ("ideal", "calibrated", "spice")
+if TYPE_CHECKING:
+    from cosim.cache import ResultCache
+    from cosim.tile import TileConfig
+
+BACKENDS: dict[str, str] = {
+    "ideal": "cosim.backends.ideal:IdealBackend",
+    "calibrated": "cosim.backends.calibrated:CalibratedBackend",
+    "spice": "cosim.backends.spice:SpiceBackend",
+}
+"""The backend registry: name -> ``module:class``. A new backend is one module
+implementing ``Backend`` plus one line here."""
+
+
+def make_backend(name: str, config: TileConfig, cache: ResultCache | None) -> Backend:
+    """The backend registered as ``name``, built for ``config``."""
+    module, cls = BACKENDS[check_choice("backend", name, BACKENDS)].split(":")
+    return getattr(importlib.import_module(module), cls)(config, cache)
 
 
 class Backend(Protocol):
-    """What the tile needs from a backend (see the module docstring)."""
+    """What the tile needs from a backend (see the module docstring).
+
+    Built as ``Backend(config: TileConfig, cache: ResultCache | None)``.
+    """
 
     name: str
 
@@ -39,6 +60,10 @@ class Backend(Protocol):
     def read_cells(self, p: CrossbarParams, v_read_volt: float,
                    factors: np.ndarray | None = None) -> np.ndarray:
         """Conductance (S) seen by reading each cell alone, shape ``(rows, cols)``."""
+
+    def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(M, c)`` with ``I = v @ M + c`` when the macro's read is linear, else ``None``
+        (the tile then draws read noise vector by vector)."""
 
 
 def with_read_noise(p: CrossbarParams, factors: np.ndarray | None) -> CrossbarParams:

@@ -7,16 +7,25 @@ IR-drop (and transistor) error of the real array.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from circuits.crossbar import CrossbarParams
 from cosim.backends import noisy_g
+
+if TYPE_CHECKING:
+    from cosim.cache import ResultCache
+    from cosim.tile import TileConfig
 
 
 class IdealBackend:
     """``I = V @ G`` (see the module docstring)."""
 
     name = "ideal"
+
+    def __init__(self, config: TileConfig | None = None, cache: ResultCache | None = None):
+        """Nothing to configure: ``I = V @ G`` needs neither."""
 
     def prepare(self, p: CrossbarParams) -> None:
         """Nothing to set up."""

@@ -31,6 +31,7 @@ row); a 1T1R array with one word line on is the one-row network of
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from circuits.crossbar import CrossbarParams, batch_sweep, crossbar, output_sour
 from circuits.runner import ngspice_version, run
 from cosim.backends import single_row_read, unit_reads, with_read_noise
 from cosim.cache import ResultCache, cache_key
+
+if TYPE_CHECKING:
+    from cosim.tile import TileConfig
 
 CACHE_TAG = "spice-currents-v1"
 
@@ -53,17 +57,21 @@ class SpiceBackend:
 
     name = "spice"
 
-    def __init__(self, config: object, cache: ResultCache | None = None):
-        self.chunk = int(getattr(config, "spice_chunk", 100))
-        self.mode = str(getattr(config, "spice_mode", "batched"))
-        self.workers = int(getattr(config, "spice_workers", 1))
-        self.timeout_s = float(getattr(config, "spice_timeout_s", 600.0))
+    def __init__(self, config: TileConfig, cache: ResultCache | None = None):
+        self.chunk = config.spice_chunk
+        self.mode = config.spice_mode
+        self.workers = config.spice_workers
+        self.timeout_s = config.spice_timeout_s
         self.cache = cache
         self.runs = 0
         self._version: str | None = None
 
     def prepare(self, p: CrossbarParams) -> None:
         """Nothing to set up: every call runs ngspice."""
+
+    def linear_map(self, p: CrossbarParams) -> None:
+        """ngspice solves each read; there is no extracted map (read noise per vector)."""
+        return None
 
     def currents(self, p: CrossbarParams, v_volt: np.ndarray,
                  factors: np.ndarray | None = None) -> np.ndarray:
