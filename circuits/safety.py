@@ -2,59 +2,129 @@
 
 A user's deck is data, but ngspice also reads it as a program: its control
 language (``.control`` ... ``.endc``) can run shell commands (``shell``),
-read further command files (``source``), load shared libraries
-(``codemodel``, ``osdi``) and write files. The rules below refuse every way a
-deck can reach that language, unless the caller marks the deck as trusted
-(``allow_control=True``, the CLI's ``--allow-control``).
+read further command files (``source``) and load code (``codemodel``), and
+ngspice recognises several commands by prefix only (any first word starting
+with ``.inc`` or ``.lib`` is an include, any starting with ``.control`` opens
+a control block). A list of forbidden words keeps missing spellings, so an
+untrusted deck is read with ngspice's own line rules and checked against an
+allowlist, and ngspice is given the text that was checked, never the bytes
+as found.
 
-Refused in an untrusted deck or in any file it includes (ngspice reads
-included files before it looks for control lines, so they count the same):
+How every file (the deck and each included file) is read, as ngspice 39 does:
 
-- a ``.control`` or ``.endc`` line (ngspice matches these by prefix, after
-  leading blanks);
-- a ``*#`` line: ngspice runs the rest of such a "comment" as a control command;
-- a ``*ng_script`` line: it makes ngspice read the whole file as a command script;
-- a line whose first word is an interpreter command that runs programs, reads
-  command files or loads code (``shell``, ``source``, ``exec``, ``.exec``,
-  ``codemodel``, ``osdi``, any ``pre_<command>``). Outside ``.control`` ngspice
-  would not run them, but they only appear in a deck meant as a script, so we
-  refuse them too. The title line (line 1) is exempt from this word rule.
+- carriage returns are dropped wherever they stand (``.con\\rtrol`` is
+  ``.control``); lines end at ``\\n`` only;
+- a line whose first non-blank character is ``+`` continues the last
+  non-comment line (comment and blank lines between them are skipped);
+- case does not matter; leading blanks do not matter;
+- the first line of the deck is its title, and ngspice still follows an
+  include written there; it is handed on as a comment (``* <title>``).
 
-Included files (``.include``/``.inc``/``.lib``) are followed, checked by the
-same rules and copied into the run folder with the same layout, so a deck runs
-the same way there as beside its own folder, and no absolute path is written
-into a run folder. A path naming a file outside the deck's folder (absolute,
-``~``, or climbing out with ``..``, also through a symbolic link) is refused;
-with ``allow_control`` an absolute path is left as written (it is read in
-place, not copied). A file named ``.spiceinit`` or ``spinit`` is refused: ngspice
-runs a ``.spiceinit`` in its working folder as a command script at start-up.
-The names the runner itself writes (``deck.cir``, ``out.raw``, ``ngspice.log``)
-are refused in any mode, since copying them would clash with the run.
+Accepted in an untrusted deck (every line of every file, also after ``.end``):
 
-Not checked: data files named by XSPICE code-model parameters (``file=``);
-they are read as numbers and resolved from the run folder.
+- comments (``*``, ``$``, ``;``) and blank lines, except a ``*#`` line (ngspice
+  runs it as a control command) and a ``*ng_script`` line (it makes the file
+  a command script); comments are not handed on;
+- element lines whose first letter is in :data:`ELEMENT_LETTERS`;
+- dot-commands in :data:`DOT_COMMANDS`, matched as whole words.
+
+Refused: every other line, a line ending in a backslash (ngspice joins it to
+the next one), control characters, an element named after an interpreter
+command (``shell``, ``source``, ...), and a continuation line with nothing to
+continue. Each refusal names the file, the line and the reason.
+
+Files: an include (``.include``/``.inc`` file, ``.lib`` file section) must name
+a file that lies, after following symbolic links, inside the deck's folder or
+inside the project's own model folder ``device_models/`` (trusted to be read,
+still checked by the same rules); ``~`` and paths leaving both are refused.
+Included files are checked the same way and written into the run folder as
+checked text (deck-folder files keep their layout, model files go to
+``device_models/``), and the include lines are rewritten to name those copies
+by relative paths. Data files named by XSPICE code-model parameters whose name
+ends in ``file`` (``filesource``'s ``file``, ``d_source``'s ``input_file``) must
+be plain relative paths inside the deck's folder; they are copied as they are.
+Files are read only if they are regular files, and all of them together may
+hold at most :data:`MAX_DECK_BYTES` bytes. A file named ``.spiceinit``,
+``spice.rc`` or ``spinit`` is never included (ngspice runs a ``.spiceinit`` in its
+working folder at start-up), nor one named as the runner's own files.
+
+With ``allow_control`` (the CLI's ``--allow-control``) the deck is trusted: its
+lines are handed on as written (carriage returns dropped), with only the
+include lines that name files in the deck's folder or ``device_models/``
+rewritten to the copies; absolute includes elsewhere are left in place.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from circuits.errors import NetlistError
+from circuits.netlist import MODEL_DIR
 
 CONTROL_HINT = (
     "ngspice's control language can run shell commands, so user decks may not use it; "
     "pass --allow-control only for a deck you trust"
 )
-INTERPRETER_WORDS = frozenset({"shell", "source", "exec", ".exec", "codemodel", "osdi"})
-INIT_FILES = frozenset({".spiceinit", "spinit"})
+ELEMENT_LETTERS = frozenset("abcdefghijklmopqrstuvwxy")
+"""First letters of accepted element lines (all of ngspice's but N, OSDI devices, and Z)."""
+ANALYSIS_COMMANDS = frozenset({".op", ".dc", ".tran", ".ac", ".noise", ".tf"})
+DOT_COMMANDS = frozenset({
+    ".title", ".end", ".subckt", ".ends", ".model", ".param", ".func", ".global",
+    ".include", ".inc", ".lib", ".endl", ".options", ".option", ".ic", ".nodeset",
+    ".temp", ".save", ".print", ".meas", ".measure",
+}) | ANALYSIS_COMMANDS
+"""Dot-commands accepted in an untrusted deck, as whole first words."""
+INTERPRETER_WORDS = frozenset({"shell", "source", "exec", "codemodel", "osdi"})
+INIT_FILES = frozenset({".spiceinit", "spice.rc", "spinit"})
 RUNNER_FILES = frozenset({"deck.cir", "out.raw", "ngspice.log"})
 MAX_INCLUDED_FILES = 1000
+MAX_DECK_BYTES = 64 * 2**20
+"""Most bytes the deck, its included files and data files may hold together."""
+MODEL_ROOT = MODEL_DIR
+MODEL_DEST = PurePosixPath("device_models")
 
-_INCLUDE = re.compile(r"^\s*\.(inc\w*|lib)\s+(.*)$", re.IGNORECASE)
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|=|[^\s=(),\[\]]+')
+
+
+@dataclass(frozen=True)
+class Line:
+    """One logical line: a line with its ``+`` continuations joined.
+
+    Attributes:
+        number: physical line number (from 1) where it starts.
+        text: the line without leading blanks, continuations joined by a blank.
+        first: index of its first physical line; last: of its last one.
+    """
+
+    number: int
+    text: str
+    first: int
+    last: int
+
+    @property
+    def word(self) -> str:
+        """First word, lower case."""
+        return self.text.split(None, 1)[0].lower() if self.text.strip() else ""
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """An included file as it is written into a run folder.
+
+    Attributes:
+        dest: path under the run folder.
+        text: the checked text (or, for a trusted deck, its lines with includes rewritten).
+        origin: the file it was read from.
+    """
+
+    dest: PurePosixPath
+    text: str
+    origin: Path
 
 
 @dataclass(frozen=True)
@@ -62,53 +132,108 @@ class UserDeck:
     """A user's deck and the files it includes, read and checked.
 
     Attributes:
-        text: the deck as read.
+        text: the deck as read (for its hash).
+        checked: the deck text to hand ngspice: the checked lines, includes
+            rewritten to the copies in a run folder.
         source: how to name the deck in messages (the path as the user gave it).
-        folder: the deck's folder; included relative paths resolve from here.
-        includes: ``(path relative to folder, file on disk)`` for every
-            included file to copy into a run folder, in reading order.
-        folders: folders (relative to ``folder``) that an include path passes
-            through before a ``..``; they must exist in a run folder too.
+        folder: the deck's folder.
+        files: included files, in reading order, to write into a run folder.
+        data_files: ``(path under the run folder, file on disk)`` of XSPICE data files.
         trusted: whether the deck was accepted with ``allow_control``.
     """
 
     text: str
+    checked: str
     source: str
     folder: Path
-    includes: tuple[tuple[PurePosixPath, Path], ...] = ()
-    folders: tuple[PurePosixPath, ...] = ()
+    files: tuple[CheckedFile, ...] = ()
+    data_files: tuple[tuple[PurePosixPath, Path], ...] = ()
     trusted: bool = False
 
+    @property
+    def includes(self) -> tuple[tuple[PurePosixPath, Path], ...]:
+        """``(path under the run folder, file on disk)`` of every included file."""
+        return tuple((f.dest, f.origin) for f in self.files)
 
-def read_text_file(path: Path, what: str = "netlist") -> str:
-    """Read a text file, refusing missing, unreadable and binary files.
+
+def read_text_file(path: Path, what: str = "netlist", limit: int = MAX_DECK_BYTES) -> str:
+    """Read a text file, refusing missing, special, oversized, binary and non-UTF-8 files.
+
+    The size is checked before reading, so ``/dev/zero`` or a huge file is
+    refused at once.
 
     Raises:
         NetlistError: one line naming the file and the reason.
     """
     path = Path(path)
     try:
-        blob = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
         raise NetlistError(f"cannot read {what} {path}: no such file") from None
-    except IsADirectoryError:
-        raise NetlistError(f"cannot read {what} {path}: it is a folder") from None
     except OSError as exc:
         raise NetlistError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise NetlistError(f"cannot read {what} {path}: it is a folder")
+    if not stat.S_ISREG(info.st_mode):
+        raise NetlistError(f"cannot read {what} {path}: not a regular file")
+    if info.st_size > limit:
+        raise NetlistError(f"cannot read {what} {path}: {info.st_size} bytes, more than "
+                           f"the {limit} bytes allowed for a deck and its files")
+    try:
+        with path.open("rb") as handle:
+            blob = handle.read(limit + 1)
+    except OSError as exc:
+        raise NetlistError(f"cannot read {what} {path}: {exc.strerror}") from None
+    if len(blob) > limit:
+        raise NetlistError(f"cannot read {what} {path}: more than the {limit} bytes allowed")
     if b"\x00" in blob:
         raise NetlistError(f"cannot read {what} {path}: it is a binary file, not SPICE text")
     try:
-        return blob.decode("utf-8")
+        text = blob.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NetlistError(
             f"cannot read {what} {path}: not UTF-8 text (byte 0x{blob[exc.start]:02x} "
             f"at offset {exc.start})"
         ) from None
+    return text.removeprefix("\ufeff")
+
+
+def physical_lines(text: str) -> list[str]:
+    """The lines ngspice reads: carriage returns dropped, split at ``\\n`` only."""
+    lines = text.replace("\r", "").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def logical_lines(lines: list[str], *, has_title: bool) -> list[Line]:
+    """Join ``+`` continuations as ngspice does; comments and blank lines are left out.
+
+    A ``+`` line with nothing before it stays a line of its own (word ``+...``).
+    """
+    found: list[Line] = []
+    for index, raw in enumerate(lines):
+        if has_title and index == 0:
+            continue
+        s = raw.lstrip(" \t")
+        if _is_comment(s):
+            continue
+        if s.startswith("+") and found:
+            prev = found[-1]
+            found[-1] = Line(prev.number, prev.text + " " + s[1:].strip(),
+                             prev.first, index)
+            continue
+        found.append(Line(index + 1, s.rstrip(), index, index))
+    return found
+
+
+def _is_comment(s: str) -> bool:
+    return not s.strip() or s[0] in "*$;" or s.startswith("//")
 
 
 def check_user_deck(text: str, *, allow_control: bool = False, source: str = "<deck>",
                     has_title: bool = True) -> None:
-    """Refuse a deck that would reach ngspice's control language.
+    """Check the lines of one deck or included file (its includes are not followed).
 
     Args:
         text: deck or included file.
@@ -117,141 +242,308 @@ def check_user_deck(text: str, *, allow_control: bool = False, source: str = "<d
         has_title: line 1 is a title (a deck) rather than content (an included file).
 
     Raises:
-        NetlistError: ``"<source>:<line>: <reason>; <why>"`` for the first offending line.
+        NetlistError: ``"<source>:<line>: <reason>"`` for the first refused line.
     """
     if allow_control:
         return
-    for number, line in enumerate(text.splitlines(), start=1):
-        reason = _unsafe_reason(line, title=has_title and number == 1)
-        if reason:
-            raise NetlistError(f"{source}:{number}: {reason}; {CONTROL_HINT}")
+    lines = physical_lines(text)
+    _check_physical(lines, source, has_title)
+    for line in logical_lines(lines, has_title=has_title):
+        _check_line(line, source)
 
 
-def _unsafe_reason(line: str, *, title: bool) -> str:
-    stripped = line.strip()
-    low = stripped.lower()
-    if low.startswith("*ng_script"):
-        return "'*ng_script' makes ngspice run the file as a command script"
-    if title:
-        return ""
-    if low.startswith(".control") or low.startswith(".endc"):
-        return f"'{stripped.split()[0]}' block refused"
-    if line.startswith("*#"):
-        return "a '*#' line is run by ngspice as a control command"
-    if low.startswith("*") or not low:
-        return ""
-    word = low.split()[0]
+def _check_physical(lines: list[str], source: str, has_title: bool) -> None:
+    for number, raw in enumerate(lines, start=1):
+        s = raw.lstrip(" \t")
+        if s.lower().startswith("*ng_script"):
+            raise NetlistError(f"{source}:{number}: '*ng_script' makes ngspice run the file "
+                               f"as a command script; {CONTROL_HINT}")
+        if has_title and number == 1:
+            continue
+        bad = _CONTROL_CHAR.search(raw)
+        if bad:
+            raise NetlistError(f"{source}:{number}: control character "
+                               f"0x{ord(bad.group()):02x} refused")
+        if s.startswith("*#"):
+            raise NetlistError(f"{source}:{number}: a '*#' line is run by ngspice as a "
+                               f"control command; {CONTROL_HINT}")
+        if not _is_comment(s) and s.rstrip().endswith("\\"):
+            raise NetlistError(f"{source}:{number}: a line ending in a backslash is joined "
+                               f"to the next one by ngspice; refused")
+
+
+def _check_line(line: Line, source: str) -> None:
+    where = f"{source}:{line.number}"
+    word = line.word
+    first = line.text.split(None, 1)[0]
+    if word.startswith("+"):
+        raise NetlistError(f"{where}: continuation line '+' with no line before it")
+    if word.startswith("."):
+        if word in DOT_COMMANDS:
+            return
+        if word.startswith((".control", ".endc")):
+            raise NetlistError(f"{where}: '{first}' block refused; {CONTROL_HINT}")
+        if word.startswith((".inc", ".lib")):
+            raise NetlistError(
+                f"{where}: '{first}' refused: ngspice reads any command starting with "
+                f"'.inc' or '.lib' as an include; write .include, .inc or .lib")
+        raise NetlistError(f"{where}: dot-command '{first}' is not accepted in a deck "
+                           f"(accepted: {' '.join(sorted(DOT_COMMANDS))}); {CONTROL_HINT}")
     if word in INTERPRETER_WORDS or word.startswith("pre_"):
-        return f"interpreter command '{stripped.split()[0]}' refused"
-    return ""
+        raise NetlistError(f"{where}: interpreter command '{first}' refused; {CONTROL_HINT}")
+    if word[:1] not in ELEMENT_LETTERS:
+        raise NetlistError(
+            f"{where}: '{first}' is neither an element (first letter one of "
+            f"{''.join(sorted(ELEMENT_LETTERS)).upper()}) nor an accepted dot-command")
 
 
-def include_targets(text: str) -> list[tuple[int, str]]:
-    """``(line number, path as written)`` of every ``.include``/``.inc``/``.lib`` file.
+def _include_of(line: Line) -> tuple[str, str, str] | None:
+    """``(kind, path, section)`` of an include line as ngspice reads it (by prefix), or None.
 
-    A ``.lib`` line with one word opens a library section and names no file.
+    ``kind`` is ``"include"`` or ``"lib"``; a one-word ``.lib`` opens a library
+    section and names no file.
     """
-    found = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _INCLUDE.match(line)
-        if not match:
-            continue
-        words = _split_words(match.group(2))
-        if not words or (match.group(1).lower() == "lib" and len(words) < 2):
-            continue
-        found.append((number, words[0]))
-    return found
+    word = line.word
+    if not word.startswith((".inc", ".lib")):
+        return None
+    parts = line.text.split(None, 1)
+    words = _split_words(parts[1] if len(parts) > 1 else "")
+    if word.startswith(".inc"):
+        return ("include", words[0], "") if words else ("include", "", "")
+    if len(words) < 2:
+        return None
+    return "lib", words[0], words[1]
 
 
 def _split_words(rest: str) -> list[str]:
     return [a or b or c for a, b, c in re.findall(r'"([^"]*)"|\'([^\']*)\'|(\S+)', rest)]
 
 
+def include_targets(text: str) -> list[tuple[int, str]]:
+    """``(line number, path as written)`` of every include in an included file's text.
+
+    Includes are recognised as ngspice does: any first word starting with
+    ``.inc``, or starting with ``.lib`` and followed by a file and a section.
+    """
+    return [(line.number, inc[1]) for line in logical_lines(physical_lines(text), has_title=False)
+            if (inc := _include_of(line)) and inc[1]]
+
+
+@dataclass
+class _Reader:
+    """Follows a deck's includes, checking and rewriting each file once."""
+
+    deck_root: Path
+    trusted: bool
+    budget: int = MAX_DECK_BYTES
+    files: dict[PurePosixPath, CheckedFile | None] = None
+    data_files: dict[PurePosixPath, Path] = None
+    elements: int = 0
+
+    def __post_init__(self) -> None:
+        self.files, self.data_files = {}, {}
+
+    def read(self, path: Path, what: str) -> str:
+        text = read_text_file(path, what, limit=self.budget)
+        self.budget -= len(text.encode())
+        return text
+
+    def render(self, text: str, *, source: str, dest: PurePosixPath, origin_dir: Path,
+               has_title: bool) -> str:
+        """The text to hand ngspice for one file; follows and renders its includes."""
+        lines = physical_lines(text)
+        check_user_deck(text, allow_control=self.trusted, source=source, has_title=has_title)
+        logical = logical_lines(lines, has_title=has_title)
+        out: list[str] = []
+        if has_title and not self.trusted:
+            title = " ".join(_CONTROL_CHAR.sub(" ", lines[0]).split()).lstrip("*").strip()
+            out.append(f"* {title}" if title else "*")
+        replaced: dict[int, str] = {}
+        for line in logical:
+            where = f"{source}:{line.number}"
+            if line.word[:1] in ELEMENT_LETTERS:
+                self.elements += 1
+            if not self.trusted and (line.word == ".model" or line.word.startswith("a")):
+                self._data_files(line, where)
+            inc = _include_of(line)
+            if inc is not None:
+                rewritten = self._follow(inc, where, dest, origin_dir)
+                if rewritten is not None:
+                    replaced[line.first] = rewritten
+                    line = Line(line.number, rewritten, line.first, line.last)
+            if self.trusted:
+                continue
+            if line.word == ".end":  # ngspice ignores it in an included file
+                if has_title:
+                    out.append(line.text)
+                    break
+                continue
+            out.append(line.text)
+        if self.trusted:
+            spans = {line.first: line.last for line in logical}
+            index = 0
+            while index < len(lines):
+                if index in replaced:
+                    out.append(replaced[index])
+                    index = spans[index] + 1
+                    continue
+                out.append(lines[index])
+                index += 1
+        return "\n".join(out) + "\n"
+
+    def _follow(self, inc: tuple[str, str, str], where: str, includer: PurePosixPath,
+                here: Path) -> str | None:
+        """Check, read and render one included file; the rewritten include line.
+
+        Returns None for a trusted include left as written.
+        """
+        kind, target, section = inc
+        if not target:
+            raise NetlistError(f"{where}: include names no file")
+        dest, origin = self._locate(target, where, here)
+        if dest is None:
+            return None
+        if dest not in self.files:
+            if len(self.files) >= MAX_INCLUDED_FILES:
+                raise NetlistError(f"{where}: more than {MAX_INCLUDED_FILES} included files")
+            self.files[dest] = None  # being read: meeting it again is a cycle
+            text = self.read(origin, "included file")
+            rendered = self.render(text, source=str(dest), dest=dest, origin_dir=origin.parent,
+                                   has_title=False)
+            self.files[dest] = CheckedFile(dest, rendered, origin)
+        elif self.files[dest] is None:
+            raise NetlistError(f"{where}: include cycle: {dest} includes itself, directly or "
+                               f"through other files (ngspice would crash)")
+        elif self.files[dest].origin != origin:
+            raise NetlistError(f"{where}: include of {target!r} would be written to {dest}, "
+                               f"where {self.files[dest].origin} goes; rename one of them")
+        rel = PurePosixPath(os.path.relpath(dest.as_posix(), includer.parent.as_posix()))
+        if kind == "lib":
+            if re.search(r"\s", rel.as_posix()):
+                raise NetlistError(f"{where}: a .lib file name may not hold blanks "
+                                   f"(ngspice 39 cannot read it); rename {target!r}")
+            return f'.lib "{rel.as_posix()}" {section}'
+        return f'.include "{rel.as_posix()}"'
+
+    def _locate(self, target: str, where: str, here: Path) -> tuple[PurePosixPath | None, Path]:
+        """Where an include's file goes in the run folder, and the file on disk."""
+        name = target.replace("\\", "/")
+        absolute = name.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", name) is not None
+        if name.startswith("~"):
+            if self.trusted:
+                return None, Path(name)
+            raise NetlistError(f"{where}: include of {target!r} refused: '~' paths lie "
+                               f"outside the deck's folder; copy the file into that folder")
+        if '"' in name or _CONTROL_CHAR.search(name):
+            raise NetlistError(f"{where}: include path {target!r} holds a quote or control "
+                               f"character; refused")
+        if re.match(r"^[A-Za-z]:", name) and not self.trusted:
+            raise NetlistError(f"{where}: include of absolute path refused: {target!r} is a "
+                               f"drive path; copy the file into the deck's folder")
+        origin = (here / name).resolve()
+        roots = ((self.deck_root, PurePosixPath()), (MODEL_ROOT.resolve(), MODEL_DEST))
+        for root, prefix in roots:
+            if origin.is_relative_to(root):
+                dest = prefix / PurePosixPath(origin.relative_to(root).as_posix())
+                break
+        else:
+            if absolute and self.trusted:
+                return None, origin
+            if absolute:
+                raise NetlistError(
+                    f"{where}: include of absolute path refused: {target!r} lies outside the "
+                    f"deck's folder and device_models/; copy the file into the deck's folder "
+                    f"and name it by a relative path (or pass --allow-control for a trusted deck)")
+            raise NetlistError(
+                f"{where}: include of {target!r} refused: it lies outside the deck's folder "
+                f"(symbolic links followed); copy the file into that folder")
+        reserved = RUNNER_FILES if self.trusted else RUNNER_FILES | INIT_FILES
+        if dest.name.lower() in reserved or not dest.parts:
+            raise NetlistError(f"{where}: include of a file named {dest.name!r} refused: that "
+                               f"name is reserved in the run folder; rename the file")
+        return dest, origin
+
+    def _data_files(self, line: Line, where: str) -> None:
+        """Check and collect the files named by XSPICE parameters ending in ``file``."""
+        tokens = _TOKEN.findall(line.text)
+        start = 3 if line.word == ".model" else 1
+        for i in range(start, len(tokens)):
+            name = tokens[i].lower()
+            if not name.endswith("file") or name[0] in "\"'":
+                continue
+            j = i + 2 if i + 1 < len(tokens) and tokens[i + 1] == "=" else i + 1
+            if j >= len(tokens):
+                continue
+            self._data_file(tokens[j].strip("\"'"), tokens[i], where)
+
+    def _data_file(self, value: str, param: str, where: str) -> None:
+        rel = PurePosixPath(value.replace("\\", "/"))
+        bad = (value.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", value)
+               or ".." in rel.parts or re.search(r"[{}$`]", value) or not value)
+        origin = (self.deck_root / rel).resolve()
+        if bad or not origin.is_relative_to(self.deck_root):
+            raise NetlistError(
+                f"{where}: {param}={value!r} refused: an XSPICE data file must be named by a "
+                f"plain relative path inside the deck's folder (no '..', '~', '{{}}' or "
+                f"absolute path, symbolic links followed)")
+        if origin.is_file() and rel not in self.data_files:
+            if rel.name.lower() in RUNNER_FILES | INIT_FILES:
+                raise NetlistError(f"{where}: data file named {rel.name!r} refused: that "
+                                   f"name is reserved in the run folder; rename the file")
+            self.budget -= min(origin.stat().st_size, self.budget + 1)
+            if self.budget < 0:
+                raise NetlistError(f"{where}: data file {value!r}: the deck and its files "
+                                   f"hold more than {MAX_DECK_BYTES} bytes")
+            self.data_files[rel] = origin
+
+
 def load_user_deck(path: Path, *, allow_control: bool = False) -> UserDeck:
     """Read a user's deck and every file it includes, checking each.
 
     Raises:
-        NetlistError: unreadable file, refused line or refused include path.
+        NetlistError: unreadable or oversized file, refused line, refused
+            include or data-file path, or a deck with no element.
     """
     path = Path(path)
-    text = read_text_file(path)
     source = str(path)
-    check_user_deck(text, allow_control=allow_control, source=source)
-    folder = path.parent
-    root = folder.resolve()
-    includes: dict[PurePosixPath, Path] = {}
-    folders: dict[PurePosixPath, None] = {}
-    pending = [(PurePosixPath("."), text, source)]
-    while pending:
-        here, body, name = pending.pop(0)
-        for number, target in include_targets(body):
-            rel = _included_path(here, target, root, allow_control, f"{name}:{number}")
-            if rel is None:
-                continue
-            folders.update(dict.fromkeys(_climbed_folders(here, target)))
-            if rel in includes:
-                continue
-            if len(includes) >= MAX_INCLUDED_FILES:
-                raise NetlistError(f"{source}: more than {MAX_INCLUDED_FILES} included files")
-            disk = folder / rel
-            inc_text = read_text_file(disk, "included file")
-            check_user_deck(inc_text, allow_control=allow_control, source=str(rel),
-                            has_title=False)
-            includes[rel] = disk
-            pending.append((rel.parent, inc_text, str(rel)))
-    return UserDeck(text=text, source=source, folder=folder,
-                    includes=tuple(includes.items()), folders=tuple(folders),
+    reader = _Reader(deck_root=path.parent.resolve(), trusted=allow_control)
+    text = reader.read(path, "netlist")
+    if not text.strip():
+        raise NetlistError(f"{source}: the deck is empty")
+    checked = reader.render(text, source=source, dest=PurePosixPath("deck.cir"),
+                            origin_dir=path.parent.resolve(), has_title=True)
+    if reader.elements == 0:
+        raise NetlistError(f"{source}: the deck has no circuit elements (line 1 is its title, "
+                           f"not part of the circuit)")
+    files = tuple(f for f in reader.files.values() if f is not None)
+    return UserDeck(text=text, checked=checked, source=source, folder=path.parent,
+                    files=files, data_files=tuple(reader.data_files.items()),
                     trusted=allow_control)
 
 
-def _climbed_folders(here: PurePosixPath, target: str) -> list[PurePosixPath]:
-    """Folders named before a ``..`` in ``here/target`` (``a/../b`` needs ``a``)."""
-    parts = (here / target.replace("\\", "/")).parts
-    return [PurePosixPath(os.path.normpath(PurePosixPath(*parts[:i]).as_posix()))
-            for i, part in enumerate(parts) if part == ".." and i > 0]
-
-
-def _included_path(here: PurePosixPath, target: str, root: Path, trusted: bool,
-                   where: str) -> PurePosixPath | None:
-    """The include's path relative to the deck folder, or ``None`` for a trusted absolute one."""
-    if _is_absolute(target):
-        if trusted:
-            return None
-        raise NetlistError(
-            f"{where}: include of absolute path refused; copy the file into the deck's "
-            f"folder and name it by a relative path (or pass --allow-control for a trusted deck)"
-        )
-    rel = PurePosixPath(os.path.normpath((here / target.replace("\\", "/")).as_posix()))
-    resolved = (root / rel).resolve()
-    if rel.parts[:1] == ("..",) or not resolved.is_relative_to(root):
-        raise NetlistError(
-            f"{where}: include of {target!r} refused: it lies outside the deck's folder; "
-            f"copy the file into that folder"
-        )
-    if rel.name.lower() in RUNNER_FILES or (not trusted and rel.name.lower() in INIT_FILES):
-        raise NetlistError(
-            f"{where}: include of a file named {rel.name!r} refused: that name is reserved "
-            f"in the run folder; rename the file"
-        )
-    return rel
-
-
-def _is_absolute(target: str) -> bool:
-    return (target.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", target) is not None)
-
-
 def copy_includes(deck: UserDeck, workdir: Path) -> list[Path]:
-    """Copy the deck's included files into ``workdir``, keeping their layout.
+    """Write the deck's checked included files and its data files into ``workdir``.
+
+    Raises:
+        NetlistError: ``workdir`` already holds a start-up file ngspice would run.
 
     Returns:
-        the copied files, under ``workdir``.
+        the written files, under ``workdir``.
     """
-    for rel in deck.folders:
-        (Path(workdir) / rel).mkdir(parents=True, exist_ok=True)
-    copied = []
-    for rel, disk in deck.includes:
-        dest = Path(workdir) / rel
+    workdir = Path(workdir)
+    for name in INIT_FILES:
+        if (workdir / name).exists() and not deck.trusted:
+            raise NetlistError(f"run folder {workdir} holds {name}, which ngspice would run "
+                               f"at start-up; use a fresh run folder")
+    written = []
+    for file in deck.files:
+        dest = workdir / file.dest
         dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(disk, dest)
-        copied.append(dest)
-    return copied
+        dest.write_text(file.text)
+        written.append(dest)
+    for rel, origin in deck.data_files:
+        dest = workdir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(origin.read_bytes())
+        written.append(dest)
+    return written

@@ -1,8 +1,9 @@
 """``cosim simulate``: run a user's SPICE deck with one analysis and keep the results.
 
-The deck is data: it is read and checked by :mod:`circuits.safety` (no control
-language unless ``--allow-control``), its included files are copied into the
-run folder with their layout, and the analysis named on the command line
+The deck is data: :mod:`circuits.safety` reads it with ngspice's own line rules
+and checks it against an allowlist (no control language unless
+``--allow-control``); ngspice runs the checked text, with checked copies of the
+included files in the run folder. The analysis named on the command line
 replaces any analysis lines of the deck's own (they are removed, and the
 removal is reported), so one run gives one table.
 
@@ -88,17 +89,18 @@ def simulate_command(file: Path, op: bool, dc: tuple | None, tran: tuple | None,
     """Run FILE (a SPICE deck) with one analysis; write results.csv and plots.
 
     The analysis given here replaces the deck's own analysis lines. The deck
-    may not use ngspice's control language (.control, *#, shell, ...) unless
-    --allow-control, and the files it includes must lie in its folder; they
-    are copied into RUN_DIR/spice. Numbers take SPICE suffixes (1u, 10n).
+    may hold only elements and a short list of dot-commands (no .control,
+    *#, shell, ...) unless --allow-control, and the files it includes must
+    lie in its folder or in the project's device_models/; their checked
+    copies go into RUN_DIR/spice. Numbers take SPICE suffixes (1u, 10n).
     """
     analysis = _analysis(op, dc, tran)
     if not timeout_s > 0:
         raise ConfigError(f"--timeout must be > 0 seconds, got {timeout_s:g}")
     deck = load_user_deck(file, allow_control=allow_control)
-    body, removed = strip_analyses(deck.text)
+    body, removed = strip_analyses(deck.checked)
     if isinstance(analysis, DC) and not deck.trusted:
-        _check_source(analysis.source, body, [p.read_text() for _, p in deck.includes])
+        _check_source(analysis.source, body, [f.text for f in deck.files])
     run_dir = run_dir or new_run_dir("simulate")
     workdir = run_dir / "spice"
     workdir.mkdir(parents=True, exist_ok=True)
