@@ -28,10 +28,12 @@ Accepted in an untrusted deck (every line of every file, also after ``.end``):
 - element lines whose first letter is in :data:`ELEMENT_LETTERS`;
 - dot-commands in :data:`DOT_COMMANDS`, matched as whole words.
 
-Refused: every other line, a line ending in a backslash (ngspice joins it to
-the next one), control characters, an element named after an interpreter
-command (``shell``, ``source``, ...), and a continuation line with nothing to
-continue. Each refusal names the file, the line and the reason.
+Refused: every other line, a first word that is not ASCII (ngspice splits
+words at blanks and tabs only and knows no Unicode case), a line ending in a
+backslash (ngspice joins it to the next one), control characters, an element
+named after an interpreter command (``shell``, ``source``, ...), a continuation
+line with nothing to continue, and include cycles (ngspice crashes on them).
+Each refusal names the file, the line and the reason.
 
 Files: an include (``.include``/``.inc`` file, ``.lib`` file section) must name
 a file that lies, after following symbolic links, inside the deck's folder or
@@ -88,7 +90,8 @@ MODEL_ROOT = MODEL_DIR
 MODEL_DEST = PurePosixPath("device_models")
 
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|=|[^\s=(),\[\]]+')
+_TOKEN = re.compile(r'"[^"]*"|\'[^\']*\'|=|[^ \t=(),\[\]]+')
+_BLANKS = re.compile(r"[ \t]+")  # ngspice's word separators (\v and \f are refused)
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ class Line:
     @property
     def word(self) -> str:
         """First word, lower case."""
-        return self.text.split(None, 1)[0].lower() if self.text.strip() else ""
+        return _BLANKS.split(self.text, 1)[0].lower()
 
 
 @dataclass(frozen=True)
@@ -275,9 +278,12 @@ def _check_physical(lines: list[str], source: str, has_title: bool) -> None:
 def _check_line(line: Line, source: str) -> None:
     where = f"{source}:{line.number}"
     word = line.word
-    first = line.text.split(None, 1)[0]
+    first = _BLANKS.split(line.text, 1)[0]
     if word.startswith("+"):
         raise NetlistError(f"{where}: continuation line '+' with no line before it")
+    if not first.isascii():
+        raise NetlistError(f"{where}: '{first}' refused: an element name or dot-command "
+                           f"must be ASCII")
     if word.startswith("."):
         if word in DOT_COMMANDS:
             return
@@ -306,7 +312,7 @@ def _include_of(line: Line) -> tuple[str, str, str] | None:
     word = line.word
     if not word.startswith((".inc", ".lib")):
         return None
-    parts = line.text.split(None, 1)
+    parts = _BLANKS.split(line.text, 1)
     words = _split_words(parts[1] if len(parts) > 1 else "")
     if word.startswith(".inc"):
         return ("include", words[0], "") if words else ("include", "", "")
@@ -316,7 +322,7 @@ def _include_of(line: Line) -> tuple[str, str, str] | None:
 
 
 def _split_words(rest: str) -> list[str]:
-    return [a or b or c for a, b, c in re.findall(r'"([^"]*)"|\'([^\']*)\'|(\S+)', rest)]
+    return [a or b or c for a, b, c in re.findall(r'"([^"]*)"|\'([^\']*)\'|([^ \t]+)', rest)]
 
 
 def include_targets(text: str) -> list[tuple[int, str]]:

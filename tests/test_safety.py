@@ -459,10 +459,16 @@ def test_title_line_may_hold_any_word() -> None:
     check_user_deck("shell amplifier test\nR1 a 0 1\n")
 
 
-@pytest.mark.parametrize("line", ["#include x", "1R a b 1", "N1 a b osdimodel", "Z1 a b c m",
-                                  "Ωr a b 1"])
+@pytest.mark.parametrize("line", ["#include x", "1R a b 1", "N1 a b osdimodel", "Z1 a b c m"])
 def test_lines_outside_the_allowlist_refused(line: str) -> None:
     _refused(DECK + line + "\n", r"deck\.cir:4: .* is neither an element")
+
+
+@pytest.mark.parametrize("line", ["\u212a1 a b 1n", ".\u0130nclude x.lib", "\u00a0.control",
+                                  ".inc\u00a0-x /etc/passwd"])
+def test_non_ascii_words_refused(line: str) -> None:
+    """Python's lower() and split() know Unicode; ngspice does not, so such words are refused."""
+    _refused(DECK + line + "\n", r"deck\.cir:4: .* must be ASCII")
 
 
 # --- files that are not decks --------------------------------------------------------------
