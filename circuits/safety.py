@@ -446,7 +446,7 @@ class _Reader:
         if re.match(r"^[A-Za-z]:", name) and not self.trusted:
             raise NetlistError(f"{where}: include of absolute path refused: {target!r} is a "
                                f"drive path; copy the file into the deck's folder")
-        origin = (here / name).resolve()
+        origin = _resolve(here / name, where)
         roots = ((self.deck_root, PurePosixPath()), (MODEL_ROOT.resolve(), MODEL_DEST))
         for root, prefix in roots:
             if origin.is_relative_to(root):
@@ -486,7 +486,7 @@ class _Reader:
         rel = PurePosixPath(value.replace("\\", "/"))
         bad = (value.startswith(("/", "\\", "~")) or re.match(r"^[A-Za-z]:", value)
                or ".." in rel.parts or re.search(r"[{}$`]", value) or not value)
-        origin = (self.deck_root / rel).resolve()
+        origin = _resolve(self.deck_root / rel, where)
         if bad or not origin.is_relative_to(self.deck_root):
             raise NetlistError(
                 f"{where}: {param}={value!r} refused: an XSPICE data file must be named by a "
@@ -501,6 +501,14 @@ class _Reader:
                 raise NetlistError(f"{where}: data file {value!r}: the deck and its files "
                                    f"hold more than {MAX_DECK_BYTES} bytes")
             self.data_files[rel] = origin
+
+
+def _resolve(path: Path, where: str) -> Path:
+    """``path`` with symbolic links followed; a loop or unreadable link is refused."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        raise NetlistError(f"{where}: cannot follow the symbolic links of {path}") from None
 
 
 def load_user_deck(path: Path, *, allow_control: bool = False) -> UserDeck:

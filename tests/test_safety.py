@@ -501,6 +501,15 @@ def test_empty_or_title_only_deck_is_one_line(tmp_path: Path, text: str) -> None
     assert "deck1.cir: the deck" in line
 
 
+def test_symlink_loop_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    for text in (".include a\n", "A1 %vd([a 0]) s\n.model s filesource (file=a)\n"):
+        deck = _write(tmp_path, "deck1.cir", DECK + text)
+        with pytest.raises(NetlistError, match=r"deck1\.cir:[45]: cannot follow the symbolic"):
+            load_user_deck(deck)
+
+
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(NetlistError, match=r"cannot read netlist .*nope\.cir: no such file$"):
         read_text_file(tmp_path / "nope.cir")
@@ -572,7 +581,15 @@ def test_normal_user_deck_runs(tmp_path: Path, analysis: list[str]) -> None:
 
 
 @pytest.mark.ngspice
-def test_golden_tia_netlist_runs_where_it_lies(tmp_path: Path) -> None:
-    result = _simulate(PROJECT / "netlists" / "tia.cir", "--op", "-o", tmp_path / "run", "--json")
+def test_deck_including_device_models_runs(tmp_path: Path) -> None:
+    """A deck outside the project may include device_models/ files, by relative path."""
+    rel = os.path.relpath(MODEL_ROOT / "opamp.lib", tmp_path)
+    deck = _write(tmp_path, "tia.cir", f'* TIA\n.include "{rel}"\nIin 0 in DC 1u\n'
+                  "Vref ref 0 DC 0\nXtia ref in out opamp a0=10000 gbw=1e8 sr=1e8 vos=0 "
+                  "vmin=-0.45 vmax=0.45 vknee=0.005 rout=100\nRf in out 1k\n.end\n")
+    run = tmp_path / "run"
+    result = _simulate(deck, "--op", "-o", run, "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["values"]["v(out) [V]"] == pytest.approx(0, abs=1e-3)
+    assert json.loads(result.stdout)["values"]["v(out) [V]"] == pytest.approx(-1e-3, rel=1e-3)
+    assert '.include "device_models/opamp.lib"' in (run / "spice" / "deck.cir").read_text()
+    assert (run / "spice" / "device_models" / "opamp.lib").is_file()
