@@ -53,7 +53,8 @@ working folder at start-up), nor one named as the runner's own files.
 With ``allow_control`` (the CLI's ``--allow-control``) the deck is trusted: its
 lines are handed on as written (carriage returns dropped), with only the
 include lines that name files in the deck's folder or ``device_models/``
-rewritten to the copies; absolute includes elsewhere are left in place.
+rewritten to the copies; absolute includes elsewhere are left in place (read
+where they lie), and a relative include leaving both folders is still refused.
 """
 
 from __future__ import annotations
