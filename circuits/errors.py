@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -84,3 +85,41 @@ def check_range(name: str, value: float, lo: float | None = None, hi: float | No
         bracket = "(" if lo_open else "["
         raise ConfigError(f"{name} must be in {bracket}{lo_s}, {hi_s}], got {value!r}")
     return value
+
+
+def physical_memory_bytes() -> int | None:
+    """Physical memory of this machine (bytes), or ``None`` where the OS does not say."""
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return pages * size if pages > 0 and size > 0 else None
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GiB``, ``340 MiB``: a byte count for messages."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+MEMORY_FRACTION = 0.8
+"""Largest share of physical memory one command may plan to use."""
+
+
+def check_memory(what: str, nbytes: float, *, hint: str = "") -> float:
+    """Raise ``ConfigError`` if ``what`` needs over ``MEMORY_FRACTION`` of physical memory.
+
+    Call it with an up-front estimate, before anything of that size is allocated.
+
+    Args:
+        what: the job, for the message (``"a 65536 x 65536 calibrated tile"``).
+        nbytes: estimated peak memory of the job (bytes).
+        hint: what to change, appended to the message (``"use fewer rows"``).
+    """
+    total = physical_memory_bytes()
+    if total is not None and nbytes > MEMORY_FRACTION * total:
+        raise ConfigError(f"{what} needs about {format_bytes(nbytes)} of memory, this machine "
+                          f"has {format_bytes(total)}" + (f"; {hint}" if hint else ""))
+    return nbytes

@@ -7,8 +7,13 @@ traceback is shown for a user mistake.
 
 from __future__ import annotations
 
+import errno
 import json
+import math
+import numbers
 import sys
+from pathlib import PurePath
+from typing import Any
 
 import click
 
@@ -16,7 +21,27 @@ from circuits.errors import CosimError, SimulationError
 
 
 class _Group(click.Group):
-    """Click group that turns ``CosimError`` into a one-line message."""
+    """Click group that turns user mistakes into one line ``error: ...`` and exit code 2.
+
+    Covers the toolkit's ``CosimError`` and click's own usage errors (unknown
+    option or command, missing argument, bad value); ``--help`` and
+    ``--version`` still exit 0. An ``OSError`` or ``MemoryError`` that no
+    check caught also gives one line, with exit code 1.
+    """
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            click.echo(f"error: {_usage_line(exc)}", err=True)
+            sys.exit(2 if isinstance(exc, click.UsageError) else exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -28,8 +53,32 @@ class _Group(click.Group):
             click.echo(f"error: {first}{where}", err=True)
             ctx.exit(2)
         except CosimError as exc:
-            click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+            click.echo(f"error: {_one_line(str(exc))}", err=True)
             ctx.exit(2)
+        except MemoryError:
+            click.echo("error: out of memory; try a smaller problem", err=True)
+            ctx.exit(1)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {where}{exc.strerror or _one_line(str(exc))}", err=True)
+            ctx.exit(1)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    """Click's message on one line, naming the command and where its help is."""
+    text = _one_line(exc.format_message()).rstrip(".")
+    if text[:1].isupper() and text[1:2].islower():
+        text = text[0].lower() + text[1:]
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        text += f" (see '{ctx.command_path} --help')"
+    return text
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,8 +88,35 @@ def main() -> None:
 
 
 def emit_json(obj: dict) -> None:
-    """Write ``obj`` as the one JSON object on stdout."""
-    sys.stdout.write(json.dumps(obj, indent=2, default=float) + "\n")
+    """Write ``obj`` as the one JSON object on stdout (strict JSON: NaN and inf become null)."""
+    sys.stdout.write(json_text(obj) + "\n")
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as strict, indented JSON: NaN and +-inf become ``null``, numpy values plain."""
+    return json.dumps(_strict(obj), indent=2, allow_nan=False)
+
+
+def _strict(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k if isinstance(k, str) else str(k): _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, (str, bool)) or obj is None:
+        return obj
+    if isinstance(obj, numbers.Integral):
+        return int(obj)
+    if isinstance(obj, numbers.Real):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars
+        return _strict(obj.tolist())
+    try:
+        return _strict(float(obj))
+    except (TypeError, ValueError):
+        return str(obj)
 
 
 def _register() -> None:
