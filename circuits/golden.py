@@ -1,9 +1,17 @@
 """Golden netlists: small, fixed instances of every generator.
 
-``netlists/<name>.cir`` holds the text each entry of ``GOLDEN`` renders (no
-analysis, models included by bare file name). The files change only through
-``write_golden`` (CLI: ``cosim netlist golden``); ``tests/test_golden.py``
-diffs each generator's output against its file whole.
+``netlists/<name>.cir`` holds the text each entry of ``GOLDEN`` renders, with
+``GOLDEN_ANALYSES`` appended and the models included from
+``GOLDEN_MODEL_DIR`` (``../device_models/<name>.lib``, relative to the deck:
+ngspice 39 resolves a relative include from the including file's folder,
+whatever the working folder). So every golden file runs where it lies:
+``ngspice -b netlists/tia.cir`` from any folder, and ``cosim simulate
+netlists/tia.cir --op`` (which replaces the deck's ``.op`` with its own
+analysis). The generators stay pure: only this rendering names the folder.
+
+The files change only through ``write_golden`` (CLI: ``cosim netlist
+golden``); ``tests/test_golden.py`` diffs each generator's output against its
+file whole.
 """
 
 from __future__ import annotations
@@ -17,6 +25,14 @@ from circuits.netlist import Netlist
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "netlists"
 """The project's folder of golden netlists."""
+
+GOLDEN_MODEL_DIR = "../device_models"
+"""Folder of the model files as the golden decks include it, relative to ``netlists/``."""
+
+GOLDEN_ANALYSES = (".options nomod", ".op")
+"""Lines closing every golden deck: ``.op``, so that ``ngspice -b FILE`` computes
+something, and ``nomod``, which keeps ngspice from listing the model cards
+(BSIM4 cards list unset parameters as ``<<NAN, error = 7>>``)."""
 
 GOLDEN_SEED = 20240611
 """Seed of the golden crossbar's conductances."""
@@ -34,7 +50,7 @@ def crossbar_4x4_1t1r() -> Netlist:
 
 
 def tia_default() -> Netlist:
-    """The stand-alone TIA bench with default parameters."""
+    """The stand-alone TIA bench with default parameters and its default current step."""
     from circuits.tia import TIAParams, tia
 
     return tia(TIAParams())
@@ -55,8 +71,8 @@ GOLDEN: dict[str, Callable[[], Netlist]] = {
 
 
 def golden_text(name: str) -> str:
-    """The text the generator of golden entry ``name`` renders now."""
-    return GOLDEN[name]().text()
+    """The text of ``netlists/<name>.cir`` as the generator renders it now."""
+    return GOLDEN[name]().text(GOLDEN_ANALYSES, model_dir=GOLDEN_MODEL_DIR)
 
 
 def write_golden(folder: Path = GOLDEN_DIR) -> list[Path]:

@@ -228,20 +228,65 @@ def tia_readout_lines(p: TIAParams, name: str, in_node: str, out_node: str) -> t
     return tuple(lines)
 
 
+@dataclass(frozen=True, kw_only=True)
+class CurrentStep:
+    """The input stimulus of the stand-alone TIA bench: one current step.
+
+    ``Iin`` is written ``DC i_step_amp PULSE(0 i_step_amp delay_s edge_s edge_s
+    1 2)``: an operating point (``.op``) sees the step's final value, a ``.dc``
+    sweep of ``Iin`` replaces it, and a transient sees 0 A until ``delay_s``,
+    then a rise over ``edge_s`` to ``i_step_amp`` held for 1 s.
+
+    Attributes:
+        i_step_amp: step height (A), current into the input node; 100 uA moves
+            the default TIA's output by -80 mV, well inside its linear range.
+        delay_s: time (s) of the step's start; 10 ns, so a transient shows the
+            settled output before it.
+        edge_s: rise time (s) of the step; 1 ns, below the default TIA's 1.6 ns
+            closed-loop time constant.
+    """
+
+    i_step_amp: float = 100e-6
+    delay_s: float = 10e-9
+    edge_s: float = 1e-9
+
+    def __post_init__(self) -> None:
+        check_range("i_step_amp", self.i_step_amp, -1.0, 1.0)
+        check_range("delay_s", self.delay_s, 0.0, 1.0)
+        check_range("edge_s", self.edge_s, 0.0, 1.0, lo_open=True)
+
+    def source_text(self) -> str:
+        """``DC ... PULSE(...)``: the value part of the ``Iin`` line."""
+        i = num(self.i_step_amp)
+        edge = num(self.edge_s)
+        return f"DC {i} PULSE(0 {i} {num(self.delay_s)} {edge} {edge} 1 2)"
+
+
+DEFAULT_STEP = CurrentStep()
+"""The TIA bench's default stimulus: 100 uA after 10 ns, 1 ns edge."""
+
+
 def tia(p: TIAParams = DEFAULT_TIA, *,
-        i_in_pwl: tuple[tuple[float, float], ...] = ()) -> Netlist:
+        i_in_pwl: tuple[tuple[float, float], ...] = (),
+        step: CurrentStep | None = DEFAULT_STEP) -> Netlist:
     """Stand-alone TIA test bench.
 
     Current source ``Iin`` drives current into the inverting node ``in``
-    (DC value 0, so a caller can sweep it with ``DC(source="Iin", ...)``);
-    the output is node ``out``, ``V_out = V_ref - I * r_f``; the feedback
-    current is ``i(Vf)``. With ``p.supply`` the op-amp's rails are the sources
-    ``Vddtia`` and ``Vsstia`` (nodes ``tvdd``, ``tvss``).
+    (a caller can sweep it with ``DC(source="Iin", ...)``); the output is node
+    ``out``, ``V_out = V_ref - I * r_f``; the feedback current is ``i(Vf)``.
+    With ``p.supply`` the op-amp's rails are the sources ``Vddtia`` and
+    ``Vsstia`` (nodes ``tvdd``, ``tvss``).
+
+    By default ``Iin`` carries ``step`` (a current step, DC value its final
+    value), so ``.op``, ``.dc`` and ``.tran`` of the bench as written all show
+    something; ``step=None`` gives ``Iin 0 in DC 0``.
 
     Args:
         p: the TIA.
         i_in_pwl: optional transient waveform of ``Iin`` as (time s, current A)
-            points with strictly increasing times; empty gives a DC-only source.
+            points with strictly increasing times; it replaces ``step`` and
+            the DC value is then 0.
+        step: the current step of ``Iin`` when ``i_in_pwl`` is empty, or ``None``.
 
     Returns:
         The netlist (includes ``opamp.lib``).
@@ -250,6 +295,8 @@ def tia(p: TIAParams = DEFAULT_TIA, *,
         ConfigError: ``i_in_pwl`` has non-finite values or times not increasing.
     """
     source = "Iin 0 in DC 0"
+    if step is not None and not i_in_pwl:
+        source = "Iin 0 in " + step.source_text()
     if i_in_pwl:
         try:
             points = [(float(t), float(v)) for t, v in i_in_pwl]
