@@ -80,11 +80,15 @@ def check_range(name: str, value: float, lo: float | None = None, hi: float | No
     if hi is not None:
         bad = bad or value > hi
     if bad:
-        lo_s = "-inf" if lo is None else f"{lo:g}"
-        hi_s = "inf" if hi is None else f"{hi:g}"
+        lo_s = "-inf" if lo is None else _fmt(lo)
+        hi_s = "inf" if hi is None else _fmt(hi)
         bracket = "(" if lo_open else "["
         raise ConfigError(f"{name} must be in {bracket}{lo_s}, {hi_s}], got {value!r}")
     return value
+
+
+def _fmt(x: float) -> str:
+    return str(x) if isinstance(x, numbers.Integral) else f"{x:g}"
 
 
 def physical_memory_bytes() -> int | None:

@@ -11,11 +11,18 @@ from __future__ import annotations
 import copy
 import json
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from circuits.errors import ConfigError, did_you_mean
+from circuits.errors import (
+    ConfigError,
+    check_choice,
+    check_int,
+    check_memory,
+    check_range,
+    did_you_mean,
+)
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "run": {
@@ -38,6 +45,90 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 STAGES = ("tia", "vcmac", "haq", "report")
 
 
+HAQ_BYTES_PER_DOUBLE = 8 * 3
+"""Bytes per value of the HAQ test's per-vector arrays, with room for temporaries
+(measured: 8000 vectors of length 100 at 12 bits peak at 244 MiB; this estimate 480 MiB)."""
+
+
+def haq_memory_bytes(haq: Mapping[str, Any]) -> float:
+    """Up-front estimate of the peak memory of the HAQ stage (bytes).
+
+    Inputs (``n_vectors x vector_length``) and the tile's column currents
+    (``n_vectors x 2 n_outputs n_bits``, differential) for every vector, plus the
+    programmed arrays (``vector_length x 2 n_outputs n_bits``) a few times over.
+    """
+    columns = 2 * haq["n_outputs"] * haq["n_bits"]
+    per_vector = haq["vector_length"] + columns
+    return (HAQ_BYTES_PER_DOUBLE * haq["n_vectors"] * per_vector
+            + 16 * 8 * haq["vector_length"] * columns)
+
+
+def _check_stages(name: str, value: list) -> None:
+    if not value:
+        raise ConfigError(f"{name} is empty; name at least one of {', '.join(STAGES)}")
+    for stage in value:
+        check_choice("stage", str(stage), STAGES)
+
+
+def _check_baselines(name: str, value: list) -> None:
+    from cosim.baselines import get_baselines
+
+    if not value:
+        raise ConfigError(f"{name} is empty; name at least one GPU baseline")
+    get_baselines([str(v) for v in value])
+
+
+def _check_haq_field(name: str, value: Any) -> None:
+    from cosim.haq_experiment import HaqExperimentConfig
+
+    try:
+        HaqExperimentConfig(**{name.partition(".")[2]: value})
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "run.seed": lambda n, v: check_int(n, v, 0, 2**63 - 1),
+    "run.workers": lambda n, v: check_int(n, v, 1, 1024),
+    "run.stages": _check_stages,
+    "tia.tolerance": lambda n, v: check_range(n, v, 0.0, 0.5, lo_open=True),
+    "vcmac.points": lambda n, v: check_int(n, v, 2, 100_000),
+    "vcmac.code": lambda n, v: check_int(n, v, 0, 15),
+    **{f"haq.{key}": _check_haq_field for key in DEFAULTS["haq"]},
+    "report.baselines": _check_baselines,
+}
+"""The check of each key's value, run whenever a key is set (``NAME`` is the dotted key)."""
+
+
+def validate_config(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Check every value and the ones that depend on each other; return ``config``.
+
+    Run it once all overrides are applied and before the first stage, so a
+    bad value never waits behind the stages before it.
+
+    Raises:
+        ConfigError: (one line) the first value out of range, an HAQ test
+            whose settings do not go together, or one too large for this machine.
+    """
+    for section, values in config.items():
+        for key, value in values.items():
+            check = CHECKS.get(f"{section}.{key}")
+            if check is not None:
+                check(f"{section}.{key}", value)
+    if "haq" in config["run"]["stages"]:
+        from cosim.haq_experiment import HaqExperimentConfig
+
+        HaqExperimentConfig(seed=config["run"]["seed"], **config["haq"])
+        _check_haq_memory(config["haq"])
+    return config
+
+
+def _check_haq_memory(haq: Mapping[str, Any]) -> None:
+    check_memory(f"the HAQ stage ({haq['n_vectors']} vectors of length {haq['vector_length']}, "
+                 f"{haq['n_outputs']} outputs, {haq['n_bits']} bits)", haq_memory_bytes(haq),
+                 hint="lower haq.n_vectors or haq.vector_length")
+
+
 def default_config() -> dict[str, dict[str, Any]]:
     """A fresh copy of ``DEFAULTS``."""
     return copy.deepcopy(DEFAULTS)
@@ -46,8 +137,12 @@ def default_config() -> dict[str, dict[str, Any]]:
 def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
     """Read a TOML config or a run's ``manifest.json`` and merge it over the defaults.
 
+    Every value is checked here (:func:`validate_config`), so a bad one is
+    refused before the first stage runs.
+
     Raises:
-        ConfigError: unreadable file, bad TOML/JSON, unknown section or key.
+        ConfigError: unreadable file, bad TOML/JSON, not a table of sections,
+            unknown section or key, a value out of range.
     """
     config = default_config()
     if path is None:
@@ -57,16 +152,27 @@ def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {getattr(exc, 'strerror', exc)}") from None
+    if path.is_dir():
+        raise ConfigError(f"config {path} is a folder; give a TOML file or a manifest.json")
     try:
         if path.suffix == ".json":
             data = json.loads(text)
-            data = data.get("config", data)
+            if isinstance(data, Mapping):
+                data = data.get("config", data)
         else:
             data = tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         kind = "JSON" if path.suffix == ".json" else "TOML"
         raise ConfigError(f"{path} is not valid {kind}: {exc}") from None
-    return merge(config, data, where=str(path))
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path} must hold a table of config sections (e.g. "
+                          f"{{\"haq\": {{\"n_bits\": 8}}}}), got {_json_kind(data)}")
+    return validate_config(merge(config, data, where=str(path)))
+
+
+def _json_kind(data: Any) -> str:
+    kinds = {list: "a list", str: "a string", bool: "true/false", type(None): "null"}
+    return kinds.get(type(data), "a number" if isinstance(data, (int, float)) else "a value")
 
 
 def merge(config: dict[str, dict[str, Any]], data: Mapping[str, Any], *, where: str
@@ -84,7 +190,12 @@ def merge(config: dict[str, dict[str, Any]], data: Mapping[str, Any], *, where: 
 
 
 def set_key(config: dict[str, dict[str, Any]], dotted: str, value: Any, *, where: str) -> None:
-    """Set ``section.key`` to ``value``, converted to the default's type."""
+    """Set ``section.key`` to ``value``, converted to the default's type and checked.
+
+    Raises:
+        ConfigError: unknown section or key, a value of the wrong type or out of
+            range (see :data:`CHECKS`), or a config that no longer fits in memory.
+    """
     section, _, key = dotted.partition(".")
     if section not in DEFAULTS:
         raise ConfigError(f"unknown config section {section!r} in {where}"
@@ -92,7 +203,13 @@ def set_key(config: dict[str, dict[str, Any]], dotted: str, value: Any, *, where
     if key not in DEFAULTS[section]:
         raise ConfigError(f"unknown config key {dotted!r} in {where}"
                           f"{did_you_mean(key, DEFAULTS[section])}")
-    config[section][key] = _coerce(dotted, value, DEFAULTS[section][key])
+    value = _coerce(dotted, value, DEFAULTS[section][key])
+    check = CHECKS.get(dotted)
+    if check is not None:
+        check(dotted, value)
+    if section == "haq":  # sizes multiply: refuse one that no longer fits, before any stage
+        _check_haq_memory({**config["haq"], key: value})
+    config[section][key] = value
 
 
 def parse_override(text: str) -> tuple[str, str]:
