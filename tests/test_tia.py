@@ -9,14 +9,26 @@ pole, and output saturation at the swing limits.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from circuits.analyses import DC, Tran
 from circuits.errors import ConfigError
 from circuits.netlist import Netlist
-from circuits.tia import DEFAULT_TIA, MODEL_FILE, TIAParams, tia, tia_readout_lines
+from circuits.tia import (
+    DEFAULT_STEP,
+    DEFAULT_TIA,
+    MODEL_FILE,
+    CurrentStep,
+    TIAParams,
+    tia,
+    tia_readout_lines,
+)
+from cosim.cli import main
 
 # ---------------------------------------------------------------- parameters
 
@@ -109,8 +121,24 @@ def test_bench_text() -> None:
     n = tia(DEFAULT_TIA, i_in_pwl=((0.0, 0.0), (1e-9, 1e-4)))
     assert n.models == (MODEL_FILE,)
     assert n.body[0] == "Iin 0 in DC 0 PWL(0 0 1e-09 0.0001)"
-    assert tia().body[0] == "Iin 0 in DC 0"
+    assert tia(step=None).body[0] == "Iin 0 in DC 0"
     assert n == tia(TIAParams(), i_in_pwl=((0.0, 0.0), (1e-9, 1e-4)))
+
+
+def test_bench_carries_a_current_step_for_every_analysis() -> None:
+    assert tia().body[0] == "Iin 0 in DC 0.0001 PULSE(0 0.0001 1e-08 1e-09 1e-09 1 2)"
+    step = CurrentStep(i_step_amp=-20e-6, delay_s=0.0, edge_s=0.5e-9)
+    assert tia(step=step).body[0] == "Iin 0 in DC -2e-05 PULSE(0 -2e-05 0 5e-10 5e-10 1 2)"
+    # a PWL waveform replaces the step
+    assert tia(i_in_pwl=((0.0, 0.0), (1e-9, 1e-4))).body[0].startswith("Iin 0 in DC 0 PWL(")
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("i_step_amp", 2.0), ("delay_s", -1e-9), ("edge_s", 0.0), ("edge_s", float("nan")),
+])
+def test_current_step_refuses_bad_values(field: str, value: float) -> None:
+    with pytest.raises(ConfigError, match=field):
+        CurrentStep(**{field: value})
 
 
 def test_bench_refuses_bad_waveform() -> None:
@@ -270,3 +298,23 @@ def test_two_readouts_share_a_netlist() -> None:
     for c, gc in enumerate(g):
         assert res.i(f"Vf{c}")[-1] == pytest.approx(0.2 * gc, rel=1e-3)
         assert res.v(f"out{c}")[-1] == pytest.approx(-0.2 * gc * DEFAULT_TIA.r_f_ohm, rel=1e-3)
+
+
+@pytest.mark.ngspice
+def test_written_bench_transient_steps_the_output_by_minus_rf_times_step(tmp_path: Path) -> None:
+    """``cosim netlist tia`` then ``cosim simulate --tran``: the output moves, by -R_f * I."""
+    deck = tmp_path / "bench" / "tia.cir"
+    runner = CliRunner()
+    assert runner.invoke(main, ["netlist", "tia", "-o", str(deck)]).exit_code == 0
+    run_dir = tmp_path / "run"
+    result = runner.invoke(main, ["simulate", str(deck), "--tran", "10p", "40n",
+                                  "-o", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    data = pd.read_csv(run_dir / "results.csv")
+    t, v = data["time [s]"].to_numpy(), data["v(out) [V]"].to_numpy()
+    before = v[t < DEFAULT_STEP.delay_s]
+    after = v[t > DEFAULT_STEP.delay_s + 25e-9]          # > 12 ns settling, see tia.py
+    expected = -DEFAULT_TIA.r_f_ohm * DEFAULT_STEP.i_step_amp   # -80 mV
+    np.testing.assert_allclose(before, 0.0, atol=1e-6)
+    np.testing.assert_allclose(after, expected, rtol=2e-3)    # finite gain: -1e-4 of it
+    assert len(after) > 0 and len(before) > 0

@@ -14,7 +14,9 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from circuits.analyses import Op
 from circuits.errors import ConfigError
@@ -29,6 +31,7 @@ from circuits.vcmac import (
     vcmac_chain,
     vcmac_stage,
 )
+from cosim.cli import main
 
 COARSE_POINTS = 5
 """Currents per code in the simulator tests (0.1, 0.32, 1, 3.2, 10 uA): keeps them fast."""
@@ -380,3 +383,29 @@ def test_cli_sets_mismatch_and_records_it(tmp_path: Path) -> None:
     assert manifest["params"]["a_vt_volt_m"] == pytest.approx(3.5e-9)
     assert manifest["params"]["mismatch_seed"] == 1
     assert manifest["mean_abs_rel_error_nominal_1.1_to_2.0"] > 0.001
+
+
+@pytest.mark.ngspice
+def test_written_chain_bench_ramps_with_a_dc_sweep_of_its_input(tmp_path: Path) -> None:
+    """``cosim netlist vcmac`` then ``cosim simulate --dc``: the output follows an input ramp.
+
+    Column 0 of 3 carries weight ``s**2`` (4 at the default code 10), the other
+    two inputs stay at their DC value of 1 uA each. The ramp is a DC sweep: the
+    regulation amplifiers are memoryless (no dynamics), and a transient ramp of
+    the chain rings at milliamperes in ngspice 39, so the bench has no PWL.
+    """
+    deck = tmp_path / "bench" / "vcmac.cir"
+    runner = CliRunner()
+    made = runner.invoke(main, ["netlist", "vcmac", "--set", "n_columns=3", "-o", str(deck)])
+    assert made.exit_code == 0, made.output
+    assert "Iin0 0 sl0 DC 1e-06" in deck.read_text()      # .op sees a sensible input
+    run_dir = tmp_path / "run"
+    result = runner.invoke(main, ["simulate", str(deck), "--dc", "Iin0", "0.5u", "2u", "0.5u",
+                                  "-o", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    data = pd.read_csv(run_dir / "results.csv")
+    i_in, i_out = data["i(i-sweep) [A]"].to_numpy(), data["i(vout) [A]"].to_numpy()
+    np.testing.assert_allclose(i_in, [0.5e-6, 1e-6, 1.5e-6, 2e-6], rtol=1e-12)
+    s = nominal_ratio(VCMACParams().code)
+    np.testing.assert_allclose(np.diff(i_out) / np.diff(i_in), s**2, rtol=1e-3)
+    np.testing.assert_allclose(i_out, s**2 * i_in + (s + 1) * 1e-6, rtol=1e-3)
