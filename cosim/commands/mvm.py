@@ -12,8 +12,26 @@ from __future__ import annotations
 
 import click
 
+from circuits.errors import ConfigError, check_int, check_memory, check_range
 from cosim.cli import emit_json
-from cosim.tile import measure_mvm
+from cosim.tile import TileConfig, measure_mvm
+
+SOLVE_BYTES_PER_CELL = {"0T1R": 1024, "1T1R": 6144}
+"""Peak memory of the calibrated extraction per cell of one macro (README: 512 x 512
+at 243 MiB for 0T1R and 1.5 GiB for 1T1R)."""
+
+
+def mvm_memory_bytes(rows: int, cols: int, batch: int, cell: str, backends: set[str]) -> float:
+    """Up-front estimate of ``measure_mvm``'s peak memory (bytes).
+
+    The array and its programmed copies (about six ``rows x cols`` float arrays),
+    inputs and outputs of the batch (three times over for temporaries), and, for
+    the calibrated backend, the sparse solve of one 512 x 512 macro.
+    """
+    total = 8 * 6 * rows * cols + 8 * 3 * batch * (rows + cols)
+    if "calibrated" in backends:
+        total += SOLVE_BYTES_PER_CELL.get(cell, 6144) * min(rows, 512) * min(cols, 512)
+    return total
 
 
 @click.command("mvm")
@@ -34,6 +52,21 @@ from cosim.tile import measure_mvm
 def mvm_command(rows: int, cols: int, backend: str, batch: int, wire_ohm: float, cell: str,
                 seed: int, reference: str | None, repeats: int, as_json: bool) -> None:
     """Time MVMs of one tile backend; with --reference, its error too."""
+    for name, value, hi in (("--rows", rows, 65536), ("--cols", cols, 65536),
+                            ("--batch", batch, 10**7), ("--repeats", repeats, 1000)):
+        check_int(name, value, 1, hi)
+    if seed < 0:
+        raise ConfigError(f"--seed must be >= 0, got {seed}")
+    check_range("--wire-ohm", wire_ohm, 0.0, 1e6)
+    TileConfig(backend=backend, cell=cell, r_wire_ohm=wire_ohm)  # refuses bad names and values
+    if reference is not None:
+        try:
+            TileConfig(backend=reference)
+        except ConfigError as exc:
+            raise ConfigError(f"--reference: {exc}") from None
+    check_memory(f"mvm of a {rows} x {cols} {cell} array with a batch of {batch}",
+                 mvm_memory_bytes(rows, cols, batch, cell, {backend, reference or backend}),
+                 hint="use fewer --rows, --cols or a smaller --batch")
     out = measure_mvm(rows=rows, cols=cols, backend=backend, batch=batch, r_wire_ohm=wire_ohm,
                       cell=cell, seed=seed, reference=reference, repeats=repeats)
     if as_json:
