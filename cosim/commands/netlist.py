@@ -8,7 +8,12 @@ value is parsed to the field's type (numbers accept SPICE suffixes).
 
 The written deck has no analysis (``cosim simulate FILE --op`` adds one). The
 model files it needs are copied next to FILE and included by bare name, so the
-file runs where it lies and holds no absolute path.
+file runs where it lies and holds no absolute path. Its sources carry a
+stimulus for each analysis: the TIA bench's ``Iin`` is a 100 uA current step
+(``DC`` its final value, ``PULSE`` at 10 ns for ``--tran``); the VCMAC chain's
+inputs ``Iin<k>`` are 1 uA DC currents, to ramp with ``--dc Iin0 ...`` (its
+amplifiers have no dynamics, so it takes no transient). Numbers are written
+so that they read back as the same doubles.
 
 ``cosim netlist golden [--check]`` rewrites ``netlists/*.cir`` from the
 generators (the only way they change), or with ``--check`` reports which differ.
