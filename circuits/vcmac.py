@@ -363,6 +363,12 @@ def vcmac_chain(p: VCMACParams, currents_a: Sequence[float] | None = None) -> Ne
     node ``sl<k+1>``. The last node ``sl<n-1>`` is held at v_ref by ``Vout``,
     whose current ``i(Vout)`` is ``sum_k s**(n-1-k) * I_k`` nominally.
 
+    The inputs are DC sources (non-zero by default), so ``.op`` gives the sum
+    and a ``.dc`` sweep of ``Iin<k>`` ramps the output with slope
+    ``s**(n-1-k)``. There is no transient stimulus: the regulation amplifiers
+    have no dynamics, and a PWL ramp under ``.tran`` rings at milliamperes in
+    ngspice 39 (tried with a 10 ns ramp of 0.1 -> 1 uA).
+
     Args:
         p: the parameters.
         currents_a: the DC input current of each column (A), most significant
