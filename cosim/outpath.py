@@ -9,7 +9,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import click
+
 from circuits.errors import ConfigError
+
+
+class OutputPath(click.Path):
+    """``click.Path`` for ``-o``: an empty name is a usage error (click would read it as ``.``)."""
+
+    def convert(self, value, param, ctx):  # noqa: D102 - click protocol
+        if isinstance(value, str) and not value.strip():
+            self.fail("empty path; give a name", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def check_writable_output(path: Path | str | None, what: str) -> Path:

@@ -19,14 +19,14 @@ Run folder of ``cosim sweep haq``::
 
 from __future__ import annotations
 
-import json
 import os
+import re
 from pathlib import Path
 
 import click
 
-from circuits.errors import ConfigError
-from cosim.cli import emit_json
+from circuits.errors import ConfigError, check_int
+from cosim.cli import emit_json, json_text
 from cosim.haq_experiment import (
     BACKENDS,
     PAPER,
@@ -39,10 +39,12 @@ from cosim.haq_experiment import (
     write_experiment,
     write_sweep_outputs,
 )
-from cosim.rundir import new_run_dir
+from cosim.outpath import OutputPath
+from cosim.rundir import new_run_dir, prepare_run_dir
 from cosim.sweep import (
     DEFAULT_RETRIES,
     FAILED_FILE,
+    MAX_POINTS,
     DaskBackend,
     LocalBackend,
     grid,
@@ -79,7 +81,7 @@ def _backend_option(default: str):
 @click.option("--verify-read", type=click.Choice(["exact", "first_order"]), default="exact",
               show_default=True, help="HAQ verify reads: the array as it is, or first order.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-o", "--out", "run_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
               default=None, help="Run folder [default: results/haq-<timestamp>].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def haq_command(bits: int, amp_ratio: float, noise: float, hrs_noise: float, read_noise: float,
@@ -90,11 +92,11 @@ def haq_command(bits: int, amp_ratio: float, noise: float, hrs_noise: float, rea
                               hrs_noise=hrs_noise, read_noise=read_noise, backend=backend,
                               aggregation=aggregation, read_cycles=read_cycles,
                               r_wire_ohm=r_wire_ohm, verify_read=verify_read, seed=seed)
-    run_dir = run_dir or new_run_dir("haq")
-    vcmac = measured_vcmac_ratios([cfg.amp_ratio], cfg.backend) \
-        if cfg.aggregation == "analog" else None
-    result = run_mvm_experiment(cfg, vcmac_measured=vcmac)
-    summary = write_experiment(result, run_dir)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("haq")) as run_dir:
+        vcmac = measured_vcmac_ratios([cfg.amp_ratio], cfg.backend) \
+            if cfg.aggregation == "analog" else None
+        result = run_mvm_experiment(cfg, vcmac_measured=vcmac)
+        summary = write_experiment(result, run_dir)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)
@@ -109,6 +111,19 @@ def haq_command(bits: int, amp_ratio: float, noise: float, hrs_noise: float, rea
         click.echo(f"over {read_cycles} read cycles: PTQ {p['mean']:.4f} +- {p['std']:.2g}, "
                    f"HAQ {c['mean']:.4f} +- {c['std']:.2g}")
     click.echo(f"wrote {run_dir}")
+
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)"
+                      r":(\d{1,5})$")
+
+
+def check_scheduler(address: str) -> str:
+    """Refuse a Dask scheduler address that is not ``[tcp://]HOST:PORT``."""
+    match = _ADDRESS.match(address.strip())
+    if not match or not 1 <= int(match.group(1)) <= 65535:
+        raise ConfigError(f"--scheduler {address!r} is not a scheduler address; write "
+                          "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    return address.strip()
 
 
 @click.group("sweep")
@@ -135,7 +150,7 @@ def sweep_group() -> None:
                    "or first order (one per point; exact without wires).")
 @click.option("--workers", type=int, default=None,
               help="Worker processes [default: the CPU count].")
-@click.option("-o", "--out", "run_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
               required=True, help="Run folder (holds the resume state).")
 @click.option("--resume", is_flag=True, help="Continue the sweep already in the run folder.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -149,33 +164,43 @@ def sweep_haq_command(amp_ratio: str, noise: str, bits: str, seeds: int, backend
                       verify_read: str, workers: int | None, run_dir: Path, resume: bool,
                       scheduler: str | None, retries: int, as_json: bool) -> None:
     """HAQ MVM RMSE over amplification ratio x write noise x bit width (Supp. Fig. 1)."""
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    check_int("--seeds", seeds, 1, MAX_POINTS)
+    if workers is not None:
+        check_int("--workers", workers, 1, 1024)
+    check_int("--retries", retries, 0, 100)
+    if scheduler is not None:
+        check_scheduler(scheduler)
     axes = {"amp_ratio": parse_range(amp_ratio, "--amp-ratio"),
             "noise": parse_range(noise, "--noise"),
-            "bits": parse_range(bits, "--bits", integer=True),
-            "seed": list(range(seeds))}
+            "bits": parse_range(bits, "--bits", integer=True)}
+    total = len(axes["amp_ratio"]) * len(axes["noise"]) * len(axes["bits"]) * seeds
+    if total > MAX_POINTS:  # before the grid (and the seed list) is built
+        raise ConfigError(f"the sweep has {total} points, more than {MAX_POINTS}; "
+                          "use fewer --seeds or shorter ranges")
+    axes["seed"] = list(range(seeds))
     fixed = {"backend": backend, "aggregation": aggregation, "read_noise": read_noise,
              "r_wire_ohm": r_wire_ohm, "verify_read": verify_read}
     points = grid(axes, **fixed)
     for p in points:  # refuse bad values before any work starts
         sweep_config(p)
-    if aggregation == "analog":  # the circuit's ratios, measured once for every point
-        measured = encode_ratios(measured_vcmac_ratios(axes["amp_ratio"], backend))
-        fixed["vcmac_measured"] = measured
-        points = [{**p, "vcmac_measured": measured} for p in points]
-    workers = workers or os.cpu_count() or 1
-    executor = (DaskBackend(scheduler=scheduler, retries=retries) if scheduler
-                else LocalBackend(workers=workers, retries=retries))
-    result = run_sweep(sweep_point, points, run_dir, backend=executor,
-                       resume=resume, progress=not as_json, desc="sweep haq")
-    best = write_sweep_outputs(result.table, run_dir)
-    manifest = {"command": "sweep haq", "axes": axes, "fixed": fixed, "points": len(points),
-                "computed": result.computed, "skipped": result.skipped,
-                "failed": result.failed, "scheduler": scheduler or "local",
-                "workers": workers, "elapsed_s": result.elapsed_s,
-                "best_amp_ratio": best.to_dict(orient="records")}
-    (run_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float) + "\n")
+    with prepare_run_dir(run_dir, resume=resume, resumable=True) as run_dir:
+        if aggregation == "analog":  # the circuit's ratios, measured once for every point
+            measured = encode_ratios(measured_vcmac_ratios(axes["amp_ratio"], backend))
+            fixed["vcmac_measured"] = measured
+            points = [{**p, "vcmac_measured": measured} for p in points]
+        workers = workers or os.cpu_count() or 1
+        executor = (DaskBackend(scheduler=scheduler, retries=retries) if scheduler
+                    else LocalBackend(workers=workers, retries=retries))
+        result = run_sweep(sweep_point, points, run_dir, backend=executor,
+                           resume=resume, progress=not as_json, desc="sweep haq")
+        best = write_sweep_outputs(result.table, run_dir)
+        manifest = {"command": "sweep haq", "axes": axes, "fixed": fixed,
+                    "points": len(points), "computed": result.computed,
+                    "skipped": result.skipped, "failed": result.failed,
+                    "scheduler": scheduler or "local", "workers": workers,
+                    "elapsed_s": result.elapsed_s,
+                    "best_amp_ratio": best.to_dict(orient="records")}
+        (run_dir / "manifest.json").write_text(json_text(manifest) + "\n")
     if as_json:
         emit_json({**manifest, "run_dir": str(run_dir)})
         return
