@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from circuits.errors import ConfigError
+from circuits.errors import check_int, check_range
 from circuits.runner import ngspice_version
 from circuits.vcmac import CODES, VCMACParams
 from cosim.calibration import (
@@ -34,11 +34,12 @@ from cosim.calibration import (
     within_target,
 )
 from cosim.cli import emit_json
-from cosim.rundir import new_run_dir
+from cosim.outpath import OutputPath
+from cosim.rundir import new_run_dir, prepare_run_dir
 
 
 @click.command("vcmac-characterise")
-@click.option("-o", "--out", "run_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
               default=None, help="Run folder [default: results/vcmac-<timestamp>].")
 @click.option("--points", type=int, default=DEFAULT_POINTS, show_default=True,
               help="Log-spaced input currents per code, 0.1 to 10 uA.")
@@ -54,17 +55,19 @@ from cosim.rundir import new_run_dir
 def vcmac_command(run_dir: Path | None, points: int, workers: int, a_vt_mv_um: float,
                   mismatch_seed: int, as_json: bool) -> None:
     """Sweep the VCMAC stage over input current for all 16 switch codes."""
-    if points < 2:
-        raise ConfigError(f"--points must be >= 2, got {points}")
-    if workers < 1:
-        raise ConfigError(f"--workers must be >= 1, got {workers}")
-    if a_vt_mv_um < 0:
-        raise ConfigError(f"--a-vt must be >= 0 mV*um, got {a_vt_mv_um:g}")
-    if mismatch_seed < 0:
-        raise ConfigError(f"--mismatch-seed must be >= 0, got {mismatch_seed}")
+    check_int("--points", points, 2, 100_000)
+    check_int("--workers", workers, 1, 1024)
+    check_range("--a-vt", a_vt_mv_um, 0.0, 100.0)
+    check_int("--mismatch-seed", mismatch_seed, 0, 2**63 - 1)
     params = mismatch_params(a_vt_mv_um, mismatch_seed, VCMACParams())
     currents = default_currents(points)
-    run_dir = run_dir or new_run_dir("vcmac")
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("vcmac")) as run_dir:
+        _characterise(run_dir, params, currents, points, workers, a_vt_mv_um, mismatch_seed,
+                      as_json)
+
+
+def _characterise(run_dir: Path, params: VCMACParams, currents, points: int, workers: int,
+                  a_vt_mv_um: float, mismatch_seed: int, as_json: bool) -> None:
     t0 = time.perf_counter()
     if as_json:
         curves = vcmac_ratio_curves(params, currents, workers=workers)
@@ -115,5 +118,3 @@ def vcmac_command(run_dir: Path | None, points: int, workers: int, a_vt_mv_um: f
     if a_vt_mv_um > 0:
         click.echo(f"mismatch: A_VT {a_vt_mv_um:g} mV*um, seed {mismatch_seed}")
     click.echo(f"run folder: {run_dir}")
-
-
