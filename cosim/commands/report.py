@@ -11,15 +11,17 @@ from pathlib import Path
 
 import click
 
-from cosim.baselines import GpuAssumptions
+from cosim.baselines import GpuAssumptions, get_baselines
 from cosim.cli import emit_json
-from cosim.report import DEFAULT_BASELINES, ReportOptions, build_report
-from cosim.rundir import new_run_dir
+from cosim.energy import EnergyTable
+from cosim.outpath import OutputPath
+from cosim.report import DEFAULT_BASELINES, ReportOptions, build_report, load_workload
+from cosim.rundir import new_run_dir, prepare_run_dir
 
 
 @click.command("report")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--out", "run_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
               default=None, help="Run folder [default: results/report-<timestamp>].")
 @click.option("--baseline", "baselines", multiple=True,
               help=f"Baseline to compare with (repeat); default: {', '.join(DEFAULT_BASELINES)}.")
@@ -40,8 +42,13 @@ def report_command(inputs: tuple[Path, ...], run_dir: Path | None, baselines: tu
                             gpu=GpuAssumptions(precision=precision,
                                                utilisation=gpu_utilisation),
                             simulate=simulate, energy_override=energy_override)
-    run_dir = run_dir or new_run_dir("report")
-    manifest = build_report(list(inputs), run_dir, options)
+    for path in inputs:  # refuse bad inputs before the folder is made or ngspice runs
+        load_workload(path)
+    get_baselines(list(options.baselines))
+    if energy_override is not None:
+        EnergyTable.cited().with_overrides(energy_override)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("report")) as run_dir:
+        manifest = build_report(list(inputs), run_dir, options)
     if as_json:
         emit_json({**manifest, "run_dir": str(run_dir)})
         return
