@@ -14,16 +14,17 @@ import pandas as pd
 
 from circuits.errors import ConfigError, did_you_mean
 from cosim.cli import emit_json
+from cosim.outpath import OutputPath, check_writable_output
 from cosim.plots import new_figure, plot_traces, save_as
 
 PLOT_SUFFIXES = (".png", ".svg")
 
 
 @click.command("waves")
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run_dir", type=OutputPath(path_type=Path))
 @click.option("-s", "--signal", "signals", multiple=True, required=True,
               help="Signal to plot, e.g. v(out) or i(vsense0); repeat for more.")
-@click.option("-o", "--out", "plot", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("-o", "--out", "plot", type=OutputPath(path_type=Path, dir_okay=False),
               required=True, help="Output figure; .png or .svg.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def waves_command(run_dir: Path, signals: tuple[str, ...], plot: Path, as_json: bool) -> None:
@@ -32,7 +33,7 @@ def waves_command(run_dir: Path, signals: tuple[str, ...], plot: Path, as_json: 
         raise ConfigError(f"plot file must end in .png or .svg, got {plot.name!r}")
     data = read_results(run_dir)
     columns = [match_signal(name, data.columns[1:]) for name in signals]
-    plot.parent.mkdir(parents=True, exist_ok=True)
+    check_writable_output(plot, "plot file")
     plot_signals(data, columns, plot)
     if as_json:
         emit_json({"plot": str(plot), "signals": columns, "x": str(data.columns[0]),
@@ -45,7 +46,8 @@ def read_results(run_dir: Path) -> pd.DataFrame:
     """The results table of a run folder (or of the CSV file given directly).
 
     Raises:
-        ConfigError: no table there, or one with a single point.
+        ConfigError: no table there, one with fewer than two columns or points,
+            or one with a column that is not numbers.
     """
     path = run_dir / "results.csv" if run_dir.is_dir() else run_dir
     if not path.is_file():
@@ -54,8 +56,19 @@ def read_results(run_dir: Path) -> pd.DataFrame:
         data = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
         raise ConfigError(f"{path} is not a results table (CSV)") from None
-    if len(data) < 2 or len(data.columns) < 2:
+    if len(data.columns) < 2:
+        raise ConfigError(f"{path} has {len(data.columns)} column(s); a results table has the "
+                          "time or sweep column and at least one signal")
+    if len(data) < 2:
         raise ConfigError(f"{path} holds {len(data)} point(s); waves need a sweep or transient")
+    for name in data.columns:
+        values = pd.to_numeric(data[name], errors="coerce")
+        bad = values.isna() & data[name].notna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax()) + 1
+            raise ConfigError(f"column {name!r} of {path} is not numbers (data row {row}: "
+                              f"{data[name][bad].iloc[0]!r})")
+        data[name] = values
     return data
 
 
