@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 
@@ -26,13 +27,18 @@ import click
 import pandas as pd
 
 from circuits.analyses import DC, Analysis, Op, Tran
-from circuits.errors import ConfigError, did_you_mean
+from circuits.errors import ConfigError, check_range, did_you_mean
 from circuits.runner import DEFAULT_TIMEOUT_S, SimResult, ngspice_version, run
 from circuits.safety import copy_includes, load_user_deck
 from cosim.cli import emit_json
+from cosim.outpath import OutputPath
 from cosim.plots import new_figure, plot_traces, save_figure
-from cosim.rundir import new_run_dir
+from cosim.rundir import new_run_dir, prepare_run_dir
 
+MAX_POINTS = 1_000_000
+"""Most output points of one analysis: the raw file and results.csv grow with them."""
+MAX_TIMEOUT_S = 7 * 24 * 3600.0
+"""Longest ``--timeout`` (a week); ``inf`` is refused."""
 ANALYSIS_WORDS = (".op", ".dc", ".tran", ".ac", ".noise", ".tf", ".sens", ".pz", ".disto",
                   ".pss", ".sp")
 _SCALE = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3,
@@ -76,7 +82,7 @@ NUMBER = SpiceNumber()
               metavar="SRC START STOP STEP", help="DC sweep of source SRC.")
 @click.option("--tran", type=(NUMBER, NUMBER), default=None, metavar="STEP STOP",
               help="Transient analysis (seconds).")
-@click.option("-o", "--out", "run_dir", type=click.Path(path_type=Path, file_okay=False),
+@click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
               default=None, help="Run folder [default: results/simulate-<timestamp>].")
 @click.option("--allow-control", is_flag=True,
               help="Trust the deck: allow .control blocks and absolute includes.")
@@ -95,18 +101,17 @@ def simulate_command(file: Path, op: bool, dc: tuple | None, tran: tuple | None,
     copies go into RUN_DIR/spice. Numbers take SPICE suffixes (1u, 10n).
     """
     analysis = _analysis(op, dc, tran)
-    if not timeout_s > 0:
-        raise ConfigError(f"--timeout must be > 0 seconds, got {timeout_s:g}")
+    check_range("--timeout", timeout_s, 0.0, MAX_TIMEOUT_S, lo_open=True)
     deck = load_user_deck(file, allow_control=allow_control)
     body, removed = strip_analyses(deck.checked)
     if isinstance(analysis, DC) and not deck.trusted:
         _check_source(analysis.source, body, [f.text for f in deck.files])
-    run_dir = run_dir or new_run_dir("simulate")
-    workdir = run_dir / "spice"
-    workdir.mkdir(parents=True, exist_ok=True)
-    copy_includes(deck, workdir)
-    result = run(body, analysis, timeout_s=timeout_s, workdir=workdir)
-    summary = _write_outputs(result, analysis, run_dir, file, deck.text, removed)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("simulate")) as run_dir:
+        workdir = run_dir / "spice"
+        workdir.mkdir(parents=True, exist_ok=True)
+        copy_includes(deck, workdir)
+        result = run(body, analysis, timeout_s=timeout_s, workdir=workdir)
+        summary = _write_outputs(result, analysis, run_dir, file, deck.text, removed)
     _report(summary, result, analysis, as_json)
 
 
@@ -118,8 +123,25 @@ def _analysis(op: bool, dc: tuple | None, tran: tuple | None) -> Analysis:
     if op:
         return Op()
     if dc:
-        return DC(source=dc[0], start=dc[1], stop=dc[2], step=dc[3])
-    return Tran(step_s=tran[0], stop_s=tran[1])
+        for name, value in zip(("START", "STOP", "STEP"), dc[1:], strict=True):
+            if not math.isfinite(value):
+                raise ConfigError(f"--dc {name} must be a finite number, got {value}")
+        analysis = DC(source=dc[0], start=dc[1], stop=dc[2], step=dc[3])
+        _check_points("--dc", abs(dc[2] - dc[1]) / abs(dc[3]) + 1, "STEP")
+        return analysis
+    for name, value in zip(("STEP", "STOP"), tran, strict=True):
+        if not math.isfinite(value):
+            raise ConfigError(f"--tran {name} must be a finite number, got {value}")
+    analysis = Tran(step_s=tran[0], stop_s=tran[1])
+    _check_points("--tran", tran[1] / tran[0], "STEP")
+    return analysis
+
+
+def _check_points(option: str, points: float, larger: str) -> None:
+    """Refuse an analysis with more output points than ``MAX_POINTS`` before ngspice starts."""
+    if points > MAX_POINTS:
+        raise ConfigError(f"{option} asks for about {points:.3g} points, more than "
+                          f"{MAX_POINTS:,}; use a larger {larger}")
 
 
 def strip_analyses(text: str) -> tuple[str, list[str]]:
