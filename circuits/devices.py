@@ -7,9 +7,10 @@ resistive memory"); each field says where its default comes from.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
-from circuits.errors import check_choice, check_range
+from circuits.errors import ConfigError, check_choice, check_range
 
 RRAM_IV = ("linear", "sinh")
 MOS_MODELS = ("bsim4", "level1")
@@ -38,10 +39,17 @@ class RRAMParams:
     v0_volt: float = 0.25
 
     def __post_init__(self) -> None:
-        check_range("g_min_siemens", self.g_min_siemens, 0.0)
-        check_range("g_max_siemens", self.g_max_siemens, self.g_min_siemens, lo_open=True)
-        check_range("g_lrs_siemens", self.g_lrs_siemens, self.g_min_siemens, self.g_max_siemens)
-        check_range("g_hrs_siemens", self.g_hrs_siemens, self.g_min_siemens, self.g_lrs_siemens)
+        levels = ("g_min_siemens", "g_hrs_siemens", "g_lrs_siemens", "g_max_siemens")
+        for name in levels:
+            check_range(name, getattr(self, name), 0.0, 1.0)
+        for lo, hi in itertools.pairwise(levels):  # name both fields of a broken order
+            if getattr(self, lo) > getattr(self, hi):
+                raise ConfigError(
+                    f"{hi} ({getattr(self, hi):g} S) must be >= {lo} ({getattr(self, lo):g} S):"
+                    " the levels must satisfy g_min <= g_hrs <= g_lrs <= g_max")
+        if not self.g_max_siemens > self.g_min_siemens:
+            raise ConfigError(f"g_max_siemens ({self.g_max_siemens:g} S) must be > "
+                              f"g_min_siemens ({self.g_min_siemens:g} S)")
         check_choice("RRAM I-V", self.iv, RRAM_IV)
         check_range("v0_volt", self.v0_volt, 0.0, lo_open=True)
 

@@ -32,11 +32,12 @@ from typing import Any
 import click
 import numpy as np
 
-from circuits.errors import ConfigError, check_range, did_you_mean
+from circuits.errors import ConfigError, check_memory, check_range, did_you_mean, format_bytes
 from circuits.golden import GOLDEN_DIR, check_golden, write_golden
 from circuits.netlist import MODEL_DIR, Netlist
 from cosim.cli import emit_json
 from cosim.commands.simulate import parse_spice_number
+from cosim.outpath import OutputPath, check_writable_output
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -49,7 +50,7 @@ def netlist_group() -> None:
 
 def _common(func: Callable) -> Callable:
     func = click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")(func)
-    func = click.option("-o", "--out", "out", type=click.Path(path_type=Path, dir_okay=False),
+    func = click.option("-o", "--out", "out", type=OutputPath(path_type=Path, dir_okay=False),
                         required=True, help="Netlist file to write.")(func)
     return click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
                         help="Set a parameter field (repeat); dotted names for nested ones.")(func)
@@ -72,6 +73,7 @@ def crossbar_command(settings: tuple[str, ...], out: Path, as_json: bool, rows: 
     params = build_crossbar_params(settings, rows=rows, cols=cols, seed=seed,
                                    differential=differential)
     v = None if v_in is None else np.full(params.rows, parse_spice_number(v_in))
+    check_writable_output(out, "netlist file")
     _write(crossbar(params, v_in_volt=v), out, as_json)
 
 
@@ -81,7 +83,9 @@ def tia_command(settings: tuple[str, ...], out: Path, as_json: bool) -> None:
     """The stand-alone TIA test bench."""
     from circuits.tia import TIAParams, tia
 
-    _write(tia(build_params(TIAParams, settings)), out, as_json)
+    params = build_params(TIAParams, settings)
+    check_writable_output(out, "netlist file")
+    _write(tia(params), out, as_json)
 
 
 @netlist_group.command("vcmac")
@@ -90,7 +94,9 @@ def vcmac_command(settings: tuple[str, ...], out: Path, as_json: bool) -> None:
     """A VCMAC chain (set n_columns, code, ...)."""
     from circuits.vcmac import VCMACParams, vcmac_chain
 
-    _write(vcmac_chain(build_params(VCMACParams, settings)), out, as_json)
+    params = build_params(VCMACParams, settings)
+    check_writable_output(out, "netlist file")
+    _write(vcmac_chain(params), out, as_json)
 
 
 @netlist_group.command("golden")
@@ -100,6 +106,16 @@ def vcmac_command(settings: tuple[str, ...], out: Path, as_json: bool) -> None:
 def golden_command(folder: Path | None, check: bool) -> None:
     """Rewrite the golden netlists from the generators (or --check them)."""
     folder = folder or GOLDEN_DIR
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"golden folder {folder} is a file; give a folder with --dir")
+    if check and not folder.is_dir():
+        raise ConfigError(f"golden folder {folder} does not exist; nothing to check")
+    if not check:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create golden folder {folder}: "
+                              f"{exc.strerror or exc}") from None
     if check:
         stale = check_golden(folder)
         if stale:
@@ -119,12 +135,14 @@ def build_crossbar_params(settings: tuple[str, ...], *, rows: int, cols: int, se
 
     check_range("rows", rows, 1, MAX_DIM)
     check_range("cols", cols, 1, MAX_DIM)
+    check_range("seed", seed, 0, 2**63 - 1)
     for item in settings:
         if item.partition("=")[0].strip() in ("g_siemens", "g_neg_siemens"):
             raise ConfigError("conductances cannot be set with --set; they are drawn from "
                               "--rows, --cols, --seed and the rram.* levels")
     kwargs = parse_settings(CrossbarParams, settings)
     defaults = {f.name: f.default for f in dataclasses.fields(CrossbarParams)}
+    check_crossbar_size(rows, cols, differential, kwargs.get("cell", defaults["cell"]))
     rram = kwargs.get("rram", defaults["rram"])
     rng = np.random.default_rng(seed)
     lo, hi = rram.g_hrs_siemens, rram.g_lrs_siemens
@@ -132,6 +150,32 @@ def build_crossbar_params(settings: tuple[str, ...], *, rows: int, cols: int, se
     if differential:
         kwargs["g_neg_siemens"] = rng.uniform(lo, hi, size=(rows, cols))
     return CrossbarParams(**kwargs)
+
+
+NETLIST_BYTES_PER_CELL = {"0T1R": 130, "1T1R": 190}
+"""Text of one cell with its wire segments (measured: 127 B at 512 x 512 0T1R, 181 B at
+256 x 256 1T1R)."""
+GENERATE_BYTES_PER_TEXT_BYTE = 6
+"""Peak memory of generating a netlist per byte of its text (measured ~5 at 512 x 512)."""
+MAX_NETLIST_BYTES = 2**30
+"""Largest netlist text written (1 GiB); ngspice is practical up to about 64 x 64."""
+
+
+def check_crossbar_size(rows: int, cols: int, differential: bool, cell: str) -> None:
+    """Refuse a crossbar netlist too large to write, before it is generated.
+
+    Raises:
+        ConfigError: the text would exceed ``MAX_NETLIST_BYTES`` or its generation
+            this machine's memory (figures estimated from the cell count).
+    """
+    cells = rows * cols * (2 if differential else 1)
+    text = cells * NETLIST_BYTES_PER_CELL.get(cell, max(NETLIST_BYTES_PER_CELL.values()))
+    what = f"a {rows} x {cols} {cell}{' differential' if differential else ''} crossbar netlist"
+    if text > MAX_NETLIST_BYTES:
+        raise ConfigError(f"{what} would be about {format_bytes(text)} of text, more than the "
+                          f"{format_bytes(MAX_NETLIST_BYTES)} written (ngspice is practical up "
+                          "to about 64 x 64); use fewer --rows or --cols")
+    check_memory(what, text * GENERATE_BYTES_PER_TEXT_BYTE, hint="use fewer --rows or --cols")
 
 
 def build_params(cls: type, settings: tuple[str, ...]) -> Any:
