@@ -53,7 +53,8 @@ TABLE_SPANS_VOLT = (0.5, 1.0, 2.0, 3.0, 5.0)
 """Half-widths of the BSIM4 tables: one is picked per call, the smallest that covers."""
 
 TABLE_STEPS = 200
-"""Intervals per axis of a BSIM4 table (step = 2 * span / TABLE_STEPS)."""
+"""Intervals per axis of a BSIM4 table (step = 2 * span / TABLE_STEPS); its Vds
+band takes the same step."""
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,7 @@ def _not_a_knot_matrix(n: int) -> np.ndarray:
 
 
 class UniformBicubic:
-    """Not-a-knot bicubic spline interpolant on a square uniform grid.
+    """Not-a-knot bicubic spline interpolant on a rectangular uniform grid.
 
     The same interpolant as ``scipy.interpolate.RectBivariateSpline`` with
     ``kx = ky = 3`` (the interpolating cubic spline with not-a-knot ends is
@@ -321,35 +322,40 @@ class UniformBicubic:
     about 50 times faster than fitpack's pointwise evaluation.
 
     Args:
-        x0: first grid coordinate of both axes.
-        h: grid step of both axes.
-        values: (n, n) table; ``values[i, j]`` is the function at
-            ``(x0 + i h, x0 + j h)`` (first axis first).
+        x0: first grid coordinate of the first axis.
+        h: grid step of the first axis.
+        values: (nx, ny) table; ``values[i, j]`` is the function at
+            ``(x0 + i h, y0 + j hy)`` (first axis first).
+        y0, hy: first coordinate and step of the second axis (default ``x0``, ``h``).
     """
 
-    def __init__(self, x0: float, h: float, values: np.ndarray):
+    def __init__(self, x0: float, h: float, values: np.ndarray,
+                 y0: float | None = None, hy: float | None = None):
         values = np.asarray(values, dtype=float)
-        n = values.shape[0]
-        if values.shape != (n, n):
-            raise ConfigError(f"table must be square, got shape {values.shape}")
-        a = _not_a_knot_matrix(n)
-        f = np.zeros((n + 2, n + 2))
+        if values.ndim != 2:
+            raise ConfigError(f"table must be 2-D, got shape {values.shape}")
+        nx, ny = values.shape
+        ax, ay = _not_a_knot_matrix(nx), _not_a_knot_matrix(ny)
+        f = np.zeros((nx + 2, ny + 2))
         f[1:-1, 1:-1] = values
-        # Coefficients C with A C A^T = F (F zero-padded for the end conditions).
-        c = np.linalg.solve(a, np.linalg.solve(a, f).T).T
-        self.x0, self.h, self.n = float(x0), float(h), n
+        # Coefficients C with Ax C Ay^T = F (F zero-padded for the end conditions).
+        c = np.linalg.solve(ay, np.linalg.solve(ax, f).T).T
+        self.x0, self.h, self.nx = float(x0), float(h), nx
+        self.y0 = self.x0 if y0 is None else float(y0)
+        self.hy = self.h if hy is None else float(hy)
+        self.ny = ny
         self._c = c
 
     def __call__(self, x: np.ndarray, y: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Value and derivatives by the first and second coordinate at points (x, y)."""
-        ix, wx, dwx = self._weights(x)
-        iy, wy, dwy = self._weights(y)
+        ix, wx, dwx = _weights(x, self.x0, self.h, self.nx)
+        iy, wy, dwy = _weights(y, self.y0, self.hy, self.ny)
         shape = np.shape(ix)
         ix, iy = ix.ravel(), iy.ravel()
         wx, dwx, wy, dwy = (w.reshape(-1, 4) for w in (wx, dwx, wy, dwy))
         k = np.arange(4)
-        flat = (ix[:, None, None] + k[:, None]) * (self.n + 2) + (iy[:, None, None] + k)
+        flat = (ix[:, None, None] + k[:, None]) * (self.ny + 2) + (iy[:, None, None] + k)
         block = self._c.ravel()[flat]  # (points, 4, 4) coefficients around each point
         by_y = np.einsum("pab,pb->pa", block, wy)
         val = np.einsum("pa,pa->p", by_y, wx)
@@ -357,41 +363,73 @@ class UniformBicubic:
         dy = np.einsum("pab,pa,pb->p", block, wx, dwy)
         return val.reshape(shape), dx.reshape(shape), dy.reshape(shape)
 
-    def _weights(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Cell index and the 4 B-spline weights (and their derivatives), last axis."""
-        u = (np.asarray(x, dtype=float) - self.x0) / self.h
-        i = np.clip(np.floor(u).astype(np.int64), 0, self.n - 2)
-        t = u - i
-        t2, t3, s = t * t, t * t * t, 1.0 - t
-        w = np.stack([s**3, 3 * t3 - 6 * t2 + 4, -3 * t3 + 3 * t2 + 3 * t + 1, t3], -1) / 6
-        dw = np.stack([-0.5 * s**2, 1.5 * t2 - 2 * t, -1.5 * t2 + t + 0.5, 0.5 * t2], -1)
-        return i, w, dw / self.h
+
+def _weights(x: np.ndarray, x0: float, h: float, n: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell index and the 4 uniform B-spline weights (and their derivatives), last axis."""
+    u = (np.asarray(x, dtype=float) - x0) / h
+    i = np.clip(np.floor(u).astype(np.int64), 0, n - 2)
+    t = u - i
+    t2, t3, s = t * t, t * t * t, 1.0 - t
+    w = np.stack([s**3, 3 * t3 - 6 * t2 + 4, -3 * t3 + 3 * t2 + 3 * t + 1, t3], -1) / 6
+    dw = np.stack([-0.5 * s**2, 1.5 * t2 - 2 * t, -1.5 * t2 + t + 0.5, 0.5 * t2], -1)
+    return i, w, dw / h
+
+
+def _uniform_step(grid: np.ndarray, name: str) -> float:
+    h = (grid[-1] - grid[0]) / (grid.size - 1)
+    if not (h > 0 and np.allclose(np.diff(grid), h, rtol=1e-9, atol=0)):
+        raise ConfigError(f"the I-V table's {name} grid must be uniform and ascending")
+    return float(h)
 
 
 @dataclass(frozen=True, eq=False)
 class TabulatedMos:
-    """An NMOS I-V table from ngspice, interpolated by bicubic splines.
+    """An NMOS I-V table from ngspice: a square over drain and source voltage, and a
+    band along its diagonal over source voltage and ``Vds``.
+
+    BSIM4 swaps source and drain at ``Vds = 0``, where the current's second
+    derivative jumps (FreePDK45 NMOS_VTG: from about +0.004 to -0.008 A/V^2).
+    A spline over drain and source voltage smears that jump, which lies on the
+    square's diagonal, over a few grid cells: 1e-8 A of error at the few
+    millivolts an access transistor holds, 1e-5 of full scale in the array.
+    So within ``|Vds| <= vds_grid_volt[-1]`` two more bicubic splines take
+    over, one over ``(Vs, Vds >= 0)`` and one over ``(Vs, -Vds >= 0)``; there
+    the diagonal is a grid edge and each side is smooth.
 
     Attributes:
-        v_grid_volt: the voltages of both axes (V), ascending and uniform.
+        v_grid_volt: drain and source voltages of the square (V), ascending and uniform.
         i_d_table: current into the drain terminal (A), shape (n_vs, n_vd).
         i_s_table: current out of the source terminal (A), same shape.
+        vds_grid_volt: ``|Vds|`` of the band (V), ascending and uniform from 0;
+            its source voltages are ``v_grid_volt``.
+        i_d_fwd, i_s_fwd: the two currents at ``Vds = +vds_grid_volt``, (n_vs, n_vds).
+        i_d_rev, i_s_rev: the same at ``Vds = -vds_grid_volt``.
     """
 
     v_grid_volt: np.ndarray
     i_d_table: np.ndarray
     i_s_table: np.ndarray
+    vds_grid_volt: np.ndarray
+    i_d_fwd: np.ndarray
+    i_s_fwd: np.ndarray
+    i_d_rev: np.ndarray
+    i_s_rev: np.ndarray
 
     def __post_init__(self) -> None:
-        g = self.v_grid_volt
-        h = (g[-1] - g[0]) / (g.size - 1)
-        if not np.allclose(np.diff(g), h, rtol=1e-9, atol=0):
-            raise ConfigError("the I-V table's voltage grid must be uniform")
-        object.__setattr__(self, "_sd", UniformBicubic(g[0], h, self.i_d_table))
-        object.__setattr__(self, "_ss", UniformBicubic(g[0], h, self.i_s_table))
+        g, gd = self.v_grid_volt, self.vds_grid_volt
+        h, hd = _uniform_step(g, "voltage"), _uniform_step(gd, "Vds")
+        if gd[0] != 0.0:
+            raise ConfigError("the I-V table's Vds grid must start at 0")
+        object.__setattr__(self, "_i_d", UniformBicubic(g[0], h, self.i_d_table))
+        object.__setattr__(self, "_i_s", UniformBicubic(g[0], h, self.i_s_table))
+        for name in ("i_d_fwd", "i_s_fwd", "i_d_rev", "i_s_rev"):
+            spline = UniformBicubic(g[0], h, getattr(self, name), 0.0, hd)
+            object.__setattr__(self, "_" + name, spline)
 
     @property
     def span_volt(self) -> tuple[float, float]:
+        """Range of node voltages (drain and source) the table covers (V)."""
         return float(self.v_grid_volt[0]), float(self.v_grid_volt[-1])
 
     def evaluate(self, vd: np.ndarray, vs: np.ndarray) -> MosCurrents:
@@ -401,10 +439,25 @@ class TabulatedMos:
         # Evaluate inside the table; callers check that solutions stay inside.
         d = np.clip(vd, lo, hi)
         s = np.clip(vs, lo, hi)
-        i_d, did_dvs, did_dvd = self._sd(s, d)  # type: ignore[attr-defined]
-        i_s, dis_dvs, dis_dvd = self._ss(s, d)  # type: ignore[attr-defined]
-        return MosCurrents(i_d=i_d, i_s=i_s, did_dvd=did_dvd, did_dvs=did_dvs,
-                           dis_dvd=dis_dvd, dis_dvs=dis_dvs)
+        vds = d - s
+        u = np.abs(vds)
+        fwd = vds >= 0
+        band = u <= self.vds_grid_volt[-1]
+        out = {}
+        for name in ("i_d", "i_s"):
+            val, d_vd, d_vs = (np.empty(np.shape(u)) for _ in range(3))
+            sq = ~band
+            if sq.any():
+                val[sq], d_vs[sq], d_vd[sq] = getattr(self, "_" + name)(s[sq], d[sq])
+            for mask, half, sign in ((band & fwd, "fwd", 1.0), (band & ~fwd, "rev", -1.0)):
+                if mask.any():
+                    f, f_s, f_u = getattr(self, f"_{name}_{half}")(s[mask], u[mask])
+                    # I = f(Vs, |Vds|): dI/dVd = +-df/du, dI/dVs = df/dVs - dI/dVd.
+                    val[mask], d_vd[mask], d_vs[mask] = f, sign * f_u, f_s - sign * f_u
+            out[name] = (val, d_vd, d_vs)
+        return MosCurrents(i_d=out["i_d"][0], i_s=out["i_s"][0],
+                           did_dvd=out["i_d"][1], did_dvs=out["i_d"][2],
+                           dis_dvd=out["i_s"][1], dis_dvs=out["i_s"][2])
 
 
 def table_span(v_abs_max_volt: float) -> float:
@@ -432,34 +485,82 @@ def bsim4_sweep_netlist(access: AccessParams) -> Netlist:
     return Netlist("access NMOS I-V table", body, (BSIM4_FILE,))
 
 
+def bsim4_band_netlist(access: AccessParams) -> Netlist:
+    """As ``bsim4_sweep_netlist``, with the drain at ``V(s) + V(Vds)`` (a unity VCVS
+    copies the source voltage), so that ``.dc Vds ... Vs ...`` sweeps the band's axes."""
+    body = (
+        "Vs s 0 DC 0",
+        "Es x 0 s 0 1",
+        "Vds d x DC 0",
+        f"Vg g 0 DC {num(access.v_gate_volt)}",
+        "Vb b 0 DC 0",
+        f"M1 d g s b {BSIM4_MODEL} W={num(access.w_m)} L={num(access.l_m)}",
+    )
+    return Netlist("access NMOS I-V band", body, (BSIM4_FILE,))
+
+
+SWEEP_LEAD_POINTS = 2
+"""Points dropped at the start of every inner ``.dc`` sweep. ngspice 39 returns
+the second point of each inner sweep of a circuit whose nodes are all fixed
+off by about ``I'' dV^2 / 2`` (1e-9 A on BSIM4 with 0.5 mV steps), apparently
+the predictor's value; every other point matches a sweep started elsewhere to
+1e-19 A. The table sweeps start two steps early and drop both."""
+
+BAND_FRACTION = 0.2
+"""Half-width of the ``Vds`` band as a fraction of the table's half-width."""
+
+
+def _nested_sweep(netlist: Netlist, inner: str, inner_grid: np.ndarray,
+                  outer_grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``.dc <inner> ... Vs ...`` over the grids; currents (i_d, i_s), (n_outer, n_inner).
+
+    Raises:
+        SimulationError: ngspice failed or returned points off the grids.
+    """
+    from circuits.runner import run  # the runner looks ngspice up only when called
+
+    h, hs = inner_grid[1] - inner_grid[0], outer_grid[1] - outer_grid[0]
+    start = inner_grid[0] - SWEEP_LEAD_POINTS * h
+    res = run(netlist, [f".dc {inner} {num(start)} {num(inner_grid[-1])} {num(h)} "
+                        f"Vs {num(outer_grid[0])} {num(outer_grid[-1])} {num(hs)}"],
+              save=(f"i({inner.lower()})", "i(vs)", "v(d)", "v(s)"))
+    n_o, n_i = outer_grid.size, inner_grid.size + SWEEP_LEAD_POINTS
+    vd, vs = res.v("d"), res.v("s")
+    if vd.size != n_o * n_i:
+        raise SimulationError(f"BSIM4 sweep returned {vd.size} points, expected {n_o * n_i}",
+                              log_tail=res.log[-2000:])
+    keep = np.s_[:, SWEEP_LEAD_POINTS:]
+    # ngspice: the first source is the inner sweep.
+    v_inner = (vd if inner == "Vd" else vd - vs).reshape(n_o, n_i)[keep]
+    if not (np.allclose(v_inner, inner_grid, atol=1e-9)
+            and np.allclose(vs.reshape(n_o, n_i)[:, 0], outer_grid, atol=1e-9)):
+        raise SimulationError("BSIM4 sweep points are not on the expected grid")
+    i_d = -res.i(inner.lower()).reshape(n_o, n_i)[keep]  # it flows from node d into the source
+    return i_d, res.i("vs").reshape(n_o, n_i)[keep]
+
+
 @functools.cache
 def bsim4_table(access: AccessParams, span_volt: float) -> TabulatedMos:
     """I-V table of the BSIM4 access NMOS over drain and source in ``[-span, span]``.
 
-    Runs one ngspice nested DC sweep (``.dc Vd ... Vs ...``); cached in-process
-    per ``(access, span)``.
+    Two ngspice nested DC sweeps, cached in-process per ``(access, span)``:
+    the square (``.dc Vd ... Vs ...``, ``TABLE_STEPS`` intervals per axis) and
+    the band ``|Vds| <= BAND_FRACTION * span`` at the same step
+    (``.dc Vds ... Vs ...``).
 
     Raises:
         SimulationError: ngspice failed or returned an unexpected table.
     """
-    from circuits.runner import run  # the runner looks ngspice up only when called
-
-    n = TABLE_STEPS + 1
     step = 2.0 * span_volt / TABLE_STEPS
-    sweep = f"{num(-span_volt)} {num(span_volt)} {num(step)}"
-    res = run(bsim4_sweep_netlist(access), [f".dc Vd {sweep} Vs {sweep}"],
-              save=("i(vd)", "i(vs)", "v(d)", "v(s)"))
-    vd, vs = res.v("d"), res.v("s")
-    if vd.size != n * n:
-        raise SimulationError(f"BSIM4 sweep returned {vd.size} points, expected {n * n}",
-                              log_tail=res.log[-2000:])
-    grid = -span_volt + step * np.arange(n)
-    # ngspice: the first source (Vd) is the inner sweep.
-    if not (np.allclose(vd[:n], grid, atol=1e-9) and np.allclose(vs[::n], grid, atol=1e-9)):
-        raise SimulationError("BSIM4 sweep points are not on the expected grid")
-    i_d = -res.i("vd").reshape(n, n)  # i(Vd) flows from node d into the source
-    i_s = res.i("vs").reshape(n, n)
-    return TabulatedMos(v_grid_volt=grid, i_d_table=i_d, i_s_table=i_s)
+    grid = -span_volt + step * np.arange(TABLE_STEPS + 1)
+    i_d, i_s = _nested_sweep(bsim4_sweep_netlist(access), "Vd", grid, grid)
+    n_b = int(round(BAND_FRACTION * span_volt / step))
+    grid_b = step * np.arange(n_b + 1)
+    both = np.concatenate([-grid_b[::-1], grid_b[1:]])
+    b_d, b_s = _nested_sweep(bsim4_band_netlist(access), "Vds", both, grid)
+    fwd, rev = np.s_[:, n_b:], np.s_[:, n_b::-1]
+    return TabulatedMos(v_grid_volt=grid, i_d_table=i_d, i_s_table=i_s, vds_grid_volt=grid_b,
+                        i_d_fwd=b_d[fwd], i_s_fwd=b_s[fwd], i_d_rev=b_d[rev], i_s_rev=b_s[rev])
 
 
 def access_model(access: AccessParams, v_abs_max_volt: float = 0.45) -> MosModel:

@@ -358,15 +358,18 @@ def test_model_card_parser_joins_lines_and_scales(tmp_path) -> None:
         mosfet.read_level1_card(f)
 
 
-def test_uniform_bicubic_equals_scipy_not_a_knot_spline(rng: np.random.Generator) -> None:
+@pytest.mark.parametrize("ny", [41, 23])
+def test_uniform_bicubic_equals_scipy_not_a_knot_spline(rng: np.random.Generator,
+                                                        ny: int) -> None:
     from scipy.interpolate import RectBivariateSpline
 
-    grid = np.linspace(-0.5, 0.5, 41)
-    xx, yy = np.meshgrid(grid, grid, indexing="ij")
+    gx = np.linspace(-0.5, 0.5, 41)
+    gy = np.linspace(0.0, 0.7, ny)
+    xx, yy = np.meshgrid(gx, gy, indexing="ij")
     z = np.sin(3 * xx) * np.exp(yy) + xx**2 * yy
-    ref = RectBivariateSpline(grid, grid, z)
-    ub = UniformBicubic(grid[0], grid[1] - grid[0], z)
-    x, y = rng.uniform(-0.5, 0.5, 500), rng.uniform(-0.5, 0.5, 500)
+    ref = RectBivariateSpline(gx, gy, z)
+    ub = UniformBicubic(gx[0], gx[1] - gx[0], z, gy[0], gy[1] - gy[0])
+    x, y = rng.uniform(-0.5, 0.5, 500), rng.uniform(0.0, 0.7, 500)
     val, dx, dy = ub(x, y)
     assert np.allclose(val, ref.ev(x, y), rtol=0, atol=1e-13)
     assert np.allclose(dx, ref.ev(x, y, dx=1), rtol=0, atol=1e-11)
@@ -444,14 +447,56 @@ def test_level1_model_equals_ngspice_level1(tmp_path) -> None:
 
 @pytest.mark.ngspice
 def test_bsim4_table_interpolates_ngspice_between_grid_points() -> None:
+    """Off-grid points, many within millivolts of Vds = 0 where an access transistor sits.
+
+    A sweep over drain and source voltage (not the table's axes), so the
+    table's Vds = 0 edge falls between the sweep's points.
+    """
+    from circuits.netlist import Netlist, num
     from circuits.runner import run
 
     access = AccessParams()
     table = mosfet.bsim4_table(access, 0.5)
-    off_grid = ".dc Vd -0.0013 0.3 0.0231 Vs -0.0517 0.2 0.0611"
-    res = run(mosfet.bsim4_sweep_netlist(access), [off_grid],
+    body = ("Vd d 0 DC 0", "Vs s 0 DC 0", f"Vg g 0 DC {num(access.v_gate_volt)}",
+            "Vb b 0 DC 0", f"M1 d g s b {mosfet.BSIM4_MODEL} W={num(access.w_m)} "
+            f"L={num(access.l_m)}")
+    h = 0.00231
+    lead = mosfet.SWEEP_LEAD_POINTS
+    res = run(Netlist("off-grid NMOS sweep", body, (mosfet.BSIM4_FILE,)),
+              [f".dc Vd {-0.0013 - lead * h:.6f} 0.3 {h} Vs -0.0517 0.3 0.00611"],
               save=("i(vd)", "i(vs)", "v(d)", "v(s)"))
-    r = table.evaluate(res.v("d"), res.v("s"))
-    scale = np.abs(res.i("vd")).max()
-    assert np.abs(r.i_d + res.i("vd")).max() < 1e-5 * scale
-    assert np.abs(r.i_s - res.i("vs")).max() < 1e-5 * scale
+    n_inner = int(np.argmax(res.v("s") != res.v("s")[0]))  # points per inner sweep
+    keep = np.arange(res.v("d").size) % n_inner >= lead
+    vd, vs = res.v("d")[keep], res.v("s")[keep]
+    i_d, i_s = -res.i("vd")[keep], res.i("vs")[keep]
+    r = table.evaluate(vd, vs)
+    scale = np.abs(i_d).max()
+    assert np.abs(r.i_d - i_d).max() < 1e-7 * scale
+    assert np.abs(r.i_s - i_s).max() < 1e-7 * scale
+    near = np.abs(vd - vs) < 0.005                  # an access transistor's few millivolts
+    assert near.sum() > 50
+    assert np.all(np.abs(r.i_d - i_d)[near] < 1e-4 * np.abs(i_d[near]) + 1e-12)
+
+
+def test_tabulated_mos_derivatives_match_finite_differences() -> None:
+    """Square and band (both signs of Vds) of a smooth synthetic table, and their seams."""
+    g = np.linspace(-0.5, 0.5, 41)
+    gd = np.linspace(0.0, 0.1, 5)
+
+    def f(s: np.ndarray, vds: np.ndarray) -> np.ndarray:
+        return 1e-3 * vds * (1.1 - s - 0.3 * vds) + 1e-9 * s
+
+    ss, dd = np.meshgrid(g, g, indexing="ij")
+    bs, bu = np.meshgrid(g, gd, indexing="ij")
+    sq, fwd, rev = f(ss, dd - ss), f(bs, bu), f(bs, -bu)
+    t = mosfet.TabulatedMos(v_grid_volt=g, i_d_table=sq, i_s_table=sq, vds_grid_volt=gd,
+                            i_d_fwd=fwd, i_s_fwd=fwd, i_d_rev=rev, i_s_rev=rev)
+    vs = np.array([0.1, 0.1, 0.1, -0.2, 0.3, 0.0])
+    vd = vs + np.array([0.002, -0.002, 0.0, 0.2, -0.4, 0.1])
+    r = t.evaluate(vd, vs)
+    np.testing.assert_allclose(r.i_d, f(vs, vd - vs), rtol=0, atol=1e-15)
+    e = 1e-7
+    fd_d = (f(vs, vd + e - vs) - f(vs, vd - e - vs)) / (2 * e)
+    fd_s = (f(vs + e, vd - vs - e) - f(vs - e, vd - vs + e)) / (2 * e)
+    np.testing.assert_allclose(r.did_dvd, fd_d, rtol=1e-6)
+    np.testing.assert_allclose(r.dis_dvs, fd_s, rtol=1e-6)
