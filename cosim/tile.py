@@ -91,7 +91,9 @@ class TileConfig:
             Newton at every call instead of using the extracted tangent
             transfer; ``None`` decides by the cell: Newton for sinh RRAM (the
             tangent is 8 % off at 0.2 V), the tangent for linear RRAM behind
-            an access transistor (1.3e-5 of full scale off at 0.2 V).
+            an access transistor (within 1e-5 of full scale for cells up to
+            30 uS read at up to 0.2 V; outside that it warns,
+            ``cosim.backends.calibrated.OutsideValidatedRange``).
         spice_chunk: ``spice`` only: input vectors per ngspice run.
         spice_mode: ``spice`` only: ``"batched"`` (one DC sweep per chunk) or
             ``"per_vector"`` (one ngspice run per vector).

@@ -8,12 +8,32 @@ exact: it matches ``spice`` to 2-3e-10 of full scale (8 to 64 rows,
 ``tests/test_tile.py``, ``benchmarks/bench_tile.py``). For a nonlinear one it
 is the tangent at the operating point ``v_read_volt / 2`` on every row, the
 middle of the positive read range. With linear RRAM behind an access NMOS
-that is close: 1.3e-5 of full scale against ``spice`` at 16 x 16 for inputs
-in [-0.2, 0.2] V (BSIM4 card; 1.4e-5 with the level-1 card), because the
-transistor holds a few per cent of the cell's voltage. With sinh RRAM it is
-not (8 % at 0.2 V), so there each input vector is solved by Newton
-(``cosim.nodal.solve``): ``exact_nonlinear`` chooses (``None``: Newton for
-sinh cells only).
+that is close, because the transistor holds a few per cent of the cell's
+voltage. With sinh RRAM it is not (8 % at 0.2 V), so there each input vector
+is solved by Newton (``cosim.nodal.solve``): ``exact_nonlinear`` chooses
+(``None``: Newton for sinh cells only).
+
+Validated range (``benchmarks/bench_validated_range.py``: 1T1R, BSIM4 access
+NMOS, 8 x 8 and 16 x 16, 1 ohm wire segments, signed inputs; max error over
+both sizes as a fraction of full scale against ``spice``):
+
+==========================  ======  ======  ======  ======  ======  ======
+tangent, cells / read (V)    0.05    0.1     0.2     0.5     1.0     2.0
+==========================  ======  ======  ======  ======  ======  ======
+1-29.22 uS (HRS-LRS)        1.6e-6  1.2e-6  5.0e-6  1.7e-5  3.8e-5  8.0e-5
+1-100 uS                    1.9e-5  4.1e-5  8.6e-5  2.3e-4  4.7e-4  9.9e-4
+1-200 uS (device maximum)   8.0e-5  1.6e-4  3.4e-4  8.7e-4  1.9e-3  4.2e-3
+==========================  ======  ======  ======  ======  ======  ======
+
+The tangent is validated for cells up to ``TANGENT_G_MAX_SIEMENS`` read at up
+to ``TANGENT_V_READ_MAX_VOLT``: within ``TANGENT_ERROR_BOUND`` of full scale.
+Outside, its error is the transistor's curvature, growing with the cell
+current, and the backend warns (``OutsideValidatedRange``). Newton
+(``exact_nonlinear=True``) is validated over the whole accepted range (up to
+2 V, up to 200 uS): within 2.2e-5 of full scale of ``spice``, 1e-6 in most
+cases, where the difference is ngspice's own: with its default ``RELTOL`` of
+1e-3 it stops that far from the solution (checked: the worst case, 200 uS at
+0.5 V, is 6.7e-9 from ngspice run with ``RELTOL = 1e-9``).
 
 Transfers are kept in memory per ``CrossbarParams.digest()`` and in the
 content-hash cache (``cosim.cache``), keyed by that digest, the operating
@@ -53,6 +73,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 
@@ -62,6 +83,77 @@ from circuits.crossbar import CrossbarParams
 from cosim import nodal
 from cosim.backends import is_nonlinear, single_row_read, unit_reads, with_read_noise
 from cosim.cache import ResultCache, cache_key
+
+TANGENT_V_READ_MAX_VOLT = 0.2
+"""Largest read voltage at which the tangent transfer of 1T1R arrays is validated (V)."""
+
+TANGENT_G_MAX_SIEMENS = 30e-6
+"""Largest cell conductance at which the tangent transfer of 1T1R arrays is validated (S)."""
+
+TANGENT_ERROR_BOUND = 1e-5
+"""Error of the tangent transfer against ``spice`` inside its validated range, of full
+scale (measured: 5.0e-6 at most, module docstring)."""
+
+_MEASURED_TANGENT = {  # cells up to (S) -> {read voltage (V): max error of full scale}
+    29.22e-6: {0.05: 1.6e-6, 0.1: 1.2e-6, 0.2: 5.0e-6, 0.5: 1.7e-5, 1.0: 3.8e-5, 2.0: 8.0e-5},
+    100e-6: {0.05: 1.9e-5, 0.1: 4.1e-5, 0.2: 8.6e-5, 0.5: 2.3e-4, 1.0: 4.7e-4, 2.0: 9.9e-4},
+    200e-6: {0.05: 8.0e-5, 0.1: 1.6e-4, 0.2: 3.4e-4, 0.5: 8.7e-4, 1.0: 1.9e-3, 2.0: 4.2e-3},
+}
+
+
+class OutsideValidatedRange(UserWarning):
+    """A ``calibrated`` configuration outside the range where it was checked against ``spice``.
+
+    The results are computed all the same; the message says what was
+    validated, what was measured near the configuration, and how to get an
+    exact answer.
+    """
+
+
+def measured_tangent_error(g_max_siemens: float, v_read_volt: float) -> float | None:
+    """Largest measured tangent error (of full scale) among the benchmark's cases that
+    cover cells up to ``g_max_siemens`` read at ``v_read_volt``; ``None`` beyond them all."""
+    for g_hi, by_v in _MEASURED_TANGENT.items():
+        if g_max_siemens <= g_hi * (1 + 1e-9):
+            for v, err in by_v.items():
+                if v_read_volt <= v * (1 + 1e-9):
+                    return err
+    return None
+
+
+def tangent_range_message(g_max_siemens: float | None, v_read_volt: float) -> str | None:
+    """Why the tangent transfer at this read voltage (and cell maximum) is outside its
+    validated range, as one line; ``None`` inside it."""
+    high_v = v_read_volt > TANGENT_V_READ_MAX_VOLT * (1 + 1e-9)
+    high_g = g_max_siemens is not None and g_max_siemens > TANGENT_G_MAX_SIEMENS
+    if not (high_v or high_g):
+        return None
+    what = []
+    if high_v:
+        what.append(f"read voltage {v_read_volt:g} V")
+    if high_g:
+        what.append(f"cells up to {g_max_siemens * 1e6:.4g} uS")
+    g_look = min(_MEASURED_TANGENT) if g_max_siemens is None else g_max_siemens
+    measured = measured_tangent_error(g_look, v_read_volt)
+    seen = "" if measured is None else (f"; measured up to {_sci(measured)} of full scale "
+                                        f"with cells up to {_covering_g(g_look) * 1e6:g} uS")
+    return (f"calibrated 1T1R tangent transfer outside its validated range: "
+            f"{' and '.join(what)}; validated: cells <= {TANGENT_G_MAX_SIEMENS * 1e6:g} uS, "
+            f"read voltage <= {TANGENT_V_READ_MAX_VOLT:g} V (within "
+            f"{_sci(TANGENT_ERROR_BOUND)} of full scale of spice){seen}; set "
+            "exact_nonlinear=True for Newton (within 2.2e-5 up to 2 V and 200 uS) or check "
+            "with Tile.validate()")
+
+
+def _covering_g(g_siemens: float) -> float:
+    return next((g for g in _MEASURED_TANGENT if g_siemens <= g * (1 + 1e-9)), g_siemens)
+
+
+def _sci(x: float) -> str:
+    """``1.2e-5`` rather than Python's ``1.2e-05``."""
+    mant, exp = f"{x:.1e}".split("e")
+    return f"{mant.removesuffix('.0')}e{int(exp)}"
+
 
 CACHE_TAG = "nodal-transfer-v1"
 MEMO_SIZE = 8
@@ -97,6 +189,12 @@ class CalibratedBackend:
         self.cache = cache
         self.extractions = 0
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
+        rram = getattr(config, "rram", None)
+        if (getattr(config, "cell", "0T1R") == "1T1R" and self.exact_nonlinear is not True
+                and getattr(rram, "iv", "linear") == "linear"):
+            msg = tangent_range_message(None, self.v_read_volt)
+            if msg is not None:
+                warnings.warn(msg, OutsideValidatedRange, stacklevel=2)
 
     @property
     def v_op_volt(self) -> float:
@@ -123,11 +221,24 @@ class CalibratedBackend:
         if hit is not None:
             self._memo.move_to_end(key)
             return hit
+        self._check_range(p)
         t = self._load_or_extract(p)
         self._memo[key] = t
         if len(self._memo) > MEMO_SIZE:
             self._memo.popitem(last=False)
         return t
+
+    def _check_range(self, p: CrossbarParams) -> None:
+        """Warn (``OutsideValidatedRange``) when ``p``'s tangent transfer holds cells
+        above ``TANGENT_G_MAX_SIEMENS``."""
+        if p.cell != "1T1R" or not is_nonlinear(p):
+            return
+        g_max = float(p.g_siemens.max())
+        if p.g_neg_siemens is not None:
+            g_max = max(g_max, float(p.g_neg_siemens.max()))
+        msg = tangent_range_message(g_max, self.v_read_volt)
+        if msg is not None and g_max > TANGENT_G_MAX_SIEMENS:
+            warnings.warn(msg, OutsideValidatedRange, stacklevel=2)
 
     def _load_or_extract(self, p: CrossbarParams) -> nodal.Transfer:
         op = self.v_op_volt if is_nonlinear(p) else None
@@ -166,6 +277,7 @@ class CalibratedBackend:
         if factors is None:
             return self.transfer(p).apply(v)
         if self.read_noise_method == "exact":
+            self._check_range(p)
             return self._extract(with_read_noise(p, factors)).apply(v)
         t = self.transfer(p)
         return v @ (t.M * factors) + t.c
