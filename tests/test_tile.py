@@ -13,6 +13,7 @@ signed random inputs: about 8e-4 of full scale at 8 x 8, 4e-3 at 16 x 16,
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -20,6 +21,11 @@ from click.testing import CliRunner
 
 from circuits.devices import AccessParams, RRAMParams
 from circuits.errors import ConfigError
+from cosim.backends.calibrated import (
+    TANGENT_ERROR_BOUND,
+    OutsideValidatedRange,
+    measured_tangent_error,
+)
 from cosim.cli import main
 from cosim.events import Events
 from cosim.noise import MEASURED_LRS, NF_CODE_WRITE_NOISE, WriteNoise, read_factors
@@ -258,15 +264,78 @@ def test_calibrated_equals_spice_1t1r(rng, positive: bool) -> None:
     assert rel_error(exact.mvm(x).y, y_ref) < 1e-4
 
 
+def _signed_inputs(rng: np.random.Generator, n_vectors: int, rows: int) -> np.ndarray:
+    """Random inputs in [-1, 1] plus every row at +1 and every row at -1."""
+    return np.vstack([rng.uniform(-1, 1, size=(n_vectors, rows)), np.ones((1, rows)),
+                      -np.ones((1, rows))])
+
+
 @pytest.mark.ngspice
-@pytest.mark.slow
-def test_calibrated_equals_spice_1t1r_bsim4(rng) -> None:
-    """The default access transistor (FreePDK45 BSIM4, tabulated from ngspice)."""
-    g = random_g(rng, 8, 8)
-    cal, ref = tile("calibrated", cell="1T1R"), tile("spice", cell="1T1R")
+@pytest.mark.parametrize("n, v_read", [(8, 0.05), (16, 0.2)])
+def test_calibrated_1t1r_bsim4_within_validated_bound(rng, n: int, v_read: float) -> None:
+    """The default access transistor (FreePDK45 BSIM4, tabulated from ngspice), inside
+    the tangent's validated range: within ``TANGENT_ERROR_BOUND`` (1e-5) of full scale."""
+    g = random_g(rng, n, n)
+    kw = dict(cell="1T1R", v_read_volt=v_read)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutsideValidatedRange)  # inside: no warning
+        cal, ref = tile("calibrated", **kw), tile("spice", **kw)
+        ref.load(cal.program(g))
+        x = _signed_inputs(rng, 6, n)
+        y_ref = ref.mvm(x).y
+        assert rel_error(cal.mvm(x).y, y_ref) < TANGENT_ERROR_BOUND
+    exact = tile("calibrated", exact_nonlinear=True, **kw)
+    exact.load(cal.array)
+    assert rel_error(exact.mvm(x).y, y_ref) < 3e-6
+
+
+@pytest.mark.ngspice
+def test_calibrated_1t1r_outside_validated_range(rng) -> None:
+    """Cells up to 200 uS read at 1 V: the tangent warns and is off by what it says;
+    Newton stays within its bound."""
+    g = rng.uniform(1e-6, 200e-6, size=(8, 8))
+    kw = dict(cell="1T1R", v_read_volt=1.0)
+    with pytest.warns(OutsideValidatedRange, match="read voltage 1 V"):
+        cal = tile("calibrated", **kw)
+    ref = tile("spice", **kw)
     ref.load(cal.program(g))
-    x = rng.uniform(-1, 1, size=(6, 8))
-    assert rel_error(cal.mvm(x).y, ref.mvm(x).y) < 1e-3
+    x = _signed_inputs(rng, 6, 8)
+    y_ref = ref.mvm(x).y
+    with pytest.warns(OutsideValidatedRange, match=r"cells up to 19\d\.?\d* uS"):
+        err = rel_error(cal.mvm(x).y, y_ref)
+    assert TANGENT_ERROR_BOUND < err < 2 * measured_tangent_error(200e-6, 1.0)
+    exact = tile("calibrated", exact_nonlinear=True, **kw)
+    exact.load(cal.array)
+    assert rel_error(exact.mvm(x).y, y_ref) < 3e-5
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(v_read_volt=0.5), "read voltage 0.5 V"),
+    (dict(v_read_volt=2.0, access=LEVEL1), "read voltage 2 V"),
+])
+def test_config_outside_validated_range_warns(kw: dict, match: str) -> None:
+    with pytest.warns(OutsideValidatedRange, match=match):
+        tile("calibrated", cell="1T1R", **kw)
+
+
+def test_cells_outside_validated_range_warn(rng) -> None:
+    """High conductances warn when the tangent transfer is made (level-1: no ngspice)."""
+    t = tile("calibrated", cell="1T1R", access=LEVEL1)
+    t.program(rng.uniform(1e-6, 100e-6, size=(4, 4)))
+    with pytest.warns(OutsideValidatedRange, match=r"cells up to \d+\.?\d* uS.*exact_nonlinear"):
+        t.prepare()
+
+
+@pytest.mark.parametrize("kw", [
+    dict(backend="calibrated", cell="1T1R"),                          # inside
+    dict(backend="calibrated", cell="1T1R", v_read_volt=2.0, exact_nonlinear=True),
+    dict(backend="calibrated", cell="0T1R", v_read_volt=2.0),         # linear: exact
+    dict(backend="spice", cell="1T1R", v_read_volt=2.0),              # the reference
+])
+def test_validated_configs_do_not_warn(kw: dict) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OutsideValidatedRange)
+        make_tile(TileConfig(**kw))
 
 
 @pytest.mark.ngspice
