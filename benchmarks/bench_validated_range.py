@@ -51,6 +51,7 @@ def _warns(v_read: float, g: np.ndarray) -> bool:
         t = make_tile(TileConfig(backend="calibrated", cell="1T1R", v_read_volt=v_read,
                                  use_cache=False))
         t.program(g)
+        t.prepare()  # the transfer's extraction checks the conductances
     return any(type(w.message).__name__ == "OutsideValidatedRange" for w in caught)
 
 
