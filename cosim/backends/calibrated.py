@@ -30,10 +30,11 @@ to ``TANGENT_V_READ_MAX_VOLT``: within ``TANGENT_ERROR_BOUND`` of full scale.
 Outside, its error is the transistor's curvature, growing with the cell
 current, and the backend warns (``OutsideValidatedRange``). Newton
 (``exact_nonlinear=True``) is validated over the whole accepted range (up to
-2 V, up to 200 uS): within 2.2e-5 of full scale of ``spice``, 1e-6 in most
-cases, where the difference is ngspice's own: with its default ``RELTOL`` of
-1e-3 it stops that far from the solution (checked: the worst case, 200 uS at
-0.5 V, is 6.7e-9 from ngspice run with ``RELTOL = 1e-9``).
+2 V, up to 200 uS): within 2.2e-5 of full scale of ``spice`` (2e-8 to 2e-6
+in most cases). The larger differences are ngspice's: with its default
+``RELTOL`` of 1e-3 it stops short of the solution (the worst case, 200 uS at
+0.5 V, is 6.7e-9 from ngspice run with ``RELTOL = 1e-9``; only that case was
+checked so).
 
 Transfers are kept in memory per ``CrossbarParams.digest()`` and in the
 content-hash cache (``cosim.cache``), keyed by that digest, the operating
