@@ -46,6 +46,11 @@ class SimulationError(CosimError):
         super().__init__("\n".join(parts))
 
 
+class CosimWarning(UserWarning):
+    """Root of the toolkit's warnings: the work goes on, but a result may be outside
+    what was validated. The CLI prints each as one line ``warning: ...``."""
+
+
 def did_you_mean(value: str, allowed: Iterable[str]) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest allowed name, or ``""``."""
     close = difflib.get_close_matches(value, list(allowed), n=1)

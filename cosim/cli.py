@@ -12,12 +12,13 @@ import json
 import math
 import numbers
 import sys
+import warnings
 from pathlib import PurePath
 from typing import Any
 
 import click
 
-from circuits.errors import CosimError, SimulationError
+from circuits.errors import CosimError, CosimWarning, SimulationError
 
 
 class _Group(click.Group):
@@ -45,7 +46,10 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("default", CosimWarning)
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except SimulationError as exc:
             first = str(exc).splitlines()[0]
             where = (f" (netlist and log kept in {exc.netlist_path.parent})"
@@ -64,6 +68,14 @@ class _Group(click.Group):
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"error: {where}{exc.strerror or _one_line(str(exc))}", err=True)
             ctx.exit(1)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print the toolkit's warnings as one line ``warning: ...`` (others as Python does)."""
+    if issubclass(category, CosimWarning):
+        click.echo(f"warning: {_one_line(str(message))}", err=True)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _one_line(text: str) -> str:

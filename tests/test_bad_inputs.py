@@ -331,3 +331,35 @@ def test_json_output_is_strict() -> None:
     assert json.loads(text) == {"std": None, "x": None, "v": [1.0, None], "n": 3,
                                 "path": "a/b"}
     assert "NaN" not in text and "Infinity" not in text
+
+
+def test_toolkit_warning_is_one_line():
+    # A result outside a validated range still comes out, with one line saying so.
+    import warnings
+
+    import click
+    from click.testing import CliRunner
+
+    from circuits.errors import CosimWarning
+    from cosim.backends.calibrated import OutsideValidatedRange
+    from cosim.cli import main
+
+    assert issubclass(OutsideValidatedRange, CosimWarning)
+
+    @click.command("warns-twice")
+    def warns():
+        warnings.warn(OutsideValidatedRange("read voltage 1 V;\n validated <= 0.2 V"),
+                      stacklevel=1)
+        click.echo("done")
+
+    main.add_command(warns)
+    try:
+        try:
+            runner = CliRunner(mix_stderr=False)
+        except TypeError:  # click >= 8.2 keeps stderr apart by default
+            runner = CliRunner()
+        res = runner.invoke(main, ["warns-twice"])
+    finally:
+        main.commands.pop("warns-twice")
+    assert res.exit_code == 0 and res.stdout == "done\n"
+    assert res.stderr.splitlines() == ["warning: read voltage 1 V; validated <= 0.2 V"]

@@ -81,6 +81,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.crossbar import CrossbarParams
+from circuits.errors import CosimWarning
 from cosim import nodal
 from cosim.backends import is_nonlinear, single_row_read, unit_reads, with_read_noise
 from cosim.cache import ResultCache, cache_key
@@ -102,7 +103,7 @@ _MEASURED_TANGENT = {  # cells up to (S) -> {read voltage (V): max error of full
 }
 
 
-class OutsideValidatedRange(UserWarning):
+class OutsideValidatedRange(CosimWarning):
     """A ``calibrated`` configuration outside the range where it was checked against ``spice``.
 
     The results are computed all the same; the message says what was
