@@ -28,7 +28,7 @@ written before the sweep stops.
 ``points.jsonl`` starts with a header line (``{"cosim_sweep": 1, ...}``) that
 marks it as written by this module: ``resume`` refuses a file without it and
 never truncates or rewrites one. A line that is not a valid row is reported
-(by line number, on stderr) and left as it is, and every other row is kept;
+(by line number, a ``CosimWarning``) and left as it is, and every other row is kept;
 only a last line cut short by an interrupt is removed.
 
 Ranges on the command line are parsed by :func:`parse_range`
@@ -49,6 +49,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import (
@@ -65,7 +66,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from circuits.errors import ConfigError, check_range
+from circuits.errors import ConfigError, CosimWarning, check_range
 
 Point = dict[str, Any]
 PointFn = Callable[[Point], Mapping[str, Any]]
@@ -504,7 +505,7 @@ def load_rows(out_dir: Path) -> dict[str, dict[str, Any]]:
 def _open_rows(path: Path, table_name: str) -> dict[str, dict[str, Any]]:
     """Rows of the sweep in ``path`` (resumed), or a new file with its header.
 
-    Reports lines that are not rows on stderr (they stay in the file), and
+    Warns (``CosimWarning``) of lines that are not rows (they stay in the file), and
     removes only a last line cut short by an interrupt, so new rows append
     cleanly.
     """
@@ -522,13 +523,13 @@ def _open_rows(path: Path, table_name: str) -> dict[str, dict[str, Any]]:
     if found.bad_lines:
         numbers = ", ".join(map(str, found.bad_lines[:20]))
         more = f" and {len(found.bad_lines) - 20} more" if len(found.bad_lines) > 20 else ""
-        print(f"warning: {path}: line{'s' if len(found.bad_lines) > 1 else ''} {numbers}"
-              f"{more} {'are' if len(found.bad_lines) > 1 else 'is'} not a valid sweep row; "
-              f"left as is, every other row kept, and the points missing are recomputed",
-              file=sys.stderr)
+        warnings.warn(f"{path}: line{'s' if len(found.bad_lines) > 1 else ''} {numbers}"
+                      f"{more} {'are' if len(found.bad_lines) > 1 else 'is'} not a valid "
+                      f"sweep row; left as is, every other row kept, and the points missing "
+                      f"are recomputed", CosimWarning, stacklevel=3)
     if found.torn_at is not None:
-        print(f"warning: {path}: dropped a last line cut short by an interrupt",
-              file=sys.stderr)
+        warnings.warn(f"{path}: dropped a last line cut short by an interrupt", CosimWarning,
+                      stacklevel=3)
         with open(path, "r+b") as f:
             f.truncate(found.torn_at)
     elif found.unterminated:

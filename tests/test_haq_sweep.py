@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from circuits.errors import ConfigError
+from circuits.errors import ConfigError, CosimWarning
 from cosim.cli import main
 from cosim.haq_experiment import (
     HaqExperimentConfig,
@@ -111,7 +111,8 @@ def test_interrupted_sweep_resumes_where_it_stopped(tmp_path):
         f.write('{"point_key": "abc", "a": ')
     pts[2] = {"a": 3}
     CALLS.clear()
-    res = run_sweep(_square, pts, out, resume=True, progress=False)
+    with pytest.warns(CosimWarning, match="cut short by an interrupt"):
+        res = run_sweep(_square, pts, out, resume=True, progress=False)
     assert [c["a"] for c in CALLS] == [3, 4]
     assert res.computed == 2 and res.skipped == 2
     assert res.table["y"].tolist() == [1, 4, 9, 16]
@@ -213,7 +214,7 @@ def test_analog_aggregation_with_the_measured_vcmac():
 # -- damaged or foreign points.jsonl ----------------------------------------------------
 
 
-def test_resume_keeps_every_good_row_after_a_corrupt_line(tmp_path, capsys):
+def test_resume_keeps_every_good_row_after_a_corrupt_line(tmp_path):
     CALLS.clear()
     pts = grid({"a": list(range(36))})
     out = tmp_path / "run"
@@ -226,15 +227,27 @@ def test_resume_keeps_every_good_row_after_a_corrupt_line(tmp_path, capsys):
     damaged = "".join(lines)
     path.write_text(damaged)
     CALLS.clear()
-    res = run_sweep(_square, pts, out, resume=True, progress=False)
-    err = capsys.readouterr().err
-    assert "lines 6, 10 are not a valid sweep row" in err
+    with pytest.warns(CosimWarning, match="lines 6, 10 are not a valid sweep row"):
+        res = run_sweep(_square, pts, out, resume=True, progress=False)
     assert res.skipped == 34 and res.computed == 2  # only the two damaged points again
     assert sorted(c["a"] for c in CALLS) == [4, 8]
     assert res.table["y"].tolist() == [a * a for a in range(36)]
     text = path.read_text()
     assert text.startswith(damaged)  # the bad lines are left as they were
     assert len(text.splitlines()) == 39
+
+
+def test_cosim_sweep_haq_resume_warns_of_a_corrupt_line(tmp_path):
+    args = ["sweep", "haq", "--amp-ratio", "1.3,1.5", "--noise", "0.1", "--bits", "6",
+            "--seeds", "1", "--backend", "ideal", "--workers", "1", "-o", str(tmp_path / "s")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    path = tmp_path / "s" / ROWS_FILE
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text(lines[0] + "{broken\n" + "".join(lines[2:]))
+    r = CliRunner().invoke(main, args + ["--resume", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["computed"] == 1
+    assert f"warning: {path}: line 2 is not a valid sweep row" in r.stderr
 
 
 def test_resume_refuses_a_points_file_it_did_not_write(tmp_path):
