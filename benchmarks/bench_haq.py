@@ -35,11 +35,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cosim.haq_experiment import sweep_point  # noqa: E402
+from cosim.engine.tile import TileConfig, make_tile, peak_rss_mib  # noqa: E402
 from cosim.layers.analog import TileReadBack  # noqa: E402
-from cosim.programming import BinaryCellWriter, program_haq  # noqa: E402
+from cosim.programming.schemes import BinaryCellWriter, program_haq  # noqa: E402
 from cosim.sweep import LocalBackend, grid, parse_range, run_sweep  # noqa: E402
-from cosim.tile import TileConfig, make_tile, peak_rss_mib  # noqa: E402
+from cosim.workloads.haq_mvm import sweep_point  # noqa: E402
 
 HAQ_TARGET_S = 30.0
 SWEEP_TARGET_S = 20 * 60.0

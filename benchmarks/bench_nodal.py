@@ -49,7 +49,7 @@ def run_case(n: int, cell: str, mos: str, repeats: int, sparse: bool) -> dict[st
     """Measure one (size, cell) case in this process."""
     from circuits.crossbar import CrossbarParams
     from circuits.devices import TAOX_40NM, AccessParams
-    from cosim import mosfet, nodal
+    from cosim.engine import mosfet, nodal
 
     rng = np.random.default_rng(n)
     g = rng.uniform(TAOX_40NM.g_hrs_siemens, TAOX_40NM.g_lrs_siemens, size=(n, n))
@@ -81,7 +81,7 @@ def _peak_rss_gib() -> float:
 
 def _factor_figures(p: object, repeats: int) -> dict[str, object]:
     """Unknowns, time and factor size of the sparse LU of the (linearised) nodal matrix."""
-    from cosim import nodal
+    from cosim.engine import nodal
 
     lin = nodal._Linearised(p, nodal._operating_point(p, None, nodal.DEFAULT_READ_VOLT))
     t = lin.net.topo

@@ -67,7 +67,7 @@ def _rel(y: np.ndarray, y_ref: np.ndarray) -> float:
 
 def calibrated_case(n: int, repeats: int, spice_max: int, noise_max: int) -> dict[str, object]:
     """Part 1 for one size, in this process."""
-    from cosim.tile import Tile, TileConfig, make_tile
+    from cosim.engine.tile import Tile, TileConfig, make_tile
 
     rng = np.random.default_rng(n)
     base = TileConfig(backend="calibrated", r_wire_ohm=1.0, use_cache=False,
@@ -130,7 +130,7 @@ def _prepared(tile):
 
 def spice_case(n: int, batch: int, singles: int) -> dict[str, object]:
     """Part 2 for one size: batched sweep vs one ngspice run per vector."""
-    from cosim.tile import TileConfig, make_tile
+    from cosim.engine.tile import TileConfig, make_tile
 
     rng = np.random.default_rng(n)
     g = rng.uniform(1e-6, 29.22e-6, size=(n, n))

@@ -27,7 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cosim.tile import TileConfig, compare, make_tile  # noqa: E402
+from cosim.engine.tile import TileConfig, compare, make_tile  # noqa: E402
 
 G_RANGES_SIEMENS = {
     "HRS-LRS (1-29.22 uS)": (1.0e-6, 29.22e-6),

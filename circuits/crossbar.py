@@ -1,7 +1,7 @@
 """1T1R / 0T1R crossbar: parameters and the netlist generator.
 
 Topology (the contract shared by the generator and by every independent
-solver of the same network, e.g. ``cosim.nodal``):
+solver of the same network, e.g. ``cosim.engine.nodal``):
 
 - Rows are bit lines, columns are source lines. Row ``r`` is driven at its
   left end by input voltage source ``Vin<r>`` (node ``in<r>``) through the

@@ -71,7 +71,7 @@ def _check_stages(name: str, value: list) -> None:
 
 
 def _check_baselines(name: str, value: list) -> None:
-    from cosim.baselines import get_baselines
+    from cosim.accounting.baselines import get_baselines
 
     if not value:
         raise ConfigError(f"{name} is empty; name at least one GPU baseline")
@@ -79,7 +79,7 @@ def _check_baselines(name: str, value: list) -> None:
 
 
 def _check_haq_field(name: str, value: Any) -> None:
-    from cosim.haq_experiment import HaqExperimentConfig
+    from cosim.workloads.haq_mvm import HaqExperimentConfig
 
     try:
         HaqExperimentConfig(**{name.partition(".")[2]: value})
@@ -116,7 +116,7 @@ def validate_config(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
             if check is not None:
                 check(f"{section}.{key}", value)
     if "haq" in config["run"]["stages"]:
-        from cosim.haq_experiment import HaqExperimentConfig
+        from cosim.workloads.haq_mvm import HaqExperimentConfig
 
         HaqExperimentConfig(seed=config["run"]["seed"], **config["haq"])
         _check_haq_memory(config["haq"])

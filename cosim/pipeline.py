@@ -41,18 +41,19 @@ from tqdm import tqdm
 from circuits.errors import ConfigError, check_choice
 from circuits.runner import ngspice_version
 from circuits.vcmac import VCMACParams
-from cosim.calibration import (
+from cosim.calibration.tia import characterise_tia, dc_transfer, step_response
+from cosim.calibration.vcmac import (
     default_currents,
     plot_vcmac_ratios,
     summarise_vcmac,
     vcmac_ratio_curves,
 )
 from cosim.config import STAGES
-from cosim.haq_experiment import HaqExperimentConfig, run_mvm_experiment, write_experiment
-from cosim.plots import new_figure, plot_traces, save_figure
-from cosim.report import ReportOptions, build_report
+from cosim.outputs.haq import write_experiment
+from cosim.outputs.plots import new_figure, plot_traces, save_figure
+from cosim.outputs.report import ReportOptions, build_report
 from cosim.sweep import THREAD_VARS
-from cosim.tia_calibration import characterise_tia, dc_transfer, step_response
+from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
 
 PACKAGES = ("rram-cosim", "numpy", "scipy", "pandas", "matplotlib", "click", "PySpice")
 
@@ -96,7 +97,7 @@ def run_main(config: dict[str, dict[str, Any]], run_dir: Path, *, echo: Echo = p
     Args:
         config: the full config (see :mod:`cosim.config`).
         run_dir: the run folder (created); the caller checks and locks it
-            (:func:`cosim.rundir.prepare_run_dir`).
+            (:func:`cosim.outputs.rundir.prepare_run_dir`).
         echo: where progress lines go.
         progress: draw progress bars.
         threads: BLAS/OpenMP threads of this process (see :func:`resolve_threads`).

@@ -565,7 +565,7 @@ def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path | str, *,
         ConfigError: ``out_dir`` is not empty and ``resume`` is false; another run
             holds it; it cannot be written; its ``points.jsonl`` is not a sweep file.
     """
-    from cosim.rundir import LOCK_FILE, prepare_run_dir
+    from cosim.outputs.rundir import LOCK_FILE, prepare_run_dir
 
     with prepare_run_dir(out_dir, resume=resume, resumable=True) as out:
         if (resume and not (out / ROWS_FILE).exists()

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cosim.cli import json_text, main
+from cosim.cli import main
+from cosim.outputs.jsonout import json_text
 
 MEMORY_BYTES = 24 * 2**30
 """Physical memory the in-process tests pretend to have."""
@@ -341,8 +342,8 @@ def test_toolkit_warning_is_one_line():
     from click.testing import CliRunner
 
     from circuits.errors import CosimWarning
-    from cosim.backends.calibrated import OutsideValidatedRange
     from cosim.cli import main
+    from cosim.engine.backends.calibrated import OutsideValidatedRange
 
     assert issubclass(OutsideValidatedRange, CosimWarning)
 

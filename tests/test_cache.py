@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from circuits.devices import TAOX_40NM
-from cosim.cache import ResultCache, cache_key, default_cache_dir
+from cosim.engine.cache import ResultCache, cache_key, default_cache_dir
 
 
 def test_key_is_stable_and_type_aware() -> None:

@@ -9,9 +9,9 @@ import pytest
 
 from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError
-from cosim.area import AreaTable, Hardware, area_breakdown, inventory
-from cosim.baselines import GpuAssumptions, baseline_fps, get_baselines
-from cosim.energy import (
+from cosim.accounting.area import AreaTable, Hardware, area_breakdown, inventory
+from cosim.accounting.baselines import GpuAssumptions, baseline_fps, get_baselines
+from cosim.accounting.energy import (
     ORIGINS,
     EnergyTable,
     Ledger,
@@ -20,14 +20,19 @@ from cosim.energy import (
     make_workload,
     workload_to_json,
 )
-from cosim.events import Events
+from cosim.accounting.events import Events
 
 # -- simulated figures (real ngspice) ---------------------------------------------------
 
 
 @pytest.mark.ngspice
 def test_simulated_read_energy_of_linear_cell_is_v2gt():
-    from cosim.circuit_energy import CellReadBench, ReadPulse, cell_read_figure, read_energy_j
+    from cosim.accounting.circuit_energy import (
+        CellReadBench,
+        ReadPulse,
+        cell_read_figure,
+        read_energy_j,
+    )
 
     pulse = ReadPulse(v_read_volt=0.1, width_s=10e-9, edge_s=0.1e-9)
     bench = CellReadBench(cell="0T1R", g_siemens=34.06e-6, pulse=pulse)
@@ -41,7 +46,7 @@ def test_simulated_read_energy_of_linear_cell_is_v2gt():
 
 @pytest.mark.ngspice
 def test_simulated_read_energy_of_2x2_array_sums_cells():
-    from cosim.circuit_energy import ReadPulse, read_energy_j, simulate_read_energy
+    from cosim.accounting.circuit_energy import ReadPulse, read_energy_j, simulate_read_energy
 
     g = np.array([[10e-6, 30e-6], [50e-6, 5e-6]])
     v = np.array([0.1, 0.2])
@@ -56,7 +61,7 @@ def test_simulated_read_energy_of_2x2_array_sums_cells():
 @pytest.mark.ngspice
 @pytest.mark.parametrize("i_column_a", [None, -100e-6], ids=["sink_default", "source"])
 def test_simulated_tia_power_is_quiescent_plus_output_current(i_column_a):
-    from cosim.circuit_energy import TiaBench, tia_figure
+    from cosim.accounting.circuit_energy import TiaBench, tia_figure
 
     bench = TiaBench() if i_column_a is None else TiaBench(i_column_a=i_column_a)
     fig = tia_figure(bench)
@@ -81,7 +86,7 @@ def test_vcmac_chain_power_composed_from_stage_matches_whole_chain():
     from circuits.analyses import Op
     from circuits.runner import run
     from circuits.vcmac import VCMACParams, vcmac_chain
-    from cosim.circuit_energy import VcmacBench, vcmac_figure
+    from cosim.accounting.circuit_energy import VcmacBench, vcmac_figure
 
     direct = run(vcmac_chain(VCMACParams(n_columns=3, code=5)), Op(), timeout_s=120)
     p_direct = float(-direct.v("vdd")[0] * direct.i("Vdd")[0])

@@ -11,13 +11,13 @@ from click.testing import CliRunner
 
 from circuits.errors import ConfigError, CosimWarning
 from cosim.cli import main
-from cosim.haq_experiment import (
+from cosim.sweep import ROWS_FILE, LocalBackend, grid, load_rows, parse_range, run_sweep
+from cosim.workloads.haq_mvm import (
     HaqExperimentConfig,
     best_amp_ratio,
     run_mvm_experiment,
     sweep_point,
 )
-from cosim.sweep import ROWS_FILE, LocalBackend, grid, load_rows, parse_range, run_sweep
 
 SMALL = {"vector_length": 100, "n_outputs": 16, "n_vectors": 16, "backend": "ideal"}
 
@@ -186,7 +186,7 @@ def test_cosim_haq_bad_input(tmp_path, extra, match):
 
 
 def test_measured_ratio_codec_and_ideal():
-    from cosim.haq_experiment import decode_ratios, encode_ratios, measured_vcmac_ratios
+    from cosim.workloads.haq_mvm import decode_ratios, encode_ratios, measured_vcmac_ratios
 
     d = {5: 1.4997855, 10: 1.9998993}
     assert decode_ratios(encode_ratios(d)) == d
@@ -199,7 +199,7 @@ def test_measured_ratio_codec_and_ideal():
 @pytest.mark.ngspice
 def test_analog_aggregation_with_the_measured_vcmac():
     """The transistor-level VCMAC's measured ratio drives HAQ; analog stays ~ digital."""
-    from cosim.haq_experiment import measured_vcmac_ratios
+    from cosim.workloads.haq_mvm import measured_vcmac_ratios
 
     measured = measured_vcmac_ratios([1.5], "calibrated", points=5)
     assert set(measured) == {5} and measured[5] == pytest.approx(1.5, rel=0.01)

@@ -9,14 +9,14 @@ import pytest
 
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError
-from cosim.aggregation import Aggregator
-from cosim.energy import haq_mvm_workload, mvm_workload
-from cosim.events import NF_TIMING, Events
-from cosim.haq_experiment import HaqExperimentConfig, run_mvm_experiment
+from cosim.accounting.energy import haq_mvm_workload, mvm_workload
+from cosim.accounting.events import NF_TIMING, Events
+from cosim.engine.noise import FormingNoise
+from cosim.engine.tile import TileConfig
 from cosim.layers.analog import AnalogLayer
-from cosim.noise import FormingNoise
-from cosim.programming import HAQ, PTQ, BinaryCellWriter, Pruned, RandomPairs
-from cosim.tile import TileConfig
+from cosim.programming.aggregation import Aggregator
+from cosim.programming.schemes import HAQ, PTQ, BinaryCellWriter, Pruned, RandomPairs
+from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
 
 IDEAL = TileConfig(backend="ideal", r_wire_ohm=0.0, use_cache=False)
 
@@ -138,7 +138,7 @@ def test_forward_refuses_bad_inputs():
 @pytest.mark.parametrize("aggregation", ["digital", "analog"])
 @pytest.mark.parametrize("shape", [(100, 100), (40, 30)])
 def test_counted_events_equal_the_analytic_count(aggregation, shape):
-    # The layer counts what it did; cosim.energy.mvm_workload counts by the mapping
+    # The layer counts what it did; cosim.accounting.energy.mvm_workload counts by the mapping
     # rule alone. They must agree on every event kind, TIA and VCMAC time included.
     rows, cols = shape
     cfg = HaqExperimentConfig(vector_length=rows, n_outputs=cols, n_vectors=7, n_bits=12,

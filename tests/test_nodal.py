@@ -19,8 +19,8 @@ import pytest
 from circuits.crossbar import CrossbarParams
 from circuits.devices import TAOX_40NM, AccessParams, RRAMParams
 from circuits.errors import ConfigError
-from cosim import mosfet, nodal
-from cosim.mosfet import Level1Card, Level1Mos, MosModel, UniformBicubic
+from cosim.engine import mosfet, nodal
+from cosim.engine.mosfet import Level1Card, Level1Mos, MosModel, UniformBicubic
 
 G_LO, G_HI = TAOX_40NM.g_hrs_siemens, TAOX_40NM.g_lrs_siemens
 TEST_CARD = Level1Card(name="T", kp_a_per_v2=2e-4, vto_volt=0.3, lambda_per_v=0.05,

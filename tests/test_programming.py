@@ -9,7 +9,8 @@ import pytest
 
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError
-from cosim.aggregation import (
+from cosim.engine.tile import TileConfig, make_tile
+from cosim.programming.aggregation import (
     Aggregator,
     aggregate_digital,
     aggregate_vcmac,
@@ -18,15 +19,14 @@ from cosim.aggregation import (
     vcmac_error_bound,
     vcmac_ratio,
 )
-from cosim.haq_experiment import HaqExperimentConfig, run_mvm_experiment
-from cosim.programming import (
+from cosim.programming.schemes import (
     BinaryCellWriter,
     IdealReadBack,
     program,
     program_haq,
     program_ptq,
 )
-from cosim.tile import TileConfig, make_tile
+from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
 
 G_LRS, G_HRS = TAOX_40NM.g_lrs_siemens, TAOX_40NM.g_hrs_siemens
 

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from circuits.errors import ConfigError
+from cosim.accounting.energy import make_workload, write_workload_json
 from cosim.cli import main
-from cosim.energy import make_workload, write_workload_json
-from cosim.report import TABLE_ORIGINS, ReportOptions, build_report, load_workload
+from cosim.outputs.report import TABLE_ORIGINS, ReportOptions, build_report, load_workload
 
 MVM_TOML = """kind = "mvm"
 name = "HAQ MVM 100x100"
@@ -91,7 +91,7 @@ def test_report_of_two_configs_is_one_comparison(tmp_path, configs):
 def test_ours_energy_is_counts_times_the_energy_table(tmp_path):
     # Independent of the ledger's code: a workload of cell reads only costs reads x the
     # table's energy per read (energy_events.csv), whatever the ledger sums.
-    table = pd.read_csv(Path(__file__).resolve().parent.parent / "cosim" / "data"
+    table = pd.read_csv(Path(__file__).resolve().parent.parent / "cosim" / "accounting" / "data"
                         / "energy_events.csv").set_index("component")
     e_read = float(table.loc["cell_read", "energy_j"])
     wl = {"name": "reads only", "events": {"cell_reads": 1000}, "ops_per_inference": 2,

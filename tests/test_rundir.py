@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from circuits.errors import ConfigError
 from cosim.cli import main
+from cosim.outputs.rundir import LOCK_FILE, new_run_dir, prepare_run_dir
 from cosim.pipeline import resolve_threads
-from cosim.rundir import LOCK_FILE, new_run_dir, prepare_run_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 COSIM = [sys.executable, "-c", "from cosim.cli import main; main()"]
@@ -22,7 +22,7 @@ COSIM = [sys.executable, "-c", "from cosim.cli import main; main()"]
 _HOLDER = """
 import sys, time
 from pathlib import Path
-from cosim.rundir import prepare_run_dir
+from cosim.outputs.rundir import prepare_run_dir
 with prepare_run_dir(sys.argv[1]):
     Path(sys.argv[2]).write_text("held")
     time.sleep(120)

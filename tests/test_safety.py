@@ -330,7 +330,11 @@ def test_run_folder_holding_spiceinit_is_refused(tmp_path: Path) -> None:
     _write(tmp_path, "run/spice/.spiceinit", f"shell touch {marker}\n")
     deck = _write(tmp_path, "d/deck1.cir", DECK)
     line = _one_line_error(_simulate(deck, "--op", "-o", tmp_path / "run"))
-    assert ".spiceinit" in line
+    assert "not empty" in line  # the command refuses any used folder first
+    assert not marker.exists()
+    # The copier itself refuses a folder holding a .spiceinit, whoever calls it.
+    with pytest.raises(NetlistError, match=r"\.spiceinit"):
+        copy_includes(load_user_deck(deck), tmp_path / "run" / "spice")
     assert not marker.exists()
 
 

@@ -21,15 +21,15 @@ from click.testing import CliRunner
 
 from circuits.devices import AccessParams, RRAMParams
 from circuits.errors import ConfigError
-from cosim.backends.calibrated import (
+from cosim.accounting.events import Events
+from cosim.cli import main
+from cosim.engine.backends.calibrated import (
     TANGENT_ERROR_BOUND,
     OutsideValidatedRange,
     measured_tangent_error,
 )
-from cosim.cli import main
-from cosim.events import Events
-from cosim.noise import MEASURED_LRS, NF_CODE_WRITE_NOISE, WriteNoise, read_factors
-from cosim.tile import TileConfig, compare, make_tile
+from cosim.engine.noise import MEASURED_LRS, NF_CODE_WRITE_NOISE, WriteNoise, read_factors
+from cosim.engine.tile import TileConfig, compare, make_tile
 
 G_LRS = 29.22e-6
 G_HRS = 1.0e-6

@@ -132,14 +132,14 @@ def test_chain_has_one_input_per_column_and_one_output() -> None:
 
 @pytest.fixture(scope="module")
 def coarse_summary():
-    from cosim.calibration import characterise_vcmac, default_currents
+    from cosim.calibration.vcmac import characterise_vcmac, default_currents
 
     return characterise_vcmac(VCMACParams(), default_currents(COARSE_POINTS), workers=2)
 
 
 @pytest.mark.ngspice
 def test_all_16_codes_are_reported(coarse_summary) -> None:
-    from cosim.calibration import SUMMARY_COLUMNS
+    from cosim.calibration.vcmac import SUMMARY_COLUMNS
 
     assert list(coarse_summary.columns) == list(SUMMARY_COLUMNS)
     assert coarse_summary["code"].tolist() == list(CODES)
@@ -150,7 +150,7 @@ def test_all_16_codes_are_reported(coarse_summary) -> None:
 
 @pytest.mark.ngspice
 def test_ratio_within_1_percent_for_nominal_1_1_to_2_0(coarse_summary) -> None:
-    from cosim.calibration import within_target
+    from cosim.calibration.vcmac import within_target
 
     sel = coarse_summary[(coarse_summary["nominal"] >= 1.1 - 1e-9)
                          & (coarse_summary["nominal"] <= 2.0 + 1e-9)]
@@ -283,14 +283,14 @@ def test_same_seed_same_netlist_other_seed_other_netlist() -> None:
 
 
 def default_currents_coarse() -> np.ndarray:
-    from cosim.calibration import default_currents
+    from cosim.calibration.vcmac import default_currents
 
     return default_currents(COARSE_POINTS)
 
 
 @pytest.fixture(scope="module")
 def mismatch_summaries():
-    from cosim.calibration import summarise_vcmac, vcmac_ratio_curves
+    from cosim.calibration.vcmac import summarise_vcmac, vcmac_ratio_curves
 
     return {seed: summarise_vcmac(vcmac_ratio_curves(
         _mismatched(seed), default_currents_coarse(), codes=MEASURED_CODES, workers=2))
@@ -299,7 +299,7 @@ def mismatch_summaries():
 
 @pytest.mark.ngspice
 def test_mismatch_makes_the_ratio_error_measurable(coarse_summary, mismatch_summaries) -> None:
-    from cosim.calibration import mean_abs_error
+    from cosim.calibration.vcmac import mean_abs_error
 
     ideal = mean_abs_error(coarse_summary)
     assert ideal < 0.001  # identical units: systematic error only (about 0.02 %)
@@ -323,7 +323,7 @@ def test_mismatch_mean_error_for_a_few_seeds_is_in_a_sane_band(mismatch_summarie
     mismatch-free 0.03 %) .. 10 % catches a lost or unit-confused A_VT
     (mV vs V is a factor 1000). The seeds are fixed, so the values are too.
     """
-    from cosim.calibration import mean_abs_error
+    from cosim.calibration.vcmac import mean_abs_error
 
     errors = {seed: mean_abs_error(s) for seed, s in mismatch_summaries.items()}
     print("\nmean |ratio error|, codes 1.1-2.0, A_VT 3.5 mV*um: "
@@ -335,7 +335,7 @@ def test_mismatch_mean_error_for_a_few_seeds_is_in_a_sane_band(mismatch_summarie
 
 @pytest.mark.ngspice
 def test_mismatch_results_are_reproducible(mismatch_summaries) -> None:
-    from cosim.calibration import summarise_vcmac, vcmac_ratio_curves
+    from cosim.calibration.vcmac import summarise_vcmac, vcmac_ratio_curves
 
     again = summarise_vcmac(vcmac_ratio_curves(_mismatched(MISMATCH_SEEDS[0]),
                                                default_currents_coarse(),
@@ -346,7 +346,7 @@ def test_mismatch_results_are_reproducible(mismatch_summaries) -> None:
 
 
 def test_mismatch_params_convert_mv_um_and_refuse_negative() -> None:
-    from cosim.calibration import mismatch_params
+    from cosim.calibration.vcmac import mismatch_params
 
     p = mismatch_params(3.5, seed=4)
     assert p.a_vt_volt_m == pytest.approx(TYPICAL_A_VT_VOLT_M)

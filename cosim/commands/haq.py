@@ -26,21 +26,10 @@ from pathlib import Path
 import click
 
 from circuits.errors import ConfigError, check_int
-from cosim.cli import emit_json, json_text
-from cosim.haq_experiment import (
-    BACKENDS,
-    PAPER,
-    HaqExperimentConfig,
-    encode_ratios,
-    measured_vcmac_ratios,
-    run_mvm_experiment,
-    sweep_config,
-    sweep_point,
-    write_experiment,
-    write_sweep_outputs,
-)
-from cosim.outpath import OutputPath
-from cosim.rundir import new_run_dir, prepare_run_dir
+from cosim.outputs.haq import write_experiment, write_sweep_outputs
+from cosim.outputs.jsonout import emit_json, json_text
+from cosim.outputs.outpath import OutputPath
+from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 from cosim.sweep import (
     DEFAULT_RETRIES,
     FAILED_FILE,
@@ -50,6 +39,16 @@ from cosim.sweep import (
     grid,
     parse_range,
     run_sweep,
+)
+from cosim.workloads.haq_mvm import (
+    BACKENDS,
+    PAPER,
+    HaqExperimentConfig,
+    encode_ratios,
+    measured_vcmac_ratios,
+    run_mvm_experiment,
+    sweep_config,
+    sweep_point,
 )
 
 AGG_CHOICE = click.Choice(["digital", "analog"])

@@ -35,9 +35,9 @@ import numpy as np
 from circuits.errors import ConfigError, check_memory, check_range, did_you_mean, format_bytes
 from circuits.golden import GOLDEN_DIR, check_golden, write_golden
 from circuits.netlist import MODEL_DIR, Netlist
-from cosim.cli import emit_json
 from cosim.commands.simulate import parse_spice_number
-from cosim.outpath import OutputPath, check_writable_output
+from cosim.outputs.jsonout import emit_json
+from cosim.outputs.outpath import OutputPath, check_writable_output
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -2,7 +2,7 @@
 
 Each input is a run folder (with ``workload.json``, or a ``cosim haq`` run), a
 ``workload.json``-style file or a TOML workload config; several inputs give
-one comparison report. The run folder is described in :mod:`cosim.report`.
+one comparison report. The run folder is described in :mod:`cosim.outputs.report`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import click
 
-from cosim.baselines import GpuAssumptions, get_baselines
-from cosim.cli import emit_json
-from cosim.energy import EnergyTable
-from cosim.outpath import OutputPath
-from cosim.report import DEFAULT_BASELINES, ReportOptions, build_report, load_workload
-from cosim.rundir import new_run_dir, prepare_run_dir
+from cosim.accounting.baselines import GpuAssumptions, get_baselines
+from cosim.accounting.energy import EnergyTable
+from cosim.outputs.jsonout import emit_json
+from cosim.outputs.outpath import OutputPath
+from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report, load_workload
+from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 
 
 @click.command("report")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from cosim.cli import emit_json
 from cosim.config import load_config, parse_override, set_key
-from cosim.rundir import new_run_dir, prepare_run_dir
+from cosim.outputs.jsonout import emit_json
+from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 
 
 @click.command("run")

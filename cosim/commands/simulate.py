@@ -30,10 +30,10 @@ from circuits.analyses import DC, Analysis, Op, Tran
 from circuits.errors import ConfigError, check_range, did_you_mean
 from circuits.runner import DEFAULT_TIMEOUT_S, SimResult, ngspice_version, run
 from circuits.safety import copy_includes, load_user_deck
-from cosim.cli import emit_json
-from cosim.outpath import OutputPath
-from cosim.plots import new_figure, plot_traces, save_figure
-from cosim.rundir import new_run_dir, prepare_run_dir
+from cosim.outputs.jsonout import emit_json
+from cosim.outputs.outpath import OutputPath
+from cosim.outputs.plots import new_figure, plot_traces, save_figure
+from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 
 MAX_POINTS = 1_000_000
 """Most output points of one analysis: the raw file and results.csv grow with them."""

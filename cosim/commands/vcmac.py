@@ -20,7 +20,7 @@ import click
 from circuits.errors import check_int, check_range
 from circuits.runner import ngspice_version
 from circuits.vcmac import CODES, VCMACParams
-from cosim.calibration import (
+from cosim.calibration.vcmac import (
     CURRENT_RANGE_A,
     DEFAULT_POINTS,
     MEASURED_RANGE,
@@ -33,9 +33,9 @@ from cosim.calibration import (
     vcmac_ratio_curves,
     within_target,
 )
-from cosim.cli import emit_json
-from cosim.outpath import OutputPath
-from cosim.rundir import new_run_dir, prepare_run_dir
+from cosim.outputs.jsonout import emit_json
+from cosim.outputs.outpath import OutputPath
+from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 
 
 @click.command("vcmac-characterise")

@@ -13,9 +13,9 @@ import click
 import pandas as pd
 
 from circuits.errors import ConfigError, did_you_mean
-from cosim.cli import emit_json
-from cosim.outpath import OutputPath, check_writable_output
-from cosim.plots import new_figure, plot_traces, save_as
+from cosim.outputs.jsonout import emit_json
+from cosim.outputs.outpath import OutputPath, check_writable_output
+from cosim.outputs.plots import new_figure, plot_traces, save_as
 
 PLOT_SUFFIXES = (".png", ".svg")
 

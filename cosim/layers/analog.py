@@ -10,12 +10,12 @@ and composes layers with digital steps. The layer holds
 - the tile (or tiles: the tile splits a matrix over macros, keeping the bit
   columns of each weight in one macro, and adds the partial sums digitally),
 - the programmed array and the scheme that wrote it (PTQ, HAQ, random
-  differential pairs, pruned pairs; :mod:`cosim.programming`), whose verify
+  differential pairs, pruned pairs; :mod:`cosim.programming.schemes`), whose verify
   reads go through this tile's own read path (:class:`TileReadBack`),
 - the aggregator of bit columns (digital, or the VCMAC with its measured
-  ratio; :mod:`cosim.aggregation`),
+  ratio; :mod:`cosim.programming.aggregation`),
 - the periphery: DAC, ADC and read voltage (the tile's config), and the
-  amplifier time per conversion (:class:`cosim.events.Timing`).
+  amplifier time per conversion (:class:`cosim.accounting.events.Timing`).
 
 ``forward`` turns currents back into weight units (the level offset removed
 from the known input sum, bit columns aggregated, the scheme's scale
@@ -32,7 +32,7 @@ the call:
   active time equal to the TIA's, one digital rescale per output and
   ``row blocks - 1`` partial-sum adds.
 
-This is the rule :func:`cosim.energy.mvm_workload` applies analytically;
+This is the rule :func:`cosim.accounting.energy.mvm_workload` applies analytically;
 ``tests/test_layer.py`` checks that the two agree.
 """
 
@@ -41,10 +41,10 @@ from __future__ import annotations
 import numpy as np
 
 from circuits.errors import ConfigError, check_choice
-from cosim.aggregation import Aggregator, outputs_from_currents
-from cosim.events import NF_TIMING, Events, Timing
-from cosim.programming import BinaryCellWriter, ProgramCells, ProgrammedWeights, Scheme
-from cosim.tile import ProgrammedArray, Tile, TileConfig, make_tile
+from cosim.accounting.events import NF_TIMING, Events, Timing
+from cosim.engine.tile import ProgrammedArray, Tile, TileConfig, make_tile
+from cosim.programming.aggregation import Aggregator, outputs_from_currents
+from cosim.programming.schemes import BinaryCellWriter, ProgramCells, ProgrammedWeights, Scheme
 
 VERIFY_READS = ("exact", "first_order")
 

@@ -1,6 +1,6 @@
 """The ``calibrated`` backend: the wired network's transfer matrix, extracted once.
 
-Per programmed macro, ``cosim.nodal.transfer_matrix`` extracts ``I = v @ M + c``
+Per programmed macro, ``cosim.engine.nodal.transfer_matrix`` extracts ``I = v @ M + c``
 of the full network of ``circuits.crossbar`` (wires, driver and sense
 resistance, access transistors whose curves come from ngspice). Every MVM is
 then one dense product. For a linear network (0T1R, linear RRAM) this is
@@ -10,7 +10,7 @@ is the tangent at the operating point ``v_read_volt / 2`` on every row, the
 middle of the positive read range. With linear RRAM behind an access NMOS
 that is close, because the transistor holds a few per cent of the cell's
 voltage. With sinh RRAM it is not (8 % at 0.2 V), so there each input vector
-is solved by Newton (``cosim.nodal.solve``): ``exact_nonlinear`` chooses
+is solved by Newton (``cosim.engine.nodal.solve``): ``exact_nonlinear`` chooses
 (``None``: Newton for sinh cells only).
 
 Validated range (``benchmarks/bench_validated_range.py``: 1T1R, BSIM4 access
@@ -37,7 +37,7 @@ in most cases). The larger differences are ngspice's: with its default
 checked so).
 
 Transfers are kept in memory per ``CrossbarParams.digest()`` and in the
-content-hash cache (``cosim.cache``), keyed by that digest, the operating
+content-hash cache (``cosim.engine.cache``), keyed by that digest, the operating
 point and a digest of the solver's source, so a changed solver never reuses
 stale matrices.
 
@@ -82,9 +82,9 @@ import numpy as np
 
 from circuits.crossbar import CrossbarParams
 from circuits.errors import CosimWarning
-from cosim import nodal
-from cosim.backends import is_nonlinear, single_row_read, unit_reads, with_read_noise
-from cosim.cache import ResultCache, cache_key
+from cosim.engine import nodal
+from cosim.engine.backends import is_nonlinear, single_row_read, unit_reads, with_read_noise
+from cosim.engine.cache import ResultCache, cache_key
 
 TANGENT_V_READ_MAX_VOLT = 0.2
 """Largest read voltage at which the tangent transfer of 1T1R arrays is validated (V)."""

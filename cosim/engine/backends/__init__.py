@@ -1,4 +1,4 @@
-"""MVM backends behind ``cosim.tile.Tile``: ideal, calibrated and spice.
+"""MVM backends behind ``cosim.engine.tile.Tile``: ideal, calibrated and spice.
 
 A backend answers two questions about one programmed macro, given as a
 single-ended ``CrossbarParams`` whose columns are the *physical* columns (a
@@ -24,13 +24,13 @@ from circuits.crossbar import CrossbarParams
 from circuits.errors import check_choice
 
 if TYPE_CHECKING:
-    from cosim.cache import ResultCache
-    from cosim.tile import TileConfig
+    from cosim.engine.cache import ResultCache
+    from cosim.engine.tile import TileConfig
 
 BACKENDS: dict[str, str] = {
-    "ideal": "cosim.backends.ideal:IdealBackend",
-    "calibrated": "cosim.backends.calibrated:CalibratedBackend",
-    "spice": "cosim.backends.spice:SpiceBackend",
+    "ideal": "cosim.engine.backends.ideal:IdealBackend",
+    "calibrated": "cosim.engine.backends.calibrated:CalibratedBackend",
+    "spice": "cosim.engine.backends.spice:SpiceBackend",
 }
 """The backend registry: name -> ``module:class``. A new backend is one module
 implementing ``Backend`` plus one line here."""

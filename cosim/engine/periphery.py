@@ -13,7 +13,7 @@ converter (no quantisation).
   with ``lsb = full_scale / L``. Saturation at full scale is what a real ADC
   does, so it clips.
 
-Read noise lives in ``cosim.noise``; it acts on conductances, not here.
+Read noise lives in ``cosim.engine.noise``; it acts on conductances, not here.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ HRS) in adjacent physical columns: weight ``(r, c)`` uses cells
 ``(r, c * n_bits + j)`` for bit ``j = 0 .. n_bits - 1``, bit 0 the most
 significant. A weight matrix of shape ``(rows, cols)`` is therefore an array of
 ``(rows, cols * n_bits)`` cells, and an MVM over it returns ``(B, cols * n_bits)``
-currents that :mod:`cosim.aggregation` folds back into ``(B, cols)`` outputs.
+currents that :mod:`cosim.programming.aggregation` folds back into ``(B, cols)`` outputs.
 
 Every weight is first scaled to ``t = w / max|w|`` in ``[-1, 1]``. A cell's
 conductance ``g`` is read as a *level* ``u = (g - g_zero) / g_unit`` and the
@@ -32,13 +32,13 @@ weight it encodes is::
 Normalisation note: the NF code writes HAQ cells as ``r - 1/2`` with
 ``r in {0, 1}`` (cell contribution +-1/2 of full scale); we follow the issue's
 ``b = +-1`` (contribution +-1), which reproduces the paper's MVM RMSEs more
-closely (see :mod:`cosim.haq_experiment`). Write noise ``sigma`` is in both
+closely (see :mod:`cosim.workloads.haq_mvm`). Write noise ``sigma`` is in both
 cases a fraction of the LRS conductance.
 
 Programming is independent of the hardware model through two injected
 callables (``ProgramCells`` and ``ReadBack``); :class:`BinaryCellWriter` and
-:class:`IdealReadBack` are the defaults, and :mod:`cosim.haq_experiment` wires
-a :mod:`cosim.tile` read path in.
+:class:`IdealReadBack` are the defaults, and :mod:`cosim.workloads.haq_mvm` wires
+a :mod:`cosim.engine.tile` read path in.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ import numpy as np
 
 from circuits.devices import TAOX_40NM, RRAMParams
 from circuits.errors import ConfigError, check_choice, check_int, check_range
-from cosim.events import Events
-from cosim.noise import FORMED_TAOX, FormingNoise, WriteNoise, read_factors
+from cosim.accounting.events import Events
+from cosim.engine.noise import FORMED_TAOX, FormingNoise, WriteNoise, read_factors
 
 SCHEMES = ("ptq", "haq")
 MAX_BITS = 16
@@ -108,7 +108,7 @@ class BinaryCellWriter:
     LRS cells land at ``g_lrs * (1 + lrs_sigma * N(0,1))`` (NF code: noise in
     units of the normalised LRS level; NF paper Fig. 2a measured 18.7 %); HRS
     cells at ``g_hrs * (1 + hrs_sigma * N(0,1))`` (NF code: noise-free). Both are
-    clipped to the device range (physics of the cell, see :mod:`cosim.noise`).
+    clipped to the device range (physics of the cell, see :mod:`cosim.engine.noise`).
 
     Attributes:
         rram: the device (LRS/HRS levels and range).
@@ -452,7 +452,7 @@ class RandomPairs:
     """Fixed random weights: every weight a differential pair of formed cells (PRIME).
 
     Both cells of a pair keep the conductance forming gave them
-    (:class:`cosim.noise.FormingNoise`); the weight is ``(G+ - G-) / g_unit``
+    (:class:`cosim.engine.noise.FormingNoise`); the weight is ``(G+ - G-) / g_unit``
     with ``g_unit = sqrt(2) * forming std``, so the weights are about
     ``N(0, 1)`` (PRIME paper Fig. 2b; the PRIME code scales them at use).
     Forming is one pulse per cell, counted as a write. Given weights are

@@ -1,6 +1,6 @@
 """Output files named with ``-o``: checked before any work, so a bad path fails at once.
 
-Run folders are checked and locked by :func:`cosim.rundir.prepare_run_dir`;
+Run folders are checked and locked by :func:`cosim.outputs.rundir.prepare_run_dir`;
 this module does the same check for a single output file (a netlist, a plot).
 """
 

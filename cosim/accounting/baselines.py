@@ -1,6 +1,6 @@
 """GPU / NPU baselines: published power, die area, process and peak throughput.
 
-The table is the package data file ``cosim/data/baselines.csv``: one row per
+The table is the package data file ``cosim/accounting/data/baselines.csv``: one row per
 device with the source of its power/area/process figures (``source``) and of
 its peak throughput (``flops_source``). A baseline's frame rate for a workload
 is its *achievable* throughput divided by the workload's operations per
@@ -10,7 +10,7 @@ inference is board power / frame rate (the GPU is taken to run at its rated
 board power while busy).
 
 The seeds' own efficiency claims (NF and PRIME papers) are in
-``cosim/data/claimed_ratios.csv``, each with its source.
+``cosim/accounting/data/claimed_ratios.csv``, each with its source.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ diagonal); the line nodes are ordered by a nested dissection of the array
 (``_Topology.dissection_order``: a 512 x 512 array's 523,264 unknowns factor
 in 2 to 4 s with 28 M nonzeros, against 8 to 12 s and 53 M for SuperLU's
 ``MMD_AT_PLUS_A``; its default COLAMD does not finish). Nonlinear networks
-(sinh RRAM ``I = G V0 sinh(V / V0)``, access NMOS from :mod:`cosim.mosfet`)
+(sinh RRAM ``I = G V0 sinh(V / V0)``, access NMOS from :mod:`cosim.engine.mosfet`)
 by Newton's method on the same system, reusing a factorisation while it
 converges fast.
 
@@ -55,7 +55,7 @@ import scipy.sparse.linalg as spla
 
 from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError, SimulationError, check_choice
-from cosim.mosfet import MosCurrents, MosModel, TabulatedMos, access_model
+from cosim.engine.mosfet import MosCurrents, MosModel, TabulatedMos, access_model
 
 ABS_TOL_AMP = 1e-15
 """Newton stops when every node's KCL residual is below this (A) ..."""

@@ -36,7 +36,7 @@ from circuits.errors import CosimError, check_range
 from circuits.netlist import Netlist, num
 from circuits.runner import run
 from circuits.tia import SUPPLY_SOURCES, TIAParams, tia
-from cosim.energy import EnergyEntry, EnergyTable
+from cosim.accounting.energy import EnergyEntry, EnergyTable
 
 NF_READ_VOLT = 0.1
 """NF code cell-read voltage (V) behind the cited 3.41 fJ."""

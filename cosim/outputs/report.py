@@ -3,7 +3,7 @@
 Inputs (each one a workload; several give one comparison report):
 
 - a run folder holding ``workload.json`` (schema ``rram-cosim.workload/1``,
-  written by any workload run; keys in :func:`cosim.energy.events_workload`)::
+  written by any workload run; keys in :func:`cosim.accounting.energy.events_workload`)::
 
       {"schema": "rram-cosim.workload/1", "name": "HAQ MVM 100x100",
        "events": {"cell_reads": 1200000, "dac_conversions": 300, ...},
@@ -56,20 +56,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from circuits.errors import ConfigError
-from cosim.area import LAYOUT, AreaTable, LayoutAssumptions, area_breakdown
-from cosim.baselines import (
+from cosim.accounting.area import LAYOUT, AreaTable, LayoutAssumptions, area_breakdown
+from cosim.accounting.baselines import (
     GpuAssumptions,
     baseline_fps,
     claimed_ratios,
     get_baselines,
 )
-from cosim.energy import (
+from cosim.accounting.energy import (
     EnergyTable,
     Workload,
     events_workload,
     make_workload,
 )
-from cosim.plots import save_figure
+from cosim.outputs.plots import save_figure
 
 DEFAULT_BASELINES = ("a100", "jetson_nano", "rtx4090", "h100")
 TABLE_ORIGINS = ("simulated", "netlist", "cited", "derived", "override")
@@ -81,10 +81,10 @@ class ReportOptions:
     """How a report is made.
 
     Attributes:
-        baselines: baseline keys to compare with (``cosim.baselines``).
+        baselines: baseline keys to compare with (``cosim.accounting.baselines``).
         gpu: precision and utilisation of the baselines' throughput.
         simulate: take the cell-read, VCMAC and TIA figures from ngspice
-            (``cosim.circuit_energy``); off uses the cited table only.
+            (``cosim.accounting.circuit_energy``); off uses the cited table only.
         energy_override: a user's override file (CSV or TOML), or ``None``.
         layout: layout assumptions of the netlist-derived areas.
     """
@@ -204,7 +204,7 @@ def energy_table(options: ReportOptions, sim_dir: Path | None) -> EnergyTable:
     """The energy table of a report: cited, then simulated, then the user's overrides."""
     table = EnergyTable.cited()
     if options.simulate:
-        from cosim.circuit_energy import simulated_table
+        from cosim.accounting.circuit_energy import simulated_table
 
         table = simulated_table(table, workdir=sim_dir)
     else:

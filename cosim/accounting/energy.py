@@ -1,19 +1,19 @@
 """Energy ledger: what each counted event costs, where that figure comes from, and the sum.
 
-Workloads count hardware events (:class:`cosim.events.Events` plus optional
+Workloads count hardware events (:class:`cosim.accounting.events.Events` plus optional
 extra counters such as ``lif_updates``); an :class:`EnergyTable` maps each
 counter to joules per count (or watts per second of activity for the
 ``*_active_s`` counters), and :meth:`Ledger.from_events` multiplies them out
 into one row per component. Every figure carries an ``origin``:
 
 - ``simulated``: integrated from an ngspice run of this toolkit's own circuits
-  (:mod:`cosim.circuit_energy`); the source names the bench and the run;
+  (:mod:`cosim.accounting.circuit_energy`); the source names the bench and the run;
 - ``cited``: a published figure, as printed (source names the paper/code);
 - ``derived``: stated arithmetic on cited figures (scaling to 40 nm, sums of
   operations); the source gives both the figures and the arithmetic;
 - ``override``: a user's figure from an override file (source names the file).
 
-The cited table is the package data file ``cosim/data/energy_events.csv``.
+The cited table is the package data file ``cosim/accounting/data/energy_events.csv``.
 An override file (CSV with columns ``component, energy_j | power_w [, source,
 counter, note]``, or TOML with one table per component) replaces rows; a
 negative figure is a ``ConfigError``.
@@ -39,8 +39,8 @@ from typing import Any
 import pandas as pd
 
 from circuits.errors import ConfigError, check_choice, check_range, did_you_mean
-from cosim.area import Hardware
-from cosim.events import NF_TIMING, Events, Timing
+from cosim.accounting.area import Hardware
+from cosim.accounting.events import NF_TIMING, Events, Timing
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 """Package data: the cited energy, area and baseline tables."""
@@ -140,7 +140,7 @@ class EnergyTable:
 
     @classmethod
     def cited(cls) -> EnergyTable:
-        """The cited table shipped with the package (``cosim/data/energy_events.csv``)."""
+        """The cited table shipped with the package (``accounting/data/energy_events.csv``)."""
         return cls.from_csv(ENERGY_CSV)
 
     @classmethod
@@ -480,7 +480,7 @@ def events_workload(cfg: Mapping[str, Any]) -> Workload:
 
     Keys: ``name``, ``events`` (counter -> count), ``ops_per_inference``,
     ``inferences``, ``read_steps``, ``hardware`` (fields of
-    :class:`cosim.area.Hardware`), optional ``programming_events``, ``timing``,
+    :class:`cosim.accounting.area.Hardware`), optional ``programming_events``, ``timing``,
     ``claim``, ``source``, ``schema``, ``kind``, ``metrics``.
     """
     allowed = ("schema", "kind", "name", "events", "ops_per_inference", "inferences",
@@ -592,7 +592,7 @@ def mvm_workload(cfg: Mapping[str, Any]) -> Workload:
                     ops_per_inference=2.0 * rows * cols, inferences=vectors,
                     read_steps=vectors, hardware=c.hardware, timing=common["timing"],
                     claim=str(cfg.get("claim", "")),
-                    source=str(cfg.get("source", "")) or "mvm adapter (cosim.energy)")
+                    source=str(cfg.get("source", "")) or "mvm adapter (cosim.accounting.energy)")
 
 
 @workload_adapter("mlp")
@@ -640,7 +640,7 @@ def mlp_workload(cfg: Mapping[str, Any]) -> Workload:
                     events=ev, extra_counts=extra, ops_per_inference=ops, inferences=points,
                     read_steps=points * (len(widths) - 1), hardware=hw,
                     timing=common["timing"], claim=str(cfg.get("claim", "")),
-                    source=str(cfg.get("source", "")) or "mlp adapter (cosim.energy)")
+                    source=str(cfg.get("source", "")) or "mlp adapter (cosim.accounting.energy)")
 
 
 def haq_mvm_workload(config: Mapping[str, Any], events: Events, *,

@@ -25,7 +25,7 @@ conductances and the input voltages), the analysis and the ngspice version.
 Cell reads (``read_cells``): a 0T1R array is read row by row in one sweep
 (``v_read`` on one row, 0 V elsewhere; every column senses its cell of that
 row); a 1T1R array with one word line on is the one-row network of
-``cosim.backends.single_row_read``, one small run per row.
+``cosim.engine.backends.single_row_read``, one small run per row.
 """
 
 from __future__ import annotations
@@ -37,11 +37,11 @@ import numpy as np
 
 from circuits.crossbar import CrossbarParams, batch_sweep, crossbar, output_sources
 from circuits.runner import ngspice_version, run
-from cosim.backends import single_row_read, unit_reads, with_read_noise
-from cosim.cache import ResultCache, cache_key
+from cosim.engine.backends import single_row_read, unit_reads, with_read_noise
+from cosim.engine.cache import ResultCache, cache_key
 
 if TYPE_CHECKING:
-    from cosim.tile import TileConfig
+    from cosim.engine.tile import TileConfig
 
 CACHE_TAG = "spice-currents-v1"
 

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from circuits.crossbar import CrossbarParams
-from cosim.backends import noisy_g
+from cosim.engine.backends import noisy_g
 
 if TYPE_CHECKING:
-    from cosim.cache import ResultCache
-    from cosim.tile import TileConfig
+    from cosim.engine.cache import ResultCache
+    from cosim.engine.tile import TileConfig
 
 
 class IdealBackend:

@@ -11,7 +11,7 @@ vectors by it::
 Signal path of one ``mvm`` call, the same for every backend:
 
 1. inputs ``x`` in ``[-1, 1]`` are checked and turned into row voltages by the
-   DAC (``x * v_read_volt``, quantised to ``dac_bits``; ``cosim.periphery``);
+   DAC (``x * v_read_volt``, quantised to ``dac_bits``; ``cosim.engine.periphery``);
 2. each macro (at most ``macro_rows x macro_cols`` cells) gets its slice of
    the voltages; if read noise is on, every input vector is a new read of
    every cell (PRIME eq. 7: ``G * (1 + A * read_noise_scale)``, ``A ~ N(0, 1)``
@@ -50,11 +50,11 @@ import numpy as np
 from circuits.crossbar import CrossbarParams
 from circuits.devices import ACCESS_45NM, TAOX_40NM, AccessParams, RRAMParams
 from circuits.errors import ConfigError, check_choice, check_int, check_range
-from cosim.backends import BACKENDS, Backend, make_backend
-from cosim.cache import ResultCache
-from cosim.events import Events
-from cosim.noise import WriteNoise, read_factors
-from cosim.periphery import adc, check_bits, check_inputs, dac
+from cosim.accounting.events import Events
+from cosim.engine.backends import BACKENDS, Backend, make_backend
+from cosim.engine.cache import ResultCache
+from cosim.engine.noise import WriteNoise, read_factors
+from cosim.engine.periphery import adc, check_bits, check_inputs, dac
 
 CELLS = ("0T1R", "1T1R")
 READ_NOISE_METHODS = ("first_order", "exact")
@@ -86,21 +86,21 @@ class TileConfig:
         read_noise_method: ``calibrated`` only: ``"first_order"`` (scale each
             entry of the extracted transfer matrix by its cell's factor) or
             ``"exact"`` (re-solve the noisy network); see
-            ``cosim.backends.calibrated``.
+            ``cosim.engine.backends.calibrated``.
         exact_nonlinear: ``calibrated`` only: solve nonlinear arrays exactly by
             Newton at every call instead of using the extracted tangent
             transfer; ``None`` decides by the cell: Newton for sinh RRAM (the
             tangent is 8 % off at 0.2 V), the tangent for linear RRAM behind
             an access transistor (within 1e-5 of full scale for cells up to
             30 uS read at up to 0.2 V; outside that it warns,
-            ``cosim.backends.calibrated.OutsideValidatedRange``).
+            ``cosim.engine.backends.calibrated.OutsideValidatedRange``).
         spice_chunk: ``spice`` only: input vectors per ngspice run.
         spice_mode: ``spice`` only: ``"batched"`` (one DC sweep per chunk) or
             ``"per_vector"`` (one ngspice run per vector).
         spice_workers: ``spice`` only: ngspice processes run at once.
         spice_timeout_s: ``spice`` only: limit of one ngspice run (s).
         use_cache: keep SPICE results and extracted matrices in the content-hash
-            cache (``cosim.cache``).
+            cache (``cosim.engine.cache``).
         rram: the RRAM cell (levels and device range).
         access: the access transistor (1T1R).
         seed: seed of the tile's write- and read-noise streams.
@@ -546,7 +546,7 @@ def make_tile(config: TileConfig | None = None, *, cache: ResultCache | None = N
     Args:
         config: the tile; ``None`` is ``TileConfig()`` (ideal backend).
         cache: where SPICE results and extracted matrices are kept; ``None``
-            is the default folder (``cosim.cache``) when ``config.use_cache``.
+            is the default folder (``cosim.engine.cache``) when ``config.use_cache``.
     """
     config = TileConfig() if config is None else config
     if not isinstance(config, TileConfig):

@@ -224,7 +224,7 @@ def plot_vcmac_ratios(summary: pd.DataFrame, curves: pd.DataFrame | None,
     """
     from matplotlib.figure import Figure
 
-    from cosim.plots import FONT_SIZE, save_figure
+    from cosim.outputs.plots import FONT_SIZE, save_figure
 
     panels = 2 if curves is not None else 1
     fig = Figure(figsize=(4.2 * panels + 0.6, 4.0), layout="constrained")

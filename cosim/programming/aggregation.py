@@ -1,7 +1,7 @@
 """Folding bit-column currents into weight outputs: digital or through the VCMAC.
 
 A weight stored in ``n`` binary cells in adjacent columns (see
-:mod:`cosim.programming`) gives ``n`` column currents ``I_0 .. I_{n-1}`` (bit 0
+:mod:`cosim.programming.schemes`) gives ``n`` column currents ``I_0 .. I_{n-1}`` (bit 0
 the most significant). The output of that weight column is
 ``sum_j ratio**(-j) * I_j``, formed either
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from circuits.errors import ConfigError, check_choice, check_range
 from circuits.vcmac import CODES, nominal_ratio
-from cosim.programming import ProgrammedWeights, check_amp_ratio, check_bits
+from cosim.programming.schemes import ProgrammedWeights, check_amp_ratio, check_bits
 
 AGGREGATIONS = ("digital", "analog")
 RESCALES = ("measured", "nominal")
@@ -92,7 +92,7 @@ def vcmac_ratio(s: float, measured: Mapping[int, float] | None = None, *,
     Args:
         s: nominal ratio (a switch-code value, 1.1 .. 2.5).
         measured: measured ratio per switch code (e.g. from
-            ``cosim.calibration.characterise_vcmac``); codes missing are nominal.
+            ``cosim.calibration.vcmac.characterise_vcmac``); codes missing are nominal.
         stage_spread: relative stage-to-stage spread of the ratio.
     """
     code = code_for_ratio(s)

@@ -6,7 +6,7 @@ Figures per block come from two places, each row saying which:
   toolkit's generated netlists (TIA: ``circuits.tia``; VCMAC: ``circuits.vcmac``)
   times a stated layout factor, plus capacitors at a stated density; the
   behavioural amplifiers of those netlists count as one op-amp core each;
-- ``derived``: cited block areas scaled to 40 nm (``cosim/data/area_blocks.csv``:
+- ``derived``: cited block areas scaled to 40 nm (``cosim/accounting/data/area_blocks.csv``:
   1T1R cell, ADC, DAC, digital adder and multiplier, SRAM).
 
 Not counted (no circuit and no cited figure here): row decoders and drivers,

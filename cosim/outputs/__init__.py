@@ -1,0 +1,1 @@
+"""Outputs: run folders (locks, manifests), tables, figures and the HTML report."""
