@@ -1,0 +1,146 @@
+"""Input encodings of the neural field; the Gaussian one on RRAM random pairs.
+
+Every encoding maps voxel coordinates ``x`` in ``[-1, 1]^3`` to features. The
+Fourier encodings are ``[x, sin(2 pi B x), cos(2 pi B x)]`` (Tancik et al. 2020,
+NF paper Fig. 4b), ``3 + 2 m`` values for ``m`` rows of ``B``:
+
+- ``gaussian`` (GE): ``B = sigma * W^T`` where ``W`` (3 x m) is the matrix of
+  *differential pairs* of formed cells (:class:`cosim.programming.schemes.RandomPairs`:
+  ``w = (G+ - G-) / (sqrt 2 * forming std)``, about ``N(0, 1)``), so ``B`` is
+  Gaussian with std ``sigma`` (NF code: scale 4). The projection ``W^T x`` runs
+  through an :class:`cosim.layers.analog.AnalogLayer` (tile read path: DAC,
+  read noise, wires if any, ADC) and is scaled by ``sigma`` digitally; sin and
+  cos run in the digital core as fixed-point CORDIC (:mod:`.cordic`). The
+  software model uses ``B`` as the cells hold it (``layer.weights()``) with
+  numpy's sin and cos.
+- ``positional``: ``B`` holds one axis per row with frequencies
+  ``sigma**(j / (m/3))``, ``j = 0 .. m/3 - 1``, cycling over x, y, z (Tancik's
+  positional encoding; ``m = 64`` as in the NF paper), computed digitally.
+- ``basic``: ``B = I`` (3 x 3): ``[x, sin(2 pi x), cos(2 pi x)]``, 9 values.
+- ``none``: ``x`` alone, 3 values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from circuits.errors import ConfigError, check_choice, check_int, check_range
+from cosim.accounting.events import Events
+from cosim.engine.tile import Tile, TileConfig
+from cosim.layers.analog import AnalogLayer
+from cosim.programming.schemes import RandomPairs
+from cosim.workloads.nf.cordic import CordicConfig, cordic_steps, sincos_turns
+
+ENCODINGS = ("gaussian", "positional", "basic", "none")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EncoderConfig:
+    """Which encoding, and its size.
+
+    Attributes:
+        kind: one of ``ENCODINGS``.
+        n_frequencies: rows ``m`` of ``B`` (gaussian, positional); NF paper 64.
+        sigma: std of the Gaussian ``B`` (NF code scale 4), or the top
+            frequency base of the positional encoding.
+        cordic: the digital core's CORDIC for the deployed sin/cos.
+    """
+
+    kind: str = "gaussian"
+    n_frequencies: int = 64
+    sigma: float = 4.0
+    cordic: CordicConfig = field(default_factory=CordicConfig)
+
+    def __post_init__(self) -> None:
+        check_choice("encoding", self.kind, ENCODINGS)
+        check_int("encoder frequencies", self.n_frequencies, 1, 4096)
+        if not np.isfinite(self.sigma):
+            raise ConfigError(f"encoder sigma must be a finite number > 0, got {self.sigma!r}")
+        check_range("encoder sigma", self.sigma, 0.0, 1e4, lo_open=True)
+
+    @property
+    def n_features(self) -> int:
+        """Values the encoding gives per voxel."""
+        return {"none": 3, "basic": 9}.get(self.kind, 3 + 2 * self.n_frequencies)
+
+
+def positional_matrix(m: int, sigma: float) -> np.ndarray:
+    """``B`` of the positional encoding, ``(m, 3)`` (module docstring)."""
+    per_axis = -(-m // 3)
+    j = np.arange(m) // 3
+    b = np.zeros((m, 3))
+    b[np.arange(m), np.arange(m) % 3] = sigma ** (j / per_axis)
+    return b
+
+
+def fourier_features(x: np.ndarray, proj_turns: np.ndarray, *, cordic: CordicConfig | None = None
+                     ) -> np.ndarray:
+    """``[x, sin(2 pi p), cos(2 pi p)]`` for projections ``p`` in turns; CORDIC if given."""
+    if cordic is None:
+        s, c = np.sin(2 * np.pi * proj_turns), np.cos(2 * np.pi * proj_turns)
+    else:
+        s, c = sincos_turns(proj_turns, cordic)
+    return np.concatenate([x, s, c], axis=1)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Encoder:
+    """An encoding ready to use; the Gaussian one owns its analog layer.
+
+    Attributes:
+        config: the encoding.
+        b: the matrix ``B`` the software model uses, ``(m, 3)`` (``None`` for ``none``).
+        layer: the analog layer holding the random pairs (gaussian only).
+    """
+
+    config: EncoderConfig
+    b: np.ndarray | None
+    layer: AnalogLayer | None = None
+
+    def software(self, x: np.ndarray) -> np.ndarray:
+        """Features with exact arithmetic (numpy), ``(N, n_features)``."""
+        x = np.asarray(x, dtype=float)
+        if self.b is None:
+            return x.copy()
+        return fourier_features(x, x @ self.b.T)
+
+    def deployed(self, x: np.ndarray) -> tuple[np.ndarray, Events, int]:
+        """Features as the hardware computes them, the layer's events and CORDIC steps.
+
+        Gaussian: ``B x`` through the analog layer, CORDIC sin/cos. Other
+        encodings have no analog part: ``B x`` digitally (counted as one
+        multiply per nonzero of ``B`` per voxel), CORDIC sin/cos.
+        """
+        x = np.asarray(x, dtype=float)
+        if self.b is None:
+            return x.copy(), Events(), 0
+        if self.layer is not None:
+            y, ev = self.layer.forward(x)
+            proj = self.config.sigma * y
+            ev = ev + Events(digital_mults=int(y.size))  # the sigma scaling
+        else:
+            proj = x @ self.b.T
+            ev = Events(digital_mults=int(len(x) * np.count_nonzero(self.b)))
+        feats = fourier_features(x, proj, cordic=self.config.cordic)
+        return feats, ev, cordic_steps(proj.size, self.config.cordic)
+
+
+def build_encoder(cfg: EncoderConfig, tile: Tile | TileConfig, *,
+                  rng: np.random.Generator) -> Encoder:
+    """The encoder of ``cfg``; the Gaussian one forms ``m x 3`` random pairs on ``tile``.
+
+    Args:
+        cfg: the encoding.
+        tile: where the Gaussian encoder's cells live (a tile or its config).
+        rng: the source of the forming draws.
+    """
+    if cfg.kind == "none":
+        return Encoder(config=cfg, b=None)
+    if cfg.kind == "basic":
+        return Encoder(config=cfg, b=np.eye(3))
+    if cfg.kind == "positional":
+        return Encoder(config=cfg, b=positional_matrix(cfg.n_frequencies, cfg.sigma))
+    layer = AnalogLayer.deploy(RandomPairs(rng=rng), tile, shape=(3, cfg.n_frequencies))
+    return Encoder(config=cfg, b=cfg.sigma * layer.weights().T, layer=layer)
