@@ -1,137 +1,69 @@
 """Configuration of the main job: TOML files, ``--set`` overrides, manifests.
 
-A config is a table of sections, one per stage of ``cosim run``; every key has
-a default (``DEFAULTS``), so an empty config is the embedded default job. The
-``manifest.json`` of a run holds the full config it ran with under
-``"config"``, so feeding a manifest back reproduces the run.
+A config is a table of sections: ``[run]`` and one per stage of ``cosim run``.
+The sections, their keys and the keys' defaults all come from the stage
+registry (:mod:`cosim.stages`): each section is the fields of one frozen
+dataclass, so an empty config is the embedded default job, a key that is
+accepted is used, and every real field can be set. Values are checked when
+set (one key at a time) and again together before the first stage
+(:func:`validate_config`). The ``manifest.json`` of a run holds the full
+config it ran with under ``"config"``, so feeding a manifest back reproduces
+the run.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from circuits.errors import (
-    ConfigError,
-    check_choice,
-    check_int,
-    check_memory,
-    check_range,
-    did_you_mean,
-)
+from circuits.errors import ConfigError, did_you_mean
+from cosim.stages import STAGES, build, section_fields
 
-DEFAULTS: dict[str, dict[str, Any]] = {
-    "run": {
-        "seed": 0,
-        "workers": 2,
-        "stages": ["tia", "vcmac", "haq", "report"],
-    },
-    "tia": {"tolerance": 1e-3},
-    "vcmac": {"points": 100, "code": 5},
-    "haq": {
-        "n_bits": 12, "amp_ratio": 1.5, "write_noise": 0.187, "read_noise": 0.002,
-        "input_bits": 8, "vector_length": 100, "n_outputs": 100, "n_vectors": 100,
-        "backend": "calibrated", "r_wire_ohm": 0.0, "aggregation": "digital",
-        "read_cycles": 1000,
-    },
-    "report": {"baselines": ["a100", "jetson_nano", "rtx4090", "h100"], "simulate": True},
-}
-"""Every key of a config, with its default."""
-
-STAGES = ("tia", "vcmac", "haq", "report")
-
-
-HAQ_BYTES_PER_DOUBLE = 8 * 3
-"""Bytes per value of the HAQ test's per-vector arrays, with room for temporaries
-(measured: 8000 vectors of length 100 at 12 bits peak at 244 MiB; this estimate 480 MiB)."""
-
-
-def haq_memory_bytes(haq: Mapping[str, Any]) -> float:
-    """Up-front estimate of the peak memory of the HAQ stage (bytes).
-
-    Inputs (``n_vectors x vector_length``) and the tile's column currents
-    (``n_vectors x 2 n_outputs n_bits``, differential) for every vector, plus the
-    programmed arrays (``vector_length x 2 n_outputs n_bits``) a few times over.
-    """
-    columns = 2 * haq["n_outputs"] * haq["n_bits"]
-    per_vector = haq["vector_length"] + columns
-    return (HAQ_BYTES_PER_DOUBLE * haq["n_vectors"] * per_vector
-            + 16 * 8 * haq["vector_length"] * columns)
-
-
-def _check_stages(name: str, value: list) -> None:
-    if not value:
-        raise ConfigError(f"{name} is empty; name at least one of {', '.join(STAGES)}")
-    for stage in value:
-        check_choice("stage", str(stage), STAGES)
-
-
-def _check_baselines(name: str, value: list) -> None:
-    from cosim.accounting.baselines import get_baselines
-
-    if not value:
-        raise ConfigError(f"{name} is empty; name at least one GPU baseline")
-    get_baselines([str(v) for v in value])
-
-
-def _check_haq_field(name: str, value: Any) -> None:
-    from cosim.workloads.haq_mvm import HaqExperimentConfig
-
-    try:
-        HaqExperimentConfig(**{name.partition(".")[2]: value})
-    except ConfigError as exc:
-        raise ConfigError(f"{name}: {exc}") from None
-
-
-CHECKS: dict[str, Callable[[str, Any], Any]] = {
-    "run.seed": lambda n, v: check_int(n, v, 0, 2**63 - 1),
-    "run.workers": lambda n, v: check_int(n, v, 1, 1024),
-    "run.stages": _check_stages,
-    "tia.tolerance": lambda n, v: check_range(n, v, 0.0, 0.5, lo_open=True),
-    "vcmac.points": lambda n, v: check_int(n, v, 2, 100_000),
-    "vcmac.code": lambda n, v: check_int(n, v, 0, 15),
-    **{f"haq.{key}": _check_haq_field for key in DEFAULTS["haq"]},
-    "report.baselines": _check_baselines,
-}
-"""The check of each key's value, run whenever a key is set (``NAME`` is the dotted key)."""
-
-
-def validate_config(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Check every value and the ones that depend on each other; return ``config``.
-
-    Run it once all overrides are applied and before the first stage, so a
-    bad value never waits behind the stages before it.
-
-    Raises:
-        ConfigError: (one line) the first value out of range, an HAQ test
-            whose settings do not go together, or one too large for this machine.
-    """
-    for section, values in config.items():
-        for key, value in values.items():
-            check = CHECKS.get(f"{section}.{key}")
-            if check is not None:
-                check(f"{section}.{key}", value)
-    if "haq" in config["run"]["stages"]:
-        from cosim.workloads.haq_mvm import HaqExperimentConfig
-
-        HaqExperimentConfig(seed=config["run"]["seed"], **config["haq"])
-        _check_haq_memory(config["haq"])
-    return config
-
-
-def _check_haq_memory(haq: Mapping[str, Any]) -> None:
-    check_memory(f"the HAQ stage ({haq['n_vectors']} vectors of length {haq['vector_length']}, "
-                 f"{haq['n_outputs']} outputs, {haq['n_bits']} bits)", haq_memory_bytes(haq),
-                 hint="lower haq.n_vectors or haq.vector_length")
+SECTIONS: tuple[str, ...] = ("run", *STAGES)
+"""Every section of a config: ``[run]`` and one per stage (:mod:`cosim.stages`)."""
 
 
 def default_config() -> dict[str, dict[str, Any]]:
-    """A fresh copy of ``DEFAULTS``."""
-    return copy.deepcopy(DEFAULTS)
+    """Every key of every section with its default, from the sections' dataclasses.
+
+    Tuples become lists (TOML arrays), so a config reads the same from a file.
+    """
+    return {name: {k: list(v) if isinstance(v, tuple) else v
+                   for k, v in section_fields(name).items()}
+            for name in SECTIONS}
+
+
+def resolve(config: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Each section of ``config`` that the job uses, as its validated dataclass.
+
+    Returns:
+        ``{"run": RunSection, <stage>: <its dataclass>, ...}`` for the stages
+        named in ``run.stages``.
+
+    Raises:
+        ConfigError: (one line) the first value a section's dataclass refuses,
+            including settings that only fail together and a job too large for
+            this machine.
+    """
+    run = build("run", _values(config, "run"))
+    return {"run": run, **{name: build(name, _values(config, name), run) for name in run.stages}}
+
+
+def validate_config(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Check every value, also the ones that only fail together; return ``config``.
+
+    Run it once all overrides are applied and before the first stage, so a bad
+    value never waits behind the stages before it.
+    """
+    resolve(config)
+    return config
+
+
+def _values(config: Mapping[str, Mapping[str, Any]], name: str) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in config[name].items()}
 
 
 def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
@@ -179,9 +111,9 @@ def merge(config: dict[str, dict[str, Any]], data: Mapping[str, Any], *, where: 
           ) -> dict[str, dict[str, Any]]:
     """Merge ``data`` (sections of keys) into ``config``, refusing unknown names."""
     for section, values in data.items():
-        if section not in DEFAULTS:
+        if section not in SECTIONS:
             raise ConfigError(f"unknown config section [{section}] in {where}"
-                              f"{did_you_mean(section, DEFAULTS)}")
+                              f"{did_you_mean(section, SECTIONS)}")
         if not isinstance(values, Mapping):
             raise ConfigError(f"config section [{section}] in {where} must be a table")
         for key, value in values.items():
@@ -192,23 +124,24 @@ def merge(config: dict[str, dict[str, Any]], data: Mapping[str, Any], *, where: 
 def set_key(config: dict[str, dict[str, Any]], dotted: str, value: Any, *, where: str) -> None:
     """Set ``section.key`` to ``value``, converted to the default's type and checked.
 
+    The check builds the section's dataclass with this one value (the others at
+    their defaults); settings that only fail together are caught by
+    :func:`validate_config`.
+
     Raises:
-        ConfigError: unknown section or key, a value of the wrong type or out of
-            range (see :data:`CHECKS`), or a config that no longer fits in memory.
+        ConfigError: unknown section or key, a value of the wrong type or out of range.
     """
     section, _, key = dotted.partition(".")
-    if section not in DEFAULTS:
+    if section not in SECTIONS:
         raise ConfigError(f"unknown config section {section!r} in {where}"
-                          f"{did_you_mean(section, DEFAULTS)}")
-    if key not in DEFAULTS[section]:
+                          f"{did_you_mean(section, SECTIONS)}")
+    defaults = section_fields(section)
+    if key not in defaults:
         raise ConfigError(f"unknown config key {dotted!r} in {where}"
-                          f"{did_you_mean(key, DEFAULTS[section])}")
-    value = _coerce(dotted, value, DEFAULTS[section][key])
-    check = CHECKS.get(dotted)
-    if check is not None:
-        check(dotted, value)
-    if section == "haq":  # sizes multiply: refuse one that no longer fits, before any stage
-        _check_haq_memory({**config["haq"], key: value})
+                          f"{did_you_mean(key, defaults)}")
+    default = defaults[key]
+    value = _coerce(dotted, value, list(default) if isinstance(default, tuple) else default)
+    build(section, {key: tuple(value) if isinstance(value, list) else value})
     config[section][key] = value
 
 
@@ -240,6 +173,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, list):
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, tuple):
+            value = list(value)
         if not isinstance(value, list):
             raise ConfigError(f"{name} must be a list, got {value!r}")
         return list(value)

@@ -19,7 +19,8 @@ from cosim.workloads.haq_mvm import (
     sweep_point,
 )
 
-SMALL = {"vector_length": 100, "n_outputs": 16, "n_vectors": 16, "backend": "ideal"}
+SMALL = {"vector_length": 100, "n_outputs": 16, "n_vectors": 16, "backend": "ideal",
+         "read_cycles": 0}
 
 
 # -- the MVM test ----------------------------------------------------------------------
@@ -137,7 +138,6 @@ def test_cosim_haq_json(tmp_path):
                                   "-o", str(tmp_path / "h"), "--json"])
     assert r.exit_code == 0, r.output
     obj = json.loads(r.stdout)
-    assert obj["ratio"] == pytest.approx(obj["rmse_ptq"] / obj["rmse_haq"])
     assert obj["ratio"] >= 10 and "normalisation" in obj
     for f in ("scatter_weights.png", "scatter_weights.svg", "mvm.csv", "weights.csv"):
         assert (tmp_path / "h" / f).exists()
@@ -198,17 +198,19 @@ def test_measured_ratio_codec_and_ideal():
 
 @pytest.mark.ngspice
 def test_analog_aggregation_with_the_measured_vcmac():
-    """The transistor-level VCMAC's measured ratio drives HAQ; analog stays ~ digital."""
+    """The transistor-level VCMAC's measured ratio drives HAQ: the analog chain then
+    computes the digital powers of that ratio, so both give the same outputs."""
     from cosim.workloads.haq_mvm import measured_vcmac_ratios
 
     measured = measured_vcmac_ratios([1.5], "calibrated", points=5)
     assert set(measured) == {5} and measured[5] == pytest.approx(1.5, rel=0.01)
     base = dict(SMALL, n_bits=12, read_noise=0.0, seed=2)
-    dig = run_mvm_experiment(HaqExperimentConfig(**base))
+    dig = run_mvm_experiment(HaqExperimentConfig(**base, amp_ratio=measured[5]))
     ana = run_mvm_experiment(HaqExperimentConfig(**base, aggregation="analog"),
                              vcmac_measured=measured)
     assert ana.haq_ratio_programmed == measured[5]
-    assert ana.haq.rmse == pytest.approx(dig.haq.rmse, rel=0.2)
+    np.testing.assert_allclose(ana.haq.y, dig.haq.y, rtol=0,
+                               atol=1e-9 * np.abs(dig.haq.y).max())
 
 
 # -- damaged or foreign points.jsonl ----------------------------------------------------

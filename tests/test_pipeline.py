@@ -9,13 +9,14 @@ from click.testing import CliRunner
 
 from circuits.errors import ConfigError
 from cosim.cli import main
-from cosim.config import DEFAULTS, load_config, parse_override, set_key
+from cosim.config import SECTIONS, default_config, load_config, parse_override, set_key
+from cosim.stages import STAGES, section_fields
 
 
 def test_empty_config_is_the_default(tmp_path):
     path = tmp_path / "empty.toml"
     path.write_text("")
-    assert load_config(path) == DEFAULTS
+    assert load_config(path) == default_config()
 
 
 def test_toml_keys_are_typed_and_merged(tmp_path):
@@ -25,7 +26,7 @@ def test_toml_keys_are_typed_and_merged(tmp_path):
     assert config["haq"]["n_bits"] == 8
     assert config["haq"]["amp_ratio"] == 2.0 and isinstance(config["haq"]["amp_ratio"], float)
     assert config["run"]["stages"] == ["tia"]
-    assert config["vcmac"] == DEFAULTS["vcmac"]
+    assert config["vcmac"] == default_config()["vcmac"]
 
 
 @pytest.mark.parametrize("text, message", [
@@ -39,6 +40,45 @@ def test_bad_config_names_the_problem(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_config(path)
+
+
+def test_every_field_of_a_stage_config_is_a_key_and_nothing_else():
+    # The sections come from the stages' dataclasses: each real field can be set
+    # (haq.hrs_noise was refused before), and no key is accepted and ignored
+    # (vcmac.code was).
+    config = default_config()
+    assert set(config) == set(SECTIONS) == {"run", *STAGES}
+    for section in SECTIONS:
+        for key, value in section_fields(section).items():
+            set_key(config, f"{section}.{key}", value, where="test")
+    set_key(config, "haq.hrs_noise", 0.1, where="test")
+    with pytest.raises(ConfigError, match="unknown config key 'vcmac.code'"):
+        set_key(config, "vcmac.code", 5, where="test")
+    assert "seed" not in config["haq"]  # the HAQ test takes run.seed
+
+
+def test_a_set_key_reaches_the_stage(tmp_path):
+    # hrs_noise changes the written cells, so the run's HAQ RMSE must change.
+    rmse = []
+    for i, extra in enumerate(([], ["--set", "haq.hrs_noise=2.0"])):
+        out = tmp_path / f"r{i}"
+        result = CliRunner().invoke(main, [
+            "run", "--stages", "haq", "-o", str(out), "--no-progress",
+            "--set", "haq.backend=ideal", "--set", "haq.read_cycles=0",
+            "--set", "haq.vector_length=20", "--set", "haq.n_outputs=5",
+            "--set", "haq.n_vectors=10", *extra])
+        assert result.exit_code == 0, result.output
+        rmse.append(json.loads((out / "manifest.json").read_text())
+                    ["stages"]["haq"]["summary"]["rmse_haq"])
+    assert rmse[0] != rmse[1]
+
+
+def test_settings_that_fail_together_are_refused_before_any_stage(tmp_path):
+    out = tmp_path / "r"
+    result = CliRunner().invoke(main, ["run", "-o", str(out), "--set", "haq.aggregation=analog",
+                                       "--set", "haq.amp_ratio=1.05"])
+    assert result.exit_code == 2 and "VCMAC cannot set" in result.output
+    assert not out.exists()
 
 
 def test_override_parsing():

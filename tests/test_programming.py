@@ -226,7 +226,7 @@ def test_haq_analog_aggregation_with_measured_ratio_matches_digital():
     exactly the digital powers of that ratio, so with the same seed (same writes, no
     read noise) both aggregations give the same outputs to rounding."""
     base = dict(backend="ideal", n_bits=12, vector_length=50, n_outputs=20, n_vectors=20,
-                read_noise=0.0, seed=3)
+                read_noise=0.0, read_cycles=0, seed=3)
     measured = {code_for_ratio(1.5): 1.5 * 1.008}
     ana = run_mvm_experiment(HaqExperimentConfig(**base, aggregation="analog"),
                              vcmac_measured=measured)

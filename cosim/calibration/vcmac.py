@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from circuits.errors import ConfigError
+from circuits.errors import ConfigError, check_int, check_range
 from circuits.runner import DEFAULT_TIMEOUT_S, run_many
 from circuits.vcmac import (
     CODES,
@@ -175,6 +175,45 @@ def characterise_vcmac(params: VCMACParams | None = None,
     return summarise_vcmac(curves)
 
 
+@dataclass(frozen=True, kw_only=True)
+class VcmacJob:
+    """One characterisation of all 16 switch codes: the ``[vcmac]`` section of
+    ``cosim run`` and the options of ``cosim vcmac-characterise``.
+
+    Attributes:
+        points: log-spaced input currents per code, 0.1 to 10 uA.
+        a_vt_mv_um: Pelgrom threshold-mismatch coefficient (mV*um); 0 is none,
+            3.5 a typical 40-45 nm bulk figure (our assumption).
+        mismatch_seed: seed of the threshold shifts when ``a_vt_mv_um > 0``.
+    """
+
+    points: int = DEFAULT_POINTS
+    a_vt_mv_um: float = 0.0
+    mismatch_seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_int("points", self.points, 2, 100_000)
+        check_range("a_vt_mv_um", self.a_vt_mv_um, 0.0, 100.0)
+        check_int("mismatch_seed", self.mismatch_seed, 0, 2**63 - 1)
+
+    def params(self) -> VCMACParams:
+        """The VCMAC this job characterises."""
+        return mismatch_params(self.a_vt_mv_um, self.mismatch_seed)
+
+
+def run_vcmac_job(job: VcmacJob, *, workers: int = 2,
+                  progress: Callable[[int], None] | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Characterise every switch code: ``(summary, curves)`` (module docstring).
+
+    The one function behind ``cosim vcmac-characterise`` and the ``vcmac``
+    stage of ``cosim run``.
+    """
+    curves = vcmac_ratio_curves(job.params(), default_currents(job.points), workers=workers,
+                                progress=progress)
+    return summarise_vcmac(curves), curves
+
+
 def mismatch_params(a_vt_mv_um: float, seed: int = 0,
                     params: VCMACParams | None = None) -> VCMACParams:
     """``params`` (default ``VCMACParams()``) with Pelgrom A_VT given in mV*um and ``seed``.
@@ -207,67 +246,6 @@ def within_target(summary: pd.DataFrame, *, nominal_range: tuple[float, float] =
     lo, hi = nominal_range
     sel = summary[(summary["nominal"] >= lo - 1e-9) & (summary["nominal"] <= hi + 1e-9)]
     return bool(len(sel)) and bool((sel["rel_error"].abs() <= target).all())
-
-
-def plot_vcmac_ratios(summary: pd.DataFrame, curves: pd.DataFrame | None,
-                      stem: Path) -> list[Path]:
-    """Figure like NF paper Fig. 3d, saved as ``stem.png`` and ``stem.svg``.
-
-    Left: measured vs nominal ratio per code, with the 1:1 line, error bars
-    from the smallest to the largest ratio over the input currents and the
-    paper's measured range shaded. Right (when ``curves`` is given): the
-    relative ratio error (%) against input current, one curve per code, with
-    the +-1 % band.
-
-    Returns:
-        The paths written.
-    """
-    from matplotlib.figure import Figure
-
-    from cosim.outputs.plots import FONT_SIZE, save_figure
-
-    panels = 2 if curves is not None else 1
-    fig = Figure(figsize=(4.2 * panels + 0.6, 4.0), layout="constrained")
-    axes = fig.subplots(1, panels, squeeze=False)[0]
-    ax = axes[0]
-    nom = summary["nominal"].to_numpy()
-    meas = summary["measured"].to_numpy()
-    err = np.vstack([meas - summary["ratio_min"].to_numpy(),
-                     summary["ratio_max"].to_numpy() - meas])
-    ax.axvspan(*MEASURED_RANGE, color="0.9", zorder=0, label="measured range (NF paper)")
-    ax.plot([0.9, 2.6], [0.9, 2.6], color="0.4", linewidth=1.0, linestyle="--", label="1:1")
-    ax.errorbar(nom, meas, yerr=err, fmt="o", markersize=4, capsize=2, color="C0",
-                label="simulated (min-max over I_in)")
-    ax.set_xlim(0.9, 2.6)
-    ax.set_ylim(0.9, 2.6)
-    ax.set_xlabel("nominal ratio s", fontsize=FONT_SIZE)
-    ax.set_ylabel("measured ratio I_out / I_in", fontsize=FONT_SIZE)
-    worst = float(np.abs(summary["rel_error"]).max())
-    ax.set_title(f"VCMAC ratio, 16 codes (max |mean error| {100 * worst:.3f} %)",
-                 fontsize=FONT_SIZE)
-    ax.legend(fontsize=FONT_SIZE - 1, loc="upper left")
-    if curves is not None:
-        ax2 = axes[1]
-        cmap = _colormap()
-        for code, g in curves.groupby("code", sort=True):
-            ax2.plot(g["i_in_a"] * 1e6, 100 * g["rel_error"], linewidth=1.0,
-                     color=cmap(int(code) / 15), label=f"s={nominal_ratio(int(code)):.1f}")
-        ax2.axhspan(-100 * TARGET_REL_ERROR, 100 * TARGET_REL_ERROR, color="0.93", zorder=0)
-        ax2.set_xscale("log")
-        ax2.set_xlabel("input current I_in (uA)", fontsize=FONT_SIZE)
-        ax2.set_ylabel("ratio error (%)", fontsize=FONT_SIZE)
-        ax2.set_title("ratio error vs input current (band: ±1 %)", fontsize=FONT_SIZE)
-        ax2.legend(fontsize=FONT_SIZE - 2, ncol=2, loc="best")
-    for a in axes:
-        a.grid(True, alpha=0.3)
-        a.tick_params(labelsize=FONT_SIZE)
-    return save_figure(fig, Path(stem))
-
-
-def _colormap():
-    from matplotlib import colormaps
-
-    return colormaps["viridis"]
 
 
 def _check_currents(currents_a: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -26,10 +26,13 @@ from pathlib import Path
 import click
 
 from circuits.errors import ConfigError, check_int
+from cosim.layers.analog import VERIFY_READS
 from cosim.outputs.haq import write_experiment, write_sweep_outputs
-from cosim.outputs.jsonout import emit_json, json_text
+from cosim.outputs.jsonout import emit_json
+from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
 from cosim.outputs.rundir import new_run_dir, prepare_run_dir
+from cosim.programming.aggregation import AGGREGATIONS
 from cosim.sweep import (
     DEFAULT_RETRIES,
     FAILED_FILE,
@@ -51,7 +54,12 @@ from cosim.workloads.haq_mvm import (
     sweep_point,
 )
 
-AGG_CHOICE = click.Choice(["digital", "analog"])
+AGG_CHOICE = click.Choice(list(AGGREGATIONS))
+
+
+def _default(name: str):
+    """The default of a ``HaqExperimentConfig`` field: one place for the config and the CLI."""
+    return HaqExperimentConfig.__dataclass_fields__[name].default
 
 
 def _backend_option(default: str):
@@ -61,25 +69,28 @@ def _backend_option(default: str):
 
 
 @click.command("haq")
-@click.option("--bits", type=int, default=12, show_default=True, help="Bits (cells) per weight.")
-@click.option("--amp-ratio", type=float, default=1.5, show_default=True,
+@click.option("--bits", type=int, default=_default("n_bits"), show_default=True,
+              help="Bits (cells) per weight.")
+@click.option("--amp-ratio", type=float, default=_default("amp_ratio"), show_default=True,
               help="HAQ amplification ratio s (> 1).")
-@click.option("--noise", type=float, default=0.187, show_default=True,
+@click.option("--noise", type=float, default=_default("write_noise"), show_default=True,
               help="Write-noise std of LRS cells, fraction of g_LRS (NF Fig. 2a: 0.187).")
-@click.option("--hrs-noise", type=float, default=0.0, show_default=True,
+@click.option("--hrs-noise", type=float, default=_default("hrs_noise"), show_default=True,
               help="Write-noise std of HRS cells, fraction of g_HRS.")
-@click.option("--read-noise", type=float, default=0.002, show_default=True,
+@click.option("--read-noise", type=float, default=_default("read_noise"), show_default=True,
               help="Read-noise amplitude, fresh at every read (PRIME eq. 7).")
-@_backend_option("calibrated")
-@click.option("--aggregation", type=AGG_CHOICE, default="digital", show_default=True,
+@_backend_option(_default("backend"))
+@click.option("--aggregation", type=AGG_CHOICE, default=_default("aggregation"),
+              show_default=True,
               help="Bit aggregation of HAQ: exact digital powers or the VCMAC chain.")
-@click.option("--read-cycles", type=int, default=1000, show_default=True,
+@click.option("--read-cycles", type=int, default=_default("read_cycles"), show_default=True,
               help="MVM repetitions for the RMSE distribution (Fig. 2h,i).")
-@click.option("--r-wire", "r_wire_ohm", type=float, default=0.0, show_default=True,
+@click.option("--r-wire", "r_wire_ohm", type=float, default=_default("r_wire_ohm"),
+              show_default=True,
               help="Wire resistance per cell segment (ohm); 0 is the paper's setting.")
-@click.option("--verify-read", type=click.Choice(["exact", "first_order"]), default="exact",
+@click.option("--verify-read", type=click.Choice(VERIFY_READS), default=_default("verify_read"),
               show_default=True, help="HAQ verify reads: the array as it is, or first order.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=_default("seed"), show_default=True)
 @click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
               default=None, help="Run folder [default: results/haq-<timestamp>].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -138,12 +149,14 @@ def sweep_group() -> None:
 @click.option("--bits", default="4,8,12,16", show_default=True, help="Bit widths.")
 @click.option("--seeds", type=int, default=5, show_default=True,
               help="Seeds per setting (0 .. seeds-1).")
-@_backend_option("calibrated")
-@click.option("--aggregation", type=AGG_CHOICE, default="digital", show_default=True)
-@click.option("--read-noise", type=float, default=0.002, show_default=True)
-@click.option("--r-wire", "r_wire_ohm", type=float, default=0.0, show_default=True,
-              help="Wire resistance per cell segment (ohm).")
-@click.option("--verify-read", type=click.Choice(["exact", "first_order"]),
+@_backend_option(_default("backend"))
+@click.option("--aggregation", type=AGG_CHOICE, default=_default("aggregation"),
+              show_default=True)
+@click.option("--read-noise", type=float, default=_default("read_noise"), show_default=True)
+@click.option("--r-wire", "r_wire_ohm", type=float, default=_default("r_wire_ohm"),
+              show_default=True, help="Wire resistance per cell segment (ohm).")
+# The sweep's own default: one transfer extraction per point instead of one per bit.
+@click.option("--verify-read", type=click.Choice(VERIFY_READS),
               default="first_order", show_default=True,
               help="HAQ verify reads: the array as it is (one transfer extraction per bit), "
                    "or first order (one per point; exact without wires).")
@@ -193,13 +206,14 @@ def sweep_haq_command(amp_ratio: str, noise: str, bits: str, seeds: int, backend
         result = run_sweep(sweep_point, points, run_dir, backend=executor,
                            resume=resume, progress=not as_json, desc="sweep haq")
         best = write_sweep_outputs(result.table, run_dir)
-        manifest = {"command": "sweep haq", "axes": axes, "fixed": fixed,
-                    "points": len(points), "computed": result.computed,
-                    "skipped": result.skipped, "failed": result.failed,
-                    "scheduler": scheduler or "local", "workers": workers,
-                    "elapsed_s": result.elapsed_s,
-                    "best_amp_ratio": best.to_dict(orient="records")}
-        (run_dir / "manifest.json").write_text(json_text(manifest) + "\n")
+        manifest = new_manifest(
+            "sweep haq", config={"axes": axes, "fixed": fixed},
+            seeds={"haq": list(range(seeds))}, simulator=backend == "spice" or
+            aggregation == "analog", points=len(points), computed=result.computed,
+            skipped=result.skipped, failed=result.failed, scheduler=scheduler or "local",
+            workers=workers, elapsed_s=result.elapsed_s,
+            best_amp_ratio=best.to_dict(orient="records"))
+        write_manifest(run_dir, manifest)
     if as_json:
         emit_json({**manifest, "run_dir": str(run_dir)})
         return

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cosim.config import load_config, parse_override, set_key
+from cosim.config import load_config, parse_override, set_key, validate_config
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 
@@ -45,6 +45,7 @@ def run_command(config_file: Path | None, run_dir: str | None, overrides: tuple[
     for key, value in (("run.stages", stages), ("run.seed", seed), ("run.workers", workers)):
         if value is not None:
             set_key(config, key, value, where="the command line")
+    validate_config(config)  # settings that only fail together, before any work
     threads = resolve_threads(threads) or 0  # checked before any work; 0: no cap
 
     def echo(text: str) -> None:

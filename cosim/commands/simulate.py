@@ -18,7 +18,6 @@ Run folder::
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from pathlib import Path
@@ -31,6 +30,7 @@ from circuits.errors import ConfigError, check_range, did_you_mean
 from circuits.runner import DEFAULT_TIMEOUT_S, SimResult, ngspice_version, run
 from circuits.safety import copy_includes, load_user_deck
 from cosim.outputs.jsonout import emit_json
+from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
 from cosim.outputs.plots import new_figure, plot_traces, save_figure
 from cosim.outputs.rundir import new_run_dir, prepare_run_dir
@@ -196,19 +196,14 @@ def _write_outputs(result: SimResult, analysis: Analysis, run_dir: Path, file: P
     csv_path = run_dir / "results.csv"
     result.data.to_csv(csv_path, index=False, float_format="%.10g")
     plots = [] if isinstance(analysis, Op) else save_results_plot(result.data, run_dir / "waves")
-    summary = {
-        "command": "simulate",
-        "deck": file.name,
-        "deck_sha256": hashlib.sha256(deck_text.encode()).hexdigest(),
-        "analysis": analysis.line(),
-        "removed_analysis_lines": removed,
-        "ngspice": ngspice_version(),
-        "points": len(result.data),
-        "columns": list(result.data.columns),
-        "results": csv_path.name,
-        "plots": [p.name for p in plots],
-    }
-    (run_dir / "manifest.json").write_text(json.dumps(summary, indent=2) + "\n")
+    summary = new_manifest(
+        "simulate", config={"deck": file.name, "analysis": analysis.line()},
+        deck=file.name, deck_sha256=hashlib.sha256(deck_text.encode()).hexdigest(),
+        analysis=analysis.line(), removed_analysis_lines=removed,
+        ngspice=ngspice_version(), points=len(result.data),
+        columns=list(result.data.columns), results=csv_path.name,
+        plots=[p.name for p in plots])
+    write_manifest(run_dir, summary)
     return dict(summary, run_dir=str(run_dir))
 
 

@@ -5,7 +5,6 @@ The test itself (:mod:`cosim.workloads.haq_mvm`) computes; this module writes.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
 from cosim.accounting.energy import haq_mvm_workload, write_workload_json
+from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.haq_mvm import HaqExperimentResult, best_amp_ratio, rmse
 
@@ -55,9 +55,9 @@ def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, An
                                 programming_events=result.haq.programmed.events)
     write_workload_json(run_dir, workload)
     files.append("workload.json")
-    summary = {"command": "haq", **result.summary(), "tables": files,
-               "figures": sorted(p.name for p in figures)}
-    (run_dir / "manifest.json").write_text(json.dumps(summary, indent=2, default=float) + "\n")
+    summary = {**result.summary(), "tables": files, "figures": sorted(p.name for p in figures)}
+    write_manifest(run_dir, new_manifest("haq", seeds={"haq": result.config.seed},
+                                         simulator=result.config.backend == "spice", **summary))
     return summary
 
 

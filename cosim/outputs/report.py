@@ -69,6 +69,7 @@ from cosim.accounting.energy import (
     events_workload,
     make_workload,
 )
+from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 
 DEFAULT_BASELINES = ("a100", "jetson_nano", "rtx4090", "h100")
@@ -593,21 +594,17 @@ def build_report(inputs: list[Path], out_dir: Path, options: ReportOptions = Rep
               for w in workloads if any(w.programming_events.as_dict().values())]
     (out_dir / "report.html").write_text(
         render_html(tables, figures, notes, options, [str(p) for p in inputs]))
-    manifest = {
-        "command": "report",
-        "inputs": [str(p) for p in inputs],
-        "workloads": [w.name for w in workloads],
-        "options": {"baselines": list(options.baselines), "gpu": asdict(options.gpu),
+    options_json = {"baselines": list(options.baselines), "gpu": asdict(options.gpu),
                     "simulate": options.simulate,
                     "energy_override": str(options.energy_override or ""),
-                    "layout": asdict(options.layout)},
-        "notes": notes,
-        "tables": files,
-        "figures": sorted(p.name for ps in figures.values() for p in ps),
-        "report": "report.html",
-        "elapsed_s": time.perf_counter() - t0,
-        "summary": tables.ratios[["workload", "baseline", "energy_efficiency_ratio",
-                                  "area_efficiency_ratio"]].to_dict(orient="records"),
-    }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=float) + "\n")
+                    "layout": asdict(options.layout)}
+    manifest = new_manifest(
+        "report", config={"inputs": [str(p) for p in inputs], "options": options_json},
+        simulator=options.simulate, inputs=[str(p) for p in inputs],
+        workloads=[w.name for w in workloads], options=options_json, notes=notes,
+        tables=files, figures=sorted(p.name for ps in figures.values() for p in ps),
+        report="report.html", elapsed_s=time.perf_counter() - t0,
+        summary=tables.ratios[["workload", "baseline", "energy_efficiency_ratio",
+                               "area_efficiency_ratio"]].to_dict(orient="records"))
+    write_manifest(out_dir, manifest)
     return manifest

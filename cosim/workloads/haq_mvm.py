@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from circuits.devices import TAOX_40NM
-from circuits.errors import ConfigError, check_choice, check_int, check_range
+from circuits.errors import ConfigError, check_choice, check_int, check_memory, check_range
 from cosim.accounting.events import Events
 from cosim.engine.tile import Tile, TileConfig, make_tile
 from cosim.layers.analog import VERIFY_READS, AnalogLayer
@@ -123,7 +123,7 @@ class HaqExperimentConfig:
     verify_read: str = "exact"
     aggregation: str = "digital"
     vcmac_stage_spread: float = 0.0
-    read_cycles: int = 0
+    read_cycles: int = 1000
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -148,6 +148,22 @@ class HaqExperimentConfig:
         check_int("seed", self.seed, 0, 2**63 - 1)
         if self.aggregation == "analog":
             vcmac_ratio(self.amp_ratio)  # refuses ratios the switches cannot set
+        check_memory(f"the HAQ test ({self.n_vectors} vectors of length {self.vector_length}, "
+                     f"{self.n_outputs} outputs, {self.n_bits} bits)", self.memory_bytes(),
+                     hint="lower n_vectors or vector_length")
+
+    def memory_bytes(self) -> float:
+        """Up-front estimate of the test's peak memory (bytes).
+
+        Inputs (``n_vectors x vector_length``) and the tile's column currents
+        (``n_vectors x 2 n_outputs n_bits``, room for differential columns) for
+        every vector, 3 doubles each with temporaries, plus the programmed
+        arrays (``vector_length x 2 n_outputs n_bits``) 16 times over (measured:
+        8000 vectors of length 100 at 12 bits peak at 244 MiB; this gives 480 MiB).
+        """
+        columns = 2 * self.n_outputs * self.n_bits
+        return (24.0 * self.n_vectors * (self.vector_length + columns)
+                + 16 * 8 * self.vector_length * columns)
 
     def tile_config(self) -> TileConfig:
         """The tile this test runs on."""

@@ -1,0 +1,238 @@
+"""The stages of the main job (``cosim run``), in one registry.
+
+A stage is one entry of :data:`STAGES`: its name (also the name of its TOML
+section), the frozen dataclass of that section (the keys a config may set and
+their defaults come from its fields, and constructing it validates them), the
+function that runs it into its sub-folder, a description and a one-line
+headline of its summary. :mod:`cosim.config` derives the whole config from this
+registry, so adding a stage is one function and one entry here.
+
+Stages run in registry order; a later stage may use an earlier one's summary
+(``ctx.results``): the ``haq`` stage programs HAQ with the VCMAC ratios the
+``vcmac`` stage measured, and ``report`` reports the workloads run before it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm import tqdm
+
+from circuits.errors import ConfigError, check_choice, check_int, check_range
+from cosim.accounting.baselines import get_baselines
+from cosim.calibration.tia import characterise_tia, dc_transfer, step_response
+from cosim.calibration.vcmac import VcmacJob, run_vcmac_job
+from cosim.outputs.haq import write_experiment
+from cosim.outputs.plots import new_figure, plot_traces, save_figure
+from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
+from cosim.outputs.vcmac import write_vcmac
+from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """What a stage gets.
+
+    Attributes:
+        config: every section's dataclass, by section name (``"run"`` included).
+        run_dir: the run folder; the stage writes into ``run_dir / name``.
+        results: the summaries of the stages run before it, by name.
+        progress: draw progress bars.
+    """
+
+    config: Mapping[str, Any]
+    run_dir: Path
+    results: Mapping[str, dict[str, Any]]
+    progress: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stage:
+    """One stage of the main job.
+
+    Attributes:
+        name: the stage's name and TOML section.
+        config: the frozen dataclass of its section.
+        run: ``run(ctx, cfg) -> summary`` (JSON-able); writes ``ctx.run_dir / name``.
+        description: what it does, one line.
+        headline: one line of its summary for the console.
+        from_run: fields of ``config`` filled from the ``[run]`` section (not
+            keys of this section), e.g. the seed.
+    """
+
+    name: str
+    config: type
+    run: Callable[[Context, Any], dict[str, Any]]
+    description: str
+    headline: Callable[[dict[str, Any]], str]
+    from_run: tuple[str, ...] = ()
+
+
+# -- the stages' own settings ------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class TiaStage:
+    """``[tia]``: the TIA characterisation.
+
+    Attributes:
+        tolerance: settling band of the step response (fraction of the final value).
+    """
+
+    tolerance: float = 1e-3
+
+    def __post_init__(self) -> None:
+        check_range("tolerance", self.tolerance, 0.0, 0.5, lo_open=True)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportStage:
+    """``[report]``: the energy and area report.
+
+    Attributes:
+        baselines: GPU baselines to compare with (``cosim.accounting.baselines``).
+        simulate: take the cell-read, TIA and VCMAC energies from ngspice.
+    """
+
+    baselines: tuple[str, ...] = DEFAULT_BASELINES
+    simulate: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.baselines:
+            raise ConfigError("baselines is empty; name at least one GPU baseline")
+        get_baselines(list(self.baselines))
+
+
+# -- what each stage does ----------------------------------------------------------------
+
+
+def _tia(ctx: Context, cfg: TiaStage) -> dict[str, Any]:
+    out = ctx.run_dir / "tia"
+    out.mkdir(exist_ok=True)
+    ch = characterise_tia(tolerance=cfg.tolerance)
+    pd.DataFrame([ch.as_dict()]).to_csv(out / "tia.csv", index=False, float_format="%.8g")
+    i_in, v_out = dc_transfer()
+    t, v = step_response(step_amp=ch.step_amp)
+    for stem, x, xlabel, y in (("tia_dc", i_in * 1e6, "input current (uA)", v_out),
+                               ("tia_step", t * 1e9, "time (ns)", v)):
+        fig, (ax,) = new_figure(1)
+        plot_traces(ax, x, {"V_out": y}, ylabel="V_out (V)")
+        ax.set_xlabel(xlabel)
+        save_figure(fig, out / stem)
+    return ch.as_dict()
+
+
+def _vcmac(ctx: Context, cfg: VcmacJob) -> dict[str, Any]:
+    with tqdm(total=16, desc="VCMAC codes", unit="code", disable=not ctx.progress,
+              leave=False) as bar:
+        summary, curves = run_vcmac_job(cfg, workers=ctx.config["run"].workers,
+                                        progress=bar.update)
+    write_vcmac(summary, curves, ctx.run_dir / "vcmac")
+    in_range = summary[(summary.nominal >= 1.1 - 1e-9) & (summary.nominal <= 2.0 + 1e-9)]
+    return {"codes": summary[["code", "nominal", "measured", "rel_error"]].to_dict("records"),
+            "max_abs_rel_error_1p1_to_2p0": float(in_range.rel_error.abs().max())}
+
+
+def _haq(ctx: Context, cfg: HaqExperimentConfig) -> dict[str, Any]:
+    vcmac = None
+    if "vcmac" in ctx.results and cfg.aggregation == "analog":
+        vcmac = {int(r["code"]): float(r["measured"]) for r in ctx.results["vcmac"]["codes"]}
+    summary = write_experiment(run_mvm_experiment(cfg, vcmac_measured=vcmac),
+                               ctx.run_dir / "haq")
+    return {k: summary[k] for k in ("rmse_ptq", "rmse_haq", "ratio", "normalisation")
+            if k in summary}
+
+
+def _report(ctx: Context, cfg: ReportStage) -> dict[str, Any]:
+    inputs = [ctx.run_dir / s for s in ctx.results if (ctx.run_dir / s / "workload.json").exists()]
+    if not inputs:
+        return {"skipped": "no workload run in this job"}
+    manifest = build_report(inputs, ctx.run_dir / "report",
+                            ReportOptions(baselines=tuple(cfg.baselines), simulate=cfg.simulate))
+    shutil.copyfile(ctx.run_dir / "report" / "report.html", ctx.run_dir / "report.html")
+    return {"report": "report.html", "ratios": manifest["summary"]}
+
+
+def _tia_line(s: dict[str, Any]) -> str:
+    return (f"gain {s['gain_ohm']:.2f} ohm ({s['gain_rel_error']:+.3%}), "
+            f"settles to {s['settle_tolerance']:.1%} in {s['settle_time_s'] * 1e9:.1f} ns")
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in (
+    Stage(name="tia", config=TiaStage, run=_tia,
+          description="TIA DC gain, linearity and settling in ngspice", headline=_tia_line),
+    Stage(name="vcmac", config=VcmacJob, run=_vcmac,
+          description="VCMAC ratio of all 16 switch codes in ngspice",
+          headline=lambda s: f"max |ratio error| for s 1.1-2.0: "
+                             f"{s['max_abs_rel_error_1p1_to_2p0']:.3%}"),
+    Stage(name="haq", config=HaqExperimentConfig, run=_haq, from_run=("seed",),
+          description="HAQ vs PTQ MVM test through the tile",
+          headline=lambda s: f"RMSE PTQ {s['rmse_ptq']:.4f}, HAQ {s['rmse_haq']:.4f} "
+                             f"({s['ratio']:.1f}x)"),
+    Stage(name="report", config=ReportStage, run=_report,
+          description="energy and area report against GPU baselines",
+          headline=lambda s: "report.html written" if "report" in s else s.get("skipped", "")),
+)}
+"""The stage registry, in run order."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSection:
+    """``[run]``: the job as a whole.
+
+    Attributes:
+        seed: seed of every random draw of the job.
+        workers: ngspice processes at a time.
+        stages: the stages to run (registry order is kept).
+    """
+
+    seed: int = 0
+    workers: int = 2
+    stages: tuple[str, ...] = field(default_factory=lambda: tuple(STAGES))
+
+    def __post_init__(self) -> None:
+        check_int("seed", self.seed, 0, 2**63 - 1)
+        check_int("workers", self.workers, 1, 1024)
+        if not self.stages:
+            raise ConfigError(f"stages is empty; name at least one of {', '.join(STAGES)}")
+        for name in self.stages:
+            check_choice("stage", str(name), STAGES)
+
+
+def section_fields(name: str) -> dict[str, Any]:
+    """The keys of section ``name`` with their defaults (from its dataclass)."""
+    if name == "run":
+        cls, skip = RunSection, ()
+    else:
+        cls, skip = STAGES[name].config, STAGES[name].from_run
+    default = cls()
+    return {f.name: getattr(default, f.name) for f in fields(cls) if f.name not in skip}
+
+
+def build(name: str, values: Mapping[str, Any], run: RunSection | None = None) -> Any:
+    """Section ``name``'s dataclass from ``values`` (and the ``[run]`` fields it takes).
+
+    Raises:
+        ConfigError: a value the dataclass refuses, named ``section.key``.
+    """
+    cls = RunSection if name == "run" else STAGES[name].config
+    extra = {} if name == "run" else {k: getattr(run or RunSection(), k)
+                                      for k in STAGES[name].from_run}
+    try:
+        return cls(**{**values, **extra})
+    except ConfigError as exc:
+        raise ConfigError(_qualified(name, cls, str(exc))) from None
+
+
+def _qualified(section: str, cls: type, msg: str) -> str:
+    """``msg`` naming the key as the user writes it (``haq.backend``), or the section."""
+    for f in fields(cls):
+        for lead in ("", "unknown "):
+            if msg.startswith(f"{lead}{f.name} "):
+                return f"{lead}{section}.{msg[len(lead):]}"
+    return f"[{section}] {msg}"
