@@ -1,0 +1,162 @@
+"""The trained SNN on hardware: pruned random pairs in analog layers, the timestep loop,
+dynamic early stop.
+
+**Deployment**: layer ``l`` is programmed with
+``Pruned(RandomPairs(seed + l), keep=mask_l)`` through
+:meth:`cosim.layers.analog.AnalogLayer.deploy`: the same forming draw the
+network was trained on (:func:`cosim.workloads.snn.network.random_pair_weights`),
+then the pruned pairs RESET to HRS, so their ``G+ - G-`` is about zero.
+
+**Timestep loop**: at every step ``t`` each layer's synaptic input
+``x_t = weight_scale * forward(spikes_t)`` comes from the layer's ``forward``
+on its tile's backend (fresh read noise at every call: the tiles draw read
+noise ``per_call``, one draw per timestep shared by the batch, because a
+``per_vector`` draw of 2312 x 500 cells for every sample costs more than the
+MVM itself), followed by the LIF update (:mod:`.lif`) in numpy. Events: every
+layer call's events, plus the digital work of the LIF updates
+(``LIF_OPS_PER_UPDATE`` per neuron and step), the output accumulation (one
+add per output) and the scale (one multiply per output).
+
+**Early stop** (PRIME eq. 5): after step ``t`` the confidence is the largest
+softmax of ``logits_t / alpha``; a sample stops at the first step where it
+reaches the threshold (else at ``T``) and is classified there. The network
+is causal, so one pass over all ``T`` steps gives every threshold's result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.errors import ConfigError, check_choice, check_int, check_range
+from cosim.accounting.events import Events
+from cosim.engine.tile import TileConfig
+from cosim.layers.analog import AnalogLayer
+from cosim.programming.schemes import Pruned
+from cosim.workloads.snn.lif import LIF_OPS_PER_UPDATE, lif_step_numpy
+from cosim.workloads.snn.network import TrainedSNN, pair_scheme, prepare_inputs
+
+BACKENDS = ("ideal", "calibrated", "spice")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployConfig:
+    """The hardware the network runs on.
+
+    Attributes:
+        backend: tile backend.
+        read_noise: PRIME eq. 7 read-noise scale, fresh at every timestep.
+        r_wire_ohm: wire resistance per cell segment (0: the paper's setting).
+        macro_rows, macro_cols: size of one physical array.
+        batch_size: samples per ``forward`` call.
+        seed: seed of the tiles' read noise (layer ``l`` uses ``seed + l``).
+    """
+
+    backend: str = "calibrated"
+    read_noise: float = 0.0
+    r_wire_ohm: float = 0.0
+    macro_rows: int = 512
+    macro_cols: int = 512
+    batch_size: int = 500
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice("backend", self.backend, BACKENDS)
+        check_range("read noise", self.read_noise, 0.0, 1.0)
+        check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
+        check_int("macro_rows", self.macro_rows, 1, 4096)
+        check_int("macro_cols", self.macro_cols, 2, 4096)
+        check_int("batch_size", self.batch_size, 1, 100_000)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+
+    def tile_config(self, layer: int) -> TileConfig:
+        return TileConfig(backend=self.backend, r_wire_ohm=self.r_wire_ohm,
+                          macro_rows=self.macro_rows, macro_cols=self.macro_cols,
+                          read_noise_scale=self.read_noise, read_noise_draw="per_call",
+                          seed=self.seed + layer, use_cache=False)
+
+
+def deploy(net: TrainedSNN, dcfg: DeployConfig) -> list[AnalogLayer]:
+    """Program every layer of a pop-up-trained network as pruned random pairs."""
+    cfg = net.config
+    if cfg.mode != "popup":
+        raise ConfigError("deploy() writes pruned random pairs; a weight-trained network "
+                          "needs a weight-writing scheme")
+    layers = []
+    for i, (shape, keep) in enumerate(zip(cfg.shapes, net.masks(), strict=True)):
+        scheme = Pruned(base=pair_scheme(cfg, i), keep=keep)
+        layers.append(AnalogLayer.deploy(scheme, dcfg.tile_config(i), shape=shape,
+                                         input_scale=cfg.max_count if i == 0 else 1.0))
+    return layers
+
+
+def run_timesteps(layers: list[AnalogLayer], net: TrainedSNN, frames: np.ndarray,
+                  batch_size: int = 500, progress=None) -> tuple[np.ndarray, list[Events]]:
+    """Per-step logits ``(T, N, classes)`` through the analog layers, and the events of
+    each step (all samples) — see the module docstring."""
+    cfg = net.config
+    x = prepare_inputs(frames, cfg)
+    n, t_n = x.shape[0], cfg.n_frames
+    logits = np.zeros((t_n, n, cfg.sizes[-1]))
+    step_events = [Events() for _ in range(t_n)]
+    for start in range(0, n, batch_size):
+        xb = x[start:start + batch_size].astype(float)
+        b = xb.shape[0]
+        states = [(np.zeros((b, w)), np.zeros((b, w))) for w in cfg.sizes[1:-1]]
+        u_out = np.zeros((b, cfg.sizes[-1]))
+        for t in range(t_n):
+            cur, ev = xb[:, t], Events()
+            for i, layer in enumerate(layers):
+                y, e = layer.forward(cur)
+                ev += e + Events(digital_mults=y.size)  # weight_scale
+                syn = cfg.weight_scale * y
+                if i < len(layers) - 1:
+                    u, o = lif_step_numpy(*states[i], syn, tau=cfg.tau, v_th=cfg.v_th)
+                    states[i] = (u, o)
+                    ev += Events(**{k: v * u.size for k, v in LIF_OPS_PER_UPDATE.items()})
+                    cur = o
+                else:
+                    u_out = u_out + syn
+                    ev += Events(digital_adds=u_out.size)
+            logits[t, start:start + b] = u_out
+            step_events[t] += ev
+        if progress is not None:
+            progress(b)
+    steps = np.arange(1, t_n + 1)[:, None, None]
+    return np.cumsum(logits, axis=0) / steps, step_events
+
+
+def confidence(logits: np.ndarray, alpha: float) -> np.ndarray:
+    """PRIME eq. 5: the largest softmax of ``logits / alpha`` (last axis)."""
+    z = logits / alpha
+    z = z - z.max(axis=-1, keepdims=True)
+    p = np.exp(z)
+    return p.max(axis=-1) / p.sum(axis=-1)
+
+
+def early_stop(logits: np.ndarray, labels: np.ndarray, threshold: float, alpha: float = 2.0
+               ) -> dict:
+    """Accuracy and timesteps when each sample stops at confidence ``>= threshold``.
+
+    Args:
+        logits: per-step logits ``(T, N, classes)``.
+        labels: ``(N,)``.
+        threshold: in ``(0, 1]``; 1 only stops at ``T`` (unless a softmax saturates).
+        alpha: softmax temperature (PRIME code 2).
+
+    Returns:
+        ``{"threshold", "accuracy", "avg_timesteps", "steps" (N,), "pred" (N,)}``.
+    """
+    check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
+    check_range("alpha", alpha, 0.0, 1e6, lo_open=True)
+    labels = np.asarray(labels)
+    if logits.ndim != 3 or labels.shape != (logits.shape[1],):
+        raise ConfigError(f"labels {labels.shape} do not match logits {logits.shape}")
+    t_n = logits.shape[0]
+    conf = confidence(logits, alpha)  # (T, N)
+    hit = conf >= threshold
+    stop = np.where(hit.any(axis=0), hit.argmax(axis=0), t_n - 1)
+    pred = logits[stop, np.arange(logits.shape[1])].argmax(-1)
+    return {"threshold": float(threshold), "accuracy": float(np.mean(pred == labels)),
+            "avg_timesteps": float(np.mean(stop + 1)), "steps": stop + 1, "pred": pred}

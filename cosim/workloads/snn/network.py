@@ -1,0 +1,294 @@
+"""PRIME's MLP with fixed random weights and trained pop-up scores (edge-popup), in JAX.
+
+**Weights** are fixed: each layer's ``w`` is what :class:`RandomPairs` draws from
+the forming distribution (``(G+ - G-) / g_unit``, about ``N(0, 1)``), times a
+digital ``weight_scale`` (PRIME code: ``6.352 * 0.01``, its ``std`` times its
+``software_scale``). Only **scores** ``s`` (one per weight) are trained
+(PRIME eq. 3-4): the mask keeps the ``keep`` fraction of each layer's weights
+with the largest ``|s|`` (PRIME code: ``percentile(|s|)``, 50 %), and the
+gradient goes straight through the mask to ``|s|``.
+
+**Network** (PRIME code ``LinearNet``): frames ``(T, 2312)`` feed hidden LIF
+layers (:mod:`.lif`, eq. 1-2) and an output layer that integrates its input
+without leak or spike (``U_t = U_{t-1} + I_t``); the logits are the mean of
+``U_t`` over the ``T`` steps. (The PRIME code also applies a LeakyReLU(0.1)
+to the membrane potential; eq. 1-2 do not, and neither do we.)
+
+**Training**: Adam (optax) on the cross-entropy of the logits, cosine decay of
+the learning rate, the frames' counts clipped at ``max_count`` (the DAC full
+scale of the deployed first layer). ``mode="weights"`` trains the weights
+themselves instead (no mask): the software baseline of PRIME Fig. 3e.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from circuits.devices import TAOX_40NM
+from circuits.errors import ConfigError, check_choice, check_int, check_range
+from cosim.programming.schemes import BinaryCellWriter, RandomPairs
+from cosim.workloads.snn.lif import lif_step
+
+MODES = ("popup", "weights")
+PRIME_WEIGHT_SCALE = 6.352 * 0.01
+
+
+@dataclass(frozen=True, kw_only=True)
+class SNNConfig:
+    """The network and its training.
+
+    Attributes:
+        sizes: layer widths, input first; PRIME MLP ``(2312, 250, 250, 10)``.
+        n_frames: timesteps ``T``.
+        tau: leak factor of eq. 1 (PRIME code ``1 - decay`` = 0.2).
+        v_th: firing threshold (PRIME code 0.5 for linear layers).
+        surrogate_width: ``a`` of the rectangular surrogate (PRIME: 1).
+        weight_scale: digital scale of the ``N(0, 1)`` pair weights.
+        keep: fraction of weights kept per layer (PRIME: 0.5).
+        max_count: events per pixel and frame are clipped here (DAC full scale).
+        mode: ``"popup"`` (scores) or ``"weights"`` (weight training).
+        epochs, batch_size, lr, weight_decay: training budget and Adam settings.
+        seed: seed of the forming draws (layer ``l`` uses ``seed + l``) and scores.
+    """
+
+    sizes: tuple[int, ...] = (2312, 250, 250, 10)
+    n_frames: int = 10
+    tau: float = 0.2
+    v_th: float = 0.5
+    surrogate_width: float = 1.0
+    weight_scale: float = PRIME_WEIGHT_SCALE
+    keep: float = 0.5
+    max_count: float = 4.0
+    mode: str = "popup"
+    epochs: int = 15
+    batch_size: int = 64
+    lr: float = 5e-3
+    weight_decay: float = 5e-4
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.sizes) < 2:
+            raise ConfigError(f"sizes needs an input and an output width, got {self.sizes}")
+        for n in self.sizes:
+            check_int("layer width", n, 1, 100_000)
+        if self.sizes[-1] < 2:
+            raise ConfigError(f"the output layer needs >= 2 classes, got {self.sizes[-1]}")
+        check_int("n_frames (T)", self.n_frames, 1, 1000)
+        check_range("tau", self.tau, 0.0, 1.0)
+        check_range("v_th", self.v_th, 0.0, 1e3, lo_open=True)
+        check_range("surrogate_width", self.surrogate_width, 0.0, 100.0, lo_open=True)
+        check_range("weight_scale", self.weight_scale, 0.0, 1e3, lo_open=True)
+        check_range("keep", self.keep, 0.0, 1.0, lo_open=True)
+        check_range("max_count", self.max_count, 0.0, 1e4, lo_open=True)
+        check_choice("training mode", self.mode, MODES)
+        check_int("epochs", self.epochs, 0, 10_000)
+        check_int("batch_size", self.batch_size, 1, 100_000)
+        check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        return list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
+
+
+def pair_scheme(cfg: SNNConfig, layer: int) -> RandomPairs:
+    """The forming draw of layer ``layer`` (the same cells in training and deployment)."""
+    return RandomPairs(rng=np.random.default_rng(cfg.seed + layer))
+
+
+def random_pair_weights(cfg: SNNConfig) -> list[np.ndarray]:
+    """Each layer's fixed weights ``(in, out)``: what its random pairs encode, ~ ``N(0, 1)``."""
+    rram = TAOX_40NM
+    return [pair_scheme(cfg, i).program(None, shape, rram=rram, write=BinaryCellWriter(rram=rram),
+                                        read_back=None).w_target
+            for i, shape in enumerate(cfg.shapes)]
+
+
+def topk_mask(scores: jax.Array, keep: float) -> jax.Array:
+    """1 for the ``keep`` fraction of largest ``|scores|``, else 0; gradient straight through
+    to ``|scores|`` (PRIME eq. 4)."""
+    a = jnp.abs(scores)
+    k = max(1, int(round(keep * a.size)))
+    kth = jnp.sort(a.reshape(-1))[a.size - k]
+    hard = (a >= kth).astype(a.dtype)
+    return hard + a - jax.lax.stop_gradient(a)
+
+
+def effective_weights(params: dict, fixed: list[jax.Array], cfg: SNNConfig) -> list[jax.Array]:
+    """The weights the network computes with (scaled; masked in popup mode)."""
+    if cfg.mode == "weights":
+        return [w * cfg.weight_scale for w in params["w"]]
+    return [w * cfg.weight_scale * topk_mask(s, cfg.keep)
+            for w, s in zip(fixed, params["scores"], strict=True)]
+
+
+def snn_forward(ws: list[jax.Array], x: jax.Array, cfg: SNNConfig) -> jax.Array:
+    """Per-timestep logits ``(T, B, classes)`` (running mean of the output potential).
+
+    Args:
+        ws: effective weights ``(in, out)`` per layer.
+        x: frames ``(B, T, in)``, already clipped.
+    """
+    xt = jnp.swapaxes(x, 0, 1)  # (T, B, in)
+    b = x.shape[0]
+    inp = xt @ ws[0]  # input layer: one matmul for all steps
+    hidden = ws[1:-1] if len(ws) > 1 else []
+    out_w = ws[-1] if len(ws) > 1 else None
+
+    def step(carry, i0):
+        states, u_out = carry
+        cur, new_states = i0, []
+        if out_w is None:
+            u_out = u_out + cur
+            return (states, u_out), u_out
+        for (u, o), w in zip(states, [None, *hidden], strict=True):
+            if w is not None:
+                cur = cur @ w
+            u, o = lif_step(u, o, cur, tau=cfg.tau, v_th=cfg.v_th, width=cfg.surrogate_width)
+            new_states.append((u, o))
+            cur = o
+        u_out = u_out + cur @ out_w
+        return (new_states, u_out), u_out
+
+    widths = cfg.sizes[1:-1]
+    states = [(jnp.zeros((b, n)), jnp.zeros((b, n))) for n in widths]
+    _, us = jax.lax.scan(step, (states, jnp.zeros((b, cfg.sizes[-1]))), inp)
+    steps = jnp.arange(1, us.shape[0] + 1, dtype=us.dtype)[:, None, None]
+    return jnp.cumsum(us, axis=0) / steps
+
+
+def prepare_inputs(frames: np.ndarray, cfg: SNNConfig) -> np.ndarray:
+    """Frames ``(N, T, 2, 34, 34)`` -> clipped, flattened ``(N, T, 2312)`` float32."""
+    f = np.asarray(frames, dtype=np.float32)
+    if f.ndim < 3 or f.shape[1] != cfg.n_frames:
+        raise ConfigError(f"frames must be (N, {cfg.n_frames}, ...), got {f.shape}")
+    f = np.minimum(f.reshape(f.shape[0], f.shape[1], -1), cfg.max_count)
+    if f.shape[2] != cfg.sizes[0]:
+        raise ConfigError(f"frames have {f.shape[2]} inputs per step, the network "
+                          f"{cfg.sizes[0]}")
+    return f
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TrainedSNN:
+    """A trained network.
+
+    Attributes:
+        config: the network and training settings.
+        fixed: the random pair weights per layer ``(in, out)`` (unscaled).
+        params: ``{"scores": [...]}`` (popup) or ``{"w": [...]}`` (weights), numpy.
+        history: per-epoch ``loss``, ``train_accuracy``, ``seconds``.
+    """
+
+    config: SNNConfig
+    fixed: list[np.ndarray]
+    params: dict
+    history: list[dict] = field(default_factory=list)
+
+    def masks(self) -> list[np.ndarray]:
+        """Kept pairs per layer (booleans ``(in, out)``); all true in weights mode."""
+        if self.config.mode == "weights":
+            return [np.ones(w.shape, bool) for w in self.params["w"]]
+        return [np.asarray(topk_mask(jnp.asarray(s), self.config.keep)) > 0.5
+                for s in self.params["scores"]]
+
+    def weights(self) -> list[np.ndarray]:
+        """Weights in ``N(0,1)`` units (before ``weight_scale``), masked."""
+        if self.config.mode == "weights":
+            return [np.asarray(w) for w in self.params["w"]]
+        return [w * m for w, m in zip(self.fixed, self.masks(), strict=True)]
+
+    def logits(self, frames: np.ndarray) -> np.ndarray:
+        """Software forward pass: per-step logits ``(T, N, classes)``."""
+        ws = [jnp.asarray(w * self.config.weight_scale, jnp.float32) for w in self.weights()]
+        x = jnp.asarray(prepare_inputs(frames, self.config))
+        return np.asarray(jax.jit(snn_forward, static_argnums=2)(ws, x, self.config))
+
+
+def init_params(cfg: SNNConfig, fixed: list[np.ndarray]) -> dict:
+    key = jax.random.PRNGKey(cfg.seed)
+    keys = jax.random.split(key, len(fixed))
+    if cfg.mode == "weights":  # start from the random weights themselves
+        return {"w": [jnp.asarray(w, jnp.float32) for w in fixed]}
+    # kaiming_uniform(a = sqrt(5)) as the PRIME code: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    return {"scores": [jax.random.uniform(k, w.shape, jnp.float32, -1.0, 1.0) / np.sqrt(w.shape[0])
+                       for k, w in zip(keys, fixed, strict=True)]}
+
+
+def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
+          progress: Callable[[dict], None] | None = None,
+          init: TrainedSNN | None = None) -> TrainedSNN:
+    """Train the scores (or weights) on ``frames (N, T, 2, 34, 34)`` and ``labels (N,)``.
+
+    Args:
+        progress: called after each epoch with its history row.
+        init: continue from this network (``--resume``); its history is kept.
+
+    Raises:
+        ConfigError: labels do not match the frames or lie outside the classes.
+    """
+    x = prepare_inputs(frames, cfg)
+    y = np.asarray(labels)
+    if y.shape != (x.shape[0],):
+        raise ConfigError(f"labels do not match the frames: {y.shape} for {x.shape[0]} samples")
+    if y.size and (y.min() < 0 or y.max() >= cfg.sizes[-1]):
+        raise ConfigError(f"labels must lie in 0..{cfg.sizes[-1] - 1}")
+    fixed = init.fixed if init else random_pair_weights(cfg)
+    fixed_j = [jnp.asarray(w, jnp.float32) for w in fixed]
+    params = jax.tree_util.tree_map(jnp.asarray, init.params) if init else init_params(cfg, fixed)
+    history = list(init.history) if init else []
+    n_batches = max(1, x.shape[0] // cfg.batch_size)
+    sched = optax.cosine_decay_schedule(cfg.lr, max(1, cfg.epochs * n_batches))
+    opt = optax.adamw(sched, weight_decay=cfg.weight_decay)
+    state = opt.init(params)
+    # skip the steps already done when resuming, so the schedule continues
+    for _ in range(len(history) * n_batches):
+        state = _bump(state)
+
+    def loss_fn(p, xb, yb):
+        logits = snn_forward(effective_weights(p, fixed_j, cfg), xb, cfg)[-1]
+        loss = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+        return loss, jnp.mean(jnp.argmax(logits, -1) == yb)
+
+    @jax.jit
+    def update(p, s, xb, yb):
+        (loss, acc), g = jax.value_and_grad(loss_fn, has_aux=True)(p, xb, yb)
+        upd, s = opt.update(g, s, p)
+        return optax.apply_updates(p, upd), s, loss, acc
+
+    rng = np.random.default_rng(cfg.seed + 1000 + len(history))
+    for epoch in range(len(history), cfg.epochs):
+        t0 = time.perf_counter()
+        order = rng.permutation(x.shape[0])
+        losses, accs = [], []
+        for b in range(n_batches):
+            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            params, state, loss, acc = update(params, state, jnp.asarray(x[idx]),
+                                              jnp.asarray(y[idx]))
+            losses.append(float(loss))
+            accs.append(float(acc))
+        row = {"epoch": epoch, "loss": float(np.mean(losses)),
+               "train_accuracy": float(np.mean(accs)), "seconds": time.perf_counter() - t0}
+        history.append(row)
+        if progress is not None:
+            progress(row)
+        if not np.isfinite(row["loss"]):
+            raise ConfigError(f"training diverged at epoch {epoch} (loss {row['loss']}); "
+                              "lower the learning rate")
+    return TrainedSNN(config=cfg, fixed=fixed,
+                      params=jax.tree_util.tree_map(np.asarray, params), history=history)
+
+
+def _bump(state):
+    """Advance the step counters of an optax state by one (resume)."""
+    return jax.tree_util.tree_map(
+        lambda v: v + 1 if isinstance(v, jax.Array) and v.dtype == jnp.int32 and v.ndim == 0
+        else v, state)
