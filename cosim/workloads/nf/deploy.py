@@ -1,0 +1,169 @@
+"""The trained network on analog layers: every weight matrix one :class:`AnalogLayer`.
+
+Each matrix is written with a scheme (HAQ or PTQ, :mod:`cosim.programming.schemes`)
+at its role's bit width (input layer ``W_in``, hidden ``U/V/H``, output ``W_out``;
+NF paper HAPO optimum 14/14/12 bits, ``s = 1.5``). Biases, the ``w0`` factor and
+the activations run in the digital core: sine by fixed-point CORDIC
+(:mod:`.cordic`), ReLU as a compare.
+
+Input scale of each layer: the largest ``|input|`` of that matrix over the
+training voxels in the software network (features and sine outputs are at
+most 1); at deployment inputs beyond it saturate at the DAC's full scale.
+
+Events: the layers' own counts (:meth:`AnalogLayer.forward`), plus digital
+work: one add per bias, one multiply per ``w0`` scaling, one CORDIC evaluation
+(``iterations`` steps) per sine neuron or one add (compare) per ReLU neuron.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.errors import check_choice
+from cosim.accounting.events import Events
+from cosim.engine.tile import TileConfig
+from cosim.layers.analog import AnalogLayer
+from cosim.programming.schemes import HAQ, PTQ, BinaryCellWriter
+from cosim.workloads.nf.cordic import CordicConfig, sincos_turns
+from cosim.workloads.nf.mlp import MLPConfig, Params, forward, matrices
+
+ROLES = ("input", "hidden", "output")
+
+
+def role(name: str) -> str:
+    """``input``, ``hidden`` or ``output``: which bit width a matrix gets."""
+    return {"W_in": "input", "W_out": "output"}.get(name, "hidden")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployConfig:
+    """How the weights are written and read.
+
+    Attributes:
+        scheme: ``"haq"`` or ``"ptq"``.
+        bits: cells per weight for the input, hidden and output matrices.
+        amp_ratio: HAQ's ``s``.
+        write_noise: LRS write-noise std, a fraction of g_LRS (NF code 0.15).
+        tile: the tile every layer is built on (backend, wires, read noise).
+        verify_read: HAQ verify reads (:class:`cosim.layers.analog.TileReadBack`).
+    """
+
+    scheme: str = "haq"
+    bits: tuple[int, int, int] = (14, 14, 12)
+    amp_ratio: float = 1.5
+    write_noise: float = 0.15
+    tile: TileConfig = TileConfig(backend="ideal", r_wire_ohm=0.0)
+    verify_read: str = "first_order"
+
+    def __post_init__(self) -> None:
+        check_choice("programming scheme", self.scheme, ("haq", "ptq"))
+        for b in self.bits:  # range checks by the schemes' own rule
+            HAQ(n_bits=b, amp_ratio=self.amp_ratio)
+
+    def make_scheme(self, name: str) -> HAQ | PTQ:
+        n = self.bits[ROLES.index(role(name))]
+        return HAQ(n_bits=n, amp_ratio=self.amp_ratio) if self.scheme == "haq" else PTQ(n_bits=n)
+
+
+def input_scales(params: Params, feats: np.ndarray, mlp: MLPConfig) -> dict[str, float]:
+    """Largest ``|input|`` of every matrix over ``feats`` in the software network."""
+    seen: dict[str, float] = {}
+
+    def mm(name: str, x: np.ndarray) -> np.ndarray:
+        seen[name] = max(seen.get(name, 0.0), float(np.max(np.abs(x))))
+        return x @ np.asarray(params[name], dtype=float)
+
+    forward(params, feats, mlp, matmul=mm)
+    return {k: (v if v > 0 else 1.0) for k, v in seen.items()}
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class DeployedMLP:
+    """The network on hardware.
+
+    Attributes:
+        params: the software parameters (biases are used from here).
+        mlp: the network's shape and activation.
+        layers: one analog layer per matrix, by name.
+        cordic: the digital core's CORDIC for sine activations.
+    """
+
+    params: Params
+    mlp: MLPConfig
+    layers: dict[str, AnalogLayer]
+    cordic: CordicConfig
+
+    @property
+    def programming_events(self) -> Events:
+        ev = Events()
+        for layer in self.layers.values():
+            ev += layer.programming_events
+        return ev
+
+    @property
+    def cells(self) -> int:
+        """RRAM cells holding the weights."""
+        return int(sum(layer.programmed.g_actual_siemens.size * (2 if layer.programmed.differential
+                                                                 else 1)
+                       for layer in self.layers.values()))
+
+    def forward(self, feats: np.ndarray) -> tuple[np.ndarray, Events, int]:
+        """Intensities of encoded voxels ``(N, n_features)``, events, CORDIC steps."""
+        ev = Events()
+        steps = 0
+        mlp = self.mlp
+
+        def mm(name: str, x: np.ndarray) -> np.ndarray:
+            nonlocal ev
+            layer = self.layers[name]
+            s = layer.input_scale
+            y, e = layer.forward(np.clip(x, -s, s))
+            ev += e
+            return y
+
+        def act(z: np.ndarray) -> np.ndarray:
+            nonlocal steps, ev
+            ev += Events(digital_mults=int(z.size) if mlp.activation == "sine" else 0)
+            if mlp.activation == "relu":
+                ev += Events(digital_adds=int(z.size))
+                return np.maximum(z, 0.0)
+            steps += int(z.size) * self.cordic.iterations
+            return sincos_turns(z / (2 * np.pi), self.cordic)[0]
+
+        n = len(feats)
+        biases = sum(v.size for k, v in self.params.items() if k.startswith("b"))
+        ev += Events(digital_adds=int(n * biases))
+        p = self.params
+        h = act(mlp.w0 * (mm("W_in", feats) + p["b_in"]))
+        k = 1
+        while f"b{k}" in p:
+            z = mm(f"V{k}", mm(f"U{k}", h)) if f"U{k}" in p else mm(f"H{k}", h)
+            h = act(mlp.w0 * (z + p[f"b{k}"]))
+            k += 1
+        return (mm("W_out", h) + p["b_out"])[:, 0], ev, steps
+
+
+def deploy_mlp(params: Params, mlp: MLPConfig, cfg: DeployConfig, scales: dict[str, float], *,
+               rng: np.random.Generator, cordic: CordicConfig | None = None) -> DeployedMLP:
+    """Write every matrix of ``params`` onto its own analog layer.
+
+    Args:
+        params: trained parameters.
+        mlp: the network.
+        cfg: scheme, bits, noise, tile.
+        scales: input scale per matrix (:func:`input_scales`).
+        rng: the source of the write noise (one stream per layer is spawned).
+        cordic: the digital core's CORDIC (default :class:`CordicConfig`).
+    """
+    layers = {}
+    names = matrices(params)
+    for name, seed in zip(names, rng.spawn(len(names)), strict=True):
+        write = BinaryCellWriter(rram=cfg.tile.rram, lrs_sigma=cfg.write_noise, rng=seed)
+        layers[name] = AnalogLayer.deploy(cfg.make_scheme(name), cfg.tile,
+                                          w=np.asarray(params[name], dtype=float), write=write,
+                                          verify_read=cfg.verify_read,
+                                          input_scale=scales[name])
+    return DeployedMLP(params={k: np.asarray(v, dtype=float) for k, v in params.items()},
+                       mlp=mlp, layers=layers, cordic=cordic or CordicConfig())

@@ -1,0 +1,280 @@
+"""The neural-field workload: train, deploy (HAQ and PTQ), evaluate. No file I/O.
+
+One call, :func:`run_neural_field`, does the dense task of issue 12:
+
+1. the volume (given, or the 3D Shepp-Logan phantom) is normalised to ``[0, 1]``;
+2. the encoder is built (the Gaussian one forms its random pairs on an analog
+   layer) and the software features of every voxel computed from the ``B``
+   the cells hold;
+3. the MLP is trained with JAX/optax on all voxels (dense task);
+4. every matrix is written with HAQ and, separately, with PTQ onto analog
+   layers on the configured tile backend (ideal or calibrated), and every voxel
+   run through the hardware: encoder projection on its analog layer, CORDIC
+   sin/cos, each matrix on its layer, biases and CORDIC sine activations in
+   the digital core;
+5. PSNR and SSIM (:mod:`.metrics`) of software, HAQ and PTQ, per slice and
+   over the volume, and the events each deployed pass counted.
+
+"software" is the trained network in float64 numpy on the exact features;
+``software_hw_features`` the same network on the features the hardware
+encoder computed (so the encoder's share of the loss is visible).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from circuits.errors import ConfigError, check_choice, check_int, check_range
+from cosim.accounting.events import Events
+from cosim.engine.tile import TileConfig, make_tile
+from cosim.workloads.nf.cordic import CordicConfig, error_bound, sincos_turns
+from cosim.workloads.nf.deploy import DeployConfig, DeployedMLP, deploy_mlp, input_scales
+from cosim.workloads.nf.encoder import Encoder, EncoderConfig, build_encoder
+from cosim.workloads.nf.metrics import CONVENTION, psnr, psnr_slices, ssim_slices
+from cosim.workloads.nf.mlp import (
+    MLPConfig,
+    Params,
+    TrainConfig,
+    TrainState,
+    forward,
+    init_params,
+    n_weights,
+    train,
+)
+from cosim.workloads.nf.phantom import shepp_logan_3d
+from cosim.workloads.nf.volume import NORMALISATION, check_volume, normalise, voxel_coordinates
+
+BACKENDS = ("ideal", "calibrated")
+MAX_BITS = 16
+"""Cells per weight the PTQ/HAQ schemes write at most."""
+PAPER = {"psnr_haq": 32.07, "ssim_haq": 0.93, "psnr_ptq": 13.94, "ssim_ptq": 0.10}
+"""NF paper Fig. 4g, dense reconstruction of the pancreas 4D-CT."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NeuralFieldConfig:
+    """One neural-field run (dense task).
+
+    Attributes:
+        phantom_shape: ``(slices, height, width)`` of the phantom when no volume is given.
+        encoder: the input encoding (Gaussian by default: 64 x 3, sigma 4).
+        mlp: the network (NF paper: 131 -> 100 SIREN, rank-10 hidden, -> 1).
+        training: Adam steps, batch, learning rate.
+        bits: HAQ/PTQ cells per weight of the input, hidden and output matrices.
+        amp_ratio: HAQ's ``s``.
+        write_noise: LRS write-noise std, fraction of g_LRS (NF code 0.15).
+        read_noise: PRIME eq. 7 read-noise amplitude, fresh at every read.
+        backend: tile backend of every layer: ``ideal`` or ``calibrated``.
+        r_wire_ohm: wire resistance per cell segment (0: the paper's setting).
+        cordic: the digital core's CORDIC (encoder and sine activations).
+        eval_chunk: voxels per deployed forward call (memory bound).
+        seed: seed of the encoder, initialisation, batches and noise.
+    """
+
+    phantom_shape: tuple[int, int, int] = (40, 128, 128)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    mlp: MLPConfig = field(default_factory=MLPConfig)
+    training: TrainConfig = field(default_factory=TrainConfig)
+    bits: tuple[int, int, int] = (14, 14, 12)
+    amp_ratio: float = 1.5
+    write_noise: float = 0.15
+    read_noise: float = 0.0
+    backend: str = "ideal"
+    r_wire_ohm: float = 0.0
+    cordic: CordicConfig = field(default_factory=CordicConfig)
+    eval_chunk: int = 8192
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if len(self.phantom_shape) != 3:
+            raise ConfigError(f"phantom shape must be (slices, height, width), got "
+                              f"{self.phantom_shape!r}")
+        for n, v in zip(("slices", "height", "width"), self.phantom_shape, strict=True):
+            check_int(f"phantom {n}", v, 1 if n == "slices" else 7, 1024)
+        if len(self.bits) != 3:
+            raise ConfigError(f"bits must be three widths (input, hidden, output), got "
+                              f"{self.bits!r}")
+        for role, b in zip(("input", "hidden", "output"), self.bits, strict=True):
+            check_int(f"{role} bits", b, 1, MAX_BITS)
+        check_range("write noise", self.write_noise, 0.0, 10.0)
+        check_range("read noise", self.read_noise, 0.0, 1.0)
+        check_choice("backend", self.backend, BACKENDS)
+        check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
+        check_int("eval chunk", self.eval_chunk, 1, 10**7)
+        check_int("seed", self.seed, 0, 2**32 - 1)
+        self.deploy_config("haq")  # bits and s checked by the schemes' own rules
+
+    def tile_config(self) -> TileConfig:
+        return TileConfig(backend=self.backend, r_wire_ohm=self.r_wire_ohm,
+                          read_noise_scale=self.read_noise, seed=self.seed, use_cache=False)
+
+    def deploy_config(self, scheme: str) -> DeployConfig:
+        return DeployConfig(scheme=scheme, bits=tuple(self.bits), amp_ratio=self.amp_ratio,
+                            write_noise=self.write_noise, tile=self.tile_config())
+
+    def read_path(self) -> str:
+        """The read path in words (for every figure and table)."""
+        wires = f"wires {self.r_wire_ohm:g} ohm/segment" if self.r_wire_ohm else "no wires"
+        return f"{self.backend} backend, {wires}, read noise {self.read_noise:g}"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Reconstruction:
+    """One way of computing the volume.
+
+    Attributes:
+        name: ``software``, ``software_hw_features``, ``haq`` or ``ptq``.
+        volume: the predicted intensities, ``(slices, height, width)``.
+        psnr, ssim: over the volume (:mod:`.metrics`).
+        psnr_slices, ssim_slices: per slice.
+        events: events of the deployed pass over every voxel (hardware only).
+        cordic_steps: CORDIC iterations of that pass.
+        deployed: the network on hardware (HAQ, PTQ).
+    """
+
+    name: str
+    volume: np.ndarray
+    psnr: float
+    ssim: float
+    psnr_slices: np.ndarray
+    ssim_slices: np.ndarray
+    events: Events = field(default_factory=Events)
+    cordic_steps: int = 0
+    deployed: DeployedMLP | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NeuralFieldResult:
+    """Outcome of :func:`run_neural_field`."""
+
+    config: NeuralFieldConfig
+    truth: np.ndarray
+    encoder: Encoder
+    params: Params
+    training: TrainState
+    recon: dict[str, Reconstruction]
+    cordic_error: float
+    timings_s: dict[str, float]
+
+    def summary(self) -> dict[str, Any]:
+        """Flat JSON-able figures (the ``--json`` object)."""
+        out: dict[str, Any] = {}
+        for name, r in self.recon.items():
+            out[f"psnr_{name}"] = r.psnr
+            out[f"ssim_{name}"] = r.ssim
+        haq = self.recon["haq"].deployed
+        out.update({
+            "volume_shape": list(self.truth.shape), "voxels": int(self.truth.size),
+            "weights": n_weights(self.params), "rram_cells_haq": haq.cells if haq else 0,
+            "training_steps": self.training.step,
+            "final_loss": float(self.training.losses[-1]) if self.training.losses.size else None,
+            "cordic_max_error": self.cordic_error,
+            "cordic_error_bound": error_bound(self.config.cordic),
+            "read_path": self.config.read_path(), "metrics": CONVENTION,
+            "normalisation": NORMALISATION, "paper": PAPER,
+            "config": asdict(self.config), "timings_s": dict(self.timings_s),
+        })
+        return out
+
+
+def _reconstruction(name: str, pred: np.ndarray, truth: np.ndarray, **kw: Any) -> Reconstruction:
+    vol = pred.reshape(truth.shape)
+    return Reconstruction(name=name, volume=vol, psnr=psnr(vol, truth),
+                          ssim=float(np.mean(ssim_slices(vol, truth))),
+                          psnr_slices=psnr_slices(vol, truth), ssim_slices=ssim_slices(vol, truth),
+                          **kw)
+
+
+def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *,
+                     progress: Callable[[str, int, int], None] | None = None,
+                     resume: TrainState | None = None,
+                     on_interrupt: Callable[[TrainState], None] | None = None
+                     ) -> NeuralFieldResult:
+    """Train, deploy and evaluate the neural field on ``volume`` (default: the phantom).
+
+    Args:
+        cfg: the run.
+        volume: a 3D array (checked and normalised); ``None`` for the phantom.
+        progress: ``progress(phase, done, total)`` for training steps and
+            deployed voxels.
+        resume: a training state to continue.
+        on_interrupt: called with the last training state when training is
+            interrupted (Ctrl-C), before the interrupt propagates.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    raw = shepp_logan_3d(*cfg.phantom_shape) if volume is None else check_volume(volume)
+    truth = normalise(raw)
+    seq = np.random.SeedSequence(cfg.seed)
+    rng_enc, rng_init, rng_haq, rng_ptq = (np.random.default_rng(s) for s in seq.spawn(4))
+    encoder = build_encoder(cfg.encoder, make_tile(cfg.tile_config()), rng=rng_enc)
+    x = voxel_coordinates(truth.shape)
+    target = truth.ravel()
+    feats = encoder.software(x)
+    timings["setup"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    params0 = init_params(cfg.mlp, feats.shape[1], rng_init)
+    total = cfg.training.steps
+
+    def tick(step: int, loss: float) -> None:
+        if progress is not None:
+            progress("train", step, total)
+
+    try:
+        state = train(params0, feats, target, cfg.mlp, cfg.training, state=resume,
+                      progress=tick)
+    except KeyboardInterrupt as exc:
+        if on_interrupt is not None and hasattr(exc, "state"):
+            on_interrupt(exc.state)
+        raise
+    timings["train"] = time.perf_counter() - t0
+    params = state.params
+
+    recon: dict[str, Reconstruction] = {}
+    recon["software"] = _reconstruction("software", forward(params, feats, cfg.mlp), truth)
+    t0 = time.perf_counter()
+    hw_feats, enc_events, enc_steps = _chunked_encoder(encoder, x, cfg.eval_chunk)
+    timings["encode_hw"] = time.perf_counter() - t0
+    recon["software_hw_features"] = _reconstruction(
+        "software_hw_features", forward(params, hw_feats, cfg.mlp), truth)
+    scales = input_scales(params, feats, cfg.mlp)
+    for scheme, rng in (("haq", rng_haq), ("ptq", rng_ptq)):
+        t0 = time.perf_counter()
+        dep = deploy_mlp(params, cfg.mlp, cfg.deploy_config(scheme), scales, rng=rng,
+                         cordic=cfg.cordic)
+        timings[f"program_{scheme}"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pred, ev, steps = np.empty(len(x)), Events(), 0
+        for i in range(0, len(x), cfg.eval_chunk):
+            y, e, s = dep.forward(hw_feats[i:i + cfg.eval_chunk])
+            pred[i:i + cfg.eval_chunk] = y
+            ev, steps = ev + e, steps + s
+            if progress is not None:
+                progress(f"deploy {scheme}", min(i + cfg.eval_chunk, len(x)), len(x))
+        timings[f"forward_{scheme}"] = time.perf_counter() - t0
+        recon[scheme] = _reconstruction(scheme, pred, truth, events=ev + enc_events,
+                                        cordic_steps=steps + enc_steps, deployed=dep)
+    # CORDIC error against numpy on the encoder's own angles
+    proj = x[: min(len(x), 65536)] @ encoder.b.T if encoder.b is not None else np.zeros((1, 1))
+    s, c = sincos_turns(proj, cfg.cordic)
+    cordic_err = float(max(np.abs(s - np.sin(2 * np.pi * proj)).max(),
+                           np.abs(c - np.cos(2 * np.pi * proj)).max()))
+    return NeuralFieldResult(config=cfg, truth=truth, encoder=encoder, params=params,
+                             training=state, recon=recon, cordic_error=cordic_err,
+                             timings_s=timings)
+
+
+def _chunked_encoder(encoder: Encoder, x: np.ndarray, chunk: int
+                     ) -> tuple[np.ndarray, Events, int]:
+    feats, ev, steps = [], Events(), 0
+    for i in range(0, len(x), chunk):
+        f, e, s = encoder.deployed(x[i:i + chunk])
+        feats.append(f)
+        ev, steps = ev + e, steps + s
+    return np.concatenate(feats), ev, steps
