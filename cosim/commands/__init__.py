@@ -10,6 +10,7 @@ from cosim.commands.netlist import netlist_group
 from cosim.commands.report import report_command
 from cosim.commands.run import run_command
 from cosim.commands.simulate import simulate_command
+from cosim.commands.snn import snn_group
 from cosim.commands.vcmac import vcmac_command
 from cosim.commands.waves import waves_command
 
@@ -23,4 +24,5 @@ COMMANDS: list[click.Command] = [
     haq_command,
     sweep_group,
     report_command,
+    snn_group,
 ]

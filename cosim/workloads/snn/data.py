@@ -134,3 +134,47 @@ def cached_events(images: np.ndarray, labels: np.ndarray, cfg: DVSConfig,
     except OSError as exc:
         raise ConfigError(f"cannot write the event cache {path}: {exc}") from None
     return es, False
+
+
+def _find(root: Path, patterns: tuple[str, ...]) -> Path | None:
+    for pat in patterns:
+        hits = sorted(root.glob(pat))
+        if hits:
+            return hits[0]
+    return None
+
+
+def load_user_data(path: Path | str, cfg: DVSConfig, cache_dir: Path | str | None = None,
+                   *, progress=None) -> EventSet:
+    """``--data PATH``: an N-MNIST folder (``<digit>/<id>.bin``), or static images converted
+    to events by :func:`synthesize`: ``images.npy`` + ``labels.npy``, or IDX files
+    ``*images*`` + ``*labels*`` (plain or ``.gz``), all in the folder ``PATH``.
+
+    Raises:
+        ConfigError: the path is missing, holds none of these, or images and labels
+            do not match.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise ConfigError(f"--data {root} does not exist")
+    if not root.is_dir():
+        raise ConfigError(f"--data {root} is not a folder (expected an N-MNIST folder, or "
+                          "images and labels as .npy or IDX files)")
+    if any((root / str(c)).is_dir() for c in range(10)):
+        return read_nmnist_folder(root)
+    img_p = _find(root, ("images.npy",))
+    lab_p = _find(root, ("labels.npy",))
+    if img_p and lab_p:
+        try:
+            images, labels = np.load(img_p, allow_pickle=False), np.load(lab_p, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {img_p} / {lab_p} as .npy arrays: {exc}") from None
+    else:
+        img_p = _find(root, ("*images*idx*", "*images*.gz", "*images*"))
+        lab_p = _find(root, ("*labels*idx*", "*labels*.gz", "*labels*"))
+        if not (img_p and lab_p):
+            raise ConfigError(f"--data {root} holds no N-MNIST class folders, no images.npy + "
+                              "labels.npy and no IDX *images* + *labels* files")
+        images, labels = read_idx(img_p), read_idx(lab_p)
+    es, _ = cached_events(images, labels, cfg, cache_dir, progress=progress)
+    return es

@@ -1,0 +1,99 @@
+"""Run-folder outputs of the SNN workload: tables, figures, workload.json, manifest.json.
+
+The workload (:mod:`cosim.workloads.snn.experiment`) computes; this module writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from cosim.outputs.jsonout import json_text
+from cosim.outputs.plots import save_figure
+from cosim.workloads.snn.experiment import PAPER, SNNRunResult
+
+
+def summary(result: SNNRunResult) -> dict[str, Any]:
+    """The flat JSON object of a run (``--json`` and ``manifest.json``)."""
+    cfg = result.config
+    t_n = cfg.net.n_frames
+    pick = min(result.thresholds, key=lambda r: abs(r["threshold"] - 0.5))
+    return {
+        "accuracy": result.accuracy, "avg_timesteps": float(t_n), "threshold": 1.0,
+        "software_accuracy": result.software_accuracy,
+        "random_untrained_accuracy": result.random_accuracy,
+        "early_stop": pick, "points": result.thresholds, "paper": PAPER,
+        "train_history": result.net.history, "timings_s": dict(result.timings_s),
+        "config": asdict(cfg),
+    }
+
+
+def write_run(result: SNNRunResult, run_dir: Path) -> dict[str, Any]:
+    """Write one run into ``run_dir``.
+
+    Files: ``thresholds.csv`` (accuracy and average timesteps per early-stop
+    threshold, PRIME Fig. 3b), ``confusion.csv`` (Fig. 3d), ``history.csv``
+    (training), ``accuracy_vs_timesteps`` and ``conductance_histogram``
+    (``G+ - G-`` before and after pruning, Fig. 2b,d; PNG + SVG),
+    ``workload.json`` (events per inference, without and with early stop at
+    the threshold nearest 0.5), ``manifest.json`` (the summary).
+
+    Returns:
+        The summary.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    t_n = result.config.net.n_frames
+    table = pd.DataFrame(result.thresholds)
+    table.to_csv(run_dir / "thresholds.csv", index=False, float_format="%.6g")
+    c = result.confusion()
+    pd.DataFrame(c, index=[f"true_{i}" for i in range(c.shape[0])],
+                 columns=[f"pred_{i}" for i in range(c.shape[1])]).to_csv(run_dir / "confusion.csv")
+    pd.DataFrame(result.net.history).to_csv(run_dir / "history.csv", index=False,
+                                            float_format="%.6g")
+
+    fig = Figure(figsize=(4.6, 3.4), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(table["avg_timesteps"], 100 * table["accuracy"], "o-")
+    for _, r in table.iterrows():
+        ax.annotate(f"{r['threshold']:g}", (r["avg_timesteps"], 100 * r["accuracy"]), fontsize=6)
+    ax.set_xlabel("average timesteps", fontsize=8)
+    ax.set_ylabel("accuracy (%)", fontsize=8)
+    ax.grid(True, alpha=0.3)
+    save_figure(fig, run_dir / "accuracy_vs_timesteps")
+
+    fig = Figure(figsize=(6.4, 3.0), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    for ax, g, name in ((axes[0], result.g_diff_before, "formed pairs"),
+                        (axes[1], result.g_diff_after, "after pruning (RESET to HRS)")):
+        ax.hist(g * 1e6, bins=121)
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel("G+ - G- (uS)", fontsize=8)
+    axes[0].set_ylabel("pairs", fontsize=8)
+    save_figure(fig, run_dir / "conductance_histogram")
+
+    pick = min(result.thresholds, key=lambda r: abs(r["threshold"] - 0.5))
+    workload = {
+        "workload": "snn", "network": "mlp " + "-".join(map(str, result.config.net.sizes)),
+        "backend": result.config.hardware.backend, "timesteps": t_n,
+        "events_per_inference": result.events_per_inference(t_n).as_dict(),
+        "early_stop": {"threshold": pick["threshold"], "avg_timesteps": pick["avg_timesteps"],
+                       "events_per_inference":
+                           result.events_per_inference(pick["avg_timesteps"]).as_dict()},
+        "lif_updates_per_timestep": int(sum(result.config.net.sizes[1:-1])),
+    }
+    (run_dir / "workload.json").write_text(json_text(workload) + "\n")
+    out = summary(result)
+    out["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+    (run_dir / "manifest.json").write_text(json_text(out) + "\n")
+    return out
+
+
+def zero_peak_fraction(g_diff: np.ndarray, tol_siemens: float = 0.5e-6) -> float:
+    """Fraction of pairs with ``|G+ - G-| <= tol`` (the peak at zero after pruning)."""
+    return float(np.mean(np.abs(g_diff) <= tol_siemens))

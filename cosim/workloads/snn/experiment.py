@@ -1,0 +1,174 @@
+"""One SNN run: split the events, train the pop-up scores, deploy, run the timestep loop,
+sweep the early-stop threshold. Computes only: no file I/O (:mod:`cosim.outputs.snn` writes).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from circuits.devices import TAOX_40NM
+from circuits.errors import ConfigError, check_int, check_range
+from cosim.accounting.events import Events
+from cosim.programming.schemes import BinaryCellWriter
+from cosim.workloads.snn.deployed import DeployConfig, deploy, early_stop, run_timesteps
+from cosim.workloads.snn.dvs import EventSet
+from cosim.workloads.snn.network import SNNConfig, TrainedSNN, pair_scheme, train
+from cosim.workloads.snn.nmnist import SPLITS
+
+DEFAULT_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+PAPER = {"threshold_0.5": {"accuracy": 0.976, "timesteps_saved": 0.59},
+         "threshold_0.3": {"accuracy": 0.949, "timesteps_saved": 0.77}}
+"""PRIME paper Fig. 3b."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SNNRunConfig:
+    """A train-and-evaluate run.
+
+    Attributes:
+        net: network and training.
+        hardware: deployment.
+        n_train, n_test: samples of each split (drawn without overlap, seeded).
+        split: binning of events into frames (``"time"`` or ``"number"``).
+        thresholds: early-stop thresholds in ``(0, 1]``.
+        alpha: softmax temperature of eq. 5 (PRIME code 2).
+        seed: seed of the split.
+    """
+
+    net: SNNConfig = field(default_factory=SNNConfig)
+    hardware: DeployConfig = field(default_factory=DeployConfig)
+    n_train: int = 4000
+    n_test: int = 1000
+    split: str = "time"
+    thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
+    alpha: float = 2.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_int("n_train", self.n_train, 1, 10**7)
+        check_int("n_test", self.n_test, 1, 10**7)
+        if self.split not in SPLITS:
+            raise ConfigError(f"split must be one of {SPLITS}, got {self.split!r}")
+        if not self.thresholds:
+            raise ConfigError("give at least one early-stop threshold")
+        for t in self.thresholds:
+            check_range("threshold", t, 0.0, 1.0, lo_open=True)
+        check_range("alpha", self.alpha, 0.0, 1e6, lo_open=True)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class SNNRunResult:
+    """Outcome of :func:`run_snn`.
+
+    Attributes:
+        config: the run.
+        net: the trained network.
+        software_accuracy: software forward pass on the test split, T steps.
+        random_accuracy: the untrained random pairs (all kept) in software.
+        thresholds: one dict per threshold (``early_stop`` without per-sample arrays).
+        labels, pred: test labels and predictions at ``T`` on hardware.
+        step_events: events of each timestep (all test samples).
+        g_diff_before, g_diff_after: ``G+ - G-`` (S) of every pair before and after pruning.
+        timings_s: seconds per phase.
+    """
+
+    config: SNNRunConfig
+    net: TrainedSNN
+    software_accuracy: float
+    random_accuracy: float
+    thresholds: list[dict]
+    labels: np.ndarray
+    pred: np.ndarray
+    step_events: list[Events]
+    g_diff_before: np.ndarray
+    g_diff_after: np.ndarray
+    timings_s: dict[str, float]
+
+    @property
+    def accuracy(self) -> float:
+        """Hardware accuracy at ``T`` (no early stop)."""
+        return float(np.mean(self.pred == self.labels))
+
+    def events_per_inference(self, avg_timesteps: float) -> Events:
+        """Events of one sample running ``avg_timesteps`` steps (steps cost alike)."""
+        n = self.labels.size
+        per_step = sum(self.step_events, Events())
+        f = avg_timesteps / len(self.step_events) / n
+        return Events(**{k: (v * f) for k, v in per_step.as_dict().items()})
+
+    def confusion(self) -> np.ndarray:
+        c = self.net.config.sizes[-1]
+        m = np.zeros((c, c), dtype=np.int64)
+        np.add.at(m, (self.labels, self.pred), 1)
+        return m
+
+
+def split_indices(labels: np.ndarray, n_train: int, n_test: int, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint seeded train/test indices."""
+    n = labels.size
+    if n_train + n_test > n:
+        raise ConfigError(f"n_train + n_test = {n_train + n_test} is more than the "
+                          f"{n} samples of the data set")
+    perm = np.random.default_rng(seed).permutation(n)
+    return perm[:n_train], perm[n_train:n_train + n_test]
+
+
+def run_snn(cfg: SNNRunConfig, data: EventSet, *, on_epoch=None, on_eval=None,
+            init: TrainedSNN | None = None) -> SNNRunResult:
+    """Train on ``data``'s train split and evaluate on its test split (module docstring)."""
+    timings: dict[str, float] = {}
+    tr, te = split_indices(data.labels, cfg.n_train, cfg.n_test, cfg.seed)
+    t0 = time.perf_counter()
+    fr_tr = data.subset(tr).frames(cfg.net.n_frames, cfg.split)
+    fr_te = data.subset(te).frames(cfg.net.n_frames, cfg.split)
+    y_tr, y_te = data.labels[tr], data.labels[te]
+    timings["binning"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    net = train(fr_tr, y_tr, cfg.net, progress=on_epoch, init=init)
+    timings["training"] = time.perf_counter() - t0
+    sw = float(np.mean(net.logits(fr_te)[-1].argmax(-1) == y_te))
+    rand_acc = float(np.mean(_all_kept_logits(net, fr_te)[-1].argmax(-1) == y_te))
+    t0 = time.perf_counter()
+    layers = deploy(net, cfg.hardware)
+    timings["programming"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    logits, step_events = run_timesteps(layers, net, fr_te, cfg.hardware.batch_size,
+                                        progress=on_eval)
+    timings["evaluation"] = time.perf_counter() - t0
+    rows = []
+    for th in cfg.thresholds:
+        r = early_stop(logits, y_te, th, cfg.alpha)
+        rows.append({"threshold": r["threshold"], "accuracy": r["accuracy"],
+                     "avg_timesteps": r["avg_timesteps"],
+                     "timesteps_saved": 1.0 - r["avg_timesteps"] / cfg.net.n_frames})
+    before = [(pw.g_actual_siemens - pw.g_actual_neg_siemens).ravel()
+              for pw in (pair_layer_programmed(cfg.net, i) for i in range(len(layers)))]
+    after = [(ly.programmed.g_actual_siemens - ly.programmed.g_actual_neg_siemens).ravel()
+             for ly in layers]
+    return SNNRunResult(config=cfg, net=net, software_accuracy=sw, random_accuracy=rand_acc,
+                        thresholds=rows, labels=y_te, pred=logits[-1].argmax(-1),
+                        step_events=step_events, g_diff_before=np.concatenate(before),
+                        g_diff_after=np.concatenate(after), timings_s=timings)
+
+
+def _all_kept_logits(net: TrainedSNN, frames: np.ndarray) -> np.ndarray:
+    """Software logits of the untrained random pairs, every weight kept."""
+    cfg = net.config
+    full = TrainedSNN(config=SNNConfig(**{**_fields(cfg), "mode": "weights"}), fixed=net.fixed,
+                      params={"w": [np.asarray(w) for w in net.fixed]})
+    return full.logits(frames)
+
+
+def _fields(cfg: SNNConfig) -> dict:
+    return {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
+
+
+def pair_layer_programmed(cfg: SNNConfig, layer: int):
+    """The unpruned random pairs of ``layer`` as formed (for the 'before' histogram)."""
+    return pair_scheme(cfg, layer).program(None, cfg.shapes[layer], rram=TAOX_40NM,
+                                           write=BinaryCellWriter(rram=TAOX_40NM), read_back=None)
