@@ -7,6 +7,7 @@ import click
 from cosim.commands.haq import haq_command, sweep_group
 from cosim.commands.mvm import mvm_command
 from cosim.commands.netlist import netlist_group
+from cosim.commands.nf import field_group
 from cosim.commands.report import report_command
 from cosim.commands.run import run_command
 from cosim.commands.simulate import simulate_command
@@ -22,6 +23,7 @@ COMMANDS: list[click.Command] = [
     vcmac_command,
     mvm_command,
     haq_command,
+    field_group,
     sweep_group,
     report_command,
     snn_group,

@@ -1,0 +1,54 @@
+"""Benchmark of the neural field: dense training + HAQ/PTQ deployment + evaluation.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_nf.py [--phantom 40x128x128] [--steps 2000]
+        [--batch 16384] [--backend ideal] [--wide] [-o RUN_DIR]
+
+Prints the wall time of each phase (training, programming, forward pass of all
+voxels per scheme) and the metrics; writes the run folder when ``-o`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--phantom", default="40x128x128")
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--batch", type=int, default=16384)
+    ap.add_argument("--backend", default="ideal")
+    ap.add_argument("--wide", action="store_true")
+    ap.add_argument("-o", "--out", default=None)
+    a = ap.parse_args()
+    from cosim.commands.nf import parse_shape
+    from cosim.workloads.nf.field import NeuralFieldConfig, run_neural_field
+    from cosim.workloads.nf.mlp import PAPER_MLP, WIDE, TrainConfig
+
+    cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom), backend=a.backend,
+                            mlp=WIDE if a.wide else PAPER_MLP,
+                            training=TrainConfig(steps=a.steps, batch=a.batch))
+    t0 = time.perf_counter()
+    r = run_neural_field(cfg)
+    total = time.perf_counter() - t0
+    s = r.summary()
+    out = {k: s[k] for k in s if k.startswith(("psnr", "ssim"))}
+    out.update(timings_s=s["timings_s"], total_s=total, read_path=s["read_path"],
+               weights=s["weights"], voxels=s["voxels"])
+    if a.out:
+        from cosim.outputs.neural_field import write_neural_field
+
+        write_neural_field(r, a.out)
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()
