@@ -126,3 +126,18 @@ def test_dense_run_orders_software_haq_ptq():
 def test_bad_config(kw, match):
     with pytest.raises(ConfigError, match=match):
         NeuralFieldConfig(**kw)
+
+
+def test_calibrated_without_wires_agrees_with_ideal():
+    # A wire-free 0T1R array is linear: the calibrated transfer is G itself, so the
+    # deployed pass (same write-noise draws) must agree with the ideal backend.
+    cfg = MLPConfig(width=12, rank=3)
+    p = init_params(cfg, 9, RNG(0))
+    f = RNG(1).uniform(-1, 1, (64, 9))
+    scales = input_scales(p, f, cfg)
+    ys = {}
+    for backend in ("ideal", "calibrated"):
+        dc = DeployConfig(scheme="haq", tile=TileConfig(backend=backend, r_wire_ohm=0.0,
+                                                        use_cache=False))
+        ys[backend] = deploy_mlp(p, cfg, dc, scales, rng=RNG(4)).forward(f)[0]
+    np.testing.assert_allclose(ys["calibrated"], ys["ideal"], rtol=1e-7, atol=1e-9)
