@@ -76,8 +76,13 @@ from circuits.tia import DEFAULT_TIA, TIAParams, tia_readout_lines
 from circuits.tia import MODEL_FILE as TIA_MODEL_FILE
 
 CELLS = ("0T1R", "1T1R")
+"""The cell kinds: a resistor alone, or behind an access transistor."""
 READOUTS = ("virtual_ground", "tia")
 MAX_DIM = 4096
+MACRO_ROWS = 512
+"""Rows of one physical array of the seeds' chip (a 512 x 512 1T1R macro)."""
+MACRO_COLS = 512
+"""Physical columns of one array of the seeds' chip."""
 
 RRAM_FILE = "rram_cell.lib"
 """Model file of the RRAM cell subcircuits."""
@@ -139,10 +144,10 @@ class CrossbarParams:
     _digest: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        g = _conductance_matrix("g_siemens", self.g_siemens, self.rram)
+        g = conductance_matrix("g_siemens", self.g_siemens, self.rram)
         object.__setattr__(self, "g_siemens", g)
         if self.g_neg_siemens is not None:
-            gn = _conductance_matrix("g_neg_siemens", self.g_neg_siemens, self.rram)
+            gn = conductance_matrix("g_neg_siemens", self.g_neg_siemens, self.rram)
             if gn.shape != g.shape:
                 raise ConfigError(
                     f"g_neg_siemens has shape {gn.shape}, g_siemens has {g.shape}; they must match"
@@ -213,16 +218,33 @@ class CrossbarParams:
         return hash(self._digest)
 
 
-def _conductance_matrix(name: str, value: object, rram: RRAMParams) -> np.ndarray:
+def conductance_matrix(name: str, value: object, rram: RRAMParams,
+                       max_dim: int | None = MAX_DIM) -> np.ndarray:
+    """``value`` as a read-only 2-D array of conductances inside the device range.
+
+    The one check of conductances given by a user or a scheme (crossbar
+    parameters, tile targets).
+
+    Args:
+        name: what the array is, for messages.
+        value: the conductances (S), ``(rows, cols)``.
+        rram: the device whose range ``[g_min, g_max]`` applies.
+        max_dim: largest rows and cols (``None``: any non-empty size).
+
+    Raises:
+        ConfigError: not a non-empty 2-D array of numbers, too large, NaN or
+            infinite entries, or entries outside the device range.
+    """
     try:
         g = np.array(value, dtype=float)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a 2-D array of conductances in siemens") from None
-    if g.ndim != 2:
-        raise ConfigError(f"{name} must be 2-D (rows, cols), got shape {g.shape}")
+    if g.ndim != 2 or 0 in g.shape:
+        raise ConfigError(f"{name} must be a non-empty 2-D array (rows, cols), got shape "
+                          f"{g.shape}")
     rows, cols = g.shape
-    if not (1 <= rows <= MAX_DIM and 1 <= cols <= MAX_DIM):
-        raise ConfigError(f"rows and cols must be in [1, {MAX_DIM}], got {rows} x {cols}")
+    if max_dim is not None and not (rows <= max_dim and cols <= max_dim):
+        raise ConfigError(f"rows and cols must be in [1, {max_dim}], got {rows} x {cols}")
     if not np.all(np.isfinite(g)):
         raise ConfigError(f"{name} holds NaN or infinite values")
     lo, hi = g.min(), g.max()

@@ -77,6 +77,11 @@ class AccessParams:
         check_range("v_gate_volt", self.v_gate_volt, 0.0, 5.0)
 
 
+V_READ_VOLT = 0.1
+"""Row voltage of a full-scale read (V): the NF code's 0.1 V. The tiles read at it
+by default and the simulated cell-read energy (V^2 G t) is taken at it, so the
+accuracy and the energy of a read describe the same read."""
+
 TAOX_40NM = RRAMParams()
 """40 nm TaOx 1T1R cell of the NF paper (linear read)."""
 

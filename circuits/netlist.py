@@ -19,6 +19,7 @@ spice and calibrated backends was about 3e-10 of full scale, now it is about
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,27 @@ def num(x: float) -> str:
         raise ConfigError(f"a netlist number must be finite, got {value!r}")
     text = repr(value)
     return text[:-2] if text.endswith(".0") else text
+
+
+_SCALE = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3,
+          "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15, "a": 1e-18}
+_NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(meg|mil|[tgkmunpfa])?[a-z]*$")
+
+
+def spice_number(text: str) -> float:
+    """Read a number the way SPICE does: ``50n``, ``1.2meg``, ``3u``, ``100mV``, ``1e-6``.
+
+    The scale suffixes are SPICE's (case ignored; ``m`` is milli, ``meg`` mega,
+    ``mil`` a thousandth of an inch); letters after the suffix are units and are
+    ignored, as ngspice ignores them.
+
+    Raises:
+        ConfigError: ``text`` is not a number.
+    """
+    m = _NUMBER.match(str(text).strip().lower())
+    if not m:
+        raise ConfigError(f"not a number: {text!r} (examples: 0.5, 1e-6, 1u, 10n, 2meg)")
+    return float(m.group(1)) * _SCALE.get(m.group(2) or "", 1.0)
 
 
 @dataclass(frozen=True)

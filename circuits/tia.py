@@ -35,7 +35,7 @@ most 64 * 29.22e-6 * 0.2 = 0.374 mA (about 0.4 mA). With ``r_f_ohm = 800``
 and the op-amp's 100 ohm output resistance, 0.4 mA moves the output 0.32 V
 and the op-amp's internal node 0.36 V from ``V_ref = 0``, 90 mV inside the
 assumed +-0.45 V output swing, so the whole range stays linear
-(``TIAParams.i_linear_max_amp`` = 0.444 mA). ``c_f_farad = 0.5 pF`` puts the
+(``TIAParams.i_linear_max_a`` = 0.444 mA). ``c_f_farad = 0.5 pF`` puts the
 feedback pole at 1/(2 pi 800 ohm 0.5 pF) = 398 MHz, above the 100 MHz GBW:
 it keeps the loop stable with up to a few pF of column capacitance at the
 input without slowing the response (closed-loop time constant about
@@ -100,7 +100,7 @@ class TIAParams:
             ``v_out_max_volt`` when ``supply`` is set.
         v_ss_volt: negative supply (V), used with ``supply``; -0.55 V. Must be
             at most ``v_out_min_volt`` when ``supply`` is set.
-        i_q_amp: op-amp quiescent current (A) from ``v_dd`` to ``v_ss``, used
+        i_q_a: op-amp quiescent current (A) from ``v_dd`` to ``v_ss``, used
             with ``supply``; 73.75 uA, assumed: the amplifier current of the NF
             code's energy constants (14.75 pJ = 2 x 73.75 uA x 100 ns).
     """
@@ -119,7 +119,7 @@ class TIAParams:
     supply: bool = False
     v_dd_volt: float = 0.55
     v_ss_volt: float = -0.55
-    i_q_amp: float = 73.75e-6
+    i_q_a: float = 73.75e-6
 
     def __post_init__(self) -> None:
         check_range("a0_db", self.a0_db, 0.0, 200.0, lo_open=True)
@@ -140,7 +140,7 @@ class TIAParams:
             raise ConfigError(f"supply must be True or False, got {self.supply!r}")
         check_range("v_dd_volt", self.v_dd_volt, -10.0, 10.0)
         check_range("v_ss_volt", self.v_ss_volt, -10.0, self.v_dd_volt)
-        check_range("i_q_amp", self.i_q_amp, 0.0, 1.0)
+        check_range("i_q_a", self.i_q_a, 0.0, 1.0)
         if self.supply:
             # the output swing must lie between the rails
             check_range("v_dd_volt", self.v_dd_volt, self.v_out_max_volt, 10.0)
@@ -152,7 +152,7 @@ class TIAParams:
         return 10.0 ** (self.a0_db / 20.0)
 
     @property
-    def i_linear_max_amp(self) -> float:
+    def i_linear_max_a(self) -> float:
         """Largest input current magnitude (A) whose output stays linear.
 
         The op-amp's internal node sits at ``V_ref - I (r_f + r_out)``; it must
@@ -215,7 +215,7 @@ def tia_readout_lines(p: TIAParams, name: str, in_node: str, out_node: str) -> t
             f"{SUPPLY_SOURCES[0]}{name} {vdd} 0 DC {num(p.v_dd_volt)}",
             f"{SUPPLY_SOURCES[1]}{name} {vss} 0 DC {num(p.v_ss_volt)}",
             f"Xtia{name} {ref} {in_node} {out_node} {vdd} {vss} opamp_sup {opamp} "
-            f"iq={num(p.i_q_amp)}",
+            f"iq={num(p.i_q_a)}",
         ]
     else:
         lines.append(f"Xtia{name} {ref} {in_node} {out_node} opamp {opamp}")
@@ -232,13 +232,13 @@ def tia_readout_lines(p: TIAParams, name: str, in_node: str, out_node: str) -> t
 class CurrentStep:
     """The input stimulus of the stand-alone TIA bench: one current step.
 
-    ``Iin`` is written ``DC i_step_amp PULSE(0 i_step_amp delay_s edge_s edge_s
+    ``Iin`` is written ``DC i_step_a PULSE(0 i_step_a delay_s edge_s edge_s
     1 2)``: an operating point (``.op``) sees the step's final value, a ``.dc``
     sweep of ``Iin`` replaces it, and a transient sees 0 A until ``delay_s``,
-    then a rise over ``edge_s`` to ``i_step_amp`` held for 1 s.
+    then a rise over ``edge_s`` to ``i_step_a`` held for 1 s.
 
     Attributes:
-        i_step_amp: step height (A), current into the input node; 100 uA moves
+        i_step_a: step height (A), current into the input node; 100 uA moves
             the default TIA's output by -80 mV, well inside its linear range.
         delay_s: time (s) of the step's start; 10 ns, so a transient shows the
             settled output before it.
@@ -246,18 +246,18 @@ class CurrentStep:
             closed-loop time constant.
     """
 
-    i_step_amp: float = 100e-6
+    i_step_a: float = 100e-6
     delay_s: float = 10e-9
     edge_s: float = 1e-9
 
     def __post_init__(self) -> None:
-        check_range("i_step_amp", self.i_step_amp, -1.0, 1.0)
+        check_range("i_step_a", self.i_step_a, -1.0, 1.0)
         check_range("delay_s", self.delay_s, 0.0, 1.0)
         check_range("edge_s", self.edge_s, 0.0, 1.0, lo_open=True)
 
     def source_text(self) -> str:
         """``DC ... PULSE(...)``: the value part of the ``Iin`` line."""
-        i = num(self.i_step_amp)
+        i = num(self.i_step_a)
         edge = num(self.edge_s)
         return f"DC {i} PULSE(0 {i} {num(self.delay_s)} {edge} {edge} 1 2)"
 

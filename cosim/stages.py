@@ -117,7 +117,7 @@ def _tia(ctx: Context, cfg: TiaStage) -> dict[str, Any]:
     ch = characterise_tia(tolerance=cfg.tolerance)
     pd.DataFrame([ch.as_dict()]).to_csv(out / "tia.csv", index=False, float_format="%.8g")
     i_in, v_out = dc_transfer()
-    t, v = step_response(step_amp=ch.step_amp)
+    t, v = step_response(step_a=ch.step_a)
     for stem, x, xlabel, y in (("tia_dc", i_in * 1e6, "input current (uA)", v_out),
                                ("tia_step", t * 1e9, "time (ns)", v)):
         fig, (ax,) = new_figure(1)

@@ -65,13 +65,13 @@ def test_simulated_tia_power_is_quiescent_plus_output_current(i_column_a):
 
     bench = TiaBench() if i_column_a is None else TiaBench(i_column_a=i_column_a)
     fig = tia_figure(bench)
-    v_dd, v_ss = bench.supply_v
+    v_dd, v_ss = bench.supply_volt
     i_col, t, edge = bench.i_column_a, bench.active_s, bench.edge_s
     # hand calculation: the quiescent current flows from v_dd to v_ss all the time; the
     # op-amp output carries the whole column current (nothing else loads the output), a
     # trapezoid of mean |I| (t - edge) / t, sunk into v_ss (I > 0) or sourced from v_dd
     rail = -v_ss if i_col > 0 else v_dd
-    expect = (v_dd - v_ss) * bench.i_q_amp + rail * abs(i_col) * (t - edge) / t
+    expect = (v_dd - v_ss) * bench.i_q_a + rail * abs(i_col) * (t - edge) / t
     assert fig.value == pytest.approx(expect, rel=0.02)
     if i_column_a is None:
         # 100 rows x 0.5 x 34.06 uS x 0.1 V; 81.1 uW quiescent + 92.7 uW output: 17.4 pJ

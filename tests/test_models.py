@@ -85,13 +85,13 @@ def _run_with_models(deck: str, analysis: list[str]):
 
 
 @pytest.mark.ngspice
-@pytest.mark.parametrize(("model", "vgs", "vds", "lo_amp", "hi_amp"), [
+@pytest.mark.parametrize(("model", "vgs", "vds", "lo_a", "hi_a"), [
     ("NMOS_VTG", 1.1, 0.1, 100e-6, 1e-3),
     ("NMOS_L1", 1.1, 0.1, 100e-6, 1e-3),
     ("PMOS_VTG", -1.1, -0.1, 30e-6, 1e-3),
 ])
 def test_transistor_cards_load_and_conduct(model: str, vgs: float, vds: float,
-                                           lo_amp: float, hi_amp: float) -> None:
+                                           lo_a: float, hi_a: float) -> None:
     kind = "nmos" if model.startswith("NMOS") else "pmos"
     lib = "nmos_level1.lib" if model == "NMOS_L1" else "freepdk45_nom.lib"
     deck = "\n".join([
@@ -102,7 +102,7 @@ def test_transistor_cards_load_and_conduct(model: str, vgs: float, vds: float,
         f"M1 d g 0 0 {model} W={W_M} L={L_M}",
     ])
     i_d = -_run_with_models(deck, [".op"]).i("vd")[0]
-    assert lo_amp < abs(i_d) < hi_amp
+    assert lo_a < abs(i_d) < hi_a
     assert math.copysign(1.0, i_d) == math.copysign(1.0, vds)
 
 

@@ -23,8 +23,8 @@ from cosim.engine import mosfet, nodal
 from cosim.engine.mosfet import Level1Card, Level1Mos, MosModel, UniformBicubic
 
 G_LO, G_HI = TAOX_40NM.g_hrs_siemens, TAOX_40NM.g_lrs_siemens
-TEST_CARD = Level1Card(name="T", kp_a_per_v2=2e-4, vto_volt=0.3, lambda_per_v=0.05,
-                       is_amp=1e-14)
+TEST_CARD = Level1Card(name="T", kp_a_per_v2=2e-4, vto_volt=0.3, lambda_per_volt=0.05,
+                       is_a=1e-14)
 
 
 def _g(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
@@ -313,7 +313,7 @@ def test_default_operating_point_is_the_read_voltage(level1: Callable,
 
 
 def test_level1_regions_follow_shichman_hodges() -> None:
-    m = Level1Mos(card=replace(TEST_CARD, is_amp=0.0), w_m=1e-6, l_m=0.1e-6, v_gate_volt=1.0,
+    m = Level1Mos(card=replace(TEST_CARD, is_a=0.0), w_m=1e-6, l_m=0.1e-6, v_gate_volt=1.0,
                   gmin_siemens=0.0)
     beta, lam = 2e-4 * 10, 0.05  # W/L = 10, VTO = 0.3 V, Vgs - VTO = 0.7 V
     vd = np.array([0.2, 1.0, 0.0, 0.1])
@@ -348,7 +348,7 @@ def test_model_card_parser_joins_lines_and_scales(tmp_path) -> None:
     f = tmp_path / "m.lib"
     f.write_text("* c\n.model X nmos (level=1 kp=20u\n+ vto=0.4 ; tail\n+ lambda=50m LD=5n)\n")
     card = mosfet.read_level1_card(f)
-    assert (card.kp_a_per_v2, card.vto_volt, card.lambda_per_v, card.ld_m) == pytest.approx(
+    assert (card.kp_a_per_v2, card.vto_volt, card.lambda_per_volt, card.ld_m) == pytest.approx(
         (20e-6, 0.4, 0.05, 5e-9))
     f.write_text(".model X nmos level=1 kp=20u vto=0.4 gamma=0.3\n")
     with pytest.raises(ConfigError, match="GAMMA"):

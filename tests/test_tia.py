@@ -52,7 +52,7 @@ def test_invalid_params_name_the_field(field: str, value: float) -> None:
 
 
 @pytest.mark.parametrize(("field", "changes"), [
-    ("i_q_amp", {"i_q_amp": -1e-6}),
+    ("i_q_a", {"i_q_a": -1e-6}),
     ("v_dd_volt", {"supply": True, "v_dd_volt": 0.4}),    # below the 0.45 V swing limit
     ("v_ss_volt", {"supply": True, "v_ss_volt": -0.4}),
     ("v_ss_volt", {"v_ss_volt": 1.0}),                     # above v_dd_volt
@@ -70,7 +70,7 @@ def test_nan_is_refused() -> None:
 
 def test_default_linear_range_covers_a_64_row_column() -> None:
     i_column = 64 * 29.22e-6 * 0.2           # 0.374 mA, 64 LRS cells read at 0.2 V
-    assert DEFAULT_TIA.i_linear_max_amp >= 0.4e-3 > i_column
+    assert DEFAULT_TIA.i_linear_max_a >= 0.4e-3 > i_column
     assert DEFAULT_TIA.a0 == pytest.approx(1e4)
 
 
@@ -127,14 +127,14 @@ def test_bench_text() -> None:
 
 def test_bench_carries_a_current_step_for_every_analysis() -> None:
     assert tia().body[0] == "Iin 0 in DC 0.0001 PULSE(0 0.0001 1e-08 1e-09 1e-09 1 2)"
-    step = CurrentStep(i_step_amp=-20e-6, delay_s=0.0, edge_s=0.5e-9)
+    step = CurrentStep(i_step_a=-20e-6, delay_s=0.0, edge_s=0.5e-9)
     assert tia(step=step).body[0] == "Iin 0 in DC -2e-05 PULSE(0 -2e-05 0 5e-10 5e-10 1 2)"
     # a PWL waveform replaces the step
     assert tia(i_in_pwl=((0.0, 0.0), (1e-9, 1e-4))).body[0].startswith("Iin 0 in DC 0 PWL(")
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("i_step_amp", 2.0), ("delay_s", -1e-9), ("edge_s", 0.0), ("edge_s", float("nan")),
+    ("i_step_a", 2.0), ("delay_s", -1e-9), ("edge_s", 0.0), ("edge_s", float("nan")),
 ])
 def test_current_step_refuses_bad_values(field: str, value: float) -> None:
     with pytest.raises(ConfigError, match=field):
@@ -160,7 +160,7 @@ def test_dc_transfer_is_linear_with_gain_minus_rf(p: TIAParams) -> None:
     from circuits.runner import run
 
     i_max = 0.4e-3                                   # stated linear input range: +-0.4 mA
-    assert i_max <= p.i_linear_max_amp
+    assert i_max <= p.i_linear_max_a
     res = run(tia(p), DC(source="Iin", start=-i_max, stop=i_max, step=10e-6))
     i_in = res.data["i(i-sweep) [A]"].to_numpy()
     v_out = res.v("out")
@@ -188,8 +188,8 @@ def test_supplied_tia_keeps_gain_and_draws_quiescent_plus_output_current() -> No
     # the output sinks the input current (I > 0) into v_ss or sources it (I < 0) from v_dd
     i_dd = -res.i("Vddtia")                              # current the v_dd rail delivers
     i_ss = res.i("Vsstia")                               # current returned into v_ss
-    np.testing.assert_allclose(i_dd, p.i_q_amp + np.maximum(-i_in, 0), rtol=1e-6, atol=1e-12)
-    np.testing.assert_allclose(i_ss, p.i_q_amp + np.maximum(i_in, 0), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(i_dd, p.i_q_a + np.maximum(-i_in, 0), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(i_ss, p.i_q_a + np.maximum(i_in, 0), rtol=1e-6, atol=1e-12)
 
 
 @pytest.mark.ngspice
@@ -314,7 +314,7 @@ def test_written_bench_transient_steps_the_output_by_minus_rf_times_step(tmp_pat
     t, v = data["time [s]"].to_numpy(), data["v(out) [V]"].to_numpy()
     before = v[t < DEFAULT_STEP.delay_s]
     after = v[t > DEFAULT_STEP.delay_s + 25e-9]          # > 12 ns settling, see tia.py
-    expected = -DEFAULT_TIA.r_f_ohm * DEFAULT_STEP.i_step_amp   # -80 mV
+    expected = -DEFAULT_TIA.r_f_ohm * DEFAULT_STEP.i_step_a   # -80 mV
     np.testing.assert_allclose(before, 0.0, atol=1e-6)
     np.testing.assert_allclose(after, expected, rtol=2e-3)    # finite gain: -1e-4 of it
     assert len(after) > 0 and len(before) > 0

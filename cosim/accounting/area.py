@@ -16,19 +16,17 @@ control logic, clocking, I/O and wiring between macros.
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 
+from circuits.crossbar import CELLS
 from circuits.errors import ConfigError, check_choice, check_range, did_you_mean
-from circuits.netlist import Netlist
+from circuits.netlist import Netlist, spice_number
 
 AREA_CSV = Path(__file__).resolve().parent / "data" / "area_blocks.csv"
 ORIGINS = ("netlist", "derived", "cited", "override")
-_SI = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "meg": 1e6}
-_VALUE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(meg|[fpnumk])?$", re.I)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,7 +61,7 @@ class Hardware:
     sram_kib: float = 0.0
 
     def __post_init__(self) -> None:
-        check_choice("cell", self.cell, ("1T1R", "0T1R"))
+        check_choice("cell", self.cell, CELLS)
         for f in fields(self):
             if f.name == "cell":
                 continue
@@ -154,13 +152,6 @@ class AreaEntry:
             raise ConfigError(f"area row {self.block!r} has no source")
 
 
-def _si(text: str) -> float:
-    m = _VALUE.match(text.strip())
-    if not m:
-        raise ConfigError(f"cannot read the number {text!r} in a netlist")
-    return float(m.group(1)) * _SI.get((m.group(2) or "").lower(), 1.0)
-
-
 @dataclass(frozen=True, kw_only=True)
 class NetlistInventory:
     """What a netlist holds that takes area.
@@ -200,12 +191,12 @@ def inventory(netlist: Netlist) -> NetlistInventory:
         kind = words[0][0].upper()
         if kind == "M":
             params = {k.lower(): v for k, _, v in (w.partition("=") for w in words if "=" in w)}
-            w_m, l_m = _si(params.get("w", "0")), _si(params.get("l", "0"))
+            w_m, l_m = spice_number(params.get("w", "0")), spice_number(params.get("l", "0"))
             m = int(float(params.get("m", "1")))
             gate += m * w_m * l_m * 1e12
             count += m
         elif kind == "C" and len(words) >= 4:
-            cap += _si(words[3])
+            cap += spice_number(words[3])
         elif kind == "X" and any(w.lower() in AMPLIFIER_SUBCKTS for w in words[1:]):
             amps += 1
     return NetlistInventory(gate_area_um2=gate, transistors=count, capacitance_f=cap,

@@ -31,15 +31,13 @@ import numpy as np
 
 from circuits.analyses import Tran
 from circuits.crossbar import CrossbarParams, crossbar, input_sources
-from circuits.devices import RRAMParams
+from circuits.devices import V_READ_VOLT, RRAMParams
 from circuits.errors import CosimError, check_range
 from circuits.netlist import Netlist, num
 from circuits.runner import run
 from circuits.tia import SUPPLY_SOURCES, TIAParams, tia
 from cosim.accounting.energy import EnergyEntry, EnergyTable
 
-NF_READ_VOLT = 0.1
-"""NF code cell-read voltage (V) behind the cited 3.41 fJ."""
 NF_READ_SIEMENS = 34.06e-6
 """NF code cell conductance (S) behind the cited 3.41 fJ."""
 NF_READ_S = 10e-9
@@ -59,7 +57,7 @@ class ReadPulse:
             discharges within the window.
     """
 
-    v_read_volt: float = NF_READ_VOLT
+    v_read_volt: float = V_READ_VOLT
     width_s: float = NF_READ_S
     edge_s: float = 0.1e-9
     delay_s: float = 0.5e-9
@@ -295,9 +293,9 @@ class TiaBench:
     """The TIA conversion whose supply power goes into the table.
 
     Attributes:
-        supply_v: op-amp rails ``(v_dd, v_ss)`` (V); +-0.55 V, the 1.1 V 40 nm
+        supply_volt: op-amp rails ``(v_dd, v_ss)`` (V); +-0.55 V, the 1.1 V 40 nm
             core supply split about the 0 V reference (``circuits.tia``).
-        i_q_amp: op-amp quiescent current (A); 73.75 uA, the NF code's amplifier
+        i_q_a: op-amp quiescent current (A); 73.75 uA, the NF code's amplifier
             current (assumed, see ``device_models/opamp.lib``).
         i_column_a: column current the TIA reads (A); positive flows into the
             TIA input, so the op-amp sinks it into ``v_ss``. Default: a
@@ -310,9 +308,9 @@ class TiaBench:
         edge_s: rise and fall time of the column current (s), inside ``active_s``.
     """
 
-    supply_v: tuple[float, float] = (0.55, -0.55)
-    i_q_amp: float = 73.75e-6
-    i_column_a: float = HAQ_ROWS * 0.5 * NF_READ_SIEMENS * NF_READ_VOLT
+    supply_volt: tuple[float, float] = (0.55, -0.55)
+    i_q_a: float = 73.75e-6
+    i_column_a: float = HAQ_ROWS * 0.5 * NF_READ_SIEMENS * V_READ_VOLT
     active_s: float = NF_AMPLIFIER_S
     edge_s: float = 1e-9
 
@@ -324,8 +322,8 @@ class TiaBench:
 
     def params(self) -> TIAParams:
         """The default TIA with its supply on at this bench's rails and quiescent current."""
-        v_dd, v_ss = self.supply_v
-        return TIAParams(supply=True, v_dd_volt=v_dd, v_ss_volt=v_ss, i_q_amp=self.i_q_amp)
+        v_dd, v_ss = self.supply_volt
+        return TIAParams(supply=True, v_dd_volt=v_dd, v_ss_volt=v_ss, i_q_a=self.i_q_a)
 
     def waveform(self) -> tuple[tuple[float, float], ...]:
         """Column current: rises over ``edge_s`` from 0, holds, falls to 0 at ``active_s``."""
@@ -354,10 +352,10 @@ def tia_figure(bench: TiaBench = TiaBench(), *,
     power = -(res.v("tvdd") * res.i(vdd) + res.v("tvss") * res.i(vss))
     energy = float(np.trapezoid(power, t))
     watts = energy / bench.active_s
-    quiescent = (p.v_dd_volt - p.v_ss_volt) * p.i_q_amp
+    quiescent = (p.v_dd_volt - p.v_ss_volt) * p.i_q_a
     text = (f"circuits.tia.tia (Rf {num(p.r_f_ohm)} ohm || {p.c_f_farad * 1e12:g} pF, op-amp "
             f"opamp_sup on {p.v_dd_volt:g} / {p.v_ss_volt:g} V rails, iq "
-            f"{p.i_q_amp * 1e6:.4g} uA) reading a column current of "
+            f"{p.i_q_a * 1e6:.4g} uA) reading a column current of "
             f"{bench.i_column_a * 1e6:.4g} uA ({bench.edge_s * 1e9:g} ns edges) for one "
             f"{bench.active_s * 1e9:g} ns conversion; supply power -(v(tvdd) i(Vddtia) + "
             f"v(tvss) i(Vsstia)) integrated: {energy * 1e12:.4g} pJ per conversion, "

@@ -38,6 +38,7 @@ from typing import Any
 
 import pandas as pd
 
+from circuits.crossbar import MACRO_COLS, MACRO_ROWS
 from circuits.errors import ConfigError, check_choice, check_range, did_you_mean
 from cosim.accounting.area import Hardware
 from cosim.accounting.events import NF_TIMING, Events, Timing
@@ -567,7 +568,8 @@ _MVM_KEYS = ("schema", "kind", "name", "rows", "cols", "bits", "inferences", "ag
 
 def _mvm_common(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return dict(bits=_int(cfg, "bits", 12), aggregation=str(cfg.get("aggregation", "analog")),
-                macro_rows=_int(cfg, "macro_rows", 512), macro_cols=_int(cfg, "macro_cols", 512),
+                macro_rows=_int(cfg, "macro_rows", MACRO_ROWS),
+                macro_cols=_int(cfg, "macro_cols", MACRO_COLS),
                 columns_per_adc=_int(cfg, "columns_per_adc", 8),
                 input_bits=_int(cfg, "input_bits", 8), output_bits=_int(cfg, "output_bits", 16),
                 timing=_timing(cfg), cell=str(cfg.get("cell", "1T1R")))
@@ -579,7 +581,8 @@ def mvm_workload(cfg: Mapping[str, Any]) -> Workload:
 
     Keys: ``name``, ``rows``, ``cols``, ``bits`` (cells per weight, 12),
     ``inferences`` (vectors, 1), ``aggregation`` (``analog`` VCMAC or
-    ``digital``), ``macro_rows``/``macro_cols`` (512), ``columns_per_adc`` (8),
+    ``digital``), ``macro_rows``/``macro_cols`` (the chip's 512 x 512 macro),
+    ``columns_per_adc`` (8),
     ``input_bits`` (8), ``output_bits`` (16), ``cell`` (``1T1R``), ``timing``,
     ``claim``, ``source``. Counting rule: :func:`_count_mvm`.
     """
@@ -666,8 +669,8 @@ def haq_mvm_workload(config: Mapping[str, Any], events: Events, *,
                   "rows": config["vector_length"], "cols": config["n_outputs"],
                   "bits": config["n_bits"], "inferences": config["n_vectors"],
                   "aggregation": config.get("aggregation", "digital"),
-                  "macro_rows": config.get("macro_rows", 512),
-                  "macro_cols": config.get("macro_cols", 512),
+                  "macro_rows": config.get("macro_rows", MACRO_ROWS),
+                  "macro_cols": config.get("macro_cols", MACRO_COLS),
                   "input_bits": config.get("input_bits", 8)}
     except KeyError as exc:
         raise ConfigError(f"HAQ test config lacks {exc.args[0]!r}") from None

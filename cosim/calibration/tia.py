@@ -24,19 +24,19 @@ class TIACharacterisation:
         gain_ohm: measured transimpedance dV_out/dI_in (ohm), negative.
         gain_rel_error: (gain - (-r_f)) / r_f.
         max_nonlinearity_volt: largest deviation of the DC sweep from its line fit (V).
-        i_range_amp: the swept input current range, +- this (A).
+        i_range_a: the swept input current range, +- this (A).
         settle_time_s: time after the step to stay within ``settle_tolerance`` (s).
         settle_tolerance: relative tolerance band of the settling time.
-        step_amp: height of the current step (A).
+        step_a: height of the current step (A).
     """
 
     gain_ohm: float
     gain_rel_error: float
     max_nonlinearity_volt: float
-    i_range_amp: float
+    i_range_a: float
     settle_time_s: float
     settle_tolerance: float
-    step_amp: float
+    step_a: float
 
     def as_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
@@ -44,17 +44,17 @@ class TIACharacterisation:
 
 def dc_transfer(p: TIAParams = DEFAULT_TIA, points: int = 101) -> tuple[np.ndarray, np.ndarray]:
     """DC sweep of the input current over the linear range: (I_in A, V_out V)."""
-    i_max = p.i_linear_max_amp
+    i_max = p.i_linear_max_a
     step = 2 * i_max / (points - 1)
     res = run(tia(p), DC(source="Iin", start=-i_max, stop=i_max, step=step))
     return res.data.iloc[:, 0].to_numpy(), res.v("out")
 
 
-def step_response(p: TIAParams = DEFAULT_TIA, step_amp: float = 100e-6,
+def step_response(p: TIAParams = DEFAULT_TIA, step_a: float = 100e-6,
                   t_step_s: float = 5e-9, t_stop_s: float = 60e-9
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Transient response to a current step at ``t_step_s``: (time s, V_out V)."""
-    pwl = ((0.0, 0.0), (t_step_s, 0.0), (t_step_s + 0.1e-9, step_amp), (t_stop_s, step_amp))
+    pwl = ((0.0, 0.0), (t_step_s, 0.0), (t_step_s + 0.1e-9, step_a), (t_stop_s, step_a))
     res = run(tia(p, i_in_pwl=pwl), Tran(step_s=10e-12, stop_s=t_stop_s))
     return res.data["time [s]"].to_numpy(), res.v("out")
 
@@ -76,10 +76,10 @@ def characterise_tia(p: TIAParams = DEFAULT_TIA, tolerance: float = 1e-3) -> TIA
     i_in, v_out = dc_transfer(p)
     slope, intercept = np.polyfit(i_in, v_out, 1)
     nonlin = float(np.max(np.abs(v_out - (slope * i_in + intercept))))
-    step = 0.25 * p.i_linear_max_amp
-    t, v = step_response(p, step_amp=step)
+    step = 0.25 * p.i_linear_max_a
+    t, v = step_response(p, step_a=step)
     return TIACharacterisation(
         gain_ohm=float(slope), gain_rel_error=float((slope + p.r_f_ohm) / p.r_f_ohm),
-        max_nonlinearity_volt=nonlin, i_range_amp=float(p.i_linear_max_amp),
+        max_nonlinearity_volt=nonlin, i_range_a=float(p.i_linear_max_a),
         settle_time_s=settle_time(t, v, 5e-9, tolerance), settle_tolerance=tolerance,
-        step_amp=step)
+        step_a=step)

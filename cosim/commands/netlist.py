@@ -34,8 +34,7 @@ import numpy as np
 
 from circuits.errors import ConfigError, check_memory, check_range, did_you_mean, format_bytes
 from circuits.golden import GOLDEN_DIR, check_golden, write_golden
-from circuits.netlist import MODEL_DIR, Netlist
-from cosim.commands.simulate import parse_spice_number
+from circuits.netlist import MODEL_DIR, Netlist, spice_number
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.outpath import OutputPath, check_writable_output
 
@@ -72,7 +71,7 @@ def crossbar_command(settings: tuple[str, ...], out: Path, as_json: bool, rows: 
 
     params = build_crossbar_params(settings, rows=rows, cols=cols, seed=seed,
                                    differential=differential)
-    v = None if v_in is None else np.full(params.rows, parse_spice_number(v_in))
+    v = None if v_in is None else np.full(params.rows, spice_number(v_in))
     check_writable_output(out, "netlist file")
     _write(crossbar(params, v_in_volt=v), out, as_json)
 
@@ -245,7 +244,7 @@ def parse_value(name: str, text: str, kind: Any) -> Any:
         if kind is int:
             return int(text)
         if kind is float:
-            return parse_spice_number(text)
+            return spice_number(text)
     except (ValueError, ConfigError):
         raise ConfigError(f"{name} takes a {kind.__name__}, got {text!r}") from None
     if kind is str:

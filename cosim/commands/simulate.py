@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 from pathlib import Path
 
 import click
@@ -27,6 +26,7 @@ import pandas as pd
 
 from circuits.analyses import DC, Analysis, Op, Tran
 from circuits.errors import ConfigError, check_range, did_you_mean
+from circuits.netlist import spice_number
 from circuits.runner import DEFAULT_TIMEOUT_S, SimResult, ngspice_version, run
 from circuits.safety import copy_includes, load_user_deck
 from cosim.outputs.jsonout import emit_json
@@ -41,23 +41,6 @@ MAX_TIMEOUT_S = 7 * 24 * 3600.0
 """Longest ``--timeout`` (a week); ``inf`` is refused."""
 ANALYSIS_WORDS = (".op", ".dc", ".tran", ".ac", ".noise", ".tf", ".sens", ".pz", ".disto",
                   ".pss", ".sp")
-_SCALE = {"f": 1e-15, "p": 1e-12, "n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3,
-          "meg": 1e6, "g": 1e9, "t": 1e12, "mil": 25.4e-6}
-_NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(meg|mil|[fpnumkgt])?[a-z]*$")
-
-
-def parse_spice_number(text: str) -> float:
-    """Parse ``"1e-6"``, ``"1u"``, ``"10n"``, ``"2.5meg"``, ``"100mV"`` to a float.
-
-    Raises:
-        ConfigError: not a number.
-    """
-    match = _NUMBER.match(text.strip().lower())
-    if not match:
-        raise ConfigError(f"not a number: {text!r} (examples: 0.5, 1e-6, 1u, 10n, 2meg)")
-    return float(match.group(1)) * _SCALE.get(match.group(2) or "", 1.0)
-
-
 class SpiceNumber(click.ParamType):
     """Click type for numbers with SPICE scale suffixes."""
 
@@ -67,7 +50,7 @@ class SpiceNumber(click.ParamType):
         if isinstance(value, (int, float)):
             return float(value)
         try:
-            return parse_spice_number(value)
+            return spice_number(value)
         except ConfigError as exc:
             self.fail(str(exc), param, ctx)
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from circuits.devices import AccessParams
 from circuits.errors import ConfigError, SimulationError
-from circuits.netlist import MODEL_DIR, Netlist, num
+from circuits.netlist import MODEL_DIR, Netlist, num, spice_number
 
 LEVEL1_FILE = "nmos_level1.lib"
 """Model file (in ``device_models/``) holding the level-1 NMOS card."""
@@ -98,22 +98,18 @@ class Level1Card:
         name: model name in the card.
         kp_a_per_v2: transconductance parameter KP (A/V^2).
         vto_volt: zero-bias threshold VTO (V).
-        lambda_per_v: channel-length modulation LAMBDA (1/V).
+        lambda_per_volt: channel-length modulation LAMBDA (1/V).
         ld_m: lateral diffusion LD (m); L_eff = L - 2 LD.
-        is_amp: bulk junction saturation current IS (A).
+        is_a: bulk junction saturation current IS (A).
     """
 
     name: str
     kp_a_per_v2: float
     vto_volt: float
-    lambda_per_v: float = 0.0
+    lambda_per_volt: float = 0.0
     ld_m: float = 0.0
-    is_amp: float = 1e-14
+    is_a: float = 1e-14
 
-
-_SUFFIX = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "mil": 25.4e-6, "m": 1e-3,
-           "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15, "a": 1e-18}
-_NUMBER = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(meg|mil|[tgkmunpfa])?[a-z]*$")
 
 # Parameters that do not change the DC currents (capacitances, noise) or that we
 # check are harmless; anything else in a card is refused rather than ignored.
@@ -121,18 +117,6 @@ _LEVEL1_IGNORED = {"cgso", "cgdo", "cgbo", "cbd", "cbs", "cj", "cjsw", "mj", "mj
                    "fc", "kf", "af", "tox", "uo", "nsub", "nss", "tpg", "xj", "rsh",
                    "phi", "tnom", "js"}
 _LEVEL1_ZERO = {"gamma", "rd", "rs"}
-
-
-def spice_number(text: str) -> float:
-    """Parse a SPICE number with an optional scale suffix (``50n``, ``1.2meg``, ``3u``).
-
-    Raises:
-        ConfigError: ``text`` is not a SPICE number.
-    """
-    m = _NUMBER.match(text.strip().lower())
-    if not m:
-        raise ConfigError(f"not a SPICE number: {text!r}")
-    return float(m.group(1)) * _SUFFIX.get(m.group(2) or "", 1.0)
 
 
 def parse_model_card(text: str, kind: str = "nmos") -> tuple[str, dict[str, float]]:
@@ -193,8 +177,8 @@ def read_level1_card(path: Path | None = None) -> Level1Card:
     if "kp" not in params or "vto" not in params:
         raise ConfigError(f"level-1 card {name} must give KP and VTO")
     return Level1Card(name=name, kp_a_per_v2=params["kp"], vto_volt=params["vto"],
-                      lambda_per_v=params.get("lambda", 0.0), ld_m=params.get("ld", 0.0),
-                      is_amp=params.get("is", 1e-14))
+                      lambda_per_volt=params.get("lambda", 0.0), ld_m=params.get("ld", 0.0),
+                      is_a=params.get("is", 1e-14))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +241,7 @@ class Level1Mos:
     def _channel(self, vgs: np.ndarray, vds: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Channel current, gm and gds for ``vds >= 0`` (mos1load.c, GAMMA = 0)."""
-        beta, lam = self.beta, self.card.lambda_per_v
+        beta, lam = self.beta, self.card.lambda_per_volt
         vgst = vgs - self.card.vto_volt
         on = vgst > 0
         sat = on & (vgst <= vds)
@@ -273,7 +257,7 @@ class Level1Mos:
 
     def _junction(self, vbx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Bulk-junction current (bulk -> terminal) and its derivative by ``vbx``."""
-        i_s, g0 = self.card.is_amp, self.gmin_siemens
+        i_s, g0 = self.card.is_a, self.gmin_siemens
         deep = vbx <= -3.0 * VT_VOLT
         e = np.exp(np.minimum(vbx / VT_VOLT, _MAX_EXP_ARG))
         cur = np.where(deep, g0 * vbx - i_s, i_s * (e - 1.0) + g0 * vbx)

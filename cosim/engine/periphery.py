@@ -20,20 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from circuits.errors import ConfigError, check_range
+from circuits.errors import ConfigError
 
 MIN_BITS = 2
 MAX_BITS = 32
-
-
-def check_bits(name: str, bits: int | None) -> int | None:
-    """Raise ``ConfigError`` unless ``bits`` is ``None`` or an int in [2, 32]."""
-    if bits is None:
-        return None
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer number of bits or None, got {bits!r}")
-    check_range(name, int(bits), MIN_BITS, MAX_BITS)
-    return int(bits)
 
 
 def levels(bits: int) -> int:
@@ -56,20 +46,20 @@ def dac(x: np.ndarray, v_read_volt: float, bits: int | None) -> np.ndarray:
     return x * v_read_volt
 
 
-def adc(i_ampere: np.ndarray, full_scale_ampere: float | np.ndarray,
+def adc(i_a: np.ndarray, full_scale_a: float | np.ndarray,
         bits: int | None) -> np.ndarray:
     """Quantised column currents (A).
 
     Args:
-        i_ampere: analog column currents, shape ``(B, cols)``.
-        full_scale_ampere: current of the top code, scalar or per column ``(cols,)``.
-        bits: ADC resolution; ``None`` for an ideal ADC (returns ``i_ampere``).
+        i_a: analog column currents, shape ``(B, cols)``.
+        full_scale_a: current of the top code, scalar or per column ``(cols,)``.
+        bits: ADC resolution; ``None`` for an ideal ADC (returns ``i_a``).
     """
     if bits is None:
-        return np.asarray(i_ampere, dtype=float)
+        return np.asarray(i_a, dtype=float)
     n = levels(bits)
-    lsb = np.asarray(full_scale_ampere, dtype=float) / n
-    codes = np.clip(np.round(np.asarray(i_ampere) / lsb), -n, n)
+    lsb = np.asarray(full_scale_a, dtype=float) / n
+    codes = np.clip(np.round(np.asarray(i_a) / lsb), -n, n)
     return codes * lsb
 
 

@@ -27,7 +27,7 @@ Signal path of one ``mvm`` call, the same for every backend:
 3. the backend returns the macro's column currents (``ideal``: ``V @ G``;
    ``calibrated``: the extracted transfer matrix of the wired network;
    ``spice``: ngspice), the ADC quantises them per macro (``adc_bits``, full
-   scale ``adc_full_scale_ampere`` or ``v_read * g_lrs * macro rows``);
+   scale ``adc_full_scale_a`` or ``v_read * g_lrs * macro rows``);
 4. partial sums of macros that share columns are added digitally.
 
 Differential pairs (``targets_neg_siemens``) put each logical column on two
@@ -47,16 +47,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from circuits.crossbar import CrossbarParams
-from circuits.devices import ACCESS_45NM, TAOX_40NM, AccessParams, RRAMParams
+from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, CrossbarParams, conductance_matrix
+from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT, AccessParams, RRAMParams
 from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.events import Events
 from cosim.engine.backends import BACKENDS, Backend, make_backend
 from cosim.engine.cache import ResultCache
 from cosim.engine.noise import WriteNoise, read_factors
-from cosim.engine.periphery import adc, check_bits, check_inputs, dac
+from cosim.engine.periphery import MAX_BITS, MIN_BITS, adc, check_inputs, dac
 
-CELLS = ("0T1R", "1T1R")
 READ_NOISE_METHODS = ("first_order", "exact")
 READ_NOISE_DRAWS = ("per_vector", "per_call")
 SPICE_MODES = ("batched", "per_vector")
@@ -78,7 +77,7 @@ class TileConfig:
             (a differential pair takes two).
         dac_bits: input DAC resolution (signed, mid-tread); ``None`` is ideal.
         adc_bits: output ADC resolution (signed, mid-tread); ``None`` is ideal.
-        adc_full_scale_ampere: current of the ADC's top code (A); ``None`` is
+        adc_full_scale_a: current of the ADC's top code (A); ``None`` is
             ``v_read_volt * g_lrs_siemens * rows`` of each macro.
         read_noise_scale: PRIME eq. 7 read-noise amplitude; 0 is off.
         read_noise_draw: ``"per_vector"`` (every vector a fresh read) or
@@ -111,12 +110,12 @@ class TileConfig:
     r_wire_ohm: float = 1.0
     r_driver_ohm: float = 0.0
     r_sense_ohm: float = 0.0
-    v_read_volt: float = 0.2
-    macro_rows: int = 512
-    macro_cols: int = 512
+    v_read_volt: float = V_READ_VOLT
+    macro_rows: int = MACRO_ROWS
+    macro_cols: int = MACRO_COLS
     dac_bits: int | None = None
     adc_bits: int | None = None
-    adc_full_scale_ampere: float | None = None
+    adc_full_scale_a: float | None = None
     read_noise_scale: float = 0.0
     read_noise_draw: str = "per_vector"
     read_noise_method: str = "first_order"
@@ -138,10 +137,11 @@ class TileConfig:
         check_range("v_read_volt", self.v_read_volt, 0.0, 2.0, lo_open=True)
         for name in ("macro_rows", "macro_cols", "spice_chunk", "spice_workers"):
             check_int(name, getattr(self, name), 1, 4096 if name.startswith("macro") else 10**6)
-        check_bits("dac_bits", self.dac_bits)
-        check_bits("adc_bits", self.adc_bits)
-        if self.adc_full_scale_ampere is not None:
-            check_range("adc_full_scale_ampere", self.adc_full_scale_ampere, 0.0, 1.0,
+        for name in ("dac_bits", "adc_bits"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), MIN_BITS, MAX_BITS)
+        if self.adc_full_scale_a is not None:
+            check_range("adc_full_scale_a", self.adc_full_scale_a, 0.0, 1.0,
                         lo_open=True)
         check_range("read_noise_scale", self.read_noise_scale, 0.0, 1.0)
         check_choice("read_noise_method", self.read_noise_method, READ_NOISE_METHODS)
@@ -321,10 +321,11 @@ class Tile:
                 shapes are wrong.
         """
         rram = self.config.rram
-        target = _targets("targets_siemens", targets_siemens, rram)
+        target = conductance_matrix("targets_siemens", targets_siemens, rram, None)
         target_neg = None
         if targets_neg_siemens is not None:
-            target_neg = _targets("targets_neg_siemens", targets_neg_siemens, rram)
+            target_neg = conductance_matrix("targets_neg_siemens", targets_neg_siemens, rram,
+                                            None)
             if target_neg.shape != target.shape:
                 raise ConfigError(f"targets_neg_siemens has shape {target_neg.shape}, "
                                   f"targets_siemens has {target.shape}; they must match")
@@ -513,31 +514,13 @@ class Tile:
 
     def _adc_full_scale(self, p: CrossbarParams) -> float:
         cfg = self.config
-        if cfg.adc_full_scale_ampere is not None:
-            return cfg.adc_full_scale_ampere
+        if cfg.adc_full_scale_a is not None:
+            return cfg.adc_full_scale_a
         return cfg.v_read_volt * cfg.rram.g_lrs_siemens * p.rows
 
 
 def _logical(i_phys: np.ndarray, differential: bool) -> np.ndarray:
     return i_phys[:, 0::2] - i_phys[:, 1::2] if differential else i_phys
-
-
-def _targets(name: str, value: object, rram: RRAMParams) -> np.ndarray:
-    try:
-        t = np.array(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a 2-D array of conductances in siemens") from None
-    if t.ndim != 2 or 0 in t.shape:
-        raise ConfigError(f"{name} must be a non-empty 2-D array (rows, cols), got shape {t.shape}")
-    if not np.all(np.isfinite(t)):
-        raise ConfigError(f"{name} holds NaN or infinite values")
-    lo, hi = float(t.min()), float(t.max())
-    if lo < rram.g_min_siemens or hi > rram.g_max_siemens:
-        bad = lo if lo < rram.g_min_siemens else hi
-        raise ConfigError(f"{name} holds {bad:.4g} S, outside the device range "
-                          f"[{rram.g_min_siemens:.4g}, {rram.g_max_siemens:.4g}] S")
-    t.setflags(write=False)
-    return t
 
 
 def make_tile(config: TileConfig | None = None, *, cache: ResultCache | None = None) -> Tile:

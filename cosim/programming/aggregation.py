@@ -31,9 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from circuits.errors import ConfigError, check_choice, check_range
+from circuits.errors import ConfigError, check_choice, check_int, check_range
 from circuits.vcmac import CODES, nominal_ratio
-from cosim.programming.schemes import ProgrammedWeights, check_amp_ratio, check_bits
+from cosim.programming.schemes import MAX_BITS, ProgrammedWeights, check_amp_ratio
 
 AGGREGATIONS = ("digital", "analog")
 RESCALES = ("measured", "nominal")
@@ -103,7 +103,7 @@ def vcmac_ratio(s: float, measured: Mapping[int, float] | None = None, *,
 
 def _split_bits(currents: np.ndarray, n_bits: int) -> np.ndarray:
     i = np.asarray(currents, dtype=float)
-    n = check_bits(n_bits)
+    n = check_int("n_bits", n_bits, 1, MAX_BITS)
     if i.shape[-1] % n:
         raise ConfigError(f"{i.shape[-1]} bit columns are not a whole number of {n}-bit weights")
     return i.reshape(*i.shape[:-1], i.shape[-1] // n, n)

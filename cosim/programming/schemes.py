@@ -81,14 +81,6 @@ class ReadBack(Protocol):
         """
 
 
-def check_bits(n_bits: int, name: str = "n_bits") -> int:
-    """Raise ``ConfigError`` unless ``n_bits`` is an integer in 1..16."""
-    if isinstance(n_bits, bool) or not isinstance(n_bits, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer in [1, {MAX_BITS}], got {n_bits!r}")
-    check_range(name, int(n_bits), 1, MAX_BITS)
-    return int(n_bits)
-
-
 def check_amp_ratio(s: float, name: str = "amplification ratio s") -> float:
     """Raise ``ConfigError`` unless ``s`` is a finite number > 1."""
     try:
@@ -294,7 +286,7 @@ def program_ptq(w: np.ndarray, n_bits: int, *, rram: RRAMParams = TAOX_40NM,
     Returns:
         The programmed array, dequantised through the conductances written.
     """
-    n = check_bits(n_bits)
+    n = check_int("n_bits", n_bits, 1, MAX_BITS)
     t, scale = scale_weights(w)
     rows, cols = t.shape
     program = program_cells or BinaryCellWriter(rram=rram)
@@ -336,7 +328,7 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
         The programmed array; ``w_verify`` holds the running estimate seen by the
         verify reads, ``weights()`` what the cells really encode.
     """
-    n = check_bits(n_bits)
+    n = check_int("n_bits", n_bits, 1, MAX_BITS)
     s = check_amp_ratio(amp_ratio)
     t, scale = scale_weights(w)
     rows, cols = t.shape
@@ -415,7 +407,7 @@ class PTQ:
     name: str = field(default="ptq", init=False)
 
     def __post_init__(self) -> None:
-        check_bits(self.n_bits)
+        check_int("n_bits", self.n_bits, 1, MAX_BITS)
 
     def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
                 write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
@@ -438,7 +430,7 @@ class HAQ:
     name: str = field(default="haq", init=False)
 
     def __post_init__(self) -> None:
-        check_bits(self.n_bits)
+        check_int("n_bits", self.n_bits, 1, MAX_BITS)
         check_amp_ratio(self.amp_ratio)
 
     def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,

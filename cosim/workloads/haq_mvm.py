@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from circuits.crossbar import MACRO_COLS, MACRO_ROWS
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError, check_choice, check_int, check_memory, check_range
 from cosim.accounting.events import Events
@@ -54,11 +55,11 @@ from cosim.programming.aggregation import (
 )
 from cosim.programming.schemes import (
     HAQ,
+    MAX_BITS,
     PTQ,
     BinaryCellWriter,
     ProgrammedWeights,
     check_amp_ratio,
-    check_bits,
 )
 
 WEIGHT_DISTRIBUTIONS = ("uniform", "gaussian")
@@ -118,8 +119,8 @@ class HaqExperimentConfig:
     weight_dist: str = "uniform"
     backend: str = "calibrated"
     r_wire_ohm: float = 0.0
-    macro_rows: int = 512
-    macro_cols: int = 512
+    macro_rows: int = MACRO_ROWS
+    macro_cols: int = MACRO_COLS
     verify_read: str = "exact"
     aggregation: str = "digital"
     vcmac_stage_spread: float = 0.0
@@ -127,7 +128,7 @@ class HaqExperimentConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        check_bits(self.n_bits, "bits")
+        check_int("n_bits", self.n_bits, 1, MAX_BITS)
         check_amp_ratio(self.amp_ratio)
         check_range("write noise", self.write_noise, 0.0, 10.0)
         check_range("HRS write noise", self.hrs_noise, 0.0, 10.0)
