@@ -35,7 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cosim.engine.tile import TileConfig, make_tile, peak_rss_mib  # noqa: E402
+from cosim.engine.measure import peak_rss_mib  # noqa: E402
+from cosim.engine.tile import TileConfig, make_tile  # noqa: E402
 from cosim.layers.analog import TileReadBack  # noqa: E402
 from cosim.programming.schemes import BinaryCellWriter, program_haq  # noqa: E402
 from cosim.sweep import LocalBackend, grid, parse_range, run_sweep  # noqa: E402

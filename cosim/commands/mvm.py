@@ -5,7 +5,7 @@ and LRS levels), runs one batch of random inputs in ``[-1, 1]`` and prints
 the throughput, the set-up time (programming plus, for ``calibrated``, the
 transfer extraction), the peak memory and, with ``--reference``, the error
 against that backend on the same array and inputs. The work is
-``cosim.engine.tile.measure_mvm``; this module only parses and prints.
+``cosim.engine.measure.measure_mvm``; this module only parses and prints.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import click
 
 from circuits.errors import ConfigError, check_int, check_memory, check_range
-from cosim.engine.tile import TileConfig, measure_mvm
+from cosim.engine.measure import measure_mvm
+from cosim.engine.tile import TileConfig
 from cosim.outputs.jsonout import emit_json
 
 SOLVE_BYTES_PER_CELL = {"0T1R": 1024, "1T1R": 6144}
