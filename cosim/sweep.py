@@ -66,7 +66,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from circuits.errors import ConfigError, CosimWarning, check_range
+from circuits.errors import ConfigError, CosimWarning, SimulationError, check_range
 
 Point = dict[str, Any]
 PointFn = Callable[[Point], Mapping[str, Any]]
@@ -352,6 +352,10 @@ class LocalBackend:
         return accepted
 
 
+POLL_S = 5.0
+"""How often a Dask sweep with nothing finished checks that its cluster has workers (s)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class DaskBackend:
     """Points as tasks on a Dask distributed cluster.
@@ -366,11 +370,16 @@ class DaskBackend:
         scheduler: address of the scheduler, e.g. ``tcp://10.0.0.5:8786``.
         retries: extra attempts of a failing point.
         timeout_s: how long to wait for the scheduler to answer.
+        no_workers_s: how long the cluster may have no worker at all while
+            points are still due before the sweep stops with an error (a
+            scheduler whose workers are all gone would otherwise wait for
+            ever); finished rows are kept, ``--resume`` continues.
     """
 
     scheduler: str
     retries: int = DEFAULT_RETRIES
     timeout_s: float = 30.0
+    no_workers_s: float = 120.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.scheduler, str) or not self.scheduler.strip():
@@ -378,7 +387,7 @@ class DaskBackend:
         check_range("retries", self.retries, 0, 100)
 
     def submit(self, fn: PointFn, points: Sequence[Point]) -> Iterator[tuple[Point, Mapping]]:
-        from distributed import Client, as_completed
+        from distributed import Client, wait
 
         try:
             client = Client(self.scheduler, timeout=self.timeout_s)
@@ -390,14 +399,39 @@ class DaskBackend:
             keys = [f"cosim-point-{point_key(p)}" for p in points]
             futures = client.map(task, list(points), key=keys, pure=False)
             by_key = {f.key: p for f, p in zip(futures, points, strict=True)}
-            for fut in as_completed(futures):
-                point = by_key[fut.key]
+            pending = set(futures)
+            idle_since: float | None = None
+            while pending:
                 try:
-                    row = fut.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
-                    row = {ERROR: f"{type(exc).__name__}: {exc}".splitlines()[0],
-                           ATTEMPTS: self.retries + 1}
-                yield point, row
+                    done, pending = wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+                except TimeoutError:  # distributed's wait raises when nothing finished
+                    done = set()
+                if not done:
+                    idle_since = self._check_workers(client, idle_since, len(pending))
+                    continue
+                idle_since = None
+                for fut in done:
+                    yield by_key[fut.key], self._row(fut)
+
+    def _row(self, fut: Any) -> dict[str, Any]:
+        try:
+            return fut.result()
+        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker
+            return {ERROR: f"{type(exc).__name__}: {exc}".splitlines()[0],
+                    ATTEMPTS: self.retries + 1}
+
+    def _check_workers(self, client: Any, idle_since: float | None, due: int) -> float | None:
+        """Raise once the cluster has had no worker for ``no_workers_s``."""
+        if client.scheduler_info().get("workers"):
+            return None
+        now = time.monotonic()
+        if idle_since is None:
+            return now
+        if now - idle_since > self.no_workers_s:
+            raise SimulationError(f"the Dask cluster at {self.scheduler} has had no worker for "
+                                  f"{self.no_workers_s:g} s with {due} points still due; start "
+                                  "workers and run again with --resume")
+        return idle_since
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,9 +17,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from circuits.errors import ConfigError
+from circuits.errors import ConfigError, SimulationError
 from cosim.cli import main
 from cosim.sweep import FAILED_FILE, ROWS_FILE, DaskBackend, LocalBackend, grid, run_sweep
+
+# A hang (a cluster that lost every worker, a pool that never answers) fails the test
+# instead of stalling the whole run.
+pytestmark = pytest.mark.timeout(300)
 
 # Dask workers unpickle these test functions by value (this module is not importable there).
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -264,3 +268,18 @@ def test_kill_9_of_the_sweep_ends_its_workers(tmp_path):
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, f"processes left running after kill -9 of the sweep: {left}"
+
+
+def test_dask_sweep_stops_when_the_cluster_has_no_worker(tmp_path, monkeypatch):
+    # A scheduler whose workers are all gone would wait for ever; the sweep stops with
+    # one error instead, and what finished stays (here: nothing).
+    distributed = pytest.importorskip("distributed")
+    import cosim.sweep as sweep
+
+    monkeypatch.setattr(sweep, "POLL_S", 0.2)
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as c:
+        backend = DaskBackend(scheduler=c.scheduler_address, no_workers_s=1.0)
+        with pytest.raises(SimulationError, match="no worker for 1 s with 3 points still due"):
+            run_sweep(_square, _points(tmp_path, 3), tmp_path / "out", backend=backend,
+                      progress=False)
+    assert _calls(tmp_path, 0) == 0
