@@ -130,7 +130,8 @@ def _run_stages(config: dict[str, dict[str, Any]], run_dir: Path, echo: Echo, pr
         t0 = time.perf_counter()
         manifest["stages"][name] = {"status": "running"}
         write_manifest(run_dir, manifest)
-        ctx = Context(config=sections, run_dir=run_dir, results=results, progress=progress)
+        ctx = Context(config=sections, run_dir=run_dir, results=results, progress=progress,
+                      name=name)
         summary = stage.run(ctx, sections[name])
         results[name] = summary
         manifest["stages"][name] = {"status": "done", "elapsed_s": time.perf_counter() - t0,

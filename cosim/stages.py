@@ -30,6 +30,7 @@ from cosim.calibration.vcmac import VcmacJob, run_vcmac_job
 from cosim.outputs.haq import write_experiment
 from cosim.outputs.plots import new_figure, plot_traces, save_figure
 from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
+from cosim.outputs.results import WorkloadResult, write_result
 from cosim.outputs.vcmac import write_vcmac
 from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
 
@@ -40,15 +41,37 @@ class Context:
 
     Attributes:
         config: every section's dataclass, by section name (``"run"`` included).
-        run_dir: the run folder; the stage writes into ``run_dir / name``.
+        run_dir: the run folder; the stage writes into ``out`` (``run_dir / name``).
         results: the summaries of the stages run before it, by name.
         progress: draw progress bars.
+        name: the stage's name.
     """
 
     config: Mapping[str, Any]
     run_dir: Path
     results: Mapping[str, dict[str, Any]]
     progress: bool = True
+    name: str = ""
+
+    @property
+    def out(self) -> Path:
+        """The stage's own folder, ``run_dir / name``."""
+        return self.run_dir / self.name
+
+
+def workload_stage(compute: Callable[[Any], WorkloadResult]
+                   ) -> Callable[[Context, Any], dict[str, Any]]:
+    """The stage function of a workload: compute, then write with the one writer.
+
+    ``compute(cfg)`` returns a :class:`cosim.outputs.results.WorkloadResult`;
+    its tables, ``workload.json`` (the events it counted, which the report
+    reads) and summary go to the stage's folder. A new workload is then one
+    module (its config dataclass and ``compute``) and one entry in
+    :data:`STAGES` with ``run=workload_stage(compute)``.
+    """
+    def run(ctx: Context, cfg: Any) -> dict[str, Any]:
+        return write_result(compute(cfg), ctx.out)
+    return run
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -112,7 +135,7 @@ class ReportStage:
 
 
 def _tia(ctx: Context, cfg: TiaStage) -> dict[str, Any]:
-    out = ctx.run_dir / "tia"
+    out = ctx.out
     out.mkdir(exist_ok=True)
     ch = characterise_tia(tolerance=cfg.tolerance)
     pd.DataFrame([ch.as_dict()]).to_csv(out / "tia.csv", index=False, float_format="%.8g")
@@ -132,7 +155,7 @@ def _vcmac(ctx: Context, cfg: VcmacJob) -> dict[str, Any]:
               leave=False) as bar:
         summary, curves = run_vcmac_job(cfg, workers=ctx.config["run"].workers,
                                         progress=bar.update)
-    write_vcmac(summary, curves, ctx.run_dir / "vcmac")
+    write_vcmac(summary, curves, ctx.out)
     in_range = summary[(summary.nominal >= 1.1 - 1e-9) & (summary.nominal <= 2.0 + 1e-9)]
     return {"codes": summary[["code", "nominal", "measured", "rel_error"]].to_dict("records"),
             "max_abs_rel_error_1p1_to_2p0": float(in_range.rel_error.abs().max())}
@@ -143,7 +166,7 @@ def _haq(ctx: Context, cfg: HaqExperimentConfig) -> dict[str, Any]:
     if "vcmac" in ctx.results and cfg.aggregation == "analog":
         vcmac = {int(r["code"]): float(r["measured"]) for r in ctx.results["vcmac"]["codes"]}
     summary = write_experiment(run_mvm_experiment(cfg, vcmac_measured=vcmac),
-                               ctx.run_dir / "haq")
+                               ctx.out)
     return {k: summary[k] for k in ("rmse_ptq", "rmse_haq", "ratio", "normalisation")
             if k in summary}
 
@@ -152,9 +175,9 @@ def _report(ctx: Context, cfg: ReportStage) -> dict[str, Any]:
     inputs = [ctx.run_dir / s for s in ctx.results if (ctx.run_dir / s / "workload.json").exists()]
     if not inputs:
         return {"skipped": "no workload run in this job"}
-    manifest = build_report(inputs, ctx.run_dir / "report",
+    manifest = build_report(inputs, ctx.out,
                             ReportOptions(baselines=tuple(cfg.baselines), simulate=cfg.simulate))
-    shutil.copyfile(ctx.run_dir / "report" / "report.html", ctx.run_dir / "report.html")
+    shutil.copyfile(ctx.out / "report.html", ctx.run_dir / "report.html")
     return {"report": "report.html", "ratios": manifest["summary"]}
 
 
