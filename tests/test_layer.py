@@ -9,8 +9,8 @@ import pytest
 
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError
-from cosim.accounting.energy import haq_mvm_workload, mvm_workload
 from cosim.accounting.events import NF_TIMING, Events
+from cosim.accounting.workload import haq_mvm_workload, mvm_workload
 from cosim.engine.noise import FormingNoise
 from cosim.engine.tile import TileConfig
 from cosim.layers.analog import AnalogLayer
@@ -138,7 +138,7 @@ def test_forward_refuses_bad_inputs():
 @pytest.mark.parametrize("aggregation", ["digital", "analog"])
 @pytest.mark.parametrize("shape", [(100, 100), (40, 30)])
 def test_counted_events_equal_the_analytic_count(aggregation, shape):
-    # The layer counts what it did; cosim.accounting.energy.mvm_workload counts by the mapping
+    # The layer counts what it did; cosim.accounting.workload.mvm_workload counts by the mapping
     # rule alone. They must agree on every event kind, TIA and VCMAC time included.
     rows, cols = shape
     cfg = HaqExperimentConfig(vector_length=rows, n_outputs=cols, n_vectors=7, n_bits=12,

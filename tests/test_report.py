@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from circuits.errors import ConfigError
-from cosim.accounting.energy import make_workload, write_workload_json
+from cosim.accounting.workload import make_workload, write_workload_json
 from cosim.cli import main
 from cosim.outputs.report import TABLE_ORIGINS, ReportOptions, build_report, load_workload
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from cosim.accounting.energy import mvm_workload
 from cosim.accounting.events import Events
+from cosim.accounting.workload import mvm_workload
 from cosim.outputs.report import load_workload
 from cosim.stages import STAGES, Context, workload_stage
 

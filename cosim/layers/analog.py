@@ -32,7 +32,7 @@ the call:
   active time equal to the TIA's, one digital rescale per output and
   ``row blocks - 1`` partial-sum adds.
 
-This is the rule :func:`cosim.accounting.energy.mvm_workload` applies analytically;
+This is the rule :func:`cosim.accounting.workload.mvm_workload` applies analytically;
 ``tests/test_layer.py`` checks that the two agree.
 """
 

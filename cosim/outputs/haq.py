@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from cosim.accounting.energy import haq_mvm_workload, write_workload_json
+from cosim.accounting.workload import haq_mvm_workload, write_workload_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.haq_mvm import HaqExperimentResult, best_amp_ratio, rmse

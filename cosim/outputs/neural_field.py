@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cosim.accounting.energy import mlp_workload, write_workload_json
+from cosim.accounting.workload import mlp_workload, write_workload_json
 from cosim.outputs.jsonout import json_text
 from cosim.outputs.plots import save_figure
 from cosim.workloads.nf.field import NeuralFieldResult
@@ -65,7 +65,7 @@ def neural_field_workload(result: NeuralFieldResult):
 
     One inference is one voxel; a frame (one volume) is ``slices x height x width``
     inferences. Hardware (arrays, periphery) is sized by
-    :func:`cosim.accounting.energy.mlp_workload` for the same matrices at the
+    :func:`cosim.accounting.workload.mlp_workload` for the same matrices at the
     largest bit width; the counted events replace its analytic ones.
     """
     cfg = result.config

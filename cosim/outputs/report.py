@@ -3,7 +3,7 @@
 Inputs (each one a workload; several give one comparison report):
 
 - a run folder holding ``workload.json`` (schema ``rram-cosim.workload/1``,
-  written by any workload run; keys in :func:`cosim.accounting.energy.events_workload`)::
+  written by any workload run; keys in :func:`cosim.accounting.workload.events_workload`)::
 
       {"schema": "rram-cosim.workload/1", "name": "HAQ MVM 100x100",
        "events": {"cell_reads": 1200000, "dac_conversions": 300, ...},
@@ -63,12 +63,8 @@ from cosim.accounting.baselines import (
     claimed_ratios,
     get_baselines,
 )
-from cosim.accounting.energy import (
-    EnergyTable,
-    Workload,
-    events_workload,
-    make_workload,
-)
+from cosim.accounting.energy import EnergyTable
+from cosim.accounting.workload import Workload, events_workload, make_workload
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 

@@ -5,7 +5,7 @@ puts it in the stage's folder:
 
     OUT/<table>.csv      one CSV per table
     OUT/workload.json    the events the workload's layers counted (``cosim report``
-                         reads these; see ``cosim.accounting.energy``)
+                         reads these; see ``cosim.accounting.workload``)
     OUT/manifest.json    the summary, with the common manifest fields
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from cosim.accounting.energy import Workload, write_workload_json
+from cosim.accounting.workload import Workload, write_workload_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 
 
