@@ -37,7 +37,7 @@ from circuits.errors import ConfigError
 from cosim.config import resolve
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.stages import STAGES, Context
-from cosim.sweep import THREAD_VARS
+from cosim.sweep import thread_env
 
 Echo = Callable[[str], None]
 
@@ -103,17 +103,8 @@ def thread_cap(threads: int | None) -> Iterator[None]:
     if threads is None:
         yield
         return
-    saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    os.environ.update({k: str(threads) for k in THREAD_VARS})
-    try:
-        with threadpool_limits(limits=threads):
-            yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with thread_env(threads), threadpool_limits(limits=threads):
+        yield
 
 
 def _run_stages(config: dict[str, dict[str, Any]], run_dir: Path, echo: Echo, progress: bool,

@@ -195,8 +195,9 @@ THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @contextmanager
-def _worker_env(threads: int) -> Iterator[None]:
-    """Set the BLAS thread caps while worker processes are started, then restore them."""
+def thread_env(threads: int) -> Iterator[None]:
+    """Set the ``*_NUM_THREADS`` caps for the block (worker processes started in it,
+    libraries loaded in it), then restore them."""
     saved = {k: os.environ.get(k) for k in THREAD_VARS}
     os.environ.update({k: str(threads) for k in THREAD_VARS})
     try:
@@ -321,7 +322,7 @@ class LocalBackend:
             # Keep at most 2 x workers in flight so an interrupt loses little.
             while queue and len(running) < 2 * self.workers:
                 try:
-                    with _worker_env(self.threads_per_worker):  # workers start on submits
+                    with thread_env(self.threads_per_worker):  # workers start on submits
                         fut = pool.submit(_timed, fn, queue[0], self.retries)
                 except (BrokenExecutor, RuntimeError):  # broken, or shut down as it broke
                     return False
