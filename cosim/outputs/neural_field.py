@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cosim.accounting.workload import mlp_workload, write_workload_json
-from cosim.outputs.jsonout import json_text
+from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.nf.field import NeuralFieldResult
 from cosim.workloads.nf.mlp import matrices
@@ -53,11 +53,11 @@ def write_neural_field(result: NeuralFieldResult, run_dir: Path) -> dict[str, An
                                           float_format="%.6g")
     figures = _slices(result, run_dir / "slices") + _histograms(result, run_dir / "conductance")
     write_workload_json(run_dir, neural_field_workload(result))
-    summary = {"command": "field run", **result.summary(),
+    summary = {**result.summary(),
                "tables": ["metrics.csv", "metrics_slices.csv", "training.csv", "workload.json"],
                "figures": sorted(p.name for p in figures)}
-    (run_dir / "manifest.json").write_text(json_text(summary) + "\n")
-    return summary
+    write_manifest(run_dir, new_manifest("field run", simulator=False, **summary))
+    return {"command": "field run", **summary}
 
 
 def neural_field_workload(result: NeuralFieldResult):

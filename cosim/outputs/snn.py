@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cosim.outputs.jsonout import json_text
+from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.snn.experiment import PAPER, SNNRunResult
 
@@ -90,7 +91,8 @@ def write_run(result: SNNRunResult, run_dir: Path) -> dict[str, Any]:
     (run_dir / "workload.json").write_text(json_text(workload) + "\n")
     out = summary(result)
     out["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
-    (run_dir / "manifest.json").write_text(json_text(out) + "\n")
+    write_manifest(run_dir, new_manifest("snn run", simulator=False,
+                                         **{k: v for k, v in out.items() if k != "command"}))
     return out
 
 
