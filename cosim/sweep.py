@@ -386,6 +386,8 @@ class DaskBackend:
         if not isinstance(self.scheduler, str) or not self.scheduler.strip():
             raise ConfigError("--scheduler needs an address such as tcp://host:8786")
         check_range("retries", self.retries, 0, 100)
+        check_range("timeout_s", self.timeout_s, 0.0, 3600.0, lo_open=True)
+        check_range("no_workers_s", self.no_workers_s, 0.0, 7 * 24 * 3600.0, lo_open=True)
 
     def submit(self, fn: PointFn, points: Sequence[Point]) -> Iterator[tuple[Point, Mapping]]:
         from distributed import Client, wait

@@ -283,3 +283,10 @@ def test_dask_sweep_stops_when_the_cluster_has_no_worker(tmp_path, monkeypatch):
             run_sweep(_square, _points(tmp_path, 3), tmp_path / "out", backend=backend,
                       progress=False)
     assert _calls(tmp_path, 0) == 0
+
+
+@pytest.mark.parametrize("field", ["no_workers_s", "timeout_s"])
+@pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), float("inf")])
+def test_dask_backend_refuses_bad_waits(field, value):
+    with pytest.raises(ConfigError, match=field):
+        DaskBackend(scheduler="tcp://127.0.0.1:8786", **{field: value})
