@@ -32,6 +32,7 @@ import numpy as np
 from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.events import Events
 from cosim.engine.tile import TileConfig, make_tile
+from cosim.programming.schemes import MAX_BITS
 from cosim.workloads.nf.cordic import CordicConfig, error_bound, sincos_turns
 from cosim.workloads.nf.deploy import DeployConfig, DeployedMLP, deploy_mlp, input_scales
 from cosim.workloads.nf.encoder import Encoder, EncoderConfig, build_encoder
@@ -50,8 +51,6 @@ from cosim.workloads.nf.phantom import shepp_logan_3d
 from cosim.workloads.nf.volume import NORMALISATION, check_volume, normalise, voxel_coordinates
 
 BACKENDS = ("ideal", "calibrated")
-MAX_BITS = 16
-"""Cells per weight the PTQ/HAQ schemes write at most."""
 PAPER = {"psnr_haq": 32.07, "ssim_haq": 0.93, "psnr_ptq": 13.94, "ssim_ptq": 0.10}
 """NF paper Fig. 4g, dense reconstruction of the pancreas 4D-CT."""
 

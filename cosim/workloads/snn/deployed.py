@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from circuits.crossbar import MACRO_COLS, MACRO_ROWS
 from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.events import Events
 from cosim.engine.tile import TileConfig
@@ -56,8 +57,8 @@ class DeployConfig:
     backend: str = "calibrated"
     read_noise: float = 0.0
     r_wire_ohm: float = 0.0
-    macro_rows: int = 512
-    macro_cols: int = 512
+    macro_rows: int = MACRO_ROWS
+    macro_cols: int = MACRO_COLS
     batch_size: int = 500
     seed: int = 0
 
