@@ -462,6 +462,28 @@ class Tile:
                                     adc_conversions=arr.rows * arr.cols)
         return out
 
+    def read_transfer(self) -> np.ndarray:
+        """Transfer read: the MVM's own response to each row, as a chip measures it.
+
+        For every row ``r`` the array is read the way an MVM reads it (every
+        word line on, every other row held at 0 V) with ``v_read_volt`` on
+        row ``r`` alone; one more read with every row at 0 V gives each
+        column's offset, which is subtracted. Row ``r`` of the result is
+        ``(I(v_read e_r) - I(0)) / v_read``: for a linear network exactly row
+        ``r`` of the transfer the MVM applies (``y = v @ M``), IR drop of the
+        whole array as it stands now included, so weights verified with it
+        are the weights the MVM sees. Each read draws fresh read noise; no
+        DAC/ADC quantisation (a verify read senses precisely).
+
+        Returns:
+            ``(rows, cols)`` in siemens (logical columns: ``G+ - G-`` for pairs).
+        """
+        arr = self.array
+        a = np.vstack([np.eye(arr.rows), np.zeros((1, arr.rows))])
+        i, events = self._mvm(a, noise=True, quantise=False)
+        self.events_total += events
+        return (i[:-1] - i[-1]) / self.config.v_read_volt
+
     def validate(self, n: int = 16, *, reference: str = "spice",
                  rng: np.random.Generator | None = None) -> Validation:
         """This tile's error against another backend on ``n`` random input vectors.
