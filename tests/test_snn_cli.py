@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from cosim.accounting.energy import EnergyTable
 from cosim.cli import main
+from cosim.outputs.report import load_workload
 from cosim.workloads.snn.dvs import DVSConfig, synthesize
 from cosim.workloads.snn.nmnist import encode_events
 
@@ -45,10 +47,18 @@ def test_snn_run_writes_a_run_folder(nmnist_folder, tmp_path):
     for f in ("thresholds.csv", "confusion.csv", "history.csv", "workload.json",
               "manifest.json", "conductance_histogram.png", "accuracy_vs_timesteps.svg"):
         assert (out / f).is_file(), f
-    w = json.loads((out / "workload.json").read_text())
-    ev = w["events_per_inference"]
-    assert ev["cell_reads"] == 3 * 2 * (2312 * 250 + 250 * 250 + 250 * 10)
-    assert w["early_stop"]["events_per_inference"]["cell_reads"] <= ev["cell_reads"]
+    # the report reads both workloads: one inference of T = 3 steps, and with early stop
+    full, early = load_workload(out), load_workload(out / "workload_early_stop.json")
+    assert full.events.cell_reads == 3 * 2 * (2312 * 250 + 250 * 250 + 250 * 10)
+    assert full.extra_counts["lif_updates"] == 3 * (250 + 250)
+    assert full.claim == "SNN N-MNIST"
+    assert full.hardware.arrays == 5 + 1 + 1  # 2312 rows: 5 macros of 512
+    t_es = s["energy_per_inference_j"]
+    assert early.extra_counts["lif_updates"] <= full.extra_counts["lif_updates"]
+    led = full.ledger(EnergyTable.cited()).set_index("component")
+    assert led.loc["lif_update", "energy_per_inference_j"] == pytest.approx(1500 * 2.933e-12)
+    assert t_es["early_stop"] <= t_es["no_early_stop"] == pytest.approx(
+        led["energy_per_inference_j"].sum())
 
 
 @pytest.mark.parametrize("args, msg", [

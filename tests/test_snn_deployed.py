@@ -69,13 +69,18 @@ def test_ideal_backend_matches_numpy_and_pruned_pairs_sit_at_zero(net):
         pw = layer.programmed
         diff = (pw.g_actual_siemens - pw.g_actual_neg_siemens)[~net.masks()[layers.index(layer)]]
         assert np.all(diff == 0.0)  # both cells RESET to HRS (exact writer)
-    logits, events = run_timesteps(layers, net, fr, batch_size=4)
+    logits, counts = run_timesteps(layers, net, fr, batch_size=4)
     np.testing.assert_allclose(logits, _numpy_reference(net.weights(), fr, net.config),
                                atol=1e-9)
     # every timestep reads every cell of every layer once per sample (pairs: 2 cells)
     cells = sum(2 * a * b for a, b in net.config.shapes)
-    assert [e.cell_reads for e in events] == [cells * 10] * 3
-    assert all(e.digital_mults > 0 and e.digital_adds > 0 for e in events)
+    assert [e.cell_reads for e in counts.events] == [cells * 10] * 3
+    # one LIF update per hidden neuron (12 + 8), sample (10) and step
+    assert counts.samples == 10 and counts.lif_updates == [20 * 10] * 3
+    # scale (one multiply per output of each layer), output accumulation (one add per class)
+    assert all(e.digital_mults >= 10 * (12 + 8 + 3) for e in counts.events)
+    ev, lif = counts.per_inference(1.5)
+    assert lif == 20 * 1.5 and ev.cell_reads == cells * 1.5
 
 
 def test_read_noise_is_fresh_at_every_step(net):

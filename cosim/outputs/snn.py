@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cosim.accounting.energy import EnergyTable
+from cosim.accounting.workload import Workload, workload_to_json, write_workload_json
 from cosim.outputs.jsonout import json_text
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
@@ -41,15 +43,18 @@ def write_run(result: SNNRunResult, run_dir: Path) -> dict[str, Any]:
     threshold, PRIME Fig. 3b), ``confusion.csv`` (Fig. 3d), ``history.csv``
     (training), ``accuracy_vs_timesteps`` and ``conductance_histogram``
     (``G+ - G-`` before and after pruning, Fig. 2b,d; PNG + SVG),
-    ``workload.json`` (events per inference, without and with early stop at
-    the threshold nearest 0.5), ``manifest.json`` (the summary).
+    ``workload.json`` (one inference without early stop, ``T`` steps: the
+    counted events, LIF updates included, for ``cosim report RUN_DIR``),
+    ``workload_early_stop.json`` (the same at the early-stop threshold nearest
+    0.5: ``cosim report RUN_DIR/workload_early_stop.json``),
+    ``energy_per_inference.csv`` (both priced with the cited energy table,
+    per component), ``manifest.json`` (the summary).
 
     Returns:
         The summary.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    t_n = result.config.net.n_frames
     table = pd.DataFrame(result.thresholds)
     table.to_csv(run_dir / "thresholds.csv", index=False, float_format="%.6g")
     c = result.confusion()
@@ -79,21 +84,37 @@ def write_run(result: SNNRunResult, run_dir: Path) -> dict[str, Any]:
     save_figure(fig, run_dir / "conductance_histogram")
 
     pick = min(result.thresholds, key=lambda r: abs(r["threshold"] - 0.5))
-    workload = {
-        "workload": "snn", "network": "mlp " + "-".join(map(str, result.config.net.sizes)),
-        "backend": result.config.hardware.backend, "timesteps": t_n,
-        "events_per_inference": result.events_per_inference(t_n).as_dict(),
-        "early_stop": {"threshold": pick["threshold"], "avg_timesteps": pick["avg_timesteps"],
-                       "events_per_inference":
-                           result.events_per_inference(pick["avg_timesteps"]).as_dict()},
-        "lif_updates_per_timestep": int(sum(result.config.net.sizes[1:-1])),
-    }
-    (run_dir / "workload.json").write_text(json_text(workload) + "\n")
+    full, early = result.workload(), result.workload(pick["avg_timesteps"])
+    write_workload_json(run_dir, full)
+    (run_dir / "workload_early_stop.json").write_text(json_text(workload_to_json(early)) + "\n")
+    energy_table(full, early, pick["threshold"]).to_csv(
+        run_dir / "energy_per_inference.csv", index=False, float_format="%.6g")
     out = summary(result)
+    e = pd.read_csv(run_dir / "energy_per_inference.csv")
+    tot = e[e["component"] == "total"]["energy_per_inference_j"].tolist()
+    out["energy_per_inference_j"] = {"no_early_stop": tot[0], "early_stop": tot[1],
+                                     "early_stop_threshold": pick["threshold"],
+                                     "energy_table": "cited"}
     out["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
     write_manifest(run_dir, new_manifest("snn run", simulator=False,
                                          **{k: v for k, v in out.items() if k != "command"}))
     return out
+
+
+def energy_table(full: Workload, early: Workload, threshold: float) -> pd.DataFrame:
+    """Energy per inference and component, without and with early stop (cited energy table)."""
+    table = EnergyTable.cited()
+    rows = []
+    for label, w in (("no early stop", full), (f"early stop {threshold:g}", early)):
+        led = w.ledger(table)
+        for _, r in led.iterrows():
+            rows.append({"run": label, "component": r["component"], "count": r["count"],
+                         "energy_per_inference_j": r["energy_per_inference_j"],
+                         "origin": r["origin"]})
+        rows.append({"run": label, "component": "total", "count": np.nan,
+                     "energy_per_inference_j": float(led["energy_per_inference_j"].sum()),
+                     "origin": "derived"})
+    return pd.DataFrame(rows)
 
 
 def zero_peak_fraction(g_diff: np.ndarray, tol_siemens: float = 0.5e-6) -> float:

@@ -12,10 +12,13 @@ then the pruned pairs RESET to HRS, so their ``G+ - G-`` is about zero.
 on its tile's backend (fresh read noise at every call: the tiles draw read
 noise ``per_call``, one draw per timestep shared by the batch, because a
 ``per_vector`` draw of 2312 x 500 cells for every sample costs more than the
-MVM itself), followed by the LIF update (:mod:`.lif`) in numpy. Events: every
-layer call's events, plus the digital work of the LIF updates
-(``LIF_OPS_PER_UPDATE`` per neuron and step), the output accumulation (one
-add per output) and the scale (one multiply per output).
+MVM itself), followed by the LIF update (:mod:`.lif`) in numpy. Counted per
+step (:class:`StepCounts`): every layer call's events, the output
+accumulation (one add per output) and the scale (one multiply per output),
+and the LIF updates (one per hidden neuron, sample and step) in their own
+counter ``lif_updates``, which the energy table prices as a whole update
+(its multiply, add and compare), so they are not counted again as digital
+operations.
 
 **Early stop** (PRIME eq. 5): after step ``t`` the confidence is the largest
 softmax of ``logits_t / alpha``; a sample stops at the first step where it
@@ -25,7 +28,7 @@ is causal, so one pass over all ``T`` steps gives every threshold's result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,7 +38,7 @@ from cosim.accounting.events import Events
 from cosim.engine.tile import TileConfig
 from cosim.layers.analog import AnalogLayer
 from cosim.programming.schemes import Pruned
-from cosim.workloads.snn.lif import LIF_OPS_PER_UPDATE, lif_step_numpy
+from cosim.workloads.snn.lif import lif_step_numpy
 from cosim.workloads.snn.network import TrainedSNN, pair_scheme, prepare_inputs
 
 BACKENDS = ("ideal", "calibrated", "spice")
@@ -92,15 +95,44 @@ def deploy(net: TrainedSNN, dcfg: DeployConfig) -> list[AnalogLayer]:
     return layers
 
 
+@dataclass(frozen=True, kw_only=True)
+class StepCounts:
+    """What the timestep loop counted, per timestep, summed over the samples.
+
+    Attributes:
+        samples: samples the counts cover.
+        events: hardware and digital events of each timestep.
+        lif_updates: LIF neuron updates of each timestep.
+    """
+
+    samples: int
+    events: list[Events] = field(default_factory=list)
+    lif_updates: list[int] = field(default_factory=list)
+
+    def per_inference(self, avg_timesteps: float) -> tuple[Events, float]:
+        """Events and LIF updates of one sample that runs ``avg_timesteps`` steps.
+
+        Every step of a sample costs the same (each step reads every cell and
+        updates every neuron), so a sample stopped early at step ``t`` costs
+        ``t`` steps; over a set, the average steps give the average cost.
+        """
+        t_n = len(self.events)
+        check_range("avg_timesteps", avg_timesteps, 0.0, float(t_n))
+        f = avg_timesteps / t_n / self.samples
+        total = sum(self.events, Events()).as_dict()
+        return Events(**{k: v * f for k, v in total.items()}), sum(self.lif_updates) * f
+
+
 def run_timesteps(layers: list[AnalogLayer], net: TrainedSNN, frames: np.ndarray,
-                  batch_size: int = 500, progress=None) -> tuple[np.ndarray, list[Events]]:
-    """Per-step logits ``(T, N, classes)`` through the analog layers, and the events of
-    each step (all samples) — see the module docstring."""
+                  batch_size: int = 500, progress=None) -> tuple[np.ndarray, StepCounts]:
+    """Per-step logits ``(T, N, classes)`` through the analog layers, and what each step
+    counted (all samples) — see the module docstring."""
     cfg = net.config
     x = prepare_inputs(frames, cfg)
     n, t_n = x.shape[0], cfg.n_frames
     logits = np.zeros((t_n, n, cfg.sizes[-1]))
     step_events = [Events() for _ in range(t_n)]
+    step_lif = [0] * t_n
     for start in range(0, n, batch_size):
         xb = x[start:start + batch_size].astype(float)
         b = xb.shape[0]
@@ -115,7 +147,7 @@ def run_timesteps(layers: list[AnalogLayer], net: TrainedSNN, frames: np.ndarray
                 if i < len(layers) - 1:
                     u, o = lif_step_numpy(*states[i], syn, tau=cfg.tau, v_th=cfg.v_th)
                     states[i] = (u, o)
-                    ev += Events(**{k: v * u.size for k, v in LIF_OPS_PER_UPDATE.items()})
+                    step_lif[t] += u.size
                     cur = o
                 else:
                     u_out = u_out + syn
@@ -125,7 +157,8 @@ def run_timesteps(layers: list[AnalogLayer], net: TrainedSNN, frames: np.ndarray
         if progress is not None:
             progress(b)
     steps = np.arange(1, t_n + 1)[:, None, None]
-    return np.cumsum(logits, axis=0) / steps, step_events
+    return (np.cumsum(logits, axis=0) / steps,
+            StepCounts(samples=n, events=step_events, lif_updates=step_lif))
 
 
 def confidence(logits: np.ndarray, alpha: float) -> np.ndarray:

@@ -11,10 +11,17 @@ import numpy as np
 
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError, check_int, check_range
-from cosim.accounting.events import Events
+from cosim.accounting.workload import Workload
 from cosim.programming.schemes import BinaryCellWriter
-from cosim.workloads.snn.deployed import DeployConfig, deploy, early_stop, run_timesteps
+from cosim.workloads.snn.deployed import (
+    DeployConfig,
+    StepCounts,
+    deploy,
+    early_stop,
+    run_timesteps,
+)
 from cosim.workloads.snn.dvs import EventSet
+from cosim.workloads.snn.ledger import snn_workload
 from cosim.workloads.snn.network import SNNConfig, TrainedSNN, pair_scheme, train
 from cosim.workloads.snn.nmnist import SPLITS
 
@@ -71,7 +78,7 @@ class SNNRunResult:
         random_accuracy: the untrained random pairs (all kept) in software.
         thresholds: one dict per threshold (``early_stop`` without per-sample arrays).
         labels, pred: test labels and predictions at ``T`` on hardware.
-        step_events: events of each timestep (all test samples).
+        counts: what the timestep loop counted per step (all test samples).
         g_diff_before, g_diff_after: ``G+ - G-`` (S) of every pair before and after pruning.
         timings_s: seconds per phase.
     """
@@ -83,7 +90,7 @@ class SNNRunResult:
     thresholds: list[dict]
     labels: np.ndarray
     pred: np.ndarray
-    step_events: list[Events]
+    counts: StepCounts
     g_diff_before: np.ndarray
     g_diff_after: np.ndarray
     timings_s: dict[str, float]
@@ -93,12 +100,20 @@ class SNNRunResult:
         """Hardware accuracy at ``T`` (no early stop)."""
         return float(np.mean(self.pred == self.labels))
 
-    def events_per_inference(self, avg_timesteps: float) -> Events:
-        """Events of one sample running ``avg_timesteps`` steps (steps cost alike)."""
-        n = self.labels.size
-        per_step = sum(self.step_events, Events())
-        f = avg_timesteps / len(self.step_events) / n
-        return Events(**{k: (v * f) for k, v in per_step.as_dict().items()})
+    def workload(self, avg_timesteps: float | None = None) -> Workload:
+        """One inference on the hardware as a ledger workload (:mod:`.ledger`), running
+        ``avg_timesteps`` steps (``None``: all ``T``, no early stop)."""
+        cfg = self.config
+        t = float(cfg.net.n_frames if avg_timesteps is None else avg_timesteps)
+        stop = "no early stop" if avg_timesteps is None else f"early stop, {t:.2f} steps"
+        hw = cfg.hardware
+        return snn_workload(
+            self.counts, matrices=cfg.net.shapes, vectors_per_step=[1] * len(cfg.net.shapes),
+            lif_per_step=sum(cfg.net.sizes[1:-1]), avg_timesteps=t,
+            name=f"SNN mlp {'-'.join(map(str, cfg.net.sizes))}, T = {cfg.net.n_frames}, {stop}",
+            macro_rows=hw.macro_rows, macro_cols=hw.macro_cols,
+            source=f"events counted by the SNN timestep loop ({hw.backend} backend, "
+                   f"{self.labels.size} test samples)")
 
     def confusion(self) -> np.ndarray:
         c = self.net.config.sizes[-1]
@@ -137,7 +152,7 @@ def run_snn(cfg: SNNRunConfig, data: EventSet, *, on_epoch=None, on_eval=None,
     layers = deploy(net, cfg.hardware)
     timings["programming"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    logits, step_events = run_timesteps(layers, net, fr_te, cfg.hardware.batch_size,
+    logits, counts = run_timesteps(layers, net, fr_te, cfg.hardware.batch_size,
                                         progress=on_eval)
     timings["evaluation"] = time.perf_counter() - t0
     rows = []
@@ -152,7 +167,7 @@ def run_snn(cfg: SNNRunConfig, data: EventSet, *, on_epoch=None, on_eval=None,
              for ly in layers]
     return SNNRunResult(config=cfg, net=net, software_accuracy=sw, random_accuracy=rand_acc,
                         thresholds=rows, labels=y_te, pred=logits[-1].argmax(-1),
-                        step_events=step_events, g_diff_before=np.concatenate(before),
+                        counts=counts, g_diff_before=np.concatenate(before),
                         g_diff_after=np.concatenate(after), timings_s=timings)
 
 

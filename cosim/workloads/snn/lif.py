@@ -57,7 +57,3 @@ def lif_step_numpy(u_prev: np.ndarray, o_prev: np.ndarray, x: np.ndarray, *, tau
     u = tau * u_prev * (1.0 - o_prev) + x
     return u, (u > v_th).astype(u.dtype)
 
-
-LIF_OPS_PER_UPDATE = {"digital_mults": 2, "digital_adds": 2}
-"""Digital work of one neuron update: ``tau * u``, ``* (1 - o)`` (2 mults), ``+ x``
-and the compare with ``V_th`` (counted as an add), ``1 - o`` is a select."""

@@ -1,0 +1,68 @@
+"""The SNN as a workload for the energy ledger: what the timestep loop counted, per inference.
+
+One inference is one sample classified. Its events are what the timestep
+loop counted (:class:`cosim.workloads.snn.deployed.StepCounts`) for the steps
+the sample ran: all ``T`` without early stop, ``avg_timesteps`` with it
+(every step of a sample costs the same). LIF updates go to the ledger's
+``lif_updates`` counter.
+
+Hardware (area) is sized by the ``mvm`` rule of
+:mod:`cosim.accounting.workload` for each weight matrix with two cells per
+weight (a differential pair on two neighbouring columns) and one conversion
+per pair (the tile subtracts the pair's currents before the ADC), i.e. the
+rule's ``bits = 2`` with one TIA per weight, and no VCMAC.
+
+GPU operations per inference (the baseline does the same work for the same
+steps): per step, ``2 x rows x cols`` per matrix product and 4 per LIF update
+(two multiplies, an add and a compare, as :mod:`.lif` writes eq. 1-2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from cosim.accounting.area import Hardware
+from cosim.accounting.workload import Workload, mvm_workload
+from cosim.workloads.snn.deployed import StepCounts
+
+CLAIM = "SNN N-MNIST"
+"""The PRIME paper's claim this workload compares with (37.83x vs RTX 4090)."""
+GPU_OPS_PER_LIF_UPDATE = 4
+
+
+def snn_hardware(matrices: list[tuple[int, int]], macro_rows: int, macro_cols: int) -> Hardware:
+    """Arrays and periphery of the differential-pair matrices (module docstring)."""
+    hw = None
+    for rows, cols in matrices:
+        m = mvm_workload({"rows": rows, "cols": cols, "bits": 2, "aggregation": "analog",
+                          "macro_rows": macro_rows, "macro_cols": macro_cols})
+        h = replace(m.hardware, vcmac_columns=0)
+        hw = h if hw is None else hw + h
+    assert hw is not None
+    return hw
+
+
+def snn_workload(counts: StepCounts, *, matrices: list[tuple[int, int]],
+                 vectors_per_step: list[int], lif_per_step: int, avg_timesteps: float,
+                 name: str, macro_rows: int, macro_cols: int, source: str) -> Workload:
+    """One inference of the deployed SNN as a :class:`Workload`.
+
+    Args:
+        counts: what the timestep loop counted.
+        matrices: ``(rows, cols)`` of each weight matrix (conv layers: im2col).
+        vectors_per_step: matrix-vector products of each matrix per sample and step
+            (1 for a dense layer, output positions for a convolution).
+        lif_per_step: LIF neurons updated per sample and step.
+        avg_timesteps: steps per inference (``T``, or the early-stop average).
+        name: label in reports.
+        macro_rows, macro_cols: macro size.
+        source: what produced the counts.
+    """
+    events, lif = counts.per_inference(avg_timesteps)
+    ops_step = sum(2.0 * r * c * v for (r, c), v in zip(matrices, vectors_per_step, strict=True))
+    ops_step += GPU_OPS_PER_LIF_UPDATE * lif_per_step
+    return Workload(name=name, events=events, extra_counts={"lif_updates": lif},
+                    ops_per_inference=ops_step * avg_timesteps, inferences=1.0,
+                    read_steps=sum(vectors_per_step) * avg_timesteps,
+                    hardware=snn_hardware(matrices, macro_rows, macro_cols),
+                    claim=CLAIM, source=source)
