@@ -1,4 +1,6 @@
-"""``cosim snn run`` end to end on a tiny N-MNIST folder; bad inputs give one-line errors."""
+"""``cosim snn run|train|eval|sweep-threshold|sweep-noise`` end to end on a tiny N-MNIST
+folder (ideal backend); Ctrl-C during training and ``--resume``; bad inputs give one-line
+errors. The commands share one network config, so JAX compiles its training step once."""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from click.testing import CliRunner
 
 from cosim.accounting.energy import EnergyTable
 from cosim.cli import main
+from cosim.commands import snn as snn_commands
 from cosim.outputs.report import load_workload
+from cosim.outputs.snn import load_checkpoint
 from cosim.workloads.snn.dvs import DVSConfig, synthesize
 from cosim.workloads.snn.nmnist import encode_events
 
@@ -31,14 +35,88 @@ def nmnist_folder(tmp_path_factory):
     return root
 
 
-def _run(args):
-    return CliRunner().invoke(main, ["snn", "run", *args])
+SMALL = ["--frames", "3", "--epochs", "2", "--train", "20", "--test", "10"]
+
+
+def _run(args, command="run"):
+    return CliRunner().invoke(main, ["snn", command, *args])
+
+
+def _one_line_error(r, msg):
+    assert r.exit_code == 2, r.output
+    lines = [ln for ln in r.output.strip().splitlines() if ln]
+    assert len(lines) == 1 and lines[0].startswith("error:") and msg in lines[0], r.output
+
+
+@pytest.fixture(scope="module")
+def trained(nmnist_folder, tmp_path_factory, request):
+    """A train folder made the hard way: Ctrl-C after epoch 1 of 2, then --resume."""
+    out = tmp_path_factory.mktemp("train") / "t"
+    mp = pytest.MonkeyPatch()
+
+    def interrupt_after_first_epoch(bar):
+        def on_epoch(row):
+            raise KeyboardInterrupt
+        return on_epoch
+    mp.setattr(snn_commands, "_epoch_bar", interrupt_after_first_epoch)
+    r = _run(["--data", str(nmnist_folder), *SMALL, "-o", str(out)], "train")
+    mp.undo()
+    assert r.exit_code == 130, r.output
+    assert "interrupted" in r.output and "keeps 1 of 2 epochs" in r.output
+    first = load_checkpoint(out)[0].history
+    assert len(first) == 1
+    r = _run(["--resume", "-o", str(out), "--json"], "train")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert s["epochs"] == 2 and s["train_history"][0] == first[0]
+    assert (out / "history.csv").is_file() and (out / "manifest.json").is_file()
+    return out
+
+
+def test_train_resume_continues_where_ctrl_c_stopped(trained):
+    net, cfg, source = load_checkpoint(trained)
+    assert [h["epoch"] for h in net.history] == [0, 1]
+    assert cfg.net.n_frames == 3 and cfg.n_train == 20 and source
+    # a finished training has nothing to resume
+    _one_line_error(_run(["--resume", "-o", str(trained)], "train"), "already trained 2")
+
+
+def test_eval_json_and_run_folder(trained, tmp_path):
+    r = _run([str(trained), "--backend", "ideal", "--threshold", "0.5", "-o",
+              str(tmp_path / "e"), "--json"], "eval")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert s["threshold"] == 0.5 and 1.0 <= s["avg_timesteps"] <= 3.0
+    assert 0.0 <= s["accuracy"] <= 1.0
+    assert (tmp_path / "e" / "workload.json").is_file()
+    assert (tmp_path / "e" / "confusion.csv").is_file()
+
+
+def test_sweep_threshold_has_one_point_per_threshold(trained, tmp_path):
+    r = _run([str(trained), "--backend", "ideal", "--thresholds", "0.2,0.6,1", "-o",
+              str(tmp_path / "s"), "--json"], "sweep-threshold")
+    assert r.exit_code == 0, r.output
+    pts = json.loads(r.output)["points"]
+    assert [p["threshold"] for p in pts] == [0.2, 0.6, 1.0]
+    assert all({"accuracy", "avg_timesteps", "threshold"} <= set(p) for p in pts)
+    # a lower threshold stops no later
+    assert pts[0]["avg_timesteps"] <= pts[1]["avg_timesteps"] <= pts[2]["avg_timesteps"] == 3
+
+
+def test_sweep_noise_has_one_point_per_scale(trained, tmp_path):
+    r = _run([str(trained), "--backend", "ideal", "--noise", "0,0.1", "-o",
+              str(tmp_path / "n"), "--json"], "sweep-noise")
+    assert r.exit_code == 0, r.output
+    pts = json.loads(r.output)["points"]
+    assert [p["read_noise"] for p in pts] == [0.0, 0.1]
+    assert all({"accuracy", "avg_timesteps", "threshold"} <= set(p) for p in pts)
+    assert (tmp_path / "n" / "accuracy_vs_read_noise.png").is_file()
 
 
 def test_snn_run_writes_a_run_folder(nmnist_folder, tmp_path):
     out = tmp_path / "run"
-    r = _run(["--data", str(nmnist_folder), "--backend", "ideal", "--frames", "3",
-              "--epochs", "1", "--train", "20", "--test", "10", "-o", str(out), "--json"])
+    r = _run(["--data", str(nmnist_folder), *SMALL, "--backend", "ideal", "-o", str(out),
+              "--json"])
     assert r.exit_code == 0, r.output
     s = json.loads(r.output)
     assert {"accuracy", "avg_timesteps", "threshold", "points"} <= set(s)
@@ -67,9 +145,42 @@ def test_snn_run_writes_a_run_folder(nmnist_folder, tmp_path):
     (["--backend", "spcie"], "backend"),
     (["--train", "0"], "n_train"),
     (["--read-noise", "2"], "read noise"),
+    (["--net", "cnn"], "'cnn' is not one of"),
 ])
 def test_bad_inputs_are_one_line_errors(args, msg, tmp_path):
-    r = _run([*args, "-o", str(tmp_path / "x")])
-    assert r.exit_code == 2
-    lines = [ln for ln in r.output.strip().splitlines() if ln]
-    assert len(lines) == 1 and lines[0].startswith("error:") and msg in lines[0], r.output
+    _one_line_error(_run([*args, "-o", str(tmp_path / "x")]), msg)
+
+
+def _bad_checkpoint(tmp_path):
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "checkpoint.npz").write_bytes(b"PK\x03\x04 truncated")
+    return str(tmp_path / "bad")
+
+
+@pytest.mark.parametrize("command, args, msg", [
+    ("train", ["--resume"], "--resume continues a training folder"),
+    ("train", ["--resume", "-o", "{empty}"], "no checkpoint.npz"),
+    ("train", ["--epochs", "-1", "-o", "{x}"], "epochs"),
+    ("eval", ["{empty}", "-o", "{x}"], "no checkpoint.npz"),
+    ("eval", ["{bad}", "-o", "{x}"], "not a readable SNN checkpoint"),
+    ("eval", ["{bad}", "--threshold", "0", "-o", "{x}"], "threshold"),
+    ("eval", ["{bad}", "--threshold", "1.5", "-o", "{x}"], "threshold"),
+    ("eval", ["{bad}", "--backend", "spcie", "-o", "{x}"], "backend"),
+    ("sweep-threshold", ["{bad}", "--thresholds", "0.5,abc", "-o", "{x}"],
+     "numbers separated by commas"),
+    ("sweep-threshold", ["{bad}", "--thresholds", "0.5,1.2", "-o", "{x}"], "threshold"),
+    ("sweep-noise", ["{bad}", "--noise", "0.01,2", "-o", "{x}"], "read noise"),
+    ("sweep-noise", ["{bad}", "--noise", ",", "-o", "{x}"], "--noise is empty"),
+    ("sweep-noise", ["{bad}", "--threshold", "-1", "-o", "{x}"], "threshold"),
+])
+def test_bad_inputs_of_the_subcommands_are_one_line_errors(command, args, msg, tmp_path):
+    (tmp_path / "empty").mkdir()
+    where = {"empty": str(tmp_path / "empty"), "bad": _bad_checkpoint(tmp_path),
+             "x": str(tmp_path / "x")}
+    _one_line_error(_run([a.format(**where) for a in args], command), msg)
+
+
+def test_eval_refuses_a_busy_output_folder(trained, tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "other.txt").write_text("x")
+    _one_line_error(_run([str(trained), "-o", str(tmp_path / "full")], "eval"), "not empty")

@@ -1,27 +1,58 @@
-"""``cosim snn run``: the PRIME spiking-network workload, train and evaluate in one go.
+"""``cosim snn``: the PRIME spiking-network workload.
 
-Run folder: see :func:`cosim.outputs.snn.write_run`.
+- ``run``: train and evaluate in one go;
+- ``train``: train the pop-up scores, a checkpoint after every epoch
+  (Ctrl-C keeps the last one; ``--resume`` continues);
+- ``eval``: a trained network on analog tiles at one early-stop threshold;
+- ``sweep-threshold``: accuracy vs average timesteps (PRIME Fig. 3b);
+- ``sweep-noise``: accuracy vs read-noise scale (PRIME Fig. 5d).
+
+``eval``, ``sweep-threshold`` and ``sweep-noise`` take the folder of a
+``train`` or ``run``: its checkpoint holds the network, the data source and
+the split, so they evaluate on the same test samples. Run folders: see
+:mod:`cosim.outputs.snn`.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
+import pandas as pd
 from tqdm import tqdm
 
-from circuits.errors import ConfigError, check_int
+from circuits.errors import ConfigError, check_int, check_range
 from cosim.outputs.jsonout import emit_json
+from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
 from cosim.outputs.rundir import RESULTS_ROOT, new_run_dir, prepare_run_dir
-from cosim.outputs.snn import write_run, zero_peak_fraction
+from cosim.outputs.snn import (
+    CHECKPOINT,
+    load_checkpoint,
+    save_checkpoint,
+    write_noise_sweep,
+    write_run,
+    zero_peak_fraction,
+)
 from cosim.workloads.snn.data import cached_events, load_user_data, mnist_digits
 from cosim.workloads.snn.deployed import DeployConfig
-from cosim.workloads.snn.dvs import DVSConfig
-from cosim.workloads.snn.experiment import SNNRunConfig, run_snn
-from cosim.workloads.snn.network import SNNConfig
+from cosim.workloads.snn.dvs import DVSConfig, EventSet
+from cosim.workloads.snn.experiment import (
+    DEFAULT_THRESHOLDS,
+    SNNRunConfig,
+    evaluate,
+    run_snn,
+    software_accuracies,
+    split_frames,
+    sweep_read_noise,
+)
+from cosim.workloads.snn.network import SNNConfig, train
 
 QUICK = {"n_train": 1000, "n_test": 300, "epochs": 4}
+FULL = {"n_train": 4000, "n_test": 1000, "epochs": 15}
+NETS = ("mlp", "conv")
+DEFAULT_NOISES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)
 CACHE_DIR = RESULTS_ROOT / ".cache" / "snn"
 
 
@@ -30,54 +61,121 @@ def snn_group() -> None:
     """PRIME SNN: random memristor pairs, pop-up pruning, LIF timestep loop, early stop."""
 
 
-@snn_group.command("run")
-@click.option("--quick", is_flag=True, help="Small subset and budget (about 1-3 minutes).")
-@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
-              help="N-MNIST folder, or images+labels (.npy or IDX) to convert to events.")
-@click.option("--backend", default="calibrated", show_default=True,
-              help="Tile backend: ideal, calibrated, spice.")
-@click.option("--read-noise", type=float, default=0.0, show_default=True,
-              help="Read-noise scale (PRIME eq. 7), fresh at every timestep.")
-@click.option("--frames", "n_frames", type=int, default=10, show_default=True,
-              help="Timesteps T.")
-@click.option("--epochs", type=int, default=None, help="Training epochs [15; quick 4].")
-@click.option("--train", "n_train", type=int, default=None, help="Training samples [4000].")
-@click.option("--test", "n_test", type=int, default=None, help="Test samples [1000].")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
-              default=None, help="Run folder [default: results/snn-<timestamp>].")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def snn_run_command(quick: bool, data_path: Path | None, backend: str, read_noise: float,
-                    n_frames: int, epochs: int | None, n_train: int | None, n_test: int | None,
-                    seed: int, run_dir: Path | None, as_json: bool) -> None:
-    """Train pop-up scores on synthesised N-MNIST and evaluate on analog tiles."""
-    base = QUICK if quick else {"n_train": 4000, "n_test": 1000, "epochs": 15}
-    cfg = SNNRunConfig(
+# -- shared options and steps ------------------------------------------------------------
+
+def _out_options(f):
+    f = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(f)
+    return click.option("-o", "--out", "run_dir",
+                        type=OutputPath(path_type=Path, file_okay=False), default=None,
+                        help="Run folder [default: results/snn-<timestamp>].")(f)
+
+
+def _data_option(f):
+    return click.option("--data", "data_path", type=click.Path(path_type=Path), default=None,
+                        help="N-MNIST folder, or images+labels (.npy or IDX) to convert "
+                             "to events.")(f)
+
+
+def _hardware_options(f):
+    f = click.option("--read-noise", type=float, default=0.0, show_default=True,
+                     help="Read-noise scale (PRIME eq. 7), fresh at every timestep.")(f)
+    return click.option("--backend", default="calibrated", show_default=True,
+                        help="Tile backend: ideal, calibrated, spice.")(f)
+
+
+def _training_options(f):
+    for opt in reversed((
+        click.option("--quick", is_flag=True, help="Small subset and budget (1-3 minutes)."),
+        click.option("--net", "net_kind", type=click.Choice(NETS), default="mlp",
+                     show_default=True, help="MLP 2312-250-250-10 or conv 12C5-P2-64C5-P2-FC."),
+        click.option("--frames", "n_frames", type=int, default=10, show_default=True,
+                     help="Timesteps T."),
+        click.option("--epochs", type=int, default=None, help="Training epochs [15; quick 4]."),
+        click.option("--train", "n_train", type=int, default=None,
+                     help="Training samples [4000; quick 1000]."),
+        click.option("--test", "n_test", type=int, default=None,
+                     help="Test samples [1000; quick 300]."),
+        click.option("--seed", type=int, default=0, show_default=True),
+    )):
+        f = opt(f)
+    return f
+
+
+def _trained_argument(f):
+    return click.argument("trained", type=click.Path(path_type=Path))(f)
+
+
+def run_config(*, quick: bool, net_kind: str, n_frames: int, epochs: int | None,
+               n_train: int | None, n_test: int | None, seed: int, backend: str = "calibrated",
+               read_noise: float = 0.0) -> SNNRunConfig:
+    """The run's config from the command-line settings (quick or full budget)."""
+    check_int("--seed", seed, 0, 2**31 - 1)
+    if net_kind != "mlp":
+        raise ConfigError("--net conv is not built yet; use --net mlp")
+    base = QUICK if quick else FULL
+    return SNNRunConfig(
         net=SNNConfig(n_frames=n_frames, epochs=base["epochs"] if epochs is None else epochs,
                       seed=seed),
         hardware=DeployConfig(backend=backend, read_noise=read_noise, seed=seed),
         n_train=base["n_train"] if n_train is None else n_train,
         n_test=base["n_test"] if n_test is None else n_test, seed=seed)
-    check_int("--seed", seed, 0, 2**31 - 1)
+
+
+def _check_data_path(data_path: Path | None) -> None:
     if data_path is not None and not data_path.is_dir():
         raise ConfigError(f"--data {data_path} is not a folder (expected an N-MNIST folder, "
                           "or images and labels as .npy or IDX files)")
+
+
+def load_data(data_path: Path | None, quiet: bool) -> EventSet:
+    """The events of ``--data``, or the synthesised default set (cached)."""
+    if data_path is not None:
+        _check_data_path(data_path)
+        with tqdm(desc="events", disable=quiet, unit="sample") as bar:
+            return load_user_data(data_path, DVSConfig(), CACHE_DIR, progress=bar.update)
+    images, labels = mnist_digits()
+    with tqdm(total=len(labels), desc="synthesis", disable=quiet, unit="sample") as bar:
+        data, _ = cached_events(images, labels, DVSConfig(), CACHE_DIR, progress=bar.update)
+    return data
+
+
+def _floats(text: str, option: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"{option} takes numbers separated by commas, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{option} is empty; give numbers separated by commas")
+    return values
+
+
+def _source(data_path: Path | None) -> str:
+    return "" if data_path is None else str(data_path.resolve())
+
+
+# -- commands ----------------------------------------------------------------------------
+
+@snn_group.command("run")
+@_training_options
+@_data_option
+@_hardware_options
+@_out_options
+def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | None,
+                    n_train: int | None, n_test: int | None, seed: int,
+                    data_path: Path | None, backend: str, read_noise: float,
+                    run_dir: Path | None, as_json: bool) -> None:
+    """Train pop-up scores on synthesised N-MNIST and evaluate on analog tiles."""
+    cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
+                     n_train=n_train, n_test=n_test, seed=seed, backend=backend,
+                     read_noise=read_noise)
+    _check_data_path(data_path)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn")) as run_dir:
-        quiet = as_json
-        if data_path is not None:
-            with tqdm(desc="events", disable=quiet, unit="sample") as bar:
-                data = load_user_data(data_path, DVSConfig(), CACHE_DIR, progress=bar.update)
-        else:
-            images, labels = mnist_digits()
-            with tqdm(total=len(labels), desc="synthesis", disable=quiet, unit="sample") as bar:
-                data, _ = cached_events(images, labels, DVSConfig(), CACHE_DIR,
-                                        progress=bar.update)
-        with tqdm(total=cfg.net.epochs, desc="training", disable=quiet, unit="epoch") as bt, \
-                tqdm(total=cfg.n_test, desc="evaluation", disable=quiet, unit="sample") as be:
-            def on_epoch(row):
-                bt.update(1)
-                bt.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['train_accuracy']:.3f}")
-            result = run_snn(cfg, data, on_epoch=on_epoch, on_eval=be.update)
+        data = load_data(data_path, as_json)
+        with tqdm(total=cfg.net.epochs, desc="training", disable=as_json, unit="epoch") as bt, \
+                tqdm(total=cfg.n_test, desc="evaluation", disable=as_json, unit="sample") as be:
+            result = run_snn(cfg, data, on_epoch=_epoch_bar(bt), on_eval=be.update,
+                             checkpoint=lambda net: save_checkpoint(run_dir, net, cfg,
+                                                                    _source(data_path)))
         summary = write_run(result, run_dir)
     summary["run_dir"] = str(run_dir)
     summary["zero_peak_fraction_after_pruning"] = zero_peak_fraction(result.g_diff_after)
@@ -90,4 +188,182 @@ def snn_run_command(quick: bool, data_path: Path | None, backend: str, read_nois
                f"{100 * result.random_accuracy:.2f} %)")
     click.echo(f"early stop at {es['threshold']:g}: {100 * es['accuracy']:.2f} %, "
                f"{es['avg_timesteps']:.2f} timesteps ({100 * es['timesteps_saved']:.0f} % fewer)")
+    click.echo(f"wrote {run_dir}")
+
+
+def _epoch_bar(bar):
+    def on_epoch(row):
+        bar.update(1)
+        bar.set_postfix(loss=f"{row['loss']:.3f}", acc=f"{row['train_accuracy']:.3f}")
+    return on_epoch
+
+
+@snn_group.command("train")
+@_training_options
+@_data_option
+@click.option("--resume", is_flag=True,
+              help="Continue the training in -o from its checkpoint (its settings; --epochs "
+                   "may raise the total).")
+@_out_options
+def snn_train_command(quick: bool, net_kind: str, n_frames: int, epochs: int | None,
+                      n_train: int | None, n_test: int | None, seed: int,
+                      data_path: Path | None, resume: bool, run_dir: Path | None,
+                      as_json: bool) -> None:
+    """Train the pop-up scores; a checkpoint after every epoch (Ctrl-C keeps the last)."""
+    init = None
+    if resume:
+        if run_dir is None:
+            raise ConfigError("--resume continues a training folder; name it with -o")
+        init, cfg, source = load_checkpoint(run_dir)
+        if epochs is not None:
+            cfg = replace(cfg, net=replace(cfg.net, epochs=epochs))
+        if len(init.history) >= cfg.net.epochs:
+            raise ConfigError(f"{run_dir} has already trained {len(init.history)} of "
+                              f"{cfg.net.epochs} epochs; raise --epochs to train on")
+        data_path = Path(source) if source else None
+    else:
+        cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
+                         n_train=n_train, n_test=n_test, seed=seed)
+        _check_data_path(data_path)
+        source = _source(data_path)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn-train"),
+                         resume=resume, resumable=True) as run_dir:
+        split = split_frames(cfg, load_data(data_path, as_json))
+        done = len(init.history) if init else 0
+        try:
+            with tqdm(total=cfg.net.epochs, initial=done, desc="training", disable=as_json,
+                      unit="epoch") as bt:
+                net = train(split.train_frames, split.train_labels, cfg.net,
+                            progress=_epoch_bar(bt), init=init,
+                            checkpoint=lambda n: save_checkpoint(run_dir, n, cfg, source))
+        except KeyboardInterrupt:
+            kept = load_checkpoint(run_dir)[0].history if (run_dir / CHECKPOINT).exists() else []
+            click.echo(f"interrupted: {run_dir / CHECKPOINT} keeps {len(kept)} of "
+                       f"{cfg.net.epochs} epochs; continue with: cosim snn train --resume -o "
+                       f"{run_dir}", err=True)
+            raise SystemExit(130) from None
+        sw, rand = software_accuracies(net, split)
+        pd.DataFrame(net.history).to_csv(run_dir / "history.csv", index=False,
+                                         float_format="%.6g")
+        summary = {"epochs": len(net.history), "software_accuracy": sw,
+                   "random_untrained_accuracy": rand, "train_history": net.history,
+                   "checkpoint": CHECKPOINT, "data": source or "synthesised N-MNIST (MNIST 5k)"}
+        write_manifest(run_dir, new_manifest("snn train", simulator=False, config=asdict(cfg),
+                                             seeds={"seed": cfg.seed}, **summary))
+    summary["run_dir"] = str(run_dir)
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"trained {len(net.history)} epochs: software test accuracy {100 * sw:.2f} % "
+               f"(random untrained {100 * rand:.2f} %)")
+    click.echo(f"wrote {run_dir}")
+
+
+def _evaluation(trained: Path, data_path: Path | None):
+    """The checkpoint of ``trained`` and the test split it was trained beside."""
+    net, cfg, source = load_checkpoint(trained)
+    if data_path is None and source:
+        data_path = Path(source)
+    return net, cfg, data_path
+
+
+@snn_group.command("eval")
+@_trained_argument
+@_data_option
+@_hardware_options
+@click.option("--threshold", type=float, default=1.0, show_default=True,
+              help="Early-stop confidence threshold in (0, 1]; 1: no early stop.")
+@_out_options
+def snn_eval_command(trained: Path, data_path: Path | None, backend: str, read_noise: float,
+                     threshold: float, run_dir: Path | None, as_json: bool) -> None:
+    """Evaluate a trained network (TRAINED: a train or run folder) on analog tiles."""
+    check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
+    hardware = DeployConfig(backend=backend, read_noise=read_noise)
+    _check_data_path(data_path)
+    net, cfg, data_path = _evaluation(trained, data_path)
+    cfg = replace(cfg, hardware=replace(hardware, seed=cfg.seed), thresholds=(threshold,))
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn-eval")) as run_dir:
+        split = split_frames(cfg, load_data(data_path, as_json))
+        with tqdm(total=cfg.n_test, desc="evaluation", disable=as_json, unit="sample") as be:
+            result = evaluate(cfg, net, split, on_eval=be.update)
+        summary = write_run(result, run_dir, "snn eval")
+    row = result.thresholds[0]
+    summary.update({"accuracy": row["accuracy"], "avg_timesteps": row["avg_timesteps"],
+                    "threshold": row["threshold"], "accuracy_at_T": result.accuracy,
+                    "run_dir": str(run_dir)})
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"accuracy {100 * row['accuracy']:.2f} % at threshold {threshold:g}, "
+               f"{row['avg_timesteps']:.2f} timesteps on average ({backend})")
+    click.echo(f"wrote {run_dir}")
+
+
+@snn_group.command("sweep-threshold")
+@_trained_argument
+@_data_option
+@_hardware_options
+@click.option("--thresholds", default=",".join(f"{t:g}" for t in DEFAULT_THRESHOLDS),
+              show_default=True, help="Early-stop thresholds in (0, 1], comma-separated.")
+@_out_options
+def snn_sweep_threshold_command(trained: Path, data_path: Path | None, backend: str,
+                                read_noise: float, thresholds: str, run_dir: Path | None,
+                                as_json: bool) -> None:
+    """Accuracy vs average timesteps over early-stop thresholds (PRIME Fig. 3b)."""
+    ths = _floats(thresholds, "--thresholds")
+    for t in ths:
+        check_range("threshold", t, 0.0, 1.0, lo_open=True)
+    hardware = DeployConfig(backend=backend, read_noise=read_noise)
+    _check_data_path(data_path)
+    net, cfg, data_path = _evaluation(trained, data_path)
+    cfg = replace(cfg, hardware=replace(hardware, seed=cfg.seed), thresholds=tuple(ths))
+    with prepare_run_dir(run_dir if run_dir is not None
+                         else new_run_dir("snn-thresholds")) as run_dir:
+        split = split_frames(cfg, load_data(data_path, as_json))
+        with tqdm(total=cfg.n_test, desc="evaluation", disable=as_json, unit="sample") as be:
+            result = evaluate(cfg, net, split, on_eval=be.update)
+        summary = write_run(result, run_dir, "snn sweep-threshold")
+    summary["run_dir"] = str(run_dir)
+    if as_json:
+        emit_json(summary)
+        return
+    for r in result.thresholds:
+        click.echo(f"threshold {r['threshold']:g}: {100 * r['accuracy']:.2f} %, "
+                   f"{r['avg_timesteps']:.2f} timesteps")
+    click.echo(f"wrote {run_dir}")
+
+
+@snn_group.command("sweep-noise")
+@_trained_argument
+@_data_option
+@click.option("--backend", default="calibrated", show_default=True,
+              help="Tile backend: ideal, calibrated, spice.")
+@click.option("--noise", "noises", default=",".join(f"{v:g}" for v in DEFAULT_NOISES),
+              show_default=True, help="Read-noise scales (PRIME eq. 7), comma-separated.")
+@click.option("--threshold", type=float, default=1.0, show_default=True,
+              help="Early-stop threshold in (0, 1]; 1: no early stop.")
+@_out_options
+def snn_sweep_noise_command(trained: Path, data_path: Path | None, backend: str, noises: str,
+                            threshold: float, run_dir: Path | None, as_json: bool) -> None:
+    """Accuracy vs read-noise scale on analog tiles (PRIME Fig. 5d)."""
+    values = _floats(noises, "--noise")
+    for v in values:
+        DeployConfig(backend=backend, read_noise=v)  # validates before any work
+    check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
+    _check_data_path(data_path)
+    net, cfg, data_path = _evaluation(trained, data_path)
+    cfg = replace(cfg, hardware=replace(cfg.hardware, backend=backend))
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn-noise")) as run_dir:
+        split = split_frames(cfg, load_data(data_path, as_json))
+        with tqdm(total=cfg.n_test * len(values), desc="evaluation", disable=as_json,
+                  unit="sample") as be:
+            points = sweep_read_noise(cfg, net, split, values, threshold, on_eval=be.update)
+        summary = write_noise_sweep(points, cfg, run_dir, {"threshold": threshold,
+                                                           "backend": backend})
+    summary["run_dir"] = str(run_dir)
+    if as_json:
+        emit_json(summary)
+        return
+    for p in points:
+        click.echo(f"read noise {p['read_noise']:g}: {100 * p['accuracy']:.2f} %")
     click.echo(f"wrote {run_dir}")

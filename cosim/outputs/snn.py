@@ -5,6 +5,8 @@ The workload (:mod:`cosim.workloads.snn.experiment`) computes; this module write
 
 from __future__ import annotations
 
+import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,18 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from circuits.errors import ConfigError
 from cosim.accounting.energy import EnergyTable
 from cosim.accounting.workload import Workload, workload_to_json, write_workload_json
 from cosim.outputs.jsonout import json_text
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
-from cosim.workloads.snn.experiment import PAPER, SNNRunResult
+from cosim.workloads.snn.deployed import DeployConfig
+from cosim.workloads.snn.experiment import PAPER, SNNRunConfig, SNNRunResult
+from cosim.workloads.snn.network import SNNConfig, TrainedSNN, random_pair_weights
+
+CHECKPOINT = "checkpoint.npz"
+"""The trained network in a train or run folder: scores (or weights), history, config."""
 
 
 def summary(result: SNNRunResult) -> dict[str, Any]:
@@ -36,7 +44,7 @@ def summary(result: SNNRunResult) -> dict[str, Any]:
     }
 
 
-def write_run(result: SNNRunResult, run_dir: Path) -> dict[str, Any]:
+def write_run(result: SNNRunResult, run_dir: Path, command: str = "snn run") -> dict[str, Any]:
     """Write one run into ``run_dir``.
 
     Files: ``thresholds.csv`` (accuracy and average timesteps per early-stop
@@ -96,7 +104,7 @@ def write_run(result: SNNRunResult, run_dir: Path) -> dict[str, Any]:
                                      "early_stop_threshold": pick["threshold"],
                                      "energy_table": "cited"}
     out["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
-    write_manifest(run_dir, new_manifest("snn run", simulator=False,
+    write_manifest(run_dir, new_manifest(command, simulator=False,
                                          **{k: v for k, v in out.items() if k != "command"}))
     return out
 
@@ -120,3 +128,75 @@ def energy_table(full: Workload, early: Workload, threshold: float) -> pd.DataFr
 def zero_peak_fraction(g_diff: np.ndarray, tol_siemens: float = 0.5e-6) -> float:
     """Fraction of pairs with ``|G+ - G-| <= tol`` (the peak at zero after pruning)."""
     return float(np.mean(np.abs(g_diff) <= tol_siemens))
+
+
+def write_noise_sweep(points: list[dict], cfg: SNNRunConfig, run_dir: Path,
+                      extra: dict[str, Any]) -> dict[str, Any]:
+    """``read_noise.csv`` and ``accuracy_vs_read_noise`` (PRIME Fig. 5d), ``manifest.json``."""
+    run_dir = Path(run_dir)
+    table = pd.DataFrame(points)
+    table.to_csv(run_dir / "read_noise.csv", index=False, float_format="%.6g")
+    fig = Figure(figsize=(4.6, 3.4), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(table["read_noise"], 100 * table["accuracy"], "o-")
+    ax.set_xlabel("read-noise scale (PRIME eq. 7)", fontsize=8)
+    ax.set_ylabel(f"accuracy (%), threshold {points[0]['threshold']:g}", fontsize=8)
+    ax.set_title(f"{cfg.hardware.backend} backend, T = {cfg.net.n_frames}", fontsize=8)
+    ax.grid(True, alpha=0.3)
+    save_figure(fig, run_dir / "accuracy_vs_read_noise")
+    out = {"points": points, **extra, "config": asdict(cfg)}
+    out["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+    write_manifest(run_dir, new_manifest("snn sweep-noise", simulator=False, **out))
+    return out
+
+
+def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str) -> Path:
+    """Write ``RUN_DIR/checkpoint.npz`` atomically (a temporary file, then a rename).
+
+    The fixed random weights are not stored: they are the forming draw of
+    ``cfg.net.seed`` (:func:`random_pair_weights`), drawn again on load.
+
+    Args:
+        data: where the data came from (a ``--data`` path, or ``""`` for the
+            synthesised default set), so evaluation finds the same test split.
+    """
+    if net.config != cfg.net:
+        raise ConfigError("the checkpoint's network config differs from the run's")
+    arrays = {f"{k}_{i}": np.asarray(a) for k, v in net.params.items() for i, a in enumerate(v)}
+    meta = {"config": asdict(cfg), "history": net.history, "data": data,
+            "params": {k: len(v) for k, v in net.params.items()}}
+    path = Path(run_dir) / CHECKPOINT
+    tmp = path.with_name(CHECKPOINT + ".tmp.npz")
+    np.savez(tmp, meta=np.array(json_text(meta)), **arrays)
+    tmp.replace(path)
+    return path
+
+
+def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str]:
+    """The network, run config and data source saved by :func:`save_checkpoint`.
+
+    Args:
+        path: a train or run folder, or the checkpoint file itself.
+
+    Raises:
+        ConfigError: (one line) no checkpoint there, or one that cannot be read.
+    """
+    path = Path(path)
+    file = path / CHECKPOINT if path.is_dir() else path
+    if not file.is_file():
+        raise ConfigError(f"no {CHECKPOINT} in {path} (train one with: cosim snn train -o "
+                          f"{path})")
+    try:
+        with np.load(file, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            params = {k: [np.asarray(z[f"{k}_{i}"]) for i in range(n)]
+                      for k, n in meta["params"].items()}
+        c = meta["config"]
+        net_cfg = SNNConfig(**{**c["net"], "sizes": tuple(c["net"]["sizes"])})
+        cfg = SNNRunConfig(**{**c, "net": net_cfg, "hardware": DeployConfig(**c["hardware"]),
+                              "thresholds": tuple(c["thresholds"])})
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConfigError(f"{file}: not a readable SNN checkpoint ({exc})") from None
+    net = TrainedSNN(config=net_cfg, fixed=random_pair_weights(net_cfg), params=params,
+                     history=list(meta["history"]))
+    return net, cfg, str(meta["data"])

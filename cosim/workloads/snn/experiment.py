@@ -5,7 +5,7 @@ sweep the early-stop threshold. Computes only: no file I/O (:mod:`cosim.outputs.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -133,42 +133,106 @@ def split_indices(labels: np.ndarray, n_train: int, n_test: int, seed: int
     return perm[:n_train], perm[n_train:n_train + n_test]
 
 
-def run_snn(cfg: SNNRunConfig, data: EventSet, *, on_epoch=None, on_eval=None,
-            init: TrainedSNN | None = None) -> SNNRunResult:
-    """Train on ``data``'s train split and evaluate on its test split (module docstring)."""
-    timings: dict[str, float] = {}
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Split:
+    """The frames and labels of the train and test split of a run."""
+
+    train_frames: np.ndarray
+    train_labels: np.ndarray
+    test_frames: np.ndarray
+    test_labels: np.ndarray
+
+
+def split_frames(cfg: SNNRunConfig, data: EventSet) -> Split:
+    """Bin the seeded, disjoint train and test samples of ``data`` into ``T`` frames."""
     tr, te = split_indices(data.labels, cfg.n_train, cfg.n_test, cfg.seed)
+    return Split(train_frames=data.subset(tr).frames(cfg.net.n_frames, cfg.split),
+                 train_labels=data.labels[tr],
+                 test_frames=data.subset(te).frames(cfg.net.n_frames, cfg.split),
+                 test_labels=data.labels[te])
+
+
+def run_snn(cfg: SNNRunConfig, data: EventSet, *, on_epoch=None, on_eval=None,
+            init: TrainedSNN | None = None, checkpoint=None) -> SNNRunResult:
+    """Train on ``data``'s train split and evaluate on its test split (module docstring).
+
+    Args:
+        on_epoch: called with each epoch's history row.
+        on_eval: called with the samples done after each evaluation batch.
+        init: continue training this network.
+        checkpoint: called with the network after each epoch (see :func:`train`).
+    """
     t0 = time.perf_counter()
-    fr_tr = data.subset(tr).frames(cfg.net.n_frames, cfg.split)
-    fr_te = data.subset(te).frames(cfg.net.n_frames, cfg.split)
-    y_tr, y_te = data.labels[tr], data.labels[te]
-    timings["binning"] = time.perf_counter() - t0
+    split = split_frames(cfg, data)
+    binning = time.perf_counter() - t0
     t0 = time.perf_counter()
-    net = train(fr_tr, y_tr, cfg.net, progress=on_epoch, init=init)
-    timings["training"] = time.perf_counter() - t0
-    sw = float(np.mean(net.logits(fr_te)[-1].argmax(-1) == y_te))
-    rand_acc = float(np.mean(_all_kept_logits(net, fr_te)[-1].argmax(-1) == y_te))
+    net = train(split.train_frames, split.train_labels, cfg.net, progress=on_epoch, init=init,
+                checkpoint=checkpoint)
+    training = time.perf_counter() - t0
+    result = evaluate(cfg, net, split, on_eval=on_eval)
+    return replace(result, timings_s={"binning": binning, "training": training,
+                                      **result.timings_s})
+
+
+def software_accuracies(net: TrainedSNN, split: Split) -> tuple[float, float]:
+    """Test accuracy at ``T`` in software: the trained network, and its untrained random
+    pairs with every weight kept."""
+    y = split.test_labels
+    sw = float(np.mean(net.logits(split.test_frames)[-1].argmax(-1) == y))
+    rand = float(np.mean(_all_kept_logits(net, split.test_frames)[-1].argmax(-1) == y))
+    return sw, rand
+
+
+def evaluate(cfg: SNNRunConfig, net: TrainedSNN, split: Split, *, on_eval=None,
+             software: tuple[float, float] | None = None) -> SNNRunResult:
+    """Deploy ``net`` on ``cfg.hardware``, run the timestep loop on the test split and
+    sweep ``cfg.thresholds``.
+
+    Args:
+        software: :func:`software_accuracies` if already known (sweeps).
+    """
+    timings: dict[str, float] = {}
+    y_te = split.test_labels
+    sw, rand_acc = software if software is not None else software_accuracies(net, split)
     t0 = time.perf_counter()
     layers = deploy(net, cfg.hardware)
     timings["programming"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    logits, counts = run_timesteps(layers, net, fr_te, cfg.hardware.batch_size,
-                                        progress=on_eval)
+    logits, counts = run_timesteps(layers, net, split.test_frames, cfg.hardware.batch_size,
+                                   progress=on_eval)
     timings["evaluation"] = time.perf_counter() - t0
     rows = []
     for th in cfg.thresholds:
         r = early_stop(logits, y_te, th, cfg.alpha)
         rows.append({"threshold": r["threshold"], "accuracy": r["accuracy"],
                      "avg_timesteps": r["avg_timesteps"],
-                     "timesteps_saved": 1.0 - r["avg_timesteps"] / cfg.net.n_frames})
+                     "timesteps_saved": 1.0 - r["avg_timesteps"] / net.config.n_frames})
     before = [(pw.g_actual_siemens - pw.g_actual_neg_siemens).ravel()
-              for pw in (pair_layer_programmed(cfg.net, i) for i in range(len(layers)))]
+              for pw in (pair_layer_programmed(net.config, i) for i in range(len(layers)))]
     after = [(ly.programmed.g_actual_siemens - ly.programmed.g_actual_neg_siemens).ravel()
              for ly in layers]
     return SNNRunResult(config=cfg, net=net, software_accuracy=sw, random_accuracy=rand_acc,
                         thresholds=rows, labels=y_te, pred=logits[-1].argmax(-1),
                         counts=counts, g_diff_before=np.concatenate(before),
                         g_diff_after=np.concatenate(after), timings_s=timings)
+
+
+def sweep_read_noise(cfg: SNNRunConfig, net: TrainedSNN, split: Split, noises: list[float],
+                     threshold: float, *, on_eval=None) -> list[dict]:
+    """Accuracy and average timesteps at ``threshold`` for each read-noise scale
+    (PRIME Fig. 5d): one deployment and timestep loop per point, fresh noise every step."""
+    check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
+    if not noises:
+        raise ConfigError("give at least one read-noise scale")
+    software = software_accuracies(net, split)
+    points = []
+    for noise in noises:
+        c = replace(cfg, hardware=replace(cfg.hardware, read_noise=noise),
+                    thresholds=(threshold,))
+        r = evaluate(c, net, split, on_eval=on_eval, software=software)
+        points.append({"read_noise": float(noise), **r.thresholds[0],
+                       "accuracy_at_T": r.accuracy})
+    return points
 
 
 def _all_kept_logits(net: TrainedSNN, frames: np.ndarray) -> np.ndarray:

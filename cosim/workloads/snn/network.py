@@ -22,6 +22,7 @@ themselves instead (no mask): the software baseline of PRIME Fig. 3e.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -210,7 +211,7 @@ class TrainedSNN:
         """Software forward pass: per-step logits ``(T, N, classes)``."""
         ws = [jnp.asarray(w * self.config.weight_scale, jnp.float32) for w in self.weights()]
         x = jnp.asarray(prepare_inputs(frames, self.config))
-        return np.asarray(jax.jit(snn_forward, static_argnums=2)(ws, x, self.config))
+        return np.asarray(_forward_jit(ws, x, self.config))
 
 
 def init_params(cfg: SNNConfig, fixed: list[np.ndarray]) -> dict:
@@ -225,12 +226,15 @@ def init_params(cfg: SNNConfig, fixed: list[np.ndarray]) -> dict:
 
 def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
           progress: Callable[[dict], None] | None = None,
-          init: TrainedSNN | None = None) -> TrainedSNN:
+          init: TrainedSNN | None = None,
+          checkpoint: Callable[[TrainedSNN], None] | None = None) -> TrainedSNN:
     """Train the scores (or weights) on ``frames (N, T, 2, 34, 34)`` and ``labels (N,)``.
 
     Args:
         progress: called after each epoch with its history row.
         init: continue from this network (``--resume``); its history is kept.
+        checkpoint: called after each epoch with the network as it stands (the
+            caller saves it, so an interrupt keeps the last finished epoch).
 
     Raises:
         ConfigError: labels do not match the frames or lie outside the classes.
@@ -246,23 +250,11 @@ def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
     params = jax.tree_util.tree_map(jnp.asarray, init.params) if init else init_params(cfg, fixed)
     history = list(init.history) if init else []
     n_batches = max(1, x.shape[0] // cfg.batch_size)
-    sched = optax.cosine_decay_schedule(cfg.lr, max(1, cfg.epochs * n_batches))
-    opt = optax.adamw(sched, weight_decay=cfg.weight_decay)
+    opt, update = _trainer(cfg, n_batches)
     state = opt.init(params)
     # skip the steps already done when resuming, so the schedule continues
     for _ in range(len(history) * n_batches):
         state = _bump(state)
-
-    def loss_fn(p, xb, yb):
-        logits = snn_forward(effective_weights(p, fixed_j, cfg), xb, cfg)[-1]
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
-        return loss, jnp.mean(jnp.argmax(logits, -1) == yb)
-
-    @jax.jit
-    def update(p, s, xb, yb):
-        (loss, acc), g = jax.value_and_grad(loss_fn, has_aux=True)(p, xb, yb)
-        upd, s = opt.update(g, s, p)
-        return optax.apply_updates(p, upd), s, loss, acc
 
     rng = np.random.default_rng(cfg.seed + 1000 + len(history))
     for epoch in range(len(history), cfg.epochs):
@@ -271,20 +263,49 @@ def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
         losses, accs = [], []
         for b in range(n_batches):
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            params, state, loss, acc = update(params, state, jnp.asarray(x[idx]),
+            params, state, loss, acc = update(params, state, fixed_j, jnp.asarray(x[idx]),
                                               jnp.asarray(y[idx]))
             losses.append(float(loss))
             accs.append(float(acc))
         row = {"epoch": epoch, "loss": float(np.mean(losses)),
                "train_accuracy": float(np.mean(accs)), "seconds": time.perf_counter() - t0}
         history.append(row)
-        if progress is not None:
-            progress(row)
         if not np.isfinite(row["loss"]):
             raise ConfigError(f"training diverged at epoch {epoch} (loss {row['loss']}); "
                               "lower the learning rate")
+        if checkpoint is not None:
+            checkpoint(TrainedSNN(config=cfg, fixed=fixed, history=list(history),
+                                  params=jax.tree_util.tree_map(np.asarray, params)))
+        if progress is not None:
+            progress(row)
     return TrainedSNN(config=cfg, fixed=fixed,
                       params=jax.tree_util.tree_map(np.asarray, params), history=history)
+
+
+_forward_jit = jax.jit(snn_forward, static_argnums=2)
+"""The compiled forward pass, shared by every call with the same config and shapes."""
+
+
+@functools.cache
+def _trainer(cfg: SNNConfig, n_batches: int):
+    """The optimiser and the compiled training step of ``cfg`` (a pure function of the
+    frozen config, cached so a second training of the same network does not compile
+    again)."""
+    sched = optax.cosine_decay_schedule(cfg.lr, max(1, cfg.epochs * n_batches))
+    opt = optax.adamw(sched, weight_decay=cfg.weight_decay)
+
+    def loss_fn(p, fixed, xb, yb):
+        logits = snn_forward(effective_weights(p, fixed, cfg), xb, cfg)[-1]
+        loss = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+        return loss, jnp.mean(jnp.argmax(logits, -1) == yb)
+
+    @jax.jit
+    def update(p, s, fixed, xb, yb):
+        (loss, acc), g = jax.value_and_grad(loss_fn, has_aux=True)(p, fixed, xb, yb)
+        upd, s = opt.update(g, s, p)
+        return optax.apply_updates(p, upd), s, loss, acc
+
+    return opt, update
 
 
 def _bump(state):
