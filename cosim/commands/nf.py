@@ -1,12 +1,20 @@
-"""``cosim field run``: the neural field, trained, deployed with HAQ and PTQ, evaluated.
+"""``cosim field``: the neural field, trained, deployed with HAQ and PTQ, evaluated.
 
-Run folder: see :mod:`cosim.outputs.neural_field`. Every input is checked
-(config, volume file) before the run folder is made and before any work.
+``run`` does train, deploy and eval in one go; ``train`` writes a checkpoint
+(Ctrl-C keeps the last state, ``--resume`` continues it) that ``deploy``,
+``eval``, ``sparse`` and ``hapo`` read with ``--model``; ``encodings``
+compares the input encodings. Run folders: see :mod:`cosim.outputs.neural_field`.
+Every input is checked (config, volume file, model folder) before the run
+folder is made and before any work.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,89 +56,319 @@ def field_group() -> None:
     """Neural-field CT reconstruction (NF paper): software vs HAQ vs PTQ."""
 
 
-@field_group.command("run")
-@click.option("--quick", is_flag=True, help="Small phantom (8x48x48), 300 steps.")
-@click.option("--volume", "volume_path", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="Volume file: .npy, .npz, .nii, .nii.gz [default: phantom].")
-@click.option("--frame", type=int, default=None, help="Frame of a 4D volume (0-based).")
-@click.option("--phantom", "phantom", default="40x128x128", show_default=True,
-              help="Phantom size SLICESxHEIGHTxWIDTH when no --volume.")
-@click.option("--backend", default="ideal", show_default=True,
-              help="Tile backend of every layer: ideal or calibrated.")
-@click.option("--bits", default="14,14,12", show_default=True,
-              help="Cells per weight: input,hidden,output matrices.")
-@click.option("--amp-ratio", type=float, default=1.5, show_default=True, help="HAQ s (> 1).")
-@click.option("--write-noise", type=float, default=0.15, show_default=True,
-              help="LRS write-noise std, fraction of g_LRS (NF code 0.15).")
-@click.option("--read-noise", type=float, default=0.0, show_default=True,
-              help="Read-noise amplitude, fresh at every read (PRIME eq. 7).")
-@click.option("--r-wire", "r_wire_ohm", type=float, default=0.0, show_default=True,
-              help="Wire resistance per cell segment (ohm); 0 is the paper's setting.")
-@click.option("--encoding", default="gaussian", show_default=True,
-              help="gaussian, positional, basic or none.")
-@click.option("--sigma", type=float, default=4.0, show_default=True,
-              help="Std of the Gaussian encoder's B (NF code: 4).")
-@click.option("--wide", is_flag=True, help="The wider network (4 ReLU layers of 256).")
-@click.option("--steps", type=int, default=None, help="Training steps [2000; quick 300].")
-@click.option("--batch", type=int, default=None, help="Voxels per step [16384; quick 4096].")
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
-              default=None, help="Run folder [default: results/field-<timestamp>].")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def field_run_command(quick: bool, volume_path: Path | None, frame: int | None, phantom: str,
-                      backend: str, bits: str, amp_ratio: float, write_noise: float,
-                      read_noise: float, r_wire_ohm: float, encoding: str, sigma: float,
-                      wide: bool, steps: int | None, batch: int | None, lr: float, seed: int,
-                      run_dir: Path | None, as_json: bool) -> None:
-    """Train the neural field (dense), deploy it with HAQ and PTQ, report PSNR/SSIM."""
+
+
+def parse_counts(text: str, what: str = "--slices") -> tuple[int, ...]:
+    """``"20,10,5"`` -> ``(20, 10, 5)``."""
+    try:
+        out = tuple(int(p) for p in str(text).split(","))
+    except ValueError:
+        raise ConfigError(f"{what} must be comma-separated integers, got {text!r}") from None
+    return out
+
+
+def parse_floats(text: str, what: str) -> tuple[float, ...]:
+    """``"1.2,1.5"`` -> ``(1.2, 1.5)``."""
+    try:
+        return tuple(float(p) for p in str(text).split(","))
+    except ValueError:
+        raise ConfigError(f"{what} must be comma-separated numbers, got {text!r}") from None
+
+
+def _options(opts: list[Callable]) -> Callable:
+    def wrap(f: Callable) -> Callable:
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return wrap
+
+
+_VOLUME = [
+    click.option("--volume", "volume_path", type=click.Path(path_type=Path, dir_okay=False),
+                 default=None,
+                 help="Volume file: .npy, .npz, .nii, .nii.gz [default: phantom / the model's]."),
+    click.option("--frame", type=int, default=None, help="Frame of a 4D volume (0-based)."),
+]
+_MODEL = [
+    click.option("--phantom", "phantom", default="40x128x128", show_default=True,
+                 help="Phantom size SLICESxHEIGHTxWIDTH when no --volume."),
+    click.option("--encoding", default="gaussian", show_default=True,
+                 help="gaussian, positional, basic or none."),
+    click.option("--sigma", type=float, default=4.0, show_default=True,
+                 help="Std of the Gaussian encoder's B (NF code: 4)."),
+    click.option("--wide", is_flag=True, help="The wider network (4 ReLU layers of 256)."),
+    click.option("--steps", type=int, default=None, help="Training steps [2000; quick 300]."),
+    click.option("--batch", type=int, default=None,
+                 help="Voxels per step [16384; quick 4096]; 0 for all."),
+    click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate."),
+    click.option("--seed", type=int, default=0, show_default=True),
+]
+_DEPLOY = [
+    click.option("--backend", default="ideal", show_default=True,
+                 help="Tile backend of every layer: ideal or calibrated."),
+    click.option("--bits", default="14,14,12", show_default=True,
+                 help="Cells per weight: input,hidden,output matrices."),
+    click.option("--amp-ratio", type=float, default=1.5, show_default=True, help="HAQ s (> 1)."),
+    click.option("--write-noise", type=float, default=0.15, show_default=True,
+                 help="LRS write-noise std, fraction of g_LRS (NF code 0.15)."),
+    click.option("--read-noise", type=float, default=0.0, show_default=True,
+                 help="Read-noise amplitude, fresh at every read (PRIME eq. 7)."),
+    click.option("--r-wire", "r_wire_ohm", type=float, default=0.0, show_default=True,
+                 help="Wire resistance per cell segment (ohm); 0 is the paper's setting."),
+]
+_MODEL_DIR = click.option("--model", "model_dir", type=click.Path(path_type=Path),
+                          required=True, help="Run folder of 'cosim field train'.")
+_OUT = [
+    click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
+                 default=None, help="Run folder [default: results/field-<timestamp>]."),
+    click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
+]
+
+
+def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: float,
+                  wide: bool, steps: int | None, batch: int | None, lr: float, seed: int,
+                  **deploy: Any):
     from cosim.workloads.nf.encoder import EncoderConfig
-    from cosim.workloads.nf.field import NeuralFieldConfig, run_neural_field
+    from cosim.workloads.nf.field import NeuralFieldConfig
     from cosim.workloads.nf.mlp import PAPER_MLP, WIDE, TrainConfig
-    from cosim.workloads.nf.volume import load_volume
 
     shape = QUICK["shape"] if quick else parse_shape(phantom)
     training = TrainConfig(steps=steps if steps is not None else
                            (QUICK["steps"] if quick else 2000),
                            batch=batch if batch is not None else
                            (QUICK["batch"] if quick else 16384), learning_rate=lr, seed=seed)
-    cfg = NeuralFieldConfig(phantom_shape=shape, encoder=EncoderConfig(kind=encoding,
+    return NeuralFieldConfig(phantom_shape=shape, encoder=EncoderConfig(kind=encoding,
                                                                        sigma=sigma),
-                            mlp=WIDE if wide else PAPER_MLP, training=training,
-                            bits=parse_bits(bits), amp_ratio=amp_ratio, write_noise=write_noise,
-                            read_noise=read_noise, backend=backend, r_wire_ohm=r_wire_ohm,
-                            seed=seed)
-    volume = None
+                             mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
+                             **_deploy_fields(**deploy))
+
+
+def _deploy_fields(*, backend: str = "ideal", bits: str = "14,14,12", amp_ratio: float = 1.5,
+                   write_noise: float = 0.15, read_noise: float = 0.0,
+                   r_wire_ohm: float = 0.0) -> dict[str, Any]:
+    return {"backend": backend, "bits": parse_bits(bits), "amp_ratio": amp_ratio,
+            "write_noise": write_noise, "read_noise": read_noise, "r_wire_ohm": r_wire_ohm}
+
+
+def _volume(volume_path: Path | None, frame: int | None):
+    from cosim.workloads.nf.volume import load_volume
+
     if volume_path is not None:
-        volume = load_volume(volume_path, frame)
-    elif frame is not None:
+        return load_volume(volume_path, frame)
+    if frame is not None:
         raise ConfigError("--frame needs --volume")
+    return None
+
+
+def _model(model_dir: Path, deploy: dict[str, Any] | None = None, what: str = "--model"):
+    """``(config, volume, state)`` of a trained model, with the deploy options applied."""
+    from cosim.outputs.neural_field import load_checkpoint
+
+    cfg, truth, state = load_checkpoint(model_dir, what)
+    if deploy is not None:
+        cfg = replace(cfg, **_deploy_fields(**deploy))
+    return cfg, truth, state
+
+
+def _progress(as_json: bool) -> Callable[[str, int, int], None]:
+    bars: dict[str, Any] = {}
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if as_json:
+            return
+        from tqdm import tqdm
+
+        bar = bars.get(phase)
+        if bar is None:
+            bar = bars[phase] = tqdm(total=total, desc=phase, unit="step" if
+                                     phase.startswith("train") else "voxel", leave=False)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+    return progress
+
+
+def _print_metrics(summary: dict[str, Any], run_dir: Path) -> None:
+    for m in ("software", "software_hw_features", "haq", "ptq"):
+        if f"psnr_{m}" in summary:
+            click.echo(f"{m:>22}: PSNR {summary[f'psnr_{m}']:6.2f} dB   SSIM "
+                       f"{summary[f'ssim_{m}']:.3f}")
+    if "read_path" in summary:
+        click.echo(f"read path: {summary['read_path']}")
+    click.echo(f"wrote {run_dir}")
+
+
+def _finish(summary: dict[str, Any], run_dir: Path, as_json: bool) -> None:
+    summary["run_dir"] = str(run_dir)
+    if as_json:
+        emit_json(summary)
+    else:
+        _print_metrics(summary, run_dir)
+
+
+@field_group.command("run")
+@click.option("--quick", is_flag=True, help="Small phantom (8x48x48), 300 steps.")
+@_options(_VOLUME + _MODEL + _DEPLOY + _OUT)
+def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
+                      run_dir: Path | None, as_json: bool, **opts: Any) -> None:
+    """Train the neural field (dense), deploy it with HAQ and PTQ, report PSNR/SSIM."""
+    from cosim.workloads.nf.field import run_neural_field
+
+    cfg = _model_config(quick=quick, **opts)
+    volume = _volume(volume_path, frame)
     from cosim.outputs.neural_field import write_neural_field
 
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field")) as run_dir:
-        bars: dict[str, object] = {}
-
-        def progress(phase: str, done: int, total: int) -> None:
-            if as_json:
-                return
-            from tqdm import tqdm
-
-            bar = bars.get(phase)
-            if bar is None:
-                bar = bars[phase] = tqdm(total=total, desc=phase, unit="step" if
-                                         phase == "train" else "voxel", leave=False)
-            bar.update(done - bar.n)
-            if done >= total:
-                bar.close()
-
-        result = run_neural_field(cfg, volume, progress=progress)
+        result = run_neural_field(cfg, volume, progress=_progress(as_json))
         summary = write_neural_field(result, run_dir)
+    _finish(summary, run_dir, as_json)
+
+
+@field_group.command("train")
+@click.option("--resume", is_flag=True,
+              help="Continue the checkpoint in -o (its config; --steps may raise the total).")
+@_options(_VOLUME + _MODEL + _OUT)
+def field_train_command(resume: bool, volume_path: Path | None, frame: int | None,
+                        run_dir: Path | None, as_json: bool, **opts: Any) -> None:
+    """Train the neural field (dense) and keep a checkpoint; Ctrl-C keeps the last step."""
+    from cosim.outputs.neural_field import write_training
+    from cosim.workloads.nf.field import prepare, train_field
+    from cosim.workloads.nf.mlp import TrainConfig
+
+    if resume:
+        if run_dir is None:
+            raise ConfigError("--resume needs -o RUN_DIR (the run to continue)")
+        if volume_path is not None or frame is not None:
+            raise ConfigError("--resume continues on the checkpoint's volume; drop --volume")
+        cfg, truth, state = _model(run_dir, what="-o")
+        if opts["steps"] is not None:
+            cfg = replace(cfg, training=TrainConfig(**{**cfg.training.__dict__,
+                                                       "steps": opts["steps"]}))
+        volume = truth
+    else:
+        cfg, state = _model_config(**opts), None
+        volume = _volume(volume_path, frame)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-train"),
+                         resume=resume, resumable=True) as run_dir:
+        prep = prepare(cfg, volume)
+        saved: dict[str, Any] = {}
+
+        def keep(st) -> None:
+            saved["summary"] = write_training(run_dir, cfg, prep.truth, st, interrupted=True)
+
+        try:
+            state = train_field(cfg, prep, resume=state, progress=_progress(as_json),
+                                on_interrupt=keep)
+        except KeyboardInterrupt:
+            step = saved.get("summary", {}).get("training_steps", "?")
+            click.echo(f"interrupted at step {step}; checkpoint kept in {run_dir}; continue "
+                       f"with 'cosim field train --resume -o {run_dir}'", err=True)
+            sys.exit(130)
+        summary = write_training(run_dir, cfg, prep.truth, state)
+        from cosim.workloads.nf.metrics import psnr
+        from cosim.workloads.nf.mlp import forward
+
+        summary["psnr_software"] = psnr(forward(state.params, prep.feats, cfg.mlp).reshape(
+            prep.truth.shape), prep.truth)
+    if as_json:
+        emit_json({**summary, "run_dir": str(run_dir)})
+    else:
+        click.echo(f"{summary['training_steps']} steps, loss {summary['final_loss']:.3g}, "
+                   f"software PSNR {summary['psnr_software']:.2f} dB")
+        click.echo(f"wrote {run_dir}")
+
+
+@field_group.command("deploy")
+@_MODEL_DIR
+@_options(_DEPLOY + _OUT)
+def field_deploy_command(model_dir: Path, run_dir: Path | None, as_json: bool,
+                         **deploy: Any) -> None:
+    """Write a trained model onto analog layers with HAQ and PTQ: cells, weight error."""
+    from cosim.outputs.neural_field import write_deploy
+    from cosim.workloads.nf.field import deploy_field, prepare
+
+    cfg, truth, state = _model(model_dir, deploy)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-deploy")
+                         ) as run_dir:
+        prep = prepare(cfg, truth)
+        deployed = {s: deploy_field(cfg, prep, state.params, s) for s in ("haq", "ptq")}
+        summary = write_deploy(run_dir, cfg, deployed, state.params)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)
         return
-    for m in ("software", "software_hw_features", "haq", "ptq"):
-        click.echo(f"{m:>22}: PSNR {summary[f'psnr_{m}']:6.2f} dB   SSIM "
-                   f"{summary[f'ssim_{m}']:.3f}")
-    click.echo(f"read path: {summary['read_path']}")
+    for s in ("haq", "ptq"):
+        click.echo(f"{s.upper()}: {summary[f'cells_{s}']} cells, largest weight RMSE "
+                   f"{summary[f'weight_rmse_rel_{s}']:.4f} of full scale")
+    click.echo(f"wrote {run_dir}")
+
+
+@field_group.command("eval")
+@_MODEL_DIR
+@_options(_VOLUME + _DEPLOY + _OUT)
+def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | None,
+                       run_dir: Path | None, as_json: bool, **deploy: Any) -> None:
+    """Deploy a trained model (HAQ, PTQ) and evaluate it on its volume or --volume."""
+    from cosim.outputs.neural_field import write_neural_field
+    from cosim.workloads.nf.field import evaluate_field, prepare
+
+    cfg, truth, state = _model(model_dir, deploy)
+    volume = _volume(volume_path, frame)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-eval")
+                         ) as run_dir:
+        prep = prepare(cfg, truth if volume is None else volume)
+        result = evaluate_field(cfg, prep, state, progress=_progress(as_json))
+        summary = write_neural_field(result, run_dir)
+    _finish(summary, run_dir, as_json)
+
+
+@field_group.command("sparse")
+@_MODEL_DIR
+@click.option("--slices", default="20,10,5", show_default=True,
+              help="Slices used for fine-tuning, one run each.")
+@click.option("--finetune-steps", type=int, default=500, show_default=True,
+              help="Adam steps of each fine-tune.")
+@click.option("--batch", type=int, default=16384, show_default=True,
+              help="Voxels per fine-tuning step; 0 for all of the chosen slices.")
+@click.option("--lr", type=float, default=3e-4, show_default=True, help="Fine-tuning rate.")
+@click.option("--motion", type=float, default=0.05, show_default=True,
+              help="Target without --volume: the model's phantom moved/stretched by this.")
+@_options(_VOLUME + _DEPLOY + _OUT)
+def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batch: int,
+                         lr: float, motion: float, volume_path: Path | None, frame: int | None,
+                         run_dir: Path | None, as_json: bool, **deploy: Any) -> None:
+    """Sparse task (Fig. 4e): fine-tune the model on a few slices, evaluate all of them."""
+    from cosim.outputs.neural_field import write_neural_field, write_sparse
+    from cosim.workloads.nf.field import prepare
+    from cosim.workloads.nf.phantom import shepp_logan_3d
+    from cosim.workloads.nf.sparse import SparseConfig, run_sparse
+
+    scfg = SparseConfig(counts=parse_counts(slices), steps=finetune_steps, batch=batch,
+                        learning_rate=lr)
+    cfg, truth, state = _model(model_dir, deploy)
+    volume = _volume(volume_path, frame)
+    if volume is None:
+        target, what = shepp_logan_3d(*truth.shape, motion=motion), \
+            f"phantom {'x'.join(map(str, truth.shape))}, motion {motion:g}"
+    else:
+        target, what = volume, str(volume_path)
+    from cosim.workloads.nf.sparse import slice_subset
+
+    for k in scfg.counts:
+        slice_subset(target.shape[0], k)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-sparse")
+                         ) as run_dir:
+        prep = prepare(cfg, target)
+        result = run_sparse(cfg, prep, state.params, scfg, progress=_progress(as_json))
+        summary = write_sparse(result, run_dir)
+        top = max(scfg.counts)
+        write_neural_field(result.runs[top], run_dir / f"slices_{top}")
+    summary.update(command="field sparse", target=what, run_dir=str(run_dir))
+    if as_json:
+        emit_json(summary)
+        return
+    for row in summary["sparse"]:
+        click.echo(f"{row['slices_used']:>3} slices: PSNR software {row['psnr_software']:.2f}"
+                   f" / HAQ {row.get('psnr_haq', float('nan')):.2f} / PTQ "
+                   f"{row.get('psnr_ptq', float('nan')):.2f} dB")
     click.echo(f"wrote {run_dir}")

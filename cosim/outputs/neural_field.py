@@ -131,3 +131,154 @@ def _histograms(result: NeuralFieldResult, stem: Path) -> list[Path]:
         ax.set_ylabel("cells", fontsize=8)
     fig.suptitle(result.config.read_path(), fontsize=8)
     return save_figure(fig, stem)
+
+
+# -- checkpoints (cosim field train; read by deploy, eval, sparse, hapo) -----------------
+
+CHECKPOINT = "checkpoint.npz"
+"""The training state of ``cosim field train``: config, volume, parameters, optimiser."""
+
+
+def save_checkpoint(run_dir: Path, cfg, truth: np.ndarray, state) -> Path:
+    """Write ``RUN_DIR/checkpoint.npz`` atomically (config JSON, volume, params, Adam state)."""
+    from dataclasses import asdict
+
+    from cosim.outputs.jsonout import json_text
+    from cosim.workloads.nf.mlp import opt_state_leaves
+
+    arrays = {f"param/{k}": np.asarray(v) for k, v in state.params.items()}
+    if state.opt_state is not None:
+        arrays.update({f"opt/{i:04d}": leaf for i, leaf in enumerate(opt_state_leaves(state))})
+    path = Path(run_dir) / CHECKPOINT
+    tmp = path.with_name(CHECKPOINT + ".tmp.npz")
+    np.savez(tmp, config=np.array(json_text(asdict(cfg))), truth=np.asarray(truth, float),
+             step=np.array(state.step), losses=np.asarray(state.losses, float), **arrays)
+    tmp.replace(path)
+    return path
+
+
+def load_checkpoint(model_dir: Path | str, what: str = "--model"):
+    """``(config, volume, train state)`` from a ``cosim field train`` run folder.
+
+    Raises:
+        ConfigError: no such folder, no checkpoint in it, or one that cannot be read.
+    """
+    import json
+    import zipfile
+
+    from circuits.errors import ConfigError
+    from cosim.workloads.nf.field import config_from_dict
+    from cosim.workloads.nf.mlp import restore_state
+
+    d = Path(model_dir)
+    if not d.is_dir():
+        raise ConfigError(f"{what} {str(d)!r}: no such folder (a 'cosim field train' run)")
+    path = d / CHECKPOINT
+    if not path.is_file():
+        raise ConfigError(f"{what} {str(d)!r} holds no {CHECKPOINT}; train one with "
+                          f"'cosim field train -o {d}'")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            cfg = config_from_dict(json.loads(str(z["config"])))
+            params = {k[6:]: z[k] for k in z.files if k.startswith("param/")}
+            leaves = [z[k] for k in sorted(k for k in z.files if k.startswith("opt/"))]
+            truth, step, losses = z["truth"], int(z["step"]), z["losses"]
+    except ConfigError as exc:
+        raise ConfigError(f"{what} {str(d)!r}: {exc}") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{what} {str(d)!r}: {CHECKPOINT} cannot be read: {reason}") from None
+    if not params:
+        raise ConfigError(f"{what} {str(d)!r}: {CHECKPOINT} holds no parameters")
+    if leaves:
+        state = restore_state(params, leaves, step, losses, cfg.training)
+    else:
+        from cosim.workloads.nf.mlp import TrainState
+
+        state = TrainState(params=params, opt_state=None, step=step, losses=losses)
+    return cfg, truth, state
+
+
+def write_training(run_dir: Path, cfg, truth: np.ndarray, state, *, interrupted: bool = False
+                   ) -> dict[str, Any]:
+    """``cosim field train``: checkpoint, loss table, manifest; returns the summary."""
+    from dataclasses import asdict
+
+    from cosim.workloads.nf.mlp import n_weights
+
+    run_dir = Path(run_dir)
+    save_checkpoint(run_dir, cfg, truth, state)
+    losses = state.losses
+    pd.DataFrame({"step": np.linspace(0, state.step, len(losses) + 1)[1:].round(),
+                  "loss": losses}).to_csv(run_dir / "training.csv", index=False,
+                                          float_format="%.6g")
+    summary = {"volume_shape": list(truth.shape), "weights": n_weights(state.params),
+               "training_steps": state.step, "target_steps": cfg.training.steps,
+               "interrupted": interrupted,
+               "final_loss": float(losses[-1]) if losses.size else None,
+               "config": asdict(cfg), "tables": ["training.csv"], "checkpoint": CHECKPOINT}
+    write_manifest(run_dir, new_manifest("field train", simulator=False, **summary))
+    return {"command": "field train", **summary}
+
+
+def write_deploy(run_dir: Path, cfg, deployed: dict, params) -> dict[str, Any]:
+    """``cosim field deploy``: per-layer table (cells, weight error), histograms, manifest."""
+    run_dir = Path(run_dir)
+    rows = []
+    for scheme, dep in deployed.items():
+        for name, layer in dep.layers.items():
+            w = np.asarray(params[name], dtype=float)
+            err = layer.weights() - w
+            pw = layer.programmed
+            rows.append({"scheme": scheme, "matrix": name, "rows": w.shape[0],
+                         "cols": w.shape[1], "bits": pw.n_bits,
+                         "cells": int(pw.g_actual_siemens.size * (2 if pw.differential else 1)),
+                         "weight_rmse_rel": float(np.sqrt(np.mean(err ** 2))
+                                                  / max(np.abs(w).max(), 1e-30))})
+    table = pd.DataFrame(rows)
+    table.to_csv(run_dir / "deploy.csv", index=False, float_format="%.6g")
+    fig = Figure(figsize=(3.5 * len(deployed), 3.0), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(deployed)))
+    for ax, (scheme, dep) in zip(axes, deployed.items(), strict=True):
+        out = dep.layers["W_out"].programmed
+        ax.hist(out.g_actual_siemens.ravel() * 1e6, bins=60)
+        ax.set_title(f"output layer, {scheme.upper()} {out.n_bits} bit: cell G (uS)", fontsize=8)
+        ax.set_ylabel("cells", fontsize=8)
+    fig.suptitle(cfg.read_path(), fontsize=8)
+    figures = save_figure(fig, run_dir / "conductance")
+    summary: dict[str, Any] = {"read_path": cfg.read_path(), "bits": list(cfg.bits),
+                               "amp_ratio": cfg.amp_ratio, "write_noise": cfg.write_noise}
+    for scheme in deployed:
+        sub = table[table.scheme == scheme]
+        summary[f"cells_{scheme}"] = int(sub.cells.sum())
+        summary[f"weight_rmse_rel_{scheme}"] = float(sub.weight_rmse_rel.max())
+    summary.update(tables=["deploy.csv"], figures=sorted(p.name for p in figures))
+    write_manifest(run_dir, new_manifest("field deploy", simulator=False, **summary))
+    return {"command": "field deploy", **summary}
+
+
+def write_sparse(result, run_dir: Path) -> dict[str, Any]:
+    """Sparse task: ``sparse.csv`` and ``sparse_psnr.png/.svg`` (PSNR vs slices used, Fig. 4e)."""
+    run_dir = Path(run_dir)
+    table = pd.DataFrame(result.rows)
+    table.to_csv(run_dir / "sparse.csv", index=False, float_format="%.6g")
+    fig = Figure(figsize=(4.5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    t = table[table.slices_used > 0].sort_values("slices_used")
+    dense = table[table.slices_used == 0]
+    for m, style in (("software", "o-"), ("haq", "s-"), ("ptq", "^-")):
+        if f"psnr_{m}" in t:
+            ax.plot(t.slices_used, t[f"psnr_{m}"], style, label=m)
+    if len(dense) and "psnr_haq" in dense:
+        ax.axhline(float(dense.psnr_haq.iloc[0]), color="grey", ls=":", lw=1,
+                   label="HAQ, no fine-tune")
+    ax.set_xlabel(f"slices used (of {int(table.slices_total.iloc[0])})")
+    ax.set_ylabel("PSNR over all slices (dB)")
+    ax.legend(fontsize=7)
+    run = next(iter(result.runs.values()))
+    ax.set_title(f"sparse reconstruction; {run.config.read_path()}", fontsize=7)
+    figures = save_figure(fig, run_dir / "sparse_psnr")
+    summary = {**result.summary(), "read_path": run.config.read_path(),
+               "tables": ["sparse.csv"], "figures": sorted(p.name for p in figures)}
+    write_manifest(run_dir, new_manifest("field sparse", simulator=False, **summary))
+    return {"command": "field sparse", **summary}

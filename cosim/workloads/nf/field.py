@@ -122,6 +122,25 @@ class NeuralFieldConfig:
         return f"{self.backend} backend, {wires}, read noise {self.read_noise:g}"
 
 
+def config_from_dict(d: dict[str, Any]) -> NeuralFieldConfig:
+    """The inverse of ``dataclasses.asdict(cfg)`` (a checkpoint's stored config).
+
+    Raises:
+        ConfigError: a key that is not a field, or a value the config refuses.
+    """
+    try:
+        d = dict(d)
+        enc = dict(d.pop("encoder"))
+        enc["cordic"] = CordicConfig(**enc.pop("cordic"))
+        return NeuralFieldConfig(
+            **{k: tuple(v) if k in ("phantom_shape", "bits") else v for k, v in d.items()
+               if k not in ("mlp", "training", "cordic")},
+            encoder=EncoderConfig(**enc), mlp=MLPConfig(**d["mlp"]),
+            training=TrainConfig(**d["training"]), cordic=CordicConfig(**d["cordic"]))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"stored neural-field config is not valid: {exc}") from None
+
+
 @dataclass(frozen=True, kw_only=True, eq=False)
 class Reconstruction:
     """One way of computing the volume.
@@ -189,36 +208,63 @@ def _reconstruction(name: str, pred: np.ndarray, truth: np.ndarray, **kw: Any) -
                           **kw)
 
 
-def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *,
-                     progress: Callable[[str, int, int], None] | None = None,
-                     resume: TrainState | None = None,
-                     on_interrupt: Callable[[TrainState], None] | None = None
-                     ) -> NeuralFieldResult:
-    """Train, deploy and evaluate the neural field on ``volume`` (default: the phantom).
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Prepared:
+    """The volume and its encoding, ready to train on (no training yet).
+
+    Attributes:
+        truth: the normalised volume, ``(slices, height, width)``.
+        encoder: the encoding (the Gaussian one holds its analog layer).
+        x: voxel coordinates, ``(N, 3)``.
+        feats: software features of every voxel, ``(N, n_features)``.
+        rngs: the run's random streams (``init``: the network's initialisation).
+    """
+
+    truth: np.ndarray
+    encoder: Encoder
+    x: np.ndarray
+    feats: np.ndarray
+    rngs: dict[str, np.random.Generator]
+
+
+def prepare(cfg: NeuralFieldConfig, volume: np.ndarray | None = None) -> Prepared:
+    """Normalise ``volume`` (default: the phantom), build the encoder, encode every voxel.
+
+    The encoder's cells are formed from the run's seed, so the same ``cfg``
+    gives the same ``B`` in every command (train, deploy, eval).
+    """
+    raw = shepp_logan_3d(*cfg.phantom_shape) if volume is None else check_volume(volume)
+    truth = normalise(raw)
+    seq = np.random.SeedSequence(cfg.seed)
+    rng_enc, rng_init = (np.random.default_rng(s) for s in seq.spawn(4)[:2])
+    encoder = build_encoder(cfg.encoder, make_tile(cfg.tile_config()), rng=rng_enc)
+    x = voxel_coordinates(truth.shape)
+    return Prepared(truth=truth, encoder=encoder, x=x, feats=encoder.software(x),
+                    rngs={"init": rng_init})
+
+
+def train_field(cfg: NeuralFieldConfig, prep: Prepared, *, params: Params | None = None,
+                voxels: np.ndarray | None = None,
+                progress: Callable[[str, int, int], None] | None = None,
+                resume: TrainState | None = None,
+                on_interrupt: Callable[[TrainState], None] | None = None) -> TrainState:
+    """Train the MLP on ``prep`` (all voxels, or the ``voxels`` indices).
 
     Args:
-        cfg: the run.
-        volume: a 3D array (checked and normalised); ``None`` for the phantom.
-        progress: ``progress(phase, done, total)`` for training steps and
-            deployed voxels.
+        cfg: the run (network, training).
+        prep: volume and features.
+        params: initial parameters (fine-tuning); default a fresh initialisation.
+        voxels: indices of the voxels to train on; default all (dense task).
+        progress: ``progress("train", done, total)``.
         resume: a training state to continue.
         on_interrupt: called with the last training state when training is
             interrupted (Ctrl-C), before the interrupt propagates.
     """
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    raw = shepp_logan_3d(*cfg.phantom_shape) if volume is None else check_volume(volume)
-    truth = normalise(raw)
-    seq = np.random.SeedSequence(cfg.seed)
-    rng_enc, rng_init, rng_haq, rng_ptq = (np.random.default_rng(s) for s in seq.spawn(4))
-    encoder = build_encoder(cfg.encoder, make_tile(cfg.tile_config()), rng=rng_enc)
-    x = voxel_coordinates(truth.shape)
-    target = truth.ravel()
-    feats = encoder.software(x)
-    timings["setup"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    params0 = init_params(cfg.mlp, feats.shape[1], rng_init)
+    params0 = params if params is not None else init_params(cfg.mlp, prep.feats.shape[1],
+                                                            prep.rngs["init"])
+    feats, target = prep.feats, prep.truth.ravel()
+    if voxels is not None:
+        feats, target = feats[voxels], target[voxels]
     total = cfg.training.steps
 
     def tick(step: int, loss: float) -> None:
@@ -226,27 +272,45 @@ def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *
             progress("train", step, total)
 
     try:
-        state = train(params0, feats, target, cfg.mlp, cfg.training, state=resume,
-                      progress=tick)
+        return train(params0, feats, target, cfg.mlp, cfg.training, state=resume,
+                     progress=tick)
     except KeyboardInterrupt as exc:
         if on_interrupt is not None and hasattr(exc, "state"):
             on_interrupt(exc.state)
         raise
-    timings["train"] = time.perf_counter() - t0
-    params = state.params
 
+
+def deploy_field(cfg: NeuralFieldConfig, prep: Prepared, params: Params, scheme: str
+                 ) -> DeployedMLP:
+    """Write ``params`` with ``scheme`` (``haq``/``ptq``) onto analog layers (seeded)."""
+    scales = input_scales(params, prep.feats, cfg.mlp)
+    return deploy_mlp(params, cfg.mlp, cfg.deploy_config(scheme), scales,
+                      rng=_scheme_rng(cfg, scheme), cordic=cfg.cordic)
+
+
+def _scheme_rng(cfg: NeuralFieldConfig, scheme: str) -> np.random.Generator:
+    # the same streams as prepare() hands out: (enc, init, haq, ptq)
+    seq = np.random.SeedSequence(cfg.seed).spawn(4)
+    return np.random.default_rng(seq[2 if scheme == "haq" else 3])
+
+
+def evaluate_field(cfg: NeuralFieldConfig, prep: Prepared, state: TrainState, *,
+                   schemes: tuple[str, ...] = ("haq", "ptq"),
+                   progress: Callable[[str, int, int], None] | None = None,
+                   timings: dict[str, float] | None = None) -> NeuralFieldResult:
+    """Deploy the trained network with each scheme and evaluate every way of computing it."""
+    timings = {} if timings is None else timings
+    params, truth, x = state.params, prep.truth, prep.x
     recon: dict[str, Reconstruction] = {}
-    recon["software"] = _reconstruction("software", forward(params, feats, cfg.mlp), truth)
+    recon["software"] = _reconstruction("software", forward(params, prep.feats, cfg.mlp), truth)
     t0 = time.perf_counter()
-    hw_feats, enc_events, enc_steps = _chunked_encoder(encoder, x, cfg.eval_chunk)
+    hw_feats, enc_events, enc_steps = _chunked_encoder(prep.encoder, x, cfg.eval_chunk)
     timings["encode_hw"] = time.perf_counter() - t0
     recon["software_hw_features"] = _reconstruction(
         "software_hw_features", forward(params, hw_feats, cfg.mlp), truth)
-    scales = input_scales(params, feats, cfg.mlp)
-    for scheme, rng in (("haq", rng_haq), ("ptq", rng_ptq)):
+    for scheme in schemes:
         t0 = time.perf_counter()
-        dep = deploy_mlp(params, cfg.mlp, cfg.deploy_config(scheme), scales, rng=rng,
-                         cordic=cfg.cordic)
+        dep = deploy_field(cfg, prep, params, scheme)
         timings[f"program_{scheme}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         pred, ev, steps = np.empty(len(x)), Events(), 0
@@ -260,13 +324,43 @@ def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *
         recon[scheme] = _reconstruction(scheme, pred, truth, events=ev + enc_events,
                                         cordic_steps=steps + enc_steps, deployed=dep)
     # CORDIC error against numpy on the encoder's own angles
-    proj = x[: min(len(x), 65536)] @ encoder.b.T if encoder.b is not None else np.zeros((1, 1))
+    b = prep.encoder.b
+    proj = x[: min(len(x), 65536)] @ b.T if b is not None else np.zeros((1, 1))
     s, c = sincos_turns(proj, cfg.cordic)
     cordic_err = float(max(np.abs(s - np.sin(2 * np.pi * proj)).max(),
                            np.abs(c - np.cos(2 * np.pi * proj)).max()))
-    return NeuralFieldResult(config=cfg, truth=truth, encoder=encoder, params=params,
+    return NeuralFieldResult(config=cfg, truth=truth, encoder=prep.encoder, params=params,
                              training=state, recon=recon, cordic_error=cordic_err,
                              timings_s=timings)
+
+
+def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *,
+                     progress: Callable[[str, int, int], None] | None = None,
+                     resume: TrainState | None = None,
+                     on_interrupt: Callable[[TrainState], None] | None = None
+                     ) -> NeuralFieldResult:
+    """Train, deploy and evaluate the neural field on ``volume`` (default: the phantom).
+
+    :func:`prepare`, :func:`train_field` (all voxels: the dense task) and
+    :func:`evaluate_field` in one call.
+
+    Args:
+        cfg: the run.
+        volume: a 3D array (checked and normalised); ``None`` for the phantom.
+        progress: ``progress(phase, done, total)`` for training steps and
+            deployed voxels.
+        resume: a training state to continue.
+        on_interrupt: called with the last training state when training is
+            interrupted (Ctrl-C), before the interrupt propagates.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    prep = prepare(cfg, volume)
+    timings["setup"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    state = train_field(cfg, prep, progress=progress, resume=resume, on_interrupt=on_interrupt)
+    timings["train"] = time.perf_counter() - t0
+    return evaluate_field(cfg, prep, state, progress=progress, timings=timings)
 
 
 def _chunked_encoder(encoder: Encoder, x: np.ndarray, chunk: int

@@ -241,8 +241,7 @@ def train(params: Params, feats: np.ndarray, target: np.ndarray, mlp: MLPConfig,
     target = np.asarray(target, dtype=np.float32)
     if feats.ndim != 2 or target.shape != (feats.shape[0],):
         raise ConfigError(f"features {feats.shape} and targets {target.shape} do not match")
-    sched = optax.cosine_decay_schedule(cfg.learning_rate, cfg.steps, alpha=0.01)
-    opt = optax.adam(sched)
+    opt = _optimizer(cfg)
     w0, sine = float(mlp.w0), mlp.activation == "sine"
 
     def net(p, f):
@@ -290,6 +289,37 @@ def train(params: Params, feats: np.ndarray, target: np.ndarray, mlp: MLPConfig,
     except KeyboardInterrupt:
         raise Interrupted(_state(p, s, done, losses)) from None
     return _state(p, s, done, losses)
+
+
+def _optimizer(cfg: TrainConfig):
+    _, _, optax = _jax()
+    return optax.adam(optax.cosine_decay_schedule(cfg.learning_rate, cfg.steps, alpha=0.01))
+
+
+def opt_state_leaves(state: TrainState) -> list[np.ndarray]:
+    """The optimiser state as a flat list of arrays (for a checkpoint)."""
+    jax, _, _ = _jax()
+    return [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(state.opt_state)]
+
+
+def restore_state(params: Params, leaves: list[np.ndarray], step: int, losses: np.ndarray,
+                  cfg: TrainConfig) -> TrainState:
+    """A :class:`TrainState` from a checkpoint's parameters and optimiser leaves.
+
+    Raises:
+        ConfigError: the leaves do not fit the optimiser of ``cfg`` for ``params``.
+    """
+    jax, jnp, _ = _jax()
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    template = _optimizer(cfg).init(p)
+    ref, treedef = jax.tree_util.tree_flatten(template)
+    if len(ref) != len(leaves) or any(np.shape(a) != np.shape(b)
+                                      for a, b in zip(ref, leaves, strict=True)):
+        raise ConfigError("checkpoint optimiser state does not fit the network")
+    s = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(v, dtype=r.dtype)
+                                               for v, r in zip(leaves, ref, strict=True)])
+    return TrainState(params={k: np.asarray(v) for k, v in params.items()}, opt_state=s,
+                      step=int(step), losses=np.asarray(losses, dtype=float))
 
 
 def _state(p, s, done: int, losses: list[float]) -> TrainState:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from circuits.errors import check_int
+from circuits.errors import check_int, check_range
 
 ELLIPSOIDS = np.array([
     #  A      a       b      c      x0      y0      z0    phi  theta  psi
@@ -66,17 +66,27 @@ def shepp_logan_at(points: np.ndarray) -> np.ndarray:
     return out
 
 
-def shepp_logan_3d(slices: int = 40, height: int = 128, width: int = 128) -> np.ndarray:
+def shepp_logan_3d(slices: int = 40, height: int = 128, width: int = 128, *,
+                   motion: float = 0.0) -> np.ndarray:
     """The phantom sampled on a ``(slices, height, width)`` grid over ``[-1, 1]^3``.
 
+    Args:
+        slices, height, width: the grid.
+        motion: a second "respiratory phase" (the sparse task's target): the
+            phantom stretched in-plane by ``1 + motion`` and moved by ``motion``
+            along z, i.e. sampled at ``(x / (1 + m), y / (1 + m), z - m)``;
+            0 is the phantom itself.
+
     Raises:
-        ConfigError: a side is not an integer in ``[1, 1024]``.
+        ConfigError: a side is not an integer in ``[1, 1024]``, or ``|motion| > 0.5``.
     """
     for name, n in (("slices", slices), ("height", height), ("width", width)):
         check_int(f"phantom {name}", n, 1, MAX_SIDE)
+    check_range("phantom motion", motion, -0.5, 0.5)
     z, y, x = (np.linspace(-1.0, 1.0, n) for n in (slices, height, width))
     zz, yy, xx = np.meshgrid(z, y, x, indexing="ij")
-    pts = np.stack([xx.ravel(), yy.ravel(), zz.ravel()], axis=1)
+    pts = np.stack([xx.ravel() / (1 + motion), yy.ravel() / (1 + motion),
+                    zz.ravel() - motion], axis=1)
     vol = shepp_logan_at(pts).reshape(slices, height, width)
     # The additive intensities are exact sums of one-decimal figures: round off the
     # float residue (e.g. 1 - 0.8 - 0.2 = -5.6e-17) so that the volume is in [0, 1].

@@ -1,0 +1,125 @@
+"""``cosim field train|deploy|eval|sparse``: checkpoints, resume after Ctrl-C, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import cosim.workloads.nf.field as nf_field
+from cosim.cli import main
+
+TINY = ["--phantom", "3x16x16", "--batch", "0"]
+KEYS = ("psnr_software", "psnr_haq", "psnr_ptq", "ssim_software", "ssim_haq", "ssim_ptq")
+
+
+def _field(*args):
+    return CliRunner().invoke(main, ["field", *map(str, args)], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    d = tmp_path_factory.mktemp("nf") / "train"
+    res = _field("train", *TINY, "--steps", 30, "--json", "-o", d)
+    assert res.exit_code == 0, res.output
+    return d, json.loads(res.output)
+
+
+def test_train_then_eval_equals_run(model, tmp_path):
+    d, train = model
+    assert train["training_steps"] == 30 and not train["interrupted"]
+    assert (d / "checkpoint.npz").is_file() and (d / "training.csv").is_file()
+    ev = _field("eval", "--model", d, "--json", "-o", tmp_path / "e")
+    assert ev.exit_code == 0, ev.output
+    ev = json.loads(ev.output)
+    run = json.loads(_field("run", *TINY, "--steps", 30, "--json", "-o", tmp_path / "r").output)
+    for k in KEYS:  # the checkpoint holds the very model, volume and seeds
+        assert isinstance(ev[k], float) and ev[k] == run[k], k
+    assert ev["psnr_software"] == pytest.approx(train["psnr_software"])
+    assert ev["psnr_haq"] > ev["psnr_ptq"]
+
+
+def test_deploy_reports_cells_and_weight_error(model, tmp_path):
+    d, _ = model
+    res = _field("deploy", "--model", d, "--bits", "10,10,8", "--json", "-o", tmp_path / "d")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["bits"] == [10, 10, 8]
+    assert out["weight_rmse_rel_haq"] < out["weight_rmse_rel_ptq"]
+    table = (tmp_path / "d" / "deploy.csv").read_text().splitlines()
+    assert len(table) == 1 + 2 * 4  # header + (W_in, U1, V1, W_out) x (HAQ, PTQ)
+    assert out["cells_haq"] > 0 and (tmp_path / "d" / "conductance.png").is_file()
+
+
+def test_sparse_writes_table_and_plot(model, tmp_path):
+    d, _ = model
+    res = _field("sparse", "--model", d, "--slices", "2", "--finetune-steps", 10, "--batch", 0,
+                 "--json", "-o", tmp_path / "s")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert [r["slices_used"] for r in out["sparse"]] == [0, 2]
+    for name in ("sparse.csv", "sparse_psnr.png", "sparse_psnr.svg", "manifest.json",
+                 "slices_2/metrics.csv"):
+        assert (tmp_path / "s" / name).is_file(), name
+
+
+def test_interrupt_keeps_the_checkpoint_and_resume_continues(tmp_path, monkeypatch):
+    real = nf_field.train
+
+    def interrupting(*a, progress=None, **kw):
+        def tick(step, loss):
+            if step == 50:
+                raise KeyboardInterrupt
+        return real(*a, progress=tick, **kw)
+
+    monkeypatch.setattr(nf_field, "train", interrupting)
+    res = CliRunner().invoke(main, ["field", "train", *TINY, "--steps", "100",
+                                 "-o", str(tmp_path / "t")])
+    assert res.exit_code == 130, res.output
+    assert "interrupted at step 50" in res.stderr and "--resume" in res.stderr
+    monkeypatch.setattr(nf_field, "train", real)
+    with np.load(tmp_path / "t" / "checkpoint.npz") as z:
+        assert int(z["step"]) == 50
+    res = _field("train", "--resume", "--json", "-o", tmp_path / "t")
+    assert res.exit_code == 0, res.output
+    resumed = json.loads(res.output)
+    whole = json.loads(_field("train", *TINY, "--steps", 100, "--json", "-o",
+                              tmp_path / "w").output)
+    assert resumed["training_steps"] == 100
+    # full-batch Adam resumed from its saved moments = the uninterrupted run
+    assert resumed["psnr_software"] == pytest.approx(whole["psnr_software"], abs=1e-4)
+
+
+def test_bad_inputs_are_one_line_errors(model, tmp_path):
+    d, _ = model
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "checkpoint.npz").write_bytes(b"not a zip")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("x")
+    cases = [
+        (["eval", "--model", tmp_path / "missing"], "no such folder"),
+        (["deploy", "--model", tmp_path / "empty"], "holds no checkpoint.npz"),
+        (["eval", "--model", tmp_path / "bad"], "cannot be read"),
+        (["deploy", "--model", d, "--bits", "14,30,12"], "hidden bits must be"),
+        (["eval", "--model", d, "--backend", "spcie"], "unknown backend"),
+        (["sparse", "--model", d, "--slices", "4"], "larger than the volume"),
+        (["sparse", "--model", d, "--slices", "2,x"], "--slices must be"),
+        (["sparse", "--model", d, "--slices", "2,2"], "repeat"),
+        (["sparse", "--model", d, "--motion", "0.8"], "motion"),
+        (["train", "--resume", None], "--resume needs -o"),
+        (["train", "--resume", "-o", tmp_path / "empty"], "holds no checkpoint.npz"),
+        (["train", *TINY, "--steps", "5", "-o", tmp_path / "busy"], "not empty"),
+        (["eval", "--model", d, "--frame", "1"], "--frame needs --volume"),
+    ]
+    for args, match in cases:
+        out = [] if "-o" in args or None in args else ["-o", str(tmp_path / "r")]
+        res = CliRunner().invoke(main, ["field", *(str(a) for a in args if a is not None),
+                                        *out])
+        assert res.exit_code == 2, (args, res.output)
+        lines = [line for line in res.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0], \
+            (args, res.output)
+    assert not (tmp_path / "r").exists()
