@@ -40,6 +40,25 @@ feedback pole at 1/(2 pi 800 ohm 0.5 pF) = 398 MHz, above the 100 MHz GBW:
 it keeps the loop stable with up to a few pF of column capacitance at the
 input without slowing the response (closed-loop time constant about
 1/(2 pi GBW) = 1.6 ns; 0.1 % settling in about 12 ns for a small step).
+
+DC behaviour inside the linear range (what a tile's readout model uses,
+``cosim.engine.readout``). The op-amp's integrating node sits at
+``n1 = v_mid + a0 (v_ref + v_os - v_in)`` (``v_mid`` the middle of the
+swing, ``v_in`` the held input node) and its output sinks the input current
+``I``: ``V_out = n1 + r_out I``. With ``V_out = v_in - I r_f`` the loop gives::
+
+    v_in  = v_in0 + I r_in,     r_in  = (r_f + r_out) / (1 + a0)
+                                v_in0 = (v_mid + a0 (v_ref + v_os)) / (1 + a0)
+    V_out = v_in0 - I (r_f - r_in)
+    n1    = V_out - I r_out
+
+So the column sees a source ``v_in0`` behind ``r_in`` (``TIAParams.r_in_ohm``,
+0.09 ohm by default) rather than an ideal virtual ground, and the output has
+the gain error ``-r_in / r_f`` (-1.1e-4 by default) and, with an offset, the
+output offset ``v_in0 - v_ref``. Neglected: the curvature of the input
+stage's tanh (relative 2e-8 at the linear range's end) and the clamp's
+exponential tails, under 10 uV input-referred while ``n1`` stays
+``LINEAR_MARGIN_KNEES`` knees inside the swing (``TIAParams.n1_linear_volt``).
 """
 
 from __future__ import annotations
@@ -161,6 +180,35 @@ class TIAParams:
         room = min(self.v_out_max_volt - self.v_ref_volt, self.v_ref_volt - self.v_out_min_volt)
         room -= LINEAR_MARGIN_KNEES * self.v_knee_volt + abs(self.v_os_volt)
         return max(room, 0.0) / (self.r_f_ohm + self.r_out_ohm)
+
+    @property
+    def v_mid_volt(self) -> float:
+        """Middle of the output swing, the gain stage's reference (V)."""
+        return (self.v_out_min_volt + self.v_out_max_volt) / 2
+
+    @property
+    def r_in_ohm(self) -> float:
+        """DC input resistance at the held node (ohm): ``(r_f + r_out) / (1 + a0)``
+        (module docstring)."""
+        return (self.r_f_ohm + self.r_out_ohm) / (1.0 + self.a0)
+
+    @property
+    def v_in0_volt(self) -> float:
+        """Voltage of the held node at zero input current (V):
+        ``(v_mid + a0 (v_ref + v_os)) / (1 + a0)`` (module docstring)."""
+        return (self.v_mid_volt + self.a0 * (self.v_ref_volt + self.v_os_volt)) / (1.0 + self.a0)
+
+    @property
+    def transimpedance_ohm(self) -> float:
+        """DC slope ``dV_out / dI`` inside the linear range (ohm): ``-(r_f - r_in)``."""
+        return -(self.r_f_ohm - self.r_in_ohm)
+
+    @property
+    def n1_linear_volt(self) -> tuple[float, float]:
+        """Range of the op-amp's internal node ``n1 = V_out - I r_out`` inside which the
+        output is linear (V): ``LINEAR_MARGIN_KNEES`` knees inside each swing limit."""
+        margin = LINEAR_MARGIN_KNEES * self.v_knee_volt
+        return self.v_out_min_volt + margin, self.v_out_max_volt - margin
 
 
 DEFAULT_TIA = TIAParams()

@@ -284,6 +284,28 @@ def test_output_clamps_at_swing_limits_for_over_range_input() -> None:
     assert np.all(slope < 2 * p.r_out_ohm)
 
 
+SINGLE_SUPPLY_OFFSET = TIAParams(v_ref_volt=0.55, v_out_min_volt=0.1, v_out_max_volt=1.0,
+                                 v_os_volt=-3e-3, a0_db=60.0, r_f_ohm=8000.0)
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("p", [DEFAULT_TIA, dataclasses.replace(DEFAULT_TIA, v_os_volt=2e-3),
+                               SINGLE_SUPPLY_OFFSET], ids=["default", "offset", "single"])
+def test_dc_model_of_the_readout_matches_ngspice(p: TIAParams) -> None:
+    """The figures the tile's TIA readout model takes from ``TIAParams`` (input
+    resistance, held input voltage, transimpedance, output offset) are the circuit's.
+    Over the middle half of the linear range, measured: r_in within 3.3e-7, the rest
+    within 4e-10 (``cosim.calibration.tia.dc_model``)."""
+    from cosim.calibration.tia import dc_model
+
+    m = dc_model(p, span=0.5)
+    assert m.r_in_ohm == pytest.approx(p.r_in_ohm, rel=1e-5)
+    assert m.transimpedance_ohm == pytest.approx(p.transimpedance_ohm, rel=1e-8)
+    assert m.v_in0_volt == pytest.approx(p.v_in0_volt, abs=1e-10)
+    assert m.v_out0_volt == pytest.approx(p.v_in0_volt, abs=1e-10)   # no current, no drop
+    assert m.max_nonlinearity_volt < 1e-9
+
+
 @pytest.mark.ngspice
 def test_two_readouts_share_a_netlist() -> None:
     from circuits.runner import run

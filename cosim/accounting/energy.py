@@ -18,6 +18,12 @@ An override file (CSV with columns ``component, energy_j | power_w [, source,
 counter, note]``, or TOML with one table per component) replaces rows; a
 negative figure is a ``ConfigError``.
 
+Diagnostic counters (``cosim.accounting.events.DIAGNOSTIC_COUNTERS``, e.g.
+``saturated_conversions``) count a condition, not an energy event: the ledger
+needs no figure for them and leaves them out of its rows. The cited table
+lists each with 0 J (origin ``derived``, ``DIAGNOSTIC_ENTRIES``) so that it
+still names every ``Events`` counter and says why it costs nothing.
+
 What a run hands to the ledger, and the sizing rules, are in
 :mod:`cosim.accounting.workload`.
 """
@@ -35,7 +41,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from circuits.errors import ConfigError, check_choice, check_range, did_you_mean
-from cosim.accounting.events import Events, Timing
+from cosim.accounting.events import DIAGNOSTIC_COUNTERS, Events, Timing
 
 if TYPE_CHECKING:
     from cosim.accounting.workload import Workload
@@ -49,6 +55,9 @@ ORIGINS = ("simulated", "cited", "derived", "override")
 
 EVENT_COUNTERS = tuple(f.name for f in fields(Events))
 """Counters every workload has (the fields of ``Events``)."""
+
+ENERGY_COUNTERS = tuple(c for c in EVENT_COUNTERS if c not in DIAGNOSTIC_COUNTERS)
+"""The ``Events`` counters that cost energy (all but the diagnostic ones)."""
 
 EXTRA_COUNTERS = ("lif_updates", "cordic_steps", "sram_accesses")
 """Counters some workloads add beyond ``Events`` (digital neuron and memory work)."""
@@ -138,8 +147,12 @@ class EnergyTable:
 
     @classmethod
     def cited(cls) -> EnergyTable:
-        """The cited table shipped with the package (``accounting/data/energy_events.csv``)."""
-        return cls.from_csv(ENERGY_CSV)
+        """The cited table shipped with the package (``accounting/data/energy_events.csv``),
+        plus a 0 J row for each diagnostic counter it does not list (``DIAGNOSTIC_ENTRIES``)."""
+        table = cls.from_csv(ENERGY_CSV)
+        covered = {e.counter for e in table.entries}
+        extra = tuple(e for e in DIAGNOSTIC_ENTRIES if e.counter not in covered)
+        return EnergyTable(table.entries + extra, table.notes)
 
     @classmethod
     def from_csv(cls, path: Path) -> EnergyTable:
@@ -270,6 +283,17 @@ def _entry_from_row(row: Mapping[str, str], *, where: str) -> EnergyEntry:
                        note=row.get("note", ""))
 
 
+DIAGNOSTIC_ENTRIES = (
+    EnergyEntry(component="saturation", counter="saturated_conversions", energy_j=0.0,
+                origin="derived",
+                source="no energy of its own: a saturated conversion is one of the "
+                       "adc_conversions, priced by the adc, mux and tia rows",
+                note="diagnostic count (TIA at its clamp or ADC beyond full scale, "
+                     "cosim.engine.readout); left out of the ledger's rows"),
+)
+"""0 J rows that document the diagnostic counters in the cited table."""
+
+
 # --------------------------------------------------------------------------- ledger
 
 
@@ -293,13 +317,14 @@ class Ledger:
                 ``energy_per_inference_j``).
 
         Returns:
-            One row per table component (columns ``Ledger.COLUMNS``): count,
+            One row per table component but the diagnostic ones (columns
+            ``Ledger.COLUMNS``): count,
             figure, energy (J), energy per inference (J), share of the total,
             and the figure's origin and source.
 
         Raises:
-            ConfigError: a non-zero counter has no row in the table, or a count
-                is negative.
+            ConfigError: a non-zero counter (other than a diagnostic one) has no
+                row in the table, or a count is negative.
         """
         counts = dict(events.as_dict())
         for k, v in (extra_counts or {}).items():
@@ -308,13 +333,15 @@ class Ledger:
             if not (float(v) >= 0):
                 raise ConfigError(f"event count {k} must be >= 0, got {v!r}")
         check_range("inferences", float(inferences), 0.0, lo_open=True)
-        covered = {e.counter for e in table.entries}
+        covered = {e.counter for e in table.entries} | set(DIAGNOSTIC_COUNTERS)
         missing = [k for k, v in counts.items() if v and k not in covered]
         if missing:
             raise ConfigError(f"no energy figure for counter(s) {', '.join(missing)}; add a row "
                               "to the energy table or an override file")
         rows = []
         for e in table.entries:
+            if e.counter in DIAGNOSTIC_COUNTERS:
+                continue
             n = float(counts.get(e.counter, 0.0))
             energy = n * e.per_unit
             rows.append({"component": e.component, "counter": e.counter, "count": n,

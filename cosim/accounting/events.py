@@ -1,8 +1,15 @@
-"""Energy events: what a tile or workload did, counted, for the energy ledger."""
+"""Energy events: what a tile or workload did, counted, for the energy ledger.
+
+Most counters cost energy and the ledger prices each (``cosim.accounting.energy``).
+A few are diagnostics that cost nothing of their own (``DIAGNOSTIC_COUNTERS``,
+fields marked ``metadata={"energy": False}``): a saturated conversion is one of
+the ``adc_conversions`` and costs what they cost; the ledger needs no figure
+for it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from circuits.errors import check_range
 
@@ -20,6 +27,9 @@ class Events:
         cell_writes: SET/RESET pulses applied while programming.
         digital_adds: digital additions (partial sums, accumulators).
         digital_mults: digital multiplications.
+        saturated_conversions: conversions whose column saturated: the TIA's
+            output left its linear range (clamp) or the ADC input lay beyond
+            full scale (``cosim.engine.readout``); a diagnostic, no energy.
     """
 
     cell_reads: int = 0
@@ -30,6 +40,7 @@ class Events:
     cell_writes: int = 0
     digital_adds: int = 0
     digital_mults: int = 0
+    saturated_conversions: int = field(default=0, metadata={"energy": False})
 
     def __add__(self, other: Events) -> Events:
         return Events(**{f.name: getattr(self, f.name) + getattr(other, f.name)
@@ -37,6 +48,10 @@ class Events:
 
     def as_dict(self) -> dict[str, float]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+DIAGNOSTIC_COUNTERS = tuple(f.name for f in fields(Events) if not f.metadata.get("energy", True))
+"""``Events`` fields that count a condition, not an energy event (no energy figure needed)."""
 
 
 @dataclass(frozen=True, kw_only=True)

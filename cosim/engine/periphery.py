@@ -11,7 +11,9 @@ converter (no quantisation).
   clamped silently).
 - ADC: a column current ``i`` becomes ``clip(round(i / lsb), -L, L) * lsb``
   with ``lsb = full_scale / L``. Saturation at full scale is what a real ADC
-  does, so it clips.
+  does, so it clips; ``adc_saturated`` says which conversions clipped, and
+  the tile counts and reports them (``cosim.engine.readout``), so nothing is
+  clipped silently.
 
 Read noise lives in ``cosim.engine.noise``; it acts on conductances, not here.
 """
@@ -61,6 +63,26 @@ def adc(i_a: np.ndarray, full_scale_a: float | np.ndarray,
     lsb = np.asarray(full_scale_a, dtype=float) / n
     codes = np.clip(np.round(np.asarray(i_a) / lsb), -n, n)
     return codes * lsb
+
+
+def adc_saturated(i_a: np.ndarray, full_scale_a: float | np.ndarray,
+                  bits: int | None) -> np.ndarray:
+    """Which conversions of ``adc`` clip: the code of ``i_a`` lies beyond ``+-L``.
+
+    Args:
+        i_a: analog column currents, shape ``(B, cols)``.
+        full_scale_a: current of the top code, scalar or per column ``(cols,)``.
+        bits: ADC resolution; ``None`` (ideal, never clips) gives all ``False``.
+
+    Returns:
+        Boolean array of the shape of ``i_a``.
+    """
+    i = np.asarray(i_a, dtype=float)
+    if bits is None:
+        return np.zeros(i.shape, dtype=bool)
+    n = levels(bits)
+    lsb = np.asarray(full_scale_a, dtype=float) / n
+    return np.abs(np.round(i / lsb)) > n
 
 
 def check_inputs(x: object, rows: int, name: str = "x") -> np.ndarray:

@@ -26,16 +26,28 @@ Signal path of one ``mvm`` call, the same for every backend:
    vectors of a call, which lets two backends see the same noisy array;
 3. the backend returns the macro's column currents (``ideal``: ``V @ G``;
    ``calibrated``: the extracted transfer matrix of the wired network;
-   ``spice``: ngspice), the ADC quantises them per macro (``adc_bits``, full
-   scale ``adc_full_scale_a`` or ``v_read * g_lrs * macro rows``);
-4. partial sums of macros that share columns are added digitally.
+   ``spice``: ngspice);
+4. the column front end (``readout``, ``cosim.engine.readout``): an ideal
+   virtual ground passes the currents on; a TIA per physical column
+   (``spice``: its netlist; ``calibrated``/``ideal``: its DC model, input
+   resistance in series with each column) gives ``V_out``, which the tile
+   states in amperes, ``(V_out - v_ref) / -r_f``, so ``y`` is in amperes with
+   either readout, the TIA's gain error, offset and clamp included;
+5. the ADC quantises them per macro (``adc_bits``, full scale
+   ``adc_full_scale_a``, else ``v_read * g_lrs * macro rows`` for the virtual
+   ground and ``TIAParams.i_linear_max_a`` for the TIA). A conversion whose
+   TIA left its linear range or whose ADC input lay beyond full scale is
+   clipped, counted (``saturated_conversions``) and warned about once per
+   call (``cosim.engine.readout.ReadoutSaturated``);
+6. partial sums of macros that share columns are added digitally.
 
 Differential pairs (``targets_neg_siemens``) put each logical column on two
 neighbouring physical columns and subtract their currents before the ADC.
 
 Events counted per call: ``cell_reads`` (B x physical cells), DAC conversions
-(B x rows per macro), ADC conversions (B x logical columns per macro) and
-``digital_adds`` (B x cols per extra row of macros). ``Tile.events_total``
+(B x rows per macro), ADC conversions (B x logical columns per macro),
+``saturated_conversions`` (among those) and ``digital_adds`` (B x cols per
+extra row of macros). ``Tile.events_total``
 also sums programming writes and verify reads.
 """
 
@@ -48,11 +60,13 @@ import numpy as np
 from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, CrossbarParams, conductance_matrix
 from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT, AccessParams, RRAMParams
 from circuits.errors import ConfigError, check_choice, check_int, check_range
+from circuits.tia import DEFAULT_TIA, TIAParams
 from cosim.accounting.events import Events
 from cosim.engine.backends import BACKENDS, Backend, make_backend
 from cosim.engine.cache import ResultCache
 from cosim.engine.noise import WriteNoise, read_factors
-from cosim.engine.periphery import MAX_BITS, MIN_BITS, adc, check_inputs, dac
+from cosim.engine.periphery import MAX_BITS, MIN_BITS, adc, adc_saturated, check_inputs, dac
+from cosim.engine.readout import ColumnReadout, check_readout, warn_saturated
 
 READ_NOISE_METHODS = ("first_order", "exact")
 READ_NOISE_DRAWS = ("per_vector", "per_call")
@@ -69,6 +83,12 @@ class TileConfig:
         r_wire_ohm: wire resistance per cell segment of bit and source lines (ohm).
         r_driver_ohm: output resistance of each row driver (ohm).
         r_sense_ohm: series resistance from each column into its sense node (ohm).
+        readout: column front end, ``"virtual_ground"`` (ideal, the default) or
+            ``"tia"`` (``tia`` at every physical column; outputs still in
+            amperes, ``cosim.engine.readout``). Cell reads (``read_cells``)
+            sense the column current: through the TIA's input, not its gain.
+        tia: the TIA of every column with ``readout = "tia"``; its input held
+            at 0 V.
         v_read_volt: row voltage of input 1.0, the DAC's full scale (V).
         macro_rows: rows of one physical array; taller matrices are split.
         macro_cols: physical columns of one array; wider matrices are split
@@ -76,7 +96,8 @@ class TileConfig:
         dac_bits: input DAC resolution (signed, mid-tread); ``None`` is ideal.
         adc_bits: output ADC resolution (signed, mid-tread); ``None`` is ideal.
         adc_full_scale_a: current of the ADC's top code (A); ``None`` is
-            ``v_read_volt * g_lrs_siemens * rows`` of each macro.
+            ``v_read_volt * g_lrs_siemens * rows`` of each macro (virtual
+            ground) or the TIA's linear range ``tia.i_linear_max_a`` (TIA).
         read_noise_scale: PRIME eq. 7 read-noise amplitude; 0 is off.
         read_noise_draw: ``"per_vector"`` (every vector a fresh read) or
             ``"per_call"`` (one draw per ``mvm`` call, shared by its vectors).
@@ -108,6 +129,8 @@ class TileConfig:
     r_wire_ohm: float = 1.0
     r_driver_ohm: float = 0.0
     r_sense_ohm: float = 0.0
+    readout: str = "virtual_ground"
+    tia: TIAParams = DEFAULT_TIA
     v_read_volt: float = V_READ_VOLT
     macro_rows: int = MACRO_ROWS
     macro_cols: int = MACRO_COLS
@@ -130,6 +153,7 @@ class TileConfig:
     def __post_init__(self) -> None:
         check_choice("backend", self.backend, BACKENDS)
         check_choice("cell", self.cell, CELLS)
+        check_readout(self.readout, self.tia)
         for name in ("r_wire_ohm", "r_driver_ohm", "r_sense_ohm"):
             check_range(name, getattr(self, name), 0.0, 1e6)
         check_range("v_read_volt", self.v_read_volt, 0.0, 2.0, lo_open=True)
@@ -395,39 +419,50 @@ class Tile:
         single = len(arr.blocks) == 1
         y = None if single else np.zeros((n, arr.cols))
         events = Events()
+        readout = ColumnReadout(kind=cfg.readout, tia=cfg.tia)
+        full_scale = None
         for block, p in zip(arr.blocks, self._params, strict=True):
             vb = v[:, block.rows]
             if not (noise and cfg.read_noise_scale > 0):
-                i = self.backend.currents(p, vb, None)
+                i, v_out = readout.read(self.backend, p, vb, None)
             elif cfg.read_noise_draw == "per_call":
                 factors = read_factors(p.g_siemens.shape, cfg.read_noise_scale, self._read_rng)
-                i = self.backend.currents(p, vb, factors)
+                i, v_out = readout.read(self.backend, p, vb, factors)
             else:
-                i = self._noisy_reads(p, vb)
-            i = _logical(i, arr.differential)
+                i, v_out = self._noisy_reads(p, vb, readout)
+            i, sat = readout.outputs(i, v_out)
+            i, sat = _logical(i, arr.differential), _logical_any(sat, arr.differential)
             if quantise and cfg.adc_bits is not None:
-                i = adc(i, self._adc_full_scale(p), cfg.adc_bits)
+                full_scale = self._adc_full_scale(p)
+                sat = sat | adc_saturated(i, full_scale, cfg.adc_bits)
+                i = adc(i, full_scale, cfg.adc_bits)
             if single:
                 y = np.asarray(i, dtype=float)
             else:
                 y[:, block.cols] += i
             events += Events(cell_reads=n * p.g_siemens.size, dac_conversions=n * p.rows,
-                             adc_conversions=n * i.shape[1])
+                             adc_conversions=n * i.shape[1],
+                             saturated_conversions=int(np.count_nonzero(sat)))
         events += Events(digital_adds=n * arr.cols * (arr.row_blocks - 1))
+        warn_saturated(events.saturated_conversions, events.adc_conversions, readout,
+                       full_scale, stacklevel=4)
         return y, events
 
-    def _noisy_reads(self, p: CrossbarParams, v: np.ndarray) -> np.ndarray:
-        """Column currents with a fresh read-noise draw for every vector (module docstring)."""
+    def _noisy_reads(self, p: CrossbarParams, v: np.ndarray, readout: ColumnReadout
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``readout.read`` with a fresh read-noise draw for every vector (module docstring)."""
         s = self.config.read_noise_scale
         mc = self.backend.linear_map(p)
         if mc is not None:
             m, c = mc
             mean = v @ m + c
             std = s * np.sqrt((v * v) @ (m * m))
-            return mean + std * self._read_rng.standard_normal(mean.shape)
-        return np.vstack([self.backend.currents(
-            p, v[b:b + 1], read_factors(p.g_siemens.shape, s, self._read_rng))
-            for b in range(v.shape[0])])
+            return mean + std * self._read_rng.standard_normal(mean.shape), None
+        reads = [readout.read(self.backend, p, v[b:b + 1],
+                              read_factors(p.g_siemens.shape, s, self._read_rng))
+                 for b in range(v.shape[0])]
+        v_out = None if reads[0][1] is None else np.vstack([r[1] for r in reads])
+        return np.vstack([r[0] for r in reads]), v_out
 
     def read_cells(self, *, negative: bool = False) -> np.ndarray:
         """Write-verify read: the conductance of each cell, read alone.
@@ -530,17 +565,23 @@ class Tile:
             g = phys
         return CrossbarParams(g_siemens=g, cell=cfg.cell, r_wire_bl_ohm=cfg.r_wire_ohm,
                               r_wire_sl_ohm=cfg.r_wire_ohm, r_driver_ohm=cfg.r_driver_ohm,
-                              r_sense_ohm=cfg.r_sense_ohm, rram=cfg.rram, access=cfg.access)
+                              r_sense_ohm=cfg.r_sense_ohm, rram=cfg.rram, access=cfg.access,
+                              **ColumnReadout(kind=cfg.readout, tia=cfg.tia).crossbar_fields())
 
     def _adc_full_scale(self, p: CrossbarParams) -> float:
         cfg = self.config
         if cfg.adc_full_scale_a is not None:
             return cfg.adc_full_scale_a
-        return cfg.v_read_volt * cfg.rram.g_lrs_siemens * p.rows
+        return ColumnReadout(kind=cfg.readout, tia=cfg.tia).adc_full_scale_a(
+            cfg.v_read_volt, cfg.rram.g_lrs_siemens, p.rows)
 
 
 def _logical(i_phys: np.ndarray, differential: bool) -> np.ndarray:
     return i_phys[:, 0::2] - i_phys[:, 1::2] if differential else i_phys
+
+
+def _logical_any(flags_phys: np.ndarray, differential: bool) -> np.ndarray:
+    return flags_phys[:, 0::2] | flags_phys[:, 1::2] if differential else flags_phys
 
 
 def make_tile(config: TileConfig | None = None, *, cache: ResultCache | None = None) -> Tile:

@@ -8,6 +8,12 @@ them): what currents flow out of the columns for a batch of row voltages
 (``read_cells``). Both take optional read-noise factors ``F`` (shape of the
 conductance matrix): the read then sees the conductances ``G * F``.
 
+The sense nodes are what ``CrossbarParams.readout`` says. With ``"tia"``, a
+backend that simulates the TIA itself (``solves_tia``: ``spice``) also gives
+its output voltages (``tia_outputs``); the others solve the array with the
+TIA's DC model at the sense nodes (``cosim.engine.readout.sense_network``)
+and leave the output to the tile's readout model.
+
 The tile owns everything around this: DAC, ADC, read-noise draws, macro
 splitting and digital partial sums, event counts.
 """
@@ -49,6 +55,8 @@ class Backend(Protocol):
     """
 
     name: str
+    solves_tia: bool
+    """Whether ``tia_outputs`` simulates the TIA of a ``readout = "tia"`` array."""
 
     def prepare(self, p: CrossbarParams) -> None:
         """Do the per-array set-up now (e.g. extract the transfer matrix)."""
@@ -56,6 +64,11 @@ class Backend(Protocol):
     def currents(self, p: CrossbarParams, v_volt: np.ndarray,
                  factors: np.ndarray | None = None) -> np.ndarray:
         """Column currents (A), shape ``(B, cols)``, for row voltages ``v_volt[B, rows]``."""
+
+    def tia_outputs(self, p: CrossbarParams, v_volt: np.ndarray,
+                    factors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Only where ``solves_tia``: column currents (A) and TIA output voltages (V),
+        both ``(B, cols)``, of the ``readout = "tia"`` array ``p``."""
 
     def read_cells(self, p: CrossbarParams, v_read_volt: float,
                    factors: np.ndarray | None = None) -> np.ndarray:

@@ -36,6 +36,11 @@ in most cases). The larger differences are ngspice's: with its default
 0.5 V, is 6.7e-9 from ngspice run with ``RELTOL = 1e-9``; only that case was
 checked so).
 
+TIA readout (``CrossbarParams.readout = "tia"``): the network solved is
+``cosim.engine.readout.sense_network(p)``, each sense node held at the TIA's
+``v_in0`` behind ``r_sense + r_in``; the tile turns the currents into TIA
+outputs (``cosim.engine.readout``).
+
 Transfers are kept in memory per ``CrossbarParams.digest()`` and in the
 content-hash cache (``cosim.engine.cache``), keyed by that digest, the operating
 point and a digest of the solver's source, so a changed solver never reuses
@@ -85,6 +90,7 @@ from circuits.errors import CosimWarning
 from cosim.engine import nodal
 from cosim.engine.backends import is_nonlinear, single_row_read, unit_reads, with_read_noise
 from cosim.engine.cache import ResultCache, cache_key
+from cosim.engine.readout import sense_network
 
 TANGENT_V_READ_MAX_VOLT = 0.2
 """Largest read voltage at which the tangent transfer of 1T1R arrays is validated (V)."""
@@ -183,6 +189,7 @@ class CalibratedBackend:
     """
 
     name = "calibrated"
+    solves_tia = False
 
     def __init__(self, config: object, cache: ResultCache | None = None):
         self.v_read_volt = float(getattr(config, "v_read_volt", 0.2))
@@ -213,11 +220,13 @@ class CalibratedBackend:
 
     def prepare(self, p: CrossbarParams) -> None:
         """Extract (or fetch) the transfer of ``p``."""
+        p = sense_network(p)
         if not self.uses_newton(p):
             self.transfer(p)
 
     def transfer(self, p: CrossbarParams) -> nodal.Transfer:
         """The transfer ``I = v @ M + c`` of ``p``: memory, then disk cache, then extraction."""
+        p = sense_network(p)
         key = p.digest()
         hit = self._memo.get(key)
         if hit is not None:
@@ -265,6 +274,7 @@ class CalibratedBackend:
     def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray] | None:
         """``(M, c)`` with ``I = v @ M + c`` when noisy reads use it (first-order
         noise, no Newton); ``None`` otherwise."""
+        p = sense_network(p)
         if self.uses_newton(p) or self.read_noise_method != "first_order":
             return None
         t = self.transfer(p)
@@ -273,6 +283,7 @@ class CalibratedBackend:
     def currents(self, p: CrossbarParams, v_volt: np.ndarray,
                  factors: np.ndarray | None = None) -> np.ndarray:
         """Column currents (A), ``(B, cols)``."""
+        p = sense_network(p)
         v = np.asarray(v_volt, dtype=float)
         if self.uses_newton(p):
             return nodal.solve(with_read_noise(p, factors), v)
@@ -294,6 +305,7 @@ class CalibratedBackend:
         ``v_read_volt``: 0T1R all rows in one batch, 1T1R as one-row networks
         (only the read row's word line on, ``single_row_read``).
         """
+        p = sense_network(p)
         if not is_nonlinear(p):
             return self.currents(p, unit_reads(p.rows, v_read_volt), factors) / v_read_volt
         p = with_read_noise(p, factors)

@@ -1,8 +1,11 @@
 """The ``ideal`` backend: plain linear algebra, the software baseline.
 
-``I = V @ G``: no wire, driver or sense resistance, no access transistor, a
-linear cell. Its difference from ``spice`` on the same conductances is the
-IR-drop (and transistor) error of the real array.
+``I = (V - v_ref) @ G``: no wire, driver or sense resistance, no access
+transistor, a linear cell. Its difference from ``spice`` on the same
+conductances is the IR-drop (and transistor) error of the real array. With a
+TIA readout the sense nodes sit at the TIA's held voltage ``v_in0``
+(``cosim.engine.readout.sense_network``; its input resistance, like every
+series resistance, is left out).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import numpy as np
 
 from circuits.crossbar import CrossbarParams
 from cosim.engine.backends import noisy_g
+from cosim.engine.readout import sense_network
 
 if TYPE_CHECKING:
     from cosim.engine.cache import ResultCache
@@ -20,9 +24,10 @@ if TYPE_CHECKING:
 
 
 class IdealBackend:
-    """``I = V @ G`` (see the module docstring)."""
+    """``I = (V - v_ref) @ G`` (see the module docstring)."""
 
     name = "ideal"
+    solves_tia = False
 
     def __init__(self, config: TileConfig | None = None, cache: ResultCache | None = None):
         """Nothing to configure: ``I = V @ G`` needs neither."""
@@ -32,12 +37,14 @@ class IdealBackend:
 
     def currents(self, p: CrossbarParams, v_volt: np.ndarray,
                  factors: np.ndarray | None = None) -> np.ndarray:
-        """Column currents (A), ``(B, cols)``, of ``V @ (G * F)``."""
-        return np.asarray(v_volt, dtype=float) @ noisy_g(p, factors)
+        """Column currents (A), ``(B, cols)``, of ``(V - v_ref) @ (G * F)``."""
+        p = sense_network(p)
+        return (np.asarray(v_volt, dtype=float) - p.v_ref_volt) @ noisy_g(p, factors)
 
     def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray]:
-        """``(M, c)`` with ``I = v @ M + c``: here ``(G, 0)``."""
-        return p.g_siemens, np.zeros(p.g_siemens.shape[1])
+        """``(M, c)`` with ``I = v @ M + c``: here ``(G, -v_ref * sum_r G)``."""
+        p = sense_network(p)
+        return p.g_siemens, -p.v_ref_volt * p.g_siemens.sum(axis=0)
 
     def read_cells(self, p: CrossbarParams, v_read_volt: float,
                    factors: np.ndarray | None = None) -> np.ndarray:

@@ -26,6 +26,11 @@ Cell reads (``read_cells``): a 0T1R array is read row by row in one sweep
 (``v_read`` on one row, 0 V elsewhere; every column senses its cell of that
 row); a 1T1R array with one word line on is the one-row network of
 ``cosim.engine.backends.single_row_read``, one small run per row.
+
+TIA readout (``CrossbarParams.readout = "tia"``): the generator's netlist
+puts one TIA of ``circuits.tia`` at every sense node; ``currents`` are then
+the currents its feedback meters ``Vf<c>`` carry and ``tia_outputs`` adds
+the output voltages ``v(out<c>)`` from the same run (``solves_tia``).
 """
 
 from __future__ import annotations
@@ -35,7 +40,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from circuits.crossbar import CrossbarParams, batch_sweep, crossbar, output_sources
+from circuits.crossbar import (
+    CrossbarParams,
+    batch_sweep,
+    crossbar,
+    output_nodes,
+    output_sources,
+)
 from circuits.runner import ngspice_version, run
 from cosim.engine.backends import single_row_read, unit_reads, with_read_noise
 from cosim.engine.cache import ResultCache, cache_key
@@ -44,6 +55,7 @@ if TYPE_CHECKING:
     from cosim.engine.tile import TileConfig
 
 CACHE_TAG = "spice-currents-v1"
+CACHE_TAG_TIA = "spice-tia-outputs-v1"
 
 
 class SpiceBackend:
@@ -56,6 +68,7 @@ class SpiceBackend:
     """
 
     name = "spice"
+    solves_tia = True
 
     def __init__(self, config: TileConfig, cache: ResultCache | None = None):
         self.chunk = config.spice_chunk
@@ -77,12 +90,21 @@ class SpiceBackend:
                  factors: np.ndarray | None = None) -> np.ndarray:
         """Column currents (A), ``(B, cols)``, solved by ngspice."""
         p = with_read_noise(p, factors)
+        return np.vstack([r["i"] for r in self._run_all(p, self._pieces(v_volt))])
+
+    def tia_outputs(self, p: CrossbarParams, v_volt: np.ndarray,
+                    factors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Column currents (A) and TIA output voltages (V), ``(B, cols)`` each, of the
+        ``readout = "tia"`` array ``p``, from the same ngspice runs."""
+        p = with_read_noise(p, factors)
+        runs = self._run_all(p, self._pieces(v_volt), voltages=True)
+        return np.vstack([r["i"] for r in runs]), np.vstack([r["v_out"] for r in runs])
+
+    def _pieces(self, v_volt: np.ndarray) -> list[np.ndarray]:
         v = np.atleast_2d(np.asarray(v_volt, dtype=float))
         if self.mode == "per_vector":
-            pieces = [v[i:i + 1] for i in range(v.shape[0])]
-        else:
-            pieces = [v[i:i + self.chunk] for i in range(0, v.shape[0], self.chunk)]
-        return np.vstack(self._run_all(p, pieces))
+            return [v[i:i + 1] for i in range(v.shape[0])]
+        return [v[i:i + self.chunk] for i in range(0, v.shape[0], self.chunk)]
 
     def read_cells(self, p: CrossbarParams, v_read_volt: float,
                    factors: np.ndarray | None = None) -> np.ndarray:
@@ -92,13 +114,14 @@ class SpiceBackend:
             return self.currents(p, unit_reads(p.rows, v_read_volt)) / v_read_volt
         one = np.array([[v_read_volt]])
         jobs = [(single_row_read(p, r), one) for r in range(p.rows)]
-        rows = self._map(lambda job: self._run_one(*job), jobs)
+        rows = self._map(lambda job: self._run_one(*job)["i"], jobs)
         return np.vstack(rows) / v_read_volt
 
     # -- runs ----------------------------------------------------------------------------
 
-    def _run_all(self, p: CrossbarParams, pieces: list[np.ndarray]) -> list[np.ndarray]:
-        return self._map(lambda v: self._run_one(p, v), pieces)
+    def _run_all(self, p: CrossbarParams, pieces: list[np.ndarray], *,
+                 voltages: bool = False) -> list[dict[str, np.ndarray]]:
+        return self._map(lambda v: self._run_one(p, v, voltages=voltages), pieces)
 
     def _map(self, fn, items: list) -> list[np.ndarray]:
         if self.workers <= 1 or len(items) <= 1:
@@ -106,25 +129,31 @@ class SpiceBackend:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             return list(pool.map(fn, items))
 
-    def _run_one(self, p: CrossbarParams, v: np.ndarray) -> np.ndarray:
-        """Currents of the physical columns for the vectors ``v[B, rows]`` in one run."""
+    def _run_one(self, p: CrossbarParams, v: np.ndarray, *,
+                 voltages: bool = False) -> dict[str, np.ndarray]:
+        """One run for the vectors ``v[B, rows]``: ``{"i": currents of the physical
+        columns}``, plus ``"v_out"`` (TIA outputs) with ``voltages``."""
         netlist = crossbar(p, v_in_volt=v)
         analysis = batch_sweep(v.shape[0])
         sources = list(output_sources(p))
-        save = [f"i({s})" for s in sources]
+        nodes = list(output_nodes(p)) if voltages else []
+        save = [f"i({s})" for s in sources] + [f"v({n})" for n in nodes]
         key = None
         if self.cache is not None and self.cache.enabled:
             text = netlist.text((analysis.line(), ".save " + " ".join(save)))
-            key = cache_key(CACHE_TAG, self.version(), text)
+            key = cache_key(CACHE_TAG_TIA if voltages else CACHE_TAG, self.version(), text)
             hit = self.cache.get(key)
-            if hit is not None:
-                return hit["i"]
+            if hit is not None and (not voltages or "v_out" in hit):
+                return hit
         result = run(netlist, analysis, save=save, timeout_s=self.timeout_s)
         self.runs += 1
-        i = np.column_stack([result.i(s) for s in sources]).reshape(v.shape[0], len(sources))
+        shape = (v.shape[0], len(sources))
+        out = {"i": np.column_stack([result.i(s) for s in sources]).reshape(shape)}
+        if voltages:
+            out["v_out"] = np.column_stack([result.v(n) for n in nodes]).reshape(shape)
         if key is not None:
-            self.cache.put(key, {"i": i})
-        return i
+            self.cache.put(key, out)
+        return out
 
     def version(self) -> str:
         """The ngspice version (part of every cache key), looked up once."""

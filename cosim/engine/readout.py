@@ -1,0 +1,197 @@
+"""The column front end: from a column's current to the value its ADC code stands for.
+
+Two readouts (``TileConfig.readout``, the names of ``circuits.crossbar.READOUTS``):
+
+- ``"virtual_ground"``: every column flows into an ideal virtual ground at
+  0 V and the ADC quantises the current itself; its full scale is
+  ``v_read_volt * g_lrs * rows`` of the macro.
+- ``"tia"``: every physical column flows into a transimpedance amplifier
+  (``circuits.tia``: finite-gain op-amp, ``r_f``, output swing, offset) whose
+  output voltage the ADC digitises. The tile states the result in amperes,
+  ``(V_out - v_ref) / -r_f``, which is the ADC code times its LSB in current
+  units; callers of ``Tile.mvm`` thus see column currents with either
+  readout, with the TIA's gain error, offset and clamp in them.
+
+How each backend meets the TIA:
+
+- ``spice``: the generator's TIA readout netlist (``CrossbarParams.readout =
+  "tia"``, one TIA per physical column); ngspice gives each output
+  ``v(out<c>)`` and the current ``i(Vf<c>)`` it carries (``Backend.solves_tia``).
+- ``calibrated`` and ``ideal``: the TIA's DC model (``circuits.tia``, module
+  docstring; parameters ``TIAParams.r_in_ohm``, ``v_in0_volt``,
+  ``transimpedance_ohm``). ``sense_network`` hands them the array with each
+  sense node held at ``v_in0`` behind ``r_sense + r_in``, so IR drop sees the
+  TIA's input resistance (``ideal`` has no series resistance and keeps only
+  the held voltage); ``tia_output`` then gives ``V_out = v_in0 - I (r_f -
+  r_in)``, clamped where the op-amp's internal node ``n1 = V_out - r_out I``
+  reaches the swing. The model's figures agree with the ngspice
+  characterisation of the TIA (``cosim.calibration.tia.dc_model``,
+  ``tests/test_tia.py``).
+
+Saturation. A conversion saturates when a TIA of its column leaves its
+linear range (``n1`` outside ``TIAParams.n1_linear_volt``: beyond it the
+clamp bends the output, and past the swing the input node is no longer held,
+so the model's output is only a bound there) or when the ADC input lies
+beyond full scale (the code clips). The tile counts such conversions in
+``Events.saturated_conversions`` and warns once per call that saturated
+(``ReadoutSaturated``); the clipped values are still returned.
+
+ADC full scale with the TIA (unless ``adc_full_scale_a`` is set):
+``TIAParams.i_linear_max_a``, the largest current whose output stays linear,
+i.e. the swing room from ``v_ref`` less the clamp's knee margin and the
+offset, over ``r_f + r_out`` (444 uA for the default TIA). Not ``swing /
+r_f`` (562.5 uA): the op-amp's internal node reaches the swing at ``swing /
+(r_f + r_out)`` (500 uA; ``V_out`` stops near -0.40 V), so the codes above
+that could never be reached and a clamped column would read as in range.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from circuits.crossbar import READOUTS, CrossbarParams
+from circuits.errors import ConfigError, CosimWarning, check_choice
+from circuits.tia import DEFAULT_TIA, TIAParams
+
+if TYPE_CHECKING:
+    from cosim.engine.backends import Backend
+
+__all__ = ["READOUTS", "ColumnReadout", "ReadoutSaturated", "check_readout",
+           "sense_network", "tia_output", "tia_saturated", "warn_saturated"]
+
+
+class ReadoutSaturated(CosimWarning):
+    """Conversions of one ``Tile.mvm`` call saturated (TIA clamp or ADC full scale).
+
+    The values are returned clipped; ``Events.saturated_conversions`` counts them.
+    """
+
+
+def check_readout(readout: str, tia: object) -> None:
+    """Refuse a readout a tile cannot use, with a one-line ``ConfigError``.
+
+    The TIA must be a ``TIAParams`` (its own fields are checked when it is
+    made) with its input held at 0 V, where the DAC's row voltages are
+    referred, and a non-empty linear range.
+    """
+    check_choice("readout", readout, READOUTS)
+    if not isinstance(tia, TIAParams):
+        raise ConfigError(f"tia must be a circuits.tia.TIAParams, got {type(tia).__name__}")
+    if readout != "tia":
+        return
+    if tia.v_ref_volt != 0.0:
+        raise ConfigError(f"tia.v_ref_volt must be 0 V in a tile (the DAC drives the rows "
+                          f"around 0 V), got {tia.v_ref_volt:g} V")
+    if tia.i_linear_max_a <= 0:
+        lo, hi = tia.n1_linear_volt
+        raise ConfigError(f"the TIA has no linear range: its swing [{tia.v_out_min_volt:g}, "
+                          f"{tia.v_out_max_volt:g}] V less the clamp's knees leaves "
+                          f"[{lo:g}, {hi:g}] V around v_ref {tia.v_ref_volt:g} V with offset "
+                          f"{tia.v_os_volt:g} V")
+
+
+def sense_network(p: CrossbarParams) -> CrossbarParams:
+    """The array a model backend solves for ``p``: with ``readout = "tia"`` each sense
+    node is held at the TIA's ``v_in0`` behind ``r_sense + r_in`` (an ideal virtual
+    ground there); ``p`` itself otherwise."""
+    return _folded(p) if p.readout == "tia" else p
+
+
+@functools.lru_cache(maxsize=8)
+def _folded(p: CrossbarParams) -> CrossbarParams:
+    return replace(p, readout="virtual_ground", r_sense_ohm=p.r_sense_ohm + p.tia.r_in_ohm,
+                   v_ref_volt=p.tia.v_in0_volt)
+
+
+def tia_output(tia: TIAParams, i_a: np.ndarray) -> np.ndarray:
+    """TIA output voltages (V) for column currents ``i_a`` (A) from ``sense_network``.
+
+    ``V_out = v_in0 - I (r_f - r_in)``, with the op-amp's internal node
+    ``n1 = V_out - r_out I`` clipped to the swing (a hard clamp; ngspice's
+    is smooth over a few knees).
+    """
+    i = np.asarray(i_a, dtype=float)
+    n1 = tia.v_in0_volt + tia.transimpedance_ohm * i - tia.r_out_ohm * i
+    n1 = np.clip(n1, tia.v_out_min_volt, tia.v_out_max_volt)
+    return n1 + tia.r_out_ohm * i
+
+
+def tia_saturated(tia: TIAParams, i_a: np.ndarray, v_out_volt: np.ndarray) -> np.ndarray:
+    """Which TIAs left their linear range: ``n1 = V_out - r_out I`` outside
+    ``TIAParams.n1_linear_volt``. Boolean, the shape of ``i_a``."""
+    n1 = np.asarray(v_out_volt, dtype=float) - tia.r_out_ohm * np.asarray(i_a, dtype=float)
+    lo, hi = tia.n1_linear_volt
+    return (n1 < lo) | (n1 > hi)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnReadout:
+    """The front end of a tile's physical columns (see the module docstring).
+
+    Attributes:
+        kind: ``"virtual_ground"`` or ``"tia"``.
+        tia: the TIA of every column (used with ``kind = "tia"``).
+    """
+
+    kind: str = "virtual_ground"
+    tia: TIAParams = DEFAULT_TIA
+
+    def __post_init__(self) -> None:
+        check_readout(self.kind, self.tia)
+
+    def crossbar_fields(self) -> dict[str, object]:
+        """``CrossbarParams`` fields that put this readout at the sense nodes."""
+        if self.kind != "tia":
+            return {}
+        return {"readout": "tia", "tia": self.tia, "v_ref_volt": self.tia.v_ref_volt}
+
+    def read(self, backend: Backend, p: CrossbarParams, v_volt: np.ndarray,
+             factors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Column currents (A) and, where the backend solves the TIA, its output
+        voltages (V), else ``None``; both ``(B, physical cols)``."""
+        if self.kind == "tia" and getattr(backend, "solves_tia", False):
+            return backend.tia_outputs(p, v_volt, factors)
+        return backend.currents(p, v_volt, factors), None
+
+    def outputs(self, i_a: np.ndarray, v_out_volt: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """Column outputs in amperes and which saturated, from ``read``'s results.
+
+        Virtual ground: the currents, none saturated. TIA: ``(V_out - v_ref) /
+        -r_f`` with ``V_out`` from the backend or, when ``None``, from
+        ``tia_output``; saturated where ``tia_saturated``.
+        """
+        i = np.asarray(i_a, dtype=float)
+        if self.kind != "tia":
+            return i, np.zeros(i.shape, dtype=bool)
+        v_out = tia_output(self.tia, i) if v_out_volt is None else np.asarray(v_out_volt)
+        y = (v_out - self.tia.v_ref_volt) / -self.tia.r_f_ohm
+        return y, tia_saturated(self.tia, i, v_out)
+
+    def adc_full_scale_a(self, v_read_volt: float, g_lrs_siemens: float, rows: int) -> float:
+        """Current of the ADC's top code when the user sets none (A): virtual ground
+        ``v_read * g_lrs * rows``; TIA ``TIAParams.i_linear_max_a``."""
+        if self.kind == "tia":
+            return self.tia.i_linear_max_a
+        return v_read_volt * g_lrs_siemens * rows
+
+
+def warn_saturated(n_saturated: int, n_conversions: int, readout: ColumnReadout,
+                   full_scale_a: float | None, *, stacklevel: int = 3) -> None:
+    """One warning line for the saturated conversions of one call (none: no warning)."""
+    if n_saturated <= 0:
+        return
+    what = []
+    if readout.kind == "tia":
+        lo, hi = readout.tia.n1_linear_volt
+        what.append(f"a TIA left its linear range (op-amp node outside [{lo:g}, {hi:g}] V)")
+    if full_scale_a is not None:
+        what.append(f"the ADC input lay beyond full scale {full_scale_a * 1e6:.4g} uA")
+    warnings.warn(f"{n_saturated} of {n_conversions} conversions saturated: "
+                  f"{' or '.join(what)}; their outputs are clipped, counted in "
+                  "events.saturated_conversions", ReadoutSaturated, stacklevel=stacklevel)
