@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from circuits.errors import ConfigError, check_range
@@ -213,6 +213,31 @@ class TIAParams:
 
 DEFAULT_TIA = TIAParams()
 """The default TIA (80 dB, 100 MHz, 800 ohm || 0.5 pF, V_ref 0 V, +-0.45 V swing)."""
+
+
+def tia_for_current(i_max_a: float, p: TIAParams = DEFAULT_TIA) -> TIAParams:
+    """``p`` with its transimpedance resized so that its linear range ends at ``i_max_a``.
+
+    ``r_f = room / i_max - r_out`` (``TIAParams.i_linear_max_a`` solved for
+    ``r_f``), and ``c_f`` scaled by the inverse so the feedback pole stays
+    where it was. A tile's column of ``rows`` cells read at ``v_read`` carries
+    up to ``v_read * g_lrs * rows``: the default TIA (800 ohm) is sized for
+    64 rows at 0.2 V; a 512-row macro read at 0.1 V needs
+    ``tia_for_current(0.1 * 29.22e-6 * 512)``, 167 ohm.
+
+    Raises:
+        ConfigError: ``i_max_a`` is not positive, or too large for the swing
+            (``r_f`` would not be positive).
+    """
+    check_range("i_max_a", i_max_a, 0.0, 1.0, lo_open=True)
+    room = p.i_linear_max_a * (p.r_f_ohm + p.r_out_ohm)
+    r_f = room / i_max_a - p.r_out_ohm
+    if not r_f > 0:
+        raise ConfigError(f"a TIA with {p.r_out_ohm:g} ohm output resistance and "
+                          f"{room:g} V of linear swing stays linear up to "
+                          f"{room / p.r_out_ohm * 1e3:.4g} mA at most; {i_max_a * 1e3:.4g} mA "
+                          "asked")
+    return replace(p, r_f_ohm=r_f, c_f_farad=p.c_f_farad * p.r_f_ohm / r_f)
 
 
 def tia_readout_lines(p: TIAParams, name: str, in_node: str, out_node: str) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from circuits.tia import (
     CurrentStep,
     TIAParams,
     tia,
+    tia_for_current,
     tia_readout_lines,
 )
 from cosim.cli import main
@@ -282,6 +283,15 @@ def test_output_clamps_at_swing_limits_for_over_range_input() -> None:
     # saturated: the transimpedance has collapsed from R_f to about r_out
     slope = np.abs(np.diff(v_out[i_in >= 1e-3]) / np.diff(i_in[i_in >= 1e-3]))
     assert np.all(slope < 2 * p.r_out_ohm)
+
+
+def test_tia_for_current_puts_the_linear_range_end_there() -> None:
+    p = tia_for_current(1.5e-3)
+    assert p.i_linear_max_a == pytest.approx(1.5e-3, rel=1e-12)
+    assert p.r_f_ohm * p.c_f_farad == pytest.approx(DEFAULT_TIA.r_f_ohm * DEFAULT_TIA.c_f_farad)
+    assert tia_for_current(DEFAULT_TIA.i_linear_max_a).r_f_ohm == pytest.approx(800.0)
+    with pytest.raises(ConfigError, match="stays linear up to 4 mA at most; 5 mA asked"):
+        tia_for_current(5e-3)
 
 
 SINGLE_SUPPLY_OFFSET = TIAParams(v_ref_volt=0.55, v_out_min_volt=0.1, v_out_max_volt=1.0,

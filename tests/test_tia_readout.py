@@ -20,7 +20,7 @@ import pytest
 from circuits.crossbar import CrossbarParams
 from circuits.devices import AccessParams
 from circuits.errors import ConfigError
-from circuits.tia import DEFAULT_TIA, TIAParams
+from circuits.tia import DEFAULT_TIA, TIAParams, tia_for_current
 from cosim.accounting.energy import EnergyTable, Ledger
 from cosim.accounting.events import Events
 from cosim.engine import nodal
@@ -152,6 +152,25 @@ def test_ideal_tia_is_the_dc_model_and_full_scale_follows_rf_and_swing(rng) -> N
     own.load(t.array)
     with pytest.warns(ReadoutSaturated):
         np.testing.assert_array_equal(own.mvm(x).y, adc(gain * i, 1e-6, 8))
+
+
+def test_a_512_row_macro_needs_a_tia_sized_for_it() -> None:
+    """512 LRS cells at 0.1 V carry 1.5 mA: past the default TIA (sized for 64 rows at
+    0.2 V, linear to 444 uA); ``tia_for_current`` resizes r_f to take it."""
+    g = np.full((512, 2), G_LRS)
+    x = np.ones(512)
+    with pytest.warns(ReadoutSaturated, match="^2 of 2"):
+        t = tile("ideal", adc_bits=8)
+        t.program(g)
+        t.mvm(x)
+    i_max = TileConfig().v_read_volt * G_LRS * 512
+    sized = tile("ideal", adc_bits=8, tia=tia_for_current(i_max))
+    sized.program(g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReadoutSaturated)
+        res = sized.mvm(x)
+    assert res.events.saturated_conversions == 0
+    assert res.y == pytest.approx(i_max, rel=1e-3)                # top code, gain error
 
 
 def test_differential_pair_saturates_as_one_conversion() -> None:
