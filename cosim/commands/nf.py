@@ -372,3 +372,32 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
                    f" / HAQ {row.get('psnr_haq', float('nan')):.2f} / PTQ "
                    f"{row.get('psnr_ptq', float('nan')):.2f} dB")
     click.echo(f"wrote {run_dir}")
+
+
+@field_group.command("encodings")
+@click.option("--quick", is_flag=True, help="Small phantom (8x48x48), 300 steps.")
+@click.option("--kinds", default="none,basic,positional,gaussian", show_default=True,
+              help="Encodings to compare, same network and budget.")
+@_options(_VOLUME + _MODEL + _OUT)
+def field_encodings_command(quick: bool, kinds: str, volume_path: Path | None,
+                            frame: int | None, run_dir: Path | None, as_json: bool,
+                            **opts: Any) -> None:
+    """Compare the input encodings (Fig. 4b) under the same network and training budget."""
+    from cosim.outputs.neural_field import write_encodings
+    from cosim.workloads.nf.encodings import check_kinds, compare_encodings
+
+    names = check_kinds(tuple(k.strip() for k in kinds.split(",")))
+    cfg = _model_config(quick=quick, **opts)
+    volume = _volume(volume_path, frame)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-encodings")
+                         ) as run_dir:
+        result = compare_encodings(cfg, volume, kinds=names, progress=_progress(as_json))
+        summary = write_encodings(result, run_dir)
+    summary["run_dir"] = str(run_dir)
+    if as_json:
+        emit_json(summary)
+        return
+    for row in summary["encodings"]:
+        click.echo(f"{row['encoding']:>10} ({row['features']:>3} features): PSNR "
+                   f"{row['psnr_software']:6.2f} dB   SSIM {row['ssim_software']:.3f}")
+    click.echo(f"wrote {run_dir}")

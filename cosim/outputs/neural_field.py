@@ -282,3 +282,34 @@ def write_sparse(result, run_dir: Path) -> dict[str, Any]:
                "tables": ["sparse.csv"], "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest("field sparse", simulator=False, **summary))
     return {"command": "field sparse", **summary}
+
+
+def write_encodings(result, run_dir: Path) -> dict[str, Any]:
+    """Encodings compared (Fig. 4b): ``encodings.csv``, ``encodings.png/.svg`` (PSNR bars
+    and the middle slice of each reconstruction), manifest."""
+    run_dir = Path(run_dir)
+    table = pd.DataFrame(result.rows)
+    table.to_csv(run_dir / "encodings.csv", index=False, float_format="%.6g")
+    n = len(result.rows)
+    fig = Figure(figsize=(3.2 + 1.8 * n, 3.0), layout="constrained")
+    axes = fig.subplots(1, n + 1, width_ratios=[2.2] + [1.0] * n)
+    ax = axes[0]
+    ax.bar(table.encoding, table.psnr_software, color="tab:blue")
+    for i, v in enumerate(table.psnr_software):
+        ax.text(i, v, f"{v:.1f}", ha="center", va="bottom", fontsize=7)
+    ax.set_ylabel("software PSNR (dB)")
+    ax.tick_params(labelsize=7)
+    k = result.truth.shape[0] // 2
+    for a, row in zip(axes[1:], result.rows, strict=True):
+        a.imshow(result.volumes[row["encoding"]][k], cmap="gray", vmin=0, vmax=1)
+        a.set_title(f"{row['encoding']} ({row['features']})", fontsize=7)
+        a.set_xticks([])
+        a.set_yticks([])
+    mlp = result.config.mlp
+    fig.suptitle(f"same network (width {mlp.width}, rank {mlp.rank}, {mlp.activation}) and "
+                 f"budget ({result.config.training.steps} steps); slice {k}", fontsize=8)
+    figures = save_figure(fig, run_dir / "encodings")
+    summary = {**result.summary(), "tables": ["encodings.csv"],
+               "figures": sorted(p.name for p in figures)}
+    write_manifest(run_dir, new_manifest("field encodings", simulator=False, **summary))
+    return {"command": "field encodings", **summary}
