@@ -73,7 +73,7 @@ if TYPE_CHECKING:
     from cosim.engine.backends import Backend
 
 __all__ = ["READOUTS", "ColumnReadout", "ReadoutSaturated", "check_readout",
-           "sense_network", "tia_output", "tia_saturated", "warn_saturated"]
+           "sense_network", "sense_voltage", "tia_output", "tia_saturated", "warn_saturated"]
 
 
 class ReadoutSaturated(CosimWarning):
@@ -104,6 +104,12 @@ def check_readout(readout: str, tia: object) -> None:
                           f"{tia.v_out_max_volt:g}] V less the clamp's knees leaves "
                           f"[{lo:g}, {hi:g}] V around v_ref {tia.v_ref_volt:g} V with offset "
                           f"{tia.v_os_volt:g} V")
+
+
+def sense_voltage(p: CrossbarParams) -> float:
+    """Voltage the sense nodes of ``p`` are held at with no current (V): ``v_ref`` or,
+    with a TIA, its ``v_in0``."""
+    return p.tia.v_in0_volt if p.readout == "tia" else p.v_ref_volt
 
 
 def sense_network(p: CrossbarParams) -> CrossbarParams:

@@ -220,18 +220,18 @@ class CalibratedBackend:
 
     def prepare(self, p: CrossbarParams) -> None:
         """Extract (or fetch) the transfer of ``p``."""
-        p = sense_network(p)
         if not self.uses_newton(p):
             self.transfer(p)
 
     def transfer(self, p: CrossbarParams) -> nodal.Transfer:
-        """The transfer ``I = v @ M + c`` of ``p``: memory, then disk cache, then extraction."""
-        p = sense_network(p)
+        """The transfer ``I = v @ M + c`` of ``p``: memory, then disk cache, then extraction
+        (of ``sense_network(p)``; a memory hit needs no folding)."""
         key = p.digest()
         hit = self._memo.get(key)
         if hit is not None:
             self._memo.move_to_end(key)
             return hit
+        p = sense_network(p)
         self._check_range(p)
         t = self._load_or_extract(p)
         self._memo[key] = t
@@ -274,7 +274,6 @@ class CalibratedBackend:
     def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray] | None:
         """``(M, c)`` with ``I = v @ M + c`` when noisy reads use it (first-order
         noise, no Newton); ``None`` otherwise."""
-        p = sense_network(p)
         if self.uses_newton(p) or self.read_noise_method != "first_order":
             return None
         t = self.transfer(p)
@@ -283,13 +282,13 @@ class CalibratedBackend:
     def currents(self, p: CrossbarParams, v_volt: np.ndarray,
                  factors: np.ndarray | None = None) -> np.ndarray:
         """Column currents (A), ``(B, cols)``."""
-        p = sense_network(p)
         v = np.asarray(v_volt, dtype=float)
         if self.uses_newton(p):
-            return nodal.solve(with_read_noise(p, factors), v)
+            return nodal.solve(with_read_noise(sense_network(p), factors), v)
         if factors is None:
             return self.transfer(p).apply(v)
         if self.read_noise_method == "exact":
+            p = sense_network(p)
             self._check_range(p)
             return self._extract(with_read_noise(p, factors)).apply(v)
         t = self.transfer(p)

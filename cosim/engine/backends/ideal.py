@@ -4,7 +4,7 @@
 transistor, a linear cell. Its difference from ``spice`` on the same
 conductances is the IR-drop (and transistor) error of the real array. With a
 TIA readout the sense nodes sit at the TIA's held voltage ``v_in0``
-(``cosim.engine.readout.sense_network``; its input resistance, like every
+(``cosim.engine.readout.sense_voltage``; its input resistance, like every
 series resistance, is left out).
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from circuits.crossbar import CrossbarParams
 from cosim.engine.backends import noisy_g
-from cosim.engine.readout import sense_network
+from cosim.engine.readout import sense_voltage
 
 if TYPE_CHECKING:
     from cosim.engine.cache import ResultCache
@@ -38,13 +38,11 @@ class IdealBackend:
     def currents(self, p: CrossbarParams, v_volt: np.ndarray,
                  factors: np.ndarray | None = None) -> np.ndarray:
         """Column currents (A), ``(B, cols)``, of ``(V - v_ref) @ (G * F)``."""
-        p = sense_network(p)
-        return (np.asarray(v_volt, dtype=float) - p.v_ref_volt) @ noisy_g(p, factors)
+        return (np.asarray(v_volt, dtype=float) - sense_voltage(p)) @ noisy_g(p, factors)
 
     def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray]:
         """``(M, c)`` with ``I = v @ M + c``: here ``(G, -v_ref * sum_r G)``."""
-        p = sense_network(p)
-        return p.g_siemens, -p.v_ref_volt * p.g_siemens.sum(axis=0)
+        return p.g_siemens, -sense_voltage(p) * p.g_siemens.sum(axis=0)
 
     def read_cells(self, p: CrossbarParams, v_read_volt: float,
                    factors: np.ndarray | None = None) -> np.ndarray:
