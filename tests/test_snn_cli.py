@@ -139,6 +139,28 @@ def test_snn_run_writes_a_run_folder(nmnist_folder, tmp_path):
         led["energy_per_inference_j"].sum())
 
 
+def test_compare_writes_fig_3e_rows_and_fig_3g_points(nmnist_folder, tmp_path):
+    out = tmp_path / "c"
+    r = _run(["--data", str(nmnist_folder), *SMALL, "--backend", "ideal", "--write-noise",
+              "0,0.5", "-o", str(out), "--json"], "compare")
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert [row["method"] for row in s["rows"]] == [
+        "weight-trained SNN", "software pruning", "memristor pruning",
+        "random untrained, software", "random untrained, memristor"]
+    assert [p["write_noise"] for p in s["points"]] == [0.0, 0.5]
+    # on the ideal backend without write noise, hardware equals software (float64 numpy vs
+    # float32 JAX: a sample on a decision boundary may flip, 1 of 10)
+    acc = {row["method"]: row["accuracy"] for row in s["rows"]}
+    one = 0.1 + 1e-9
+    assert abs(acc["memristor pruning"] - acc["software pruning"]) <= one
+    assert abs(acc["random untrained, memristor"] - acc["random untrained, software"]) <= one
+    assert s["points"][0]["memristor_pruning"] == acc["memristor pruning"]
+    assert s["points"][0]["weight_tuning"] == pytest.approx(acc["weight-trained SNN"], abs=one)
+    for f in ("comparison.csv", "write_noise.csv", "comparison.png", "manifest.json"):
+        assert (out / f).is_file(), f
+
+
 @pytest.mark.parametrize("args, msg", [
     (["--data", "/nonexistent/folder"], "is not a folder"),
     (["--frames", "0"], "T"),
@@ -172,6 +194,9 @@ def _bad_checkpoint(tmp_path):
     ("sweep-noise", ["{bad}", "--noise", "0.01,2", "-o", "{x}"], "read noise"),
     ("sweep-noise", ["{bad}", "--noise", ",", "-o", "{x}"], "--noise is empty"),
     ("sweep-noise", ["{bad}", "--threshold", "-1", "-o", "{x}"], "threshold"),
+    ("compare", ["--write-noise", "0.1,-0.2", "-o", "{x}"], "write noise"),
+    ("compare", ["--write-noise", "x", "-o", "{x}"], "numbers separated by commas"),
+    ("compare", ["--backend", "spcie", "-o", "{x}"], "backend"),
 ])
 def test_bad_inputs_of_the_subcommands_are_one_line_errors(command, args, msg, tmp_path):
     (tmp_path / "empty").mkdir()

@@ -5,7 +5,10 @@
   (Ctrl-C keeps the last one; ``--resume`` continues);
 - ``eval``: a trained network on analog tiles at one early-stop threshold;
 - ``sweep-threshold``: accuracy vs average timesteps (PRIME Fig. 3b);
-- ``sweep-noise``: accuracy vs read-noise scale (PRIME Fig. 5d).
+- ``sweep-noise``: accuracy vs read-noise scale (PRIME Fig. 5d);
+- ``compare``: PRIME Fig. 3e (weight-trained, pruned and random networks in
+  software and on hardware) and Fig. 3g (accuracy vs programming noise,
+  weight tuning vs memristor pruning).
 
 ``eval``, ``sweep-threshold`` and ``sweep-noise`` take the folder of a
 ``train`` or ``run``: its checkpoint holds the network, the data source and
@@ -31,6 +34,7 @@ from cosim.outputs.snn import (
     CHECKPOINT,
     load_checkpoint,
     save_checkpoint,
+    write_comparison,
     write_noise_sweep,
     write_run,
     zero_peak_fraction,
@@ -40,7 +44,9 @@ from cosim.workloads.snn.deployed import DeployConfig
 from cosim.workloads.snn.dvs import DVSConfig, EventSet
 from cosim.workloads.snn.experiment import (
     DEFAULT_THRESHOLDS,
+    DEFAULT_WRITE_NOISES,
     SNNRunConfig,
+    compare,
     evaluate,
     run_snn,
     software_accuracies,
@@ -366,4 +372,47 @@ def snn_sweep_noise_command(trained: Path, data_path: Path | None, backend: str,
         return
     for p in points:
         click.echo(f"read noise {p['read_noise']:g}: {100 * p['accuracy']:.2f} %")
+    click.echo(f"wrote {run_dir}")
+
+
+@snn_group.command("compare")
+@_training_options
+@_data_option
+@_hardware_options
+@click.option("--write-noise", "write_noises",
+              default=",".join(f"{v:g}" for v in DEFAULT_WRITE_NOISES), show_default=True,
+              help="Programming-noise std (fraction of g_LRS), comma-separated (Fig. 3g).")
+@_out_options
+def snn_compare_command(quick: bool, net_kind: str, n_frames: int, epochs: int | None,
+                        n_train: int | None, n_test: int | None, seed: int,
+                        data_path: Path | None, backend: str, read_noise: float,
+                        write_noises: str, run_dir: Path | None, as_json: bool) -> None:
+    """Pruning vs weight training vs random weights, and vs programming noise (Fig. 3e, 3g)."""
+    cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
+                     n_train=n_train, n_test=n_test, seed=seed, backend=backend,
+                     read_noise=read_noise)
+    noises = _floats(write_noises, "--write-noise")
+    for v in noises:
+        check_range("write noise", v, 0.0, 10.0)
+    _check_data_path(data_path)
+    with prepare_run_dir(run_dir if run_dir is not None
+                         else new_run_dir("snn-compare")) as run_dir:
+        split = split_frames(cfg, load_data(data_path, as_json))
+        evals = cfg.n_test * (2 + 2 * len(noises))
+        with tqdm(total=2 * cfg.net.epochs, desc="training", disable=as_json,
+                  unit="epoch") as bt, \
+                tqdm(total=evals, desc="evaluation", disable=as_json, unit="sample") as be:
+            comp = compare(cfg, split, write_noises=tuple(noises), on_epoch=_epoch_bar(bt),
+                           on_eval=be.update)
+        summary = write_comparison(comp, cfg, run_dir)
+    summary["run_dir"] = str(run_dir)
+    if as_json:
+        emit_json(summary)
+        return
+    for r in comp.rows:
+        click.echo(f"{r['method']:<30} {r['platform']:<10} {100 * r['accuracy']:6.2f} %")
+    for p in comp.noise:
+        click.echo(f"write noise {p['write_noise']:g}: weight tuning "
+                   f"{100 * p['weight_tuning']:.2f} %, memristor pruning "
+                   f"{100 * p['memristor_pruning']:.2f} %")
     click.echo(f"wrote {run_dir}")

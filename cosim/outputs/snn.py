@@ -22,7 +22,7 @@ from cosim.outputs.jsonout import json_text
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.snn.deployed import DeployConfig
-from cosim.workloads.snn.experiment import PAPER, SNNRunConfig, SNNRunResult
+from cosim.workloads.snn.experiment import PAPER, Comparison, SNNRunConfig, SNNRunResult
 from cosim.workloads.snn.network import SNNConfig, TrainedSNN, random_pair_weights
 
 CHECKPOINT = "checkpoint.npz"
@@ -200,3 +200,38 @@ def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str]:
     net = TrainedSNN(config=net_cfg, fixed=random_pair_weights(net_cfg), params=params,
                      history=list(meta["history"]))
     return net, cfg, str(meta["data"])
+
+
+def write_comparison(comp: Comparison, cfg: SNNRunConfig, run_dir: Path) -> dict[str, Any]:
+    """PRIME Fig. 3e and 3g: ``comparison.csv``, ``write_noise.csv``, the figure
+    ``comparison`` (bars of Fig. 3e beside the curves of Fig. 3g), ``manifest.json``."""
+    run_dir = Path(run_dir)
+    rows, noise = pd.DataFrame(comp.rows), pd.DataFrame(comp.noise)
+    rows.to_csv(run_dir / "comparison.csv", index=False, float_format="%.6g")
+    noise.to_csv(run_dir / "write_noise.csv", index=False, float_format="%.6g")
+    fig = Figure(figsize=(8.0, 3.4), layout="constrained")
+    a, b = fig.subplots(1, 2)
+    a.barh(range(len(rows)), 100 * rows["accuracy"],
+           color=["C0" if p == "software" else "C1" for p in rows["platform"]])
+    a.set_yticks(range(len(rows)), [f"{m} ({p})" for m, p in zip(rows["method"],
+                                                                 rows["platform"], strict=True)],
+                 fontsize=7)
+    a.invert_yaxis()
+    a.set_xlabel("test accuracy (%)", fontsize=8)
+    a.set_title("Fig. 3e: trained, pruned, random", fontsize=8)
+    for name in ("weight_tuning", "memristor_pruning"):
+        b.plot(100 * noise["write_noise"], 100 * noise[name], "o-", label=name.replace("_", " "))
+    b.set_xlabel("programming noise (% of g_LRS)", fontsize=8)
+    b.set_ylabel("test accuracy (%)", fontsize=8)
+    b.set_title(f"Fig. 3g on the {cfg.hardware.backend} backend, T = {cfg.net.n_frames}",
+                fontsize=8)
+    b.legend(fontsize=7)
+    b.grid(True, alpha=0.3)
+    save_figure(fig, run_dir / "comparison")
+    for net, stem in ((comp.popup, "history_popup"), (comp.weights, "history_weights")):
+        pd.DataFrame(net.history).to_csv(run_dir / f"{stem}.csv", index=False,
+                                         float_format="%.6g")
+    out = {"rows": comp.rows, "points": comp.noise, "config": asdict(cfg)}
+    out["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
+    write_manifest(run_dir, new_manifest("snn compare", simulator=False, **out))
+    return out

@@ -1,7 +1,7 @@
 """The trained SNN on hardware: pruned random pairs in analog layers, the timestep loop,
 dynamic early stop.
 
-**Deployment**: layer ``l`` is programmed with
+**Deployment** (pop-up networks): layer ``l`` is programmed with
 ``Pruned(RandomPairs(seed + l), keep=mask_l)`` through
 :meth:`cosim.layers.analog.AnalogLayer.deploy`: the same forming draw the
 network was trained on (:func:`cosim.workloads.snn.network.random_pair_weights`),
@@ -40,6 +40,7 @@ from cosim.layers.analog import AnalogLayer
 from cosim.programming.schemes import Pruned
 from cosim.workloads.snn.lif import lif_step_numpy
 from cosim.workloads.snn.network import TrainedSNN, pair_scheme, prepare_inputs
+from cosim.workloads.snn.tuned import TunedPairs, TuningWriter
 
 BACKENDS = ("ideal", "calibrated", "spice")
 
@@ -81,17 +82,39 @@ class DeployConfig:
                           seed=self.seed + layer, use_cache=False)
 
 
-def deploy(net: TrainedSNN, dcfg: DeployConfig) -> list[AnalogLayer]:
-    """Program every layer of a pop-up-trained network as pruned random pairs."""
+def deploy(net: TrainedSNN, dcfg: DeployConfig, *, write_noise: float = 0.0,
+           keep_all: bool = False) -> list[AnalogLayer]:
+    """Program every layer of ``net`` on ``dcfg``'s tiles.
+
+    A pop-up network is written as pruned random pairs (the formed pairs stay,
+    the pruned ones are RESET to HRS); a weight-trained network
+    (``mode="weights"``) by tuning every cell of its pairs
+    (:class:`cosim.workloads.snn.tuned.TunedPairs`).
+
+    Args:
+        write_noise: programming noise ``sigma`` of every write
+            (:class:`cosim.workloads.snn.tuned.TuningWriter`); 0 writes exactly.
+        keep_all: pop-up networks only: keep every formed pair (the random,
+            untrained network on hardware).
+    """
     cfg = net.config
-    if cfg.mode != "popup":
-        raise ConfigError("deploy() writes pruned random pairs; a weight-trained network "
-                          "needs a weight-writing scheme")
+    check_range("write noise", write_noise, 0.0, 10.0)
+    if keep_all and cfg.mode != "popup":
+        raise ConfigError("keep_all keeps the random pairs of a pop-up network; this one is "
+                          "weight-trained")
     layers = []
     for i, (shape, keep) in enumerate(zip(cfg.shapes, net.masks(), strict=True)):
-        scheme = Pruned(base=pair_scheme(cfg, i), keep=keep)
-        layers.append(AnalogLayer.deploy(scheme, dcfg.tile_config(i), shape=shape,
-                                         input_scale=cfg.max_count if i == 0 else 1.0))
+        tile = dcfg.tile_config(i)
+        write = TuningWriter(rram=tile.rram, sigma=write_noise,
+                             rng=np.random.default_rng(dcfg.seed + 1000 + i))
+        scale = cfg.max_count if i == 0 else 1.0
+        if cfg.mode == "weights":
+            layers.append(AnalogLayer.deploy(TunedPairs(), tile, w=net.weights()[i],
+                                             write=write, input_scale=scale))
+            continue
+        keep = np.ones(shape, bool) if keep_all else keep
+        layers.append(AnalogLayer.deploy(Pruned(base=pair_scheme(cfg, i), keep=keep), tile,
+                                         shape=shape, write=write, input_scale=scale))
     return layers
 
 

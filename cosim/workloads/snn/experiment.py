@@ -251,3 +251,75 @@ def pair_layer_programmed(cfg: SNNConfig, layer: int):
     """The unpruned random pairs of ``layer`` as formed (for the 'before' histogram)."""
     return pair_scheme(cfg, layer).program(None, cfg.shapes[layer], rram=TAOX_40NM,
                                            write=BinaryCellWriter(rram=TAOX_40NM), read_back=None)
+
+
+DEFAULT_WRITE_NOISES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
+"""Programming-noise std (fraction of g_LRS) of PRIME Fig. 3g's sweep."""
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Comparison:
+    """PRIME Fig. 3e and 3g on one test split (accuracy at ``T``, no early stop).
+
+    Attributes:
+        rows: Fig. 3e, one dict per method: ``method``, ``weights`` (trained,
+            pruned, random), ``platform`` (software or the backend), ``accuracy``.
+        noise: Fig. 3g, one dict per write noise: ``write_noise``,
+            ``weight_tuning`` and ``memristor_pruning`` accuracies.
+        popup, weights: the two trained networks.
+    """
+
+    rows: list[dict]
+    noise: list[dict]
+    popup: TrainedSNN
+    weights: TrainedSNN
+
+
+def hardware_accuracy(net: TrainedSNN, cfg: SNNRunConfig, split: Split, *,
+                      write_noise: float = 0.0, keep_all: bool = False, on_eval=None) -> float:
+    """Test accuracy at ``T`` of ``net`` deployed on ``cfg.hardware`` (:func:`deploy`)."""
+    layers = deploy(net, cfg.hardware, write_noise=write_noise, keep_all=keep_all)
+    logits, _ = run_timesteps(layers, net, split.test_frames, cfg.hardware.batch_size,
+                              progress=on_eval)
+    return float(np.mean(logits[-1].argmax(-1) == split.test_labels))
+
+
+def compare(cfg: SNNRunConfig, split: Split, *, write_noises: tuple[float, ...],
+            on_epoch=None, on_eval=None) -> Comparison:
+    """Train a pop-up and a weight-trained network on the same split and compare them
+    (PRIME Fig. 3e rows; Fig. 3g: accuracy vs programming noise, weight tuning vs
+    memristor pruning)."""
+    if not write_noises:
+        raise ConfigError("give at least one write-noise level")
+    for s in write_noises:
+        check_range("write noise", s, 0.0, 10.0)
+    popup = train(split.train_frames, split.train_labels, replace(cfg.net, mode="popup"),
+                  progress=on_epoch)
+    weights = train(split.train_frames, split.train_labels, replace(cfg.net, mode="weights"),
+                    progress=on_epoch)
+    y = split.test_labels
+    backend = cfg.hardware.backend
+
+    def sw(net: TrainedSNN) -> float:
+        return float(np.mean(net.logits(split.test_frames)[-1].argmax(-1) == y))
+
+    rand_sw = float(np.mean(_all_kept_logits(popup, split.test_frames)[-1].argmax(-1) == y))
+    rows = [
+        {"method": "weight-trained SNN", "weights": "trained", "platform": "software",
+         "accuracy": sw(weights)},
+        {"method": "software pruning", "weights": "pruned", "platform": "software",
+         "accuracy": sw(popup)},
+        {"method": "memristor pruning", "weights": "pruned", "platform": backend,
+         "accuracy": hardware_accuracy(popup, cfg, split, on_eval=on_eval)},
+        {"method": "random untrained, software", "weights": "random", "platform": "software",
+         "accuracy": rand_sw},
+        {"method": "random untrained, memristor", "weights": "random", "platform": backend,
+         "accuracy": hardware_accuracy(popup, cfg, split, keep_all=True, on_eval=on_eval)},
+    ]
+    noise = [{"write_noise": float(s),
+              "weight_tuning": hardware_accuracy(weights, cfg, split, write_noise=s,
+                                                 on_eval=on_eval),
+              "memristor_pruning": hardware_accuracy(popup, cfg, split, write_noise=s,
+                                                     on_eval=on_eval)}
+             for s in write_noises]
+    return Comparison(rows=rows, noise=noise, popup=popup, weights=weights)
