@@ -16,6 +16,19 @@ at ``AccessParams.v_gate_volt`` (the ideal word-line source of the netlist):
   makes the ``calibrated`` backend calibrated: its device curves come from the
   simulator.
 
+A BSIM4 table costs two ngspice runs (about 1 s on an idle machine, 12-50 s on
+a busy one), so ``bsim4_table`` keeps each table in the content-hash cache
+(``cosim.engine.cache``, the project's folder: ``$COSIM_CACHE_DIR`` or
+``.cache/``) as well as in memory. Its key is everything the table depends on:
+the text of both decks with their analysis lines (transistor parameters, span
+and grid), the bytes of every model file they include, the ngspice program
+(its path, size and modification time) and a digest of the code that builds
+and reads the table (this module, the runner and the raw-file reader). So a
+changed card, parameter, grid, simulator or table code never reuses a table.
+An entry that cannot be read, or holds arrays of the wrong names, shapes or
+grid, or non-finite currents, counts as a miss: the table is rebuilt and the
+entry rewritten (atomically, by ``ResultCache.put``).
+
 Both return ``MosCurrents``: the current flowing from the drain node into the
 drain terminal and the current flowing out of the source terminal into the
 source node, with their partial derivatives. They differ by what leaves through
@@ -25,16 +38,22 @@ gate and bulk (junction leakage, gate tunnelling in BSIM4).
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import re
+import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+import circuits
 from circuits.devices import AccessParams
-from circuits.errors import ConfigError, SimulationError
+from circuits.errors import ConfigError, CosimWarning, SimulationError
 from circuits.netlist import MODEL_DIR, Netlist, num, spice_number
+from cosim.engine.cache import ResultCache, cache_key
 
 LEVEL1_FILE = "nmos_level1.lib"
 """Model file (in ``device_models/``) holding the level-1 NMOS card."""
@@ -497,6 +516,17 @@ BAND_FRACTION = 0.2
 """Half-width of the ``Vds`` band as a fraction of the table's half-width."""
 
 
+_SWEEP_SAVE = ("i({inner})", "i(vs)", "v(d)", "v(s)")
+
+
+def _sweep_lines(inner: str, inner_grid: np.ndarray, outer_grid: np.ndarray) -> list[str]:
+    """The ``.dc`` line of a nested sweep over the grids (the inner one started early)."""
+    h, hs = inner_grid[1] - inner_grid[0], outer_grid[1] - outer_grid[0]
+    start = inner_grid[0] - SWEEP_LEAD_POINTS * h
+    return [f".dc {inner} {num(start)} {num(inner_grid[-1])} {num(h)} "
+            f"Vs {num(outer_grid[0])} {num(outer_grid[-1])} {num(hs)}"]
+
+
 def _nested_sweep(netlist: Netlist, inner: str, inner_grid: np.ndarray,
                   outer_grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Run ``.dc <inner> ... Vs ...`` over the grids; currents (i_d, i_s), (n_outer, n_inner).
@@ -506,11 +536,8 @@ def _nested_sweep(netlist: Netlist, inner: str, inner_grid: np.ndarray,
     """
     from circuits.runner import run  # the runner looks ngspice up only when called
 
-    h, hs = inner_grid[1] - inner_grid[0], outer_grid[1] - outer_grid[0]
-    start = inner_grid[0] - SWEEP_LEAD_POINTS * h
-    res = run(netlist, [f".dc {inner} {num(start)} {num(inner_grid[-1])} {num(h)} "
-                        f"Vs {num(outer_grid[0])} {num(outer_grid[-1])} {num(hs)}"],
-              save=(f"i({inner.lower()})", "i(vs)", "v(d)", "v(s)"))
+    res = run(netlist, _sweep_lines(inner, inner_grid, outer_grid),
+              save=tuple(v.format(inner=inner.lower()) for v in _SWEEP_SAVE))
     n_o, n_i = outer_grid.size, inner_grid.size + SWEEP_LEAD_POINTS
     vd, vs = res.v("d"), res.v("s")
     if vd.size != n_o * n_i:
@@ -526,28 +553,178 @@ def _nested_sweep(netlist: Netlist, inner: str, inner_grid: np.ndarray,
     return i_d, res.i("vs").reshape(n_o, n_i)[keep]
 
 
+@dataclass(frozen=True, eq=False)
+class _TablePlan:
+    """The two sweeps of one BSIM4 table: grids and decks (no I/O)."""
+
+    access: AccessParams
+    span_volt: float
+    grid: np.ndarray      # drain and source voltages of the square (V)
+    grid_b: np.ndarray    # |Vds| of the band (V), from 0
+
+    @classmethod
+    def of(cls, access: AccessParams, span_volt: float) -> _TablePlan:
+        step = 2.0 * span_volt / TABLE_STEPS
+        grid = -span_volt + step * np.arange(TABLE_STEPS + 1)
+        n_b = int(round(BAND_FRACTION * span_volt / step))
+        return cls(access, float(span_volt), grid, step * np.arange(n_b + 1))
+
+    @property
+    def band_both(self) -> np.ndarray:
+        """``Vds`` of the band sweep, negative to positive."""
+        return np.concatenate([-self.grid_b[::-1], self.grid_b[1:]])
+
+    def sweeps(self) -> tuple[tuple[Netlist, str, np.ndarray], ...]:
+        """(netlist, inner source, inner grid) of the square and the band; outer: ``grid``."""
+        return ((bsim4_sweep_netlist(self.access), "Vd", self.grid),
+                (bsim4_band_netlist(self.access), "Vds", self.band_both))
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shape of every array of a stored table."""
+        n, n_b = self.grid.size, self.grid_b.size
+        return {"v_grid_volt": (n,), "vds_grid_volt": (n_b,), "i_d_table": (n, n),
+                "i_s_table": (n, n), "i_d_fwd": (n, n_b), "i_s_fwd": (n, n_b),
+                "i_d_rev": (n, n_b), "i_s_rev": (n, n_b)}
+
+
+TABLE_CACHE_TAG = "bsim4-iv-table-v1"
+"""Version tag of the stored BSIM4 tables (part of every table's cache key)."""
+
+DEFAULT_TABLE_CACHE = ResultCache()
+"""Where ``bsim4_table`` keeps tables by default: the project's cache folder,
+resolved at each use (``$COSIM_CACHE_DIR`` or ``.cache/``)."""
+
+
 @functools.cache
-def bsim4_table(access: AccessParams, span_volt: float) -> TabulatedMos:
+def table_code_digest() -> str:
+    """SHA-256 of the code that builds and reads a BSIM4 table: this module, the
+    ngspice runner and the raw-file reader (part of every table's cache key)."""
+    h = hashlib.sha256()
+    pkg = Path(circuits.__file__).resolve().parent
+    for path in (Path(__file__).resolve(), pkg / "runner.py", pkg / "rawfile.py"):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def simulator_id() -> str:
+    """Which ngspice program a sweep would run: path, size and modification time
+    (``$NGSPICE`` or ``ngspice`` on ``PATH``, the runner's rule); ``"none"`` if absent.
+
+    Cheaper than asking the program for its version (no process, no runner import),
+    and stricter: a reinstalled program rebuilds the tables once.
+    """
+    exe = _find_program(os.environ.get("NGSPICE") or "ngspice", os.environ.get("PATH", ""))
+    try:
+        st = os.stat(exe) if exe else None
+    except OSError:
+        st = None
+    return f"{exe}:{st.st_size}:{st.st_mtime_ns}" if st else "none"
+
+
+@functools.cache
+def _find_program(name: str, search_path: str) -> str | None:
+    """Resolved path of program ``name`` on ``search_path`` (the ``PATH`` string)."""
+    exe = shutil.which(name, path=search_path)
+    return str(Path(exe).resolve()) if exe else None
+
+
+def table_key(access: AccessParams, span_volt: float) -> str:
+    """Content-hash cache key of the BSIM4 table of ``access`` over ``[-span, span]``.
+
+    Raises:
+        ConfigError: a model file the decks include cannot be read.
+    """
+    plan = _TablePlan.of(access, span_volt)
+    parts: list[object] = [TABLE_CACHE_TAG, table_code_digest(), simulator_id(), access,
+                           plan.span_volt, TABLE_STEPS, BAND_FRACTION, SWEEP_LEAD_POINTS]
+    models: dict[str, None] = {}
+    for netlist, inner, inner_grid in plan.sweeps():
+        parts.append(netlist.text(tuple(_sweep_lines(inner, inner_grid, plan.grid))))
+        models.update(dict.fromkeys(netlist.models))
+    for model in models:
+        try:
+            parts += [model, (MODEL_DIR / model).read_bytes()]
+        except OSError as exc:
+            raise ConfigError(f"cannot read the model file {model}: {exc.strerror}") from exc
+    return cache_key(*parts)
+
+
+_TABLES: dict[str, TabulatedMos] = {}
+"""Tables built or loaded by this process, by ``table_key`` (a pure function of it)."""
+
+
+def bsim4_table(access: AccessParams, span_volt: float,
+                cache: ResultCache | None = DEFAULT_TABLE_CACHE) -> TabulatedMos:
     """I-V table of the BSIM4 access NMOS over drain and source in ``[-span, span]``.
 
-    Two ngspice nested DC sweeps, cached in-process per ``(access, span)``:
-    the square (``.dc Vd ... Vs ...``, ``TABLE_STEPS`` intervals per axis) and
-    the band ``|Vds| <= BAND_FRACTION * span`` at the same step
-    (``.dc Vds ... Vs ...``).
+    Two ngspice nested DC sweeps: the square (``.dc Vd ... Vs ...``,
+    ``TABLE_STEPS`` intervals per axis) and the band
+    ``|Vds| <= BAND_FRACTION * span`` at the same step (``.dc Vds ... Vs ...``).
+    Kept in memory and in ``cache`` under ``table_key`` (module docstring).
+
+    Args:
+        access: the transistor.
+        span_volt: half-width of the table (V).
+        cache: where tables are kept across processes; ``None`` (or a disabled
+            cache) keeps them in this process only.
 
     Raises:
         SimulationError: ngspice failed or returned an unexpected table.
     """
-    step = 2.0 * span_volt / TABLE_STEPS
-    grid = -span_volt + step * np.arange(TABLE_STEPS + 1)
-    i_d, i_s = _nested_sweep(bsim4_sweep_netlist(access), "Vd", grid, grid)
-    n_b = int(round(BAND_FRACTION * span_volt / step))
-    grid_b = step * np.arange(n_b + 1)
-    both = np.concatenate([-grid_b[::-1], grid_b[1:]])
-    b_d, b_s = _nested_sweep(bsim4_band_netlist(access), "Vds", both, grid)
+    key = table_key(access, span_volt)
+    table = _TABLES.get(key)
+    if table is None:
+        plan = _TablePlan.of(access, span_volt)
+        arrays = _load_table(cache, key, plan)
+        if arrays is None:
+            arrays = _build_table(plan)
+            _store_table(cache, key, arrays)
+        table = _TABLES[key] = TabulatedMos(**arrays)
+    return table
+
+
+def forget_tables() -> None:
+    """Drop the tables kept in this process (the disk cache is untouched)."""
+    _TABLES.clear()
+
+
+def _build_table(plan: _TablePlan) -> dict[str, np.ndarray]:
+    (sq, sq_inner, _), (band, band_inner, band_grid) = plan.sweeps()
+    i_d, i_s = _nested_sweep(sq, sq_inner, plan.grid, plan.grid)
+    b_d, b_s = _nested_sweep(band, band_inner, band_grid, plan.grid)
+    n_b = plan.grid_b.size - 1
     fwd, rev = np.s_[:, n_b:], np.s_[:, n_b::-1]
-    return TabulatedMos(v_grid_volt=grid, i_d_table=i_d, i_s_table=i_s, vds_grid_volt=grid_b,
-                        i_d_fwd=b_d[fwd], i_s_fwd=b_s[fwd], i_d_rev=b_d[rev], i_s_rev=b_s[rev])
+    return {"v_grid_volt": plan.grid, "i_d_table": i_d, "i_s_table": i_s,
+            "vds_grid_volt": plan.grid_b, "i_d_fwd": b_d[fwd], "i_s_fwd": b_s[fwd],
+            "i_d_rev": b_d[rev], "i_s_rev": b_s[rev]}
+
+
+def _load_table(cache: ResultCache | None, key: str, plan: _TablePlan
+                ) -> dict[str, np.ndarray] | None:
+    """The stored arrays of ``key`` if they are a whole, well-formed table of ``plan``."""
+    if cache is None:
+        return None
+    got = cache.get(key)
+    if got is None:
+        return None
+    shapes = plan.shapes()
+    ok = (set(got) == set(shapes)
+          and all(got[k].dtype == np.float64 and got[k].shape == shapes[k] for k in shapes)
+          and np.array_equal(got["v_grid_volt"], plan.grid)
+          and np.array_equal(got["vds_grid_volt"], plan.grid_b)
+          and all(np.isfinite(a).all() for a in got.values()))
+    return {k: got[k] for k in shapes} if ok else None
+
+
+def _store_table(cache: ResultCache | None, key: str, arrays: dict[str, np.ndarray]) -> None:
+    """Keep a fresh table in ``cache``; a folder that cannot be written only warns."""
+    if cache is None:
+        return
+    try:
+        cache.put(key, arrays)
+    except OSError as exc:
+        warnings.warn(f"BSIM4 table not cached in {cache.folder}: {exc}", CosimWarning,
+                      stacklevel=3)
 
 
 def access_model(access: AccessParams, v_abs_max_volt: float = 0.45) -> MosModel:
@@ -557,6 +734,9 @@ def access_model(access: AccessParams, v_abs_max_volt: float = 0.45) -> MosModel
         access: transistor parameters.
         v_abs_max_volt: largest |node voltage| the caller expects; picks the
             BSIM4 table's span (ignored for level 1).
+
+    BSIM4 tables come from memory, else the project's cache folder, else
+    ngspice (``bsim4_table`` with ``DEFAULT_TABLE_CACHE``).
     """
     if access.model == "level1":
         return level1_model(access)
