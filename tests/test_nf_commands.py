@@ -65,6 +65,18 @@ def test_sparse_writes_table_and_plot(model, tmp_path):
         assert (tmp_path / "s" / name).is_file(), name
 
 
+def test_hapo_command_writes_table_and_plot(model, tmp_path):
+    d, _ = model
+    res = _field("hapo", "--model", d, "--bits-input", "6,14", "--bits-hidden", 14,
+                 "--bits-output", 12, "--amp-ratios", 1.5, "--eval-voxels", 0, "--json",
+                 "-o", tmp_path / "h")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["hapo_points"] == 2 and "log2" in out["hapo_objective"]
+    for name in ("hapo.csv", "hapo.png", "hapo.svg", "manifest.json"):
+        assert (tmp_path / "h" / name).is_file(), name
+
+
 def test_interrupt_keeps_the_checkpoint_and_resume_continues(tmp_path, monkeypatch):
     real = nf_field.train
 
@@ -113,6 +125,12 @@ def test_bad_inputs_are_one_line_errors(model, tmp_path):
         (["train", "--resume", "-o", tmp_path / "empty"], "holds no checkpoint.npz"),
         (["train", *TINY, "--steps", "5", "-o", tmp_path / "busy"], "not empty"),
         (["eval", "--model", d, "--frame", "1"], "--frame needs --volume"),
+        (["hapo", "--model", d, "--bits-hidden", "14,20"], "hidden bits must be"),
+        (["hapo", "--model", d, "--bits-input", "a"], "--bits-input must be"),
+        (["hapo", "--model", d, "--amp-ratios", "1.5,x"], "--amp-ratios must be"),
+        (["hapo", "--model", d, "--keep", "1.5"], "kept fraction"),
+        (["hapo", "--model", d, "--penalty", "-1"], "penalty"),
+        (["hapo", "--model", tmp_path / "missing"], "no such folder"),
     ]
     for args, match in cases:
         out = [] if "-o" in args or None in args else ["-o", str(tmp_path / "r")]

@@ -180,8 +180,9 @@ def _progress(as_json: bool) -> Callable[[str, int, int], None]:
 
         bar = bars.get(phase)
         if bar is None:
-            bar = bars[phase] = tqdm(total=total, desc=phase, unit="step" if
-                                     phase.startswith("train") else "voxel", leave=False)
+            unit = ("step" if phase.startswith("train") else
+                    "point" if phase == "hapo" else "voxel")
+            bar = bars[phase] = tqdm(total=total, desc=phase, unit=unit, leave=False)
         bar.update(done - bar.n)
         if done >= total:
             bar.close()
@@ -400,4 +401,54 @@ def field_encodings_command(quick: bool, kinds: str, volume_path: Path | None,
     for row in summary["encodings"]:
         click.echo(f"{row['encoding']:>10} ({row['features']:>3} features): PSNR "
                    f"{row['psnr_software']:6.2f} dB   SSIM {row['ssim_software']:.3f}")
+    click.echo(f"wrote {run_dir}")
+
+
+@field_group.command("hapo")
+@_MODEL_DIR
+@click.option("--bits-input", default="10,12,14", show_default=True, help="Input-layer bits.")
+@click.option("--bits-hidden", default="10,12,14", show_default=True, help="Hidden bits.")
+@click.option("--bits-output", default="8,10,12", show_default=True, help="Output bits.")
+@click.option("--amp-ratios", default="1.3,1.5,1.8", show_default=True, help="HAQ s values.")
+@click.option("--keep", default="1.0", show_default=True,
+              help="Fractions of hidden neurons kept (structured pruning).")
+@click.option("--ranks", default="0", show_default=True,
+              help="Ranks of the hidden matrices (0: the model's own).")
+@click.option("--finetune-steps", type=int, default=200, show_default=True,
+              help="Adam steps after pruning or a rank cut.")
+@click.option("--penalty", type=float, default=1.0, show_default=True,
+              help="Objective's lambda: dB a doubling of RRAM cells must buy.")
+@click.option("--eval-voxels", type=int, default=65536, show_default=True,
+              help="Voxels evaluated per point (seeded sample); 0 for all.")
+@_options(_DEPLOY[:1] + _DEPLOY[3:] + _OUT)
+def field_hapo_command(model_dir: Path, bits_input: str, bits_hidden: str, bits_output: str,
+                       amp_ratios: str, keep: str, ranks: str, finetune_steps: int,
+                       penalty: float, eval_voxels: int, run_dir: Path | None, as_json: bool,
+                       **deploy: Any) -> None:
+    """HAPO: grid over bits, s, pruning and rank; PSNR against RRAM cells, optimum marked."""
+    from cosim.outputs.neural_field import write_hapo
+    from cosim.workloads.nf.field import prepare
+    from cosim.workloads.nf.hapo import HapoConfig, run_hapo
+
+    hcfg = HapoConfig(bits_input=parse_counts(bits_input, "--bits-input"),
+                      bits_hidden=parse_counts(bits_hidden, "--bits-hidden"),
+                      bits_output=parse_counts(bits_output, "--bits-output"),
+                      amp_ratios=parse_floats(amp_ratios, "--amp-ratios"),
+                      keep=parse_floats(keep, "--keep"), ranks=parse_counts(ranks, "--ranks"),
+                      finetune_steps=finetune_steps, penalty_db=penalty,
+                      eval_voxels=eval_voxels)
+    cfg, truth, state = _model(model_dir, deploy)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-hapo")
+                         ) as run_dir:
+        prep = prepare(cfg, truth)
+        result = run_hapo(cfg, prep, state.params, hcfg, progress=_progress(as_json))
+        summary = write_hapo(result, run_dir, cfg.read_path())
+    summary["run_dir"] = str(run_dir)
+    if as_json:
+        emit_json(summary)
+        return
+    b = summary["hapo_optimum"]
+    click.echo(f"{summary['hapo_points']} points; optimum {b['bits_input']}/{b['bits_hidden']}/"
+               f"{b['bits_output']} bit, s {b['amp_ratio']:g}, keep {b['keep']:g}, rank "
+               f"{b['rank']}: PSNR {b['psnr_haq']:.2f} dB with {b['cells']} cells")
     click.echo(f"wrote {run_dir}")

@@ -313,3 +313,37 @@ def write_encodings(result, run_dir: Path) -> dict[str, Any]:
                "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest("field encodings", simulator=False, **summary))
     return {"command": "field encodings", **summary}
+
+
+def write_hapo(result, run_dir: Path, read_path: str) -> dict[str, Any]:
+    """HAPO grid: ``hapo.csv``, ``hapo.png/.svg`` (PSNR_HAQ against RRAM cells, the
+    objective's optimum and the paper's point marked), manifest."""
+    run_dir = Path(run_dir)
+    table = pd.DataFrame(result.rows)
+    table.to_csv(run_dir / "hapo.csv", index=False, float_format="%.6g")
+    fig = Figure(figsize=(5.2, 3.6), layout="constrained")
+    ax = fig.subplots()
+    sc = ax.scatter(table.cells, table.psnr_haq, c=table.amp_ratio, s=14, cmap="viridis")
+    fig.colorbar(sc, ax=ax, label="s")
+    best = result.rows[result.best]
+    ax.scatter([best["cells"]], [best["psnr_haq"]], marker="*", s=160, facecolors="none",
+               edgecolors="red", label=f"optimum: {best['bits_input']}/{best['bits_hidden']}/"
+                                       f"{best['bits_output']} bit, s {best['amp_ratio']:g}, "
+                                       f"keep {best['keep']:g}, rank {best['rank']}")
+    paper = table[(table.bits_input == 14) & (table.bits_hidden == 14)
+                  & (table.bits_output == 12) & (table.amp_ratio == 1.5)
+                  & (table.keep == 1.0)]
+    if len(paper):
+        ax.scatter(paper.cells, paper.psnr_haq, marker="s", s=40, facecolors="none",
+                   edgecolors="k", label="paper's 14/14/12, s 1.5")
+    ax.set_xscale("log")
+    ax.set_xlabel("RRAM cells (deployed MLP)")
+    ax.set_ylabel("PSNR, HAQ (dB)")
+    ax.legend(fontsize=6, loc="lower right")
+    ax.set_title(f"HAPO, lambda {result.config.penalty_db:g} dB/doubling; {read_path}",
+                 fontsize=7)
+    figures = save_figure(fig, run_dir / "hapo")
+    summary = {**result.summary(), "read_path": read_path, "tables": ["hapo.csv"],
+               "figures": sorted(p.name for p in figures)}
+    write_manifest(run_dir, new_manifest("field hapo", simulator=False, **summary))
+    return {"command": "field hapo", **summary}

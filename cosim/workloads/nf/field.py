@@ -285,10 +285,11 @@ def deploy_field(cfg: NeuralFieldConfig, prep: Prepared, params: Params, scheme:
     """Write ``params`` with ``scheme`` (``haq``/``ptq``) onto analog layers (seeded)."""
     scales = input_scales(params, prep.feats, cfg.mlp)
     return deploy_mlp(params, cfg.mlp, cfg.deploy_config(scheme), scales,
-                      rng=_scheme_rng(cfg, scheme), cordic=cfg.cordic)
+                      rng=scheme_rng(cfg, scheme), cordic=cfg.cordic)
 
 
-def _scheme_rng(cfg: NeuralFieldConfig, scheme: str) -> np.random.Generator:
+def scheme_rng(cfg: NeuralFieldConfig, scheme: str) -> np.random.Generator:
+    """The write-noise stream of ``scheme`` for ``cfg.seed`` (fresh each call)."""
     # the same streams as prepare() hands out: (enc, init, haq, ptq)
     seq = np.random.SeedSequence(cfg.seed).spawn(4)
     return np.random.default_rng(seq[2 if scheme == "haq" else 3])

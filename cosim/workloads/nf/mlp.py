@@ -169,6 +169,33 @@ def prune_width(params: Params, keep: int) -> Params:
     return out
 
 
+def truncate_rank(params: Params, rank: int) -> Params:
+    """Every hidden matrix cut to ``rank`` by SVD (``U S V^T`` -> ``(U sqrt S)(sqrt S V^T)``).
+
+    A low-rank pair ``U_k V_k`` of a higher rank, or a full ``H_k``, becomes the
+    pair of the best rank-``rank`` approximation of its product (Eckart-Young);
+    pairs already at or below ``rank`` are kept.
+    """
+    check_int("rank", rank, 1, 4096)
+    out = {k: np.array(v) for k, v in params.items()}
+    k = 1
+    while f"b{k}" in out:
+        if f"U{k}" in out and out[f"U{k}"].shape[1] <= rank:
+            k += 1
+            continue
+        m = (out[f"U{k}"].astype(float) @ out[f"V{k}"].astype(float) if f"U{k}" in out
+             else out[f"H{k}"].astype(float))
+        u, s, vt = np.linalg.svd(m, full_matrices=False)
+        r = min(rank, len(s))
+        root = np.sqrt(s[:r])
+        dtype = out[f"b{k}"].dtype
+        out.pop(f"H{k}", None)
+        out[f"U{k}"] = (u[:, :r] * root).astype(dtype)
+        out[f"V{k}"] = (root[:, None] * vt[:r]).astype(dtype)
+        k += 1
+    return out
+
+
 # -- training (JAX) --------------------------------------------------------------------
 
 def _jax():
