@@ -29,8 +29,9 @@ How each backend meets the TIA:
   ``tests/test_tia.py``).
 
 Accuracy of the model against ``spice`` (``tests/test_tia_readout.py``;
-fractions of the ADC full scale): 0T1R 32 x 32 with 1 ohm wires 3e-13;
-1T1R 32 x 32 1.2e-6 (level-1 NMOS), 3.9e-7 (BSIM4; 7.6e-8 at 16 x 16).
+fractions of the ADC full scale, signed inputs at 0.1 V): 0T1R 32 x 32 with
+1 ohm wires 4e-14; 1T1R 32 x 32 1.2e-6 (level-1 NMOS), 5.0e-7 (BSIM4; 6.6e-8
+at 16 x 16).
 What it leaves out is the clamp's exponential tail, which bends the output
 as a column nears the end of the linear range. Measured on a 32 x 32 0T1R
 array driven towards it (one ngspice run per vector): 1e-12 up to 76 % of
