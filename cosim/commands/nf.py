@@ -23,9 +23,6 @@ from cosim.outputs.jsonout import emit_json
 from cosim.outputs.outpath import OutputPath
 from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 
-QUICK = {"shape": (8, 48, 48), "steps": 300, "batch": 4096}
-"""``--quick``: a smaller phantom and fewer steps (well under 3 minutes on 2 cores)."""
-
 
 def parse_bits(text: str) -> tuple[int, int, int]:
     """``"14,14,12"`` -> ``(14, 14, 12)`` (input, hidden, output)."""
@@ -131,12 +128,14 @@ def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: fl
     from cosim.workloads.nf.encoder import EncoderConfig
     from cosim.workloads.nf.field import NeuralFieldConfig
     from cosim.workloads.nf.mlp import PAPER_MLP, WIDE, TrainConfig
+    from cosim.workloads.nf.stage import QUICK_BATCH, QUICK_SHAPE, QUICK_STEPS
 
-    shape = QUICK["shape"] if quick else parse_shape(phantom)
+    # --quick: the main job's stage setting (well under 3 minutes on 2 cores)
+    shape = QUICK_SHAPE if quick else parse_shape(phantom)
     training = TrainConfig(steps=steps if steps is not None else
-                           (QUICK["steps"] if quick else 2000),
+                           (QUICK_STEPS if quick else 2000),
                            batch=batch if batch is not None else
-                           (QUICK["batch"] if quick else 16384), learning_rate=lr, seed=seed)
+                           (QUICK_BATCH if quick else 16384), learning_rate=lr, seed=seed)
     return NeuralFieldConfig(phantom_shape=shape, encoder=EncoderConfig(kind=encoding,
                                                                        sigma=sigma),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,

@@ -15,7 +15,6 @@ Every figure's title names the read path (backend, wires, read noise).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cosim.accounting.workload import mlp_workload, write_workload_json
+from cosim.accounting.workload import write_workload_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.nf.field import NeuralFieldResult
-from cosim.workloads.nf.mlp import matrices
-
-METHODS = ("software", "software_hw_features", "haq", "ptq")
 
 
 def write_neural_field(result: NeuralFieldResult, run_dir: Path) -> dict[str, Any]:
@@ -40,50 +36,15 @@ def write_neural_field(result: NeuralFieldResult, run_dir: Path) -> dict[str, An
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    rec = result.recon
-    pd.DataFrame([{"method": m, "psnr_db": rec[m].psnr, "ssim": rec[m].ssim} for m in METHODS]
-                 ).to_csv(run_dir / "metrics.csv", index=False, float_format="%.6g")
-    rows = [{"method": m, "slice": i, "psnr_db": rec[m].psnr_slices[i],
-             "ssim": rec[m].ssim_slices[i]}
-            for m in METHODS for i in range(result.truth.shape[0])]
-    pd.DataFrame(rows).to_csv(run_dir / "metrics_slices.csv", index=False, float_format="%.6g")
-    losses = result.training.losses
-    pd.DataFrame({"step": np.linspace(0, result.training.step, len(losses) + 1)[1:].round(),
-                  "loss": losses}).to_csv(run_dir / "training.csv", index=False,
-                                          float_format="%.6g")
+    for stem, table in result.tables().items():
+        table.to_csv(run_dir / f"{stem}.csv", index=False, float_format="%.6g")
     figures = _slices(result, run_dir / "slices") + _histograms(result, run_dir / "conductance")
-    write_workload_json(run_dir, neural_field_workload(result))
+    write_workload_json(run_dir, result.workload())
     summary = {**result.summary(),
                "tables": ["metrics.csv", "metrics_slices.csv", "training.csv", "workload.json"],
                "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest("field run", simulator=False, **summary))
     return {"command": "field run", **summary}
-
-
-def neural_field_workload(result: NeuralFieldResult):
-    """The HAQ pass as a workload: the events its layers counted, hardware by the mlp rule.
-
-    One inference is one voxel; a frame (one volume) is ``slices x height x width``
-    inferences. Hardware (arrays, periphery) is sized by
-    :func:`cosim.accounting.workload.mlp_workload` for the same matrices at the
-    largest bit width; the counted events replace its analytic ones.
-    """
-    cfg = result.config
-    names = matrices(result.params)
-    widths = [result.params[names[0]].shape[0]] + [result.params[n].shape[1] for n in names]
-    haq = result.recon["haq"]
-    voxels = int(result.truth.size)
-    sizing = {"name": f"neural field {'-'.join(map(str, widths))}, HAQ "
-                      f"{'/'.join(map(str, cfg.bits))} bit, {voxels} voxels per frame",
-              "layers": widths, "bits": max(cfg.bits), "inferences": voxels,
-              "aggregation": "digital",
-              "activation": "sine" if cfg.mlp.activation == "sine" else "relu",
-              "cordic_iterations": cfg.cordic.iterations}
-    w = mlp_workload(sizing)
-    return replace(w, events=haq.events, extra_counts={"cordic_steps": haq.cordic_steps},
-                   programming_events=haq.deployed.programming_events,
-                   source="events counted by the analog layers and the digital core of "
-                          "cosim field run (HAQ pass, encoder included)")
 
 
 def _slices(result: NeuralFieldResult, stem: Path) -> list[Path]:

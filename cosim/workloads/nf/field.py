@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.events import Events
+from cosim.accounting.workload import Workload, mlp_workload
 from cosim.engine.tile import TileConfig, make_tile
 from cosim.programming.schemes import MAX_BITS
 from cosim.workloads.nf.cordic import CordicConfig, error_bound, sincos_turns
@@ -44,6 +45,7 @@ from cosim.workloads.nf.mlp import (
     TrainState,
     forward,
     init_params,
+    matrices,
     n_weights,
     train,
 )
@@ -51,6 +53,7 @@ from cosim.workloads.nf.phantom import shepp_logan_3d
 from cosim.workloads.nf.volume import NORMALISATION, check_volume, normalise, voxel_coordinates
 
 BACKENDS = ("ideal", "calibrated")
+METHODS = ("software", "software_hw_features", "haq", "ptq")
 PAPER = {"psnr_haq": 32.07, "ssim_haq": 0.93, "psnr_ptq": 13.94, "ssim_ptq": 0.10}
 """NF paper Fig. 4g, dense reconstruction of the pancreas 4D-CT."""
 
@@ -198,6 +201,50 @@ class NeuralFieldResult:
             "config": asdict(self.config), "timings_s": dict(self.timings_s),
         })
         return out
+
+    def tables(self) -> dict[str, Any]:
+        """``metrics`` (over the volume), ``metrics_slices`` (per slice), ``training`` (loss)."""
+        import pandas as pd
+
+        rec = self.recon
+        methods = [m for m in METHODS if m in rec]
+        losses = self.training.losses
+        return {
+            "metrics": pd.DataFrame([{"method": m, "psnr_db": rec[m].psnr, "ssim": rec[m].ssim}
+                                     for m in methods]),
+            "metrics_slices": pd.DataFrame([
+                {"method": m, "slice": i, "psnr_db": rec[m].psnr_slices[i],
+                 "ssim": rec[m].ssim_slices[i]}
+                for m in methods for i in range(self.truth.shape[0])]),
+            "training": pd.DataFrame({
+                "step": np.linspace(0, self.training.step, len(losses) + 1)[1:].round(),
+                "loss": losses}),
+        }
+
+    def workload(self) -> Workload:
+        """The HAQ pass as a workload: the events its layers counted, hardware by the mlp rule.
+
+        One inference is one voxel; a frame (one volume) is ``slices x height x width``
+        inferences. Hardware (arrays, periphery) is sized by
+        :func:`cosim.accounting.workload.mlp_workload` for the same matrices at the
+        largest bit width; the counted events replace its analytic ones.
+        """
+        cfg = self.config
+        names = matrices(self.params)
+        widths = [self.params[names[0]].shape[0]] + [self.params[n].shape[1] for n in names]
+        haq = self.recon["haq"]
+        voxels = int(self.truth.size)
+        sizing = {"name": f"neural field {'-'.join(map(str, widths))}, HAQ "
+                          f"{'/'.join(map(str, cfg.bits))} bit, {voxels} voxels per frame",
+                  "layers": widths, "bits": max(cfg.bits), "inferences": voxels,
+                  "aggregation": "digital",
+                  "activation": "sine" if cfg.mlp.activation == "sine" else "relu",
+                  "cordic_iterations": cfg.cordic.iterations}
+        w = mlp_workload(sizing)
+        return replace(w, events=haq.events, extra_counts={"cordic_steps": haq.cordic_steps},
+                       programming_events=haq.deployed.programming_events,
+                       source="events counted by the analog layers and the digital core of "
+                              "cosim field run (HAQ pass, encoder included)")
 
 
 def _reconstruction(name: str, pred: np.ndarray, truth: np.ndarray, **kw: Any) -> Reconstruction:

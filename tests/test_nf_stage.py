@@ -1,0 +1,39 @@
+"""The neural-field stage: config checks, and the workload result the main job's writer takes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from circuits.errors import ConfigError
+from cosim.outputs.results import write_result
+from cosim.workloads.nf.stage import FieldStage, compute_field_stage, field_headline
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"phantom": (8, 48)}, "phantom shape"),
+    ({"bits": (14, 14, 30)}, "output bits must be"),
+    ({"backend": "spcie"}, "unknown backend"),
+    ({"steps": 0}, "training steps"),
+    ({"encoding": "gauss"}, "unknown encoding"),
+    ({"wide": 1}, "wide must be"),
+])
+def test_bad_sections(kw, match):
+    with pytest.raises(ConfigError, match=match):
+        FieldStage(**kw)
+
+
+def test_quick_setting_and_a_tiny_stage(tmp_path):
+    quick = FieldStage()
+    assert quick.phantom == (8, 48, 48) and quick.steps == 300 and quick.bits == (14, 14, 12)
+    res = compute_field_stage(FieldStage(phantom=(3, 16, 16), steps=30, batch=0, seed=3))
+    summary = write_result(res, tmp_path / "field")
+    for name in ("metrics.csv", "metrics_slices.csv", "training.csv", "workload.json",
+                 "manifest.json"):
+        assert (tmp_path / "field" / name).is_file(), name
+    assert summary["psnr_haq"] > summary["psnr_ptq"]
+    assert summary["config"]["seed"] == 3
+    wl = json.loads((tmp_path / "field" / "workload.json").read_text())
+    assert wl["inferences"] == 3 * 16 * 16 and wl["events"]["cell_reads"] > 0
+    assert "HAQ" in field_headline(summary)
