@@ -46,14 +46,21 @@ from cosim.engine.tile import ProgrammedArray, Tile, TileConfig, make_tile
 from cosim.programming.aggregation import Aggregator, outputs_from_currents
 from cosim.programming.schemes import BinaryCellWriter, ProgramCells, ProgrammedWeights, Scheme
 
-VERIFY_READS = ("exact", "first_order")
+VERIFY_READS = ("transfer", "exact", "first_order")
 
 
 class TileReadBack:
     """``ReadBack`` through a tile's read path (``Tile.read_cells``), with fresh read noise.
 
-    Two methods:
+    Three methods:
 
+    - ``"transfer"``: each call loads ``g_actual`` into the tile exactly and
+      reads the MVM's own transfer (``Tile.read_transfer``: one row driven,
+      every other row at 0 V, every word line on, the offset read
+      subtracted), so what HAQ verifies is what the MVM will compute with,
+      IR drop of the array as it stands included. The read a chip does for an
+      MVM, only with one-hot inputs; it costs ``rows + 1`` array reads per
+      call, whatever columns the scheme uses (``cost``).
     - ``"exact"``: each call loads ``g_actual`` into the tile exactly (no new
       write noise: the writer has drawn it) and reads every cell, so the read
       sees the backend's full network for the array as it now is. With the
@@ -68,7 +75,10 @@ class TileReadBack:
 
     ``col_group`` keeps each weight's bit columns in one macro, as the layer
     places them for its MVMs, so the verify reads see the same macros.
-    The reads' events are counted by the scheme (one read per written cell).
+    The reads' events are counted by the scheme through ``cost``: one cell
+    read per cell returned (``"exact"``, ``"first_order"``: each cell read
+    alone); for ``"transfer"`` every drive reads its row's cells and converts
+    every column.
     """
 
     def __init__(self, tile: Tile, method: str = "exact", col_group: int = 1):
@@ -80,7 +90,10 @@ class TileReadBack:
     def __call__(self, g_actual_siemens: np.ndarray, cols: np.ndarray | None = None, /
                  ) -> np.ndarray:
         g = np.asarray(g_actual_siemens, dtype=float)
-        if self.method == "exact":
+        if self.method == "transfer":
+            self.tile.program(g, col_group=self.col_group)
+            out = self.tile.read_transfer()
+        elif self.method == "exact":
             self.tile.program(g, col_group=self.col_group)
             out = self.tile.read_cells()
         else:
@@ -90,6 +103,15 @@ class TileReadBack:
                 self.tile.program(self._g_ref, col_group=self.col_group)
             out = self.tile.read_cells() * (g / self._g_ref)
         return out if cols is None else out[:, cols]
+
+    def cost(self, shape: tuple[int, int], n_cols: int, /) -> Events:
+        """Events of one call reading ``n_cols`` columns of a ``shape`` array."""
+        rows, phys = (int(v) for v in shape)
+        if self.method != "transfer":
+            return Events(cell_reads=rows * int(n_cols))
+        drives = rows + 1  # one per row, and the offset read
+        return Events(cell_reads=rows * phys, dac_conversions=drives * rows,
+                      adc_conversions=drives * phys)
 
 
 class AnalogLayer:
@@ -105,11 +127,16 @@ class AnalogLayer:
         aggregator: how bit columns become outputs.
         timing: amplifier active time per conversion.
         input_scale: the input magnitude that drives a row at full read voltage.
+        offset_calibration: when the array is first loaded, read it once with
+            every input at 0 V and subtract that reading (each column's offset:
+            the access transistors' leakage, the TIA's offset) from every
+            ``forward``, as a chip's offset calibration does; its events are
+            ``calibration_events``. Zero for ideal 0T1R arrays.
     """
 
     def __init__(self, tile: Tile, programmed: ProgrammedWeights, *,
                  aggregator: Aggregator | None = None, timing: Timing = NF_TIMING,
-                 input_scale: float = 1.0):
+                 input_scale: float = 1.0, offset_calibration: bool = True):
         if not isinstance(programmed, ProgrammedWeights):
             raise ConfigError(f"programmed must be ProgrammedWeights, got "
                               f"{type(programmed).__name__}")
@@ -123,6 +150,9 @@ class AnalogLayer:
                               "none to chain: use digital aggregation")
         self.timing = timing
         self.input_scale = float(input_scale)
+        self.offset_calibration = bool(offset_calibration)
+        self.calibration_events = Events()
+        self._offset: np.ndarray | float = 0.0
         self._array: ProgrammedArray | None = None
 
     @classmethod
@@ -188,7 +218,8 @@ class AnalogLayer:
         self._load()
         res = self.tile.mvm(a)
         pw = self.programmed
-        y = outputs_from_currents(pw, res.y, a, self.tile.config.v_read_volt, self.aggregator)
+        y = outputs_from_currents(pw, res.y - self._offset, a, self.tile.config.v_read_volt,
+                                  self.aggregator)
         return y * self.input_scale, self._count(res.events, x.shape[0])
 
     def _load(self) -> None:
@@ -196,6 +227,10 @@ class AnalogLayer:
             pw = self.programmed
             self._array = self.tile.program(pw.g_actual_siemens, pw.g_actual_neg_siemens,
                                             col_group=pw.n_bits)
+            if self.offset_calibration:
+                zero = self.tile.mvm(np.zeros((1, self.in_features)))
+                self._offset = zero.y[0]
+                self.calibration_events = zero.events
         elif self.tile.holds is not self._array:
             self.tile.load(self._array)
 
