@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from circuits.errors import ConfigError
 from cosim.accounting.energy import EnergyTable
 from cosim.cli import main
 from cosim.commands import snn as snn_commands
@@ -159,6 +160,25 @@ def test_compare_writes_fig_3e_rows_and_fig_3g_points(nmnist_folder, tmp_path):
     assert s["points"][0]["weight_tuning"] == pytest.approx(acc["weight-trained SNN"], abs=one)
     for f in ("comparison.csv", "write_noise.csv", "comparison.png", "manifest.json"):
         assert (out / f).is_file(), f
+
+
+def test_the_snn_stage_writes_what_the_report_reads(nmnist_folder, tmp_path):
+    from cosim.stages import Context, workload_stage
+    from cosim.workloads.snn.data import read_nmnist_folder
+    from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
+
+    cfg = SnnStage(n_train=20, n_test=10, epochs=2, n_frames=3, backend="ideal")
+    run = workload_stage(lambda c: compute_snn_stage(c, read_nmnist_folder(nmnist_folder)))
+    s = run(Context(config={}, run_dir=tmp_path, results={}, name="snn"), cfg)
+    assert 0 <= s["accuracy"] <= 1 and "early stop" in snn_headline(s)
+    w = load_workload(tmp_path / "snn")
+    assert w.extra_counts["lif_updates"] == 3 * 500 and w.claim == "SNN N-MNIST"
+    for t in ("thresholds", "confusion", "history", "energy_per_inference"):
+        assert (tmp_path / "snn" / f"{t}.csv").is_file()
+    with pytest.raises(ConfigError, match="backend"):
+        SnnStage(backend="spcie")
+    with pytest.raises(ConfigError, match="epochs"):
+        SnnStage(epochs=-1)
 
 
 @pytest.mark.parametrize("args, msg", [

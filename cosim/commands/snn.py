@@ -29,7 +29,7 @@ from circuits.errors import ConfigError, check_int, check_range
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
-from cosim.outputs.rundir import RESULTS_ROOT, new_run_dir, prepare_run_dir
+from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 from cosim.outputs.snn import (
     CHECKPOINT,
     load_checkpoint,
@@ -39,7 +39,7 @@ from cosim.outputs.snn import (
     write_run,
     zero_peak_fraction,
 )
-from cosim.workloads.snn.data import cached_events, load_user_data, mnist_digits
+from cosim.workloads.snn.data import load_user_data
 from cosim.workloads.snn.deployed import DeployConfig
 from cosim.workloads.snn.dvs import DVSConfig, EventSet
 from cosim.workloads.snn.experiment import (
@@ -54,12 +54,13 @@ from cosim.workloads.snn.experiment import (
     sweep_read_noise,
 )
 from cosim.workloads.snn.network import SNNConfig, train
+from cosim.workloads.snn.stage import CACHE_DIR, SnnStage, default_events
 
-QUICK = {"n_train": 1000, "n_test": 300, "epochs": 4}
+QUICK = {"n_train": SnnStage().n_train, "n_test": SnnStage().n_test, "epochs": SnnStage().epochs}
+"""``--quick``: the settings of the main job's SNN stage."""
 FULL = {"n_train": 4000, "n_test": 1000, "epochs": 15}
 NETS = ("mlp", "conv")
 DEFAULT_NOISES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)
-CACHE_DIR = RESULTS_ROOT / ".cache" / "snn"
 
 
 @click.group("snn")
@@ -139,10 +140,7 @@ def load_data(data_path: Path | None, quiet: bool) -> EventSet:
         _check_data_path(data_path)
         with tqdm(desc="events", disable=quiet, unit="sample") as bar:
             return load_user_data(data_path, DVSConfig(), CACHE_DIR, progress=bar.update)
-    images, labels = mnist_digits()
-    with tqdm(total=len(labels), desc="synthesis", disable=quiet, unit="sample") as bar:
-        data, _ = cached_events(images, labels, DVSConfig(), CACHE_DIR, progress=bar.update)
-    return data
+    return default_events(CACHE_DIR, progress=not quiet)
 
 
 def _floats(text: str, option: str) -> list[float]:

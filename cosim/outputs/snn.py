@@ -16,13 +16,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from circuits.errors import ConfigError
-from cosim.accounting.energy import EnergyTable
-from cosim.accounting.workload import Workload, workload_to_json, write_workload_json
+from cosim.accounting.workload import workload_to_json, write_workload_json
 from cosim.outputs.jsonout import json_text
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.snn.deployed import DeployConfig
 from cosim.workloads.snn.experiment import PAPER, Comparison, SNNRunConfig, SNNRunResult
+from cosim.workloads.snn.ledger import energy_table
 from cosim.workloads.snn.network import SNNConfig, TrainedSNN, random_pair_weights
 
 CHECKPOINT = "checkpoint.npz"
@@ -107,22 +107,6 @@ def write_run(result: SNNRunResult, run_dir: Path, command: str = "snn run") -> 
     write_manifest(run_dir, new_manifest(command, simulator=False,
                                          **{k: v for k, v in out.items() if k != "command"}))
     return out
-
-
-def energy_table(full: Workload, early: Workload, threshold: float) -> pd.DataFrame:
-    """Energy per inference and component, without and with early stop (cited energy table)."""
-    table = EnergyTable.cited()
-    rows = []
-    for label, w in (("no early stop", full), (f"early stop {threshold:g}", early)):
-        led = w.ledger(table)
-        for _, r in led.iterrows():
-            rows.append({"run": label, "component": r["component"], "count": r["count"],
-                         "energy_per_inference_j": r["energy_per_inference_j"],
-                         "origin": r["origin"]})
-        rows.append({"run": label, "component": "total", "count": np.nan,
-                     "energy_per_inference_j": float(led["energy_per_inference_j"].sum()),
-                     "origin": "derived"})
-    return pd.DataFrame(rows)
 
 
 def zero_peak_fraction(g_diff: np.ndarray, tol_siemens: float = 0.5e-6) -> float:

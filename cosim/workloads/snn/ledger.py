@@ -21,7 +21,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
+import pandas as pd
+
 from cosim.accounting.area import Hardware
+from cosim.accounting.energy import EnergyTable
 from cosim.accounting.workload import Workload, mvm_workload
 from cosim.workloads.snn.deployed import StepCounts
 
@@ -66,3 +70,19 @@ def snn_workload(counts: StepCounts, *, matrices: list[tuple[int, int]],
                     read_steps=sum(vectors_per_step) * avg_timesteps,
                     hardware=snn_hardware(matrices, macro_rows, macro_cols),
                     claim=CLAIM, source=source)
+
+
+def energy_table(full: Workload, early: Workload, threshold: float) -> pd.DataFrame:
+    """Energy per inference and component, without and with early stop (cited energy table)."""
+    table = EnergyTable.cited()
+    rows = []
+    for label, w in (("no early stop", full), (f"early stop {threshold:g}", early)):
+        led = w.ledger(table)
+        for _, r in led.iterrows():
+            rows.append({"run": label, "component": r["component"], "count": r["count"],
+                         "energy_per_inference_j": r["energy_per_inference_j"],
+                         "origin": r["origin"]})
+        rows.append({"run": label, "component": "total", "count": np.nan,
+                     "energy_per_inference_j": float(led["energy_per_inference_j"].sum()),
+                     "origin": "derived"})
+    return pd.DataFrame(rows)
