@@ -162,3 +162,33 @@ def test_weight_trained_and_unpruned_networks_deploy_as_their_weights(net):
     np.testing.assert_allclose(logits, _numpy_reference(tuned.weights(), fr, CFG), atol=1e-9)
     with pytest.raises(ConfigError, match="keep_all"):
         deploy(tuned, DeployConfig(backend="ideal"), keep_all=True)
+
+
+def test_conv_net_shapes_and_macros():
+    from cosim.workloads.snn.conv import ConvConfig
+
+    cfg = ConvConfig()
+    # im2col: each 5x5 kernel over 2 (then 12) channels is one column
+    assert cfg.shapes == [(50, 12), (300, 64), (1600, 10)]
+    assert cfg.vectors_per_step == [30 * 30, 11 * 11, 1]
+    assert cfg.lif_per_step == 12 * 30 * 30 + 64 * 11 * 11
+    assert cfg.macros() == 1 + 1 + 4  # pairs take 2 columns; 1600 rows take 4 macros
+    with pytest.raises(ConfigError):
+        ConvConfig(kernel=20)
+
+
+def test_conv_net_on_the_ideal_backend_matches_its_jax_forward():
+    from cosim.workloads.snn.conv import ConvConfig
+    from cosim.workloads.snn.network import TrainedSNN, init_params
+
+    cfg = ConvConfig(channels=(4, 6), n_frames=2, n_classes=3, layer_scales=(0.5, 0.3, 0.2))
+    fixed = random_pair_weights(cfg)
+    net = TrainedSNN(config=cfg, fixed=fixed, params=init_params(cfg, fixed))
+    fr = (np.random.default_rng(0).random((5, 2, 2, 34, 34)) < 0.1).astype(np.float32) * 2
+    logits, counts = run_timesteps(deploy(net, DeployConfig(backend="ideal")), net, fr,
+                                   batch_size=3)
+    np.testing.assert_allclose(logits, net.logits(fr), atol=1e-5)
+    assert np.abs(logits).max() > 0.01  # spikes reached the classifier
+    # every patch reads its kernel's pairs: 900 x 50 x 4 + 121 x 100 x 6 + 150 x 3, x 2 cells
+    assert counts.events[0].cell_reads == 5 * 2 * (900 * 50 * 4 + 121 * 100 * 6 + 150 * 3)
+    assert counts.lif_updates == [5 * (4 * 900 + 6 * 121)] * 2

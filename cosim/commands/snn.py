@@ -39,6 +39,7 @@ from cosim.outputs.snn import (
     write_run,
     zero_peak_fraction,
 )
+from cosim.workloads.snn.conv import ConvConfig
 from cosim.workloads.snn.data import load_user_data
 from cosim.workloads.snn.deployed import DeployConfig
 from cosim.workloads.snn.dvs import DVSConfig, EventSet
@@ -117,12 +118,11 @@ def run_config(*, quick: bool, net_kind: str, n_frames: int, epochs: int | None,
                read_noise: float = 0.0) -> SNNRunConfig:
     """The run's config from the command-line settings (quick or full budget)."""
     check_int("--seed", seed, 0, 2**31 - 1)
-    if net_kind != "mlp":
-        raise ConfigError("--net conv is not built yet; use --net mlp")
     base = QUICK if quick else FULL
+    kind = ConvConfig if net_kind == "conv" else SNNConfig
     return SNNRunConfig(
-        net=SNNConfig(n_frames=n_frames, epochs=base["epochs"] if epochs is None else epochs,
-                      seed=seed),
+        net=kind(n_frames=n_frames, epochs=base["epochs"] if epochs is None else epochs,
+                 seed=seed),
         hardware=DeployConfig(backend=backend, read_noise=read_noise, seed=seed),
         n_train=base["n_train"] if n_train is None else n_train,
         n_test=base["n_test"] if n_test is None else n_test, seed=seed)

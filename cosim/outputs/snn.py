@@ -20,6 +20,7 @@ from cosim.accounting.workload import workload_to_json, write_workload_json
 from cosim.outputs.jsonout import json_text
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
+from cosim.workloads.snn.conv import ConvConfig
 from cosim.workloads.snn.deployed import DeployConfig
 from cosim.workloads.snn.experiment import PAPER, Comparison, SNNRunConfig, SNNRunResult
 from cosim.workloads.snn.ledger import energy_table
@@ -35,6 +36,7 @@ def summary(result: SNNRunResult) -> dict[str, Any]:
     t_n = cfg.net.n_frames
     pick = min(result.thresholds, key=lambda r: abs(r["threshold"] - 0.5))
     return {
+        "network": cfg.net.label, "macros": result.workload().hardware.arrays,
         "accuracy": result.accuracy, "avg_timesteps": float(t_n), "threshold": 1.0,
         "software_accuracy": result.software_accuracy,
         "random_untrained_accuracy": result.random_accuracy,
@@ -148,6 +150,7 @@ def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str
         raise ConfigError("the checkpoint's network config differs from the run's")
     arrays = {f"{k}_{i}": np.asarray(a) for k, v in net.params.items() for i, a in enumerate(v)}
     meta = {"config": asdict(cfg), "history": net.history, "data": data,
+            "net": "conv" if isinstance(cfg.net, ConvConfig) else "mlp",
             "params": {k: len(v) for k, v in net.params.items()}}
     path = Path(run_dir) / CHECKPOINT
     tmp = path.with_name(CHECKPOINT + ".tmp.npz")
@@ -176,7 +179,11 @@ def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str]:
             params = {k: [np.asarray(z[f"{k}_{i}"]) for i in range(n)]
                       for k, n in meta["params"].items()}
         c = meta["config"]
-        net_cfg = SNNConfig(**{**c["net"], "sizes": tuple(c["net"]["sizes"])})
+        if meta.get("net", "mlp") == "conv":
+            net_cfg = ConvConfig(**{**c["net"], "channels": tuple(c["net"]["channels"]),
+                                    "layer_scales": tuple(c["net"]["layer_scales"])})
+        else:
+            net_cfg = SNNConfig(**{**c["net"], "sizes": tuple(c["net"]["sizes"])})
         cfg = SNNRunConfig(**{**c, "net": net_cfg, "hardware": DeployConfig(**c["hardware"]),
                               "thresholds": tuple(c["thresholds"])})
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:

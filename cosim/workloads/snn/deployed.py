@@ -38,8 +38,9 @@ from cosim.accounting.events import Events
 from cosim.engine.tile import TileConfig
 from cosim.layers.analog import AnalogLayer
 from cosim.programming.schemes import Pruned
+from cosim.workloads.snn.conv import ConvConfig, conv_states, conv_step
 from cosim.workloads.snn.lif import lif_step_numpy
-from cosim.workloads.snn.network import TrainedSNN, pair_scheme, prepare_inputs
+from cosim.workloads.snn.network import TrainedSNN, pair_scheme
 from cosim.workloads.snn.tuned import TunedPairs, TuningWriter
 
 BACKENDS = ("ideal", "calibrated", "spice")
@@ -151,30 +152,40 @@ def run_timesteps(layers: list[AnalogLayer], net: TrainedSNN, frames: np.ndarray
     """Per-step logits ``(T, N, classes)`` through the analog layers, and what each step
     counted (all samples) — see the module docstring."""
     cfg = net.config
-    x = prepare_inputs(frames, cfg)
+    x = cfg.prepare(frames)
     n, t_n = x.shape[0], cfg.n_frames
-    logits = np.zeros((t_n, n, cfg.sizes[-1]))
+    logits = np.zeros((t_n, n, cfg.classes))
     step_events = [Events() for _ in range(t_n)]
     step_lif = [0] * t_n
+    conv = isinstance(cfg, ConvConfig)
     for start in range(0, n, batch_size):
         xb = x[start:start + batch_size].astype(float)
         b = xb.shape[0]
-        states = [(np.zeros((b, w)), np.zeros((b, w))) for w in cfg.sizes[1:-1]]
-        u_out = np.zeros((b, cfg.sizes[-1]))
+        if conv:
+            states = conv_states(cfg, b)
+        else:
+            states = [(np.zeros((b, w)), np.zeros((b, w))) for w in cfg.sizes[1:-1]]
+        u_out = np.zeros((b, cfg.classes))
         for t in range(t_n):
-            cur, ev = xb[:, t], Events()
-            for i, layer in enumerate(layers):
-                y, e = layer.forward(cur)
-                ev += e + Events(digital_mults=y.size)  # weight_scale
-                syn = cfg.weight_scale * y
-                if i < len(layers) - 1:
-                    u, o = lif_step_numpy(*states[i], syn, tau=cfg.tau, v_th=cfg.v_th)
-                    states[i] = (u, o)
-                    step_lif[t] += u.size
-                    cur = o
-                else:
-                    u_out = u_out + syn
-                    ev += Events(digital_adds=u_out.size)
+            if conv:
+                inc, states, ev, lif = conv_step(layers, cfg, states, xb[:, t])
+                u_out = u_out + inc
+                step_lif[t] += lif
+            else:
+                ev = Events()
+                cur = xb[:, t]
+                for i, layer in enumerate(layers):
+                    y, e = layer.forward(cur)
+                    ev += e + Events(digital_mults=y.size)  # weight_scale
+                    syn = cfg.weight_scale * y
+                    if i < len(layers) - 1:
+                        u, o = lif_step_numpy(*states[i], syn, tau=cfg.tau, v_th=cfg.v_th)
+                        states[i] = (u, o)
+                        step_lif[t] += u.size
+                        cur = o
+                    else:
+                        u_out = u_out + syn
+                        ev += Events(digital_adds=u_out.size)
             logits[t, start:start + b] = u_out
             step_events[t] += ev
         if progress is not None:

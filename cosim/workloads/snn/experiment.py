@@ -13,6 +13,7 @@ from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError, check_int, check_range
 from cosim.accounting.workload import Workload
 from cosim.programming.schemes import BinaryCellWriter
+from cosim.workloads.snn.conv import ConvConfig
 from cosim.workloads.snn.deployed import (
     DeployConfig,
     StepCounts,
@@ -36,7 +37,7 @@ class SNNRunConfig:
     """A train-and-evaluate run.
 
     Attributes:
-        net: network and training.
+        net: network and training (the MLP, or the conv net of :mod:`.conv`).
         hardware: deployment.
         n_train, n_test: samples of each split (drawn without overlap, seeded).
         split: binning of events into frames (``"time"`` or ``"number"``).
@@ -45,7 +46,7 @@ class SNNRunConfig:
         seed: seed of the split.
     """
 
-    net: SNNConfig = field(default_factory=SNNConfig)
+    net: SNNConfig | ConvConfig = field(default_factory=SNNConfig)
     hardware: DeployConfig = field(default_factory=DeployConfig)
     n_train: int = 4000
     n_test: int = 1000
@@ -108,15 +109,15 @@ class SNNRunResult:
         stop = "no early stop" if avg_timesteps is None else f"early stop, {t:.2f} steps"
         hw = cfg.hardware
         return snn_workload(
-            self.counts, matrices=cfg.net.shapes, vectors_per_step=[1] * len(cfg.net.shapes),
-            lif_per_step=sum(cfg.net.sizes[1:-1]), avg_timesteps=t,
-            name=f"SNN mlp {'-'.join(map(str, cfg.net.sizes))}, T = {cfg.net.n_frames}, {stop}",
+            self.counts, matrices=cfg.net.shapes, vectors_per_step=cfg.net.vectors_per_step,
+            lif_per_step=cfg.net.lif_per_step, avg_timesteps=t,
+            name=f"SNN {cfg.net.label}, T = {cfg.net.n_frames}, {stop}",
             macro_rows=hw.macro_rows, macro_cols=hw.macro_cols,
             source=f"events counted by the SNN timestep loop ({hw.backend} backend, "
                    f"{self.labels.size} test samples)")
 
     def confusion(self) -> np.ndarray:
-        c = self.net.config.sizes[-1]
+        c = self.net.config.classes
         m = np.zeros((c, c), dtype=np.int64)
         np.add.at(m, (self.labels, self.pred), 1)
         return m
@@ -238,13 +239,9 @@ def sweep_read_noise(cfg: SNNRunConfig, net: TrainedSNN, split: Split, noises: l
 def _all_kept_logits(net: TrainedSNN, frames: np.ndarray) -> np.ndarray:
     """Software logits of the untrained random pairs, every weight kept."""
     cfg = net.config
-    full = TrainedSNN(config=SNNConfig(**{**_fields(cfg), "mode": "weights"}), fixed=net.fixed,
+    full = TrainedSNN(config=replace(cfg, mode="weights"), fixed=net.fixed,
                       params={"w": [np.asarray(w) for w in net.fixed]})
     return full.logits(frames)
-
-
-def _fields(cfg: SNNConfig) -> dict:
-    return {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}
 
 
 def pair_layer_programmed(cfg: SNNConfig, layer: int):

@@ -97,7 +97,39 @@ class SNNConfig:
 
     @property
     def shapes(self) -> list[tuple[int, int]]:
+        """``(rows, cols)`` of each weight matrix."""
         return list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
+
+    @property
+    def layer_scales(self) -> tuple[float, ...]:
+        """Digital scale of each layer's ``N(0, 1)`` pair weights."""
+        return (self.weight_scale,) * len(self.shapes)
+
+    @property
+    def classes(self) -> int:
+        return self.sizes[-1]
+
+    @property
+    def vectors_per_step(self) -> list[int]:
+        """Matrix-vector products of each matrix per sample and step."""
+        return [1] * len(self.shapes)
+
+    @property
+    def lif_per_step(self) -> int:
+        """LIF neurons updated per sample and step."""
+        return sum(self.sizes[1:-1])
+
+    @property
+    def label(self) -> str:
+        return "mlp " + "-".join(map(str, self.sizes))
+
+    def prepare(self, frames: np.ndarray) -> np.ndarray:
+        """Network inputs from frames (:func:`prepare_inputs`)."""
+        return prepare_inputs(frames, self)
+
+    def forward(self, ws: list[jax.Array], x: jax.Array) -> jax.Array:
+        """Per-step logits (:func:`snn_forward`)."""
+        return snn_forward(ws, x, self)
 
 
 def pair_scheme(cfg: SNNConfig, layer: int) -> RandomPairs:
@@ -126,9 +158,9 @@ def topk_mask(scores: jax.Array, keep: float) -> jax.Array:
 def effective_weights(params: dict, fixed: list[jax.Array], cfg: SNNConfig) -> list[jax.Array]:
     """The weights the network computes with (scaled; masked in popup mode)."""
     if cfg.mode == "weights":
-        return [w * cfg.weight_scale for w in params["w"]]
-    return [w * cfg.weight_scale * topk_mask(s, cfg.keep)
-            for w, s in zip(fixed, params["scores"], strict=True)]
+        return [w * k for w, k in zip(params["w"], cfg.layer_scales, strict=True)]
+    return [w * k * topk_mask(s, cfg.keep)
+            for w, s, k in zip(fixed, params["scores"], cfg.layer_scales, strict=True)]
 
 
 def snn_forward(ws: list[jax.Array], x: jax.Array, cfg: SNNConfig) -> jax.Array:
@@ -209,8 +241,9 @@ class TrainedSNN:
 
     def logits(self, frames: np.ndarray) -> np.ndarray:
         """Software forward pass: per-step logits ``(T, N, classes)``."""
-        ws = [jnp.asarray(w * self.config.weight_scale, jnp.float32) for w in self.weights()]
-        x = jnp.asarray(prepare_inputs(frames, self.config))
+        ws = [jnp.asarray(w * k, jnp.float32)
+              for w, k in zip(self.weights(), self.config.layer_scales, strict=True)]
+        x = jnp.asarray(self.config.prepare(frames))
         return np.asarray(_forward_jit(ws, x, self.config))
 
 
@@ -239,12 +272,12 @@ def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
     Raises:
         ConfigError: labels do not match the frames or lie outside the classes.
     """
-    x = prepare_inputs(frames, cfg)
+    x = cfg.prepare(frames)
     y = np.asarray(labels)
     if y.shape != (x.shape[0],):
         raise ConfigError(f"labels do not match the frames: {y.shape} for {x.shape[0]} samples")
-    if y.size and (y.min() < 0 or y.max() >= cfg.sizes[-1]):
-        raise ConfigError(f"labels must lie in 0..{cfg.sizes[-1] - 1}")
+    if y.size and (y.min() < 0 or y.max() >= cfg.classes):
+        raise ConfigError(f"labels must lie in 0..{cfg.classes - 1}")
     fixed = init.fixed if init else random_pair_weights(cfg)
     fixed_j = [jnp.asarray(w, jnp.float32) for w in fixed]
     params = jax.tree_util.tree_map(jnp.asarray, init.params) if init else init_params(cfg, fixed)
@@ -282,7 +315,7 @@ def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
                       params=jax.tree_util.tree_map(np.asarray, params), history=history)
 
 
-_forward_jit = jax.jit(snn_forward, static_argnums=2)
+_forward_jit = jax.jit(lambda ws, x, cfg: cfg.forward(ws, x), static_argnums=2)
 """The compiled forward pass, shared by every call with the same config and shapes."""
 
 
@@ -295,7 +328,7 @@ def _trainer(cfg: SNNConfig, n_batches: int):
     opt = optax.adamw(sched, weight_decay=cfg.weight_decay)
 
     def loss_fn(p, fixed, xb, yb):
-        logits = snn_forward(effective_weights(p, fixed, cfg), xb, cfg)[-1]
+        logits = cfg.forward(effective_weights(p, fixed, cfg), xb)[-1]
         loss = optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
         return loss, jnp.mean(jnp.argmax(logits, -1) == yb)
 
