@@ -9,9 +9,12 @@
   (pruned random pairs) on the ``calibrated`` backend with read noise 0.02
   (target: 1,000 samples <= 60 s).
 
+With ``--net conv`` the same for the conv net 12C5-P2-64C5-P2-FC (its
+convolutions as im2col matrices on the tiles).
+
 Prints a markdown table. Usage::
 
-    .venv/bin/python benchmarks/bench_snn.py [--train N] [--test N] [--epochs N]
+    .venv/bin/python benchmarks/bench_snn.py [--net mlp|conv] [--train N] [--test N] [--epochs N]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cosim.workloads.snn.conv import ConvConfig  # noqa: E402
 from cosim.workloads.snn.data import mnist_digits  # noqa: E402
 from cosim.workloads.snn.deployed import DeployConfig, deploy, run_timesteps  # noqa: E402
 from cosim.workloads.snn.dvs import synthesize  # noqa: E402
@@ -36,6 +40,7 @@ def main() -> None:
     ap.add_argument("--train", type=int, default=1000)
     ap.add_argument("--test", type=int, default=1000)
     ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--net", choices=("mlp", "conv"), default="mlp")
     a = ap.parse_args()
     rows = []
     images, labels = mnist_digits()
@@ -45,7 +50,7 @@ def main() -> None:
     fr = es.frames(10)
     perm = np.random.default_rng(0).permutation(len(labels))
     tr, te = perm[:a.train], perm[a.train:a.train + a.test]
-    cfg = SNNConfig(epochs=a.epochs)
+    cfg = ConvConfig(epochs=a.epochs) if a.net == "conv" else SNNConfig(epochs=a.epochs)
     epochs = []
     net = train(fr[tr], labels[tr], cfg, progress=lambda r: epochs.append(r["seconds"]))
     per = float(np.median(epochs[1:] if len(epochs) > 1 else epochs))  # first epoch compiles
@@ -54,7 +59,7 @@ def main() -> None:
                  "<= 900 s"))
     t0 = time.perf_counter()
     layers = deploy(net, DeployConfig(backend="calibrated", read_noise=0.02))
-    rows.append(("programming 3 layers (calibrated)", time.perf_counter() - t0, ""))
+    rows.append((f"programming 3 layers (calibrated; {a.net})", time.perf_counter() - t0, ""))
     t0 = time.perf_counter()
     run_timesteps(layers, net, fr[te])
     rows.append((f"evaluation, {a.test} samples, T = 10, calibrated", time.perf_counter() - t0,
