@@ -60,6 +60,7 @@ def test_sparse_writes_table_and_plot(model, tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert [r["slices_used"] for r in out["sparse"]] == [0, 2]
+    assert out["target"] == "phantom 3x16x16 moved by 0.05"
     for name in ("sparse.csv", "sparse_psnr.png", "sparse_psnr.svg", "manifest.json",
                  "slices_2/metrics.csv"):
         assert (tmp_path / "s" / name).is_file(), name

@@ -10,7 +10,8 @@ from cosim.workloads.nf.encoder import EncoderConfig
 from cosim.workloads.nf.field import NeuralFieldConfig, prepare, train_field
 from cosim.workloads.nf.mlp import MLPConfig, TrainConfig
 from cosim.workloads.nf.phantom import shepp_logan_3d
-from cosim.workloads.nf.sparse import SparseConfig, run_sparse, slice_subset
+from cosim.workloads.nf.sparse import SparseConfig, run_sparse, slice_subset, sparse_target
+from cosim.workloads.nf.volume import normalise
 
 
 def test_slice_subsets_are_evenly_spaced_and_checked():
@@ -33,6 +34,16 @@ def test_motion_moves_the_phantom():
     np.testing.assert_array_equal(shepp_logan_3d(8, 24, 24, motion=0.0), a)
     with pytest.raises(ConfigError, match="motion"):
         shepp_logan_3d(8, 24, 24, motion=0.9)
+
+
+def test_default_target():
+    truth = normalise(shepp_logan_3d(4, 16, 16))
+    moved, what = sparse_target(truth, 0.1)
+    np.testing.assert_array_equal(moved, shepp_logan_3d(4, 16, 16, motion=0.1))
+    assert "moved by 0.1" in what
+    other = np.random.default_rng(0).random((4, 16, 16))
+    same, what = sparse_target(other, 0.1)
+    assert same is other and "own volume" in what
 
 
 def test_fine_tuning_on_a_few_slices_fits_the_moved_volume():

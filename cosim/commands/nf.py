@@ -332,7 +332,8 @@ def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | N
               help="Voxels per fine-tuning step; 0 for all of the chosen slices.")
 @click.option("--lr", type=float, default=3e-4, show_default=True, help="Fine-tuning rate.")
 @click.option("--motion", type=float, default=0.05, show_default=True,
-              help="Target without --volume: the model's phantom moved/stretched by this.")
+              help="Target without --volume: a phantom model's phantom moved by this "
+                   "(a model of another volume: that volume).")
 @_options(_VOLUME + _DEPLOY + _OUT)
 def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batch: int,
                          lr: float, motion: float, volume_path: Path | None, frame: int | None,
@@ -340,19 +341,16 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
     """Sparse task (Fig. 4e): fine-tune the model on a few slices, evaluate all of them."""
     from cosim.outputs.neural_field import write_neural_field, write_sparse
     from cosim.workloads.nf.field import prepare
-    from cosim.workloads.nf.phantom import shepp_logan_3d
-    from cosim.workloads.nf.sparse import SparseConfig, run_sparse
+    from cosim.workloads.nf.sparse import SparseConfig, run_sparse, slice_subset, sparse_target
 
     scfg = SparseConfig(counts=parse_counts(slices), steps=finetune_steps, batch=batch,
                         learning_rate=lr)
     cfg, truth, state = _model(model_dir, deploy)
     volume = _volume(volume_path, frame)
     if volume is None:
-        target, what = shepp_logan_3d(*truth.shape, motion=motion), \
-            f"phantom {'x'.join(map(str, truth.shape))}, motion {motion:g}"
+        target, what = sparse_target(truth, motion)
     else:
         target, what = volume, str(volume_path)
-    from cosim.workloads.nf.sparse import slice_subset
 
     for k in scfg.counts:
         slice_subset(target.shape[0], k)

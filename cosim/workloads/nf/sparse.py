@@ -28,6 +28,8 @@ from cosim.workloads.nf.field import (
     train_field,
 )
 from cosim.workloads.nf.mlp import Params, TrainConfig, TrainState
+from cosim.workloads.nf.phantom import shepp_logan_3d
+from cosim.workloads.nf.volume import normalise
 
 PAPER = {"psnr_haq_20": 31.68, "ssim_haq_20": 0.93, "psnr_ptq_20": 14.21, "ssim_ptq_20": 0.24,
          "psnr_haq_5": 31.73}
@@ -64,6 +66,21 @@ class SparseConfig:
                 raise ConfigError(f"unknown scheme {s!r}; use haq or ptq")
         TrainConfig(steps=self.steps, batch=self.batch, learning_rate=self.learning_rate)
         check_range("sparse learning rate", self.learning_rate, 0.0, 1.0, lo_open=True)
+
+
+def sparse_target(truth: np.ndarray, motion: float) -> tuple[np.ndarray, str]:
+    """The sparse task's default target for a model trained on ``truth``, and its name.
+
+    A model trained on the phantom gets the phantom moved by ``motion``
+    (another "phase"); a model trained on any other volume gets that volume
+    itself (fine-tuning then only re-fits the chosen slices).
+    """
+    shape = truth.shape
+    phantom = normalise(shepp_logan_3d(*shape))
+    if np.array_equal(phantom, truth):
+        return (shepp_logan_3d(*shape, motion=motion),
+                f"phantom {'x'.join(map(str, shape))} moved by {motion:g}")
+    return truth, "the model's own volume"
 
 
 def slice_subset(n_slices: int, k: int) -> np.ndarray:
