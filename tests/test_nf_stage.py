@@ -12,8 +12,8 @@ from cosim.workloads.nf.stage import FieldStage, compute_field_stage, field_head
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"phantom": (8, 48)}, "phantom shape"),
-    ({"bits": (14, 14, 30)}, "output bits must be"),
+    ({"height": 3}, "phantom height"),
+    ({"bits_output": 30}, "output bits must be"),
     ({"backend": "spcie"}, "unknown backend"),
     ({"steps": 0}, "training steps"),
     ({"encoding": "gauss"}, "unknown encoding"),
@@ -26,8 +26,11 @@ def test_bad_sections(kw, match):
 
 def test_quick_setting_and_a_tiny_stage(tmp_path):
     quick = FieldStage()
-    assert quick.phantom == (8, 48, 48) and quick.steps == 300 and quick.bits == (14, 14, 12)
-    res = compute_field_stage(FieldStage(phantom=(3, 16, 16), steps=30, batch=0, seed=3))
+    cfg = quick.field_config()
+    assert cfg.phantom_shape == (8, 48, 48) and cfg.training.steps == 300
+    assert cfg.bits == (14, 14, 12) and cfg.amp_ratio == 1.5
+    res = compute_field_stage(FieldStage(slices=3, height=16, width=16, steps=30, batch=0,
+                                         seed=3))
     summary = write_result(res, tmp_path / "field")
     for name in ("metrics.csv", "metrics_slices.csv", "training.csv", "workload.json",
                  "manifest.json"):

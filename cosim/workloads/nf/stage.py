@@ -35,14 +35,15 @@ class FieldStage:
     """``[field]``: the neural field on the quick setting.
 
     Attributes:
-        phantom: phantom size ``[slices, height, width]``.
+        slices, height, width: phantom size.
         steps: Adam steps (dense task).
         batch: voxels per step (0: all).
         learning_rate: Adam's step size.
         encoding: ``gaussian``, ``positional``, ``basic`` or ``none``.
         sigma: std of the Gaussian encoder's ``B`` (NF code 4).
         wide: the wider network (4 ReLU layers of 256) instead of the paper's.
-        bits: HAQ/PTQ cells per weight: input, hidden, output matrices.
+        bits_input, bits_hidden, bits_output: HAQ/PTQ cells per weight of the
+            input, hidden and output matrices (NF paper 14/14/12).
         amp_ratio: HAQ's ``s``.
         write_noise: LRS write-noise std, fraction of g_LRS (NF code 0.15).
         read_noise: read-noise amplitude, fresh at every read.
@@ -50,14 +51,18 @@ class FieldStage:
         seed: seed of every draw (from ``[run]``).
     """
 
-    phantom: tuple[int, int, int] = QUICK_SHAPE
+    slices: int = QUICK_SHAPE[0]
+    height: int = QUICK_SHAPE[1]
+    width: int = QUICK_SHAPE[2]
     steps: int = QUICK_STEPS
     batch: int = QUICK_BATCH
     learning_rate: float = 1e-3
     encoding: str = "gaussian"
     sigma: float = 4.0
     wide: bool = False
-    bits: tuple[int, int, int] = (14, 14, 12)
+    bits_input: int = 14
+    bits_hidden: int = 14
+    bits_output: int = 12
     amp_ratio: float = 1.5
     write_noise: float = 0.15
     read_noise: float = 0.0
@@ -72,7 +77,8 @@ class FieldStage:
     def field_config(self) -> NeuralFieldConfig:
         """The workload's config."""
         return NeuralFieldConfig(
-            phantom_shape=tuple(self.phantom), bits=tuple(self.bits),
+            phantom_shape=(self.slices, self.height, self.width),
+            bits=(self.bits_input, self.bits_hidden, self.bits_output),
             encoder=EncoderConfig(kind=self.encoding, sigma=self.sigma),
             mlp=WIDE if self.wide else PAPER_MLP,
             training=TrainConfig(steps=self.steps, batch=self.batch,
