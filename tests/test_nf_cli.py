@@ -28,7 +28,8 @@ def test_run_folder_and_json(tmp_path):
     assert out["psnr_haq"] > out["psnr_ptq"]
     run = tmp_path / "run"
     for name in ("metrics.csv", "metrics_slices.csv", "training.csv", "workload.json",
-                 "manifest.json", "slices.png", "slices.svg", "conductance.png"):
+                 "manifest.json", "slices.png", "slices.svg", "conductance.png",
+                 "checkpoint.npz"):
         assert (run / name).is_file(), name
     wl = json.loads((run / "workload.json").read_text())
     assert wl["inferences"] == 3 * 16 * 16

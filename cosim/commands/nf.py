@@ -114,7 +114,8 @@ _DEPLOY = [
                  help="Wire resistance per cell segment (ohm); 0 is the paper's setting."),
 ]
 _MODEL_DIR = click.option("--model", "model_dir", type=click.Path(path_type=Path),
-                          required=True, help="Run folder of 'cosim field train'.")
+                          required=True,
+                          help="Run folder of 'cosim field train' (or 'field run').")
 _OUT = [
     click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
                  default=None, help="Run folder [default: results/field-<timestamp>]."),
@@ -216,11 +217,12 @@ def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
 
     cfg = _model_config(quick=quick, **opts)
     volume = _volume(volume_path, frame)
-    from cosim.outputs.neural_field import write_neural_field
+    from cosim.outputs.neural_field import save_checkpoint, write_neural_field
 
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field")) as run_dir:
         result = run_neural_field(cfg, volume, progress=_progress(as_json))
         summary = write_neural_field(result, run_dir)
+        save_checkpoint(run_dir, cfg, result.truth, result.training)  # a --model for the rest
     _finish(summary, run_dir, as_json)
 
 
