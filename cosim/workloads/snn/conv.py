@@ -20,7 +20,11 @@ is a spike (OR), so every crossbar after the first sees binary inputs.
 per matrix, pop-up scores with the top-``keep`` mask per layer, Adam; the
 training loop is :func:`cosim.workloads.snn.network.train`, which calls this
 config's :meth:`ConvConfig.forward`. Each layer has its own digital scale
-(``layer_scales``), since fan-ins differ (50, 300, 1600).
+(``layer_scales``), since fan-ins differ (50, 300, 1600). Defaults measured
+on 800 synthesised samples, 4 epochs: scales (0.3, 0.15, 0.08) with lr 5e-3
+and batch 64 diverged in the first epoch (loss 21) and reached 31 % test
+accuracy after 3 epochs; (0.2, 0.1, 0.03) with lr 2e-3 and batch 32 reached
+65 % and was still climbing.
 """
 
 from __future__ import annotations
@@ -61,13 +65,13 @@ class ConvConfig:
     tau: float = 0.2
     v_th: float = 0.5
     surrogate_width: float = 1.0
-    layer_scales: tuple[float, float, float] = (0.3, 0.15, 0.08)
+    layer_scales: tuple[float, float, float] = (0.2, 0.1, 0.03)
     keep: float = 0.5
     max_count: float = 4.0
     mode: str = "popup"
     epochs: int = 15
-    batch_size: int = 64
-    lr: float = 5e-3
+    batch_size: int = 32
+    lr: float = 2e-3
     weight_decay: float = 5e-4
     seed: int = 0
 
