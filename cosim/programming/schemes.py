@@ -97,6 +97,26 @@ def read_cost(read: ReadBack, shape: tuple[int, int], n_cols: int) -> Events:
     return cost(shape, n_cols)
 
 
+def check_read_gain(read_gain: float) -> float:
+    """Raise ``ConfigError`` unless ``read_gain`` is a number in ``(0, 1]``.
+
+    The read gain is the share of a cell's conductance that the read path
+    delivers to the ADC on average: 1 for an ideal array, the placement's mean
+    attenuation with wires (``cosim.engine.placement``). A scheme decodes
+    levels against the LRS/HRS conductances scaled by it, so an attenuated
+    LRS cell still reads as about +1 and an HRS cell as about -1 (HAQ) or 0
+    (PTQ): the offset the decoder subtracts matches what the wires let through.
+    """
+    try:
+        k = float(read_gain)
+    except (TypeError, ValueError):
+        raise ConfigError(f"read_gain must be a number in (0, 1], got {read_gain!r}") from None
+    if not np.isfinite(k):
+        raise ConfigError(f"read_gain must be a finite number in (0, 1], got {read_gain!r}")
+    check_range("read_gain", k, 0.0, 1.0, lo_open=True)
+    return k
+
+
 def check_amp_ratio(s: float, name: str = "amplification ratio s") -> float:
     """Raise ``ConfigError`` unless ``s`` is a finite number > 1."""
     try:
@@ -291,7 +311,8 @@ def _physical_cols(cols: int, n_bits: int, bit: int) -> np.ndarray:
 
 
 def program_ptq(w: np.ndarray, n_bits: int, *, rram: RRAMParams = TAOX_40NM,
-                program_cells: ProgramCells | None = None) -> ProgrammedWeights:
+                program_cells: ProgramCells | None = None,
+                read_gain: float = 1.0) -> ProgrammedWeights:
     """Uniform ``n_bits`` quantisation written open-loop (NF code ``ptq``).
 
     ``t = w / max|w|`` is mapped to ``q = round((t + 1) / 2 * (2**n - 1))``;
@@ -302,11 +323,14 @@ def program_ptq(w: np.ndarray, n_bits: int, *, rram: RRAMParams = TAOX_40NM,
         n_bits: bits per weight, 1..16.
         rram: the device (LRS and HRS levels).
         program_cells: writes the cells; default: exact (no write noise).
+        read_gain: the share of a cell's conductance the read path delivers
+            (:func:`check_read_gain`); the decode's levels are scaled by it.
 
     Returns:
         The programmed array, dequantised through the conductances written.
     """
     n = check_int("n_bits", n_bits, 1, MAX_BITS)
+    k = check_read_gain(read_gain)
     t, scale = scale_weights(w)
     rows, cols = t.shape
     program = program_cells or BinaryCellWriter(rram=rram)
@@ -318,8 +342,8 @@ def program_ptq(w: np.ndarray, n_bits: int, *, rram: RRAMParams = TAOX_40NM,
     g_actual = np.asarray(program(g_target), dtype=float)
     return ProgrammedWeights(
         scheme="ptq", n_bits=n, ratio=2.0, c0=2.0 * 2.0 ** (n - 1) / levels, offset=-1.0,
-        g_zero_siemens=rram.g_hrs_siemens,
-        g_unit_siemens=rram.g_lrs_siemens - rram.g_hrs_siemens,
+        g_zero_siemens=k * rram.g_hrs_siemens,
+        g_unit_siemens=k * (rram.g_lrs_siemens - rram.g_hrs_siemens),
         weight_scale=scale, w_target=np.asarray(w, dtype=float), g_target_siemens=g_target,
         g_actual_siemens=g_actual, events=Events(cell_writes=int(g_target.size)),
     )
@@ -327,7 +351,8 @@ def program_ptq(w: np.ndarray, n_bits: int, *, rram: RRAMParams = TAOX_40NM,
 
 def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
                 rram: RRAMParams = TAOX_40NM, program_cells: ProgramCells | None = None,
-                read_back: ReadBack | None = None, passes: int = 1) -> ProgrammedWeights:
+                read_back: ReadBack | None = None, passes: int = 1,
+                read_gain: float = 1.0) -> ProgrammedWeights:
     """Hardware-aware quantisation: bit-serial writes with verify reads (NF Fig. 2d,e).
 
     Vectorised over the matrix: each of the ``n_bits`` steps writes one bit of
@@ -338,15 +363,19 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
     is when the bit is written; with wire resistance, the cells written later
     change the IR drop every earlier cell sees, so its read goes stale. Each
     further pass walks the bits again, most significant first, on the array as
-    it now stands: it reads the array (through ``read_back``, which sees every
-    cell written so far) and rebuilds each running weight from the reads of
-    the bits before ``j``. Bit ``j`` keeps its state when the residual it
-    leaves is within half of what the bits after it can add (``s < 2`` makes
-    them redundant, so they absorb it); otherwise it is decided again by the
-    residual's sign and rewritten if that changes it (write noise applies).
-    Keeping what can be absorbed rewrites mostly the last bits, so each pass
-    disturbs the array less than the one before. One final read gives
-    ``w_verify``. Cost per extra pass: ``n_bits + 1`` reads and one write per
+    it now stands: one read of the whole array (through ``read_back``, which
+    sees every cell written so far), then every weight already within the
+    last bit's significance of its target is left alone. For the others the
+    running weight is rebuilt from the read levels of the bits before ``j``;
+    bit ``j`` keeps its state when the residual it leaves is within half of
+    what the bits after it can add (``s < 2`` makes them redundant, so they
+    absorb it), otherwise it is decided again by the residual's sign and
+    rewritten if that changes it (write noise applies; until the next pass's
+    read the cell counts at its nominal level). Touching only what needs it
+    keeps the rewrites, and so the disturbance of the other cells' IR drop,
+    small, and each pass smaller than the one before; a pass that rewrites
+    nothing ends the programming. The last read gives ``w_verify``. Cost per
+    extra pass: up to ``n_bits + 1`` reads of the array and one write per
     changed cell, all counted in ``events``. With a read path that shows the
     MVM's own transfer (``cosim.layers.analog.TileReadBack`` ``"transfer"``)
     this converges on the weights the MVM sees; without wires one pass is
@@ -363,6 +392,9 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
         program_cells: writes cells; default exact (no write noise).
         read_back: verify read through the read path; default exact.
         passes: programming passes, 1 (the NF paper's scheme) to 8.
+        read_gain: the share of a cell's conductance the read path delivers
+            (:func:`check_read_gain`): the levels are read against
+            ``read_gain * g_bias`` and ``read_gain * g_half``.
 
     Returns:
         The programmed array; ``w_verify`` holds the running estimate seen by the
@@ -376,7 +408,8 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
     program = program_cells or BinaryCellWriter(rram=rram)
     read = read_back or IdealReadBack()
     g_lrs, g_hrs = rram.g_lrs_siemens, rram.g_hrs_siemens
-    g_bias, g_half = 0.5 * (g_lrs + g_hrs), 0.5 * (g_lrs - g_hrs)
+    k = check_read_gain(read_gain)
+    g_bias, g_half = 0.5 * k * (g_lrs + g_hrs), 0.5 * k * (g_lrs - g_hrs)
     sig = s ** -np.arange(n, dtype=float)
 
     def level(g_read: np.ndarray) -> np.ndarray:
@@ -393,35 +426,62 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
         g_actual[:, pcols] = np.asarray(program(tgt), dtype=float)
         w_pro += level(np.asarray(read(g_actual, pcols), dtype=float)) * sig[j]
         events += Events(cell_writes=tgt.size) + read_cost(read, g_actual.shape, cols)
-    for _ in range(passes - 1):
-        w_pro = np.zeros_like(t)
-        for j in range(n):
-            g_read = np.asarray(read(g_actual), dtype=float)
-            events += read_cost(read, g_actual.shape, g_actual.shape[1])
-            u = level(g_read).reshape(rows, cols, n)
-            w_pro = u[:, :, :j] @ sig[:j]
-            pcols = _physical_cols(cols, n, j)
-            resid = t - w_pro
-            # Keep bit j when the bits after it can still absorb what it leaves
-            # (HAQ's redundancy, half their reach): fewer rewrites, less disturbance.
-            keep = np.abs(resid - u[:, :, j] * sig[j]) <= 0.5 * sig[j + 1:].sum()
-            tgt = np.where(keep, g_target[:, pcols], np.where(resid > 0.0, g_lrs, g_hrs))
-            flip = tgt != g_target[:, pcols]
-            if flip.any():
-                g_target[:, pcols] = tgt
-                col_actual = g_actual[:, pcols]
-                col_actual[flip] = np.asarray(program(tgt[flip]), dtype=float)
-                g_actual[:, pcols] = col_actual
-                events += Events(cell_writes=int(flip.sum()))
-        g_read = np.asarray(read(g_actual), dtype=float)
+    def read_levels() -> np.ndarray:
+        nonlocal events
         events += read_cost(read, g_actual.shape, g_actual.shape[1])
-        w_pro = level(g_read).reshape(rows, cols, n) @ sig
+        return level(np.asarray(read(g_actual), dtype=float)).reshape(rows, cols, n)
+
+    if passes > 1:
+        u = read_levels()
+        for _ in range(passes - 1):
+            writes = _reverify(t, sig, u, g_target, g_actual, program, (g_lrs, g_hrs),
+                               read_levels)
+            if writes == 0:
+                break  # converged: nothing left to rewrite
+            events += Events(cell_writes=writes)
+            u = read_levels()
+        w_pro = u @ sig
     return ProgrammedWeights(
         scheme="haq", n_bits=n, ratio=s, c0=1.0, offset=0.0, g_zero_siemens=g_bias,
         g_unit_siemens=g_half, weight_scale=scale, w_target=np.asarray(w, dtype=float),
         g_target_siemens=g_target, g_actual_siemens=g_actual, w_verify=w_pro * scale,
         events=events,
     )
+
+
+def _reverify(t: np.ndarray, sig: np.ndarray, u: np.ndarray, g_target: np.ndarray,
+              g_actual: np.ndarray, program: ProgramCells, states: tuple[float, float],
+              read_levels) -> int:
+    """One re-verify pass of :func:`program_haq` (see its docstring).
+
+    ``u`` holds the levels of the pass's read, ``(rows, cols, n_bits)``; the
+    targets and conductances are updated in place; ``read_levels`` reads the
+    array again (before a bit, when the bits before it rewrote cells).
+    Returns the cells rewritten.
+    """
+    rows, cols, n = u.shape
+    g_lrs, g_hrs = states
+    # Weights already within the last bit's significance are left alone.
+    fix = np.abs(t - u @ sig) > sig[-1]
+    writes, stale = 0, False
+    for j in range(n):
+        if stale:
+            u, stale = read_levels(), False
+        resid = t - u[:, :, :j] @ sig[:j]
+        pcols = _physical_cols(cols, n, j)
+        # Keep bit j when the bits after it can absorb what it leaves (half
+        # their reach, s < 2 makes them redundant): fewer rewrites, less disturbance.
+        keep = ~fix | (np.abs(resid - u[:, :, j] * sig[j]) <= 0.5 * sig[j + 1:].sum())
+        tgt = np.where(keep, g_target[:, pcols], np.where(resid > 0.0, g_lrs, g_hrs))
+        flip = tgt != g_target[:, pcols]
+        if flip.any():
+            g_target[:, pcols] = tgt
+            col_actual = g_actual[:, pcols]
+            col_actual[flip] = np.asarray(program(tgt[flip]), dtype=float)
+            g_actual[:, pcols] = col_actual
+            writes += int(flip.sum())
+            stale = True
+    return writes
 
 
 def program(scheme: str, w: np.ndarray, n_bits: int, amp_ratio: float = 1.5, *,
@@ -468,18 +528,26 @@ def _need_weights(w: np.ndarray | None, shape: tuple[int, int], scheme: str) -> 
 
 @dataclass(frozen=True, kw_only=True)
 class PTQ:
-    """Post-training quantisation written open loop (:func:`program_ptq`)."""
+    """Post-training quantisation written open loop (:func:`program_ptq`).
+
+    Attributes:
+        n_bits: cells per weight.
+        read_gain: the read path's mean share of a cell's conductance
+            (:func:`check_read_gain`).
+    """
 
     n_bits: int = 12
+    read_gain: float = 1.0
     name: str = field(default="ptq", init=False)
 
     def __post_init__(self) -> None:
         check_int("n_bits", self.n_bits, 1, MAX_BITS)
+        check_read_gain(self.read_gain)
 
     def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
                 write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
         return program_ptq(_need_weights(w, shape, self.name), self.n_bits, rram=rram,
-                           program_cells=write)
+                           program_cells=write, read_gain=self.read_gain)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -492,23 +560,27 @@ class HAQ:
             ratio the VCMAC really has (its measured value).
         passes: programming passes (``program_haq``): 1 is the NF paper's
             scheme; more re-verify the bits on the array as it stands.
+        read_gain: the read path's mean share of a cell's conductance
+            (:func:`check_read_gain`).
     """
 
     n_bits: int = 12
     amp_ratio: float = 1.5
     passes: int = 1
+    read_gain: float = 1.0
     name: str = field(default="haq", init=False)
 
     def __post_init__(self) -> None:
         check_int("n_bits", self.n_bits, 1, MAX_BITS)
         check_amp_ratio(self.amp_ratio)
         check_int("passes", self.passes, 1, MAX_PASSES)
+        check_read_gain(self.read_gain)
 
     def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
                 write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
         return program_haq(_need_weights(w, shape, self.name), self.n_bits, self.amp_ratio,
                            rram=rram, program_cells=write, read_back=read_back,
-                           passes=self.passes)
+                           passes=self.passes, read_gain=self.read_gain)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -40,10 +40,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from circuits.crossbar import MACRO_COLS, MACRO_ROWS
-from circuits.devices import TAOX_40NM
+from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, READOUTS
+from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
+from circuits.interconnect import R_WIRE_40NM_OHM
 from circuits.errors import ConfigError, check_choice, check_int, check_memory, check_range
 from cosim.accounting.events import Events
+from cosim.engine.placement import DEFAULT_MIN_UNIFORMITY, Placement, place
 from cosim.engine.tile import Tile, TileConfig, make_tile
 from cosim.layers.analog import VERIFY_READS, AnalogLayer
 from cosim.programming.aggregation import (
@@ -56,6 +58,7 @@ from cosim.programming.aggregation import (
 from cosim.programming.schemes import (
     HAQ,
     MAX_BITS,
+    MAX_PASSES,
     PTQ,
     BinaryCellWriter,
     ProgrammedWeights,
@@ -63,6 +66,7 @@ from cosim.programming.schemes import (
 )
 
 WEIGHT_DISTRIBUTIONS = ("uniform", "gaussian")
+PLACEMENTS = ("ir_aware", "full")
 BACKENDS = ("ideal", "calibrated", "spice")
 
 NORMALISATION = (
@@ -93,16 +97,33 @@ class HaqExperimentConfig:
         n_vectors: input vectors per MVM call.
         weight_dist: ``"uniform"`` or ``"gaussian"`` random weights.
         backend: tile backend: ``"ideal"``, ``"calibrated"`` or ``"spice"``.
-        r_wire_ohm: wire resistance per cell segment of the tile (ohm); 0 (no IR
-            drop) is the setting of the paper's figures (see the module docstring).
+        cell: ``"1T1R"`` (the seeds' chip, default) or ``"0T1R"``.
+        r_wire_ohm: wire resistance per cell segment of the tile (ohm); default
+            the 40 nm interconnect figure ``circuits.interconnect.R_WIRE_40NM_OHM``
+            (1.06 ohm); 0 (no IR drop) is the setting of the paper's figures.
+        readout: ``"tia"`` (each column through the TIA front end, default) or
+            ``"virtual_ground"`` (ideal).
         macro_rows: rows of one physical array of the tile.
         macro_cols: physical columns of one array of the tile.
-        verify_read: HAQ verify reads through the tile, ``"exact"`` (the array
-            as it is at every bit) or ``"first_order"`` (see :class:`TileReadBack`).
+        placement: ``"ir_aware"`` (use only as many columns of each macro, and
+            split the rows over as many macros, as keep every cell's
+            attenuation within ``min_uniformity`` of the block's mean;
+            ``cosim.engine.placement``) or ``"full"`` (every row and column).
+            The ``ideal`` backend has no IR drop and always places in full.
+        min_uniformity: the IR-aware placement's bound.
+        verify_read: HAQ verify reads through the tile: ``"transfer"`` (the
+            MVM's own transfer, default), ``"exact"`` (each cell alone, the
+            array as it is) or ``"first_order"`` (see :class:`TileReadBack`).
+        adc_bits: resolution of each column's ADC (signed); ``None`` is ideal.
+        haq_passes: HAQ programming passes (``cosim.programming.schemes.program_haq``):
+            1 is the NF paper's scheme; more re-verify every bit on the array
+            as it stands, which is what keeps HAQ accurate with wires.
         aggregation: ``"digital"`` or ``"analog"`` (VCMAC chain) for HAQ; PTQ is
             always aggregated digitally (it is the software-style baseline).
         vcmac_stage_spread: analog only: relative stage-to-stage spread of the
             VCMAC ratio (0: every stage at the measured ratio).
+        vcmac_correction: analog only: program HAQ with the VCMAC's measured
+            ratio (absorbing its ratio error, the default) or with the nominal one.
         read_cycles: extra MVM repetitions for the RMSE distribution (0: none).
         seed: seed of weights, inputs, write and read noise.
     """
@@ -118,12 +139,19 @@ class HaqExperimentConfig:
     n_vectors: int = 100
     weight_dist: str = "uniform"
     backend: str = "calibrated"
-    r_wire_ohm: float = 0.0
+    cell: str = "1T1R"
+    r_wire_ohm: float = R_WIRE_40NM_OHM
+    readout: str = "tia"
     macro_rows: int = MACRO_ROWS
     macro_cols: int = MACRO_COLS
-    verify_read: str = "exact"
+    placement: str = "ir_aware"
+    min_uniformity: float = DEFAULT_MIN_UNIFORMITY
+    verify_read: str = "transfer"
+    haq_passes: int = 3
+    adc_bits: int | None = None
     aggregation: str = "digital"
     vcmac_stage_spread: float = 0.0
+    vcmac_correction: bool = True
     read_cycles: int = 1000
     seed: int = 0
 
@@ -143,6 +171,16 @@ class HaqExperimentConfig:
         check_int("macro_rows", self.macro_rows, 1, 4096)
         check_int("macro_cols", self.macro_cols, 1, 4096)
         check_choice("verify-read method", self.verify_read, VERIFY_READS)
+        check_choice("cell", self.cell, CELLS)
+        check_choice("readout", self.readout, READOUTS)
+        check_choice("placement", self.placement, PLACEMENTS)
+        check_range("min_uniformity", self.min_uniformity, 0.0, 1.0)
+        check_int("haq_passes", self.haq_passes, 1, MAX_PASSES)
+        if self.adc_bits is not None:
+            check_int("adc_bits", self.adc_bits, 2, 24)
+        if not isinstance(self.vcmac_correction, bool):
+            raise ConfigError(f"vcmac_correction must be true or false, got "
+                              f"{self.vcmac_correction!r}")
         check_choice("aggregation", self.aggregation, AGGREGATIONS)
         check_range("vcmac_stage_spread", self.vcmac_stage_spread, 0.0, 0.5)
         check_int("read_cycles", self.read_cycles, 0, 10**6)
@@ -166,11 +204,24 @@ class HaqExperimentConfig:
         return (24.0 * self.n_vectors * (self.vector_length + columns)
                 + 16 * 8 * self.vector_length * columns)
 
+    def layout(self) -> Placement:
+        """Where the ``vector_length x n_outputs * n_bits`` cells go (``placement``)."""
+        rows, cols = self.vector_length, self.n_outputs * self.n_bits
+        return place(rows, cols, group=self.n_bits, macro_rows=self.macro_rows,
+                     macro_cols=self.macro_cols, cell=self.cell, r_wire_ohm=self.r_wire_ohm,
+                     rram=TAOX_40NM, access=ACCESS_45NM, v_read_volt=V_READ_VOLT,
+                     min_uniformity=self.min_uniformity
+                     if self.placement == "ir_aware" and self.backend != "ideal" else 0.0)
+
     def tile_config(self) -> TileConfig:
-        """The tile this test runs on."""
-        return TileConfig(backend=self.backend, r_wire_ohm=self.r_wire_ohm,
-                          macro_rows=self.macro_rows, macro_cols=self.macro_cols,
-                          dac_bits=self.input_bits, read_noise_scale=self.read_noise,
+        """The tile this test runs on; its ``macro_rows`` and ``macro_cols`` are the
+        rows and columns the placement uses of each physical macro (:meth:`layout`)."""
+        return TileConfig(backend=self.backend, cell=self.cell, r_wire_ohm=self.r_wire_ohm,
+                          readout=self.readout,
+                          macro_rows=self.layout().rows_used,
+                          macro_cols=self.layout().cols_used,
+                          dac_bits=self.input_bits, adc_bits=self.adc_bits,
+                          read_noise_scale=self.read_noise,
                           rram=TAOX_40NM, seed=self.seed,
                           use_cache=False)  # every programmed array is new: nothing to reuse
 
@@ -297,7 +348,7 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
     vr: VcmacRatio | None = None
     if cfg.aggregation == "analog":
         vr = vcmac_ratio(cfg.amp_ratio, vcmac_measured, stage_spread=cfg.vcmac_stage_spread)
-        s_prog = vr.measured
+        s_prog = vr.measured if cfg.vcmac_correction else cfg.amp_ratio
         stages: float | tuple[float, ...] = vr.measured
         if vr.stage_spread > 0 and cfg.n_bits > 1:
             stages = tuple(vr.measured * (1.0 + vr.stage_spread
@@ -314,8 +365,11 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
 
     # Both schemes share one tile: the same hardware, programmed in turn.
     layers = {}
-    for name, scheme, rng, agg in (("ptq", PTQ(n_bits=cfg.n_bits), rng_ptq, Aggregator()),
-                                   ("haq", HAQ(n_bits=cfg.n_bits, amp_ratio=s_prog), rng_haq,
+    gain = cfg.layout().mean_attenuation
+    for name, scheme, rng, agg in (("ptq", PTQ(n_bits=cfg.n_bits, read_gain=gain), rng_ptq,
+                                    Aggregator()),
+                                   ("haq", HAQ(n_bits=cfg.n_bits, amp_ratio=s_prog,
+                                               passes=cfg.haq_passes, read_gain=gain), rng_haq,
                                     haq_agg)):
         t0 = time.perf_counter()
         layers[name] = AnalogLayer.deploy(scheme, tile, w=w, write=writer(rng),
