@@ -25,9 +25,10 @@ from pathlib import Path
 
 import click
 
+from circuits.crossbar import CELLS, READOUTS
 from circuits.errors import ConfigError, check_int
 from cosim.layers.analog import VERIFY_READS
-from cosim.outputs.haq import write_experiment, write_sweep_outputs
+from cosim.outputs.haq import write_budget, write_experiment, write_sweep_outputs
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
@@ -43,9 +44,11 @@ from cosim.sweep import (
     parse_range,
     run_sweep,
 )
+from cosim.workloads.haq_budget import budget_summary, run_budget
 from cosim.workloads.haq_mvm import (
     BACKENDS,
     PAPER,
+    PLACEMENTS,
     HaqExperimentConfig,
     encode_ratios,
     measured_vcmac_ratios,
@@ -87,26 +90,57 @@ def _backend_option(default: str):
               help="MVM repetitions for the RMSE distribution (Fig. 2h,i).")
 @click.option("--r-wire", "r_wire_ohm", type=float, default=_default("r_wire_ohm"),
               show_default=True,
-              help="Wire resistance per cell segment (ohm); 0 is the paper's setting.")
+              help="Wire resistance per cell segment (ohm); default the 40 nm interconnect "
+                   "figure (circuits.interconnect); 0 is the paper's setting.")
+@click.option("--cell", type=click.Choice(list(CELLS)), default=_default("cell"),
+              show_default=True, help="Cell: access transistor in series (1T1R) or not.")
+@click.option("--readout", type=click.Choice(list(READOUTS)), default=_default("readout"),
+              show_default=True, help="Column front end: the TIA, or an ideal virtual ground.")
+@click.option("--placement", type=click.Choice(list(PLACEMENTS)), default=_default("placement"),
+              show_default=True,
+              help="Weights in 512 x 512 macros: IR-aware (rows and columns used per macro "
+                   "kept uniform) or every row and column.")
+@click.option("--passes", "haq_passes", type=int, default=_default("haq_passes"),
+              show_default=True, help="HAQ programming passes (1: the NF paper's scheme).")
+@click.option("--adc-bits", type=int, default=None,
+              help="Column ADC resolution [default: ideal ADC].")
 @click.option("--verify-read", type=click.Choice(VERIFY_READS), default=_default("verify_read"),
-              show_default=True, help="HAQ verify reads: the array as it is, or first order.")
+              show_default=True,
+              help="HAQ verify reads: the MVM's transfer, each cell alone, or first order.")
+@click.option("--vector-length", type=int, default=_default("vector_length"),
+              show_default=True, help="Rows of the test matrix (input vector length).")
+@click.option("--outputs", "n_outputs", type=int, default=_default("n_outputs"),
+              show_default=True, help="Columns of the test matrix.")
+@click.option("--budget", is_flag=True,
+              help="Also write the error budget: each read-path stage alone and together.")
 @click.option("--seed", type=int, default=_default("seed"), show_default=True)
 @click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
               default=None, help="Run folder [default: results/haq-<timestamp>].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def haq_command(bits: int, amp_ratio: float, noise: float, hrs_noise: float, read_noise: float,
                 backend: str, aggregation: str, read_cycles: int, r_wire_ohm: float,
-                verify_read: str, seed: int, run_dir: Path | None, as_json: bool) -> None:
+                cell: str, readout: str, placement: str, haq_passes: int,
+                adc_bits: int | None, verify_read: str, vector_length: int,
+                n_outputs: int, budget: bool, seed: int,
+                run_dir: Path | None, as_json: bool) -> None:
     """NF paper MVM test: PTQ vs HAQ RMSE (length-100 vectors, 8-bit inputs)."""
     cfg = HaqExperimentConfig(n_bits=bits, amp_ratio=amp_ratio, write_noise=noise,
                               hrs_noise=hrs_noise, read_noise=read_noise, backend=backend,
                               aggregation=aggregation, read_cycles=read_cycles,
-                              r_wire_ohm=r_wire_ohm, verify_read=verify_read, seed=seed)
+                              r_wire_ohm=r_wire_ohm, cell=cell, readout=readout,
+                              placement=placement, haq_passes=haq_passes, adc_bits=adc_bits,
+                              verify_read=verify_read, vector_length=vector_length,
+                              n_outputs=n_outputs, seed=seed)
+    cfg.layout()  # an impossible placement is refused before the run folder
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("haq")) as run_dir:
-        vcmac = measured_vcmac_ratios([cfg.amp_ratio], cfg.backend) \
-            if cfg.aggregation == "analog" else None
+        analog = cfg.aggregation == "analog" or budget
+        vcmac = measured_vcmac_ratios([cfg.amp_ratio], cfg.backend) if analog else None
         result = run_mvm_experiment(cfg, vcmac_measured=vcmac)
         summary = write_experiment(result, run_dir)
+        if budget:
+            table = run_budget(cfg, vcmac_measured=vcmac, progress=not as_json)
+            write_budget(table, run_dir)
+            summary["budget"] = budget_summary(table)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)
@@ -120,6 +154,14 @@ def haq_command(bits: int, amp_ratio: float, noise: float, hrs_noise: float, rea
         p = summary["rmse_cycles_ptq"]
         click.echo(f"over {read_cycles} read cycles: PTQ {p['mean']:.4f} +- {p['std']:.2g}, "
                    f"HAQ {c['mean']:.4f} +- {c['std']:.2g}")
+    lay = summary["placement"]
+    click.echo(f"read path: {cfg.cell}, {cfg.r_wire_ohm:g} ohm per segment, {cfg.readout}; "
+               f"{lay['rows_used']} x {lay['cols_used']} cells used per macro, "
+               f"{lay['macros']} macros ({lay['macros_full']} placed in full)")
+    if budget:
+        click.echo("error budget (RMSE, each stage alone on ideal hardware):")
+        for stage, r in summary["budget"].items():
+            click.echo(f"  {stage:<18} PTQ {r['rmse_ptq']:.4f}   HAQ {r['rmse_haq']:.4f}")
     click.echo(f"wrote {run_dir}")
 
 
@@ -155,11 +197,14 @@ def sweep_group() -> None:
 @click.option("--read-noise", type=float, default=_default("read_noise"), show_default=True)
 @click.option("--r-wire", "r_wire_ohm", type=float, default=_default("r_wire_ohm"),
               show_default=True, help="Wire resistance per cell segment (ohm).")
-# The sweep's own default: one transfer extraction per point instead of one per bit.
 @click.option("--verify-read", type=click.Choice(VERIFY_READS),
-              default="first_order", show_default=True,
-              help="HAQ verify reads: the array as it is (one transfer extraction per bit), "
-                   "or first order (one per point; exact without wires).")
+              default=_default("verify_read"), show_default=True,
+              help="HAQ verify reads: the MVM's transfer, each cell alone, or first order "
+                   "(one transfer extraction per point; exact without wires).")
+@click.option("--vector-length", type=int, default=_default("vector_length"),
+              show_default=True, help="Rows of the test matrix.")
+@click.option("--outputs", "n_outputs", type=int, default=_default("n_outputs"),
+              show_default=True, help="Columns of the test matrix.")
 @click.option("--workers", type=int, default=None,
               help="Worker processes [default: the CPU count].")
 @click.option("-o", "--out", "run_dir", type=OutputPath(path_type=Path, file_okay=False),
@@ -173,7 +218,8 @@ def sweep_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def sweep_haq_command(amp_ratio: str, noise: str, bits: str, seeds: int, backend: str,
                       aggregation: str, read_noise: float, r_wire_ohm: float,
-                      verify_read: str, workers: int | None, run_dir: Path, resume: bool,
+                      verify_read: str, vector_length: int, n_outputs: int,
+                      workers: int | None, run_dir: Path, resume: bool,
                       scheduler: str | None, retries: int, as_json: bool) -> None:
     """HAQ MVM RMSE over amplification ratio x write noise x bit width (Supp. Fig. 1)."""
     check_int("--seeds", seeds, 1, MAX_POINTS)
@@ -191,7 +237,8 @@ def sweep_haq_command(amp_ratio: str, noise: str, bits: str, seeds: int, backend
                           "use fewer --seeds or shorter ranges")
     axes["seed"] = list(range(seeds))
     fixed = {"backend": backend, "aggregation": aggregation, "read_noise": read_noise,
-             "r_wire_ohm": r_wire_ohm, "verify_read": verify_read}
+             "r_wire_ohm": r_wire_ohm, "verify_read": verify_read,
+             "vector_length": vector_length, "n_outputs": n_outputs}
     points = grid(axes, **fixed)
     for p in points:  # refuse bad values before any work starts
         sweep_config(p)

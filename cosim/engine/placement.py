@@ -33,7 +33,7 @@ from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError, check_int, check_range
 from cosim.engine import nodal
 
-DEFAULT_MIN_UNIFORMITY = 0.95
+DEFAULT_MIN_UNIFORMITY = 0.97
 """Least ratio of the worst cell's attenuation to the block's mean a placement keeps."""
 
 

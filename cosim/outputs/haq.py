@@ -14,10 +14,17 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
+from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
 from cosim.accounting.workload import haq_mvm_workload, write_workload_json
+from cosim.engine.placement import attenuation_map, nominal_array
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
-from cosim.workloads.haq_mvm import HaqExperimentResult, best_amp_ratio, rmse
+from cosim.workloads.haq_mvm import (
+    HaqExperimentConfig,
+    HaqExperimentResult,
+    best_amp_ratio,
+    rmse,
+)
 
 
 def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, Any]:
@@ -51,7 +58,11 @@ def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, An
                      ).to_csv(run_dir / "rmse_cycles.csv", index=False, float_format="%.8g")
         files.append("rmse_cycles.csv")
         figures += _cycles_hist(result, run_dir / "rmse_cycles")
-    workload = haq_mvm_workload(asdict(result.config), result.haq.mvm_events,
+    figures += attenuation_figure(result.config, run_dir / "attenuation_map")
+    layout = result.config.layout()
+    placed = {**asdict(result.config), "macro_rows": layout.rows_used,
+              "macro_cols": layout.cols_used}
+    workload = haq_mvm_workload(placed, result.haq.mvm_events,
                                 programming_events=result.haq.programmed.events)
     write_workload_json(run_dir, workload)
     files.append("workload.json")
@@ -59,6 +70,67 @@ def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, An
     write_manifest(run_dir, new_manifest("haq", seeds={"haq": result.config.seed},
                                          simulator=result.config.backend == "spice", **summary))
     return summary
+
+
+def attenuation_figure(cfg: HaqExperimentConfig, stem: Path) -> list[Path]:
+    """Attenuation map of the placement (``cosim.engine.placement``) beside a full-width block.
+
+    Left: one block as placed (rows and columns used per macro); right: the
+    same rows over every column of a macro (what a full placement would
+    give). Nothing is drawn for the ``ideal`` backend (no IR drop).
+    """
+    if cfg.backend == "ideal":
+        return []
+    lay = cfg.layout()
+    full_cols = cfg.macro_cols // cfg.n_bits * cfg.n_bits
+    design = dict(cell=cfg.cell, r_wire_ohm=cfg.r_wire_ohm, rram=TAOX_40NM, access=ACCESS_45NM)
+    maps = {f"as placed: {lay.rows_used} x {lay.cols_used}, {lay.macros} macros":
+            attenuation_map(nominal_array(lay.rows_used, lay.cols_used, **design), V_READ_VOLT),
+            f"full width: {lay.rows_used} x {full_cols}, {lay.macros_full} macros":
+            attenuation_map(nominal_array(lay.rows_used, full_cols, **design), V_READ_VOLT)}
+    fig = Figure(figsize=(8.0, 3.2), layout="constrained")
+    axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [max(lay.cols_used, 60), full_cols]})
+    for ax, (title, a) in zip(axes, maps.items(), strict=True):
+        im = ax.imshow(a, origin="upper", aspect="auto", vmin=0.0, vmax=1.0, cmap="viridis")
+        ax.set_title(f"{title}\nworst {a.min():.3f}, mean {a.mean():.3f}", fontsize=8)
+        ax.set_xlabel("physical column (row driver at 0)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel("row (sense amplifiers below the last)", fontsize=8)
+    fig.colorbar(im, ax=axes, label="attenuation M / G").ax.tick_params(labelsize=7)
+    fig.suptitle(f"{cfg.cell}, {cfg.r_wire_ohm:g} ohm per segment, every cell at the "
+                 f"LRS/HRS midpoint", fontsize=9)
+    return save_figure(fig, stem)
+
+
+def write_budget(table: pd.DataFrame, run_dir: Path) -> list[Path]:
+    """``budget.csv`` and the stacked-bar figure ``budget`` of the error budget.
+
+    Each bar stacks the quantisation error's variance and, on top, the excess
+    variance each stage adds on its own (``cosim.workloads.haq_budget``); the
+    ``together`` row is drawn beside as a marker. Bars in RMSE units would not
+    add; variances of independent sources do.
+    """
+    run_dir = Path(run_dir)
+    table.to_csv(run_dir / "budget.csv", index=False, float_format="%.6g")
+    fig = Figure(figsize=(7.6, 3.4), layout="constrained")
+    axes = fig.subplots(1, 2)
+    stages = table[~table["stage"].isin(["quantisation", "together"])]
+    for ax, s in zip(axes, ("ptq", "haq"), strict=True):
+        q = float(table.loc[table["stage"] == "quantisation", f"rmse_{s}"].iloc[0]) ** 2
+        bottom = q
+        ax.bar(0, q, color="0.6", label="quantisation")
+        for _, row in stages.iterrows():
+            v = max(float(row[f"excess_var_{s}"]), 0.0)
+            ax.bar(0, v, bottom=bottom, label=row["stage"])
+            bottom += v
+        together = float(table.loc[table["stage"] == "together", f"rmse_{s}"].iloc[0]) ** 2
+        ax.bar(1, together, color="k")
+        ax.set_xticks([0, 1], ["stages alone\n(stacked)", "together"], fontsize=8)
+        ax.set_ylabel("MVM error variance (RMSE^2)", fontsize=8)
+        ax.set_title(f"{s.upper()}: together RMSE {together ** 0.5:.4g}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes[1].legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return [run_dir / "budget.csv", *save_figure(fig, run_dir / "budget")]
 
 
 def _scatter(result: HaqExperimentResult, run_dir: Path) -> list[Path]:

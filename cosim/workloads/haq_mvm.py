@@ -42,8 +42,8 @@ import pandas as pd
 
 from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, READOUTS
 from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
-from circuits.interconnect import R_WIRE_40NM_OHM
 from circuits.errors import ConfigError, check_choice, check_int, check_memory, check_range
+from circuits.interconnect import R_WIRE_40NM_OHM
 from cosim.accounting.events import Events
 from cosim.engine.placement import DEFAULT_MIN_UNIFORMITY, Placement, place
 from cosim.engine.tile import Tile, TileConfig, make_tile
@@ -287,6 +287,8 @@ class HaqExperimentResult:
             "normalisation": NORMALISATION,
             "weight_rmse_ptq": self.ptq.weight_rmse, "weight_rmse_haq": self.haq.weight_rmse,
             "haq_ratio_programmed": self.haq_ratio_programmed,
+            "r_wire_ohm": self.config.r_wire_ohm, "cell": self.config.cell,
+            "readout": self.config.readout, "placement": self.config.layout().as_dict(),
             "paper": PAPER, "config": asdict(self.config),
             "timings_s": dict(self.timings_s),
         }

@@ -197,6 +197,7 @@ class CalibratedBackend:
         self.exact_nonlinear: bool | None = getattr(config, "exact_nonlinear", None)
         self.cache = cache
         self.extractions = 0
+        self._warned_g_max = 0.0
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
         rram = getattr(config, "rram", None)
         if (getattr(config, "cell", "0T1R") == "1T1R" and self.exact_nonlinear is not True
@@ -247,8 +248,11 @@ class CalibratedBackend:
         g_max = float(p.g_siemens.max())
         if p.g_neg_siemens is not None:
             g_max = max(g_max, float(p.g_neg_siemens.max()))
+        if g_max <= self._warned_g_max:
+            return  # said already for a larger cell (a tile re-reads often while programming)
         msg = tangent_range_message(g_max, self.v_read_volt)
         if msg is not None and g_max > TANGENT_G_MAX_SIEMENS:
+            self._warned_g_max = max(g_max, 2 * TANGENT_G_MAX_SIEMENS)
             warnings.warn(msg, OutsideValidatedRange, stacklevel=2)
 
     def _load_or_extract(self, p: CrossbarParams) -> nodal.Transfer:
