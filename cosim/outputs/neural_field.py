@@ -9,6 +9,15 @@ The workload (:mod:`cosim.workloads.nf.field`) computes; this module writes::
     RUN_DIR/conductance.png/.svg conductance histograms: GE pairs and the output layer (Fig. 4c,d)
     RUN_DIR/workload.json        the HAQ pass's counted events (for ``cosim report``)
     RUN_DIR/manifest.json        the summary (metrics, conventions, read path, config)
+    RUN_DIR/checkpoint.npz       config, volume, parameters, Adam state (train, run)
+
+and for the other ``cosim field`` commands::
+
+    deploy:    deploy.csv (cells, bits, weight error per matrix and scheme), conductance.png
+    sparse:    sparse.csv, sparse_psnr.png/.svg (PSNR vs slices used, Fig. 4e),
+               slices_<k>/ (the run folder of the largest subset)
+    encodings: encodings.csv, encodings.png/.svg (Fig. 4b)
+    hapo:      hapo.csv, hapo.png/.svg (PSNR_HAQ vs RRAM cells, optimum marked)
 
 Every figure's title names the read path (backend, wires, read noise).
 """
