@@ -103,7 +103,8 @@ def test_unknown_stage_is_refused(tmp_path):
 
 
 QUICK = ["--set", "vcmac.points=12", "--set", "haq.read_cycles=5", "--set", "haq.n_vectors=20",
-         "--set", "haq.n_outputs=20", "--set", "report.simulate=false", "--no-progress"]
+         "--set", "haq.n_outputs=8", "--set", "haq.vector_length=40",
+         "--set", "report.simulate=false", "--no-progress"]
 
 
 @pytest.mark.ngspice

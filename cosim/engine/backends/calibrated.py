@@ -163,9 +163,14 @@ def _sci(x: float) -> str:
     return f"{mant.removesuffix('.0')}e{int(exp)}"
 
 
+def _nbytes(t: nodal.Transfer) -> int:
+    return int(t.M.nbytes + t.c.nbytes + (0 if t.v_op is None else t.v_op.nbytes))
+
+
 CACHE_TAG = "nodal-transfer-v1"
-MEMO_SIZE = 8
-"""Transfers kept in memory (one per macro of the most recent arrays)."""
+MEMO_BYTES = 512 * 2**20
+"""Memory the in-process transfers may hold (the most recent first): every macro
+of a layer split over many small macros, or a few 512 x 512 ones (2 MiB each)."""
 
 
 @functools.cache
@@ -198,6 +203,7 @@ class CalibratedBackend:
         self.cache = cache
         self.extractions = 0
         self._warned_g_max = 0.0
+        self._memo_bytes = 0
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
         rram = getattr(config, "rram", None)
         if (getattr(config, "cell", "0T1R") == "1T1R" and self.exact_nonlinear is not True
@@ -236,8 +242,9 @@ class CalibratedBackend:
         self._check_range(p)
         t = self._load_or_extract(p)
         self._memo[key] = t
-        if len(self._memo) > MEMO_SIZE:
-            self._memo.popitem(last=False)
+        self._memo_bytes += _nbytes(t)
+        while self._memo_bytes > MEMO_BYTES and len(self._memo) > 1:
+            self._memo_bytes -= _nbytes(self._memo.popitem(last=False)[1])
         return t
 
     def _check_range(self, p: CrossbarParams) -> None:
