@@ -12,14 +12,20 @@ bit-column currents aggregated (:mod:`cosim.programming.aggregation`).
 outputs of all vectors, with ``w`` and ``x`` in ``[-1, 1]`` (full scale 1), so
 one unit is one full-scale input times one full-scale weight; with the default
 length-100 vectors the exact outputs have a standard deviation of about 3.3.
-On this scale the paper reports PTQ 0.789 and HAQ 0.049 (12 bits, s = 1.5); we
-get PTQ 0.91, HAQ 0.063 (14.5x) with the measured 18.7 % write noise and 0.2 %
-read noise, PTQ 0.73, HAQ 0.051 with the NF code's 15 % (seed 0).
+On this scale the paper reports PTQ 0.789 and HAQ 0.049 (12 bits, s = 1.5).
 
-The tile is ``calibrated`` with no wire resistance by default, the paper's
-setting: with wires, HAQ's verify reads (one row driven) and the MVM (all rows
-driven) see different IR drops and HAQ's advantage shrinks quickly
-(``r_wire_ohm``; at 0.01 ohm HAQ's RMSE about triples).
+**The read path** is the realistic one by default: the ``calibrated`` tile
+with 1T1R cells, the 40 nm wire figure (``circuits.interconnect``), the TIA
+readout, and the matrix placed in 512 x 512 macros by
+:func:`cosim.engine.placement.place` (only as many rows and columns per macro
+as keep every cell's attenuation within ``min_uniformity`` of the block's
+mean). HAQ verifies through the MVM's own transfer (``verify_read =
+"transfer"``) and re-verifies ``haq_passes`` times on the array as it stands;
+both schemes decode against the placement's mean attenuation (``read_gain``)
+and the layer subtracts each column's offset read at 0 V. Seed 0, write noise
+0.187, read noise 0.2 %: PTQ 0.900 / HAQ 0.0518 without wires, 0.913 /
+0.0680 at 1.06 ohm per segment (26 macros instead of 3). The paper's setting
+is ``cell="0T1R", r_wire_ohm=0, readout="virtual_ground", haq_passes=1``.
 
 Read noise is drawn afresh for every read (each verify read and each MVM
 call); ``read_cycles`` repeats the MVM that many times for the RMSE
