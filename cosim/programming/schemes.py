@@ -426,6 +426,7 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
         g_actual[:, pcols] = np.asarray(program(tgt), dtype=float)
         w_pro += level(np.asarray(read(g_actual, pcols), dtype=float)) * sig[j]
         events += Events(cell_writes=tgt.size) + read_cost(read, g_actual.shape, cols)
+
     def read_levels() -> np.ndarray:
         nonlocal events
         events += read_cost(read, g_actual.shape, g_actual.shape[1])
