@@ -15,12 +15,16 @@ Stages:
 - ``ir_drop``: its wire resistance, weights placed as it places them;
 - ``access_transistor``: the 1T1R cell (the NMOS in series);
 - ``tia``: the TIA front end instead of an ideal virtual ground;
-- ``adc``: an ``adc_bits`` ADC on every converted column;
+- ``adc``: an ``adc_bits`` ADC on every converted column (signed, full
+  scale ``v_read * g_LRS * rows`` of a block, each bit column converted);
 - ``read_noise``: its read noise, fresh at every read;
 - ``vcmac``: HAQ's bits summed by the VCMAC chain at its measured ratio, HAQ
   programmed with that ratio (the correction); ``vcmac_uncorrected`` programs
   HAQ with the nominal ratio instead, to show what the correction buys. PTQ
   always aggregates digitally, so its RMSE is the quantisation row's there.
+  The tile's ADC converts every bit column (digital aggregation); the VCMAC's
+  one conversion after its analog sum is not modelled, so the VCMAC rows run
+  without an ADC and ``together`` aggregates as the configuration does.
 
 The contribution of a stage is reported two ways: its RMSE with that stage
 alone, and the excess variance over quantisation, ``rmse^2 - rmse_q^2``
@@ -66,8 +70,7 @@ def budget_rows(cfg: HaqExperimentConfig, adc_bits: int = BUDGET_ADC_BITS
         "read_noise": replace(base, read_noise=cfg.read_noise),
         "vcmac": replace(base, aggregation="analog"),
         "vcmac_uncorrected": replace(base, aggregation="analog", vcmac_correction=False),
-        "together": replace(cfg, adc_bits=cfg.adc_bits or adc_bits, aggregation="analog",
-                            read_cycles=0),
+        "together": replace(cfg, adc_bits=cfg.adc_bits or adc_bits, read_cycles=0),
     }
     return rows
 

@@ -50,6 +50,7 @@ from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, READOUTS
 from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
 from circuits.errors import ConfigError, check_choice, check_int, check_memory, check_range
 from circuits.interconnect import R_WIRE_40NM_OHM
+from circuits.tia import tia_for_current
 from cosim.accounting.events import Events
 from cosim.engine.placement import DEFAULT_MIN_UNIFORMITY, Placement, place
 from cosim.engine.tile import Tile, TileConfig, make_tile
@@ -108,7 +109,9 @@ class HaqExperimentConfig:
             the 40 nm interconnect figure ``circuits.interconnect.R_WIRE_40NM_OHM``
             (1.06 ohm); 0 (no IR drop) is the setting of the paper's figures.
         readout: ``"tia"`` (each column through the TIA front end, default) or
-            ``"virtual_ground"`` (ideal).
+            ``"virtual_ground"`` (ideal). The TIA's feedback resistor is sized to
+            the placed block (``circuits.tia.tia_for_current``: its linear range
+            ends at ``v_read * g_LRS * rows used``), which sets the ADC's full scale.
         macro_rows: rows of one physical array of the tile.
         macro_cols: physical columns of one array of the tile.
         placement: ``"ir_aware"`` (use only as many columns of each macro, and
@@ -222,10 +225,13 @@ class HaqExperimentConfig:
     def tile_config(self) -> TileConfig:
         """The tile this test runs on; its ``macro_rows`` and ``macro_cols`` are the
         rows and columns the placement uses of each physical macro (:meth:`layout`)."""
+        lay = self.layout()
+        # The TIA sized to the block: its linear range (the ADC's full scale) ends at
+        # the current of a column of LRS cells read at full input.
+        tia = tia_for_current(V_READ_VOLT * TAOX_40NM.g_lrs_siemens * lay.rows_used)
         return TileConfig(backend=self.backend, cell=self.cell, r_wire_ohm=self.r_wire_ohm,
-                          readout=self.readout,
-                          macro_rows=self.layout().rows_used,
-                          macro_cols=self.layout().cols_used,
+                          readout=self.readout, tia=tia,
+                          macro_rows=lay.rows_used, macro_cols=lay.cols_used,
                           dac_bits=self.input_bits, adc_bits=self.adc_bits,
                           read_noise_scale=self.read_noise,
                           rram=TAOX_40NM, seed=self.seed,
