@@ -50,7 +50,7 @@ VERIFY_READS = ("transfer", "exact", "first_order")
 
 
 class TileReadBack:
-    """``ReadBack`` through a tile's read path (``read_transfer`` or ``read_cells``), fresh read noise.
+    """``ReadBack`` through a tile's read path (transfer or cell reads), with fresh read noise.
 
     Three methods:
 
