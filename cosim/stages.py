@@ -33,6 +33,7 @@ from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
 from cosim.outputs.results import WorkloadResult, write_result
 from cosim.outputs.vcmac import write_vcmac
 from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
+from cosim.workloads.nf.stage import FieldStage, compute_field_stage, field_headline
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -197,6 +198,9 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           description="HAQ vs PTQ MVM test through the tile",
           headline=lambda s: f"RMSE PTQ {s['rmse_ptq']:.4f}, HAQ {s['rmse_haq']:.4f} "
                              f"({s['ratio']:.1f}x)"),
+    Stage(name="field", config=FieldStage, run=workload_stage(compute_field_stage),
+          from_run=("seed",), headline=field_headline,
+          description="neural-field CT: software vs HAQ vs PTQ (quick setting)"),
     Stage(name="report", config=ReportStage, run=_report,
           description="energy and area report against GPU baselines",
           headline=lambda s: "report.html written" if "report" in s else s.get("skipped", "")),
