@@ -33,6 +33,9 @@ from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError, check_int, check_range
 from cosim.engine import nodal
 
+ROW_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
+"""Into how many macros a matrix's rows may be split (evenly)."""
+
 DEFAULT_MIN_UNIFORMITY = 0.97
 """Least ratio of the worst cell's attenuation to the block's mean a placement keeps."""
 
@@ -102,7 +105,7 @@ def place(rows: int, cols: int, *, group: int, macro_rows: int, macro_cols: int,
 
     A block's uniformity is its worst cell's attenuation over the mean (the
     mean is what the schemes decode with, ``Placement.mean_attenuation``).
-    Rows are split evenly over 1 to 4 macros, and for each split the widest
+    Rows are split evenly over ``ROW_SPLITS`` macros, and for each split the widest
     block (whole weights) that keeps the bound is found; the split with the
     fewest macros wins (ties: fewer row splits).
 
@@ -137,7 +140,7 @@ def place(rows: int, cols: int, *, group: int, macro_rows: int, macro_cols: int,
         return worst >= min_uniformity * mean
 
     best: Placement | None = None
-    for split in range(1, 5 if tall > 1 else 2):
+    for split in (s for s in ROW_SPLITS if s <= tall):
         block_rows = math.ceil(tall / split)
         if not uniform(block_rows, 1):
             continue
@@ -156,10 +159,11 @@ def place(rows: int, cols: int, *, group: int, macro_rows: int, macro_cols: int,
                              * math.ceil(cols / (macro_cols // group * group)),
                              min_attenuation=worst, mean_attenuation=mean)
     if best is None:
-        worst, mean = attenuation(math.ceil(tall / 4), 1)
+        fewest = math.ceil(tall / max(s for s in ROW_SPLITS if s <= tall))
+        worst, mean = attenuation(fewest, 1)
         raise ConfigError(
             f"no placement keeps min_uniformity {min_uniformity}: even one weight ({group} "
-            f"cells) on {math.ceil(tall / 4)} rows attenuates from {mean:.3f} (mean) to "
+            f"cells) on {fewest} rows attenuates from {mean:.3f} (mean) to "
             f"{worst:.3f} at {r_wire_ohm} ohm per segment; lower the wire resistance or "
             f"min_uniformity")
     return best
