@@ -34,6 +34,7 @@ from cosim.outputs.results import WorkloadResult, write_result
 from cosim.outputs.vcmac import write_vcmac
 from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
 from cosim.workloads.nf.stage import FieldStage, compute_field_stage, field_headline
+from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,6 +202,10 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage(name="field", config=FieldStage, run=workload_stage(compute_field_stage),
           from_run=("seed",), headline=field_headline,
           description="neural-field CT: software vs HAQ vs PTQ (quick setting)"),
+    Stage(name="snn", config=SnnStage, run=workload_stage(compute_snn_stage),
+          from_run=("seed",), headline=snn_headline,
+          description="PRIME SNN: pop-up pruning of random pairs, LIF loop on the tiles, "
+                      "early stop (quick setting)"),
     Stage(name="report", config=ReportStage, run=_report,
           description="energy and area report against GPU baselines",
           headline=lambda s: "report.html written" if "report" in s else s.get("skipped", "")),
