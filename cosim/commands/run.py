@@ -31,7 +31,7 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 def run_command(config_file: Path | None, run_dir: str | None, overrides: tuple[str, ...],
                 stages: str | None, seed: int | None, workers: int | None,
                 threads: int | None, no_progress: bool, as_json: bool) -> None:
-    """Run the main job: characterise TIA and VCMAC, HAQ vs PTQ, energy/area report.
+    """Run the main job: TIA and VCMAC in ngspice, HAQ vs PTQ, neural field, SNN, report.
 
     CONFIG_FILE is a TOML config or the manifest.json of an earlier run (to
     reproduce it); without it the embedded default runs. The run folder must
