@@ -114,7 +114,9 @@ def place(rows: int, cols: int, *, group: int, macro_rows: int, macro_cols: int,
         group: columns that stay together (the bit columns of one weight).
         macro_rows, macro_cols: the physical macro.
         cell, r_wire_ohm, rram, access, v_read_volt: the read path's design.
-        min_uniformity: in ``[0, 1]``; 0 takes every row and column.
+        min_uniformity: in ``[0, 1]``; 0 takes every row and column and
+            computes no map (the attenuations are reported as 1, so schemes
+            decode with read gain 1).
 
     Raises:
         ConfigError: no split keeps ``min_uniformity`` even with one weight per macro.
