@@ -167,7 +167,8 @@ def _haq(ctx: Context, cfg: HaqExperimentConfig) -> dict[str, Any]:
     vcmac = None
     if "vcmac" in ctx.results and cfg.aggregation == "analog":
         vcmac = {int(r["code"]): float(r["measured"]) for r in ctx.results["vcmac"]["codes"]}
-    summary = write_experiment(run_mvm_experiment(cfg, vcmac_measured=vcmac),
+    summary = write_experiment(run_mvm_experiment(cfg, vcmac_measured=vcmac,
+                                                  progress=ctx.progress),
                                ctx.out)
     return {k: summary[k] for k in ("rmse_ptq", "rmse_haq", "ratio", "normalisation")
             if k in summary}

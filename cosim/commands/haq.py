@@ -135,7 +135,7 @@ def haq_command(bits: int, amp_ratio: float, noise: float, hrs_noise: float, rea
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("haq")) as run_dir:
         analog = cfg.aggregation == "analog" or budget
         vcmac = measured_vcmac_ratios([cfg.amp_ratio], cfg.backend) if analog else None
-        result = run_mvm_experiment(cfg, vcmac_measured=vcmac)
+        result = run_mvm_experiment(cfg, vcmac_measured=vcmac, progress=not as_json)
         summary = write_experiment(result, run_dir)
         if budget:
             table = run_budget(cfg, vcmac_measured=vcmac, progress=not as_json)

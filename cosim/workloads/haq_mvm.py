@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, READOUTS
 from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
@@ -68,6 +69,7 @@ from cosim.programming.schemes import (
     MAX_PASSES,
     PTQ,
     BinaryCellWriter,
+    ProgramCells,
     ProgrammedWeights,
     check_amp_ratio,
 )
@@ -337,7 +339,8 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 def run_mvm_experiment(cfg: HaqExperimentConfig, *,
                        vcmac_measured: Mapping[int, float] | None = None,
-                       tile: Tile | None = None) -> HaqExperimentResult:
+                       tile: Tile | None = None, progress: bool = False
+                       ) -> HaqExperimentResult:
     """Program one random matrix with PTQ and HAQ and compare their MVMs.
 
     Args:
@@ -345,6 +348,8 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
         vcmac_measured: measured VCMAC ratio per switch code (circuit layer) for
             analog aggregation; codes missing are taken as nominal.
         tile: the tile to use (default: ``make_tile(cfg.tile_config())``).
+        progress: draw progress bars (write steps while programming, then
+            read cycles).
 
     Returns:
         Both schemes' programmed arrays, outputs and RMSEs.
@@ -373,9 +378,17 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
         haq_agg = Aggregator(kind="digital")
     timings["setup"] = time.perf_counter() - t0
 
-    def writer(rng: np.random.Generator) -> BinaryCellWriter:
-        return BinaryCellWriter(rram=rram, lrs_sigma=cfg.write_noise, hrs_sigma=cfg.hrs_noise,
-                                rng=rng)
+    steps = tqdm(desc="programming (write steps)", unit=" steps", disable=not progress,
+                 leave=False)
+
+    def writer(rng: np.random.Generator) -> ProgramCells:
+        cells = BinaryCellWriter(rram=rram, lrs_sigma=cfg.write_noise,
+                                 hrs_sigma=cfg.hrs_noise, rng=rng)
+
+        def write(g_target_siemens: np.ndarray, /) -> np.ndarray:
+            steps.update()
+            return cells(g_target_siemens)
+        return write
 
     # Both schemes share one tile: the same hardware, programmed in turn.
     layers = {}
@@ -389,12 +402,14 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
         layers[name] = AnalogLayer.deploy(scheme, tile, w=w, write=writer(rng),
                                           verify_read=cfg.verify_read, aggregator=agg)
         timings[f"program_{name}"] = time.perf_counter() - t0
+    steps.close()
 
     results = {}
     for name, layer in layers.items():
         t0 = time.perf_counter()
         y_first, cycles, mvm_events = None, [], Events()
-        for _ in range(1 + cfg.read_cycles):
+        for _ in tqdm(range(1 + cfg.read_cycles), desc=f"{name.upper()} read cycles",
+                      disable=not progress, leave=False):
             y, ev = layer.forward(x)
             mvm_events += ev
             if y_first is None:
