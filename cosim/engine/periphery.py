@@ -59,10 +59,16 @@ def adc(i_a: np.ndarray, full_scale_a: float | np.ndarray,
     """
     if bits is None:
         return np.asarray(i_a, dtype=float)
+    codes, n, lsb = _codes(i_a, full_scale_a, bits)
+    return np.clip(codes, -n, n) * lsb
+
+
+def _codes(i_a: np.ndarray, full_scale_a: float | np.ndarray, bits: int
+           ) -> tuple[np.ndarray, int, np.ndarray]:
+    """Unclipped ADC codes of ``i_a``, the top code ``L`` and the LSB (A)."""
     n = levels(bits)
     lsb = np.asarray(full_scale_a, dtype=float) / n
-    codes = np.clip(np.round(np.asarray(i_a) / lsb), -n, n)
-    return codes * lsb
+    return np.round(np.asarray(i_a, dtype=float) / lsb), n, lsb
 
 
 def adc_saturated(i_a: np.ndarray, full_scale_a: float | np.ndarray,
@@ -77,12 +83,10 @@ def adc_saturated(i_a: np.ndarray, full_scale_a: float | np.ndarray,
     Returns:
         Boolean array of the shape of ``i_a``.
     """
-    i = np.asarray(i_a, dtype=float)
     if bits is None:
-        return np.zeros(i.shape, dtype=bool)
-    n = levels(bits)
-    lsb = np.asarray(full_scale_a, dtype=float) / n
-    return np.abs(np.round(i / lsb)) > n
+        return np.zeros(np.shape(i_a), dtype=bool)
+    codes, n, _ = _codes(i_a, full_scale_a, bits)
+    return np.abs(codes) > n
 
 
 def check_inputs(x: object, rows: int, name: str = "x") -> np.ndarray:

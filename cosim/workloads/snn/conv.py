@@ -36,10 +36,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from circuits.errors import ConfigError, check_choice, check_int, check_range
+from circuits.errors import ConfigError, check_int, check_range
 from cosim.workloads.snn.lif import lif_step, lif_step_numpy
+from cosim.workloads.snn.network import check_lif_training
 
-MODES = ("popup", "weights")
 INPUT_SHAPE = (2, 34, 34)
 
 
@@ -83,23 +83,12 @@ class ConvConfig:
         check_int("kernel", self.kernel, 1, 15)
         check_int("pool", self.pool, 1, 8)
         check_int("n_classes", self.n_classes, 2, 10_000)
-        check_int("n_frames (T)", self.n_frames, 1, 1000)
-        check_range("tau", self.tau, 0.0, 1.0)
-        check_range("v_th", self.v_th, 0.0, 1e3, lo_open=True)
-        check_range("surrogate_width", self.surrogate_width, 0.0, 100.0, lo_open=True)
         if len(self.layer_scales) != 3:
             raise ConfigError(f"layer_scales needs one scale per matrix (3), got "
                               f"{self.layer_scales}")
         for k in self.layer_scales:
             check_range("layer scale", k, 0.0, 1e3, lo_open=True)
-        check_range("keep", self.keep, 0.0, 1.0, lo_open=True)
-        check_range("max_count", self.max_count, 0.0, 1e4, lo_open=True)
-        check_choice("training mode", self.mode, MODES)
-        check_int("epochs", self.epochs, 0, 10_000)
-        check_int("batch_size", self.batch_size, 1, 100_000)
-        check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
-        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
-        check_int("seed", self.seed, 0, 2**31 - 1)
+        check_lif_training(self)
         if self.feature_maps()[-1][1] < 1:
             raise ConfigError("the input is too small for two convolutions and pools")
 

@@ -41,6 +41,27 @@ MODES = ("popup", "weights")
 PRIME_WEIGHT_SCALE = 6.352 * 0.01
 
 
+
+def check_lif_training(cfg) -> None:
+    """Check the LIF and training fields every SNN config has (MLP and conv).
+
+    Raises:
+        ConfigError: naming the first field out of range.
+    """
+    check_int("n_frames (T)", cfg.n_frames, 1, 1000)
+    check_range("tau", cfg.tau, 0.0, 1.0)
+    check_range("v_th", cfg.v_th, 0.0, 1e3, lo_open=True)
+    check_range("surrogate_width", cfg.surrogate_width, 0.0, 100.0, lo_open=True)
+    check_range("keep", cfg.keep, 0.0, 1.0, lo_open=True)
+    check_range("max_count", cfg.max_count, 0.0, 1e4, lo_open=True)
+    check_choice("training mode", cfg.mode, MODES)
+    check_int("epochs", cfg.epochs, 0, 10_000)
+    check_int("batch_size", cfg.batch_size, 1, 100_000)
+    check_range("lr", cfg.lr, 0.0, 10.0, lo_open=True)
+    check_range("weight_decay", cfg.weight_decay, 0.0, 1.0)
+    check_int("seed", cfg.seed, 0, 2**31 - 1)
+
+
 @dataclass(frozen=True, kw_only=True)
 class SNNConfig:
     """The network and its training.
@@ -81,19 +102,8 @@ class SNNConfig:
             check_int("layer width", n, 1, 100_000)
         if self.sizes[-1] < 2:
             raise ConfigError(f"the output layer needs >= 2 classes, got {self.sizes[-1]}")
-        check_int("n_frames (T)", self.n_frames, 1, 1000)
-        check_range("tau", self.tau, 0.0, 1.0)
-        check_range("v_th", self.v_th, 0.0, 1e3, lo_open=True)
-        check_range("surrogate_width", self.surrogate_width, 0.0, 100.0, lo_open=True)
         check_range("weight_scale", self.weight_scale, 0.0, 1e3, lo_open=True)
-        check_range("keep", self.keep, 0.0, 1.0, lo_open=True)
-        check_range("max_count", self.max_count, 0.0, 1e4, lo_open=True)
-        check_choice("training mode", self.mode, MODES)
-        check_int("epochs", self.epochs, 0, 10_000)
-        check_int("batch_size", self.batch_size, 1, 100_000)
-        check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
-        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
-        check_int("seed", self.seed, 0, 2**31 - 1)
+        check_lif_training(self)
 
     @property
     def shapes(self) -> list[tuple[int, int]]:
