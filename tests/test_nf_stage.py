@@ -15,6 +15,7 @@ from cosim.workloads.nf.stage import FieldStage, compute_field_stage, field_head
     ({"height": 3}, "phantom height"),
     ({"bits_output": 30}, "output bits must be"),
     ({"backend": "spcie"}, "unknown backend"),
+    ({"read_path": "real"}, "unknown read path"),
     ({"steps": 0}, "training steps"),
     ({"encoding": "gauss"}, "unknown encoding"),
     ({"wide": 1}, "wide must be"),
@@ -29,6 +30,7 @@ def test_quick_setting_and_a_tiny_stage(tmp_path):
     cfg = quick.field_config()
     assert cfg.phantom_shape == (8, 48, 48) and cfg.training.steps == 300
     assert cfg.bits == (14, 14, 12) and cfg.amp_ratio == 1.5
+    assert cfg.read_path == "paper"  # the realistic path takes minutes for the paper network
     res = compute_field_stage(FieldStage(slices=3, height=16, width=16, steps=30, batch=0,
                                          seed=3))
     summary = write_result(res, tmp_path / "field")

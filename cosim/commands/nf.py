@@ -93,7 +93,8 @@ _MODEL = [
                  help="gaussian, positional, basic or none."),
     click.option("--sigma", type=float, default=4.0, show_default=True,
                  help="Std of the Gaussian encoder's B (NF code: 4)."),
-    click.option("--wide", is_flag=True, help="The wider network (4 ReLU layers of 256)."),
+    click.option("--wide", is_flag=True,
+                 help="The wider network (SIREN, width 128, full-rank hidden)."),
     click.option("--steps", type=int, default=None, help="Training steps [2000; quick 300]."),
     click.option("--batch", type=int, default=None,
                  help="Voxels per step [16384; quick 4096]; 0 for all."),
@@ -110,8 +111,13 @@ _DEPLOY = [
                  help="LRS write-noise std, fraction of g_LRS (NF code 0.15)."),
     click.option("--read-noise", type=float, default=0.0, show_default=True,
                  help="Read-noise amplitude, fresh at every read (PRIME eq. 7)."),
-    click.option("--r-wire", "r_wire_ohm", type=float, default=0.0, show_default=True,
-                 help="Wire resistance per cell segment (ohm); 0 is the paper's setting."),
+    click.option("--read-path", "read_path", default="paper", show_default=True,
+                 help="paper (0T1R, no wires, ideal virtual ground, 1 HAQ pass) or realistic "
+                      "(1T1R, 1.06 ohm segments, TIA sized per block, IR-aware placement, "
+                      "3 HAQ passes with transfer verify reads)."),
+    click.option("--r-wire", "r_wire_ohm", type=float, default=None,
+                 help="Wire resistance per cell segment (ohm) [default: the read path's: "
+                      "paper 0, realistic 1.06]."),
 ]
 _MODEL_DIR = click.option("--model", "model_dir", type=click.Path(path_type=Path),
                           required=True,
@@ -145,9 +151,11 @@ def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: fl
 
 def _deploy_fields(*, backend: str = "ideal", bits: str = "14,14,12", amp_ratio: float = 1.5,
                    write_noise: float = 0.15, read_noise: float = 0.0,
-                   r_wire_ohm: float = 0.0) -> dict[str, Any]:
+                   read_path: str = "paper", r_wire_ohm: float | None = None
+                   ) -> dict[str, Any]:
     return {"backend": backend, "bits": parse_bits(bits), "amp_ratio": amp_ratio,
-            "write_noise": write_noise, "read_noise": read_noise, "r_wire_ohm": r_wire_ohm}
+            "write_noise": write_noise, "read_noise": read_noise, "read_path": read_path,
+            "r_wire_ohm": r_wire_ohm}
 
 
 def _volume(volume_path: Path | None, frame: int | None):
@@ -163,10 +171,19 @@ def _volume(volume_path: Path | None, frame: int | None):
 def _model(model_dir: Path, deploy: dict[str, Any] | None = None, what: str = "--model"):
     """``(config, volume, state)`` of a trained model, with the deploy options applied."""
     from cosim.outputs.neural_field import load_checkpoint
+    from cosim.workloads.nf.field import encoder_read
 
     cfg, truth, state = load_checkpoint(model_dir, what)
     if deploy is not None:
-        cfg = replace(cfg, **_deploy_fields(**deploy))
+        new = replace(cfg, **_deploy_fields(**deploy))
+        if encoder_read(new) != encoder_read(cfg):
+            raise ConfigError(
+                f"{what} {model_dir} was trained on the {cfg.read_path} read path "
+                f"({cfg.backend} backend), whose Gaussian encoder B it learnt; B is read "
+                f"through the read path, so --read-path {new.read_path} --backend "
+                f"{new.backend} needs a model trained with them "
+                f"('cosim field train --read-path {new.read_path} --backend {new.backend}')")
+        cfg = new
     return cfg, truth, state
 
 
@@ -229,7 +246,7 @@ def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
 @field_group.command("train")
 @click.option("--resume", is_flag=True,
               help="Continue the checkpoint in -o (its config; --steps may raise the total).")
-@_options(_VOLUME + _MODEL + _OUT)
+@_options(_VOLUME + _MODEL + [_DEPLOY[0]] + _DEPLOY[5:] + _OUT)
 def field_train_command(resume: bool, volume_path: Path | None, frame: int | None,
                         run_dir: Path | None, as_json: bool, **opts: Any) -> None:
     """Train the neural field (dense) and keep a checkpoint; Ctrl-C keeps the last step."""
@@ -322,6 +339,47 @@ def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | N
         result = evaluate_field(cfg, prep, state, progress=_progress(as_json))
         summary = write_neural_field(result, run_dir)
     _finish(summary, run_dir, as_json)
+
+
+@field_group.command("verify")
+@_MODEL_DIR
+@click.option("--voxels", type=int, default=8, show_default=True,
+              help="Voxels sampled (seeded) and run through calibrated and spice.")
+@click.option("--sample-seed", type=int, default=0, show_default=True,
+              help="Seed of the voxel sample.")
+@click.option("--spice-workers", type=int, default=1, show_default=True,
+              help="ngspice processes at once.")
+@_options(_DEPLOY[1:4] + _DEPLOY[5:] + _OUT)
+def field_verify_command(model_dir: Path, voxels: int, sample_seed: int, spice_workers: int,
+                         run_dir: Path | None, as_json: bool, **deploy: Any) -> None:
+    """Spot-check: HAQ-deployed field on calibrated vs spice, per layer and end to end."""
+    from cosim.outputs.neural_field import write_verify
+    from cosim.workloads.nf.field import prepare
+    from cosim.workloads.nf.verify import VerifyConfig, verify_field
+
+    vcfg = VerifyConfig(voxels=voxels, seed=sample_seed, spice_workers=spice_workers)
+    cfg, truth, state = _model(model_dir, {"backend": "calibrated", **deploy})
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-verify")
+                         ) as run_dir:
+        prep = prepare(cfg, truth)
+        say = None if as_json else (lambda name: click.echo(f"spice: {name}", err=True))
+        result = verify_field(cfg, prep, state.params, vcfg, progress=say)
+        summary = write_verify(result, run_dir)
+    summary["run_dir"] = str(run_dir)
+    if as_json:
+        emit_json(summary)
+    else:
+        for c in summary["layers"]:
+            click.echo(f"{c['name']:>8} ({c['rows']}x{c['cols']}, {c['bits']} bit, "
+                       f"{c['macros']} macros, {c['cell']}): {c['max_rel_error']:.2e} of full "
+                       f"scale (bound {c['bound']:.1e}) {'ok' if c['within'] else 'OVER'}")
+        click.echo(f"end to end: max |calibrated - spice| {summary['end_to_end_max_abs']:.2e} "
+                   f"(bound {summary['end_to_end_bound']:.0e}); "
+                   f"{'passed' if summary['passed'] else 'FAILED'}")
+        click.echo(f"read path: {summary['read_path']}")
+        click.echo(f"wrote {run_dir}")
+    if not summary["passed"]:
+        sys.exit(1)
 
 
 @field_group.command("sparse")
@@ -441,7 +499,7 @@ def field_hapo_command(model_dir: Path, bits_input: str, bits_hidden: str, bits_
                          ) as run_dir:
         prep = prepare(cfg, truth)
         result = run_hapo(cfg, prep, state.params, hcfg, progress=_progress(as_json))
-        summary = write_hapo(result, run_dir, cfg.read_path())
+        summary = write_hapo(result, run_dir, cfg.read_path_text())
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)

@@ -79,7 +79,7 @@ def _slices(result: NeuralFieldResult, stem: Path) -> list[Path]:
         axes[r, 0].set_ylabel(f"slice {k}", fontsize=7)
     rec = result.recon
     fig.suptitle(f"PSNR software {rec['software'].psnr:.2f} / HAQ {rec['haq'].psnr:.2f} / "
-                 f"PTQ {rec['ptq'].psnr:.2f} dB; {result.config.read_path()}", fontsize=8)
+                 f"PTQ {rec['ptq'].psnr:.2f} dB; {result.config.read_path_text()}", fontsize=8)
     return save_figure(fig, stem)
 
 
@@ -99,7 +99,7 @@ def _histograms(result: NeuralFieldResult, stem: Path) -> list[Path]:
     axes[1].set_title(f"output layer, HAQ {out.n_bits} bit: cell G (uS)", fontsize=8)
     for ax in axes:
         ax.set_ylabel("cells", fontsize=8)
-    fig.suptitle(result.config.read_path(), fontsize=8)
+    fig.suptitle(result.config.read_path_text(), fontsize=8)
     return save_figure(fig, stem)
 
 
@@ -200,8 +200,13 @@ def write_deploy(run_dir: Path, cfg, deployed: dict, params) -> dict[str, Any]:
             w = np.asarray(params[name], dtype=float)
             err = layer.weights() - w
             pw = layer.programmed
-            rows.append({"scheme": scheme, "matrix": name, "rows": w.shape[0],
-                         "cols": w.shape[1], "bits": pw.n_bits,
+            lay = dep.placements.get(name)
+            rows.append({"scheme": scheme, "matrix": name, "read_path": cfg.read_path,
+                         "rows": w.shape[0], "cols": w.shape[1], "bits": pw.n_bits,
+                         "macros": lay.macros if lay is not None else None,
+                         "rows_per_macro": lay.rows_used if lay is not None else None,
+                         "cols_per_macro": lay.cols_used if lay is not None else None,
+                         "read_gain": lay.mean_attenuation if lay is not None else 1.0,
                          "cells": int(pw.g_actual_siemens.size * (2 if pw.differential else 1)),
                          "weight_rmse_rel": float(np.sqrt(np.mean(err ** 2))
                                                   / max(np.abs(w).max(), 1e-30))})
@@ -214,17 +219,34 @@ def write_deploy(run_dir: Path, cfg, deployed: dict, params) -> dict[str, Any]:
         ax.hist(out.g_actual_siemens.ravel() * 1e6, bins=60)
         ax.set_title(f"output layer, {scheme.upper()} {out.n_bits} bit: cell G (uS)", fontsize=8)
         ax.set_ylabel("cells", fontsize=8)
-    fig.suptitle(cfg.read_path(), fontsize=8)
+    fig.suptitle(cfg.read_path_text(), fontsize=8)
     figures = save_figure(fig, run_dir / "conductance")
-    summary: dict[str, Any] = {"read_path": cfg.read_path(), "bits": list(cfg.bits),
+    summary: dict[str, Any] = {"read_path": cfg.read_path_text(),
+                               "read_path_name": cfg.read_path,
+                               "read_path_settings": cfg.read_path_spec().as_dict(),
+                               "bits": list(cfg.bits),
                                "amp_ratio": cfg.amp_ratio, "write_noise": cfg.write_noise}
     for scheme in deployed:
         sub = table[table.scheme == scheme]
         summary[f"cells_{scheme}"] = int(sub.cells.sum())
+        summary[f"macros_{scheme}"] = int(deployed[scheme].macros)
         summary[f"weight_rmse_rel_{scheme}"] = float(sub.weight_rmse_rel.max())
     summary.update(tables=["deploy.csv"], figures=sorted(p.name for p in figures))
     write_manifest(run_dir, new_manifest("field deploy", simulator=False, **summary))
     return {"command": "field deploy", **summary}
+
+
+def write_verify(result, run_dir: Path) -> dict[str, Any]:
+    """``cosim field verify``: ``verify.csv`` (per-layer error against spice), ``voxels.csv``
+    (sampled voxels on both backends) and the manifest."""
+    run_dir = Path(run_dir)
+    result.table().to_csv(run_dir / "verify.csv", index=False, float_format="%.6g")
+    pd.DataFrame({"voxel": result.voxels, "calibrated": result.y_calibrated,
+                  "spice": result.y_spice}).to_csv(run_dir / "voxels.csv", index=False,
+                                                   float_format="%.17g")
+    summary = {**result.summary(), "tables": ["verify.csv", "voxels.csv"]}
+    write_manifest(run_dir, new_manifest("field verify", simulator=True, **summary))
+    return {"command": "field verify", **summary}
 
 
 def write_sparse(result, run_dir: Path) -> dict[str, Any]:
@@ -246,9 +268,9 @@ def write_sparse(result, run_dir: Path) -> dict[str, Any]:
     ax.set_ylabel("PSNR over all slices (dB)")
     ax.legend(fontsize=7)
     run = next(iter(result.runs.values()))
-    ax.set_title(f"sparse reconstruction; {run.config.read_path()}", fontsize=7)
+    ax.set_title(f"sparse reconstruction; {run.config.read_path_text()}", fontsize=7)
     figures = save_figure(fig, run_dir / "sparse_psnr")
-    summary = {**result.summary(), "read_path": run.config.read_path(),
+    summary = {**result.summary(), "read_path": run.config.read_path_text(),
                "tables": ["sparse.csv"], "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest("field sparse", simulator=False, **summary))
     return {"command": "field sparse", **summary}

@@ -51,11 +51,11 @@ from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, READOUTS
 from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
 from circuits.errors import ConfigError, check_choice, check_int, check_memory, check_range
 from circuits.interconnect import R_WIRE_40NM_OHM
-from circuits.tia import tia_for_current
 from cosim.accounting.events import Events
-from cosim.engine.placement import DEFAULT_MIN_UNIFORMITY, Placement, place
+from cosim.engine.placement import DEFAULT_MIN_UNIFORMITY, Placement
 from cosim.engine.tile import Tile, TileConfig, make_tile
 from cosim.layers.analog import VERIFY_READS, AnalogLayer
+from cosim.layers.read_path import PLACEMENTS, ReadPath
 from cosim.programming.aggregation import (
     AGGREGATIONS,
     Aggregator,
@@ -75,7 +75,6 @@ from cosim.programming.schemes import (
 )
 
 WEIGHT_DISTRIBUTIONS = ("uniform", "gaussian")
-PLACEMENTS = ("ir_aware", "full")
 BACKENDS = ("ideal", "calibrated", "spice")
 
 NORMALISATION = (
@@ -215,29 +214,31 @@ class HaqExperimentConfig:
         return (24.0 * self.n_vectors * (self.vector_length + columns)
                 + 16 * 8 * self.vector_length * columns)
 
+    def read_path(self) -> ReadPath:
+        """The read path of this test (cell, wires, readout, placement, verify reads)."""
+        return ReadPath(name="haq test", cell=self.cell, r_wire_ohm=self.r_wire_ohm,
+                        readout=self.readout, placement=self.placement,
+                        min_uniformity=self.min_uniformity, macro_rows=self.macro_rows,
+                        macro_cols=self.macro_cols, verify_read=self.verify_read,
+                        haq_passes=self.haq_passes)
+
+    def _base_tile(self) -> TileConfig:
+        return TileConfig(backend=self.backend, dac_bits=self.input_bits, adc_bits=self.adc_bits,
+                          read_noise_scale=self.read_noise, rram=TAOX_40NM, access=ACCESS_45NM,
+                          v_read_volt=V_READ_VOLT, seed=self.seed,
+                          use_cache=False)  # every programmed array is new: nothing to reuse
+
     def layout(self) -> Placement:
         """Where the ``vector_length x n_outputs * n_bits`` cells go (``placement``)."""
-        rows, cols = self.vector_length, self.n_outputs * self.n_bits
-        return place(rows, cols, group=self.n_bits, macro_rows=self.macro_rows,
-                     macro_cols=self.macro_cols, cell=self.cell, r_wire_ohm=self.r_wire_ohm,
-                     rram=TAOX_40NM, access=ACCESS_45NM, v_read_volt=V_READ_VOLT,
-                     min_uniformity=self.min_uniformity
-                     if self.placement == "ir_aware" and self.backend != "ideal" else 0.0)
+        return self.read_path().layout(self.vector_length, self.n_outputs * self.n_bits,
+                                       self.n_bits, self._base_tile())
 
     def tile_config(self) -> TileConfig:
-        """The tile this test runs on; its ``macro_rows`` and ``macro_cols`` are the
-        rows and columns the placement uses of each physical macro (:meth:`layout`)."""
-        lay = self.layout()
-        # The TIA sized to the block: its linear range (the ADC's full scale) ends at
-        # the current of a column of LRS cells read at full input.
-        tia = tia_for_current(V_READ_VOLT * TAOX_40NM.g_lrs_siemens * lay.rows_used)
-        return TileConfig(backend=self.backend, cell=self.cell, r_wire_ohm=self.r_wire_ohm,
-                          readout=self.readout, tia=tia,
-                          macro_rows=lay.rows_used, macro_cols=lay.cols_used,
-                          dac_bits=self.input_bits, adc_bits=self.adc_bits,
-                          read_noise_scale=self.read_noise,
-                          rram=TAOX_40NM, seed=self.seed,
-                          use_cache=False)  # every programmed array is new: nothing to reuse
+        """The tile this test runs on (:meth:`cosim.layers.read_path.ReadPath.deploy`): its
+        ``macro_rows`` and ``macro_cols`` are the rows and columns the placement uses of
+        each physical macro (:meth:`layout`), its TIA sized to that block."""
+        return self.read_path().deploy(self.vector_length, self.n_outputs * self.n_bits,
+                                       self.n_bits, self._base_tile())[0]
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

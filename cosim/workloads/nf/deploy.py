@@ -10,6 +10,14 @@ Input scale of each layer: the largest ``|input|`` of that matrix over the
 training voxels in the software network (features and sine outputs are at
 most 1); at deployment inputs beyond it saturate at the DAC's full scale.
 
+Read path: with ``DeployConfig.read_path`` set, every matrix gets its own
+tile built by :meth:`cosim.layers.read_path.ReadPath.deploy` (the one
+definition the HAQ MVM test uses too): placed in macros (IR-aware on the
+realistic path), the TIA sized to its placed block, the schemes decoding
+against the placement's mean attenuation, HAQ with the read path's passes
+and verify reads. Without it every layer is built on ``DeployConfig.tile``
+as given.
+
 Events: the layers' own counts (:meth:`AnalogLayer.forward`), plus digital
 work: one add per bias, one multiply per ``w0`` scaling, one CORDIC evaluation
 (``iterations`` steps) per sine neuron or one add (compare) per ReLU neuron.
@@ -17,14 +25,16 @@ work: one add per bias, one multiply per ``w0`` scaling, one CORDIC evaluation
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from circuits.errors import check_choice
 from cosim.accounting.events import Events
+from cosim.engine.placement import Placement
 from cosim.engine.tile import TileConfig
 from cosim.layers.analog import AnalogLayer
+from cosim.layers.read_path import ReadPath
 from cosim.programming.schemes import HAQ, PTQ, BinaryCellWriter
 from cosim.workloads.nf.cordic import CordicConfig, sincos_turns
 from cosim.workloads.nf.mlp import MLPConfig, Params, forward, matrices
@@ -46,8 +56,12 @@ class DeployConfig:
         bits: cells per weight for the input, hidden and output matrices.
         amp_ratio: HAQ's ``s``.
         write_noise: LRS write-noise std, a fraction of g_LRS (NF code 0.15).
-        tile: the tile every layer is built on (backend, wires, read noise).
-        verify_read: HAQ verify reads (:class:`cosim.layers.analog.TileReadBack`).
+        tile: the tile every layer is built on (backend, wires, read noise);
+            with ``read_path`` the base each layer's tile is cut from.
+        verify_read: HAQ verify reads (:class:`cosim.layers.analog.TileReadBack`)
+            without ``read_path`` (with it: the read path's).
+        read_path: how each matrix is placed and read (module docstring);
+            ``None`` builds every layer on ``tile`` as it is.
     """
 
     scheme: str = "haq"
@@ -56,15 +70,36 @@ class DeployConfig:
     write_noise: float = 0.15
     tile: TileConfig = TileConfig(backend="ideal", r_wire_ohm=0.0)
     verify_read: str = "first_order"
+    read_path: ReadPath | None = None
 
     def __post_init__(self) -> None:
         check_choice("programming scheme", self.scheme, ("haq", "ptq"))
         for b in self.bits:  # range checks by the schemes' own rule
             HAQ(n_bits=b, amp_ratio=self.amp_ratio)
 
-    def make_scheme(self, name: str) -> HAQ | PTQ:
-        n = self.bits[ROLES.index(role(name))]
-        return HAQ(n_bits=n, amp_ratio=self.amp_ratio) if self.scheme == "haq" else PTQ(n_bits=n)
+    def n_bits(self, name: str) -> int:
+        """Cells per weight of matrix ``name``."""
+        return self.bits[ROLES.index(role(name))]
+
+    def make_scheme(self, name: str, read_gain: float = 1.0) -> HAQ | PTQ:
+        n = self.n_bits(name)
+        if self.scheme == "ptq":
+            return PTQ(n_bits=n, read_gain=read_gain)
+        passes = self.read_path.haq_passes if self.read_path is not None else 1
+        return HAQ(n_bits=n, amp_ratio=self.amp_ratio, passes=passes, read_gain=read_gain)
+
+    def layer_tile(self, name: str, shape: tuple[int, int]
+                   ) -> tuple[TileConfig, Placement | None]:
+        """The tile of matrix ``name`` of ``shape`` (in, out), and its placement if placed."""
+        if self.read_path is None:
+            return self.tile, None
+        n = self.n_bits(name)
+        return self.read_path.deploy(int(shape[0]), int(shape[1]) * n, n, self.tile)
+
+    @property
+    def verify(self) -> str:
+        """The verify reads HAQ uses."""
+        return self.read_path.verify_read if self.read_path is not None else self.verify_read
 
 
 def input_scales(params: Params, feats: np.ndarray, mlp: MLPConfig) -> dict[str, float]:
@@ -88,12 +123,19 @@ class DeployedMLP:
         mlp: the network's shape and activation.
         layers: one analog layer per matrix, by name.
         cordic: the digital core's CORDIC for sine activations.
+        placements: where each matrix went (with a read path), by name.
     """
 
     params: Params
     mlp: MLPConfig
     layers: dict[str, AnalogLayer]
     cordic: CordicConfig
+    placements: dict[str, Placement] = field(default_factory=dict)
+
+    @property
+    def macros(self) -> int:
+        """Macros the placed matrices take (0 without a read path)."""
+        return int(sum(p.macros for p in self.placements.values()))
 
     @property
     def programming_events(self) -> Events:
@@ -157,13 +199,17 @@ def deploy_mlp(params: Params, mlp: MLPConfig, cfg: DeployConfig, scales: dict[s
         rng: the source of the write noise (one stream per layer is spawned).
         cordic: the digital core's CORDIC (default :class:`CordicConfig`).
     """
-    layers = {}
+    layers, placements = {}, {}
     names = matrices(params)
     for name, seed in zip(names, rng.spawn(len(names)), strict=True):
-        write = BinaryCellWriter(rram=cfg.tile.rram, lrs_sigma=cfg.write_noise, rng=seed)
-        layers[name] = AnalogLayer.deploy(cfg.make_scheme(name), cfg.tile,
-                                          w=np.asarray(params[name], dtype=float), write=write,
-                                          verify_read=cfg.verify_read,
-                                          input_scale=scales[name])
+        w = np.asarray(params[name], dtype=float)
+        tile, lay = cfg.layer_tile(name, w.shape)
+        write = BinaryCellWriter(rram=tile.rram, lrs_sigma=cfg.write_noise, rng=seed)
+        scheme = cfg.make_scheme(name, lay.mean_attenuation if lay is not None else 1.0)
+        layers[name] = AnalogLayer.deploy(scheme, tile, w=w, write=write,
+                                          verify_read=cfg.verify, input_scale=scales[name])
+        if lay is not None:
+            placements[name] = lay
     return DeployedMLP(params={k: np.asarray(v, dtype=float) for k, v in params.items()},
-                       mlp=mlp, layers=layers, cordic=cordic or CordicConfig())
+                       mlp=mlp, layers=layers, cordic=cordic or CordicConfig(),
+                       placements=placements)

@@ -15,6 +15,17 @@ One call, :func:`run_neural_field`, does the dense task of issue 12:
 5. PSNR and SSIM (:mod:`.metrics`) of software, HAQ and PTQ, per slice and
    over the volume, and the events each deployed pass counted.
 
+**Read path** (``read_path``): ``paper`` (the default, the NF paper's
+setting: 0T1R cells, no wires, ideal virtual ground, one HAQ pass) or
+``realistic`` (issue 11's: 1T1R cells, 1.06 ohm wire segments, a TIA per
+column sized to its placed block, IR-aware placement, three HAQ passes with
+transfer verify reads, read gain decoding, column offset calibration);
+every matrix and the Gaussian encoder's pairs are placed and read through it
+(:mod:`cosim.layers.read_path`, the definition the HAQ MVM test uses). On a
+read path other than the paper's, the encoder's ``B`` is the one its layer
+computes (read once with one-hot inputs, as a chip calibrates its random
+projection), so training sees the projection the hardware makes.
+
 "software" is the trained network in float64 numpy on the exact features;
 ``software_hw_features`` the same network on the features the hardware
 encoder computed (so the encoder's share of the loss is visible).
@@ -32,7 +43,10 @@ import numpy as np
 from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.events import Events
 from cosim.accounting.workload import Workload, mlp_workload
-from cosim.engine.tile import TileConfig, make_tile
+from cosim.engine.noise import FORMED_TAOX
+from cosim.engine.tile import TileConfig
+from cosim.layers.read_path import READ_PATHS, ReadPath
+from cosim.layers.read_path import read_path as named_read_path
 from cosim.programming.schemes import MAX_BITS
 from cosim.workloads.nf.cordic import CordicConfig, error_bound, sincos_turns
 from cosim.workloads.nf.deploy import DeployConfig, DeployedMLP, deploy_mlp, input_scales
@@ -72,7 +86,10 @@ class NeuralFieldConfig:
         write_noise: LRS write-noise std, fraction of g_LRS (NF code 0.15).
         read_noise: PRIME eq. 7 read-noise amplitude, fresh at every read.
         backend: tile backend of every layer: ``ideal`` or ``calibrated``.
-        r_wire_ohm: wire resistance per cell segment (0: the paper's setting).
+        read_path: ``paper`` or ``realistic`` (module docstring;
+            :data:`cosim.layers.read_path.READ_PATHS`).
+        r_wire_ohm: wire resistance per cell segment (ohm); ``None`` is the read
+            path's own (paper 0, realistic 1.06).
         cordic: the digital core's CORDIC (encoder and sine activations).
         eval_chunk: voxels per deployed forward call (memory bound).
         seed: seed of the encoder, initialisation, batches and noise.
@@ -87,7 +104,8 @@ class NeuralFieldConfig:
     write_noise: float = 0.15
     read_noise: float = 0.0
     backend: str = "ideal"
-    r_wire_ohm: float = 0.0
+    read_path: str = "paper"
+    r_wire_ohm: float | None = None
     cordic: CordicConfig = field(default_factory=CordicConfig)
     eval_chunk: int = 8192
     seed: int = 0
@@ -106,23 +124,37 @@ class NeuralFieldConfig:
         check_range("write noise", self.write_noise, 0.0, 10.0)
         check_range("read noise", self.read_noise, 0.0, 1.0)
         check_choice("backend", self.backend, BACKENDS)
-        check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
+        check_choice("read path", self.read_path, tuple(READ_PATHS))
+        if self.r_wire_ohm is not None:
+            check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
         check_int("eval chunk", self.eval_chunk, 1, 10**7)
         check_int("seed", self.seed, 0, 2**32 - 1)
         self.deploy_config("haq")  # bits and s checked by the schemes' own rules
 
+    def read_path_spec(self) -> ReadPath:
+        """The read path every layer is deployed through (``r_wire_ohm`` applied)."""
+        if self.r_wire_ohm is None:
+            return named_read_path(self.read_path)
+        return named_read_path(self.read_path, r_wire_ohm=float(self.r_wire_ohm))
+
     def tile_config(self) -> TileConfig:
-        return TileConfig(backend=self.backend, r_wire_ohm=self.r_wire_ohm,
+        """The base tile (backend, read noise, seed) each layer's tile is cut from."""
+        return TileConfig(backend=self.backend, r_wire_ohm=self.read_path_spec().r_wire_ohm,
                           read_noise_scale=self.read_noise, seed=self.seed, use_cache=False)
 
     def deploy_config(self, scheme: str) -> DeployConfig:
         return DeployConfig(scheme=scheme, bits=tuple(self.bits), amp_ratio=self.amp_ratio,
-                            write_noise=self.write_noise, tile=self.tile_config())
+                            write_noise=self.write_noise, tile=self.tile_config(),
+                            read_path=self.read_path_spec())
 
-    def read_path(self) -> str:
+    def read_path_text(self) -> str:
         """The read path in words (for every figure and table)."""
-        wires = f"wires {self.r_wire_ohm:g} ohm/segment" if self.r_wire_ohm else "no wires"
-        return f"{self.backend} backend, {wires}, read noise {self.read_noise:g}"
+        rp = self.read_path_spec()
+        wires = f"wires {rp.r_wire_ohm:g} ohm/segment" if rp.r_wire_ohm else "no wires"
+        return (f"{self.backend} backend, {wires}, read noise {self.read_noise:g}, "
+                f"{rp.name} read path ({rp.cell}, {rp.readout.replace('_', ' ')}, "
+                f"{rp.placement.replace('_', '-')} placement, HAQ {rp.haq_passes} "
+                f"pass{'es' if rp.haq_passes > 1 else ''}, {rp.verify_read} verify reads)")
 
 
 def config_from_dict(d: dict[str, Any]) -> NeuralFieldConfig:
@@ -196,7 +228,12 @@ class NeuralFieldResult:
             "final_loss": float(self.training.losses[-1]) if self.training.losses.size else None,
             "cordic_max_error": self.cordic_error,
             "cordic_error_bound": error_bound(self.config.cordic),
-            "read_path": self.config.read_path(), "metrics": CONVENTION,
+            "read_path": self.config.read_path_text(),
+            "read_path_name": self.config.read_path,
+            "read_path_settings": self.config.read_path_spec().as_dict(),
+            "macros_haq": haq.macros if haq else 0,
+            "placements_haq": {k: v.as_dict() for k, v in haq.placements.items()} if haq else {},
+            "metrics": CONVENTION,
             "normalisation": NORMALISATION, "paper": PAPER,
             "config": asdict(self.config), "timings_s": dict(self.timings_s),
         })
@@ -210,8 +247,9 @@ class NeuralFieldResult:
         methods = [m for m in METHODS if m in rec]
         losses = self.training.losses
         return {
-            "metrics": pd.DataFrame([{"method": m, "psnr_db": rec[m].psnr, "ssim": rec[m].ssim}
-                                     for m in methods]),
+            "metrics": pd.DataFrame([{"method": m, "psnr_db": rec[m].psnr, "ssim": rec[m].ssim,
+                                      "read_path": self.config.read_path,
+                                      "backend": self.config.backend} for m in methods]),
             "metrics_slices": pd.DataFrame([
                 {"method": m, "slice": i, "psnr_db": rec[m].psnr_slices[i],
                  "ssim": rec[m].ssim_slices[i]}
@@ -284,10 +322,48 @@ def prepare(cfg: NeuralFieldConfig, volume: np.ndarray | None = None) -> Prepare
     truth = normalise(raw)
     seq = np.random.SeedSequence(cfg.seed)
     rng_enc, rng_init = (np.random.default_rng(s) for s in seq.spawn(4)[:2])
-    encoder = build_encoder(cfg.encoder, make_tile(cfg.tile_config()), rng=rng_enc)
+    encoder = build_encoder(cfg.encoder, encoder_tile(cfg), rng=rng_enc)
+    if encoder.layer is not None and encoder_read(cfg) is not None:
+        encoder = replace(encoder, b=measured_projection(encoder))
     x = voxel_coordinates(truth.shape)
     return Prepared(truth=truth, encoder=encoder, x=x, feats=encoder.software(x),
                     rngs={"init": rng_init})
+
+
+ENCODER_G_MAX_SIEMENS = min(FORMED_TAOX.mean_siemens + 4 * FORMED_TAOX.std_siemens,
+                            TileConfig().rram.g_max_siemens)
+"""The formed cell the encoder's TIA is sized for: 4 standard deviations above the mean
+(51 uS); the LRS level would leave a column of 3 formed cells saturated half the time."""
+
+
+def encoder_tile(cfg: NeuralFieldConfig) -> TileConfig:
+    """The Gaussian encoder's tile: its ``3 x m`` pairs placed on the read path."""
+    m = cfg.encoder.n_frequencies
+    return cfg.read_path_spec().deploy(3, 2 * m, 2, cfg.tile_config(),
+                                       g_cell_max_siemens=ENCODER_G_MAX_SIEMENS)[0]
+
+
+def encoder_read(cfg: NeuralFieldConfig) -> dict[str, Any] | None:
+    """What the Gaussian encoder's ``B`` depends on beyond its cells: ``None`` on the paper
+    read path (``B`` is the cells' ``G+ - G-``), else the read path it is measured through.
+
+    A model trained with one ``B`` is only valid with the same ``B``: two configs whose
+    ``encoder_read`` differ need their own training (``cosim field`` refuses the mix).
+    """
+    if cfg.encoder.kind != "gaussian" or cfg.read_path == "paper":
+        return None
+    return {"backend": cfg.backend, **cfg.read_path_spec().as_dict()}
+
+
+def measured_projection(encoder: Encoder) -> np.ndarray:
+    """``B`` as the encoder's layer computes it, ``(m, 3)``: one-hot reads, offset removed.
+
+    The layer is linear in its inputs (the calibrated backend's transfer), so
+    ``scale * (y(e_k) - y(0))`` is exactly the projection its ``forward`` applies.
+    """
+    eye = np.vstack([np.eye(3), np.zeros((1, 3))])
+    y, _ = encoder.layer.forward(eye)
+    return encoder.config.scale * (y[:3] - y[3]).T
 
 
 def train_field(cfg: NeuralFieldConfig, prep: Prepared, *, params: Params | None = None,
@@ -409,6 +485,22 @@ def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *
     state = train_field(cfg, prep, progress=progress, resume=resume, on_interrupt=on_interrupt)
     timings["train"] = time.perf_counter() - t0
     return evaluate_field(cfg, prep, state, progress=progress, timings=timings)
+
+
+def forward_voxels(encoder: Encoder, deployed: DeployedMLP, x: np.ndarray, chunk: int
+                   ) -> tuple[np.ndarray, Events, int]:
+    """Every voxel of ``x`` through the hardware, ``chunk`` voxels per call.
+
+    The encoder (its analog layer and CORDIC sin/cos) and then the deployed
+    network; returns the intensities ``(N,)``, the events and CORDIC steps.
+    """
+    pred, ev, steps = np.empty(len(x)), Events(), 0
+    for i in range(0, len(x), chunk):
+        f, e1, s1 = encoder.deployed(x[i:i + chunk])
+        y, e2, s2 = deployed.forward(f)
+        pred[i:i + chunk] = y
+        ev, steps = ev + e1 + e2, steps + s1 + s2
+    return pred, ev, steps
 
 
 def _chunked_encoder(encoder: Encoder, x: np.ndarray, chunk: int

@@ -48,6 +48,9 @@ class FieldStage:
         write_noise: LRS write-noise std, fraction of g_LRS (NF code 0.15).
         read_noise: read-noise amplitude, fresh at every read.
         backend: tile backend: ``ideal`` or ``calibrated``.
+        read_path: ``paper`` (default: the stage stays fast) or ``realistic``
+            (1T1R, 1.06 ohm, TIA, IR-aware placement, 3 HAQ passes: minutes
+            for the paper's network, most of it HAQ's transfer verify reads).
         seed: seed of every draw (from ``[run]``).
     """
 
@@ -67,6 +70,7 @@ class FieldStage:
     write_noise: float = 0.15
     read_noise: float = 0.0
     backend: str = "ideal"
+    read_path: str = "paper"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -84,7 +88,7 @@ class FieldStage:
             training=TrainConfig(steps=self.steps, batch=self.batch,
                                  learning_rate=self.learning_rate, seed=self.seed),
             amp_ratio=self.amp_ratio, write_noise=self.write_noise, read_noise=self.read_noise,
-            backend=self.backend, seed=self.seed)
+            backend=self.backend, read_path=self.read_path, seed=self.seed)
 
 
 def compute_field_stage(cfg: FieldStage) -> NeuralFieldResult:
