@@ -3,10 +3,13 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_nf.py [--phantom 40x128x128] [--steps 2000]
-        [--batch 16384] [--backend ideal] [--wide] [-o RUN_DIR]
+        [--batch 16384] [--backend ideal] [--encoding gaussian] [--sigma S] [--wide]
+        [-o RUN_DIR]
 
 Prints the wall time of each phase (training, programming, forward pass of all
-voxels per scheme) and the metrics; writes the run folder when ``-o`` is given.
+voxels per scheme), the process's CPU time, the load average and the metrics;
+writes the run folder when ``-o`` is given. ``--sigma`` defaults to the
+encoding's own scale (:data:`cosim.workloads.nf.encoder.DEFAULT_SCALES`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -26,14 +30,18 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--batch", type=int, default=16384)
     ap.add_argument("--backend", default="ideal")
+    ap.add_argument("--encoding", default="gaussian")
+    ap.add_argument("--sigma", type=float, default=None)
     ap.add_argument("--wide", action="store_true")
     ap.add_argument("-o", "--out", default=None)
     a = ap.parse_args()
     from cosim.commands.nf import parse_shape
+    from cosim.workloads.nf.encoder import EncoderConfig
     from cosim.workloads.nf.field import NeuralFieldConfig, run_neural_field
     from cosim.workloads.nf.mlp import PAPER_MLP, WIDE, TrainConfig
 
     cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom), backend=a.backend,
+                            encoder=EncoderConfig(kind=a.encoding, sigma=a.sigma),
                             mlp=WIDE if a.wide else PAPER_MLP,
                             training=TrainConfig(steps=a.steps, batch=a.batch))
     t0 = time.perf_counter()
@@ -41,7 +49,11 @@ def main() -> None:
     total = time.perf_counter() - t0
     s = r.summary()
     out = {k: s[k] for k in s if k.startswith(("psnr", "ssim"))}
-    out.update(timings_s=s["timings_s"], total_s=total, read_path=s["read_path"],
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out.update(timings_s=s["timings_s"], total_s=total, cpu_s=ru.ru_utime + ru.ru_stime,
+               load_1min=os.getloadavg()[0], read_path=s["read_path"],
+               encoding=cfg.encoder.kind, scale=cfg.encoder.scale, network=str(cfg.mlp),
+               steps=cfg.training.steps, batch=cfg.training.batch,
                weights=s["weights"], voxels=s["voxels"])
     if a.out:
         from cosim.outputs.neural_field import write_neural_field

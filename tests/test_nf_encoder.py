@@ -8,7 +8,12 @@ import pytest
 from circuits.errors import ConfigError
 from cosim.engine.tile import TileConfig
 from cosim.workloads.nf.cordic import CordicConfig, error_bound, sincos_turns
-from cosim.workloads.nf.encoder import EncoderConfig, build_encoder, positional_matrix
+from cosim.workloads.nf.encoder import (
+    DEFAULT_SCALES,
+    EncoderConfig,
+    build_encoder,
+    positional_matrix,
+)
 
 
 @pytest.mark.parametrize("iters, frac", [(6, 12), (12, 16), (16, 20), (24, 30)])
@@ -87,6 +92,22 @@ def test_other_encodings():
     b = positional_matrix(64, 4.0)
     assert b.shape == (64, 3) and np.all((b != 0).sum(axis=1) == 1)
     assert b.max() < 4.0 and b.min() == 0.0 and b[0, 0] == 1.0
+
+
+def test_each_fourier_encoding_has_its_own_default_scale():
+    tile = TileConfig(backend="ideal", r_wire_ohm=0.0)
+    pos = build_encoder(EncoderConfig(kind="positional"), tile, rng=np.random.default_rng(0))
+    top = DEFAULT_SCALES["positional"]
+    np.testing.assert_allclose(pos.b, positional_matrix(64, top))
+    assert top ** (20 / 22) < pos.b.max() < top  # frequencies up to just below the base
+    gau = build_encoder(EncoderConfig(), tile, rng=np.random.default_rng(0))
+    assert EncoderConfig().scale == DEFAULT_SCALES["gaussian"] != top
+    w = gau.b / DEFAULT_SCALES["gaussian"]  # the pairs' N(0, 1) weights
+    one = build_encoder(EncoderConfig(sigma=1.0), tile, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(one.b, w)
+    # an explicit sigma is the scale of either encoding
+    assert EncoderConfig(kind="positional", sigma=2.5).scale == 2.5
+    assert EncoderConfig(kind="none").scale == EncoderConfig(kind="basic").scale == 1.0
 
 
 def test_encoder_bad_config():

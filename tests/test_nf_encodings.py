@@ -1,4 +1,4 @@
-"""Encodings compared (Fig. 4b): same network and budget; the Gaussian encoder fits best."""
+"""Encodings compared (Fig. 4b): same network and budget, each encoding at its own scale."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ from click.testing import CliRunner
 
 from circuits.errors import ConfigError
 from cosim.cli import main
-from cosim.workloads.nf.encoder import EncoderConfig
+from cosim.workloads.nf.encoder import DEFAULT_SCALES, EncoderConfig
 from cosim.workloads.nf.encodings import compare_encodings
 from cosim.workloads.nf.field import NeuralFieldConfig
 from cosim.workloads.nf.mlp import MLPConfig, TrainConfig
 
 
-def test_gaussian_beats_the_other_encodings_under_one_budget():
+def test_encodings_share_network_and_budget_each_at_its_own_scale():
     cfg = NeuralFieldConfig(phantom_shape=(4, 16, 16),
-                            encoder=EncoderConfig(n_frequencies=16, sigma=3.0),
+                            encoder=EncoderConfig(n_frequencies=16),
                             mlp=MLPConfig(width=32, rank=8),
                             training=TrainConfig(steps=80, batch=0, learning_rate=3e-3))
     res = compare_encodings(cfg, kinds=("none", "positional", "gaussian"))
@@ -26,9 +26,22 @@ def test_gaussian_beats_the_other_encodings_under_one_budget():
     assert {r["steps"] for r in res.rows} == {80}  # one budget
     # same hidden network: the weights differ only by the input matrix
     assert rows["gaussian"]["weights"] - rows["none"]["weights"] == (35 - 3) * 32
-    assert rows["gaussian"]["psnr_software"] > rows["positional"]["psnr_software"]
-    assert rows["gaussian"]["psnr_software"] > rows["none"]["psnr_software"] + 3
-    assert res.summary()["best_encoding"] == "gaussian"
+    # each Fourier encoding at its own default scale, and the summary says so
+    assert rows["gaussian"]["scale"] == DEFAULT_SCALES["gaussian"]
+    assert rows["positional"]["scale"] == DEFAULT_SCALES["positional"]
+    assert rows["none"]["scale"] is None
+    assert res.summary()["scales"] == "each encoding's own default scale"
+    # both Fourier encodings fit far better than the coordinates alone
+    for kind in ("positional", "gaussian"):
+        assert rows[kind]["psnr_software"] > rows["none"]["psnr_software"] + 3, kind
+    assert res.summary()["best_encoding"] in ("positional", "gaussian")
+    # one --sigma sets both scales
+    one = compare_encodings(NeuralFieldConfig(
+        phantom_shape=(4, 16, 16), encoder=EncoderConfig(n_frequencies=16, sigma=2.0),
+        mlp=MLPConfig(width=32, rank=8), training=TrainConfig(steps=2, batch=0)),
+        kinds=("positional", "gaussian"))
+    assert [r["scale"] for r in one.rows] == [2.0, 2.0]
+    assert one.summary()["scales"] == "one scale, sigma 2, for both"
     with pytest.raises(ConfigError, match="distinct"):
         compare_encodings(cfg, kinds=("none", "none"))
 
@@ -49,3 +62,14 @@ def test_encodings_command(tmp_path):
         lines = [line for line in res.output.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0]
     assert not (tmp_path / "r").exists()
+    # text output names each Fourier encoding's scale and says they are its own defaults
+    res = CliRunner().invoke(main, ["field", "encodings", "--phantom", "3x16x16", "--steps", "2",
+                                    "--batch", "0", "--kinds", "positional,gaussian", "-o",
+                                    str(tmp_path / "t")])
+    assert res.exit_code == 0, res.output
+    assert f"scale {DEFAULT_SCALES['positional']:g})" in res.output
+    assert f"scale {DEFAULT_SCALES['gaussian']:g})" in res.output
+    assert "each encoding's own default scale" in res.output
+    assert (f"gaussian {DEFAULT_SCALES['gaussian']:g}, positional "
+            f"{DEFAULT_SCALES['positional']:g}") in " ".join(
+        CliRunner().invoke(main, ["field", "encodings", "--help"]).output.split())

@@ -91,8 +91,10 @@ _MODEL = [
                  help="Phantom size SLICESxHEIGHTxWIDTH when no --volume."),
     click.option("--encoding", default="gaussian", show_default=True,
                  help="gaussian, positional, basic or none."),
-    click.option("--sigma", type=float, default=4.0, show_default=True,
-                 help="Std of the Gaussian encoder's B (NF code: 4)."),
+    click.option("--sigma", type=float, default=None,
+                 help="Scale of the encoding in cycles per unit of x in [-1, 1]: the "
+                      "Gaussian B's std, the positional top-frequency base [default: each "
+                      "encoding's own: gaussian 4, positional 32]."),
     click.option("--wide", is_flag=True,
                  help="The wider network (SIREN, width 128, full-rank hidden)."),
     click.option("--steps", type=int, default=None, help="Training steps [2000; quick 300]."),
@@ -129,7 +131,7 @@ _OUT = [
 ]
 
 
-def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: float,
+def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: float | None,
                   wide: bool, steps: int | None, batch: int | None, lr: float, seed: int,
                   **deploy: Any):
     from cosim.workloads.nf.encoder import EncoderConfig
@@ -440,7 +442,10 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
 def field_encodings_command(quick: bool, kinds: str, volume_path: Path | None,
                             frame: int | None, run_dir: Path | None, as_json: bool,
                             **opts: Any) -> None:
-    """Compare the input encodings (Fig. 4b) under the same network and training budget."""
+    """Compare the input encodings (Fig. 4b) under the same network and training budget.
+
+    Gaussian and positional each use their own default scale unless --sigma sets one.
+    """
     from cosim.outputs.neural_field import write_encodings
     from cosim.workloads.nf.encodings import check_kinds, compare_encodings
 
@@ -456,8 +461,11 @@ def field_encodings_command(quick: bool, kinds: str, volume_path: Path | None,
         emit_json(summary)
         return
     for row in summary["encodings"]:
-        click.echo(f"{row['encoding']:>10} ({row['features']:>3} features): PSNR "
+        scale = f", scale {row['scale']:g}" if row["scale"] is not None else ""
+        click.echo(f"{row['encoding']:>10} ({row['features']:>3} features{scale}): PSNR "
                    f"{row['psnr_software']:6.2f} dB   SSIM {row['ssim_software']:.3f}")
+    click.echo(f"same network and {cfg.training.steps} steps; {summary['scales']}; "
+               f"best: {summary['best_encoding']}")
     click.echo(f"wrote {run_dir}")
 
 

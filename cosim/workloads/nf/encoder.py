@@ -7,7 +7,7 @@ NF paper Fig. 4b), ``3 + 2 m`` values for ``m`` rows of ``B``:
 - ``gaussian`` (GE): ``B = sigma * W^T`` where ``W`` (3 x m) is the matrix of
   *differential pairs* of formed cells (:class:`cosim.programming.schemes.RandomPairs`:
   ``w = (G+ - G-) / (sqrt 2 * forming std)``, about ``N(0, 1)``), so ``B`` is
-  Gaussian with std ``sigma`` (NF code: scale 4). The projection ``W^T x`` runs
+  Gaussian with std ``sigma``. The projection ``W^T x`` runs
   through an :class:`cosim.layers.analog.AnalogLayer` (tile read path: DAC,
   read noise, wires if any, ADC) and is scaled by ``sigma`` digitally; sin and
   cos run in the digital core as fixed-point CORDIC (:mod:`.cordic`). The
@@ -18,6 +18,12 @@ NF paper Fig. 4b), ``3 + 2 m`` values for ``m`` rows of ``B``:
   positional encoding; ``m = 64`` as in the NF paper), computed digitally.
 - ``basic``: ``B = I`` (3 x 3): ``[x, sin(2 pi x), cos(2 pi x)]``, 9 values.
 - ``none``: ``x`` alone, 3 values.
+
+Scale: ``sigma`` is in cycles per unit of ``x``; ``x`` spans 2 units per axis, so
+``sigma`` here is Tancik's ``sigma`` (coordinates in ``[0, 1)``) divided by 2, and
+a frequency ``f`` gives ``2 f`` periods across the volume (Nyquist of ``n``
+voxels: ``n / 4``). Each Fourier encoding has its own default scale
+(:data:`DEFAULT_SCALES`), as Tancik et al. tune ``sigma`` per encoding.
 """
 
 from __future__ import annotations
@@ -35,6 +41,12 @@ from cosim.workloads.nf.cordic import CordicConfig, cordic_steps, sincos_turns
 
 ENCODINGS = ("gaussian", "positional", "basic", "none")
 
+DEFAULT_SCALES = {"gaussian": 4.0, "positional": 32.0}
+"""Each Fourier encoding's scale when ``sigma`` is not given, from a measured sweep
+(:mod:`.encodings`). Gaussian: 4, the NF code's. Positional: 32, top frequency
+27 per unit, the largest base whose top frequency stays below the in-plane
+Nyquist of the default 128 x 128 slices (32 per unit)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class EncoderConfig:
@@ -43,22 +55,30 @@ class EncoderConfig:
     Attributes:
         kind: one of ``ENCODINGS``.
         n_frequencies: rows ``m`` of ``B`` (gaussian, positional); NF paper 64.
-        sigma: std of the Gaussian ``B`` (NF code scale 4), or the top
-            frequency base of the positional encoding.
+        sigma: std of the Gaussian ``B``, or the top-frequency base of the
+            positional encoding, in cycles per unit of ``x``; ``None`` for the
+            encoding's own default (:data:`DEFAULT_SCALES`).
         cordic: the digital core's CORDIC for the deployed sin/cos.
     """
 
     kind: str = "gaussian"
     n_frequencies: int = 64
-    sigma: float = 4.0
+    sigma: float | None = None
     cordic: CordicConfig = field(default_factory=CordicConfig)
 
     def __post_init__(self) -> None:
         check_choice("encoding", self.kind, ENCODINGS)
         check_int("encoder frequencies", self.n_frequencies, 1, 4096)
+        if self.sigma is None:
+            return
         if not np.isfinite(self.sigma):
             raise ConfigError(f"encoder sigma must be a finite number > 0, got {self.sigma!r}")
         check_range("encoder sigma", self.sigma, 0.0, 1e4, lo_open=True)
+
+    @property
+    def scale(self) -> float:
+        """The scale used: ``sigma``, or the encoding's default (1 where it has none)."""
+        return self.sigma if self.sigma is not None else DEFAULT_SCALES.get(self.kind, 1.0)
 
     @property
     def n_features(self) -> int:
@@ -118,7 +138,7 @@ class Encoder:
             return x.copy(), Events(), 0
         if self.layer is not None:
             y, ev = self.layer.forward(x)
-            proj = self.config.sigma * y
+            proj = self.config.scale * y
             ev = ev + Events(digital_mults=int(y.size))  # the sigma scaling
         else:
             proj = x @ self.b.T
@@ -141,6 +161,6 @@ def build_encoder(cfg: EncoderConfig, tile: Tile | TileConfig, *,
     if cfg.kind == "basic":
         return Encoder(config=cfg, b=np.eye(3))
     if cfg.kind == "positional":
-        return Encoder(config=cfg, b=positional_matrix(cfg.n_frequencies, cfg.sigma))
+        return Encoder(config=cfg, b=positional_matrix(cfg.n_frequencies, cfg.scale))
     layer = AnalogLayer.deploy(RandomPairs(rng=rng), tile, shape=(3, cfg.n_frequencies))
-    return Encoder(config=cfg, b=cfg.sigma * layer.weights().T, layer=layer)
+    return Encoder(config=cfg, b=cfg.scale * layer.weights().T, layer=layer)
