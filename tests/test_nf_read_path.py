@@ -14,12 +14,20 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from circuits.errors import ConfigError
 from cosim.cli import main
 from cosim.layers.read_path import PAPER, REALISTIC
 from cosim.outputs.neural_field import save_checkpoint
 from cosim.workloads.haq_mvm import HaqExperimentConfig
 from cosim.workloads.nf.encoder import EncoderConfig
-from cosim.workloads.nf.field import NeuralFieldConfig, evaluate_field, prepare, train_field
+from cosim.workloads.nf.field import (
+    NeuralFieldConfig,
+    deploy_field,
+    evaluate_field,
+    forward_voxels,
+    prepare,
+    train_field,
+)
 from cosim.workloads.nf.mlp import MLPConfig, TrainConfig
 
 TINY = NeuralFieldConfig(phantom_shape=(3, 8, 8), encoder=EncoderConfig(n_frequencies=4),
@@ -122,3 +130,18 @@ def test_read_path_option_is_checked(model_dirs, tmp_path):
     assert res.exit_code != 0 and "needs a model trained with them" in res.output
     assert len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_folded_layers_compute_the_same_pass_and_refuse_a_tia(trained):
+    """The benchmark's folded path: same outputs and events as the layer path."""
+    cfg, prep, state = trained["paper"]
+    dep = deploy_field(cfg, prep, state.params, "haq")
+    y0, e0, s0 = forward_voxels(prep.encoder, dep, prep.x, 50)
+    y1, e1, s1 = forward_voxels(prep.encoder, dep, prep.x, 50, fold=True)
+    assert np.max(np.abs(y1 - y0)) <= 1e-12 * np.max(np.abs(y0)) and s1 == s0
+    for k, v in e0.as_dict().items():
+        assert getattr(e1, k) == pytest.approx(v, rel=1e-12), k
+    rcfg, rprep, rstate = trained["realistic"]
+    real = deploy_field(rcfg, rprep, rstate.params, "haq")
+    with pytest.raises(ConfigError, match="cannot fold a layer with a TIA readout"):
+        real.folded()

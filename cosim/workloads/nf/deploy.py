@@ -25,11 +25,11 @@ work: one add per bias, one multiply per ``w0`` scaling, one CORDIC evaluation
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from circuits.errors import check_choice
+from circuits.errors import ConfigError, check_choice
 from cosim.accounting.events import Events
 from cosim.engine.placement import Placement
 from cosim.engine.tile import TileConfig
@@ -102,6 +102,53 @@ class DeployConfig:
         return self.read_path.verify_read if self.read_path is not None else self.verify_read
 
 
+class FoldedLayer:
+    """An analog layer whose read path is affine, folded into ``y = x @ a + b``.
+
+    A calibrated (or ideal) tile with an ideal virtual ground, no DAC/ADC
+    quantisation and no read noise computes an affine map of its inputs: the
+    extracted transfer ``I = v @ M + c`` of every macro, the offset read, the
+    bit-column aggregation and the scheme's scale are all linear. Reading the
+    layer once per input (``forward`` of ``input_scale * e_k`` and of 0, as a
+    chip reads its transfer) gives ``a`` and ``b`` to rounding (about 1e-15
+    relative), and every later call is one ``(B, in) @ (in, out)`` product
+    instead of ``(B, in) @ (in, out * bits)`` per macro plus aggregation.
+    Events: one vector's count (the layer's own rule) times the batch; the
+    layer's counts are linear in the batch and nothing can saturate here.
+
+    Raises:
+        ConfigError: the layer's path is not affine (TIA readout, quantisation,
+            read noise, a backend without a linear map).
+    """
+
+    def __init__(self, layer: AnalogLayer):
+        cfg = layer.tile.config
+        why = [what for what, bad in (
+            ("a TIA readout (its clamp)", cfg.readout != "virtual_ground"),
+            ("DAC quantisation", cfg.dac_bits is not None),
+            ("ADC quantisation", cfg.adc_bits is not None),
+            ("read noise", cfg.read_noise_scale > 0)) if bad]
+        layer.forward(np.zeros((1, layer.in_features)))  # loads the array
+        if any(layer.tile.backend.linear_map(p) is None for p in layer.tile.macro_params()):
+            why.append(f"the {cfg.backend} backend (no linear map)")
+        if why:
+            raise ConfigError(f"cannot fold a layer with {', '.join(why)}: its forward is "
+                              "not affine")
+        n, s = layer.in_features, layer.input_scale
+        y, _ = layer.forward(np.vstack([s * np.eye(n), np.zeros((1, n))]))
+        self.b = y[-1].copy()
+        self.a = (y[:-1] - y[-1]) / s
+        self.input_scale = s
+        self.in_features = n
+        _, self._one = layer.forward(np.zeros((1, n)))
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Events]:
+        """``x @ a + b`` and the events ``AnalogLayer.forward`` counts for ``len(x)`` vectors."""
+        x = np.asarray(x, dtype=float)
+        n = len(x)
+        return x @ self.a + self.b, Events(**{k: v * n for k, v in self._one.as_dict().items()})
+
+
 def input_scales(params: Params, feats: np.ndarray, mlp: MLPConfig) -> dict[str, float]:
     """Largest ``|input|`` of every matrix over ``feats`` in the software network."""
     seen: dict[str, float] = {}
@@ -150,6 +197,10 @@ class DeployedMLP:
         return int(sum(layer.programmed.g_actual_siemens.size * (2 if layer.programmed.differential
                                                                  else 1)
                        for layer in self.layers.values()))
+
+    def folded(self) -> DeployedMLP:
+        """The same network with every layer folded (:class:`FoldedLayer`; affine paths only)."""
+        return replace(self, layers={k: FoldedLayer(v) for k, v in self.layers.items()})
 
     def forward(self, feats: np.ndarray) -> tuple[np.ndarray, Events, int]:
         """Intensities of encoded voxels ``(N, n_features)``, events, CORDIC steps."""

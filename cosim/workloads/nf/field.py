@@ -49,7 +49,13 @@ from cosim.layers.read_path import READ_PATHS, ReadPath
 from cosim.layers.read_path import read_path as named_read_path
 from cosim.programming.schemes import MAX_BITS
 from cosim.workloads.nf.cordic import CordicConfig, error_bound, sincos_turns
-from cosim.workloads.nf.deploy import DeployConfig, DeployedMLP, deploy_mlp, input_scales
+from cosim.workloads.nf.deploy import (
+    DeployConfig,
+    DeployedMLP,
+    FoldedLayer,
+    deploy_mlp,
+    input_scales,
+)
 from cosim.workloads.nf.encoder import Encoder, EncoderConfig, build_encoder
 from cosim.workloads.nf.metrics import CONVENTION, psnr, psnr_slices, ssim_slices
 from cosim.workloads.nf.mlp import (
@@ -487,13 +493,21 @@ def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *
     return evaluate_field(cfg, prep, state, progress=progress, timings=timings)
 
 
-def forward_voxels(encoder: Encoder, deployed: DeployedMLP, x: np.ndarray, chunk: int
-                   ) -> tuple[np.ndarray, Events, int]:
+def forward_voxels(encoder: Encoder, deployed: DeployedMLP, x: np.ndarray, chunk: int, *,
+                   fold: bool = False) -> tuple[np.ndarray, Events, int]:
     """Every voxel of ``x`` through the hardware, ``chunk`` voxels per call.
 
     The encoder (its analog layer and CORDIC sin/cos) and then the deployed
     network; returns the intensities ``(N,)``, the events and CORDIC steps.
+    ``fold``: fold every analog layer into its affine map first
+    (:class:`cosim.workloads.nf.deploy.FoldedLayer`: calibrated or ideal
+    backend, virtual ground, no quantisation or read noise; same outputs to
+    rounding, same events).
     """
+    if fold:
+        deployed = deployed.folded()
+        if encoder.layer is not None:
+            encoder = replace(encoder, layer=FoldedLayer(encoder.layer))
     pred, ev, steps = np.empty(len(x)), Events(), 0
     for i in range(0, len(x), chunk):
         f, e1, s1 = encoder.deployed(x[i:i + chunk])
