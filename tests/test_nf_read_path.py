@@ -82,6 +82,8 @@ def test_realistic_read_path_measured_and_said(trained):
     assert "realistic read path (1T1R, tia, ir-aware placement, HAQ 3 passes" in real["read_path"]
     assert real["read_path_name"] == "realistic" and paper["read_path_name"] == "paper"
     assert paper["macros_haq"] == 4 and real["macros_haq"] == 6  # W_in and V1 split in two
+    # evaluate_field folds affine layers (paper path); the TIA's clamp keeps the layer path
+    assert paper["forward_path_haq"] == "folded" and real["forward_path_haq"] == "layer"
     assert real["placements_haq"]["W_in"]["min_attenuation"] < 0.95
     # the encoder's B is what its layer computes: the hardware features are the software ones
     assert real["psnr_software_hw_features"] == pytest.approx(real["psnr_software"], abs=0.05)
