@@ -99,8 +99,8 @@ def test_realistic_read_path_measured_and_said(trained):
 @pytest.mark.parametrize("read_path", ["realistic", "paper"])
 def test_calibrated_pass_agrees_with_spice_within_stated_error(model_dirs, read_path, tmp_path):
     res = CliRunner().invoke(main, ["field", "verify", "--model", str(model_dirs[read_path]),
-                                    "--voxels",
-                                    "4", "--read-path", read_path, "--json", "-o",
+                                    "--voxels",  # the model's own read path by default
+                                    "4", "--json", "-o",
                                     str(tmp_path / "v")], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)  # stderr: the backend's OutsideValidatedRange warnings

@@ -104,8 +104,9 @@ _MODEL = [
     click.option("--seed", type=int, default=0, show_default=True),
 ]
 _DEPLOY = [
-    click.option("--backend", default="ideal", show_default=True,
-                 help="Tile backend of every layer: ideal or calibrated."),
+    click.option("--backend", default=None,
+                 help="Tile backend of every layer: ideal or calibrated [default: a --model's "
+                      "own, else ideal]."),
     click.option("--bits", default="14,14,12", show_default=True,
                  help="Cells per weight: input,hidden,output matrices."),
     click.option("--amp-ratio", type=float, default=1.5, show_default=True, help="HAQ s (> 1)."),
@@ -113,13 +114,14 @@ _DEPLOY = [
                  help="LRS write-noise std, fraction of g_LRS (NF code 0.15)."),
     click.option("--read-noise", type=float, default=0.0, show_default=True,
                  help="Read-noise amplitude, fresh at every read (PRIME eq. 7)."),
-    click.option("--read-path", "read_path", default="paper", show_default=True,
+    click.option("--read-path", "read_path", default=None,
                  help="paper (0T1R, no wires, ideal virtual ground, 1 HAQ pass) or realistic "
                       "(1T1R, 1.06 ohm segments, TIA sized per block, IR-aware placement, "
-                      "3 HAQ passes with transfer verify reads)."),
+                      "3 HAQ passes with transfer verify reads) [default: a --model's own, "
+                      "else paper]."),
     click.option("--r-wire", "r_wire_ohm", type=float, default=None,
-                 help="Wire resistance per cell segment (ohm) [default: the read path's: "
-                      "paper 0, realistic 1.06]."),
+                 help="Wire resistance per cell segment (ohm) [default: a --model's own, else "
+                      "the read path's: paper 0, realistic 1.06]."),
 ]
 _MODEL_DIR = click.option("--model", "model_dir", type=click.Path(path_type=Path),
                           required=True,
@@ -151,13 +153,16 @@ def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: fl
                              **_deploy_fields(**deploy))
 
 
-def _deploy_fields(*, backend: str = "ideal", bits: str = "14,14,12", amp_ratio: float = 1.5,
-                   write_noise: float = 0.15, read_noise: float = 0.0,
-                   read_path: str = "paper", r_wire_ohm: float | None = None
+def _deploy_fields(*, backend: str | None = None, bits: str = "14,14,12",
+                   amp_ratio: float = 1.5, write_noise: float = 0.15, read_noise: float = 0.0,
+                   read_path: str | None = None, r_wire_ohm: float | None = None
                    ) -> dict[str, Any]:
-    return {"backend": backend, "bits": parse_bits(bits), "amp_ratio": amp_ratio,
-            "write_noise": write_noise, "read_noise": read_noise, "read_path": read_path,
-            "r_wire_ohm": r_wire_ohm}
+    """Config fields of the deploy options; backend, read path and wires only when given
+    (else a model's own, or the config's defaults: ideal, paper, the read path's wires)."""
+    given = {k: v for k, v in (("backend", backend), ("read_path", read_path),
+                               ("r_wire_ohm", r_wire_ohm)) if v is not None}
+    return {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "write_noise": write_noise,
+            "read_noise": read_noise, **given}
 
 
 def _volume(volume_path: Path | None, frame: int | None):
