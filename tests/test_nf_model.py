@@ -13,6 +13,7 @@ from cosim.workloads.nf.field import NeuralFieldConfig, run_neural_field
 from cosim.workloads.nf.metrics import psnr, ssim_slices
 from cosim.workloads.nf.mlp import (
     PAPER_MLP,
+    WIDE,
     MLPConfig,
     TrainConfig,
     forward,
@@ -32,6 +33,9 @@ def test_paper_network_size():
     assert n_weights(p) == 131 * 100 + 100 * 10 + 10 * 100 + 100  # 15,200: "about 15,000"
     full = init_params(MLPConfig(width=32, rank=0, n_hidden=2, activation="relu"), 9, RNG(0))
     assert matrices(full) == ["W_in", "H1", "H2", "W_out"]
+    wide = init_params(WIDE, 131, RNG(0))
+    assert matrices(wide) == ["W_in", "H1", "W_out"]
+    assert n_weights(wide) == 131 * 128 + 128 * 128 + 128 > 2 * n_weights(p)
 
 
 def test_jax_forward_matches_numpy_and_training_lowers_the_loss():
