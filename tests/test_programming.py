@@ -1,4 +1,4 @@
-"""PTQ and HAQ programming, and bit aggregation (digital and VCMAC chain)."""
+"""PTQ and HAQ programming, bit aggregation (digital and VCMAC chain), weight tuning."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError
+from cosim.engine.noise import FORMED_TAOX
 from cosim.engine.tile import TileConfig, make_tile
 from cosim.programming.aggregation import (
     Aggregator,
@@ -22,6 +23,8 @@ from cosim.programming.aggregation import (
 from cosim.programming.schemes import (
     BinaryCellWriter,
     IdealReadBack,
+    TunedPairs,
+    TuningWriter,
     program,
     program_haq,
     program_ptq,
@@ -268,3 +271,21 @@ def test_haq_through_spice_and_calibrated_agree():
     v = tile_c.config.v_read_volt
     dy = stated.max_abs_error * np.sum(1.5 ** -np.arange(8)) / (pw_c.g_unit_siemens * v)
     assert np.max(np.abs(y_c - y_s)) <= dy * pw_c.weight_scale * 1.01
+
+
+# -- weight tuning (the PRIME SNN's baseline) ------------------------------------------
+
+
+def test_tuned_pairs_write_given_weights_and_miss_by_the_write_noise():
+    w = np.random.default_rng(1).standard_normal((200, 50))
+    exact = TunedPairs().program(w, w.shape, rram=TAOX_40NM,
+                                 write=BinaryCellWriter(rram=TAOX_40NM), read_back=None)
+    np.testing.assert_allclose(exact.weights(), w, atol=1e-12)
+    noisy = TunedPairs().program(w, w.shape, rram=TAOX_40NM, write=TuningWriter(sigma=0.1),
+                                 read_back=None)
+    # each cell misses by 0.1 g_LRS; the pair difference by sqrt(2) of that, in g_unit units
+    expect = np.sqrt(2) * 0.1 * TAOX_40NM.g_lrs_siemens / (np.sqrt(2) * FORMED_TAOX.std_siemens)
+    assert np.std(noisy.weights() - w) == pytest.approx(expect, rel=0.05)
+    # a RESET misses by sigma of g_HRS only
+    g = TuningWriter(sigma=0.1)(np.full(10_000, TAOX_40NM.g_hrs_siemens))
+    assert np.std(g) == pytest.approx(0.1 * TAOX_40NM.g_hrs_siemens, rel=0.05)

@@ -127,26 +127,6 @@ def test_bad_sizes_and_labels_are_refused():
         train(fr[:, :2], lab, CFG)
 
 
-def test_tuned_pairs_write_given_weights_and_miss_by_the_write_noise():
-    from circuits.devices import TAOX_40NM as RRAM
-    from cosim.engine.noise import FORMED_TAOX
-    from cosim.programming.schemes import BinaryCellWriter
-    from cosim.workloads.snn.tuned import TunedPairs, TuningWriter
-
-    w = np.random.default_rng(1).standard_normal((200, 50))
-    exact = TunedPairs().program(w, w.shape, rram=RRAM, write=BinaryCellWriter(rram=RRAM),
-                                 read_back=None)
-    np.testing.assert_allclose(exact.weights(), w, atol=1e-12)
-    noisy = TunedPairs().program(w, w.shape, rram=RRAM, write=TuningWriter(sigma=0.1),
-                                 read_back=None)
-    # each cell misses by 0.1 g_LRS; the pair difference by sqrt(2) of that, in g_unit units
-    expect = np.sqrt(2) * 0.1 * RRAM.g_lrs_siemens / (np.sqrt(2) * FORMED_TAOX.std_siemens)
-    assert np.std(noisy.weights() - w) == pytest.approx(expect, rel=0.05)
-    # a RESET misses by sigma of g_HRS only
-    g = TuningWriter(sigma=0.1)(np.full(10_000, RRAM.g_hrs_siemens))
-    assert np.std(g) == pytest.approx(0.1 * RRAM.g_hrs_siemens, rel=0.05)
-
-
 def test_weight_trained_and_unpruned_networks_deploy_as_their_weights(net):
     from dataclasses import replace as dc_replace
 

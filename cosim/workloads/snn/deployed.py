@@ -37,11 +37,10 @@ from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.events import Events
 from cosim.engine.tile import TileConfig
 from cosim.layers.analog import AnalogLayer
-from cosim.programming.schemes import Pruned
+from cosim.programming.schemes import Pruned, TunedPairs, TuningWriter
 from cosim.workloads.snn.conv import ConvConfig, conv_states, conv_step
 from cosim.workloads.snn.lif import lif_step_numpy
 from cosim.workloads.snn.network import TrainedSNN, pair_scheme
-from cosim.workloads.snn.tuned import TunedPairs, TuningWriter
 
 BACKENDS = ("ideal", "calibrated", "spice")
 
@@ -90,11 +89,11 @@ def deploy(net: TrainedSNN, dcfg: DeployConfig, *, write_noise: float = 0.0,
     A pop-up network is written as pruned random pairs (the formed pairs stay,
     the pruned ones are RESET to HRS); a weight-trained network
     (``mode="weights"``) by tuning every cell of its pairs
-    (:class:`cosim.workloads.snn.tuned.TunedPairs`).
+    (:class:`cosim.programming.schemes.TunedPairs`).
 
     Args:
         write_noise: programming noise ``sigma`` of every write
-            (:class:`cosim.workloads.snn.tuned.TuningWriter`); 0 writes exactly.
+            (:class:`cosim.programming.schemes.TuningWriter`); 0 writes exactly.
         keep_all: pop-up networks only: keep every formed pair (the random,
             untrained network on hardware).
     """
