@@ -120,6 +120,8 @@ def test_bad_sizes_and_labels_are_refused():
         SNNConfig(sizes=(2312,))
     with pytest.raises(ConfigError):
         SNNConfig(keep=0.0)
+    with pytest.raises(ConfigError, match="warmup_epochs"):
+        SNNConfig(warmup_epochs=-1.0)
     fr, lab = _frames(6)
     with pytest.raises(ConfigError, match="labels do not match"):
         train(fr, lab[:5], CFG)

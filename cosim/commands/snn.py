@@ -59,7 +59,9 @@ from cosim.workloads.snn.stage import CACHE_DIR, SnnStage, default_events
 
 QUICK = {"n_train": SnnStage().n_train, "n_test": SnnStage().n_test, "epochs": SnnStage().epochs}
 """``--quick``: the settings of the main job's SNN stage."""
-FULL = {"n_train": 4000, "n_test": 1000, "epochs": 15}
+FULL = {"n_train": 4000, "n_test": 1000, "epochs": None}
+"""The full budget; ``epochs`` None: each network's own default (``SNNConfig.epochs``,
+``ConvConfig.epochs``)."""
 NETS = ("mlp", "conv")
 DEFAULT_NOISES = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)
 
@@ -98,7 +100,9 @@ def _training_options(f):
                      show_default=True, help="MLP 2312-250-250-10 or conv 12C5-P2-64C5-P2-FC."),
         click.option("--frames", "n_frames", type=int, default=10, show_default=True,
                      help="Timesteps T."),
-        click.option("--epochs", type=int, default=None, help="Training epochs [15; quick 4]."),
+        click.option("--epochs", type=int, default=None,
+                     help=f"Training epochs [mlp {SNNConfig().epochs}, conv "
+                          f"{ConvConfig().epochs}; quick {QUICK['epochs']}]."),
         click.option("--train", "n_train", type=int, default=None,
                      help="Training samples [4000; quick 1000]."),
         click.option("--test", "n_test", type=int, default=None,
@@ -120,9 +124,9 @@ def run_config(*, quick: bool, net_kind: str, n_frames: int, epochs: int | None,
     check_int("--seed", seed, 0, 2**31 - 1)
     base = QUICK if quick else FULL
     kind = ConvConfig if net_kind == "conv" else SNNConfig
+    epochs = base["epochs"] if epochs is None else epochs
     return SNNRunConfig(
-        net=kind(n_frames=n_frames, epochs=base["epochs"] if epochs is None else epochs,
-                 seed=seed),
+        net=kind(n_frames=n_frames, seed=seed, **({} if epochs is None else {"epochs": epochs})),
         hardware=DeployConfig(backend=backend, read_noise=read_noise, seed=seed),
         n_train=base["n_train"] if n_train is None else n_train,
         n_test=base["n_test"] if n_test is None else n_test, seed=seed)

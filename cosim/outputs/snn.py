@@ -179,6 +179,7 @@ def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str]:
             params = {k: [np.asarray(z[f"{k}_{i}"]) for i in range(n)]
                       for k, n in meta["params"].items()}
         c = meta["config"]
+        c["net"].setdefault("warmup_epochs", 0.0)  # checkpoints from before the warm-up
         if meta.get("net", "mlp") == "conv":
             net_cfg = ConvConfig(**{**c["net"], "channels": tuple(c["net"]["channels"]),
                                     "layer_scales": tuple(c["net"]["layer_scales"])})

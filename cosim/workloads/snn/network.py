@@ -15,9 +15,10 @@ without leak or spike (``U_t = U_{t-1} + I_t``); the logits are the mean of
 to the membrane potential; eq. 1-2 do not, and neither do we.)
 
 **Training**: Adam (optax) on the cross-entropy of the logits, cosine decay of
-the learning rate, the frames' counts clipped at ``max_count`` (the DAC full
-scale of the deployed first layer). ``mode="weights"`` trains the weights
-themselves instead (no mask): the software baseline of PRIME Fig. 3e.
+the learning rate (after an optional linear warm-up), the frames' counts clipped
+at ``max_count`` (the DAC full scale of the deployed first layer).
+``mode="weights"`` trains the weights themselves instead (no mask): the
+software baseline of PRIME Fig. 3e.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def check_lif_training(cfg) -> None:
     check_range("max_count", cfg.max_count, 0.0, 1e4, lo_open=True)
     check_choice("training mode", cfg.mode, MODES)
     check_int("epochs", cfg.epochs, 0, 10_000)
+    check_range("warmup_epochs", cfg.warmup_epochs, 0.0, 10_000.0)
     check_int("batch_size", cfg.batch_size, 1, 100_000)
     check_range("lr", cfg.lr, 0.0, 10.0, lo_open=True)
     check_range("weight_decay", cfg.weight_decay, 0.0, 1.0)
@@ -77,6 +79,9 @@ class SNNConfig:
         max_count: events per pixel and frame are clipped here (DAC full scale).
         mode: ``"popup"`` (scores) or ``"weights"`` (weight training).
         epochs, batch_size, lr, weight_decay: training budget and Adam settings.
+        warmup_epochs: the learning rate rises linearly from 0 over this many epochs,
+            then decays by a cosine to 0 at the end (0, or not less than ``epochs``:
+            cosine decay from the start).
         seed: seed of the forming draws (layer ``l`` uses ``seed + l``) and scores.
     """
 
@@ -93,6 +98,7 @@ class SNNConfig:
     batch_size: int = 64
     lr: float = 5e-3
     weight_decay: float = 5e-4
+    warmup_epochs: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -334,7 +340,10 @@ def _trainer(cfg: SNNConfig, n_batches: int):
     """The optimiser and the compiled training step of ``cfg`` (a pure function of the
     frozen config, cached so a second training of the same network does not compile
     again)."""
-    sched = optax.cosine_decay_schedule(cfg.lr, max(1, cfg.epochs * n_batches))
+    total = max(1, cfg.epochs * n_batches)
+    warm = int(round(cfg.warmup_epochs * n_batches))
+    sched = (optax.warmup_cosine_decay_schedule(0.0, cfg.lr, warm, total) if 0 < warm < total
+             else optax.cosine_decay_schedule(cfg.lr, total))
     opt = optax.adamw(sched, weight_decay=cfg.weight_decay)
 
     def loss_fn(p, fixed, xb, yb):
