@@ -1,6 +1,7 @@
 """``cosim snn run|train|eval|sweep-threshold|sweep-noise`` end to end on a tiny N-MNIST
-folder (ideal backend); Ctrl-C during training and ``--resume``; bad inputs give one-line
-errors. The commands share one network config, so JAX compiles its training step once."""
+folder (ideal backend); Ctrl-C during training and ``--resume`` (train and run); bad inputs
+give one-line errors. The commands share one network config, so JAX compiles its training
+step once."""
 
 from __future__ import annotations
 
@@ -49,17 +50,19 @@ def _one_line_error(r, msg):
     assert len(lines) == 1 and lines[0].startswith("error:") and msg in lines[0], r.output
 
 
+def _interrupting_epoch_bar(bar):
+    def on_epoch(row):
+        raise KeyboardInterrupt
+    return on_epoch
+
+
 @pytest.fixture(scope="module")
 def trained(nmnist_folder, tmp_path_factory, request):
     """A train folder made the hard way: Ctrl-C after epoch 1 of 2, then --resume."""
     out = tmp_path_factory.mktemp("train") / "t"
     mp = pytest.MonkeyPatch()
 
-    def interrupt_after_first_epoch(bar):
-        def on_epoch(row):
-            raise KeyboardInterrupt
-        return on_epoch
-    mp.setattr(snn_commands, "_epoch_bar", interrupt_after_first_epoch)
+    mp.setattr(snn_commands, "_epoch_bar", _interrupting_epoch_bar)
     r = _run(["--data", str(nmnist_folder), *SMALL, "-o", str(out)], "train")
     mp.undo()
     assert r.exit_code == 130, r.output
@@ -114,11 +117,17 @@ def test_sweep_noise_has_one_point_per_scale(trained, tmp_path):
     assert (tmp_path / "n" / "accuracy_vs_read_noise.png").is_file()
 
 
-def test_snn_run_writes_a_run_folder(nmnist_folder, tmp_path):
+def test_snn_run_writes_a_run_folder(nmnist_folder, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    r = _run(["--data", str(nmnist_folder), *SMALL, "--backend", "ideal", "-o", str(out),
-              "--json"])
+    # Ctrl-C after the first epoch keeps the checkpoint; --resume trains on and evaluates
+    with monkeypatch.context() as mp:
+        mp.setattr(snn_commands, "_epoch_bar", _interrupting_epoch_bar)
+        r = _run(["--data", str(nmnist_folder), *SMALL, "--backend", "ideal", "-o", str(out)])
+    assert r.exit_code == 130 and "keeps 1 of 2 epochs" in r.output, r.output
+    assert "cosim snn run --resume" in r.output
+    r = _run(["--resume", "-o", str(out), "--json"])
     assert r.exit_code == 0, r.output
+    assert [h["epoch"] for h in load_checkpoint(out)[0].history] == [0, 1]
     s = json.loads(r.output)
     assert {"accuracy", "avg_timesteps", "threshold", "points"} <= set(s)
     assert 0 <= s["accuracy"] <= 1 and len(s["points"]) >= 1
@@ -202,6 +211,8 @@ def _bad_checkpoint(tmp_path):
 @pytest.mark.parametrize("command, args, msg", [
     ("train", ["--resume"], "--resume continues a training folder"),
     ("train", ["--resume", "-o", "{empty}"], "no checkpoint.npz"),
+    ("run", ["--resume"], "--resume continues a run folder"),
+    ("run", ["--resume", "-o", "{empty}"], "no checkpoint.npz"),
     ("train", ["--epochs", "-1", "-o", "{x}"], "epochs"),
     ("eval", ["{empty}", "-o", "{x}"], "no checkpoint.npz"),
     ("eval", ["{bad}", "-o", "{x}"], "not a readable SNN checkpoint"),

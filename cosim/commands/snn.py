@@ -18,6 +18,7 @@ the split, so they evaluate on the same test samples. Run folders: see
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -167,23 +168,34 @@ def _source(data_path: Path | None) -> str:
 @_training_options
 @_data_option
 @_hardware_options
+@click.option("--resume", is_flag=True,
+              help="Continue the run in -o from its checkpoint (its settings; --epochs may "
+                   "raise the total), then evaluate.")
 @_out_options
 def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | None,
                     n_train: int | None, n_test: int | None, seed: int,
-                    data_path: Path | None, backend: str, read_noise: float,
+                    data_path: Path | None, backend: str, read_noise: float, resume: bool,
                     run_dir: Path | None, as_json: bool) -> None:
     """Train pop-up scores on synthesised N-MNIST and evaluate on analog tiles."""
-    cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
-                     n_train=n_train, n_test=n_test, seed=seed, backend=backend,
-                     read_noise=read_noise)
-    _check_data_path(data_path)
-    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn")) as run_dir:
+    init = None
+    if resume:
+        init, cfg, data_path = _resumed(run_dir, epochs, "run", finished_ok=True)
+    else:
+        cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
+                         n_train=n_train, n_test=n_test, seed=seed, backend=backend,
+                         read_noise=read_noise)
+        _check_data_path(data_path)
+    source = _source(data_path)
+    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn"),
+                         resume=resume, resumable=True) as run_dir:
         data = load_data(data_path, as_json)
-        with tqdm(total=cfg.net.epochs, desc="training", disable=as_json, unit="epoch") as bt, \
+        done = len(init.history) if init else 0
+        with _interrupt_note(run_dir, cfg, "run"), \
+                tqdm(total=cfg.net.epochs, initial=done, desc="training", disable=as_json,
+                     unit="epoch") as bt, \
                 tqdm(total=cfg.n_test, desc="evaluation", disable=as_json, unit="sample") as be:
-            result = run_snn(cfg, data, on_epoch=_epoch_bar(bt), on_eval=be.update,
-                             checkpoint=lambda net: save_checkpoint(run_dir, net, cfg,
-                                                                    _source(data_path)))
+            result = run_snn(cfg, data, on_epoch=_epoch_bar(bt), on_eval=be.update, init=init,
+                             checkpoint=lambda net: save_checkpoint(run_dir, net, cfg, source))
         summary = write_run(result, run_dir)
     summary["run_dir"] = str(run_dir)
     summary["zero_peak_fraction_after_pruning"] = zero_peak_fraction(result.g_diff_after)
@@ -197,6 +209,40 @@ def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | Non
     click.echo(f"early stop at {es['threshold']:g}: {100 * es['accuracy']:.2f} %, "
                f"{es['avg_timesteps']:.2f} timesteps ({100 * es['timesteps_saved']:.0f} % fewer)")
     click.echo(f"wrote {run_dir}")
+
+
+def _resumed(run_dir: Path | None, epochs: int | None, command: str, *, finished_ok: bool):
+    """``--resume``: the checkpoint's network, its run config (``--epochs`` may raise the
+    total) and its data path.
+
+    Args:
+        finished_ok: a checkpoint with every epoch trained is accepted (``run``
+            then only evaluates); else it is an error.
+    """
+    if run_dir is None:
+        what = "training" if command == "train" else command
+        raise ConfigError(f"--resume continues a {what} folder; name it with -o")
+    init, cfg, source = load_checkpoint(run_dir)
+    if epochs is not None:
+        cfg = replace(cfg, net=replace(cfg.net, epochs=epochs))
+    if len(init.history) > cfg.net.epochs or (not finished_ok
+                                              and len(init.history) >= cfg.net.epochs):
+        raise ConfigError(f"{run_dir} has already trained {len(init.history)} of "
+                          f"{cfg.net.epochs} epochs; raise --epochs to train on")
+    return init, cfg, Path(source) if source else None
+
+
+@contextmanager
+def _interrupt_note(run_dir: Path, cfg, command: str):
+    """Ctrl-C: say how many epochs the checkpoint keeps and how to go on; exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        kept = load_checkpoint(run_dir)[0].history if (run_dir / CHECKPOINT).exists() else []
+        click.echo(f"interrupted: {run_dir / CHECKPOINT} keeps {len(kept)} of "
+                   f"{cfg.net.epochs} epochs; continue with: cosim snn {command} --resume -o "
+                   f"{run_dir}", err=True)
+        raise SystemExit(130) from None
 
 
 def _epoch_bar(bar):
@@ -220,15 +266,8 @@ def snn_train_command(quick: bool, net_kind: str, n_frames: int, epochs: int | N
     """Train the pop-up scores; a checkpoint after every epoch (Ctrl-C keeps the last)."""
     init = None
     if resume:
-        if run_dir is None:
-            raise ConfigError("--resume continues a training folder; name it with -o")
-        init, cfg, source = load_checkpoint(run_dir)
-        if epochs is not None:
-            cfg = replace(cfg, net=replace(cfg.net, epochs=epochs))
-        if len(init.history) >= cfg.net.epochs:
-            raise ConfigError(f"{run_dir} has already trained {len(init.history)} of "
-                              f"{cfg.net.epochs} epochs; raise --epochs to train on")
-        data_path = Path(source) if source else None
+        init, cfg, data_path = _resumed(run_dir, epochs, "train", finished_ok=False)
+        source = _source(data_path)
     else:
         cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
                          n_train=n_train, n_test=n_test, seed=seed)
@@ -238,18 +277,12 @@ def snn_train_command(quick: bool, net_kind: str, n_frames: int, epochs: int | N
                          resume=resume, resumable=True) as run_dir:
         split = split_frames(cfg, load_data(data_path, as_json))
         done = len(init.history) if init else 0
-        try:
-            with tqdm(total=cfg.net.epochs, initial=done, desc="training", disable=as_json,
-                      unit="epoch") as bt:
-                net = train(split.train_frames, split.train_labels, cfg.net,
-                            progress=_epoch_bar(bt), init=init,
-                            checkpoint=lambda n: save_checkpoint(run_dir, n, cfg, source))
-        except KeyboardInterrupt:
-            kept = load_checkpoint(run_dir)[0].history if (run_dir / CHECKPOINT).exists() else []
-            click.echo(f"interrupted: {run_dir / CHECKPOINT} keeps {len(kept)} of "
-                       f"{cfg.net.epochs} epochs; continue with: cosim snn train --resume -o "
-                       f"{run_dir}", err=True)
-            raise SystemExit(130) from None
+        with _interrupt_note(run_dir, cfg, "train"), \
+                tqdm(total=cfg.net.epochs, initial=done, desc="training", disable=as_json,
+                     unit="epoch") as bt:
+            net = train(split.train_frames, split.train_labels, cfg.net,
+                        progress=_epoch_bar(bt), init=init,
+                        checkpoint=lambda n: save_checkpoint(run_dir, n, cfg, source))
         sw, rand = software_accuracies(net, split)
         pd.DataFrame(net.history).to_csv(run_dir / "history.csv", index=False,
                                          float_format="%.6g")
