@@ -10,6 +10,16 @@ Prints the wall time of each phase (training, programming, forward pass of all
 voxels per scheme), the process's CPU time, the load average and the metrics;
 writes the run folder when ``-o`` is given. ``--sigma`` defaults to the
 encoding's own scale (:data:`cosim.workloads.nf.encoder.DEFAULT_SCALES`).
+
+Measured 2026-11-27 (40 x 128 x 128, Gaussian sigma 4, 2000 steps, batch 16384, ideal
+backend, paper read path; pinned to one core shared with other jobs):
+
+=====================  ========  =====  =====  ==========================================
+network                software  HAQ    PTQ    time
+=====================  ========  =====  =====  ==========================================
+paper (15,200 weights)  30.02     28.68  12.13  train 472 s, all 768 s wall, 383 s CPU
+wide (33,280 weights)   33.17     29.58  12.67  train 661 s, all 973 s wall, 528 s CPU
+=====================  ========  =====  =====  ==========================================
 """
 
 from __future__ import annotations
