@@ -40,8 +40,11 @@ class FieldStage:
         batch: voxels per step (0: all).
         learning_rate: Adam's step size.
         encoding: ``gaussian``, ``positional``, ``basic`` or ``none``.
-        sigma: std of the Gaussian encoder's ``B`` (NF code 4).
-        wide: the wider network (4 ReLU layers of 256) instead of the paper's.
+        sigma: scale of the encoding's ``B``: the Gaussian's std (NF code 4);
+            a positional encoding wants its own (its default is 32,
+            :data:`cosim.workloads.nf.encoder.DEFAULT_SCALES`).
+        wide: the wider network (:data:`cosim.workloads.nf.mlp.WIDE`) instead of
+            the paper's.
         bits_input, bits_hidden, bits_output: HAQ/PTQ cells per weight of the
             input, hidden and output matrices (NF paper 14/14/12).
         amp_ratio: HAQ's ``s``.
