@@ -1,7 +1,7 @@
 """Wall time of the SNN workload's phases at full size, on this machine.
 
 - synthesis of the 5,000 bundled MNIST digits into N-MNIST-style events
-  (issue 13 target: <= 60 s);
+  (target: <= 60 s);
 - pop-up training of the MLP 2312-250-250-10, seconds per epoch over
   ``--train`` samples (T = 10, the config's batch), extrapolated to the
   default budget (the config's epochs on 4,000 samples; target: <= 15 minutes);

@@ -19,7 +19,7 @@ Two named read paths: :data:`PAPER` (0T1R cells, no wires, ideal virtual
 ground, every row and column of the macro, one HAQ pass: the setting of the
 NF paper's figures) and :data:`REALISTIC` (1T1R cells, the 40 nm wire figure
 of ``circuits.interconnect``, a TIA per column, IR-aware placement, three
-HAQ passes verified through the MVM's own transfer; issue 11).
+HAQ passes verified through the MVM's own transfer).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ PAPER = ReadPath(name="paper", cell="0T1R", r_wire_ohm=0.0, readout="virtual_gro
 """The NF paper's setting: ideal cells and wires, one HAQ pass."""
 
 REALISTIC = ReadPath()
-"""Issue 11's read path: 1T1R, 1.06 ohm segments, TIA, IR-aware placement, 3 HAQ passes."""
+"""The realistic read path: 1T1R, 1.06 ohm segments, TIA, IR-aware placement, 3 HAQ passes."""
 
 READ_PATHS = {"paper": PAPER, "realistic": REALISTIC}
 

@@ -1,6 +1,6 @@
 """The neural-field workload: train, deploy (HAQ and PTQ), evaluate. No file I/O.
 
-One call, :func:`run_neural_field`, does the dense task of issue 12:
+One call, :func:`run_neural_field`, does the dense task:
 
 1. the volume (given, or the 3D Shepp-Logan phantom) is normalised to ``[0, 1]``;
 2. the encoder is built (the Gaussian one forms its random pairs on an analog
@@ -17,7 +17,7 @@ One call, :func:`run_neural_field`, does the dense task of issue 12:
 
 **Read path** (``read_path``): ``paper`` (the default, the NF paper's
 setting: 0T1R cells, no wires, ideal virtual ground, one HAQ pass) or
-``realistic`` (issue 11's: 1T1R cells, 1.06 ohm wire segments, a TIA per
+``realistic`` (1T1R cells, 1.06 ohm wire segments, a TIA per
 column sized to its placed block, IR-aware placement, three HAQ passes with
 transfer verify reads, read gain decoding, column offset calibration);
 every matrix and the Gaussian encoder's pairs are placed and read through it
