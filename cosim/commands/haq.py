@@ -28,6 +28,7 @@ import click
 from circuits.crossbar import CELLS, READOUTS
 from circuits.errors import ConfigError, check_int
 from cosim.layers.analog import VERIFY_READS
+from cosim.layers.read_path import PLACEMENTS
 from cosim.outputs.haq import write_budget, write_experiment, write_sweep_outputs
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.manifest import new_manifest, write_manifest
@@ -48,7 +49,6 @@ from cosim.workloads.haq_budget import budget_summary, run_budget
 from cosim.workloads.haq_mvm import (
     BACKENDS,
     PAPER,
-    PLACEMENTS,
     HaqExperimentConfig,
     encode_ratios,
     measured_vcmac_ratios,

@@ -47,15 +47,15 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, READOUTS
+from circuits.crossbar import MACRO_COLS, MACRO_ROWS
 from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
 from circuits.errors import ConfigError, check_choice, check_int, check_memory, check_range
 from circuits.interconnect import R_WIRE_40NM_OHM
 from cosim.accounting.events import Events
 from cosim.engine.placement import DEFAULT_MIN_UNIFORMITY, Placement
 from cosim.engine.tile import Tile, TileConfig, make_tile
-from cosim.layers.analog import VERIFY_READS, AnalogLayer
-from cosim.layers.read_path import PLACEMENTS, ReadPath
+from cosim.layers.analog import AnalogLayer
+from cosim.layers.read_path import ReadPath
 from cosim.programming.aggregation import (
     AGGREGATIONS,
     Aggregator,
@@ -66,7 +66,6 @@ from cosim.programming.aggregation import (
 from cosim.programming.schemes import (
     HAQ,
     MAX_BITS,
-    MAX_PASSES,
     PTQ,
     BinaryCellWriter,
     ProgramCells,
@@ -177,15 +176,7 @@ class HaqExperimentConfig:
         check_int("n_vectors", self.n_vectors, 1, 10**6)
         check_choice("weight distribution", self.weight_dist, WEIGHT_DISTRIBUTIONS)
         check_choice("backend", self.backend, BACKENDS)
-        check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
-        check_int("macro_rows", self.macro_rows, 1, 4096)
-        check_int("macro_cols", self.macro_cols, 1, 4096)
-        check_choice("verify-read method", self.verify_read, VERIFY_READS)
-        check_choice("cell", self.cell, CELLS)
-        check_choice("readout", self.readout, READOUTS)
-        check_choice("placement", self.placement, PLACEMENTS)
-        check_range("min_uniformity", self.min_uniformity, 0.0, 1.0)
-        check_int("haq_passes", self.haq_passes, 1, MAX_PASSES)
+        self.read_path()  # cell, wires, readout, macro, placement, verify reads, passes
         if self.adc_bits is not None:
             check_int("adc_bits", self.adc_bits, 2, 24)
         if not isinstance(self.vcmac_correction, bool):
