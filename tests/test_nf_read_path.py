@@ -147,3 +147,16 @@ def test_folded_layers_compute_the_same_pass_and_refuse_a_tia(trained):
     real = deploy_field(rcfg, rprep, rstate.params, "haq")
     with pytest.raises(ConfigError, match="cannot fold a layer with a TIA readout"):
         real.folded()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["verify", "--voxels", "0"], "voxels"),
+    (["verify", "--spice-workers", "0"], "spice"),
+    (["eval", "--r-wire", "-1"], "r_wire_ohm"),
+])
+def test_bad_verify_and_wire_options_are_one_line_errors(model_dirs, tmp_path, args, message):
+    res = CliRunner().invoke(main, ["field", args[0], "--model", str(model_dirs["paper"]),
+                                    *args[1:], "-o", str(tmp_path / "x")])
+    assert res.exit_code != 0 and message in res.output
+    assert len(res.output.strip().splitlines()) == 1, res.output
+    assert not (tmp_path / "x").exists()
