@@ -10,7 +10,11 @@ and for Newton, and whether the configuration warns (``OutsideValidatedRange``).
 1T1R, default BSIM4 access transistor, 1 ohm wire segments, no driver or
 sense resistance, no quantisation, no noise. Run from the project root::
 
-    python benchmarks/bench_validated_range.py [--sizes 8 16] [--vectors 8] [--json]
+    python benchmarks/bench_validated_range.py [--sizes 8 16] [--cols N] [--vectors 8]
+        [--ranges 1-100] [--volts 0.1] [--json]
+
+``--cols`` makes every array ``size x N`` (rows x columns) instead of square, for
+tall blocks such as a layer's 100-row block of 12 bit columns.
 """
 
 from __future__ import annotations
@@ -56,9 +60,10 @@ def _warns(v_read: float, g: np.ndarray) -> bool:
 
 
 def measure(n: int, g_range: tuple[float, float], v_read: float, n_vectors: int,
-            seed: int = 0) -> dict[str, float | int | bool]:
+            seed: int = 0, cols: int | None = None) -> dict[str, float | int | bool]:
     rng = np.random.default_rng(seed)
-    g = rng.uniform(*g_range, size=(n, n))
+    m = n if cols is None else cols
+    g = rng.uniform(*g_range, size=(n, m))
     x = np.vstack([rng.uniform(-1.0, 1.0, size=(n_vectors, n)), np.ones((1, n)),
                    -np.ones((1, n))])
     ref = make_tile(_config("spice", v_read))
@@ -66,7 +71,7 @@ def measure(n: int, g_range: tuple[float, float], v_read: float, n_vectors: int,
     t0 = time.perf_counter()
     y_ref = ref.mvm(x).y
     t_spice = time.perf_counter() - t0
-    out: dict[str, float | int | bool] = {"n": n, "v_read": v_read,
+    out: dict[str, float | int | bool] = {"n": n, "cols": m, "v_read": v_read,
                                           "g_lo_us": g_range[0] * 1e6,
                                           "g_hi_us": g_range[1] * 1e6, "spice_s": t_spice}
     for name, kw in (("tangent", {}), ("newton", {"exact_nonlinear": True})):
@@ -82,20 +87,27 @@ def measure(n: int, g_range: tuple[float, float], v_read: float, n_vectors: int,
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[8, 16])
+    ap.add_argument("--cols", type=int, default=None, help="columns (default: square)")
+    ap.add_argument("--ranges", nargs="+", default=list(G_RANGES_SIEMENS),
+                    help="conductance ranges, by the start of their label (e.g. 1-100)")
     ap.add_argument("--vectors", type=int, default=8, help="random vectors per case (+2)")
     ap.add_argument("--volts", type=float, nargs="+", default=list(READ_VOLTS))
     ap.add_argument("--json", action="store_true", help="one JSON line per case")
     args = ap.parse_args()
-    print(f"{'size':>5} {'conductances':<22} {'v_read':>6} {'tangent':>9} {'newton':>9} "
+    print(f"{'size':>7} {'conductances':<22} {'v_read':>6} {'tangent':>9} {'newton':>9} "
           f"{'warns':>5}", flush=True)
+    ranges = {k: v for k, v in G_RANGES_SIEMENS.items()
+              if any(k.startswith(r) for r in args.ranges)}
+    if not ranges:
+        ap.error(f"--ranges: none of {args.ranges} starts a range label ({list(G_RANGES_SIEMENS)})")
     for n in args.sizes:
-        for label, g_range in G_RANGES_SIEMENS.items():
+        for label, g_range in ranges.items():
             for v in args.volts:
-                r = measure(n, g_range, v, args.vectors)
+                r = measure(n, g_range, v, args.vectors, cols=args.cols)
                 if args.json:
                     print(json.dumps(r), flush=True)
                 else:
-                    print(f"{n:>2}x{n:<2} {label:<22} {v:>6.2f} {r['tangent']:>9.2e} "
+                    print(f"{n:>3}x{r['cols']:<3} {label:<22} {v:>6.2f} {r['tangent']:>9.2e} "
                           f"{r['newton']:>9.2e} {'yes' if r['warns'] else 'no':>5}",
                           flush=True)
 

@@ -57,6 +57,7 @@ def test_nifti_and_npy_give_the_same_result(tmp_path):
     (["--bits", "0,14,12"], "input bits must be"),
     (["--bits", "14,20,12"], "hidden bits must be"),
     (["--amp-ratio", "0.5"], "amplification ratio"),
+    (["--weight-scaling", "columns"], "unknown weight scaling 'columns'"),
     (["--backend", "spice"], "unknown backend 'spice'"),
     (["--phantom", "40x128"], "--phantom must be"),
     (["--phantom", "4x3x16"], "phantom height"),

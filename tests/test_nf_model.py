@@ -90,6 +90,34 @@ def test_deployed_network_matches_software_with_ideal_tile_and_many_bits():
     assert err["haq"] * 10 < err["ptq"]
 
 
+def test_column_scaling_deploys_columns_of_unequal_size_more_accurately():
+    """W_in's columns spread over two decades (as trained fields' are: a few large
+    weights set the matrix's full scale): HAQ with one scale per column keeps the small
+    columns' weights closer to the trained ones (the network's output gains where
+    those columns matter: the README's wide config)."""
+    cfg = MLPConfig(width=20, rank=5)
+    p = init_params(cfg, 9, RNG(0))
+    p["W_in"] = p["W_in"] * np.geomspace(1.0, 0.01, 20)
+    f = RNG(1).uniform(-1, 1, (300, 9))
+    ref = forward(p, f, cfg)
+    # headroom: no deployed activation saturates a DAC, so the pass is exactly linear
+    scales = {k: 1.25 * v for k, v in input_scales(p, f, cfg).items()}
+    tile = TileConfig(backend="ideal", r_wire_ohm=0.0)
+    err: dict[str, np.ndarray] = {}
+    for scaling in ("matrix", "column"):
+        dc = DeployConfig(scheme="haq", bits=(8, 8, 8), tile=tile, scaling=scaling)
+        dep = deploy_mlp(p, cfg, dc, scales, rng=RNG(3),
+                         cordic=CordicConfig(iterations=30, frac_bits=40))
+        err[scaling] = np.abs(dep.layers["W_in"].programmed.weights() - p["W_in"]).max(axis=0)
+        # the tile's pass applies each column's scale: it computes the decoded weights
+        held = {**p, **{n: layer.programmed.weights() for n, layer in dep.layers.items()}}
+        np.testing.assert_allclose(dep.forward(f)[0], forward(held, f, cfg),
+                                   atol=1e-6 * np.abs(ref).max())
+    small = slice(10, 20)  # the columns at most a tenth of the largest
+    assert np.all(err["column"][small] * 5 < err["matrix"][small])
+    assert np.all(err["column"] <= err["matrix"] * 1.5)  # none much worse (fresh noise)
+
+
 def test_metrics_known_cases():
     truth = RNG(0).uniform(0, 1, (3, 16, 16))
     assert psnr(truth + 0.1, truth) == pytest.approx(20.0)
@@ -126,6 +154,7 @@ def test_dense_run_orders_software_haq_ptq():
     ({"backend": "idael"}, "did you mean 'ideal'"),
     ({"phantom_shape": (4, 4, 16)}, "phantom height"),
     ({"write_noise": -0.1}, "write noise"),
+    ({"weight_scaling": "row"}, "unknown weight scaling 'row'"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ConfigError, match=match):

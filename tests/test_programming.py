@@ -21,6 +21,8 @@ from cosim.programming.aggregation import (
     vcmac_ratio,
 )
 from cosim.programming.schemes import (
+    HAQ,
+    PTQ,
     BinaryCellWriter,
     IdealReadBack,
     TunedPairs,
@@ -83,6 +85,52 @@ def test_haq_noise_free_residual_below_last_bit(rng, s):
     # Greedy signed digits with s <= 2 keep |t - w_pro| <= s**-(n-1) after n bits.
     assert np.max(np.abs(pw.weights() - w)) <= m * s ** -(n - 1) * (1 + 1e-9)
     np.testing.assert_allclose(pw.w_verify, pw.weights(), atol=1e-12)
+
+
+@pytest.mark.parametrize("scheme", ["haq", "ptq"])
+def test_column_scaling_quantises_each_column_against_its_own_largest_weight(rng, scheme):
+    """Noise-free, each column's error stays within the analytic bound of its *own* full
+    scale (HAQ: greedy signed digits, s**-(n-1); PTQ: one level, max / (2**n - 1)); with
+    one matrix scale the small column's error is set by the large column instead. An
+    all-zero column takes the smallest nonzero column's scale."""
+    n, s = 8, 1.5
+    w = rng.uniform(-1.0, 1.0, (30, 4)) * np.array([100.0, 1.0, 0.01, 0.0])
+    col_max = np.abs(w).max(axis=0)
+    bound = s ** -(n - 1) if scheme == "haq" else 1.0 / (2**n - 1)
+
+    def prog(scaling):
+        return program_haq(w, n, s, scaling=scaling) if scheme == "haq" else \
+            program_ptq(w, n, scaling=scaling)
+
+    per_col = prog("column")
+    err = np.abs(per_col.weights() - w).max(axis=0)
+    assert np.all(err[:3] <= col_max[:3] * bound * (1 + 1e-9))
+    assert err[3] <= col_max[2] * bound * (1 + 1e-9)  # all-zero: the smallest column's scale
+    np.testing.assert_allclose(per_col.weight_scale[:3], col_max[:3])
+    matrix = np.abs(prog("matrix").weights() - w).max(axis=0)
+    assert matrix[1] > 10 * col_max[1] * bound  # one scale: column 1 is coarse
+
+
+def test_column_scaling_reads_back_through_the_tile(rng):
+    """The per-column scale is applied where the matrix scale is (after aggregation)."""
+    w = rng.uniform(-1, 1, (16, 5)) * np.array([3.0, 0.1, 1.0, 0.02, 0.5])
+    x = rng.uniform(-1, 1, (9, 16))
+    tile = make_tile(TileConfig(backend="ideal"))
+    writer = BinaryCellWriter(lrs_sigma=0.2, rng=rng)
+    for pw in (program_ptq(w, 8, program_cells=writer, scaling="column"),
+               program_haq(w, 8, 1.5, program_cells=writer, scaling="column")):
+        tile.program(pw.g_actual_siemens)
+        y = outputs_from_currents(pw, tile.mvm(x).y, x, tile.config.v_read_volt)
+        np.testing.assert_allclose(y, x @ pw.weights(), rtol=1e-9, atol=1e-12)
+
+
+def test_unknown_weight_scaling_is_refused():
+    with pytest.raises(ConfigError, match="unknown weight scaling 'row'"):
+        program_haq(np.ones((2, 2)), 4, 1.5, scaling="row")
+    with pytest.raises(ConfigError, match="unknown weight scaling"):
+        HAQ(n_bits=4, scaling="rows")
+    with pytest.raises(ConfigError, match="unknown weight scaling"):
+        PTQ(n_bits=4, scaling="")
 
 
 def test_haq_first_bit_is_sign_and_layout(rng):

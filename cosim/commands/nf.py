@@ -110,6 +110,9 @@ _DEPLOY = [
     click.option("--bits", default="14,14,12", show_default=True,
                  help="Cells per weight: input,hidden,output matrices."),
     click.option("--amp-ratio", type=float, default=1.5, show_default=True, help="HAQ s (> 1)."),
+    click.option("--weight-scaling", default="matrix", show_default=True,
+                 help="Full-scale weight of HAQ/PTQ: per matrix (the NF paper's) or per "
+                      "column (one digital scale per output)."),
     click.option("--write-noise", type=float, default=0.15, show_default=True,
                  help="LRS write-noise std, fraction of g_LRS (NF code 0.15)."),
     click.option("--read-noise", type=float, default=0.0, show_default=True,
@@ -154,14 +157,16 @@ def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: fl
 
 
 def _deploy_fields(*, backend: str | None = None, bits: str = "14,14,12",
-                   amp_ratio: float = 1.5, write_noise: float = 0.15, read_noise: float = 0.0,
+                   amp_ratio: float = 1.5, weight_scaling: str = "matrix",
+                   write_noise: float = 0.15, read_noise: float = 0.0,
                    read_path: str | None = None, r_wire_ohm: float | None = None
                    ) -> dict[str, Any]:
     """Config fields of the deploy options; backend, read path and wires only when given
     (else a model's own, or the config's defaults: ideal, paper, the read path's wires)."""
     given = {k: v for k, v in (("backend", backend), ("read_path", read_path),
                                ("r_wire_ohm", r_wire_ohm)) if v is not None}
-    return {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "write_noise": write_noise,
+    return {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "weight_scaling": weight_scaling,
+            "write_noise": write_noise,
             "read_noise": read_noise, **given}
 
 

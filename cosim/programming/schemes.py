@@ -7,7 +7,12 @@ significant. A weight matrix of shape ``(rows, cols)`` is therefore an array of
 ``(rows, cols * n_bits)`` cells, and an MVM over it returns ``(B, cols * n_bits)``
 currents that :mod:`cosim.programming.aggregation` folds back into ``(B, cols)`` outputs.
 
-Every weight is first scaled to ``t = w / max|w|`` in ``[-1, 1]``. A cell's
+Every weight is first scaled to ``t = w / max|w|`` in ``[-1, 1]``: by the largest
+magnitude of the whole matrix (``scaling="matrix"``, the NF paper's), or of its
+column (``scaling="column"``: one scale per output, applied digitally after the
+aggregation where the matrix scale is, so the same one multiply per output;
+a column whose weights are all small then uses the cells' full resolution
+instead of a fraction set by the matrix's largest weight). A cell's
 conductance ``g`` is read as a *level* ``u = (g - g_zero) / g_unit`` and the
 weight it encodes is::
 
@@ -59,6 +64,8 @@ from cosim.accounting.events import Events
 from cosim.engine.noise import FORMED_TAOX, FormingNoise, WriteNoise, read_factors
 
 SCHEMES = ("ptq", "haq")
+SCALINGS = ("matrix", "column")
+"""Where the full-scale weight is taken: over the matrix or per column (module docstring)."""
 MAX_BITS = 16
 MAX_PASSES = 8
 """Most HAQ programming passes (the first plus re-verify passes)."""
@@ -218,7 +225,8 @@ class ProgrammedWeights:
         offset: constant added to the level sum (-1 for PTQ, 0 for HAQ).
         g_zero_siemens: conductance read as level 0 (S).
         g_unit_siemens: conductance step read as one level unit (S).
-        weight_scale: ``max|w|`` of the target matrix (weight units per full scale).
+        weight_scale: ``max|w|`` of the target matrix (weight units per full scale),
+            a float; with per-column scaling ``max|w|`` of each column, ``(cols,)``.
         w_target: the target weights, shape ``(rows, cols)``.
         g_target_siemens: the state each cell was written to (g_LRS or g_HRS),
             shape ``(rows, cols * n_bits)``.
@@ -239,7 +247,7 @@ class ProgrammedWeights:
     offset: float
     g_zero_siemens: float
     g_unit_siemens: float
-    weight_scale: float
+    weight_scale: float | np.ndarray
     w_target: np.ndarray
     g_target_siemens: np.ndarray
     g_actual_siemens: np.ndarray
@@ -289,21 +297,35 @@ class ProgrammedWeights:
         return (self.g_target_siemens > mid).reshape(self.rows, self.cols, self.n_bits)
 
 
-def scale_weights(w: np.ndarray) -> tuple[np.ndarray, float]:
-    """Scale ``w`` to ``[-1, 1]`` by its largest magnitude.
+def scale_weights(w: np.ndarray, scaling: str = "matrix"
+                  ) -> tuple[np.ndarray, float | np.ndarray]:
+    """Scale ``w`` to ``[-1, 1]`` by its largest magnitude, or each column by its own.
+
+    Args:
+        w: weights, ``(rows, cols)``.
+        scaling: ``"matrix"`` or ``"column"`` (:data:`SCALINGS`).
 
     Returns:
-        ``(t, max|w|)``; an all-zero matrix gives ``(w, 1.0)``.
+        ``(t, max|w|)``; an all-zero matrix gives ``(w, 1.0)``. Per column the
+        scale is ``(cols,)``; an all-zero column takes the smallest nonzero
+        column's (its quantisation error scales with it), an all-zero matrix 1.0.
 
     Raises:
-        ConfigError: ``w`` is not a finite 2-D array.
+        ConfigError: ``w`` is not a finite 2-D array, or an unknown ``scaling``.
     """
+    check_choice("weight scaling", scaling, SCALINGS)
     w = np.asarray(w, dtype=float)
     if w.ndim != 2 or w.size == 0:
         raise ConfigError(f"weights must be a non-empty 2-D array (rows, cols), got shape "
                           f"{w.shape}")
     if not np.all(np.isfinite(w)):
         raise ConfigError("weights hold NaN or infinite values")
+    if scaling == "column":
+        m_col = np.max(np.abs(w), axis=0)
+        nonzero = m_col > 0.0
+        fill = float(m_col[nonzero].min()) if nonzero.any() else 1.0
+        m_col = np.where(nonzero, m_col, fill)
+        return w / m_col, m_col
     m = float(np.max(np.abs(w)))
     if m == 0.0:
         return w.copy(), 1.0
@@ -317,7 +339,7 @@ def _physical_cols(cols: int, n_bits: int, bit: int) -> np.ndarray:
 
 def program_ptq(w: np.ndarray, n_bits: int, *, rram: RRAMParams = TAOX_40NM,
                 program_cells: ProgramCells | None = None,
-                read_gain: float = 1.0) -> ProgrammedWeights:
+                read_gain: float = 1.0, scaling: str = "matrix") -> ProgrammedWeights:
     """Uniform ``n_bits`` quantisation written open-loop (NF code ``ptq``).
 
     ``t = w / max|w|`` is mapped to ``q = round((t + 1) / 2 * (2**n - 1))``;
@@ -330,13 +352,14 @@ def program_ptq(w: np.ndarray, n_bits: int, *, rram: RRAMParams = TAOX_40NM,
         program_cells: writes the cells; default: exact (no write noise).
         read_gain: the share of a cell's conductance the read path delivers
             (:func:`check_read_gain`); the decode's levels are scaled by it.
+        scaling: full scale per ``"matrix"`` or per ``"column"`` (:func:`scale_weights`).
 
     Returns:
         The programmed array, dequantised through the conductances written.
     """
     n = check_int("n_bits", n_bits, 1, MAX_BITS)
     k = check_read_gain(read_gain)
-    t, scale = scale_weights(w)
+    t, scale = scale_weights(w, scaling)
     rows, cols = t.shape
     program = program_cells or BinaryCellWriter(rram=rram)
     levels = 2**n - 1
@@ -357,7 +380,7 @@ def program_ptq(w: np.ndarray, n_bits: int, *, rram: RRAMParams = TAOX_40NM,
 def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
                 rram: RRAMParams = TAOX_40NM, program_cells: ProgramCells | None = None,
                 read_back: ReadBack | None = None, passes: int = 1,
-                read_gain: float = 1.0) -> ProgrammedWeights:
+                read_gain: float = 1.0, scaling: str = "matrix") -> ProgrammedWeights:
     """Hardware-aware quantisation: bit-serial writes with verify reads (NF Fig. 2d,e).
 
     Vectorised over the matrix: each of the ``n_bits`` steps writes one bit of
@@ -400,6 +423,7 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
         read_gain: the share of a cell's conductance the read path delivers
             (:func:`check_read_gain`): the levels are read against
             ``read_gain * g_bias`` and ``read_gain * g_half``.
+        scaling: full scale per ``"matrix"`` or per ``"column"`` (:func:`scale_weights`).
 
     Returns:
         The programmed array; ``w_verify`` holds the running estimate seen by the
@@ -408,7 +432,7 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
     n = check_int("n_bits", n_bits, 1, MAX_BITS)
     s = check_amp_ratio(amp_ratio)
     check_int("passes", passes, 1, MAX_PASSES)
-    t, scale = scale_weights(w)
+    t, scale = scale_weights(w, scaling)
     rows, cols = t.shape
     program = program_cells or BinaryCellWriter(rram=rram)
     read = read_back or IdealReadBack()
@@ -540,20 +564,24 @@ class PTQ:
         n_bits: cells per weight.
         read_gain: the read path's mean share of a cell's conductance
             (:func:`check_read_gain`).
+        scaling: full scale per ``"matrix"`` or per ``"column"`` (:func:`scale_weights`).
     """
 
     n_bits: int = 12
     read_gain: float = 1.0
+    scaling: str = "matrix"
     name: str = field(default="ptq", init=False)
 
     def __post_init__(self) -> None:
         check_int("n_bits", self.n_bits, 1, MAX_BITS)
         check_read_gain(self.read_gain)
+        check_choice("weight scaling", self.scaling, SCALINGS)
 
     def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
                 write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
         return program_ptq(_need_weights(w, shape, self.name), self.n_bits, rram=rram,
-                           program_cells=write, read_gain=self.read_gain)
+                           program_cells=write, read_gain=self.read_gain,
+                           scaling=self.scaling)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -568,12 +596,14 @@ class HAQ:
             scheme; more re-verify the bits on the array as it stands.
         read_gain: the read path's mean share of a cell's conductance
             (:func:`check_read_gain`).
+        scaling: full scale per ``"matrix"`` or per ``"column"`` (:func:`scale_weights`).
     """
 
     n_bits: int = 12
     amp_ratio: float = 1.5
     passes: int = 1
     read_gain: float = 1.0
+    scaling: str = "matrix"
     name: str = field(default="haq", init=False)
 
     def __post_init__(self) -> None:
@@ -581,12 +611,14 @@ class HAQ:
         check_amp_ratio(self.amp_ratio)
         check_int("passes", self.passes, 1, MAX_PASSES)
         check_read_gain(self.read_gain)
+        check_choice("weight scaling", self.scaling, SCALINGS)
 
     def program(self, w: np.ndarray | None, shape: tuple[int, int], *, rram: RRAMParams,
                 write: ProgramCells, read_back: ReadBack | None) -> ProgrammedWeights:
         return program_haq(_need_weights(w, shape, self.name), self.n_bits, self.amp_ratio,
                            rram=rram, program_cells=write, read_back=read_back,
-                           passes=self.passes, read_gain=self.read_gain)
+                           passes=self.passes, read_gain=self.read_gain,
+                           scaling=self.scaling)
 
 
 @dataclass(frozen=True, kw_only=True)

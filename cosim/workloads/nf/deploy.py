@@ -35,7 +35,7 @@ from cosim.engine.placement import Placement
 from cosim.engine.tile import TileConfig
 from cosim.layers.analog import AnalogLayer
 from cosim.layers.read_path import ReadPath
-from cosim.programming.schemes import HAQ, PTQ, BinaryCellWriter
+from cosim.programming.schemes import HAQ, PTQ, SCALINGS, BinaryCellWriter
 from cosim.workloads.nf.cordic import CordicConfig, sincos_turns
 from cosim.workloads.nf.mlp import MLPConfig, Params, forward, matrices
 
@@ -62,6 +62,9 @@ class DeployConfig:
             without ``read_path`` (with it: the read path's).
         read_path: how each matrix is placed and read (module docstring);
             ``None`` builds every layer on ``tile`` as it is.
+        scaling: each matrix's full-scale weight taken over the ``"matrix"``
+            (the NF paper's) or per ``"column"`` (one digital scale per output;
+            :func:`cosim.programming.schemes.scale_weights`).
     """
 
     scheme: str = "haq"
@@ -71,9 +74,11 @@ class DeployConfig:
     tile: TileConfig = TileConfig(backend="ideal", r_wire_ohm=0.0)
     verify_read: str = "first_order"
     read_path: ReadPath | None = None
+    scaling: str = "matrix"
 
     def __post_init__(self) -> None:
         check_choice("programming scheme", self.scheme, ("haq", "ptq"))
+        check_choice("weight scaling", self.scaling, SCALINGS)
         for b in self.bits:  # range checks by the schemes' own rule
             HAQ(n_bits=b, amp_ratio=self.amp_ratio)
 
@@ -84,9 +89,10 @@ class DeployConfig:
     def make_scheme(self, name: str, read_gain: float = 1.0) -> HAQ | PTQ:
         n = self.n_bits(name)
         if self.scheme == "ptq":
-            return PTQ(n_bits=n, read_gain=read_gain)
+            return PTQ(n_bits=n, read_gain=read_gain, scaling=self.scaling)
         passes = self.read_path.haq_passes if self.read_path is not None else 1
-        return HAQ(n_bits=n, amp_ratio=self.amp_ratio, passes=passes, read_gain=read_gain)
+        return HAQ(n_bits=n, amp_ratio=self.amp_ratio, passes=passes, read_gain=read_gain,
+                   scaling=self.scaling)
 
     def layer_tile(self, name: str, shape: tuple[int, int]
                    ) -> tuple[TileConfig, Placement | None]:

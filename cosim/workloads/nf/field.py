@@ -89,6 +89,8 @@ class NeuralFieldConfig:
         training: Adam steps, batch, learning rate.
         bits: HAQ/PTQ cells per weight of the input, hidden and output matrices.
         amp_ratio: HAQ's ``s``.
+        weight_scaling: each matrix's full-scale weight over the ``"matrix"`` (NF
+            paper) or per ``"column"`` (:class:`cosim.workloads.nf.deploy.DeployConfig`).
         write_noise: LRS write-noise std, fraction of g_LRS (NF code 0.15).
         read_noise: PRIME eq. 7 read-noise amplitude, fresh at every read.
         backend: tile backend of every layer: ``ideal`` or ``calibrated``.
@@ -107,6 +109,7 @@ class NeuralFieldConfig:
     training: TrainConfig = field(default_factory=TrainConfig)
     bits: tuple[int, int, int] = (14, 14, 12)
     amp_ratio: float = 1.5
+    weight_scaling: str = "matrix"
     write_noise: float = 0.15
     read_noise: float = 0.0
     backend: str = "ideal"
@@ -151,7 +154,7 @@ class NeuralFieldConfig:
     def deploy_config(self, scheme: str) -> DeployConfig:
         return DeployConfig(scheme=scheme, bits=tuple(self.bits), amp_ratio=self.amp_ratio,
                             write_noise=self.write_noise, tile=self.tile_config(),
-                            read_path=self.read_path_spec())
+                            read_path=self.read_path_spec(), scaling=self.weight_scaling)
 
     def read_path_text(self) -> str:
         """The read path in words (for every figure and table)."""
@@ -243,6 +246,7 @@ class NeuralFieldResult:
             "cordic_error_bound": error_bound(self.config.cordic),
             "read_path": self.config.read_path_text(),
             "read_path_name": self.config.read_path,
+            "weight_scaling": self.config.weight_scaling,
             "read_path_settings": self.config.read_path_spec().as_dict(),
             "macros_haq": haq.macros if haq else 0,
             "placements_haq": {k: v.as_dict() for k, v in haq.placements.items()} if haq else {},
