@@ -50,6 +50,31 @@ def test_every_voxel_equals_its_ellipsoid_sum():
     assert set(np.round(np.unique(vol), 9)) <= {0.0, 0.1, 0.2, 0.3, 0.4, 1.0}
 
 
+def test_quarter_turns_give_the_grid_rotated():
+    """Turned by 90 degrees about z (phi) or x (theta), every grid point lands on a grid
+    point: the oblique phantom is then the published one with two axes swapped."""
+    v = shepp_logan_3d(5, 33, 33)
+    np.testing.assert_array_equal(shepp_logan_3d(5, 33, 33, angles=(90, 0, 0)),
+                                  np.rot90(v, -1, axes=(1, 2)))
+    c = shepp_logan_3d(33, 33, 33)
+    np.testing.assert_array_equal(shepp_logan_3d(33, 33, 33, angles=(0, 90, 0)),
+                                  np.rot90(c, -1, axes=(0, 1)))
+    turned = shepp_logan_3d(8, 32, 32, angles=(30, 25, 15))
+    assert not np.array_equal(turned, shepp_logan_3d(8, 32, 32))
+    assert turned.min() == 0.0 and turned.max() == 1.0  # the skull stays inside the cube
+
+
+@pytest.mark.parametrize("angles, match", [
+    ((1.0, 2.0), "three numbers"),
+    ((float("nan"), 0, 0), "angle phi must be a finite"),
+    ((0, 400, 0), "angle theta"),
+    (("a", 0, 0), "three numbers"),
+])
+def test_bad_phantom_angles(angles, match):
+    with pytest.raises(ConfigError, match=match):
+        shepp_logan_3d(4, 16, 16, angles=angles)
+
+
 def test_phantom_sizes_checked():
     with pytest.raises(ConfigError, match="phantom slices"):
         shepp_logan_3d(0, 16, 16)

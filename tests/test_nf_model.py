@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pytest
 
@@ -9,7 +12,7 @@ from circuits.errors import ConfigError
 from cosim.engine.tile import TileConfig
 from cosim.workloads.nf.cordic import CordicConfig
 from cosim.workloads.nf.deploy import DeployConfig, deploy_mlp, input_scales
-from cosim.workloads.nf.field import NeuralFieldConfig, run_neural_field
+from cosim.workloads.nf.field import NeuralFieldConfig, config_from_dict, run_neural_field
 from cosim.workloads.nf.metrics import psnr, ssim_slices
 from cosim.workloads.nf.mlp import (
     PAPER_MLP,
@@ -159,6 +162,13 @@ def test_dense_run_orders_software_haq_ptq():
 def test_bad_config(kw, match):
     with pytest.raises(ConfigError, match=match):
         NeuralFieldConfig(**kw)
+
+
+def test_config_round_trips_through_its_stored_form():
+    """A checkpoint stores ``asdict(cfg)`` as JSON; the orientation and scaling come back."""
+    cfg = NeuralFieldConfig(phantom_angles=(30.0, 25.0, 15.0), weight_scaling="column")
+    back = config_from_dict(json.loads(json.dumps(asdict(cfg))))
+    assert back == cfg and back.phantom_angles == (30.0, 25.0, 15.0)
 
 
 def test_calibrated_without_wires_agrees_with_ideal():

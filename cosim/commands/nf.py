@@ -89,6 +89,9 @@ _VOLUME = [
 _MODEL = [
     click.option("--phantom", "phantom", default="40x128x128", show_default=True,
                  help="Phantom size SLICESxHEIGHTxWIDTH when no --volume."),
+    click.option("--phantom-angles", "phantom_angles", default="0,0,0", show_default=True,
+                 help="Phantom turned against the grid: PHI,THETA,PSI degrees (z-x-z Euler), "
+                      "e.g. 30,25,15 for an oblique phantom."),
     click.option("--encoding", default="gaussian", show_default=True,
                  help="gaussian, positional, basic or none."),
     click.option("--sigma", type=float, default=None,
@@ -111,8 +114,8 @@ _DEPLOY = [
                  help="Cells per weight: input,hidden,output matrices."),
     click.option("--amp-ratio", type=float, default=1.5, show_default=True, help="HAQ s (> 1)."),
     click.option("--weight-scaling", default="matrix", show_default=True,
-                 help="Full-scale weight of HAQ/PTQ: per matrix (the NF paper's) or per "
-                      "column (one digital scale per output)."),
+                 help="Full-scale weight of HAQ/PTQ: matrix (one per matrix, the NF "
+                      "paper's) or column (one per output column, applied digitally)."),
     click.option("--write-noise", type=float, default=0.15, show_default=True,
                  help="LRS write-noise std, fraction of g_LRS (NF code 0.15)."),
     click.option("--read-noise", type=float, default=0.0, show_default=True,
@@ -126,6 +129,16 @@ _DEPLOY = [
                  help="Wire resistance per cell segment (ohm) [default: a --model's own, else "
                       "the read path's: paper 0, realistic 1.06]."),
 ]
+_DEPLOY_NAMES = ("backend", "bits", "amp_ratio", "weight_scaling", "write_noise", "read_noise",
+                 "read_path", "r_wire_ohm")
+"""The parameter each option of ``_DEPLOY`` fills, in order (for :func:`_deploy_options`)."""
+
+
+def _deploy_options(*names: str) -> list[Callable]:
+    """The deploy options filling parameters ``names`` (a command that takes only some)."""
+    return [o for o, n in zip(_DEPLOY, _DEPLOY_NAMES, strict=True) if n in names]
+
+
 _MODEL_DIR = click.option("--model", "model_dir", type=click.Path(path_type=Path),
                           required=True,
                           help="Run folder of 'cosim field train' (or 'field run').")
@@ -136,7 +149,8 @@ _OUT = [
 ]
 
 
-def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: float | None,
+def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0,0,0",
+                  encoding: str, sigma: float | None,
                   wide: bool, steps: int | None, batch: int | None, lr: float, seed: int,
                   **deploy: Any):
     from cosim.workloads.nf.encoder import EncoderConfig
@@ -150,7 +164,9 @@ def _model_config(*, quick: bool = False, phantom: str, encoding: str, sigma: fl
                            (QUICK_STEPS if quick else 2000),
                            batch=batch if batch is not None else
                            (QUICK_BATCH if quick else 16384), learning_rate=lr, seed=seed)
-    return NeuralFieldConfig(phantom_shape=shape, encoder=EncoderConfig(kind=encoding,
+    return NeuralFieldConfig(phantom_shape=shape,
+                             phantom_angles=parse_floats(phantom_angles, "--phantom-angles"),
+                             encoder=EncoderConfig(kind=encoding,
                                                                        sigma=sigma),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
                              **_deploy_fields(**deploy))
@@ -258,7 +274,7 @@ def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
 @field_group.command("train")
 @click.option("--resume", is_flag=True,
               help="Continue the checkpoint in -o (its config; --steps may raise the total).")
-@_options(_VOLUME + _MODEL + [_DEPLOY[0]] + _DEPLOY[5:] + _OUT)
+@_options(_VOLUME + _MODEL + _deploy_options("backend", "read_path", "r_wire_ohm") + _OUT)
 def field_train_command(resume: bool, volume_path: Path | None, frame: int | None,
                         run_dir: Path | None, as_json: bool, **opts: Any) -> None:
     """Train the neural field (dense) and keep a checkpoint; Ctrl-C keeps the last step."""
@@ -361,7 +377,8 @@ def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | N
               help="Seed of the voxel sample.")
 @click.option("--spice-workers", type=int, default=1, show_default=True,
               help="ngspice processes at once.")
-@_options(_DEPLOY[1:4] + _DEPLOY[5:] + _OUT)
+@_options(_deploy_options("bits", "amp_ratio", "weight_scaling", "write_noise", "read_path",
+                          "r_wire_ohm") + _OUT)
 def field_verify_command(model_dir: Path, voxels: int, sample_seed: int, spice_workers: int,
                          run_dir: Path | None, as_json: bool, **deploy: Any) -> None:
     """Spot-check: HAQ-deployed field on calibrated vs spice, per layer and end to end."""
@@ -420,7 +437,7 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
     cfg, truth, state = _model(model_dir, deploy)
     volume = _volume(volume_path, frame)
     if volume is None:
-        target, what = sparse_target(truth, motion)
+        target, what = sparse_target(truth, motion, cfg.phantom_angles)
     else:
         target, what = volume, str(volume_path)
 
@@ -495,7 +512,8 @@ def field_encodings_command(quick: bool, kinds: str, volume_path: Path | None,
               help="Objective's lambda: dB a doubling of RRAM cells must buy.")
 @click.option("--eval-voxels", type=int, default=65536, show_default=True,
               help="Voxels evaluated per point (seeded sample); 0 for all.")
-@_options(_DEPLOY[:1] + _DEPLOY[3:] + _OUT)
+@_options(_deploy_options("backend", "weight_scaling", "write_noise", "read_noise",
+                          "read_path", "r_wire_ohm") + _OUT)
 def field_hapo_command(model_dir: Path, bits_input: str, bits_hidden: str, bits_output: str,
                        amp_ratios: str, keep: str, ranks: str, finetune_steps: int,
                        penalty: float, eval_voxels: int, run_dir: Path | None, as_json: bool,

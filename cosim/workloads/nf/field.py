@@ -69,7 +69,7 @@ from cosim.workloads.nf.mlp import (
     n_weights,
     train,
 )
-from cosim.workloads.nf.phantom import shepp_logan_3d
+from cosim.workloads.nf.phantom import check_angles, shepp_logan_3d
 from cosim.workloads.nf.volume import NORMALISATION, check_volume, normalise, voxel_coordinates
 
 BACKENDS = ("ideal", "calibrated")
@@ -84,6 +84,8 @@ class NeuralFieldConfig:
 
     Attributes:
         phantom_shape: ``(slices, height, width)`` of the phantom when no volume is given.
+        phantom_angles: the phantom turned against the grid, ``(phi, theta, psi)``
+            degrees (:func:`cosim.workloads.nf.phantom.shepp_logan_3d`).
         encoder: the input encoding (Gaussian by default: 64 x 3, sigma 4).
         mlp: the network (NF paper: 131 -> 100 SIREN, rank-10 hidden, -> 1).
         training: Adam steps, batch, learning rate.
@@ -104,6 +106,7 @@ class NeuralFieldConfig:
     """
 
     phantom_shape: tuple[int, int, int] = (40, 128, 128)
+    phantom_angles: tuple[float, float, float] = (0.0, 0.0, 0.0)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     mlp: MLPConfig = field(default_factory=MLPConfig)
     training: TrainConfig = field(default_factory=TrainConfig)
@@ -125,6 +128,7 @@ class NeuralFieldConfig:
                               f"{self.phantom_shape!r}")
         for n, v in zip(("slices", "height", "width"), self.phantom_shape, strict=True):
             check_int(f"phantom {n}", v, 1 if n == "slices" else 7, 1024)
+        check_angles(self.phantom_angles)
         if len(self.bits) != 3:
             raise ConfigError(f"bits must be three widths (input, hidden, output), got "
                               f"{self.bits!r}")
@@ -177,7 +181,8 @@ def config_from_dict(d: dict[str, Any]) -> NeuralFieldConfig:
         enc = dict(d.pop("encoder"))
         enc["cordic"] = CordicConfig(**enc.pop("cordic"))
         return NeuralFieldConfig(
-            **{k: tuple(v) if k in ("phantom_shape", "bits") else v for k, v in d.items()
+            **{k: tuple(v) if k in ("phantom_shape", "phantom_angles", "bits") else v
+               for k, v in d.items()
                if k not in ("mlp", "training", "cordic")},
             encoder=EncoderConfig(**enc), mlp=MLPConfig(**d["mlp"]),
             training=TrainConfig(**d["training"]), cordic=CordicConfig(**d["cordic"]))
@@ -336,7 +341,8 @@ def prepare(cfg: NeuralFieldConfig, volume: np.ndarray | None = None) -> Prepare
     The encoder's cells are formed from the run's seed, so the same ``cfg``
     gives the same ``B`` in every command (train, deploy, eval).
     """
-    raw = shepp_logan_3d(*cfg.phantom_shape) if volume is None else check_volume(volume)
+    raw = (shepp_logan_3d(*cfg.phantom_shape, angles=cfg.phantom_angles) if volume is None
+           else check_volume(volume))
     truth = normalise(raw)
     seq = np.random.SeedSequence(cfg.seed)
     rng_enc, rng_init = (np.random.default_rng(s) for s in seq.spawn(4)[:2])

@@ -68,18 +68,22 @@ class SparseConfig:
         check_range("sparse learning rate", self.learning_rate, 0.0, 1.0, lo_open=True)
 
 
-def sparse_target(truth: np.ndarray, motion: float) -> tuple[np.ndarray, str]:
+def sparse_target(truth: np.ndarray, motion: float,
+                  angles: tuple[float, float, float] = (0.0, 0.0, 0.0)
+                  ) -> tuple[np.ndarray, str]:
     """The sparse task's default target for a model trained on ``truth``, and its name.
 
     A model trained on the phantom gets the phantom moved by ``motion``
     (another "phase"); a model trained on any other volume gets that volume
-    itself (fine-tuning then only re-fits the chosen slices).
+    itself (fine-tuning then only re-fits the chosen slices). ``angles``: the
+    phantom's orientation the model was trained at (``phantom_angles``).
     """
     shape = truth.shape
-    phantom = normalise(shepp_logan_3d(*shape))
+    phantom = normalise(shepp_logan_3d(*shape, angles=angles))
     if np.array_equal(phantom, truth):
-        return (shepp_logan_3d(*shape, motion=motion),
-                f"phantom {'x'.join(map(str, shape))} moved by {motion:g}")
+        turned = f" turned by {','.join(f'{a:g}' for a in angles)} deg" if any(angles) else ""
+        return (shepp_logan_3d(*shape, motion=motion, angles=angles),
+                f"phantom {'x'.join(map(str, shape))}{turned} moved by {motion:g}")
     return truth, "the model's own volume"
 
 
