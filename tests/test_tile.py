@@ -310,6 +310,26 @@ def test_calibrated_1t1r_outside_validated_range(rng) -> None:
     assert rel_error(exact.mvm(x).y, y_ref) < 3e-5
 
 
+@pytest.mark.ngspice
+def test_tall_blocks_warn_and_stay_near_their_measured_figure(rng) -> None:
+    """64 rows of HRS-LRS cells read at 0.2 V: inside the cell and voltage range, but the
+    column wires' IR drop moves the cells off the tangent point: the tangent leaves its
+    16-row bound, warns with the measured 64-row figure, and stays near it."""
+    g = rng.uniform(1e-6, 29.22e-6, size=(64, 12))
+    kw = dict(cell="1T1R", v_read_volt=0.2)
+    cal, ref = tile("calibrated", **kw), tile("spice", **kw)
+    ref.load(cal.program(g))
+    x = _signed_inputs(rng, 6, 64)
+    y_ref = ref.mvm(x).y
+    with pytest.warns(OutsideValidatedRange, match=r"64 rows; validated: up to 16 rows.*"
+                                                   r"up to 64 rows"):
+        err = rel_error(cal.mvm(x).y, y_ref)
+    stated = measured_tangent_error(29.22e-6, 0.2, 64)
+    assert stated == measured_tangent_error(29.22e-6, 0.2, 40) > TANGENT_ERROR_BOUND
+    assert TANGENT_ERROR_BOUND < err < 1.5 * stated
+    assert measured_tangent_error(29.22e-6, 0.2, 129) is None  # never measured
+
+
 @pytest.mark.parametrize("kw, match", [
     (dict(v_read_volt=0.5), "read voltage 0.5 V"),
     (dict(v_read_volt=2.0, access=LEVEL1), "read voltage 2 V"),
