@@ -4,7 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_nf.py [--phantom 40x128x128] [--steps 2000]
         [--batch 16384] [--backend ideal] [--encoding gaussian] [--sigma S] [--wide]
-        [-o RUN_DIR]
+        [--weight-scaling matrix|column] [-o RUN_DIR]
 
 Prints the wall time of each phase (training, programming, forward pass of all
 voxels per scheme), the process's CPU time, the load average and the metrics;
@@ -43,6 +43,7 @@ def main() -> None:
     ap.add_argument("--encoding", default="gaussian")
     ap.add_argument("--sigma", type=float, default=None)
     ap.add_argument("--wide", action="store_true")
+    ap.add_argument("--weight-scaling", default="matrix", choices=("matrix", "column"))
     ap.add_argument("-o", "--out", default=None)
     a = ap.parse_args()
     from cosim.commands.nf import parse_shape
@@ -53,6 +54,7 @@ def main() -> None:
     cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom), backend=a.backend,
                             encoder=EncoderConfig(kind=a.encoding, sigma=a.sigma),
                             mlp=WIDE if a.wide else PAPER_MLP,
+                            weight_scaling=a.weight_scaling,
                             training=TrainConfig(steps=a.steps, batch=a.batch))
     t0 = time.perf_counter()
     r = run_neural_field(cfg)
@@ -64,7 +66,7 @@ def main() -> None:
                load_1min=os.getloadavg()[0], read_path=s["read_path"],
                encoding=cfg.encoder.kind, scale=cfg.encoder.scale, network=str(cfg.mlp),
                steps=cfg.training.steps, batch=cfg.training.batch,
-               weights=s["weights"], voxels=s["voxels"])
+               weights=s["weights"], voxels=s["voxels"], weight_scaling=a.weight_scaling)
     if a.out:
         from cosim.outputs.neural_field import write_neural_field
 

@@ -7,7 +7,7 @@ import pytest
 
 from circuits.errors import ConfigError
 from cosim.engine.tile import TileConfig
-from cosim.workloads.nf.cordic import CordicConfig, error_bound, sincos_turns
+from cosim.workloads.nf.cordic import CordicConfig, error_bound, rotate, sincos_turns
 from cosim.workloads.nf.encoder import (
     DEFAULT_SCALES,
     EncoderConfig,
@@ -27,6 +27,23 @@ def test_cordic_within_its_bound(iters, frac):
     assert err <= bound
     # the bound is not loose by orders of magnitude: the angle term dominates it
     assert err > bound / 10
+
+
+@pytest.mark.parametrize("iters, frac", [(6, 12), (16, 20)])
+def test_cordic_table_is_the_iteration_bit_for_bit(iters, frac):
+    """The tabulated path returns exactly what the steps compute on each folded angle,
+    every one of them (the table's whole domain) and the quadrant edges."""
+    quarter = (1 << frac) >> 2
+    z = np.arange(-quarter, quarter + 1, dtype=np.int64)
+    x, y = rotate(z, frac, iters)
+    t = z / (1 << frac)  # these angles fold onto themselves
+    s, c = sincos_turns(t, CordicConfig(iterations=iters, frac_bits=frac))
+    np.testing.assert_array_equal(s, y / (1 << frac))
+    np.testing.assert_array_equal(c, x / (1 << frac))
+    edges = np.arange(-8, 9) / 8.0  # folded: sin(pi - a) = sin a, cos(pi - a) = -cos a
+    s, c = sincos_turns(edges + 0.1, CordicConfig(iterations=iters, frac_bits=frac))
+    assert np.abs(s - np.sin(2 * np.pi * (edges + 0.1))).max() <= error_bound(
+        CordicConfig(iterations=iters, frac_bits=frac))
 
 
 def test_cordic_more_iterations_is_better():

@@ -20,10 +20,17 @@ the quantised start value and angle table add ``n + 2`` more ulps, and
 quantising the input angle to ``2^-f`` turns moves it by up to ``pi 2^-f``
 radians. So ``|err| <= atan(2^-(n-1)) + (K (n + 1) + n + 2 + pi) 2^-f``, with
 ``K < 1.65``.
+
+Speed: after range reduction the result depends only on the folded angle, an
+integer in ``[-2^f / 4, 2^f / 4]``. Up to ``TABLE_MAX_FRAC_BITS`` the steps are
+run once over every such angle and kept as a table (``2^(f-1) + 1`` entries, 8 MiB
+at the default 20 bits), so each call is a lookup, bit for bit the iteration's
+result; wider words iterate on every call.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,6 +68,33 @@ def error_bound(cfg: CordicConfig) -> float:
     return float(np.arctan(2.0 ** -(n - 1)) + (gain(n) * (n + 1) + n + 2 + np.pi) * ulp)
 
 
+TABLE_MAX_FRAC_BITS = 22
+"""Widest word whose CORDIC results are tabulated (module docstring; 2^21 + 1 entries)."""
+
+
+def rotate(z: np.ndarray, frac_bits: int, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    """The CORDIC steps on folded angles ``z`` (integers, ``|z| <= 2^f / 4``): ``(x, y)``,
+    the fixed-point ``cos`` and ``sin`` (module docstring)."""
+    f, n = frac_bits, iterations
+    one = 1 << f
+    atan_turns = np.rint(np.arctan(2.0 ** -np.arange(n)) / (2 * np.pi) * one).astype(np.int64)
+    x = np.full(z.shape, int(round(one / gain(n))), dtype=np.int64)
+    y = np.zeros(z.shape, dtype=np.int64)
+    for i in range(n):
+        d = np.where(z >= 0, 1, -1)
+        x, y = x - d * (y >> i), y + d * (x >> i)
+        z = z - d * atan_turns[i]
+    return x, y
+
+
+@functools.lru_cache(maxsize=4)
+def _table(frac_bits: int, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    quarter = (1 << frac_bits) >> 2
+    x, y = rotate(np.arange(-quarter, quarter + 1, dtype=np.int64), frac_bits, iterations)
+    x.flags.writeable = y.flags.writeable = False
+    return x, y
+
+
 def sincos_turns(t: np.ndarray, cfg: CordicConfig = CordicConfig()
                  ) -> tuple[np.ndarray, np.ndarray]:
     """``sin(2 pi t)`` and ``cos(2 pi t)`` by fixed-point CORDIC, elementwise.
@@ -82,13 +116,11 @@ def sincos_turns(t: np.ndarray, cfg: CordicConfig = CordicConfig()
     quarter, half = one >> 2, one >> 1
     flip = np.abs(tq) > quarter
     z = np.where(flip, np.sign(tq) * half - tq, tq)  # in [-one/4, one/4]
-    atan_turns = np.rint(np.arctan(2.0 ** -np.arange(n)) / (2 * np.pi) * one).astype(np.int64)
-    x = np.full(t.shape, int(round(one / gain(n))), dtype=np.int64)
-    y = np.zeros(t.shape, dtype=np.int64)
-    for i in range(n):
-        d = np.where(z >= 0, 1, -1)
-        x, y = x - d * (y >> i), y + d * (x >> i)
-        z = z - d * atan_turns[i]
+    if f <= TABLE_MAX_FRAC_BITS:
+        tx, ty = _table(f, n)
+        x, y = tx[z + quarter], ty[z + quarter]
+    else:
+        x, y = rotate(z, f, n)
     sin = y / one
     cos = np.where(flip, -x, x) / one
     return sin, cos
