@@ -132,6 +132,11 @@ def test_bad_inputs_are_one_line_errors(model, tmp_path):
         (["hapo", "--model", d, "--keep", "1.5"], "kept fraction"),
         (["hapo", "--model", d, "--penalty", "-1"], "penalty"),
         (["hapo", "--model", tmp_path / "missing"], "no such folder"),
+        (["deploy", "--model", d, "--weight-scaling", "rows"], "unknown weight scaling"),
+        (["hapo", "--model", d, "--weight-scaling", "Column"], "unknown weight scaling"),
+        (["verify", "--model", d, "--weight-scaling", ""], "unknown weight scaling"),
+        (["train", *TINY, "--phantom-angles", "nan,0,0"], "angle phi must be a finite"),
+        (["encodings", "--phantom-angles", "0,0"], "phantom angles must be three"),
     ]
     for args, match in cases:
         out = [] if "-o" in args or None in args else ["-o", str(tmp_path / "r")]
