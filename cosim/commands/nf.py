@@ -166,8 +166,7 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
                            (QUICK_BATCH if quick else 16384), learning_rate=lr, seed=seed)
     return NeuralFieldConfig(phantom_shape=shape,
                              phantom_angles=parse_floats(phantom_angles, "--phantom-angles"),
-                             encoder=EncoderConfig(kind=encoding,
-                                                                       sigma=sigma),
+                             encoder=EncoderConfig(kind=encoding, sigma=sigma),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
                              **_deploy_fields(**deploy))
 
@@ -182,8 +181,7 @@ def _deploy_fields(*, backend: str | None = None, bits: str = "14,14,12",
     given = {k: v for k, v in (("backend", backend), ("read_path", read_path),
                                ("r_wire_ohm", r_wire_ohm)) if v is not None}
     return {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "weight_scaling": weight_scaling,
-            "write_noise": write_noise,
-            "read_noise": read_noise, **given}
+            "write_noise": write_noise, "read_noise": read_noise, **given}
 
 
 def _volume(volume_path: Path | None, frame: int | None):

@@ -88,8 +88,9 @@ Measured (``benchmarks/bench_nf.py --wide``: 40 x 128 x 128 phantom, Gaussian si
 With one full-scale weight per matrix HAQ is 3.6 dB below software: W_in's rms
 weight is about 0.1 of its largest (a few large weights set HAQ's full scale).
 Deployed with ``weight_scaling="column"`` (each column against its own largest
-weight) the same model gives HAQ 31.95 dB, 1.22 dB below software (PTQ 13.03). (The former 4 ReLU layers of 256,
-230k weights, would take about an hour to train here.)"""
+weight) the same model gives HAQ 31.95 dB, 1.22 dB below software (PTQ 13.03).
+(The former 4 ReLU layers of 256, 230k weights, would take about an hour to train
+here.)"""
 
 
 def matrices(params: Params) -> list[str]:
