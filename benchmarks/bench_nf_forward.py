@@ -26,6 +26,9 @@ Each mode is timed ``--repeats`` times; prints the median wall and CPU
 (process) time, voxels/s, the largest difference between the modes'
 outputs, and the set-up (programming) time.
 
+Measured 2026-11-28 (one core, the other busy, load 2.1-2.4): layer 57.4 s wall
+(55.8 s CPU), folded 11.5 s wall (11.1 s CPU), median of 3; modes differ by 3e-16.
+
 Batching and threads, chosen on purpose: 1024 voxels per call (measured on
 65,536 voxels, one core: 1024 beats 512, 2048, 4096 and 8192 by 20-25 %; the
 CORDIC's int64 arrays stay in cache); one BLAS thread (set before numpy
