@@ -29,6 +29,7 @@ from cosim.workloads.nf.field import (
     train_field,
 )
 from cosim.workloads.nf.mlp import MLPConfig, TrainConfig
+from cosim.workloads.nf.verify import LayerCheck, stated_error
 
 TINY = NeuralFieldConfig(phantom_shape=(3, 8, 8), encoder=EncoderConfig(n_frequencies=4),
                          mlp=MLPConfig(width=8, rank=2), training=TrainConfig(steps=200, batch=0),
@@ -160,3 +161,19 @@ def test_bad_verify_and_wire_options_are_one_line_errors(model_dirs, tmp_path, a
     assert res.exit_code != 0 and message in res.output
     assert len(res.output.strip().splitlines()) == 1, res.output
     assert not (tmp_path / "x").exists()
+
+
+def test_stated_error_follows_the_block_height_and_never_passes_unmeasured_cases():
+    """The bound a layer is checked against: the backend's measured figure for the block's
+    height (cells up to 100 uS at 0.1 V: 4.1e-5 up to 16 rows, 3.3e-4 up to 128); a case
+    never measured (more than 128 rows) has no bound, and a layer there is not "within"."""
+    assert stated_error("1T1R", 48e-6, 0.1, 10)[0] == 4.1e-5
+    assert stated_error("1T1R", 48e-6, 0.1, 100)[0] == 3.3e-4
+    assert stated_error("1T1R", 20e-6, 0.2, 16) == (1e-5, "1T1R tangent, validated range")
+    bound, source = stated_error("1T1R", 48e-6, 0.1, 200)
+    assert bound == float("inf") and "never measured" in source
+    check = dict(name="W", rows=200, cols=1, bits=12, cell="1T1R", g_max_siemens=48e-6,
+                 macros=1, max_rel_error=1e-9, max_abs_error_a=1e-15,
+                 output_max_abs_diff=0.0, output_scale=1.0, spice_s=0.0)
+    assert not LayerCheck(**check, bound=bound, bound_source=source).within
+    assert LayerCheck(**check, bound=3.3e-4, bound_source="measured").within

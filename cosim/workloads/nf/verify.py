@@ -85,10 +85,11 @@ def stated_error(cell: str, g_max_siemens: float, v_read_volt: float, rows: int 
     if inside:
         return TANGENT_ERROR_BOUND, "1T1R tangent, validated range"
     measured = measured_tangent_error(g_max_siemens, v_read_volt, rows)
-    return (float("inf") if measured is None else measured,
-            f"1T1R tangent outside its validated range (cells up to "
-            f"{g_max_siemens * 1e6:.4g} uS, blocks of up to {rows} rows): the backend's "
-            f"measured figure")
+    where = f"cells up to {g_max_siemens * 1e6:.4g} uS, blocks of up to {rows} rows"
+    if measured is None:
+        return float("inf"), f"1T1R tangent, never measured so far ({where}): no stated error"
+    return measured, f"1T1R tangent outside its validated range ({where}): the backend's " \
+        "measured figure"
 
 
 END_TO_END_BOUND = 1e-3
@@ -156,7 +157,8 @@ class LayerCheck:
 
     @property
     def within(self) -> bool:
-        return self.max_rel_error <= self.bound
+        """Within a stated error; a case the backend never measured (``bound`` inf) is not."""
+        return bool(np.isfinite(self.bound)) and self.max_rel_error <= self.bound
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "within": self.within}
@@ -192,7 +194,8 @@ class FieldVerification:
         return all(c.within for c in self.layers) and self.end_to_end_max_abs <= END_TO_END_BOUND
 
     def summary(self) -> dict[str, Any]:
-        worst = max(self.layers, key=lambda c: c.max_rel_error / c.bound)
+        worst = max(self.layers, key=lambda c: c.max_rel_error / c.bound
+                    if np.isfinite(c.bound) else np.inf)
         return {
             "read_path": self.config.read_path_text(), "read_path_name": self.config.read_path,
             "backend": "calibrated vs spice", "voxels": int(self.voxels.size),
