@@ -201,8 +201,7 @@ def tangent_range_message(g_max_siemens: float | None, v_read_volt: float,
         what.append(f"cells up to {g_max_siemens * 1e6:.4g} uS")
     if high_rows:
         what.append(f"{rows} rows")
-    g_look = min(_MEASURED_TANGENT[TANGENT_ROWS_MAX]) if g_max_siemens is None \
-        else g_max_siemens
+    g_look = _g_or_lowest(g_max_siemens)
     n_rows = TANGENT_ROWS_MAX if rows is None else rows
     measured = measured_tangent_error(g_look, v_read_volt, n_rows)
     seen = "; not measured beyond 128 rows, 200 uS and 2 V" if measured is None else (
@@ -226,9 +225,13 @@ def _rows_outside(g_max_siemens: float | None, v_read_volt: float, rows: int | N
     than ``TANGENT_ROWS_MAX`` and not measured within ``TANGENT_ERROR_BOUND`` there."""
     if rows is None or rows <= TANGENT_ROWS_MAX:
         return False
-    g = min(_MEASURED_TANGENT[TANGENT_ROWS_MAX]) if g_max_siemens is None else g_max_siemens
-    measured = measured_tangent_error(g, v_read_volt, rows)
+    measured = measured_tangent_error(_g_or_lowest(g_max_siemens), v_read_volt, rows)
     return measured is None or measured > TANGENT_ERROR_BOUND
+
+
+def _g_or_lowest(g_max_siemens: float | None) -> float:
+    """``g_max_siemens``, or the lowest measured cell range when the cells are not known."""
+    return min(_MEASURED_TANGENT[TANGENT_ROWS_MAX]) if g_max_siemens is None else g_max_siemens
 
 
 def _covering_rows(rows: int) -> int:

@@ -48,10 +48,9 @@ from circuits.errors import check_int, check_range
 from cosim.accounting.events import Events
 from cosim.engine.backends.calibrated import (
     TANGENT_ERROR_BOUND,
-    TANGENT_G_MAX_SIEMENS,
     TANGENT_ROWS_MAX,
-    TANGENT_V_READ_MAX_VOLT,
     measured_tangent_error,
+    tangent_range_message,
 )
 from cosim.engine.tile import TileConfig, compare, make_tile
 from cosim.layers.analog import AnalogLayer
@@ -79,9 +78,8 @@ def stated_error(cell: str, g_max_siemens: float, v_read_volt: float, rows: int 
     """
     if cell == "0T1R":
         return ZERO_T_ONE_R_ERROR, "0T1R transfer, exact for a linear network"
-    inside = (g_max_siemens <= TANGENT_G_MAX_SIEMENS * (1 + 1e-9)
-              and v_read_volt <= TANGENT_V_READ_MAX_VOLT * (1 + 1e-9)
-              and rows <= TANGENT_ROWS_MAX)
+    inside = rows <= TANGENT_ROWS_MAX and tangent_range_message(g_max_siemens,
+                                                                v_read_volt) is None
     if inside:
         return TANGENT_ERROR_BOUND, "1T1R tangent, validated range"
     measured = measured_tangent_error(g_max_siemens, v_read_volt, rows)
