@@ -69,14 +69,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from circuits.analyses import DC
+from circuits.cells import ZERO_T_ONE_R, CellKind, cell_kind
 from circuits.devices import ACCESS_45NM, TAOX_40NM, AccessParams, RRAMParams
 from circuits.errors import ConfigError, check_choice, check_range
 from circuits.netlist import Netlist, num
 from circuits.tia import DEFAULT_TIA, TIAParams, tia_readout_lines
 from circuits.tia import MODEL_FILE as TIA_MODEL_FILE
 
-CELLS = ("0T1R", "1T1R")
-"""The cell kinds: a resistor alone, or behind an access transistor."""
 READOUTS = ("virtual_ground", "tia")
 MAX_DIM = 4096
 MACRO_ROWS = 512
@@ -86,9 +85,6 @@ MACRO_COLS = 512
 
 RRAM_FILE = "rram_cell.lib"
 """Model file of the RRAM cell subcircuits."""
-
-RRAM_SUBCKT = {"linear": "rram_lin", "sinh": "rram_sinh"}
-"""RRAM subcircuit per read I-V (``RRAMParams.iv``)."""
 
 NMOS_CARDS = {"bsim4": ("freepdk45_nom.lib", "NMOS_VTG"),
               "level1": ("nmos_level1.lib", "NMOS_L1")}
@@ -115,7 +111,7 @@ class CrossbarParams:
         g_siemens: cell conductances (S), shape (rows, cols); a read-only copy is kept.
         g_neg_siemens: conductances of the negative columns (S) for differential
             pairs, same shape, or ``None`` for single-ended columns.
-        cell: ``"0T1R"`` (resistor only) or ``"1T1R"`` (access NMOS in series).
+        cell: the cell kind (:mod:`circuits.cells`; a name is looked up).
         r_wire_bl_ohm: bit-line wire resistance per segment between neighbouring cells (ohm).
         r_wire_sl_ohm: source-line wire resistance per segment between neighbouring cells (ohm).
         r_driver_ohm: output resistance of each input driver (ohm); 0 is ideal.
@@ -130,7 +126,8 @@ class CrossbarParams:
 
     g_siemens: np.ndarray
     g_neg_siemens: np.ndarray | None = None
-    cell: str = "0T1R"
+    cell: CellKind = field(default=ZERO_T_ONE_R,
+                           metadata={"parse": cell_kind, "dump": lambda c: c.name})
     r_wire_bl_ohm: float = 1.0
     r_wire_sl_ohm: float = 1.0
     r_driver_ohm: float = 0.0
@@ -153,13 +150,13 @@ class CrossbarParams:
                     f"g_neg_siemens has shape {gn.shape}, g_siemens has {g.shape}; they must match"
                 )
             object.__setattr__(self, "g_neg_siemens", gn)
-        check_choice("cell", self.cell, CELLS)
+        object.__setattr__(self, "cell", cell_kind(self.cell))
         check_choice("readout", self.readout, READOUTS)
         for name in ("r_wire_bl_ohm", "r_wire_sl_ohm", "r_driver_ohm", "r_sense_ohm",
                      "c_wire_farad"):
             check_range(name, getattr(self, name), 0.0)
         check_range("v_ref_volt", self.v_ref_volt, -5.0, 5.0)
-        if self.cell == "1T1R" and self.access.model == "level1":
+        if self.cell.access_transistor and self.access.model == "level1":
             lo, hi = LEVEL1_V_GATE_RANGE_VOLT
             if not lo <= self.access.v_gate_volt <= hi:
                 raise ConfigError(
@@ -205,7 +202,7 @@ class CrossbarParams:
         h.update(np.ascontiguousarray(self.g_siemens, dtype="<f8").tobytes())
         if self.g_neg_siemens is not None:
             h.update(np.ascontiguousarray(self.g_neg_siemens, dtype="<f8").tobytes())
-        rest = (self.g_siemens.shape, self.cell, self.r_wire_bl_ohm, self.r_wire_sl_ohm,
+        rest = (self.g_siemens.shape, self.cell.name, self.r_wire_bl_ohm, self.r_wire_sl_ohm,
                 self.r_driver_ohm, self.r_sense_ohm, self.c_wire_farad, self.v_ref_volt,
                 self.readout, self.rram, self.access, self.tia)
         h.update(repr(rest).encode())
@@ -385,13 +382,13 @@ def _check_inputs(p: CrossbarParams, v_in_volt: np.ndarray | None) -> np.ndarray
 def _title(p: CrossbarParams, v: np.ndarray | None) -> str:
     kind = "differential " if p.differential else ""
     inputs = "" if v is None or v.ndim == 1 else f", batch of {v.shape[0]} input vectors"
-    return (f"{kind}{p.cell} crossbar {p.rows} x {p.cols}, {p.rram.iv} RRAM, "
+    return (f"{kind}{p.cell.name} crossbar {p.rows} x {p.cols}, {p.rram.iv.describe()} RRAM, "
             f"{p.readout} readout{inputs}")
 
 
 def _models(p: CrossbarParams) -> tuple[str, ...]:
     models = [RRAM_FILE]
-    if p.cell == "1T1R":
+    if p.cell.access_transistor:
         models.append(NMOS_CARDS[p.access.model][0])
     if p.readout == "tia":
         models.append(TIA_MODEL_FILE)
@@ -449,7 +446,7 @@ def _pwl_source_lines(head: str, pairs: list[str]) -> list[str]:
 
 
 def _wordline_lines(p: CrossbarParams) -> list[str]:
-    if p.cell != "1T1R":
+    if not p.cell.access_transistor:
         return []
     vg = num(p.access.v_gate_volt)
     return [f"Vwl{r} wl{r} 0 DC {vg}" for r in range(p.rows)]
@@ -488,9 +485,9 @@ def _cell_lines(p: CrossbarParams, bl: list[list[str]], sl: list[list[str]]) -> 
     values, index = np.unique(g, return_inverse=True)
     text = [num(x) for x in values.tolist()]
     g_str = [text[i] for i in index.ravel().tolist()]
-    subckt = RRAM_SUBCKT[p.rram.iv]
-    extra = f" v0={num(p.rram.v0_volt)}" if p.rram.iv == "sinh" else ""
-    one_t = p.cell == "1T1R"
+    subckt = p.rram.iv.subckt
+    extra = p.rram.iv.spice_params()
+    one_t = p.cell.access_transistor
     if one_t:
         top = [[f"m{r}_{c}" for c in range(cols)] for r in range(rows)]
     else:

@@ -20,20 +20,28 @@ from pathlib import Path
 from typing import Any
 
 from circuits.errors import ConfigError, did_you_mean
+from circuits.settings import apply_settings
+from cosim.hardware.presets import hardware_from_mapping, preset
 from cosim.stages import STAGES, build, section_fields
 
-SECTIONS: tuple[str, ...] = ("run", *STAGES)
-"""Every section of a config: ``[run]`` and one per stage (:mod:`cosim.stages`)."""
+SECTIONS: tuple[str, ...] = ("run", "hardware", "sim", *STAGES)
+"""Every section of a config: ``[run]``, ``[hardware]`` (the job's hardware),
+``[sim]`` (how it is simulated) and one per stage (:mod:`cosim.stages`)."""
+DEFAULT_HARDWARE = "realistic"
+"""The job's hardware preset when the config names none."""
 
 
 def default_config() -> dict[str, dict[str, Any]]:
     """Every key of every section with its default, from the sections' dataclasses.
 
-    Tuples become lists (TOML arrays), so a config reads the same from a file.
+    Tuples become lists (TOML arrays), so a config reads the same from a file;
+    ``[hardware]`` is the whole default preset as a nested table.
     """
-    return {name: {k: list(v) if isinstance(v, tuple) else v
-                   for k, v in section_fields(name).items()}
-            for name in SECTIONS}
+    config = {name: {k: list(v) if isinstance(v, tuple) else v
+                     for k, v in section_fields(name).items()}
+              for name in SECTIONS if name != "hardware"}
+    config["hardware"] = preset(DEFAULT_HARDWARE).as_dict()
+    return {name: config[name] for name in SECTIONS}
 
 
 def resolve(config: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -49,7 +57,18 @@ def resolve(config: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
             this machine.
     """
     run = build("run", _values(config, "run"))
-    return {"run": run, **{name: build(name, _values(config, name), run) for name in run.stages}}
+    out: dict[str, Any] = {"run": run,
+                           "hardware": hardware_from_mapping(config["hardware"]),
+                           "sim": build("sim", _values(config, "sim"))}
+    out.update({name: build(name, _values(config, name), run) for name in run.stages})
+    for name in run.stages:
+        check = getattr(out[name], "check_hardware", None)
+        if check is not None:  # settings that only fail together with the hardware
+            try:
+                check(out["hardware"])
+            except ConfigError as exc:
+                raise ConfigError(f"[{name}] with [hardware]: {exc}") from None
+    return out
 
 
 def validate_config(config: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -116,6 +135,10 @@ def merge(config: dict[str, dict[str, Any]], data: Mapping[str, Any], *, where: 
                               f"{did_you_mean(section, SECTIONS)}")
         if not isinstance(values, Mapping):
             raise ConfigError(f"config section [{section}] in {where} must be a table")
+        if section == "hardware":
+            config["hardware"] = hardware_from_mapping(
+                values, where=f"[hardware] in {where}").as_dict()
+            continue
         for key, value in values.items():
             set_key(config, f"{section}.{key}", value, where=where)
     return config
@@ -135,6 +158,9 @@ def set_key(config: dict[str, dict[str, Any]], dotted: str, value: Any, *, where
     if section not in SECTIONS:
         raise ConfigError(f"unknown config section {section!r} in {where}"
                           f"{did_you_mean(section, SECTIONS)}")
+    if section == "hardware":
+        _set_hardware(config, key, value, where)
+        return
     defaults = section_fields(section)
     if key not in defaults:
         raise ConfigError(f"unknown config key {dotted!r} in {where}"
@@ -143,6 +169,21 @@ def set_key(config: dict[str, dict[str, Any]], dotted: str, value: Any, *, where
     value = _coerce(dotted, value, list(default) if isinstance(default, tuple) else default)
     build(section, {key: tuple(value) if isinstance(value, list) else value})
     config[section][key] = value
+
+
+def _set_hardware(config: dict[str, dict[str, Any]], key: str, value: Any, where: str) -> None:
+    """``hardware.preset=NAME`` (a preset or file, replacing the whole hardware) or
+    ``hardware.PART.FIELD=VALUE`` over the config's hardware."""
+    if key == "preset":
+        config["hardware"] = hardware_from_mapping({"preset": str(value)},
+                                                   where=where).as_dict()
+        return
+    hw = hardware_from_mapping(config["hardware"], where=where)
+    text = value if isinstance(value, str) else json.dumps(value)
+    try:
+        config["hardware"] = apply_settings(hw, [f"{key}={text}"], prefix="hardware.").as_dict()
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (in {where})") from None
 
 
 def parse_override(text: str) -> tuple[str, str]:

@@ -10,6 +10,13 @@ registry, so adding a stage is one function and one entry here.
 Stages run in registry order; a later stage may use an earlier one's summary
 (``ctx.results``): the ``haq`` stage programs HAQ with the VCMAC ratios the
 ``vcmac`` stage measured, and ``report`` reports the workloads run before it.
+
+Every workload stage runs on the job's hardware (``[hardware]``, one
+:class:`cosim.hardware.spec.HardwareSpec`) simulated as ``[sim]`` says
+(:class:`cosim.engine.options.SimOptions`), unless its own section names
+another hardware (``hardware = "paper"``: a preset or a TOML file), and
+writes its folder with its workload's one writer, the same as the workload's
+own command.
 """
 
 from __future__ import annotations
@@ -27,13 +34,17 @@ from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.baselines import get_baselines
 from cosim.calibration.tia import characterise_tia, dc_transfer, step_response
 from cosim.calibration.vcmac import VcmacJob, run_vcmac_job
+from cosim.engine.options import SimOptions
+from cosim.hardware.presets import load_hardware
+from cosim.hardware.spec import HardwareSpec
+from cosim.outputs.field import write_field_run
 from cosim.outputs.haq import write_experiment
 from cosim.outputs.plots import new_figure, plot_traces, save_figure
 from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
-from cosim.outputs.results import WorkloadResult, write_result
+from cosim.outputs.snn import write_run
 from cosim.outputs.vcmac import write_vcmac
-from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
-from cosim.workloads.nf.stage import FieldStage, compute_field_stage, field_headline
+from cosim.workloads.field.stage import FieldStage, compute_field_stage, field_headline
+from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
 from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
 
 
@@ -42,7 +53,8 @@ class Context:
     """What a stage gets.
 
     Attributes:
-        config: every section's dataclass, by section name (``"run"`` included).
+        config: every section's dataclass, by section name (``"run"`` included;
+            ``"hardware"``: the job's :class:`HardwareSpec`, ``"sim"``: its ``SimOptions``).
         run_dir: the run folder; the stage writes into ``out`` (``run_dir / name``).
         results: the summaries of the stages run before it, by name.
         progress: draw progress bars.
@@ -60,19 +72,30 @@ class Context:
         """The stage's own folder, ``run_dir / name``."""
         return self.run_dir / self.name
 
+    @property
+    def sim(self) -> SimOptions:
+        """How the job simulates (``[sim]``)."""
+        return self.config["sim"]
 
-def workload_stage(compute: Callable[[Any], WorkloadResult]
+    def hardware(self, choice: str = "") -> HardwareSpec:
+        """The hardware a stage names (a preset or TOML file), or the job's for ``""``."""
+        return load_hardware(choice) if choice else self.config["hardware"]
+
+
+def workload_stage(compute: Callable[..., Any], write: Callable[[Any, Path], dict[str, Any]]
                    ) -> Callable[[Context, Any], dict[str, Any]]:
-    """The stage function of a workload: compute, then write with the one writer.
+    """The stage function of a workload: compute on the stage's hardware, then write with
+    the workload's one writer (the one its own command uses).
 
-    ``compute(cfg)`` returns a :class:`cosim.outputs.results.WorkloadResult`;
-    its tables, ``workload.json`` (the events it counted, which the report
-    reads) and summary go to the stage's folder. A new workload is then one
-    module (its config dataclass and ``compute``) and one entry in
-    :data:`STAGES` with ``run=workload_stage(compute)``.
+    ``compute(cfg, hardware, sim)`` returns the workload's result; ``write(result,
+    folder)`` writes its tables, figures, ``workload.json`` (the events it
+    counted, which the report reads) and manifest. A new workload is then one
+    module (its config dataclass and ``compute``), its writer, and one entry in
+    :data:`STAGES` with ``run=workload_stage(compute, write)``.
     """
     def run(ctx: Context, cfg: Any) -> dict[str, Any]:
-        return write_result(compute(cfg), ctx.out)
+        hw = ctx.hardware(getattr(cfg, "hardware", ""))
+        return write(compute(cfg, hw, ctx.sim), ctx.out)
     return run
 
 
@@ -164,14 +187,15 @@ def _vcmac(ctx: Context, cfg: VcmacJob) -> dict[str, Any]:
 
 
 def _haq(ctx: Context, cfg: HaqExperimentConfig) -> dict[str, Any]:
+    hw = ctx.hardware()
     vcmac = None
-    if "vcmac" in ctx.results and cfg.aggregation == "analog":
+    if "vcmac" in ctx.results and hw.aggregation.kind == "analog":
         vcmac = {int(r["code"]): float(r["measured"]) for r in ctx.results["vcmac"]["codes"]}
-    summary = write_experiment(run_mvm_experiment(cfg, vcmac_measured=vcmac,
+    summary = write_experiment(run_mvm_experiment(cfg, hw, ctx.sim, vcmac_measured=vcmac,
                                                   progress=ctx.progress),
                                ctx.out)
-    return {k: summary[k] for k in ("rmse_ptq", "rmse_haq", "ratio", "normalisation")
-            if k in summary}
+    return {k: summary[k] for k in ("rmse_ptq", "rmse_haq", "ratio", "normalisation",
+                                    "hardware_text") if k in summary}
 
 
 def _report(ctx: Context, cfg: ReportStage) -> dict[str, Any]:
@@ -200,10 +224,12 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           description="HAQ vs PTQ MVM test through the tile",
           headline=lambda s: f"RMSE PTQ {s['rmse_ptq']:.4f}, HAQ {s['rmse_haq']:.4f} "
                              f"({s['ratio']:.1f}x)"),
-    Stage(name="field", config=FieldStage, run=workload_stage(compute_field_stage),
+    Stage(name="field", config=FieldStage,
+          run=workload_stage(compute_field_stage, write_field_run),
           from_run=("seed",), headline=field_headline,
           description="neural-field CT: software vs HAQ vs PTQ (quick setting)"),
-    Stage(name="snn", config=SnnStage, run=workload_stage(compute_snn_stage),
+    Stage(name="snn", config=SnnStage,
+          run=workload_stage(compute_snn_stage, lambda r, out: write_run(r, out, "snn run")),
           from_run=("seed",), headline=snn_headline,
           description="PRIME SNN: pop-up pruning of random pairs, LIF loop on the tiles, "
                       "early stop (quick setting)"),
@@ -237,10 +263,15 @@ class RunSection:
             check_choice("stage", str(name), STAGES)
 
 
+FLAT_SECTIONS: dict[str, type] = {"run": RunSection, "sim": SimOptions}
+"""The sections that are not stages, each one flat dataclass (``[hardware]``, nested, is
+read by :mod:`cosim.config` through :mod:`cosim.hardware.presets`)."""
+
+
 def section_fields(name: str) -> dict[str, Any]:
     """The keys of section ``name`` with their defaults (from its dataclass)."""
-    if name == "run":
-        cls, skip = RunSection, ()
+    if name in FLAT_SECTIONS:
+        cls, skip = FLAT_SECTIONS[name], ()
     else:
         cls, skip = STAGES[name].config, STAGES[name].from_run
     default = cls()
@@ -253,9 +284,9 @@ def build(name: str, values: Mapping[str, Any], run: RunSection | None = None) -
     Raises:
         ConfigError: a value the dataclass refuses, named ``section.key``.
     """
-    cls = RunSection if name == "run" else STAGES[name].config
-    extra = {} if name == "run" else {k: getattr(run or RunSection(), k)
-                                      for k in STAGES[name].from_run}
+    cls = FLAT_SECTIONS[name] if name in FLAT_SECTIONS else STAGES[name].config
+    extra = {} if name in FLAT_SECTIONS else {k: getattr(run or RunSection(), k)
+                                              for k in STAGES[name].from_run}
     try:
         return cls(**{**values, **extra})
     except ConfigError as exc:

@@ -26,7 +26,7 @@ from circuits.crossbar import (
     output_sources,
     sl_node,
 )
-from circuits.devices import AccessParams, RRAMParams
+from circuits.devices import AccessParams, RRAMParams, SinhIV
 from circuits.errors import ConfigError
 from circuits.runner import run, run_many
 from circuits.tia import TIAParams
@@ -113,7 +113,7 @@ def test_all_contract_nodes_and_sources_exist_with_every_resistance_nonzero() ->
 
 
 def test_cells_carry_their_conductance_and_model() -> None:
-    p = _params(rows=2, cols=2, rram=RRAMParams(iv="sinh", v0_volt=0.3))
+    p = _params(rows=2, cols=2, rram=RRAMParams(iv=SinhIV(v0_volt=0.3)))
     elements = _elements(crossbar(p).text())
     for r in range(2):
         for c in range(2):

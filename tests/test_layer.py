@@ -7,11 +7,10 @@ from dataclasses import asdict, fields
 import numpy as np
 import pytest
 
-from circuits.devices import TAOX_40NM
+from circuits.devices import TAOX_40NM, FormingNoise
 from circuits.errors import ConfigError
 from cosim.accounting.events import NF_TIMING, Events
 from cosim.accounting.workload import haq_mvm_workload, mvm_workload
-from cosim.engine.noise import FormingNoise
 from cosim.engine.tile import TileConfig
 from cosim.layers.analog import AnalogLayer
 from cosim.programming.aggregation import Aggregator

@@ -77,7 +77,7 @@ def _mna_newton(p: CrossbarParams, n: int, res: list, src: list, cells: list,
     conds = [(a, b, gx) for a, b, gx in res if np.isfinite(gx)]
     m = len(volts) + len(shorts)
     x = np.zeros(n + m)
-    v0 = p.rram.v0_volt
+    v0 = p.rram.iv.v0_volt
     for _ in range(60):
         f = np.zeros(n + m)
         jac = np.zeros((n + m, n + m))

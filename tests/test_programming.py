@@ -7,9 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from circuits.devices import TAOX_40NM
+from circuits.devices import FORMED_TAOX, TAOX_40NM
 from circuits.errors import ConfigError
-from cosim.engine.noise import FORMED_TAOX
 from cosim.engine.tile import TileConfig, make_tile
 from cosim.programming.aggregation import (
     Aggregator,

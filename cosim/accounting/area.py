@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from circuits.crossbar import CELLS
+from circuits.cells import CELLS, cell_kind
 from circuits.errors import ConfigError, check_choice, check_range, did_you_mean
 from circuits.netlist import Netlist, spice_number
 
@@ -279,7 +279,7 @@ class AreaTable:
 def area_breakdown(hw: Hardware, table: AreaTable | None = None) -> pd.DataFrame:
     """Area of ``hw`` per block: count, area each, total (um^2 and mm^2), origin, source."""
     table = table or AreaTable.default()
-    cell = "cell_1t1r" if hw.cell == "1T1R" else "cell_0t1r"
+    cell = cell_kind(hw.cell).area_block
     counts = [(cell, "cells", hw.cells), ("dac", "dacs", hw.dacs), ("tia", "tias", hw.tias),
               ("vcmac_column", "vcmac_columns", hw.vcmac_columns), ("adc", "adcs", hw.adcs),
               ("digital_adder", "adders", hw.adders),

@@ -36,15 +36,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from circuits.errors import ConfigError, check_choice, check_range, did_you_mean
-from cosim.accounting.events import DIAGNOSTIC_COUNTERS, Events, Timing
-
-if TYPE_CHECKING:
-    from cosim.accounting.workload import Workload
+from cosim.accounting.events import DIAGNOSTIC_COUNTERS, Events
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 """Package data: the cited energy, area and baseline tables."""
@@ -352,19 +348,3 @@ class Ledger:
         total = df["energy_j"].sum()
         df.insert(7, "share", df["energy_j"] / total if total > 0 else 0.0)
         return df
-
-    @staticmethod
-    def latency_s(workload: Workload, timing: Timing | None = None) -> float:
-        """Time the hardware takes for all of the workload's inferences (s).
-
-        ``read_steps`` sequential steps, each as long as the read pulse (or
-        the amplifiers' active time when TIAs or VCMACs are used), plus the
-        ADC conversions spread over the workload's ADCs at the ADC rate.
-        """
-        timing = timing or workload.timing
-        ev = workload.events
-        step = timing.read_pulse_s
-        if ev.tia_active_s > 0 or ev.vcmac_active_s > 0:
-            step = max(step, timing.amplifier_active_s)
-        adcs = max(workload.hardware.adcs, 1)
-        return workload.read_steps * step + ev.adc_conversions / (adcs * timing.adc_rate_hz)

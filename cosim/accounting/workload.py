@@ -85,9 +85,20 @@ class Workload:
         return Ledger.from_events(self.events, table, extra_counts=self.extra_counts,
                                   inferences=self.inferences)
 
-    def latency_s(self) -> float:
-        """:meth:`Ledger.latency_s` of this workload."""
-        return Ledger.latency_s(self)
+    def latency_s(self, timing: Timing | None = None) -> float:
+        """Time the hardware takes for all of the workload's inferences (s).
+
+        ``read_steps`` sequential steps, each as long as the read pulse (or
+        the amplifiers' active time when TIAs or VCMACs are used), plus the
+        ADC conversions spread over the workload's ADCs at the ADC rate.
+        """
+        timing = timing or self.timing
+        ev = self.events
+        step = timing.read_pulse_s
+        if ev.tia_active_s > 0 or ev.vcmac_active_s > 0:
+            step = max(step, timing.amplifier_active_s)
+        adcs = max(self.hardware.adcs, 1)
+        return self.read_steps * step + ev.adc_conversions / (adcs * timing.adc_rate_hz)
 
 
 WorkloadAdapter = Callable[[Mapping[str, Any]], Workload]

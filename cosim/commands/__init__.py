@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
+from cosim.commands.field import field_group
 from cosim.commands.haq import haq_command, sweep_group
+from cosim.commands.hardware import hardware_group
 from cosim.commands.mvm import mvm_command
 from cosim.commands.netlist import netlist_group
-from cosim.commands.nf import field_group
 from cosim.commands.report import report_command
 from cosim.commands.run import run_command
 from cosim.commands.simulate import simulate_command
@@ -17,6 +18,7 @@ from cosim.commands.waves import waves_command
 
 COMMANDS: list[click.Command] = [
     run_command,
+    hardware_group,
     netlist_group,
     simulate_command,
     waves_command,

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import click
 
-from circuits.errors import ConfigError, check_int, check_memory, check_range
+from circuits.cells import cell_kind
+from circuits.errors import ConfigError, check_int, check_memory
+from cosim.commands.options import hardware_options, sim_options
 from cosim.engine.measure import measure_mvm
-from cosim.engine.tile import TileConfig
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.jsonout import emit_json
-
-SOLVE_BYTES_PER_CELL = {"0T1R": 1024, "1T1R": 6144}
-"""Peak memory of the calibrated extraction per cell of one macro (README: 512 x 512
-at 243 MiB for 0T1R and 1.5 GiB for 1T1R)."""
 
 
 def mvm_memory_bytes(rows: int, cols: int, batch: int, cell: str, backends: set[str]) -> float:
@@ -31,49 +30,46 @@ def mvm_memory_bytes(rows: int, cols: int, batch: int, cell: str, backends: set[
     """
     total = 8 * 6 * rows * cols + 8 * 3 * batch * (rows + cols)
     if "calibrated" in backends:
-        total += SOLVE_BYTES_PER_CELL.get(cell, 6144) * min(rows, 512) * min(cols, 512)
+        total += cell_kind(cell).solve_bytes * min(rows, 512) * min(cols, 512)
     return total
 
 
 @click.command("mvm")
 @click.option("--rows", type=int, default=64, show_default=True, help="Rows (inputs).")
 @click.option("--cols", type=int, default=64, show_default=True, help="Columns (outputs).")
-@click.option("--backend", default="calibrated", show_default=True,
-              help="ideal, calibrated or spice.")
 @click.option("--batch", type=int, default=1000, show_default=True,
               help="Input vectors in the timed batch.")
-@click.option("--wire-ohm", type=float, default=1.0, show_default=True,
-              help="Wire resistance per cell segment (ohm).")
-@click.option("--cell", default="0T1R", show_default=True, help="0T1R or 1T1R.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of array and inputs.")
 @click.option("--reference", default=None, help="Backend to compare with (e.g. spice).")
 @click.option("--repeats", type=int, default=1, show_default=True,
               help="Timed repetitions of the batch (the median is reported).")
+@hardware_options("realistic")
+@sim_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def mvm_command(rows: int, cols: int, backend: str, batch: int, wire_ohm: float, cell: str,
-                seed: int, reference: str | None, repeats: int, as_json: bool) -> None:
-    """Time MVMs of one tile backend; with --reference, its error too."""
+def mvm_command(rows: int, cols: int, batch: int, seed: int, reference: str | None,
+                repeats: int, hardware: HardwareSpec, sim: SimOptions, as_json: bool) -> None:
+    """Time MVMs of one tile backend on the hardware (no read noise); with --reference,
+    its error too."""
     for name, value, hi in (("--rows", rows, 65536), ("--cols", cols, 65536),
                             ("--batch", batch, 10**7), ("--repeats", repeats, 1000)):
         check_int(name, value, 1, hi)
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
-    check_range("--wire-ohm", wire_ohm, 0.0, 1e6)
-    TileConfig(backend=backend, cell=cell, r_wire_ohm=wire_ohm)  # refuses bad names and values
     if reference is not None:
         try:
-            TileConfig(backend=reference)
+            SimOptions(backend=reference)
         except ConfigError as exc:
             raise ConfigError(f"--reference: {exc}") from None
+    cell = hardware.cell.kind.name
     check_memory(f"mvm of a {rows} x {cols} {cell} array with a batch of {batch}",
-                 mvm_memory_bytes(rows, cols, batch, cell, {backend, reference or backend}),
+                 mvm_memory_bytes(rows, cols, batch, cell, {sim.backend, reference or sim.backend}),
                  hint="use fewer --rows, --cols or a smaller --batch")
-    out = measure_mvm(rows=rows, cols=cols, backend=backend, batch=batch, r_wire_ohm=wire_ohm,
-                      cell=cell, seed=seed, reference=reference, repeats=repeats)
+    out = measure_mvm(rows=rows, cols=cols, hardware=hardware, sim=sim, batch=batch, seed=seed,
+                      reference=reference, repeats=repeats)
     if as_json:
         emit_json(out)
         return
-    click.echo(f"{backend} {rows} x {cols} {cell}, wire {wire_ohm:g} ohm, batch {batch}")
+    click.echo(f"{sim.backend} {rows} x {cols}, batch {batch}, on {hardware.describe()}")
     click.echo(f"  set-up        {out['setup_s']:.3f} s")
     click.echo(f"  throughput    {out['mvm_per_s']:.4g} MVM/s")
     click.echo(f"  peak RSS      {out['peak_rss_mib']:.1f} MiB")

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
-import types
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,14 +30,13 @@ from typing import Any
 import click
 import numpy as np
 
-from circuits.errors import ConfigError, check_memory, check_range, did_you_mean, format_bytes
+from circuits.cells import cell_kind
+from circuits.errors import ConfigError, check_memory, check_range, format_bytes
 from circuits.golden import GOLDEN_DIR, check_golden, write_golden
 from circuits.netlist import MODEL_DIR, Netlist, spice_number
+from circuits.settings import parse_settings
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.outpath import OutputPath, check_writable_output
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
 
 
 @click.group("netlist")
@@ -151,9 +148,6 @@ def build_crossbar_params(settings: tuple[str, ...], *, rows: int, cols: int, se
     return CrossbarParams(**kwargs)
 
 
-NETLIST_BYTES_PER_CELL = {"0T1R": 130, "1T1R": 190}
-"""Text of one cell with its wire segments (measured: 127 B at 512 x 512 0T1R, 181 B at
-256 x 256 1T1R)."""
 GENERATE_BYTES_PER_TEXT_BYTE = 6
 """Peak memory of generating a netlist per byte of its text (measured ~5 at 512 x 512)."""
 MAX_NETLIST_BYTES = 2**30
@@ -168,7 +162,7 @@ def check_crossbar_size(rows: int, cols: int, differential: bool, cell: str) -> 
             this machine's memory (figures estimated from the cell count).
     """
     cells = rows * cols * (2 if differential else 1)
-    text = cells * NETLIST_BYTES_PER_CELL.get(cell, max(NETLIST_BYTES_PER_CELL.values()))
+    text = cells * cell_kind(cell).netlist_bytes
     what = f"a {rows} x {cols} {cell}{' differential' if differential else ''} crossbar netlist"
     if text > MAX_NETLIST_BYTES:
         raise ConfigError(f"{what} would be about {format_bytes(text)} of text, more than the "
@@ -180,87 +174,6 @@ def check_crossbar_size(rows: int, cols: int, differential: bool, cell: str) -> 
 def build_params(cls: type, settings: tuple[str, ...]) -> Any:
     """An instance of parameter dataclass ``cls`` with ``settings`` applied to its defaults."""
     return cls(**parse_settings(cls, settings))
-
-
-def parse_settings(cls: type, settings: tuple[str, ...]) -> dict[str, Any]:
-    """Turn ``("name=value", "nested.field=value")`` into keyword arguments of ``cls``.
-
-    Raises:
-        ConfigError: malformed setting, unknown field (with a suggestion) or bad value.
-    """
-    flat: dict[str, str] = {}
-    for item in settings:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(f"--set takes NAME=VALUE, got {item!r}")
-        flat[name.strip()] = value.strip()
-    return _kwargs(cls, flat, prefix="")
-
-
-def _kwargs(cls: type, flat: dict[str, str], prefix: str) -> dict[str, Any]:
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
-    nested: dict[str, dict[str, str]] = {}
-    for name, value in flat.items():
-        head, _, rest = name.partition(".")
-        if head not in fields:
-            raise ConfigError(
-                f"unknown {cls.__name__} parameter {prefix + head!r}"
-                f"{did_you_mean(head, fields)} (parameters: {', '.join(fields)})"
-            )
-        if rest:
-            nested.setdefault(head, {})[rest] = value
-        else:
-            kwargs[head] = parse_value(prefix + head, value, hints[head])
-    for head, sub in nested.items():
-        sub_cls = hints[head]
-        if not dataclasses.is_dataclass(sub_cls):
-            raise ConfigError(f"{prefix + head} has no fields to set")
-        base = kwargs.get(head, fields[head].default)
-        sub_kwargs = _kwargs(sub_cls, sub, prefix=f"{prefix}{head}.")
-        kwargs[head] = dataclasses.replace(base, **sub_kwargs)
-    return kwargs
-
-
-def parse_value(name: str, text: str, kind: Any) -> Any:
-    """Parse ``text`` to type ``kind`` (float, int, bool, str, optional, tuple).
-
-    Raises:
-        ConfigError: the text is not a value of that type.
-    """
-    args = typing.get_args(kind)
-    if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union:
-        if type(None) in args and text.lower() == "none":
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return parse_value(name, text, inner[0])
-    if typing.get_origin(kind) is tuple:
-        item = args[0] if args else str
-        return tuple(parse_value(name, t.strip(), item) for t in text.split(",") if t.strip())
-    try:
-        if kind is bool:
-            return _parse_bool(text)
-        if kind is int:
-            return int(text)
-        if kind is float:
-            return spice_number(text)
-    except (ValueError, ConfigError):
-        raise ConfigError(f"{name} takes a {kind.__name__}, got {text!r}") from None
-    if kind is str:
-        return text
-    if dataclasses.is_dataclass(kind):
-        first = dataclasses.fields(kind)[0].name
-        raise ConfigError(f"{name} is a group of parameters; set its fields, "
-                          f"e.g. --set {name}.{first}=VALUE")
-    raise ConfigError(f"{name} cannot be set from the command line")
-
-
-def _parse_bool(text: str) -> bool:
-    low = text.lower()
-    if low in _TRUE | _FALSE:
-        return low in _TRUE
-    raise ValueError(text)
 
 
 def _write(netlist: Netlist, out: Path, as_json: bool) -> None:

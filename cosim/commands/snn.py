@@ -27,6 +27,9 @@ import pandas as pd
 from tqdm import tqdm
 
 from circuits.errors import ConfigError, check_int, check_range
+from cosim.commands.options import HardwareChoice, SimChoice, hardware_options, sim_options
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
@@ -42,7 +45,6 @@ from cosim.outputs.snn import (
 )
 from cosim.workloads.snn.conv import ConvConfig
 from cosim.workloads.snn.data import load_user_data
-from cosim.workloads.snn.deployed import DeployConfig
 from cosim.workloads.snn.dvs import DVSConfig, EventSet
 from cosim.workloads.snn.experiment import (
     DEFAULT_THRESHOLDS,
@@ -87,11 +89,8 @@ def _data_option(f):
                              "to events.")(f)
 
 
-def _hardware_options(f):
-    f = click.option("--read-noise", type=float, default=0.0, show_default=True,
-                     help="Read-noise scale (PRIME eq. 7), fresh at every timestep.")(f)
-    return click.option("--backend", default="calibrated", show_default=True,
-                        help="Tile backend: ideal, calibrated, spice.")(f)
+HARDWARE = "prime"
+"""The SNN's default hardware preset."""
 
 
 def _training_options(f):
@@ -119,8 +118,7 @@ def _trained_argument(f):
 
 
 def run_config(*, quick: bool, net_kind: str, n_frames: int, epochs: int | None,
-               n_train: int | None, n_test: int | None, seed: int, backend: str = "calibrated",
-               read_noise: float = 0.0) -> SNNRunConfig:
+               n_train: int | None, n_test: int | None, seed: int) -> SNNRunConfig:
     """The run's config from the command-line settings (quick or full budget)."""
     check_int("--seed", seed, 0, 2**31 - 1)
     base = QUICK if quick else FULL
@@ -128,7 +126,6 @@ def run_config(*, quick: bool, net_kind: str, n_frames: int, epochs: int | None,
     epochs = base["epochs"] if epochs is None else epochs
     return SNNRunConfig(
         net=kind(n_frames=n_frames, seed=seed, **({} if epochs is None else {"epochs": epochs})),
-        hardware=DeployConfig(backend=backend, read_noise=read_noise, seed=seed),
         n_train=base["n_train"] if n_train is None else n_train,
         n_test=base["n_test"] if n_test is None else n_test, seed=seed)
 
@@ -167,23 +164,26 @@ def _source(data_path: Path | None) -> str:
 @snn_group.command("run")
 @_training_options
 @_data_option
-@_hardware_options
+@hardware_options(HARDWARE, deferred=True)
+@sim_options(deferred=True)
 @click.option("--resume", is_flag=True,
-              help="Continue the run in -o from its checkpoint (its settings; --epochs may "
-                   "raise the total), then evaluate.")
+              help="Continue the run in -o from its checkpoint (its settings and hardware; "
+                   "--epochs may raise the total), then evaluate.")
 @_out_options
 def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | None,
                     n_train: int | None, n_test: int | None, seed: int,
-                    data_path: Path | None, backend: str, read_noise: float, resume: bool,
-                    run_dir: Path | None, as_json: bool) -> None:
+                    data_path: Path | None, hardware: HardwareChoice, sim: SimChoice,
+                    resume: bool, run_dir: Path | None, as_json: bool) -> None:
     """Train pop-up scores on synthesised N-MNIST and evaluate on analog tiles."""
     init = None
     if resume:
-        init, cfg, data_path = _resumed(run_dir, epochs, "run", finished_ok=True)
+        init, cfg, data_path, stored = _resumed(run_dir, epochs, "run", finished_ok=True)
+        hw = hardware.resolve(stored[0] or HARDWARE)
+        sim_ = sim.resolve(stored[1])
     else:
         cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
-                         n_train=n_train, n_test=n_test, seed=seed, backend=backend,
-                         read_noise=read_noise)
+                         n_train=n_train, n_test=n_test, seed=seed)
+        hw, sim_ = hardware.resolve(HARDWARE), sim.resolve()
         _check_data_path(data_path)
     source = _source(data_path)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn"),
@@ -194,8 +194,9 @@ def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | Non
                 tqdm(total=cfg.net.epochs, initial=done, desc="training", disable=as_json,
                      unit="epoch") as bt, \
                 tqdm(total=cfg.n_test, desc="evaluation", disable=as_json, unit="sample") as be:
-            result = run_snn(cfg, data, on_epoch=_epoch_bar(bt), on_eval=be.update, init=init,
-                             checkpoint=lambda net: save_checkpoint(run_dir, net, cfg, source))
+            result = run_snn(cfg, hw, sim_, data, on_epoch=_epoch_bar(bt), on_eval=be.update,
+                             init=init, checkpoint=lambda net: save_checkpoint(
+                                 run_dir, net, cfg, source, hardware=hw, sim=sim_))
         summary = write_run(result, run_dir)
     summary["run_dir"] = str(run_dir)
     summary["zero_peak_fraction_after_pruning"] = zero_peak_fraction(result.g_diff_after)
@@ -203,7 +204,8 @@ def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | Non
         emit_json(summary)
         return
     es = summary["early_stop"]
-    click.echo(f"accuracy {100 * result.accuracy:.2f} % at T = {n_frames} on {backend} "
+    click.echo(f"accuracy {100 * result.accuracy:.2f} % at T = {cfg.net.n_frames} on "
+               f"{hw.name} ({sim_.backend}) "
                f"(software {100 * result.software_accuracy:.2f} %, random untrained "
                f"{100 * result.random_accuracy:.2f} %)")
     click.echo(f"early stop at {es['threshold']:g}: {100 * es['accuracy']:.2f} %, "
@@ -222,14 +224,14 @@ def _resumed(run_dir: Path | None, epochs: int | None, command: str, *, finished
     if run_dir is None:
         what = "training" if command == "train" else command
         raise ConfigError(f"--resume continues a {what} folder; name it with -o")
-    init, cfg, source = load_checkpoint(run_dir)
+    init, cfg, source, stored = load_checkpoint(run_dir)
     if epochs is not None:
         cfg = replace(cfg, net=replace(cfg.net, epochs=epochs))
     if len(init.history) > cfg.net.epochs or (not finished_ok
                                               and len(init.history) >= cfg.net.epochs):
         raise ConfigError(f"{run_dir} has already trained {len(init.history)} of "
                           f"{cfg.net.epochs} epochs; raise --epochs to train on")
-    return init, cfg, Path(source) if source else None
+    return init, cfg, Path(source) if source else None, stored
 
 
 @contextmanager
@@ -266,7 +268,7 @@ def snn_train_command(quick: bool, net_kind: str, n_frames: int, epochs: int | N
     """Train the pop-up scores; a checkpoint after every epoch (Ctrl-C keeps the last)."""
     init = None
     if resume:
-        init, cfg, data_path = _resumed(run_dir, epochs, "train", finished_ok=False)
+        init, cfg, data_path, _ = _resumed(run_dir, epochs, "train", finished_ok=False)
         source = _source(data_path)
     else:
         cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
@@ -302,7 +304,7 @@ def snn_train_command(quick: bool, net_kind: str, n_frames: int, epochs: int | N
 
 def _evaluation(trained: Path, data_path: Path | None):
     """The checkpoint of ``trained`` and the test split it was trained beside."""
-    net, cfg, source = load_checkpoint(trained)
+    net, cfg, source, _ = load_checkpoint(trained)
     if data_path is None and source:
         data_path = Path(source)
     return net, cfg, data_path
@@ -311,22 +313,23 @@ def _evaluation(trained: Path, data_path: Path | None):
 @snn_group.command("eval")
 @_trained_argument
 @_data_option
-@_hardware_options
+@hardware_options(HARDWARE)
+@sim_options
 @click.option("--threshold", type=float, default=1.0, show_default=True,
               help="Early-stop confidence threshold in (0, 1]; 1: no early stop.")
 @_out_options
-def snn_eval_command(trained: Path, data_path: Path | None, backend: str, read_noise: float,
-                     threshold: float, run_dir: Path | None, as_json: bool) -> None:
+def snn_eval_command(trained: Path, data_path: Path | None, hardware: HardwareSpec,
+                     sim: SimOptions, threshold: float, run_dir: Path | None,
+                     as_json: bool) -> None:
     """Evaluate a trained network (TRAINED: a train or run folder) on analog tiles."""
     check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
-    hardware = DeployConfig(backend=backend, read_noise=read_noise)
     _check_data_path(data_path)
     net, cfg, data_path = _evaluation(trained, data_path)
-    cfg = replace(cfg, hardware=replace(hardware, seed=cfg.seed), thresholds=(threshold,))
+    cfg = replace(cfg, thresholds=(threshold,))
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn-eval")) as run_dir:
         split = split_frames(cfg, load_data(data_path, as_json))
         with tqdm(total=cfg.n_test, desc="evaluation", disable=as_json, unit="sample") as be:
-            result = evaluate(cfg, net, split, on_eval=be.update)
+            result = evaluate(cfg, hardware, sim, net, split, on_eval=be.update)
         summary = write_run(result, run_dir, "snn eval")
     row = result.thresholds[0]
     summary.update({"accuracy": row["accuracy"], "avg_timesteps": row["avg_timesteps"],
@@ -336,33 +339,34 @@ def snn_eval_command(trained: Path, data_path: Path | None, backend: str, read_n
         emit_json(summary)
         return
     click.echo(f"accuracy {100 * row['accuracy']:.2f} % at threshold {threshold:g}, "
-               f"{row['avg_timesteps']:.2f} timesteps on average ({backend})")
+               f"{row['avg_timesteps']:.2f} timesteps on average ({hardware.name}, "
+               f"{sim.backend})")
     click.echo(f"wrote {run_dir}")
 
 
 @snn_group.command("sweep-threshold")
 @_trained_argument
 @_data_option
-@_hardware_options
+@hardware_options(HARDWARE)
+@sim_options
 @click.option("--thresholds", default=",".join(f"{t:g}" for t in DEFAULT_THRESHOLDS),
               show_default=True, help="Early-stop thresholds in (0, 1], comma-separated.")
 @_out_options
-def snn_sweep_threshold_command(trained: Path, data_path: Path | None, backend: str,
-                                read_noise: float, thresholds: str, run_dir: Path | None,
+def snn_sweep_threshold_command(trained: Path, data_path: Path | None, hardware: HardwareSpec,
+                                sim: SimOptions, thresholds: str, run_dir: Path | None,
                                 as_json: bool) -> None:
     """Accuracy vs average timesteps over early-stop thresholds (PRIME Fig. 3b)."""
     ths = _floats(thresholds, "--thresholds")
     for t in ths:
         check_range("threshold", t, 0.0, 1.0, lo_open=True)
-    hardware = DeployConfig(backend=backend, read_noise=read_noise)
     _check_data_path(data_path)
     net, cfg, data_path = _evaluation(trained, data_path)
-    cfg = replace(cfg, hardware=replace(hardware, seed=cfg.seed), thresholds=tuple(ths))
+    cfg = replace(cfg, thresholds=tuple(ths))
     with prepare_run_dir(run_dir if run_dir is not None
                          else new_run_dir("snn-thresholds")) as run_dir:
         split = split_frames(cfg, load_data(data_path, as_json))
         with tqdm(total=cfg.n_test, desc="evaluation", disable=as_json, unit="sample") as be:
-            result = evaluate(cfg, net, split, on_eval=be.update)
+            result = evaluate(cfg, hardware, sim, net, split, on_eval=be.update)
         summary = write_run(result, run_dir, "snn sweep-threshold")
     summary["run_dir"] = str(run_dir)
     if as_json:
@@ -377,30 +381,31 @@ def snn_sweep_threshold_command(trained: Path, data_path: Path | None, backend: 
 @snn_group.command("sweep-noise")
 @_trained_argument
 @_data_option
-@click.option("--backend", default="calibrated", show_default=True,
-              help="Tile backend: ideal, calibrated, spice.")
-@click.option("--noise", "noises", default=",".join(f"{v:g}" for v in DEFAULT_NOISES),
+@hardware_options(HARDWARE, exclude=("noise.read",))
+@sim_options
+@click.option("--read-noise", "noises", default=",".join(f"{v:g}" for v in DEFAULT_NOISES),
               show_default=True, help="Read-noise scales (PRIME eq. 7), comma-separated.")
 @click.option("--threshold", type=float, default=1.0, show_default=True,
               help="Early-stop threshold in (0, 1]; 1: no early stop.")
 @_out_options
-def snn_sweep_noise_command(trained: Path, data_path: Path | None, backend: str, noises: str,
-                            threshold: float, run_dir: Path | None, as_json: bool) -> None:
+def snn_sweep_noise_command(trained: Path, data_path: Path | None, hardware: HardwareSpec,
+                            sim: SimOptions, noises: str, threshold: float,
+                            run_dir: Path | None, as_json: bool) -> None:
     """Accuracy vs read-noise scale on analog tiles (PRIME Fig. 5d)."""
-    values = _floats(noises, "--noise")
+    values = _floats(noises, "--read-noise")
     for v in values:
-        DeployConfig(backend=backend, read_noise=v)  # validates before any work
+        hardware.with_parts(noise={"read": v})  # validates before any work
     check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
     _check_data_path(data_path)
     net, cfg, data_path = _evaluation(trained, data_path)
-    cfg = replace(cfg, hardware=replace(cfg.hardware, backend=backend))
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn-noise")) as run_dir:
         split = split_frames(cfg, load_data(data_path, as_json))
         with tqdm(total=cfg.n_test * len(values), desc="evaluation", disable=as_json,
                   unit="sample") as be:
-            points = sweep_read_noise(cfg, net, split, values, threshold, on_eval=be.update)
-        summary = write_noise_sweep(points, cfg, run_dir, {"threshold": threshold,
-                                                           "backend": backend})
+            points = sweep_read_noise(cfg, hardware, sim, net, split, values, threshold,
+                                      on_eval=be.update)
+        summary = write_noise_sweep(points, cfg, hardware, sim, run_dir,
+                                    {"threshold": threshold})
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)
@@ -413,19 +418,19 @@ def snn_sweep_noise_command(trained: Path, data_path: Path | None, backend: str,
 @snn_group.command("compare")
 @_training_options
 @_data_option
-@_hardware_options
+@hardware_options(HARDWARE, exclude=("noise.write",))
+@sim_options
 @click.option("--write-noise", "write_noises",
               default=",".join(f"{v:g}" for v in DEFAULT_WRITE_NOISES), show_default=True,
               help="Programming-noise std (fraction of g_LRS), comma-separated (Fig. 3g).")
 @_out_options
 def snn_compare_command(quick: bool, net_kind: str, n_frames: int, epochs: int | None,
                         n_train: int | None, n_test: int | None, seed: int,
-                        data_path: Path | None, backend: str, read_noise: float,
+                        data_path: Path | None, hardware: HardwareSpec, sim: SimOptions,
                         write_noises: str, run_dir: Path | None, as_json: bool) -> None:
     """Pruning vs weight training vs random weights, and vs programming noise (Fig. 3e, 3g)."""
     cfg = run_config(quick=quick, net_kind=net_kind, n_frames=n_frames, epochs=epochs,
-                     n_train=n_train, n_test=n_test, seed=seed, backend=backend,
-                     read_noise=read_noise)
+                     n_train=n_train, n_test=n_test, seed=seed)
     noises = _floats(write_noises, "--write-noise")
     for v in noises:
         check_range("write noise", v, 0.0, 10.0)
@@ -437,9 +442,9 @@ def snn_compare_command(quick: bool, net_kind: str, n_frames: int, epochs: int |
         with tqdm(total=2 * cfg.net.epochs, desc="training", disable=as_json,
                   unit="epoch") as bt, \
                 tqdm(total=evals, desc="evaluation", disable=as_json, unit="sample") as be:
-            comp = compare(cfg, split, write_noises=tuple(noises), on_epoch=_epoch_bar(bt),
-                           on_eval=be.update)
-        summary = write_comparison(comp, cfg, run_dir)
+            comp = compare(cfg, hardware, sim, split, write_noises=tuple(noises),
+                           on_epoch=_epoch_bar(bt), on_eval=be.update)
+        summary = write_comparison(comp, cfg, hardware, sim, run_dir)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)

@@ -9,8 +9,9 @@ from dataclasses import replace
 import numpy as np
 
 from circuits.errors import check_choice, check_int
-from cosim.engine.backends import BACKENDS
-from cosim.engine.tile import TileConfig, compare, make_tile
+from cosim.engine.options import BACKEND_NAMES, SimOptions
+from cosim.engine.tile import compare, make_tile
+from cosim.hardware.spec import HardwareSpec
 
 
 def peak_rss_mib() -> float:
@@ -18,13 +19,14 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def measure_mvm(*, rows: int, cols: int, backend: str, batch: int, r_wire_ohm: float = 1.0,
-                cell: str = "0T1R", seed: int = 0, reference: str | None = None,
-                use_cache: bool = False, repeats: int = 1) -> dict[str, float | str | int]:
-    """Program a random array and time ``mvm`` on one random batch.
+def measure_mvm(*, rows: int, cols: int, hardware: HardwareSpec, sim: SimOptions, batch: int,
+                seed: int = 0, reference: str | None = None,
+                repeats: int = 1) -> dict[str, float | str | int]:
+    """Program a random array on ``hardware`` and time ``mvm`` on one random batch.
 
-    Conductances are uniform between the HRS and LRS levels, inputs uniform
-    in ``[-1, 1]``. Set-up time is programming plus the backend's per-array
+    Conductances are uniform between the HRS and LRS levels, written exactly,
+    inputs uniform in ``[-1, 1]``, read without read noise (the figures are the
+    backend's own). Set-up time is programming plus the backend's per-array
     set-up (``calibrated``: the transfer extraction). With ``reference``, the
     same array and inputs go through that backend too.
 
@@ -38,15 +40,14 @@ def measure_mvm(*, rows: int, cols: int, backend: str, batch: int, r_wire_ohm: f
     check_int("cols", cols, 1, 65536)
     check_int("batch", batch, 1, 10**7)
     check_int("repeats", repeats, 1, 1000)
-    config = TileConfig(backend=backend, cell=cell, r_wire_ohm=r_wire_ohm, seed=seed,
-                        use_cache=use_cache)
+    hardware = hardware.with_parts(noise={"read": 0.0})
     if reference is not None:
-        check_choice("reference", reference, BACKENDS)
+        check_choice("reference", reference, BACKEND_NAMES)
     rng = np.random.default_rng(seed)
-    rram = config.rram
+    rram = hardware.rram
     g = rng.uniform(rram.g_hrs_siemens, rram.g_lrs_siemens, size=(rows, cols))
     x = rng.uniform(-1.0, 1.0, size=(batch, rows))
-    tile = make_tile(config)
+    tile = make_tile(hardware, sim, seed=seed)
     t0 = time.perf_counter()
     arr = tile.program(g)
     tile.prepare()
@@ -58,12 +59,13 @@ def measure_mvm(*, rows: int, cols: int, backend: str, batch: int, r_wire_ohm: f
         times.append(time.perf_counter() - t0)
     t_mvm = float(np.median(times))
     out: dict[str, float | str | int] = {
-        "backend": backend, "rows": rows, "cols": cols, "batch": batch, "cell": cell,
-        "r_wire_ohm": r_wire_ohm, "setup_s": setup_s, "mvm_s": t_mvm,
+        "backend": sim.backend, "rows": rows, "cols": cols, "batch": batch,
+        "cell": hardware.cell.kind.name, "r_wire_ohm": hardware.array.r_wire_ohm,
+        "hardware": hardware.name, "setup_s": setup_s, "mvm_s": t_mvm,
         "mvm_per_s": batch / t_mvm if t_mvm > 0 else float("inf"),
     }
     if reference is not None:
-        ref = make_tile(replace(config, backend=reference))
+        ref = make_tile(hardware, replace(sim, backend=reference), seed=seed)
         ref.load(arr)
         ref.prepare()
         t0 = time.perf_counter()

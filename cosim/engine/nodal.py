@@ -225,7 +225,7 @@ def _topology(p: CrossbarParams) -> _Topology:
     sl = sl_t.T
     n_u = n_x
     mid = None
-    if p.cell == "1T1R":
+    if p.cell.access_transistor:
         mid = n_x + np.arange(rows * cols).reshape(rows, cols)
         n_u = n_x + rows * cols
 
@@ -252,16 +252,14 @@ def _topology(p: CrossbarParams) -> _Topology:
 
 def is_linear(p: CrossbarParams) -> bool:
     """True for a linear network (0T1R with linear RRAM): solved exactly, no Newton."""
-    return p.cell == "0T1R" and p.rram.iv == "linear"
+    return p.cell.is_linear(p.rram.iv)
 
 
 def _rram_iv(p: CrossbarParams, g: np.ndarray
              ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """RRAM current and conductance as functions of the voltage across it."""
-    if p.rram.iv == "linear":
-        return lambda v: (g * v, np.broadcast_to(g, np.shape(v)))
-    v0 = p.rram.v0_volt
-    return lambda v: (g * v0 * np.sinh(v / v0), g * np.cosh(v / v0))
+    law = p.rram.iv
+    return lambda v: law.current(v, g)
 
 
 @dataclass(frozen=True)
@@ -289,7 +287,7 @@ class _Network:
         self.g = p.physical_g().ravel()
         self.rram = _rram_iv(p, self.g)
         self.mos: MosModel | None = None
-        if p.cell == "1T1R":
+        if p.cell.access_transistor:
             self.mos = access_model(p.access, max(v_abs_max_volt, abs(p.v_ref_volt)))
         t = self.topo
         n = t.n_total
@@ -788,7 +786,7 @@ def _sweep_transfer(p: CrossbarParams, cf: _CellCoefficients) -> np.ndarray:
     eye = np.eye(rows)
     # 0T1R cells are reciprocal: every E is symmetric positive semi-definite and
     # 1 + r E positive definite, so Cholesky (15 % faster) applies.
-    factor, solve = (sla.cho_factor, sla.cho_solve) if p.cell == "0T1R" else \
+    factor, solve = (sla.cho_factor, sla.cho_solve) if not p.cell.access_transistor else \
         (sla.lu_factor, sla.lu_solve)
     for c in range(cols - 1, -1, -1):
         k, w = _column_ports(cf, c, p.r_wire_sl_ohm, p.r_sense_ohm)

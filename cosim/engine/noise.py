@@ -115,37 +115,3 @@ def read_factors(shape: tuple[int, ...], noise_scale: float,
     if noise_scale == 0.0:
         return np.ones(shape)
     return 1.0 + noise_scale * rng.standard_normal(shape)
-
-
-@dataclass(frozen=True, kw_only=True)
-class FormingNoise:
-    """Conductance of a cell left in its state after forming: Gaussian, clipped.
-
-    A formed but unprogrammed cell holds a random conductance; PRIME uses such
-    cells, read as differential pairs ``G+ - G-``, as fixed random weights
-    (PRIME paper Fig. 2b: the pair difference is Gaussian). The seeds give no
-    forming statistics of our device, so the defaults take the one measured
-    spread we have, the LRS after one SET (NF paper Fig. 2a: 29.22 uS mean,
-    5.46 uS std); both figures are parameters.
-
-    Attributes:
-        mean_siemens: mean conductance after forming (S).
-        std_siemens: its standard deviation (S).
-    """
-
-    mean_siemens: float = 29.22e-6
-    std_siemens: float = 5.46e-6
-
-    def __post_init__(self) -> None:
-        check_range("forming mean_siemens", self.mean_siemens, 0.0, 1.0)
-        check_range("forming std_siemens", self.std_siemens, 0.0, 1.0)
-
-    def draw(self, shape: tuple[int, ...], rram: RRAMParams,
-             rng: np.random.Generator) -> np.ndarray:
-        """Conductances of ``shape`` freshly formed cells (S), clipped to the device range."""
-        g = self.mean_siemens + self.std_siemens * rng.standard_normal(shape)
-        return np.clip(g, rram.g_min_siemens, rram.g_max_siemens)
-
-
-FORMED_TAOX = FormingNoise()
-"""Forming distribution of the default cell (NF paper Fig. 2a spread; see ``FormingNoise``)."""

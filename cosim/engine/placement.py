@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from circuits.cells import CellKind, cell_kind
 from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError, check_int, check_range
 from cosim.engine import nodal
@@ -74,7 +75,7 @@ class Placement:
         return dict(self.__dict__)
 
 
-def nominal_array(rows: int, cols: int, *, cell: str, r_wire_ohm: float, rram, access,
+def nominal_array(rows: int, cols: int, *, cell: CellKind, r_wire_ohm: float, rram, access,
                   r_driver_ohm: float = 0.0, r_sense_ohm: float = 0.0) -> CrossbarParams:
     """The design's nominal block: every cell at the LRS/HRS midpoint."""
     g = np.full((rows, cols), 0.5 * (rram.g_lrs_siemens + rram.g_hrs_siemens))
@@ -90,7 +91,7 @@ def attenuation_map(p: CrossbarParams, v_read_volt: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=64)
-def _attenuation(rows: int, cols: int, cell: str, r_wire_ohm: float, rram, access,
+def _attenuation(rows: int, cols: int, cell: CellKind, r_wire_ohm: float, rram, access,
                  v_read_volt: float) -> tuple[float, float]:
     """(worst, mean) attenuation of the nominal block."""
     p = nominal_array(rows, cols, cell=cell, r_wire_ohm=r_wire_ohm, rram=rram, access=access)
@@ -98,7 +99,8 @@ def _attenuation(rows: int, cols: int, cell: str, r_wire_ohm: float, rram, acces
     return float(a.min()), float(a.mean())
 
 
-def place(rows: int, cols: int, *, group: int, macro_rows: int, macro_cols: int, cell: str,
+def place(rows: int, cols: int, *, group: int, macro_rows: int, macro_cols: int,
+          cell: CellKind,
           r_wire_ohm: float, rram, access, v_read_volt: float,
           min_uniformity: float = DEFAULT_MIN_UNIFORMITY) -> Placement:
     """The placement with the fewest macros whose blocks keep ``min_uniformity``.
@@ -132,7 +134,7 @@ def place(rows: int, cols: int, *, group: int, macro_rows: int, macro_cols: int,
     tall = min(rows, macro_rows)
 
     def attenuation(block_rows: int, groups: int) -> tuple[float, float]:
-        if (r_wire_ohm == 0 and cell == "0T1R") or min_uniformity == 0:
+        if (r_wire_ohm == 0 and not cell_kind(cell).access_transistor) or min_uniformity == 0:
             return 1.0, 1.0
         return _attenuation(block_rows, groups * group, cell, float(r_wire_ohm), rram,
                             access, float(v_read_volt))

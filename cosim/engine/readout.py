@@ -1,6 +1,6 @@
 """The column front end: from a column's current to the value its ADC code stands for.
 
-Two readouts (``TileConfig.readout``, the names of ``circuits.crossbar.READOUTS``):
+Two readouts (``HardwareSpec.readout.kind``, the names of ``circuits.crossbar.READOUTS``):
 
 - ``"virtual_ground"``: every column flows into an ideal virtual ground at
   0 V and the ADC quantises the current itself; its full scale is
@@ -67,11 +67,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from circuits.crossbar import READOUTS, CrossbarParams
-from circuits.errors import ConfigError, CosimWarning, check_choice
+from circuits.errors import CosimWarning
 from circuits.tia import DEFAULT_TIA, TIAParams
+from cosim.hardware.spec import check_readout
 
 if TYPE_CHECKING:
-    from cosim.engine.backends import Backend
+    from cosim.engine.backends.base import Backend
 
 __all__ = ["READOUTS", "ColumnReadout", "ReadoutSaturated", "check_readout",
            "sense_network", "sense_voltage", "tia_output", "tia_saturated", "warn_saturated"]
@@ -82,29 +83,6 @@ class ReadoutSaturated(CosimWarning):
 
     The values are returned clipped; ``Events.saturated_conversions`` counts them.
     """
-
-
-def check_readout(readout: str, tia: object) -> None:
-    """Refuse a readout a tile cannot use, with a one-line ``ConfigError``.
-
-    The TIA must be a ``TIAParams`` (its own fields are checked when it is
-    made) with its input held at 0 V, where the DAC's row voltages are
-    referred, and a non-empty linear range.
-    """
-    check_choice("readout", readout, READOUTS)
-    if not isinstance(tia, TIAParams):
-        raise ConfigError(f"tia must be a circuits.tia.TIAParams, got {type(tia).__name__}")
-    if readout != "tia":
-        return
-    if tia.v_ref_volt != 0.0:
-        raise ConfigError(f"tia.v_ref_volt must be 0 V in a tile (the DAC drives the rows "
-                          f"around 0 V), got {tia.v_ref_volt:g} V")
-    if tia.i_linear_max_a <= 0:
-        lo, hi = tia.n1_linear_volt
-        raise ConfigError(f"the TIA has no linear range: its swing [{tia.v_out_min_volt:g}, "
-                          f"{tia.v_out_max_volt:g}] V less the clamp's knees leaves "
-                          f"[{lo:g}, {hi:g}] V around v_ref {tia.v_ref_volt:g} V with offset "
-                          f"{tia.v_os_volt:g} V")
 
 
 def sense_voltage(p: CrossbarParams) -> float:

@@ -3,18 +3,22 @@
 A ``Tile`` is programmed with a conductance matrix and then multiplies input
 vectors by it::
 
-    tile = make_tile(TileConfig(backend="calibrated", r_wire_ohm=1.0))
+    tile = make_tile(hardware, SimOptions(backend="calibrated"), seed=0)
     arr = tile.program(g_siemens, write_noise=NF_CODE_WRITE_NOISE)
     res = tile.mvm(x)            # x[B, rows] in [-1, 1] -> res.y[B, cols] in amperes
     g_read = tile.read_cells()   # write-verify read of every cell
 
 Signal path of one ``mvm`` call, the same for every backend:
 
+The hardware is a :class:`cosim.hardware.spec.HardwareSpec`; how it is
+simulated, :class:`cosim.engine.options.SimOptions`.
+
 1. inputs ``x`` in ``[-1, 1]`` are checked and turned into row voltages by the
-   DAC (``x * v_read_volt``, quantised to ``dac_bits``; ``cosim.engine.periphery``);
-2. each macro (at most ``macro_rows x macro_cols`` cells) gets its slice of
+   DAC (``x * readout.v_read_volt``, quantised to ``readout.dac_bits``;
+   ``cosim.engine.periphery``);
+2. each macro (at most ``array.macro_rows x array.macro_cols`` cells) gets its slice of
    the voltages; if read noise is on, every input vector is a new read of
-   every cell (PRIME eq. 7: ``G * (1 + A * read_noise_scale)``, ``A ~ N(0, 1)``
+   every cell (PRIME eq. 7: ``G * (1 + A * noise.read)``, ``A ~ N(0, 1)``
    fresh each read). For a linear map ``I = v @ M + c`` (``ideal``, and
    ``calibrated`` with first-order noise) the noise term of one read,
    ``s * sum_r v_r M_rc A_rc``, is Gaussian with standard deviation
@@ -57,125 +61,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from circuits.crossbar import CELLS, MACRO_COLS, MACRO_ROWS, CrossbarParams, conductance_matrix
-from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT, AccessParams, RRAMParams
-from circuits.errors import ConfigError, check_choice, check_int, check_range
-from circuits.tia import DEFAULT_TIA, TIAParams
+from circuits.crossbar import CrossbarParams, conductance_matrix
+from circuits.errors import ConfigError, check_choice, check_int
 from cosim.accounting.events import Events
-from cosim.engine.backends import BACKENDS, Backend, make_backend
+from cosim.engine.backends.base import Backend
+from cosim.engine.backends.registry import make_backend
 from cosim.engine.cache import ResultCache
 from cosim.engine.noise import WriteNoise, read_factors
-from cosim.engine.periphery import MAX_BITS, MIN_BITS, adc, adc_saturated, check_inputs, dac
-from cosim.engine.readout import ColumnReadout, check_readout, warn_saturated
+from cosim.engine.options import BACKEND_NAMES, SimOptions
+from cosim.engine.periphery import adc, adc_saturated, check_inputs, dac
+from cosim.engine.readout import ColumnReadout, warn_saturated
+from cosim.hardware.spec import HardwareSpec
 
-READ_NOISE_METHODS = ("first_order", "exact")
 READ_NOISE_DRAWS = ("per_vector", "per_call")
-SPICE_MODES = ("batched", "per_vector")
-
-
-@dataclass(frozen=True, kw_only=True)
-class TileConfig:
-    """Everything that fixes how a tile computes.
-
-    Attributes:
-        backend: ``"ideal"``, ``"calibrated"`` or ``"spice"``.
-        cell: ``"0T1R"`` (resistor only) or ``"1T1R"`` (access NMOS in series).
-        r_wire_ohm: wire resistance per cell segment of bit and source lines (ohm).
-        r_driver_ohm: output resistance of each row driver (ohm).
-        r_sense_ohm: series resistance from each column into its sense node (ohm).
-        readout: column front end, ``"virtual_ground"`` (ideal, the default) or
-            ``"tia"`` (``tia`` at every physical column; outputs still in
-            amperes, ``cosim.engine.readout``). Cell reads (``read_cells``)
-            sense the column current: through the TIA's input, not its gain.
-        tia: the TIA of every column with ``readout = "tia"``; its input held
-            at 0 V.
-        v_read_volt: row voltage of input 1.0, the DAC's full scale (V).
-        macro_rows: rows of one physical array; taller matrices are split.
-        macro_cols: physical columns of one array; wider matrices are split
-            (a differential pair takes two).
-        dac_bits: input DAC resolution (signed, mid-tread); ``None`` is ideal.
-        adc_bits: output ADC resolution (signed, mid-tread); ``None`` is ideal.
-        adc_full_scale_a: current of the ADC's top code (A); ``None`` is
-            ``v_read_volt * g_lrs_siemens * rows`` of each macro (virtual
-            ground) or the TIA's linear range ``tia.i_linear_max_a`` (TIA).
-        read_noise_scale: PRIME eq. 7 read-noise amplitude; 0 is off.
-        read_noise_draw: ``"per_vector"`` (every vector a fresh read) or
-            ``"per_call"`` (one draw per ``mvm`` call, shared by its vectors).
-        read_noise_method: ``calibrated`` only: ``"first_order"`` (scale each
-            entry of the extracted transfer matrix by its cell's factor) or
-            ``"exact"`` (re-solve the noisy network); see
-            ``cosim.engine.backends.calibrated``.
-        exact_nonlinear: ``calibrated`` only: solve nonlinear arrays exactly by
-            Newton at every call instead of using the extracted tangent
-            transfer; ``None`` decides by the cell: Newton for sinh RRAM (the
-            tangent is 8 % off at 0.2 V), the tangent for linear RRAM behind
-            an access transistor (within 1e-5 of full scale for cells up to
-            30 uS read at up to 0.2 V; outside that it warns,
-            ``cosim.engine.backends.calibrated.OutsideValidatedRange``).
-        spice_chunk: ``spice`` only: input vectors per ngspice run.
-        spice_mode: ``spice`` only: ``"batched"`` (one DC sweep per chunk) or
-            ``"per_vector"`` (one ngspice run per vector).
-        spice_workers: ``spice`` only: ngspice processes run at once.
-        spice_timeout_s: ``spice`` only: limit of one ngspice run (s).
-        use_cache: keep SPICE results and extracted matrices in the content-hash
-            cache (``cosim.engine.cache``).
-        rram: the RRAM cell (levels and device range).
-        access: the access transistor (1T1R).
-        seed: seed of the tile's write- and read-noise streams.
-    """
-
-    backend: str = "ideal"
-    cell: str = "0T1R"
-    r_wire_ohm: float = 1.0
-    r_driver_ohm: float = 0.0
-    r_sense_ohm: float = 0.0
-    readout: str = "virtual_ground"
-    tia: TIAParams = DEFAULT_TIA
-    v_read_volt: float = V_READ_VOLT
-    macro_rows: int = MACRO_ROWS
-    macro_cols: int = MACRO_COLS
-    dac_bits: int | None = None
-    adc_bits: int | None = None
-    adc_full_scale_a: float | None = None
-    read_noise_scale: float = 0.0
-    read_noise_draw: str = "per_vector"
-    read_noise_method: str = "first_order"
-    exact_nonlinear: bool | None = None
-    spice_chunk: int = 100
-    spice_mode: str = "batched"
-    spice_workers: int = 1
-    spice_timeout_s: float = 600.0
-    use_cache: bool = True
-    rram: RRAMParams = TAOX_40NM
-    access: AccessParams = ACCESS_45NM
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_choice("backend", self.backend, BACKENDS)
-        check_choice("cell", self.cell, CELLS)
-        check_readout(self.readout, self.tia)
-        for name in ("r_wire_ohm", "r_driver_ohm", "r_sense_ohm"):
-            check_range(name, getattr(self, name), 0.0, 1e6)
-        check_range("v_read_volt", self.v_read_volt, 0.0, 2.0, lo_open=True)
-        for name in ("macro_rows", "macro_cols", "spice_chunk", "spice_workers"):
-            check_int(name, getattr(self, name), 1, 4096 if name.startswith("macro") else 10**6)
-        for name in ("dac_bits", "adc_bits"):
-            if getattr(self, name) is not None:
-                check_int(name, getattr(self, name), MIN_BITS, MAX_BITS)
-        if self.adc_full_scale_a is not None:
-            check_range("adc_full_scale_a", self.adc_full_scale_a, 0.0, 1.0,
-                        lo_open=True)
-        check_range("read_noise_scale", self.read_noise_scale, 0.0, 1.0)
-        check_choice("read_noise_method", self.read_noise_method, READ_NOISE_METHODS)
-        check_choice("read_noise_draw", self.read_noise_draw, READ_NOISE_DRAWS)
-        if self.exact_nonlinear not in (None, True, False):
-            raise ConfigError(f"exact_nonlinear must be True, False or None, "
-                              f"got {self.exact_nonlinear!r}")
-        check_choice("spice_mode", self.spice_mode, SPICE_MODES)
-        check_range("spice_timeout_s", self.spice_timeout_s, 0.0, lo_open=True)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) \
-                or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,18 +188,23 @@ class Tile:
 
     Holds the currently programmed array (``program`` or ``load`` replaces
     it) and the tile's random streams (write noise, read noise), both seeded
-    from ``config.seed`` so that two tiles with the same seed that are given
+    from ``seed`` so that two tiles with the same seed that are given
     the same array and the same calls draw the same read noise.
     """
 
-    def __init__(self, config: TileConfig, backend: Backend, cache: ResultCache | None):
-        self.config = config
+    def __init__(self, hardware: HardwareSpec, sim: SimOptions, backend: Backend,
+                 cache: ResultCache | None, *, seed: int = 0,
+                 read_noise_draw: str = "per_vector"):
+        self.hardware = hardware
+        self.sim = sim
+        self.seed = int(seed)
+        self.read_noise_draw = read_noise_draw
         self.backend = backend
         self.cache = cache
         self.events_total = Events()
         self._array: ProgrammedArray | None = None
         self._params: list[CrossbarParams] = []
-        seq = np.random.SeedSequence(int(config.seed))
+        seq = np.random.SeedSequence(self.seed)
         write_seq, read_seq = seq.spawn(2)
         self._write_rng = np.random.default_rng(write_seq)
         self._read_rng = np.random.default_rng(read_seq)
@@ -342,7 +245,7 @@ class Tile:
             ConfigError: a target is NaN, outside the device range, or the
                 shapes are wrong.
         """
-        rram = self.config.rram
+        rram = self.hardware.rram
         target = conductance_matrix("targets_siemens", targets_siemens, rram, None)
         target_neg = None
         if targets_neg_siemens is not None:
@@ -412,30 +315,32 @@ class Tile:
         return MVMResult(y=y[0] if one else y, events=events)
 
     def _mvm(self, a: np.ndarray, *, noise: bool, quantise: bool) -> tuple[np.ndarray, Events]:
-        cfg = self.config
+        hw = self.hardware
+        ro = hw.readout
         arr = self.array
-        v = dac(a, cfg.v_read_volt, cfg.dac_bits if quantise else None)
+        v = dac(a, ro.v_read_volt, ro.dac_bits if quantise else None)
         n = a.shape[0]
         single = len(arr.blocks) == 1
         y = None if single else np.zeros((n, arr.cols))
         events = Events()
-        readout = ColumnReadout(kind=cfg.readout, tia=cfg.tia)
+        readout = self._readout()
+        s_read = hw.noise.read
         full_scale = None
         for block, p in zip(arr.blocks, self._params, strict=True):
             vb = v[:, block.rows]
-            if not (noise and cfg.read_noise_scale > 0):
+            if not (noise and s_read > 0):
                 i, v_out = readout.read(self.backend, p, vb, None)
-            elif cfg.read_noise_draw == "per_call":
-                factors = read_factors(p.g_siemens.shape, cfg.read_noise_scale, self._read_rng)
+            elif self.read_noise_draw == "per_call":
+                factors = read_factors(p.g_siemens.shape, s_read, self._read_rng)
                 i, v_out = readout.read(self.backend, p, vb, factors)
             else:
                 i, v_out = self._noisy_reads(p, vb, readout)
             i, sat = readout.outputs(i, v_out)
             i, sat = _logical(i, arr.differential), _logical_any(sat, arr.differential)
-            if quantise and cfg.adc_bits is not None:
+            if quantise and ro.adc_bits is not None:
                 full_scale = self._adc_full_scale(p)
-                sat = sat | adc_saturated(i, full_scale, cfg.adc_bits)
-                i = adc(i, full_scale, cfg.adc_bits)
+                sat = sat | adc_saturated(i, full_scale, ro.adc_bits)
+                i = adc(i, full_scale, ro.adc_bits)
             if single:
                 y = np.asarray(i, dtype=float)
             else:
@@ -451,7 +356,7 @@ class Tile:
     def _noisy_reads(self, p: CrossbarParams, v: np.ndarray, readout: ColumnReadout
                      ) -> tuple[np.ndarray, np.ndarray | None]:
         """``readout.read`` with a fresh read-noise draw for every vector (module docstring)."""
-        s = self.config.read_noise_scale
+        s = self.hardware.noise.read
         mc = self.backend.linear_map(p)
         if mc is not None:
             m, c = mc
@@ -479,16 +384,16 @@ class Tile:
         Returns:
             Read conductances (S), ``(rows, cols)``.
         """
-        cfg = self.config
+        hw = self.hardware
         arr = self.array
         if negative and not arr.differential:
             raise ConfigError("negative=True needs a differential array (targets_neg_siemens)")
         out = np.empty((arr.rows, arr.cols))
         for block, p in zip(arr.blocks, self._params, strict=True):
             factors = None
-            if cfg.read_noise_scale > 0:
-                factors = read_factors(p.g_siemens.shape, cfg.read_noise_scale, self._read_rng)
-            g = self.backend.read_cells(p, cfg.v_read_volt, factors)
+            if hw.noise.read > 0:
+                factors = read_factors(p.g_siemens.shape, hw.noise.read, self._read_rng)
+            g = self.backend.read_cells(p, hw.readout.v_read_volt, factors)
             if arr.differential:
                 g = g[:, 1::2] if negative else g[:, 0::2]
             out[block.rows, block.cols] = g
@@ -517,7 +422,7 @@ class Tile:
         a = np.vstack([np.eye(arr.rows), np.zeros((1, arr.rows))])
         i, events = self._mvm(a, noise=True, quantise=False)
         self.events_total += events
-        return (i[:-1] - i[-1]) / self.config.v_read_volt
+        return (i[:-1] - i[-1]) / self.hardware.readout.v_read_volt
 
     def validate(self, n: int = 16, *, reference: str = "spice",
                  rng: np.random.Generator | None = None) -> Validation:
@@ -529,11 +434,12 @@ class Tile:
         few hundred rows and columns).
         """
         check_int("n", n, 1, 10**6)
-        check_choice("reference", reference, BACKENDS)
+        check_choice("reference", reference, BACKEND_NAMES)
         rng = np.random.default_rng(12345) if rng is None else rng
         a = rng.uniform(-1.0, 1.0, size=(n, self.array.rows))
         y, _ = self._mvm(a, noise=False, quantise=False)
-        ref = make_tile(replace(self.config, backend=reference), cache=self.cache)
+        ref = make_tile(self.hardware, replace(self.sim, backend=reference), seed=self.seed,
+                        read_noise_draw=self.read_noise_draw, cache=self.cache)
         ref.load(self.array)
         y_ref, _ = ref._mvm(a, noise=False, quantise=False)
         return Validation(reference=reference, n_vectors=n, **compare(y, y_ref))
@@ -543,19 +449,20 @@ class Tile:
     def _split(self, rows: int, cols: int, differential: bool, col_group: int = 1
                ) -> tuple[Block, ...]:
         check_int("col_group", col_group, 1, 4096)
-        step_c = self.config.macro_cols // 2 if differential else self.config.macro_cols
+        macro_rows, macro_cols = self.hardware.array.macro_rows, self.hardware.array.macro_cols
+        step_c = macro_cols // 2 if differential else macro_cols
         if step_c < 1:
             raise ConfigError("macro_cols must be >= 2 to hold a differential pair")
         step_c = step_c // col_group * col_group
         if step_c < 1:
-            raise ConfigError(f"a macro of {self.config.macro_cols} columns cannot hold one "
+            raise ConfigError(f"a macro of {macro_cols} columns cannot hold one "
                               f"group of {col_group} columns (the bits of one weight)")
-        step_r = self.config.macro_rows
+        step_r = macro_rows
         return tuple(Block(row0=r, row1=min(r + step_r, rows), col0=c, col1=min(c + step_c, cols))
                      for r in range(0, rows, step_r) for c in range(0, cols, step_c))
 
     def _block_params(self, arr: ProgrammedArray, b: Block) -> CrossbarParams:
-        cfg = self.config
+        hw = self.hardware
         g = arr.actual_siemens[b.rows, b.cols]
         if arr.actual_neg_siemens is not None:
             gn = arr.actual_neg_siemens[b.rows, b.cols]
@@ -563,17 +470,21 @@ class Tile:
             phys[:, 0::2] = g
             phys[:, 1::2] = gn
             g = phys
-        return CrossbarParams(g_siemens=g, cell=cfg.cell, r_wire_bl_ohm=cfg.r_wire_ohm,
-                              r_wire_sl_ohm=cfg.r_wire_ohm, r_driver_ohm=cfg.r_driver_ohm,
-                              r_sense_ohm=cfg.r_sense_ohm, rram=cfg.rram, access=cfg.access,
-                              **ColumnReadout(kind=cfg.readout, tia=cfg.tia).crossbar_fields())
+        a = hw.array
+        return CrossbarParams(g_siemens=g, cell=hw.cell.kind, r_wire_bl_ohm=a.r_wire_ohm,
+                              r_wire_sl_ohm=a.r_wire_ohm, r_driver_ohm=a.r_driver_ohm,
+                              r_sense_ohm=a.r_sense_ohm, rram=hw.cell.rram,
+                              access=hw.cell.access, **self._readout().crossbar_fields())
+
+    def _readout(self) -> ColumnReadout:
+        return ColumnReadout(kind=self.hardware.readout.kind, tia=self.hardware.readout.tia)
 
     def _adc_full_scale(self, p: CrossbarParams) -> float:
-        cfg = self.config
-        if cfg.adc_full_scale_a is not None:
-            return cfg.adc_full_scale_a
-        return ColumnReadout(kind=cfg.readout, tia=cfg.tia).adc_full_scale_a(
-            cfg.v_read_volt, cfg.rram.g_lrs_siemens, p.rows)
+        ro = self.hardware.readout
+        if ro.adc_full_scale_a is not None:
+            return ro.adc_full_scale_a
+        return self._readout().adc_full_scale_a(ro.v_read_volt, self.hardware.rram.g_lrs_siemens,
+                                                p.rows)
 
 
 def _logical(i_phys: np.ndarray, differential: bool) -> np.ndarray:
@@ -584,18 +495,32 @@ def _logical_any(flags_phys: np.ndarray, differential: bool) -> np.ndarray:
     return flags_phys[:, 0::2] | flags_phys[:, 1::2] if differential else flags_phys
 
 
-def make_tile(config: TileConfig | None = None, *, cache: ResultCache | None = None) -> Tile:
-    """Build the tile ``config`` describes.
+def make_tile(hardware: HardwareSpec | None = None, sim: SimOptions | None = None, *,
+              seed: int = 0, read_noise_draw: str = "per_vector",
+              cache: ResultCache | None = None) -> Tile:
+    """Build a tile of ``hardware`` simulated as ``sim`` says.
 
     Args:
-        config: the tile; ``None`` is ``TileConfig()`` (ideal backend).
+        hardware: the cells, macros, wires, readout and noise; ``None`` is the
+            default (:class:`cosim.hardware.spec.HardwareSpec`, the realistic preset).
+        sim: backend, exact solves, cache, ngspice; ``None`` is ``SimOptions()``.
+        seed: seed of the tile's write- and read-noise streams.
+        read_noise_draw: ``"per_vector"`` (every input vector a fresh read of
+            every cell) or ``"per_call"`` (one draw per ``mvm`` call, shared by
+            its vectors; see the module docstring).
         cache: where SPICE results and extracted matrices are kept; ``None``
-            is the default folder (``cosim.engine.cache``) when ``config.use_cache``.
+            is the default folder (``cosim.engine.cache``) when ``sim.use_cache``.
     """
-    config = TileConfig() if config is None else config
-    if not isinstance(config, TileConfig):
-        raise ConfigError(f"config must be a TileConfig, got {type(config).__name__}")
+    hardware = HardwareSpec() if hardware is None else hardware
+    sim = SimOptions() if sim is None else sim
+    if not isinstance(hardware, HardwareSpec):
+        raise ConfigError(f"hardware must be a HardwareSpec, got {type(hardware).__name__}")
+    if not isinstance(sim, SimOptions):
+        raise ConfigError(f"sim must be SimOptions, got {type(sim).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    check_choice("read_noise_draw", read_noise_draw, READ_NOISE_DRAWS)
     if cache is None:
-        cache = ResultCache(enabled=config.use_cache)
-    backend = make_backend(config.backend, config, cache)
-    return Tile(config, backend, cache)
+        cache = ResultCache(enabled=sim.use_cache)
+    return Tile(hardware, sim, make_backend(hardware, sim, cache), cache, seed=int(seed),
+                read_noise_draw=read_noise_draw)

@@ -1,20 +1,23 @@
 """The analog layer: one weight matrix deployed on tiles, in weight units.
 
-A workload never touches a tile. It deploys each weight matrix once::
+A workload never touches a tile. It places each weight matrix on the hardware once::
 
-    layer = AnalogLayer.deploy(HAQ(n_bits=12, amp_ratio=1.5), TileConfig(...), w=w)
+    layer = AnalogLayer.place(HAQ(n_bits=12, amp_ratio=1.5), hardware, sim, w=w, seed=0)
     y, events = layer.forward(x)        # x[B, in] -> y[B, out] ~ x @ w
 
 and composes layers with digital steps. The layer holds
 
 - the tile (or tiles: the tile splits a matrix over macros, keeping the bit
   columns of each weight in one macro, and adds the partial sums digitally),
+  on the hardware cut to the matrix's placement (:mod:`cosim.layers.placed`),
 - the programmed array and the scheme that wrote it (PTQ, HAQ, random
-  differential pairs, pruned pairs; :mod:`cosim.programming.schemes`), whose verify
-  reads go through this tile's own read path (:class:`TileReadBack`),
+  differential pairs, pruned pairs; :mod:`cosim.programming`), as the hardware
+  runs it (HAQ's verify passes, the placement's read gain), whose verify reads go
+  through this tile's own read path (:class:`TileReadBack`, the hardware's
+  ``programming.verify_read``), writes with the hardware's write noise,
 - the aggregator of bit columns (digital, or the VCMAC with its measured
   ratio; :mod:`cosim.programming.aggregation`),
-- the periphery: DAC, ADC and read voltage (the tile's config), and the
+- the periphery: DAC, ADC and read voltage (the hardware's readout), and the
   amplifier time per conversion (:class:`cosim.accounting.events.Timing`).
 
 ``forward`` turns currents back into weight units (the level offset removed
@@ -42,11 +45,13 @@ import numpy as np
 
 from circuits.errors import ConfigError, check_choice
 from cosim.accounting.events import NF_TIMING, Events, Timing
-from cosim.engine.tile import ProgrammedArray, Tile, TileConfig, make_tile
+from cosim.engine.options import SimOptions
+from cosim.engine.placement import Placement
+from cosim.engine.tile import ProgrammedArray, Tile
+from cosim.hardware.spec import VERIFY_READS, HardwareSpec
+from cosim.layers.placed import placed_tile
 from cosim.programming.aggregation import Aggregator, outputs_from_currents
-from cosim.programming.schemes import BinaryCellWriter, ProgramCells, ProgrammedWeights, Scheme
-
-VERIFY_READS = ("transfer", "exact", "first_order")
+from cosim.programming.base import BinaryCellWriter, ProgramCells, ProgrammedWeights, Scheme
 
 
 class TileReadBack:
@@ -98,7 +103,7 @@ class TileReadBack:
             out = self.tile.read_cells()
         else:
             if self._g_ref is None or self._g_ref.shape != g.shape:
-                rram = self.tile.config.rram
+                rram = self.tile.hardware.rram
                 self._g_ref = np.full(g.shape, 0.5 * (rram.g_lrs_siemens + rram.g_hrs_siemens))
                 self.tile.program(self._g_ref, col_group=self.col_group)
             out = self.tile.read_cells() * (g / self._g_ref)
@@ -152,37 +157,87 @@ class AnalogLayer:
         self.input_scale = float(input_scale)
         self.offset_calibration = bool(offset_calibration)
         self.calibration_events = Events()
+        self.placement: Placement | None = None
         self._offset: np.ndarray | float = 0.0
         self._array: ProgrammedArray | None = None
 
     @classmethod
-    def deploy(cls, scheme: Scheme, tile: Tile | TileConfig, *, w: np.ndarray | None = None,
-               shape: tuple[int, int] | None = None, write: ProgramCells | None = None,
-               verify_read: str = "exact", aggregator: Aggregator | None = None,
-               timing: Timing = NF_TIMING, input_scale: float = 1.0) -> AnalogLayer:
-        """Program a matrix with ``scheme`` onto ``tile`` (a tile, or the config of a new one).
+    def program(cls, scheme: Scheme, tile: Tile, *, w: np.ndarray | None = None,
+                shape: tuple[int, int] | None = None, write: ProgramCells | None = None,
+                placement: Placement | None = None, aggregator: Aggregator | None = None,
+                timing: Timing = NF_TIMING, input_scale: float = 1.0) -> AnalogLayer:
+        """Program a matrix with ``scheme`` onto ``tile`` (one already placed).
+
+        The scheme runs as the tile's hardware says (:meth:`Scheme.on_hardware`:
+        HAQ's verify passes; the read gain is ``placement.mean_attenuation``, 1
+        without a placement), verifying through the hardware's
+        ``programming.verify_read`` on this tile.
 
         Args:
             scheme: how the cells are written.
-            tile: the tile, or its config.
-            w: target weights ``(in, out)``; ``None`` for schemes that draw
-                their own (then ``shape`` is needed).
+            tile: the tile (:func:`cosim.layers.placed.placed_tile`).
+            w: target weights ``(in, out)``; ``None`` for schemes that draw their
+                own (then ``shape`` is needed).
             shape: ``(in, out)`` when ``w`` is ``None``.
-            write: the cell writer (write noise); default exact writes.
-            verify_read: ``"exact"`` or ``"first_order"`` (:class:`TileReadBack`).
+            write: the cell writer; default the hardware's write noise
+                (:class:`BinaryCellWriter`) drawn from a stream seeded by the tile's seed.
+            placement: the matrix's placement (its read gain).
             aggregator: digital by default.
             timing: amplifier time per conversion.
             input_scale: the input magnitude of a full-scale row voltage.
         """
-        tile = tile if isinstance(tile, Tile) else make_tile(tile)
+        if not isinstance(tile, Tile):
+            raise ConfigError(f"tile must be a Tile, got {type(tile).__name__}")
         if w is not None:
             shape = np.shape(w)
         if shape is None or len(shape) != 2:
             raise ConfigError(f"a layer needs weights or a shape (in, out), got {shape!r}")
-        write = write or BinaryCellWriter(rram=tile.config.rram)
-        pw = scheme.program(w, tuple(shape), rram=tile.config.rram, write=write,
-                            read_back=TileReadBack(tile, verify_read, scheme.n_bits))
-        return cls(tile, pw, aggregator=aggregator, timing=timing, input_scale=input_scale)
+        hw = tile.hardware
+        gain = placement.mean_attenuation if placement is not None else 1.0
+        scheme = scheme.on_hardware(hw.programming, gain)
+        write = write or BinaryCellWriter(rram=hw.rram, lrs_sigma=hw.noise.write,
+                                          hrs_sigma=hw.noise.write_hrs,
+                                          rng=np.random.default_rng(tile.seed))
+        read = TileReadBack(tile, hw.programming.verify_read, scheme.n_bits)
+        pw = scheme.program(w, tuple(shape), rram=hw.rram, write=write, read_back=read)
+        layer = cls(tile, pw, aggregator=aggregator, timing=timing, input_scale=input_scale)
+        layer.placement = placement
+        return layer
+
+    @classmethod
+    def place(cls, scheme: Scheme, hardware: HardwareSpec, sim: SimOptions | None = None, *,
+              w: np.ndarray | None = None, shape: tuple[int, int] | None = None,
+              seed: int = 0, write: ProgramCells | None = None,
+              aggregator: Aggregator | None = None, timing: Timing = NF_TIMING,
+              input_scale: float = 1.0, g_cell_max_siemens: float | None = None,
+              read_noise_draw: str = "per_vector") -> AnalogLayer:
+        """Place a matrix on ``hardware`` (its own tile) and program it with ``scheme``.
+
+        Args:
+            scheme, w, shape, write, aggregator, timing, input_scale: as :meth:`program`.
+            hardware: the hardware; the matrix gets the blocks its placement uses.
+            sim: how the tile computes (default ``SimOptions()``).
+            seed: seed of the tile's noise streams (and of the default writer's).
+            g_cell_max_siemens: the largest conductance a cell may hold, for sizing
+                the TIA; default the LRS level for binary cells, and for pairs a formed
+                cell 4 standard deviations above the hardware's forming mean.
+            read_noise_draw: ``"per_vector"`` or ``"per_call"`` (:func:`make_tile`).
+        """
+        sim = SimOptions() if sim is None else sim
+        if w is not None:
+            shape = np.shape(w)
+        if shape is None or len(shape) != 2:
+            raise ConfigError(f"a layer needs weights or a shape (in, out), got {shape!r}")
+        group = 2 if scheme.differential else scheme.n_bits
+        if g_cell_max_siemens is None and scheme.differential:
+            forming = hardware.noise.forming
+            g_cell_max_siemens = min(forming.mean_siemens + 4 * forming.std_siemens,
+                                     hardware.rram.g_max_siemens)
+        tile, lay = placed_tile(hardware, sim, int(shape[0]), int(shape[1]) * group, group,
+                                seed=seed, read_noise_draw=read_noise_draw,
+                                g_cell_max_siemens=g_cell_max_siemens)
+        return cls.program(scheme, tile, w=w, shape=shape, write=write, placement=lay,
+                           aggregator=aggregator, timing=timing, input_scale=input_scale)
 
     @property
     def in_features(self) -> int:
@@ -218,7 +273,7 @@ class AnalogLayer:
         self._load()
         res = self.tile.mvm(a)
         pw = self.programmed
-        y = outputs_from_currents(pw, res.y - self._offset, a, self.tile.config.v_read_volt,
+        y = outputs_from_currents(pw, res.y - self._offset, a, self.tile.hardware.v_read_volt,
                                   self.aggregator)
         return y * self.input_scale, self._count(res.events, x.shape[0])
 

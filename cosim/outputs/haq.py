@@ -1,6 +1,6 @@
 """Run-folder outputs of the HAQ MVM test and its sweep: tables, figures, workload.json.
 
-The test itself (:mod:`cosim.workloads.haq_mvm`) computes; this module writes.
+The test itself (:mod:`cosim.workloads.haq.mvm`) computes; this module writes.
 """
 
 from __future__ import annotations
@@ -14,17 +14,12 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
-from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
 from cosim.accounting.workload import haq_mvm_workload, write_workload_json
-from cosim.engine.placement import attenuation_map, nominal_array
+from cosim.engine.placement import Placement, attenuation_map, nominal_array
+from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
-from cosim.workloads.haq_mvm import (
-    HaqExperimentConfig,
-    HaqExperimentResult,
-    best_amp_ratio,
-    rmse,
-)
+from cosim.workloads.haq.mvm import HaqExperimentResult, best_amp_ratio, rmse
 
 
 def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, Any]:
@@ -58,36 +53,39 @@ def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, An
                      ).to_csv(run_dir / "rmse_cycles.csv", index=False, float_format="%.8g")
         files.append("rmse_cycles.csv")
         figures += _cycles_hist(result, run_dir / "rmse_cycles")
-    figures += attenuation_figure(result.config, run_dir / "attenuation_map")
-    layout = result.config.layout()
+    if result.sim.backend != "ideal":
+        figures += attenuation_figure(result.hardware, result.placement, result.config.n_bits,
+                                      run_dir / "attenuation_map")
+    layout = result.placement
     placed = {**asdict(result.config), "macro_rows": layout.rows_used,
-              "macro_cols": layout.cols_used}
+              "macro_cols": layout.cols_used, "aggregation": result.hardware.aggregation.kind,
+              "cell": result.hardware.cell.kind.name}
     workload = haq_mvm_workload(placed, result.haq.mvm_events,
                                 programming_events=result.haq.programmed.events)
     write_workload_json(run_dir, workload)
     files.append("workload.json")
     summary = {**result.summary(), "tables": files, "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest("haq", seeds={"haq": result.config.seed},
-                                         simulator=result.config.backend == "spice", **summary))
+                                         simulator=result.sim.backend == "spice", **summary))
     return summary
 
 
-def attenuation_figure(cfg: HaqExperimentConfig, stem: Path) -> list[Path]:
+def attenuation_figure(hardware: HardwareSpec, lay: Placement, group: int, stem: Path
+                       ) -> list[Path]:
     """Attenuation map of the placement (``cosim.engine.placement``) beside a full-width block.
 
     Left: one block as placed (rows and columns used per macro); right: the
     same rows over every column of a macro (what a full placement would
-    give). Nothing is drawn for the ``ideal`` backend (no IR drop).
+    give); ``group`` columns per weight.
     """
-    if cfg.backend == "ideal":
-        return []
-    lay = cfg.layout()
-    full_cols = cfg.macro_cols // cfg.n_bits * cfg.n_bits
-    design = dict(cell=cfg.cell, r_wire_ohm=cfg.r_wire_ohm, rram=TAOX_40NM, access=ACCESS_45NM)
+    full_cols = hardware.array.macro_cols // group * group
+    design = dict(cell=hardware.cell.kind, r_wire_ohm=hardware.array.r_wire_ohm,
+                  rram=hardware.rram, access=hardware.cell.access)
+    v = hardware.v_read_volt
     maps = {f"as placed: {lay.rows_used} x {lay.cols_used}, {lay.macros} macros":
-            attenuation_map(nominal_array(lay.rows_used, lay.cols_used, **design), V_READ_VOLT),
+            attenuation_map(nominal_array(lay.rows_used, lay.cols_used, **design), v),
             f"full width: {lay.rows_used} x {full_cols}, {lay.macros_full} macros":
-            attenuation_map(nominal_array(lay.rows_used, full_cols, **design), V_READ_VOLT)}
+            attenuation_map(nominal_array(lay.rows_used, full_cols, **design), v)}
     fig = Figure(figsize=(8.0, 3.2), layout="constrained")
     axes = fig.subplots(1, 2, gridspec_kw={"width_ratios": [max(lay.cols_used, 60), full_cols]})
     for ax, (title, a) in zip(axes, maps.items(), strict=True):
@@ -97,8 +95,8 @@ def attenuation_figure(cfg: HaqExperimentConfig, stem: Path) -> list[Path]:
         ax.tick_params(labelsize=7)
     axes[0].set_ylabel("row (sense amplifiers below the last)", fontsize=8)
     fig.colorbar(im, ax=axes, label="attenuation M / G").ax.tick_params(labelsize=7)
-    fig.suptitle(f"{cfg.cell}, {cfg.r_wire_ohm:g} ohm per segment, every cell at the "
-                 f"LRS/HRS midpoint", fontsize=9)
+    fig.suptitle(f"{hardware.cell.kind.name}, {hardware.array.r_wire_ohm:g} ohm per segment, "
+                 f"every cell at the LRS/HRS midpoint", fontsize=9)
     return save_figure(fig, stem)
 
 
@@ -106,7 +104,7 @@ def write_budget(table: pd.DataFrame, run_dir: Path) -> list[Path]:
     """``budget.csv`` and the stacked-bar figure ``budget`` of the error budget.
 
     Each bar stacks the quantisation error's variance and, on top, the excess
-    variance each stage adds on its own (``cosim.workloads.haq_budget``); the
+    variance each stage adds on its own (``cosim.workloads.haq.budget``); the
     ``together`` row is drawn beside as a marker. Bars in RMSE units would not
     add; variances of independent sources do.
     """
@@ -152,9 +150,9 @@ def _scatter(result: HaqExperimentResult, run_dir: Path) -> list[Path]:
             ax.set_xlabel(xlabel, fontsize=8)
             ax.grid(True, alpha=0.3)
         axes[0].set_ylabel(ylabel, fontsize=8)
-        cfg = result.config
-        fig.suptitle(f"{cfg.n_bits} bit, s = {cfg.amp_ratio:g}, write noise {cfg.write_noise:g}, "
-                     f"{cfg.backend} tile", fontsize=9)
+        cfg, hw = result.config, result.hardware
+        fig.suptitle(f"{cfg.n_bits} bit, s = {cfg.amp_ratio:g}, {hw.name} hardware (write noise "
+                     f"{hw.noise.write:g}), {result.sim.backend} backend", fontsize=9)
         paths += save_figure(fig, run_dir / stem)
     return paths
 
@@ -184,9 +182,9 @@ def write_sweep_outputs(table: pd.DataFrame, out_dir: Path, metric: str = "rmse_
     out_dir = Path(out_dir)
     best = best_amp_ratio(table, metric)
     best.to_csv(out_dir / "best_amp_ratio.csv", index=False, float_format="%.6g")
-    mean = table.groupby(["bits", "noise", "amp_ratio"])[metric].mean().reset_index()
+    mean = table.groupby(["bits", "write_noise", "amp_ratio"])[metric].mean().reset_index()
     for bits, sub in mean.groupby("bits"):
-        grid_ = sub.pivot(index="noise", columns="amp_ratio", values=metric)
+        grid_ = sub.pivot(index="write_noise", columns="amp_ratio", values=metric)
         fig = Figure(figsize=(6.4, 3.6), layout="constrained")
         ax = fig.subplots()
         vals = grid_.to_numpy()
@@ -200,8 +198,8 @@ def write_sweep_outputs(table: pd.DataFrame, out_dir: Path, metric: str = "rmse_
         b = best[best["bits"] == bits]
         cols = list(grid_.columns)
         rows = list(grid_.index)
-        ax.plot([cols.index(s) for s in b["best_amp_ratio"]], [rows.index(n) for n in b["noise"]],
-                "r*", markersize=8, label="best s")
+        ax.plot([cols.index(s) for s in b["best_amp_ratio"]],
+                [rows.index(n) for n in b["write_noise"]], "r*", markersize=8, label="best s")
         ax.legend(fontsize=7, loc="upper right")
         label = {"rmse_haq": "HAQ MVM RMSE", "rmse_ptq": "PTQ MVM RMSE"}.get(metric, metric)
         ax.set_title(f"{label}, {bits} bit (mean over seeds)", fontsize=9)
@@ -210,7 +208,7 @@ def write_sweep_outputs(table: pd.DataFrame, out_dir: Path, metric: str = "rmse_
     fig = Figure(figsize=(5.0, 3.4), layout="constrained")
     ax = fig.subplots()
     for bits, b in best.groupby("bits"):
-        ax.plot(b["noise"], b["best_amp_ratio"], "o-", label=f"{bits} bit")
+        ax.plot(b["write_noise"], b["best_amp_ratio"], "o-", label=f"{bits} bit")
     ax.set_xlabel("write noise (fraction of LRS)", fontsize=8)
     ax.set_ylabel("best amplification ratio s", fontsize=8)
     ax.grid(True, alpha=0.3)

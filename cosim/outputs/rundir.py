@@ -17,9 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from circuits.errors import ConfigError
-
-RESULTS_ROOT = Path("results")
-"""Default output root, relative to the working directory."""
+from cosim.paths import RESULTS_ROOT
 
 LOCK_FILE = ".cosim.lock"
 """Lock file a run holds (``fcntl.flock``) in its folder while it runs; holds its pid."""

@@ -17,11 +17,13 @@ from matplotlib.figure import Figure
 
 from circuits.errors import ConfigError
 from cosim.accounting.workload import workload_to_json, write_workload_json
+from cosim.engine.options import SimOptions
+from cosim.hardware.presets import hardware_from_mapping
+from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.jsonout import json_text
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.snn.conv import ConvConfig
-from cosim.workloads.snn.deployed import DeployConfig
 from cosim.workloads.snn.experiment import PAPER, Comparison, SNNRunConfig, SNNRunResult
 from cosim.workloads.snn.ledger import energy_table
 from cosim.workloads.snn.network import SNNConfig, TrainedSNN, random_pair_weights
@@ -42,7 +44,8 @@ def summary(result: SNNRunResult) -> dict[str, Any]:
         "random_untrained_accuracy": result.random_accuracy,
         "early_stop": pick, "points": result.thresholds, "paper": PAPER,
         "train_history": result.net.history, "timings_s": dict(result.timings_s),
-        "config": asdict(cfg),
+        "config": asdict(cfg), "hardware_text": result.hardware.describe(),
+        "hardware": result.hardware.as_dict(), "sim": asdict(result.sim),
     }
 
 
@@ -116,8 +119,8 @@ def zero_peak_fraction(g_diff: np.ndarray, tol_siemens: float = 0.5e-6) -> float
     return float(np.mean(np.abs(g_diff) <= tol_siemens))
 
 
-def write_noise_sweep(points: list[dict], cfg: SNNRunConfig, run_dir: Path,
-                      extra: dict[str, Any]) -> dict[str, Any]:
+def write_noise_sweep(points: list[dict], cfg: SNNRunConfig, hardware: HardwareSpec,
+                      sim: SimOptions, run_dir: Path, extra: dict[str, Any]) -> dict[str, Any]:
     """``read_noise.csv`` and ``accuracy_vs_read_noise`` (PRIME Fig. 5d), ``manifest.json``."""
     run_dir = Path(run_dir)
     table = pd.DataFrame(points)
@@ -127,16 +130,19 @@ def write_noise_sweep(points: list[dict], cfg: SNNRunConfig, run_dir: Path,
     ax.plot(table["read_noise"], 100 * table["accuracy"], "o-")
     ax.set_xlabel("read-noise scale (PRIME eq. 7)", fontsize=8)
     ax.set_ylabel(f"accuracy (%), threshold {points[0]['threshold']:g}", fontsize=8)
-    ax.set_title(f"{cfg.hardware.backend} backend, T = {cfg.net.n_frames}", fontsize=8)
+    ax.set_title(f"{hardware.name} hardware, {sim.backend} backend, T = {cfg.net.n_frames}",
+                 fontsize=8)
     ax.grid(True, alpha=0.3)
     save_figure(fig, run_dir / "accuracy_vs_read_noise")
-    out = {"points": points, **extra, "config": asdict(cfg)}
+    out = {"points": points, **extra, "config": asdict(cfg), **_hardware_keys(hardware, sim)}
     out["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
     write_manifest(run_dir, new_manifest("snn sweep-noise", simulator=False, **out))
     return out
 
 
-def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str) -> Path:
+def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str, *,
+                    hardware: HardwareSpec | None = None, sim: SimOptions | None = None
+                    ) -> Path:
     """Write ``RUN_DIR/checkpoint.npz`` atomically (a temporary file, then a rename).
 
     The fixed random weights are not stored: they are the forming draw of
@@ -145,13 +151,16 @@ def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str
     Args:
         data: where the data came from (a ``--data`` path, or ``""`` for the
             synthesised default set), so evaluation finds the same test split.
+        hardware, sim: what a run evaluates on (``run --resume`` goes on with them).
     """
     if net.config != cfg.net:
         raise ConfigError("the checkpoint's network config differs from the run's")
     arrays = {f"{k}_{i}": np.asarray(a) for k, v in net.params.items() for i, a in enumerate(v)}
     meta = {"config": asdict(cfg), "history": net.history, "data": data,
             "net": "conv" if isinstance(cfg.net, ConvConfig) else "mlp",
-            "params": {k: len(v) for k, v in net.params.items()}}
+            "params": {k: len(v) for k, v in net.params.items()},
+            "hardware": None if hardware is None else hardware.as_dict(),
+            "sim": None if sim is None else asdict(sim)}
     path = Path(run_dir) / CHECKPOINT
     tmp = path.with_name(CHECKPOINT + ".tmp.npz")
     np.savez(tmp, meta=np.array(json_text(meta)), **arrays)
@@ -159,8 +168,10 @@ def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str
     return path
 
 
-def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str]:
-    """The network, run config and data source saved by :func:`save_checkpoint`.
+def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str,
+                                         tuple[HardwareSpec | None, SimOptions | None]]:
+    """The network, run config, data source and ``(hardware, sim)`` (``None`` where not
+    stored) saved by :func:`save_checkpoint`.
 
     Args:
         path: a train or run folder, or the checkpoint file itself.
@@ -185,16 +196,24 @@ def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str]:
                                     "layer_scales": tuple(c["net"]["layer_scales"])})
         else:
             net_cfg = SNNConfig(**{**c["net"], "sizes": tuple(c["net"]["sizes"])})
-        cfg = SNNRunConfig(**{**c, "net": net_cfg, "hardware": DeployConfig(**c["hardware"]),
-                              "thresholds": tuple(c["thresholds"])})
+        cfg = SNNRunConfig(**{**c, "net": net_cfg, "thresholds": tuple(c["thresholds"])})
+        hw = meta.get("hardware")
+        stored = (None if hw is None else hardware_from_mapping(hw, where=str(file)),
+                  None if meta.get("sim") is None else SimOptions(**meta["sim"]))
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise ConfigError(f"{file}: not a readable SNN checkpoint ({exc})") from None
     net = TrainedSNN(config=net_cfg, fixed=random_pair_weights(net_cfg), params=params,
                      history=list(meta["history"]))
-    return net, cfg, str(meta["data"])
+    return net, cfg, str(meta["data"]), stored
 
 
-def write_comparison(comp: Comparison, cfg: SNNRunConfig, run_dir: Path) -> dict[str, Any]:
+def _hardware_keys(hardware: HardwareSpec, sim: SimOptions) -> dict[str, Any]:
+    return {"hardware_text": hardware.describe(), "hardware": hardware.as_dict(),
+            "sim": asdict(sim)}
+
+
+def write_comparison(comp: Comparison, cfg: SNNRunConfig, hardware: HardwareSpec,
+                     sim: SimOptions, run_dir: Path) -> dict[str, Any]:
     """PRIME Fig. 3e and 3g: ``comparison.csv``, ``write_noise.csv``, the figure
     ``comparison`` (bars of Fig. 3e beside the curves of Fig. 3g), ``manifest.json``."""
     run_dir = Path(run_dir)
@@ -215,15 +234,16 @@ def write_comparison(comp: Comparison, cfg: SNNRunConfig, run_dir: Path) -> dict
         b.plot(100 * noise["write_noise"], 100 * noise[name], "o-", label=name.replace("_", " "))
     b.set_xlabel("programming noise (% of g_LRS)", fontsize=8)
     b.set_ylabel("test accuracy (%)", fontsize=8)
-    b.set_title(f"Fig. 3g on the {cfg.hardware.backend} backend, T = {cfg.net.n_frames}",
-                fontsize=8)
+    b.set_title(f"Fig. 3g on {hardware.name} hardware ({sim.backend}), T = "
+                f"{cfg.net.n_frames}", fontsize=8)
     b.legend(fontsize=7)
     b.grid(True, alpha=0.3)
     save_figure(fig, run_dir / "comparison")
     for net, stem in ((comp.popup, "history_popup"), (comp.weights, "history_weights")):
         pd.DataFrame(net.history).to_csv(run_dir / f"{stem}.csv", index=False,
                                          float_format="%.6g")
-    out = {"rows": comp.rows, "points": comp.noise, "config": asdict(cfg)}
+    out = {"rows": comp.rows, "points": comp.noise, "config": asdict(cfg),
+           **_hardware_keys(hardware, sim)}
     out["files"] = sorted(p.name for p in run_dir.iterdir() if not p.name.startswith("."))
     write_manifest(run_dir, new_manifest("snn compare", simulator=False, **out))
     return out

@@ -33,9 +33,9 @@ import numpy as np
 
 from circuits.errors import ConfigError, check_choice, check_int, check_range
 from circuits.vcmac import CODES, nominal_ratio
-from cosim.programming.schemes import MAX_BITS, ProgrammedWeights, check_amp_ratio
+from cosim.hardware.spec import AGGREGATIONS
+from cosim.programming.base import MAX_BITS, ProgrammedWeights, check_amp_ratio
 
-AGGREGATIONS = ("digital", "analog")
 RESCALES = ("measured", "nominal")
 
 

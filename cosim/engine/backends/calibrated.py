@@ -67,7 +67,7 @@ stale matrices.
 
 Read noise. A noisy read sees ``G' = G * F`` with ``F = 1 + A s`` (PRIME eq. 7),
 so the once-extracted ``M`` no longer holds exactly. Two methods
-(``TileConfig.read_noise_method``):
+(``SimOptions.read_noise_method``):
 
 - ``"first_order"`` (default): ``I' = v @ (M * F) + c``. This is the first-order
   update ``I' = I + sum dI/dG * dG`` with each cell's sensitivity taken as
@@ -101,15 +101,20 @@ import hashlib
 import warnings
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from circuits.crossbar import CrossbarParams
 from circuits.errors import CosimWarning
 from cosim.engine import nodal
-from cosim.engine.backends import is_nonlinear, single_row_read, unit_reads, with_read_noise
+from cosim.engine.backends.base import is_nonlinear, single_row_read, unit_reads, with_read_noise
 from cosim.engine.cache import ResultCache, cache_key
 from cosim.engine.readout import sense_network
+
+if TYPE_CHECKING:
+    from cosim.engine.options import SimOptions
+    from cosim.hardware.spec import HardwareSpec
 
 TANGENT_V_READ_MAX_VOLT = 0.2
 """Largest read voltage at which the tangent transfer of 1T1R arrays is validated (V)."""
@@ -269,26 +274,27 @@ class CalibratedBackend:
     """Dense products with extracted transfer matrices (see the module docstring).
 
     Args:
-        config: the tile's ``TileConfig`` (``v_read_volt``, ``read_noise_method``,
-            ``exact_nonlinear``).
+        hardware: the tile's hardware (its read voltage, cell and device).
+        sim: ``read_noise_method`` and ``exact_nonlinear``.
         cache: content-hash cache of transfers; ``None`` keeps them in memory only.
     """
 
     name = "calibrated"
     solves_tia = False
 
-    def __init__(self, config: object, cache: ResultCache | None = None):
-        self.v_read_volt = float(getattr(config, "v_read_volt", 0.2))
-        self.read_noise_method = str(getattr(config, "read_noise_method", "first_order"))
-        self.exact_nonlinear: bool | None = getattr(config, "exact_nonlinear", None)
+    def __init__(self, hardware: HardwareSpec, sim: SimOptions,
+                 cache: ResultCache | None = None):
+        self.v_read_volt = hardware.readout.v_read_volt
+        self.read_noise_method = sim.read_noise_method
+        self.exact_nonlinear: bool | None = sim.exact_nonlinear
         self.cache = cache
         self.extractions = 0
         self._warned: set[tuple[float, int]] = set()
         self._memo_bytes = 0
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
-        rram = getattr(config, "rram", None)
-        if (getattr(config, "cell", "0T1R") == "1T1R" and self.exact_nonlinear is not True
-                and getattr(rram, "iv", "linear") == "linear"):
+        rram, cell = hardware.cell.rram, hardware.cell.kind
+        if (cell.access_transistor and self.exact_nonlinear is not True
+                and rram.iv.linear):
             msg = tangent_range_message(None, self.v_read_volt)
             if msg is not None:
                 warnings.warn(msg, OutsideValidatedRange, stacklevel=2)
@@ -303,7 +309,7 @@ class CalibratedBackend:
         if not is_nonlinear(p):
             return False
         if self.exact_nonlinear is None:
-            return p.rram.iv != "linear"
+            return not p.rram.iv.linear
         return bool(self.exact_nonlinear)
 
     def prepare(self, p: CrossbarParams) -> None:
@@ -333,7 +339,7 @@ class CalibratedBackend:
         above ``TANGENT_G_MAX_SIEMENS`` or more rows than measured within the bound
         (``_rows_outside``); once per measured case (a tile re-reads often while
         programming)."""
-        if p.cell != "1T1R" or not is_nonlinear(p):
+        if not p.cell.access_transistor or not is_nonlinear(p):
             return
         g_max = float(p.g_siemens.max())
         if p.g_neg_siemens is not None:
@@ -407,7 +413,7 @@ class CalibratedBackend:
         if not is_nonlinear(p):
             return self.currents(p, unit_reads(p.rows, v_read_volt), factors) / v_read_volt
         p = with_read_noise(p, factors)
-        if p.cell == "0T1R":
+        if not p.cell.access_transistor:
             return nodal.solve(p, unit_reads(p.rows, v_read_volt)) / v_read_volt
         one = np.array([[v_read_volt]])
         return np.vstack([nodal.solve(single_row_read(p, r), one)

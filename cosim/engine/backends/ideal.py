@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from circuits.crossbar import CrossbarParams
-from cosim.engine.backends import noisy_g
+from cosim.engine.backends.base import noisy_g
 from cosim.engine.readout import sense_voltage
 
 if TYPE_CHECKING:
     from cosim.engine.cache import ResultCache
-    from cosim.engine.tile import TileConfig
+    from cosim.engine.options import SimOptions
+    from cosim.hardware.spec import HardwareSpec
 
 
 class IdealBackend:
@@ -29,8 +30,9 @@ class IdealBackend:
     name = "ideal"
     solves_tia = False
 
-    def __init__(self, config: TileConfig | None = None, cache: ResultCache | None = None):
-        """Nothing to configure: ``I = V @ G`` needs neither."""
+    def __init__(self, hardware: HardwareSpec | None = None, sim: SimOptions | None = None,
+                 cache: ResultCache | None = None):
+        """Nothing to configure: ``I = V @ G`` needs none of them."""
 
     def prepare(self, p: CrossbarParams) -> None:
         """Nothing to set up."""

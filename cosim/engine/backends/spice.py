@@ -48,11 +48,12 @@ from circuits.crossbar import (
     output_sources,
 )
 from circuits.runner import ngspice_version, run
-from cosim.engine.backends import single_row_read, unit_reads, with_read_noise
+from cosim.engine.backends.base import single_row_read, unit_reads, with_read_noise
 from cosim.engine.cache import ResultCache, cache_key
 
 if TYPE_CHECKING:
-    from cosim.engine.tile import TileConfig
+    from cosim.engine.options import SimOptions
+    from cosim.hardware.spec import HardwareSpec
 
 CACHE_TAG = "spice-currents-v1"
 CACHE_TAG_TIA = "spice-tia-outputs-v1"
@@ -62,19 +63,20 @@ class SpiceBackend:
     """Column currents from ngspice DC sweeps (see the module docstring).
 
     Args:
-        config: the tile's ``TileConfig`` (``spice_chunk``, ``spice_mode``,
-            ``spice_workers``, ``spice_timeout_s``).
+        hardware: the tile's hardware (nothing of it is needed beyond each macro's params).
+        sim: ``spice_chunk``, ``spice_mode``, ``spice_workers``, ``spice_timeout_s``.
         cache: content-hash cache of results; ``None`` caches nothing.
     """
 
     name = "spice"
     solves_tia = True
 
-    def __init__(self, config: TileConfig, cache: ResultCache | None = None):
-        self.chunk = config.spice_chunk
-        self.mode = config.spice_mode
-        self.workers = config.spice_workers
-        self.timeout_s = config.spice_timeout_s
+    def __init__(self, hardware: HardwareSpec, sim: SimOptions,
+                 cache: ResultCache | None = None):
+        self.chunk = sim.spice_chunk
+        self.mode = sim.spice_mode
+        self.workers = sim.spice_workers
+        self.timeout_s = sim.spice_timeout_s
         self.cache = cache
         self.runs = 0
         self._version: str | None = None
@@ -110,7 +112,7 @@ class SpiceBackend:
                    factors: np.ndarray | None = None) -> np.ndarray:
         """Conductance (S) of each cell read alone, ``(rows, cols)``."""
         p = with_read_noise(p, factors)
-        if p.cell == "0T1R":
+        if not p.cell.access_transistor:
             return self.currents(p, unit_reads(p.rows, v_read_volt)) / v_read_volt
         one = np.array([[v_read_volt]])
         jobs = [(single_row_read(p, r), one) for r in range(p.rows)]

@@ -3,7 +3,7 @@ dynamic early stop.
 
 **Deployment** (pop-up networks): layer ``l`` is programmed with
 ``Pruned(RandomPairs(seed + l), keep=mask_l)`` through
-:meth:`cosim.layers.analog.AnalogLayer.deploy`: the same forming draw the
+:meth:`cosim.layers.analog.AnalogLayer.place`: the same forming draw the
 network was trained on (:func:`cosim.workloads.snn.network.random_pair_weights`),
 then the pruned pairs RESET to HRS, so their ``G+ - G-`` is about zero.
 
@@ -28,93 +28,64 @@ is causal, so one pass over all ``T`` steps gives every threshold's result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from circuits.crossbar import MACRO_COLS, MACRO_ROWS
-from circuits.errors import ConfigError, check_choice, check_int, check_range
+from circuits.errors import ConfigError, check_range
 from cosim.accounting.events import Events
-from cosim.engine.tile import TileConfig
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
-from cosim.programming.schemes import Pruned, TunedPairs, TuningWriter
+from cosim.programming.pairs import Pruned, TunedPairs, TuningWriter
 from cosim.workloads.snn.conv import ConvConfig, conv_states, conv_step
 from cosim.workloads.snn.lif import lif_step_numpy
 from cosim.workloads.snn.network import TrainedSNN, pair_scheme
 
-BACKENDS = ("ideal", "calibrated", "spice")
 
-
-@dataclass(frozen=True, kw_only=True)
-class DeployConfig:
-    """The hardware the network runs on.
-
-    Attributes:
-        backend: tile backend.
-        read_noise: PRIME eq. 7 read-noise scale, fresh at every timestep.
-        r_wire_ohm: wire resistance per cell segment (0: the paper's setting).
-        macro_rows, macro_cols: size of one physical array.
-        batch_size: samples per ``forward`` call.
-        seed: seed of the tiles' read noise (layer ``l`` uses ``seed + l``).
-    """
-
-    backend: str = "calibrated"
-    read_noise: float = 0.0
-    r_wire_ohm: float = 0.0
-    macro_rows: int = MACRO_ROWS
-    macro_cols: int = MACRO_COLS
-    batch_size: int = 500
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        check_choice("backend", self.backend, BACKENDS)
-        check_range("read noise", self.read_noise, 0.0, 1.0)
-        check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
-        check_int("macro_rows", self.macro_rows, 1, 4096)
-        check_int("macro_cols", self.macro_cols, 2, 4096)
-        check_int("batch_size", self.batch_size, 1, 100_000)
-        check_int("seed", self.seed, 0, 2**31 - 1)
-
-    def tile_config(self, layer: int) -> TileConfig:
-        return TileConfig(backend=self.backend, r_wire_ohm=self.r_wire_ohm,
-                          macro_rows=self.macro_rows, macro_cols=self.macro_cols,
-                          read_noise_scale=self.read_noise, read_noise_draw="per_call",
-                          seed=self.seed + layer, use_cache=False)
-
-
-def deploy(net: TrainedSNN, dcfg: DeployConfig, *, write_noise: float = 0.0,
-           keep_all: bool = False) -> list[AnalogLayer]:
-    """Program every layer of ``net`` on ``dcfg``'s tiles.
+def deploy(net: TrainedSNN, hardware: HardwareSpec, sim: SimOptions, *, seed: int = 0,
+           write_noise: float | None = None, keep_all: bool = False) -> list[AnalogLayer]:
+    """Place and program every layer of ``net`` on ``hardware``.
 
     A pop-up network is written as pruned random pairs (the formed pairs stay,
     the pruned ones are RESET to HRS); a weight-trained network
     (``mode="weights"``) by tuning every cell of its pairs
-    (:class:`cosim.programming.schemes.TunedPairs`).
+    (:class:`cosim.programming.pairs.TunedPairs`). Each layer is placed on the
+    hardware as its own analog layer (IR-aware where the hardware says so, the
+    TIA sized for formed cells), its tile drawing read noise once per timestep
+    (``per_call``, module docstring).
 
     Args:
-        write_noise: programming noise ``sigma`` of every write
-            (:class:`cosim.programming.schemes.TuningWriter`); 0 writes exactly.
+        hardware: the hardware; its write noise is every write's programming noise
+            (:class:`cosim.programming.pairs.TuningWriter`).
+        sim: how the tiles compute.
+        seed: layer ``l``'s read noise uses ``seed + l``, its writes ``seed + 1000 + l``.
+        write_noise: overrides the hardware's write noise (PRIME Fig. 3g's sweep).
         keep_all: pop-up networks only: keep every formed pair (the random,
             untrained network on hardware).
     """
     cfg = net.config
-    check_range("write noise", write_noise, 0.0, 10.0)
+    sigma = hardware.noise.write if write_noise is None else write_noise
+    check_range("write noise", sigma, 0.0, 10.0)
     if keep_all and cfg.mode != "popup":
         raise ConfigError("keep_all keeps the random pairs of a pop-up network; this one is "
                           "weight-trained")
+    sim = replace(sim, use_cache=False) if sim.backend != "spice" else sim
     layers = []
     for i, (shape, keep) in enumerate(zip(cfg.shapes, net.masks(), strict=True)):
-        tile = dcfg.tile_config(i)
-        write = TuningWriter(rram=tile.rram, sigma=write_noise,
-                             rng=np.random.default_rng(dcfg.seed + 1000 + i))
+        write = TuningWriter(rram=hardware.rram, sigma=sigma,
+                             rng=np.random.default_rng(seed + 1000 + i))
         scale = cfg.max_count if i == 0 else 1.0
         if cfg.mode == "weights":
-            layers.append(AnalogLayer.deploy(TunedPairs(), tile, w=net.weights()[i],
-                                             write=write, input_scale=scale))
-            continue
-        keep = np.ones(shape, bool) if keep_all else keep
-        layers.append(AnalogLayer.deploy(Pruned(base=pair_scheme(cfg, i), keep=keep), tile,
-                                         shape=shape, write=write, input_scale=scale))
+            scheme = TunedPairs()
+            w = net.weights()[i]
+            g_max = hardware.rram.g_max_siemens
+        else:
+            keep = np.ones(shape, bool) if keep_all else keep
+            scheme, w, g_max = Pruned(base=pair_scheme(cfg, i), keep=keep), None, None
+        layers.append(AnalogLayer.place(scheme, hardware, sim, w=w, shape=shape, seed=seed + i,
+                                        write=write, input_scale=scale,
+                                        g_cell_max_siemens=g_max, read_noise_draw="per_call"))
     return layers
 
 

@@ -12,10 +12,11 @@ import numpy as np
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError, check_int, check_range
 from cosim.accounting.workload import Workload
-from cosim.programming.schemes import BinaryCellWriter
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
+from cosim.programming.base import BinaryCellWriter
 from cosim.workloads.snn.conv import ConvConfig
 from cosim.workloads.snn.deployed import (
-    DeployConfig,
     StepCounts,
     deploy,
     early_stop,
@@ -38,25 +39,26 @@ class SNNRunConfig:
 
     Attributes:
         net: network and training (the MLP, or the conv net of :mod:`.conv`).
-        hardware: deployment.
         n_train, n_test: samples of each split (drawn without overlap, seeded).
         split: binning of events into frames (``"time"`` or ``"number"``).
         thresholds: early-stop thresholds in ``(0, 1]``.
         alpha: softmax temperature of eq. 5 (PRIME code 2).
-        seed: seed of the split.
+        eval_batch: samples per call of the timestep loop on hardware.
+        seed: seed of the split, and of the hardware's noise (layer ``l``: ``seed + l``).
     """
 
     net: SNNConfig | ConvConfig = field(default_factory=SNNConfig)
-    hardware: DeployConfig = field(default_factory=DeployConfig)
     n_train: int = 4000
     n_test: int = 1000
     split: str = "time"
     thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
     alpha: float = 2.0
+    eval_batch: int = 500
     seed: int = 0
 
     def __post_init__(self) -> None:
         check_int("n_train", self.n_train, 1, 10**7)
+        check_int("eval_batch", self.eval_batch, 1, 100_000)
         check_int("n_test", self.n_test, 1, 10**7)
         if self.split not in SPLITS:
             raise ConfigError(f"split must be one of {SPLITS}, got {self.split!r}")
@@ -74,6 +76,8 @@ class SNNRunResult:
 
     Attributes:
         config: the run.
+        hardware: the hardware it was evaluated on.
+        sim: how it was simulated.
         net: the trained network.
         software_accuracy: software forward pass on the test split, T steps.
         random_accuracy: the untrained random pairs (all kept) in software.
@@ -85,6 +89,8 @@ class SNNRunResult:
     """
 
     config: SNNRunConfig
+    hardware: HardwareSpec
+    sim: SimOptions
     net: TrainedSNN
     software_accuracy: float
     random_accuracy: float
@@ -107,13 +113,14 @@ class SNNRunResult:
         cfg = self.config
         t = float(cfg.net.n_frames if avg_timesteps is None else avg_timesteps)
         stop = "no early stop" if avg_timesteps is None else f"early stop, {t:.2f} steps"
-        hw = cfg.hardware
+        arr = self.hardware.array
         return snn_workload(
             self.counts, matrices=cfg.net.shapes, vectors_per_step=cfg.net.vectors_per_step,
             lif_per_step=cfg.net.lif_per_step, avg_timesteps=t,
             name=f"SNN {cfg.net.label}, T = {cfg.net.n_frames}, {stop}",
-            macro_rows=hw.macro_rows, macro_cols=hw.macro_cols,
-            source=f"events counted by the SNN timestep loop ({hw.backend} backend, "
+            macro_rows=arr.macro_rows, macro_cols=arr.macro_cols,
+            source=f"events counted by the SNN timestep loop ({self.hardware.name} hardware, "
+                   f"{self.sim.backend} backend, "
                    f"{self.labels.size} test samples)")
 
     def confusion(self) -> np.ndarray:
@@ -153,9 +160,10 @@ def split_frames(cfg: SNNRunConfig, data: EventSet) -> Split:
                  test_labels=data.labels[te])
 
 
-def run_snn(cfg: SNNRunConfig, data: EventSet, *, on_epoch=None, on_eval=None,
-            init: TrainedSNN | None = None, checkpoint=None) -> SNNRunResult:
-    """Train on ``data``'s train split and evaluate on its test split (module docstring).
+def run_snn(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions, data: EventSet, *,
+            on_epoch=None, on_eval=None, init: TrainedSNN | None = None,
+            checkpoint=None) -> SNNRunResult:
+    """Train on ``data``'s train split and evaluate on ``hardware`` on its test split.
 
     Args:
         on_epoch: called with each epoch's history row.
@@ -170,7 +178,7 @@ def run_snn(cfg: SNNRunConfig, data: EventSet, *, on_epoch=None, on_eval=None,
     net = train(split.train_frames, split.train_labels, cfg.net, progress=on_epoch, init=init,
                 checkpoint=checkpoint)
     training = time.perf_counter() - t0
-    result = evaluate(cfg, net, split, on_eval=on_eval)
+    result = evaluate(cfg, hardware, sim, net, split, on_eval=on_eval)
     return replace(result, timings_s={"binning": binning, "training": training,
                                       **result.timings_s})
 
@@ -184,9 +192,10 @@ def software_accuracies(net: TrainedSNN, split: Split) -> tuple[float, float]:
     return sw, rand
 
 
-def evaluate(cfg: SNNRunConfig, net: TrainedSNN, split: Split, *, on_eval=None,
-             software: tuple[float, float] | None = None) -> SNNRunResult:
-    """Deploy ``net`` on ``cfg.hardware``, run the timestep loop on the test split and
+def evaluate(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions, net: TrainedSNN,
+             split: Split, *, on_eval=None, software: tuple[float, float] | None = None
+             ) -> SNNRunResult:
+    """Deploy ``net`` on ``hardware``, run the timestep loop on the test split and
     sweep ``cfg.thresholds``.
 
     Args:
@@ -196,10 +205,10 @@ def evaluate(cfg: SNNRunConfig, net: TrainedSNN, split: Split, *, on_eval=None,
     y_te = split.test_labels
     sw, rand_acc = software if software is not None else software_accuracies(net, split)
     t0 = time.perf_counter()
-    layers = deploy(net, cfg.hardware)
+    layers = deploy(net, hardware, sim, seed=cfg.seed)
     timings["programming"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    logits, counts = run_timesteps(layers, net, split.test_frames, cfg.hardware.batch_size,
+    logits, counts = run_timesteps(layers, net, split.test_frames, cfg.eval_batch,
                                    progress=on_eval)
     timings["evaluation"] = time.perf_counter() - t0
     rows = []
@@ -212,14 +221,16 @@ def evaluate(cfg: SNNRunConfig, net: TrainedSNN, split: Split, *, on_eval=None,
               for pw in (pair_layer_programmed(net.config, i) for i in range(len(layers)))]
     after = [(ly.programmed.g_actual_siemens - ly.programmed.g_actual_neg_siemens).ravel()
              for ly in layers]
-    return SNNRunResult(config=cfg, net=net, software_accuracy=sw, random_accuracy=rand_acc,
+    return SNNRunResult(config=cfg, hardware=hardware, sim=sim, net=net, software_accuracy=sw,
+                        random_accuracy=rand_acc,
                         thresholds=rows, labels=y_te, pred=logits[-1].argmax(-1),
                         counts=counts, g_diff_before=np.concatenate(before),
                         g_diff_after=np.concatenate(after), timings_s=timings)
 
 
-def sweep_read_noise(cfg: SNNRunConfig, net: TrainedSNN, split: Split, noises: list[float],
-                     threshold: float, *, on_eval=None) -> list[dict]:
+def sweep_read_noise(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions,
+                     net: TrainedSNN, split: Split, noises: list[float], threshold: float, *,
+                     on_eval=None) -> list[dict]:
     """Accuracy and average timesteps at ``threshold`` for each read-noise scale
     (PRIME Fig. 5d): one deployment and timestep loop per point, fresh noise every step."""
     check_range("threshold", threshold, 0.0, 1.0, lo_open=True)
@@ -228,9 +239,9 @@ def sweep_read_noise(cfg: SNNRunConfig, net: TrainedSNN, split: Split, noises: l
     software = software_accuracies(net, split)
     points = []
     for noise in noises:
-        c = replace(cfg, hardware=replace(cfg.hardware, read_noise=noise),
-                    thresholds=(threshold,))
-        r = evaluate(c, net, split, on_eval=on_eval, software=software)
+        c = replace(cfg, thresholds=(threshold,))
+        r = evaluate(c, hardware.with_parts(noise={"read": float(noise)}), sim, net, split,
+                     on_eval=on_eval, software=software)
         points.append({"read_noise": float(noise), **r.thresholds[0],
                        "accuracy_at_T": r.accuracy})
     return points
@@ -277,17 +288,19 @@ class Comparison:
     weights: TrainedSNN
 
 
-def hardware_accuracy(net: TrainedSNN, cfg: SNNRunConfig, split: Split, *,
-                      write_noise: float = 0.0, keep_all: bool = False, on_eval=None) -> float:
-    """Test accuracy at ``T`` of ``net`` deployed on ``cfg.hardware`` (:func:`deploy`)."""
-    layers = deploy(net, cfg.hardware, write_noise=write_noise, keep_all=keep_all)
-    logits, _ = run_timesteps(layers, net, split.test_frames, cfg.hardware.batch_size,
+def hardware_accuracy(net: TrainedSNN, cfg: SNNRunConfig, hardware: HardwareSpec,
+                      sim: SimOptions, split: Split, *, write_noise: float | None = None,
+                      keep_all: bool = False, on_eval=None) -> float:
+    """Test accuracy at ``T`` of ``net`` deployed on ``hardware`` (:func:`deploy`)."""
+    layers = deploy(net, hardware, sim, seed=cfg.seed, write_noise=write_noise,
+                    keep_all=keep_all)
+    logits, _ = run_timesteps(layers, net, split.test_frames, cfg.eval_batch,
                               progress=on_eval)
     return float(np.mean(logits[-1].argmax(-1) == split.test_labels))
 
 
-def compare(cfg: SNNRunConfig, split: Split, *, write_noises: tuple[float, ...],
-            on_epoch=None, on_eval=None) -> Comparison:
+def compare(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions, split: Split, *,
+            write_noises: tuple[float, ...], on_epoch=None, on_eval=None) -> Comparison:
     """Train a pop-up and a weight-trained network on the same split and compare them
     (PRIME Fig. 3e rows; Fig. 3g: accuracy vs programming noise, weight tuning vs
     memristor pruning)."""
@@ -300,7 +313,7 @@ def compare(cfg: SNNRunConfig, split: Split, *, write_noises: tuple[float, ...],
     weights = train(split.train_frames, split.train_labels,
                     replace(cfg.net, mode="weights", lr=WEIGHT_TRAINING_LR), progress=on_epoch)
     y = split.test_labels
-    backend = cfg.hardware.backend
+    backend = sim.backend
 
     def sw(net: TrainedSNN) -> float:
         return float(np.mean(net.logits(split.test_frames)[-1].argmax(-1) == y))
@@ -312,16 +325,17 @@ def compare(cfg: SNNRunConfig, split: Split, *, write_noises: tuple[float, ...],
         {"method": "software pruning", "weights": "pruned", "platform": "software",
          "accuracy": sw(popup)},
         {"method": "memristor pruning", "weights": "pruned", "platform": backend,
-         "accuracy": hardware_accuracy(popup, cfg, split, on_eval=on_eval)},
+         "accuracy": hardware_accuracy(popup, cfg, hardware, sim, split, on_eval=on_eval)},
         {"method": "random untrained, software", "weights": "random", "platform": "software",
          "accuracy": rand_sw},
         {"method": "random untrained, memristor", "weights": "random", "platform": backend,
-         "accuracy": hardware_accuracy(popup, cfg, split, keep_all=True, on_eval=on_eval)},
+         "accuracy": hardware_accuracy(popup, cfg, hardware, sim, split, keep_all=True,
+                                       on_eval=on_eval)},
     ]
     noise = [{"write_noise": float(s),
-              "weight_tuning": hardware_accuracy(weights, cfg, split, write_noise=s,
-                                                 on_eval=on_eval),
-              "memristor_pruning": hardware_accuracy(popup, cfg, split, write_noise=s,
-                                                     on_eval=on_eval)}
+              "weight_tuning": hardware_accuracy(weights, cfg, hardware, sim, split,
+                                                 write_noise=s, on_eval=on_eval),
+              "memristor_pruning": hardware_accuracy(popup, cfg, hardware, sim, split,
+                                                     write_noise=s, on_eval=on_eval)}
              for s in write_noises]
     return Comparison(rows=rows, noise=noise, popup=popup, weights=weights)

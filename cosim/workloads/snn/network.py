@@ -35,7 +35,8 @@ import optax
 
 from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError, check_choice, check_int, check_range
-from cosim.programming.schemes import BinaryCellWriter, RandomPairs
+from cosim.programming.base import BinaryCellWriter
+from cosim.programming.pairs import RandomPairs
 from cosim.workloads.snn.lif import lif_step
 
 MODES = ("popup", "weights")

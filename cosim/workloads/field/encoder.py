@@ -5,7 +5,7 @@ Fourier encodings are ``[x, sin(2 pi B x), cos(2 pi B x)]`` (Tancik et al. 2020,
 NF paper Fig. 4b), ``3 + 2 m`` values for ``m`` rows of ``B``:
 
 - ``gaussian`` (GE): ``B = sigma * W^T`` where ``W`` (3 x m) is the matrix of
-  *differential pairs* of formed cells (:class:`cosim.programming.schemes.RandomPairs`:
+  *differential pairs* of formed cells (:class:`cosim.programming.pairs.RandomPairs`:
   ``w = (G+ - G-) / (sqrt 2 * forming std)``, about ``N(0, 1)``), so ``B`` is
   Gaussian with std ``sigma``. The projection ``W^T x`` runs
   through an :class:`cosim.layers.analog.AnalogLayer` (tile read path: DAC,
@@ -34,10 +34,11 @@ import numpy as np
 
 from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.events import Events
-from cosim.engine.tile import Tile, TileConfig
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
-from cosim.programming.schemes import RandomPairs
-from cosim.workloads.nf.cordic import CordicConfig, cordic_steps, sincos_turns
+from cosim.programming.pairs import RandomPairs
+from cosim.workloads.field.cordic import CordicConfig, cordic_steps, sincos_turns
 
 ENCODINGS = ("gaussian", "positional", "basic", "none")
 
@@ -148,14 +149,19 @@ class Encoder:
         return feats, ev, cordic_steps(proj.size, self.config.cordic)
 
 
-def build_encoder(cfg: EncoderConfig, tile: Tile | TileConfig, *,
-                  rng: np.random.Generator) -> Encoder:
-    """The encoder of ``cfg``; the Gaussian one forms ``m x 3`` random pairs on ``tile``.
+def build_encoder(cfg: EncoderConfig, hardware: HardwareSpec, sim: SimOptions, *,
+                  rng: np.random.Generator, seed: int = 0) -> Encoder:
+    """The encoder of ``cfg``; the Gaussian one forms ``3 x m`` random pairs placed on the
+    hardware, its TIA sized for a formed cell 4 standard deviations above the forming
+    mean (51 uS with the default device; the LRS level would leave a column of 3 formed
+    cells saturated half the time).
 
     Args:
         cfg: the encoding.
-        tile: where the Gaussian encoder's cells live (a tile or its config).
+        hardware: where the Gaussian encoder's cells live.
+        sim: how their tile computes.
         rng: the source of the forming draws.
+        seed: seed of the tile's read-noise stream.
     """
     if cfg.kind == "none":
         return Encoder(config=cfg, b=None)
@@ -163,5 +169,6 @@ def build_encoder(cfg: EncoderConfig, tile: Tile | TileConfig, *,
         return Encoder(config=cfg, b=np.eye(3))
     if cfg.kind == "positional":
         return Encoder(config=cfg, b=positional_matrix(cfg.n_frequencies, cfg.scale))
-    layer = AnalogLayer.deploy(RandomPairs(rng=rng), tile, shape=(3, cfg.n_frequencies))
+    layer = AnalogLayer.place(RandomPairs(forming=hardware.noise.forming, rng=rng), hardware,
+                              sim, shape=(3, cfg.n_frequencies), seed=seed)
     return Encoder(config=cfg, b=cfg.scale * layer.weights().T, layer=layer)

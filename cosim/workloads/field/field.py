@@ -15,16 +15,16 @@ One call, :func:`run_neural_field`, does the dense task:
 5. PSNR and SSIM (:mod:`.metrics`) of software, HAQ and PTQ, per slice and
    over the volume, and the events each deployed pass counted.
 
-**Read path** (``read_path``): ``paper`` (the default, the NF paper's
-setting: 0T1R cells, no wires, ideal virtual ground, one HAQ pass) or
-``realistic`` (1T1R cells, 1.06 ohm wire segments, a TIA per
-column sized to its placed block, IR-aware placement, three HAQ passes with
-transfer verify reads, read gain decoding, column offset calibration);
-every matrix and the Gaussian encoder's pairs are placed and read through it
-(:mod:`cosim.layers.read_path`, the definition the HAQ MVM test uses). On a
-read path other than the paper's, the encoder's ``B`` is the one its layer
-computes (read once with one-hot inputs, as a chip calibrates its random
-projection), so training sees the projection the hardware makes.
+**Hardware** (a :class:`cosim.hardware.spec.HardwareSpec`; the commands'
+default is the ``paper`` preset, the NF paper's setting: 0T1R cells, no wires,
+ideal virtual ground, one HAQ pass; ``realistic`` adds 1T1R cells, 1.06 ohm
+wire segments, a TIA per column sized to its placed block, IR-aware placement
+and three HAQ passes with transfer verify reads): every matrix and the
+Gaussian encoder's pairs are placed and read through their own analog layer
+(:meth:`cosim.layers.analog.AnalogLayer.place`, as in the HAQ MVM test).
+Where the encoder's read is not exact (:func:`encoder_read`), its ``B`` is the
+one its layer computes (read once with one-hot inputs, as a chip calibrates
+its random projection), so training sees the projection the hardware makes.
 
 "software" is the trained network in float64 numpy on the exact features;
 ``software_hw_features`` the same network on the features the hardware
@@ -40,25 +40,23 @@ from typing import Any
 
 import numpy as np
 
-from circuits.errors import ConfigError, check_choice, check_int, check_range
+from circuits.errors import ConfigError, check_int
 from cosim.accounting.events import Events
 from cosim.accounting.workload import Workload, mlp_workload
-from cosim.engine.noise import FORMED_TAOX
-from cosim.engine.tile import TileConfig
-from cosim.layers.read_path import READ_PATHS, ReadPath
-from cosim.layers.read_path import read_path as named_read_path
-from cosim.programming.schemes import MAX_BITS
-from cosim.workloads.nf.cordic import CordicConfig, error_bound, sincos_turns
-from cosim.workloads.nf.deploy import (
-    DeployConfig,
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
+from cosim.programming.base import MAX_BITS
+from cosim.workloads.field.cordic import CordicConfig, error_bound, sincos_turns
+from cosim.workloads.field.deploy import (
     DeployedMLP,
     FoldedLayer,
+    WeightMapping,
     deploy_mlp,
     input_scales,
 )
-from cosim.workloads.nf.encoder import Encoder, EncoderConfig, build_encoder
-from cosim.workloads.nf.metrics import CONVENTION, psnr, psnr_slices, ssim_slices
-from cosim.workloads.nf.mlp import (
+from cosim.workloads.field.encoder import Encoder, EncoderConfig, build_encoder
+from cosim.workloads.field.metrics import CONVENTION, psnr, psnr_slices, ssim_slices
+from cosim.workloads.field.mlp import (
     MLPConfig,
     Params,
     TrainConfig,
@@ -69,10 +67,9 @@ from cosim.workloads.nf.mlp import (
     n_weights,
     train,
 )
-from cosim.workloads.nf.phantom import check_angles, shepp_logan_3d
-from cosim.workloads.nf.volume import NORMALISATION, check_volume, normalise, voxel_coordinates
+from cosim.workloads.field.phantom import check_angles, shepp_logan_3d
+from cosim.workloads.field.volume import NORMALISATION, check_volume, normalise, voxel_coordinates
 
-BACKENDS = ("ideal", "calibrated")
 METHODS = ("software", "software_hw_features", "haq", "ptq")
 PAPER = {"psnr_haq": 32.07, "ssim_haq": 0.93, "psnr_ptq": 13.94, "ssim_ptq": 0.10}
 """NF paper Fig. 4g, dense reconstruction of the pancreas 4D-CT."""
@@ -85,21 +82,14 @@ class NeuralFieldConfig:
     Attributes:
         phantom_shape: ``(slices, height, width)`` of the phantom when no volume is given.
         phantom_angles: the phantom turned against the grid, ``(phi, theta, psi)``
-            degrees (:func:`cosim.workloads.nf.phantom.shepp_logan_3d`).
+            degrees (:func:`cosim.workloads.field.phantom.shepp_logan_3d`).
         encoder: the input encoding (Gaussian by default: 64 x 3, sigma 4).
         mlp: the network (NF paper: 131 -> 100 SIREN, rank-10 hidden, -> 1).
         training: Adam steps, batch, learning rate.
         bits: HAQ/PTQ cells per weight of the input, hidden and output matrices.
         amp_ratio: HAQ's ``s``.
         weight_scaling: each matrix's full-scale weight over the ``"matrix"`` (NF
-            paper) or per ``"column"`` (:class:`cosim.workloads.nf.deploy.DeployConfig`).
-        write_noise: LRS write-noise std, fraction of g_LRS (NF code 0.15).
-        read_noise: PRIME eq. 7 read-noise amplitude, fresh at every read.
-        backend: tile backend of every layer: ``ideal`` or ``calibrated``.
-        read_path: ``paper`` or ``realistic`` (module docstring;
-            :data:`cosim.layers.read_path.READ_PATHS`).
-        r_wire_ohm: wire resistance per cell segment (ohm); ``None`` is the read
-            path's own (paper 0, realistic 1.06).
+            paper) or per ``"column"`` (:class:`cosim.workloads.field.deploy.WeightMapping`).
         cordic: the digital core's CORDIC (encoder and sine activations).
         eval_chunk: voxels per deployed forward call (memory bound).
         seed: seed of the encoder, initialisation, batches and noise.
@@ -113,11 +103,6 @@ class NeuralFieldConfig:
     bits: tuple[int, int, int] = (14, 14, 12)
     amp_ratio: float = 1.5
     weight_scaling: str = "matrix"
-    write_noise: float = 0.15
-    read_noise: float = 0.0
-    backend: str = "ideal"
-    read_path: str = "paper"
-    r_wire_ohm: float | None = None
     cordic: CordicConfig = field(default_factory=CordicConfig)
     eval_chunk: int = 8192
     seed: int = 0
@@ -134,40 +119,19 @@ class NeuralFieldConfig:
                               f"{self.bits!r}")
         for role, b in zip(("input", "hidden", "output"), self.bits, strict=True):
             check_int(f"{role} bits", b, 1, MAX_BITS)
-        check_range("write noise", self.write_noise, 0.0, 10.0)
-        check_range("read noise", self.read_noise, 0.0, 1.0)
-        check_choice("backend", self.backend, BACKENDS)
-        check_choice("read path", self.read_path, tuple(READ_PATHS))
-        if self.r_wire_ohm is not None:
-            check_range("r_wire_ohm", self.r_wire_ohm, 0.0, 1e6)
         check_int("eval chunk", self.eval_chunk, 1, 10**7)
         check_int("seed", self.seed, 0, 2**32 - 1)
-        self.deploy_config("haq")  # bits and s checked by the schemes' own rules
+        self.mapping("haq")  # bits and s checked by the schemes' own rules
 
-    def read_path_spec(self) -> ReadPath:
-        """The read path every layer is deployed through (``r_wire_ohm`` applied)."""
-        if self.r_wire_ohm is None:
-            return named_read_path(self.read_path)
-        return named_read_path(self.read_path, r_wire_ohm=float(self.r_wire_ohm))
+    def mapping(self, scheme: str) -> WeightMapping:
+        """How the weights become cells with ``scheme`` (``haq`` or ``ptq``)."""
+        return WeightMapping(scheme=scheme, bits=tuple(self.bits), amp_ratio=self.amp_ratio,
+                             scaling=self.weight_scaling)
 
-    def tile_config(self) -> TileConfig:
-        """The base tile (backend, read noise, seed) each layer's tile is cut from."""
-        return TileConfig(backend=self.backend, r_wire_ohm=self.read_path_spec().r_wire_ohm,
-                          read_noise_scale=self.read_noise, seed=self.seed, use_cache=False)
 
-    def deploy_config(self, scheme: str) -> DeployConfig:
-        return DeployConfig(scheme=scheme, bits=tuple(self.bits), amp_ratio=self.amp_ratio,
-                            write_noise=self.write_noise, tile=self.tile_config(),
-                            read_path=self.read_path_spec(), scaling=self.weight_scaling)
-
-    def read_path_text(self) -> str:
-        """The read path in words (for every figure and table)."""
-        rp = self.read_path_spec()
-        wires = f"wires {rp.r_wire_ohm:g} ohm/segment" if rp.r_wire_ohm else "no wires"
-        return (f"{self.backend} backend, {wires}, read noise {self.read_noise:g}, "
-                f"{rp.name} read path ({rp.cell}, {rp.readout.replace('_', ' ')}, "
-                f"{rp.placement.replace('_', '-')} placement, HAQ {rp.haq_passes} "
-                f"pass{'es' if rp.haq_passes > 1 else ''}, {rp.verify_read} verify reads)")
+def hardware_text(hardware: HardwareSpec, sim: SimOptions) -> str:
+    """The hardware and backend in words (for every figure and table)."""
+    return f"{hardware.describe()}; {sim.describe()}"
 
 
 def config_from_dict(d: dict[str, Any]) -> NeuralFieldConfig:
@@ -204,7 +168,7 @@ class Reconstruction:
         deployed: the network on hardware (HAQ, PTQ).
         forward_path: how the deployed pass ran: ``layer`` (every call through
             the analog layers) or ``folded`` (each layer folded into its affine
-            map first, :class:`cosim.workloads.nf.deploy.FoldedLayer`: where the
+            map first, :class:`cosim.workloads.field.deploy.FoldedLayer`: where the
             read path is affine, same outputs to rounding and same events).
     """
 
@@ -225,6 +189,8 @@ class NeuralFieldResult:
     """Outcome of :func:`run_neural_field`."""
 
     config: NeuralFieldConfig
+    hardware: HardwareSpec
+    sim: SimOptions
     truth: np.ndarray
     encoder: Encoder
     params: Params
@@ -249,10 +215,10 @@ class NeuralFieldResult:
             "final_loss": float(self.training.losses[-1]) if self.training.losses.size else None,
             "cordic_max_error": self.cordic_error,
             "cordic_error_bound": error_bound(self.config.cordic),
-            "read_path": self.config.read_path_text(),
-            "read_path_name": self.config.read_path,
+            "hardware_text": hardware_text(self.hardware, self.sim),
+            "hardware_name": self.hardware.name,
             "weight_scaling": self.config.weight_scaling,
-            "read_path_settings": self.config.read_path_spec().as_dict(),
+            "hardware": self.hardware.as_dict(), "sim": asdict(self.sim),
             "macros_haq": haq.macros if haq else 0,
             "placements_haq": {k: v.as_dict() for k, v in haq.placements.items()} if haq else {},
             "metrics": CONVENTION,
@@ -270,8 +236,8 @@ class NeuralFieldResult:
         losses = self.training.losses
         return {
             "metrics": pd.DataFrame([{"method": m, "psnr_db": rec[m].psnr, "ssim": rec[m].ssim,
-                                      "read_path": self.config.read_path,
-                                      "backend": self.config.backend} for m in methods]),
+                                      "hardware": self.hardware.name,
+                                      "backend": self.sim.backend} for m in methods]),
             "metrics_slices": pd.DataFrame([
                 {"method": m, "slice": i, "psnr_db": rec[m].psnr_slices[i],
                  "ssim": rec[m].ssim_slices[i]}
@@ -335,48 +301,55 @@ class Prepared:
     rngs: dict[str, np.random.Generator]
 
 
-def prepare(cfg: NeuralFieldConfig, volume: np.ndarray | None = None) -> Prepared:
+def prepare(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
+            volume: np.ndarray | None = None) -> Prepared:
     """Normalise ``volume`` (default: the phantom), build the encoder, encode every voxel.
 
-    The encoder's cells are formed from the run's seed, so the same ``cfg``
-    gives the same ``B`` in every command (train, deploy, eval).
+    The encoder's cells are formed from the run's seed, so the same ``cfg`` and
+    hardware give the same ``B`` in every command (train, deploy, eval).
     """
     raw = (shepp_logan_3d(*cfg.phantom_shape, angles=cfg.phantom_angles) if volume is None
            else check_volume(volume))
     truth = normalise(raw)
     seq = np.random.SeedSequence(cfg.seed)
     rng_enc, rng_init = (np.random.default_rng(s) for s in seq.spawn(4)[:2])
-    encoder = build_encoder(cfg.encoder, encoder_tile(cfg), rng=rng_enc)
-    if encoder.layer is not None and encoder_read(cfg) is not None:
+    encoder = build_encoder(cfg.encoder, hardware, workload_sim(sim), rng=rng_enc,
+                            seed=cfg.seed)
+    if encoder.layer is not None and encoder_read(cfg, hardware, sim) is not None:
         encoder = replace(encoder, b=measured_projection(encoder))
     x = voxel_coordinates(truth.shape)
     return Prepared(truth=truth, encoder=encoder, x=x, feats=encoder.software(x),
                     rngs={"init": rng_init})
 
 
-ENCODER_G_MAX_SIEMENS = min(FORMED_TAOX.mean_siemens + 4 * FORMED_TAOX.std_siemens,
-                            TileConfig().rram.g_max_siemens)
-"""The formed cell the encoder's TIA is sized for: 4 standard deviations above the mean
-(51 uS); the LRS level would leave a column of 3 formed cells saturated half the time."""
+def workload_sim(sim: SimOptions) -> SimOptions:
+    """``sim`` without the result cache: every programmed array is new, nothing to reuse."""
+    return replace(sim, use_cache=False) if sim.backend != "spice" else sim
 
 
-def encoder_tile(cfg: NeuralFieldConfig) -> TileConfig:
-    """The Gaussian encoder's tile: its ``3 x m`` pairs placed on the read path."""
-    m = cfg.encoder.n_frequencies
-    return cfg.read_path_spec().deploy(3, 2 * m, 2, cfg.tile_config(),
-                                       g_cell_max_siemens=ENCODER_G_MAX_SIEMENS)[0]
+def reads_exactly(hardware: HardwareSpec, sim: SimOptions) -> bool:
+    """Whether an analog layer on ``hardware`` computes exactly ``x @ (G+ - G-)``: the ideal
+    backend, or linear cells with ideal wires, an ideal virtual ground and no converters."""
+    if sim.backend == "ideal":
+        return True
+    r = hardware.readout
+    return (hardware.cell.kind.is_linear(hardware.rram.iv) and hardware.array.r_wire_ohm == 0
+            and hardware.array.r_driver_ohm == 0 and hardware.array.r_sense_ohm == 0
+            and r.kind == "virtual_ground" and r.dac_bits is None and r.adc_bits is None)
 
 
-def encoder_read(cfg: NeuralFieldConfig) -> dict[str, Any] | None:
-    """What the Gaussian encoder's ``B`` depends on beyond its cells: ``None`` on the paper
-    read path (``B`` is the cells' ``G+ - G-``), else the read path it is measured through.
+def encoder_read(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions
+                 ) -> dict[str, Any] | None:
+    """What the Gaussian encoder's ``B`` depends on beyond its cells: ``None`` where the
+    hardware reads it exactly (:func:`reads_exactly`; ``B`` is the cells' ``G+ - G-``),
+    else the hardware and backend it is measured through.
 
-    A model trained with one ``B`` is only valid with the same ``B``: two configs whose
+    A model trained with one ``B`` is only valid with the same ``B``: two settings whose
     ``encoder_read`` differ need their own training (``cosim field`` refuses the mix).
     """
-    if cfg.encoder.kind != "gaussian" or cfg.read_path == "paper":
+    if cfg.encoder.kind != "gaussian" or reads_exactly(hardware, sim):
         return None
-    return {"backend": cfg.backend, **cfg.read_path_spec().as_dict()}
+    return {"backend": sim.backend, "hardware": hardware.as_dict()}
 
 
 def measured_projection(encoder: Encoder) -> np.ndarray:
@@ -427,12 +400,12 @@ def train_field(cfg: NeuralFieldConfig, prep: Prepared, *, params: Params | None
         raise
 
 
-def deploy_field(cfg: NeuralFieldConfig, prep: Prepared, params: Params, scheme: str
-                 ) -> DeployedMLP:
+def deploy_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
+                 prep: Prepared, params: Params, scheme: str) -> DeployedMLP:
     """Write ``params`` with ``scheme`` (``haq``/``ptq``) onto analog layers (seeded)."""
     scales = input_scales(params, prep.feats, cfg.mlp)
-    return deploy_mlp(params, cfg.mlp, cfg.deploy_config(scheme), scales,
-                      rng=scheme_rng(cfg, scheme), cordic=cfg.cordic)
+    return deploy_mlp(params, cfg.mlp, cfg.mapping(scheme), hardware, workload_sim(sim),
+                      scales, rng=scheme_rng(cfg, scheme), seed=cfg.seed, cordic=cfg.cordic)
 
 
 def scheme_rng(cfg: NeuralFieldConfig, scheme: str) -> np.random.Generator:
@@ -442,7 +415,8 @@ def scheme_rng(cfg: NeuralFieldConfig, scheme: str) -> np.random.Generator:
     return np.random.default_rng(seq[2 if scheme == "haq" else 3])
 
 
-def evaluate_field(cfg: NeuralFieldConfig, prep: Prepared, state: TrainState, *,
+def evaluate_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
+                   prep: Prepared, state: TrainState, *,
                    schemes: tuple[str, ...] = ("haq", "ptq"),
                    progress: Callable[[str, int, int], None] | None = None,
                    timings: dict[str, float] | None = None) -> NeuralFieldResult:
@@ -458,7 +432,7 @@ def evaluate_field(cfg: NeuralFieldConfig, prep: Prepared, state: TrainState, *,
         "software_hw_features", forward(params, hw_feats, cfg.mlp), truth)
     for scheme in schemes:
         t0 = time.perf_counter()
-        dep = deploy_field(cfg, prep, params, scheme)
+        dep = deploy_field(cfg, hardware, sim, prep, params, scheme)
         timings[f"program_{scheme}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         run, path = dep, "layer"
@@ -483,12 +457,14 @@ def evaluate_field(cfg: NeuralFieldConfig, prep: Prepared, state: TrainState, *,
     s, c = sincos_turns(proj, cfg.cordic)
     cordic_err = float(max(np.abs(s - np.sin(2 * np.pi * proj)).max(),
                            np.abs(c - np.cos(2 * np.pi * proj)).max()))
-    return NeuralFieldResult(config=cfg, truth=truth, encoder=prep.encoder, params=params,
+    return NeuralFieldResult(config=cfg, hardware=hardware, sim=sim, truth=truth,
+                             encoder=prep.encoder, params=params,
                              training=state, recon=recon, cordic_error=cordic_err,
                              timings_s=timings)
 
 
-def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *,
+def run_neural_field(cfg: NeuralFieldConfig, hardware: HardwareSpec | None = None,
+                     sim: SimOptions | None = None, volume: np.ndarray | None = None, *,
                      progress: Callable[[str, int, int], None] | None = None,
                      resume: TrainState | None = None,
                      on_interrupt: Callable[[TrainState], None] | None = None
@@ -500,6 +476,8 @@ def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *
 
     Args:
         cfg: the run.
+        hardware: the hardware (default: the ``paper`` preset).
+        sim: how the tiles compute (default ``SimOptions()``).
         volume: a 3D array (checked and normalised); ``None`` for the phantom.
         progress: ``progress(phase, done, total)`` for training steps and
             deployed voxels.
@@ -507,14 +485,18 @@ def run_neural_field(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *
         on_interrupt: called with the last training state when training is
             interrupted (Ctrl-C), before the interrupt propagates.
     """
+    from cosim.hardware.presets import preset
+
+    hardware = preset("paper") if hardware is None else hardware
+    sim = SimOptions() if sim is None else sim
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    prep = prepare(cfg, volume)
+    prep = prepare(cfg, hardware, sim, volume)
     timings["setup"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     state = train_field(cfg, prep, progress=progress, resume=resume, on_interrupt=on_interrupt)
     timings["train"] = time.perf_counter() - t0
-    return evaluate_field(cfg, prep, state, progress=progress, timings=timings)
+    return evaluate_field(cfg, hardware, sim, prep, state, progress=progress, timings=timings)
 
 
 def forward_voxels(encoder: Encoder, deployed: DeployedMLP, x: np.ndarray, chunk: int, *,
@@ -524,7 +506,7 @@ def forward_voxels(encoder: Encoder, deployed: DeployedMLP, x: np.ndarray, chunk
     The encoder (its analog layer and CORDIC sin/cos) and then the deployed
     network; returns the intensities ``(N,)``, the events and CORDIC steps.
     ``fold``: fold every analog layer into its affine map first
-    (:class:`cosim.workloads.nf.deploy.FoldedLayer`: calibrated or ideal
+    (:class:`cosim.workloads.field.deploy.FoldedLayer`: calibrated or ideal
     backend, virtual ground, no quantisation or read noise; same outputs to
     rounding, same events).
     """

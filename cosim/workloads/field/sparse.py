@@ -20,16 +20,18 @@ from typing import Any
 import numpy as np
 
 from circuits.errors import ConfigError, check_int, check_range
-from cosim.workloads.nf.field import (
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
+from cosim.workloads.field.field import (
     NeuralFieldConfig,
     NeuralFieldResult,
     Prepared,
     evaluate_field,
     train_field,
 )
-from cosim.workloads.nf.mlp import Params, TrainConfig, TrainState
-from cosim.workloads.nf.phantom import shepp_logan_3d
-from cosim.workloads.nf.volume import normalise
+from cosim.workloads.field.mlp import Params, TrainConfig, TrainState
+from cosim.workloads.field.phantom import shepp_logan_3d
+from cosim.workloads.field.volume import normalise
 
 PAPER = {"psnr_haq_20": 31.68, "ssim_haq_20": 0.93, "psnr_ptq_20": 14.21, "ssim_ptq_20": 0.24,
          "psnr_haq_5": 31.73}
@@ -124,15 +126,18 @@ class SparseResult:
                 "sparse_slices": {str(k): v.tolist() for k, v in self.slices.items()}}
 
 
-def run_sparse(cfg: NeuralFieldConfig, prep: Prepared, dense: Params, scfg: SparseConfig, *,
+def run_sparse(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions, prep: Prepared,
+               dense: Params, scfg: SparseConfig, *,
                progress: Callable[[str, int, int], None] | None = None) -> SparseResult:
     """Fine-tune ``dense`` on ``k`` slices of ``prep.truth`` for each ``k``; evaluate all slices.
 
     Args:
-        cfg: the run (network, deployment, backend); its training is replaced by
-            ``scfg``'s fine-tune.
+        cfg: the run (network, deployment); its training is replaced by ``scfg``'s
+            fine-tune.
+        hardware: the hardware the fine-tuned models are deployed on.
+        sim: how its tiles compute.
         prep: the target volume, prepared with the dense model's encoder
-            (:func:`cosim.workloads.nf.field.prepare` with the same ``cfg``).
+            (:func:`cosim.workloads.field.field.prepare` with the same ``cfg``).
         dense: the dense model's parameters.
         scfg: counts and fine-tune budget.
         progress: ``progress(phase, done, total)``.
@@ -160,7 +165,7 @@ def run_sparse(cfg: NeuralFieldConfig, prep: Prepared, dense: Params, scfg: Spar
                     progress(f"{phase} {k} slices", done, total)
 
             state = train_field(ft, prep, params=dense, voxels=voxels, progress=tick)
-        run = evaluate_field(cfg, prep, state, schemes=scfg.schemes)
+        run = evaluate_field(cfg, hardware, sim, prep, state, schemes=scfg.schemes)
         unused = np.setdiff1d(np.arange(n_slices), idx)
         row: dict[str, Any] = {"slices_used": k, "slices_total": n_slices,
                                "finetune_steps": state.step}

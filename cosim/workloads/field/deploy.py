@@ -10,13 +10,11 @@ Input scale of each layer: the largest ``|input|`` of that matrix over the
 training voxels in the software network (features and sine outputs are at
 most 1); at deployment inputs beyond it saturate at the DAC's full scale.
 
-Read path: with ``DeployConfig.read_path`` set, every matrix gets its own
-tile built by :meth:`cosim.layers.read_path.ReadPath.deploy` (the one
-definition the HAQ MVM test uses too): placed in macros (IR-aware on the
-realistic path), the TIA sized to its placed block, the schemes decoding
-against the placement's mean attenuation, HAQ with the read path's passes
-and verify reads. Without it every layer is built on ``DeployConfig.tile``
-as given.
+Hardware: every matrix is placed on it through its own analog layer
+(:meth:`cosim.layers.analog.AnalogLayer.place`, as the HAQ MVM test places
+its matrix): in macros (IR-aware where the hardware says so), the TIA sized
+to its placed block, the schemes decoding against the placement's mean
+attenuation, HAQ with the hardware's verify passes and reads.
 
 Events: the layers' own counts (:meth:`AnalogLayer.forward`), plus digital
 work: one add per bias, one multiply per ``w0`` scaling, one CORDIC evaluation
@@ -31,13 +29,14 @@ import numpy as np
 
 from circuits.errors import ConfigError, check_choice
 from cosim.accounting.events import Events
+from cosim.engine.options import SimOptions
 from cosim.engine.placement import Placement
-from cosim.engine.tile import TileConfig
+from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
-from cosim.layers.read_path import ReadPath
-from cosim.programming.schemes import HAQ, PTQ, SCALINGS, BinaryCellWriter
-from cosim.workloads.nf.cordic import CordicConfig, sincos_turns
-from cosim.workloads.nf.mlp import MLPConfig, Params, forward, matrices
+from cosim.programming.base import SCALINGS, BinaryCellWriter
+from cosim.programming.binary import HAQ, PTQ
+from cosim.workloads.field.cordic import CordicConfig, sincos_turns
+from cosim.workloads.field.mlp import MLPConfig, Params, forward, matrices
 
 ROLES = ("input", "hidden", "output")
 
@@ -48,32 +47,21 @@ def role(name: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DeployConfig:
-    """How the weights are written and read.
+class WeightMapping:
+    """How the weights become cells (the hardware they are written on is apart).
 
     Attributes:
         scheme: ``"haq"`` or ``"ptq"``.
         bits: cells per weight for the input, hidden and output matrices.
         amp_ratio: HAQ's ``s``.
-        write_noise: LRS write-noise std, a fraction of g_LRS (NF code 0.15).
-        tile: the tile every layer is built on (backend, wires, read noise);
-            with ``read_path`` the base each layer's tile is cut from.
-        verify_read: HAQ verify reads (:class:`cosim.layers.analog.TileReadBack`)
-            without ``read_path`` (with it: the read path's).
-        read_path: how each matrix is placed and read (module docstring);
-            ``None`` builds every layer on ``tile`` as it is.
         scaling: each matrix's full-scale weight taken over the ``"matrix"``
             (the NF paper's) or per ``"column"`` (one digital scale per output;
-            :func:`cosim.programming.schemes.scale_weights`).
+            :func:`cosim.programming.base.scale_weights`).
     """
 
     scheme: str = "haq"
     bits: tuple[int, int, int] = (14, 14, 12)
     amp_ratio: float = 1.5
-    write_noise: float = 0.15
-    tile: TileConfig = TileConfig(backend="ideal", r_wire_ohm=0.0)
-    verify_read: str = "first_order"
-    read_path: ReadPath | None = None
     scaling: str = "matrix"
 
     def __post_init__(self) -> None:
@@ -86,26 +74,13 @@ class DeployConfig:
         """Cells per weight of matrix ``name``."""
         return self.bits[ROLES.index(role(name))]
 
-    def make_scheme(self, name: str, read_gain: float = 1.0) -> HAQ | PTQ:
+    def make_scheme(self, name: str) -> HAQ | PTQ:
+        """The scheme of matrix ``name`` (the hardware sets HAQ's passes and the read gain
+        when the layer is placed: :meth:`cosim.layers.analog.AnalogLayer.place`)."""
         n = self.n_bits(name)
         if self.scheme == "ptq":
-            return PTQ(n_bits=n, read_gain=read_gain, scaling=self.scaling)
-        passes = self.read_path.haq_passes if self.read_path is not None else 1
-        return HAQ(n_bits=n, amp_ratio=self.amp_ratio, passes=passes, read_gain=read_gain,
-                   scaling=self.scaling)
-
-    def layer_tile(self, name: str, shape: tuple[int, int]
-                   ) -> tuple[TileConfig, Placement | None]:
-        """The tile of matrix ``name`` of ``shape`` (in, out), and its placement if placed."""
-        if self.read_path is None:
-            return self.tile, None
-        n = self.n_bits(name)
-        return self.read_path.deploy(int(shape[0]), int(shape[1]) * n, n, self.tile)
-
-    @property
-    def verify(self) -> str:
-        """The verify reads HAQ uses."""
-        return self.read_path.verify_read if self.read_path is not None else self.verify_read
+            return PTQ(n_bits=n, scaling=self.scaling)
+        return HAQ(n_bits=n, amp_ratio=self.amp_ratio, scaling=self.scaling)
 
 
 class FoldedLayer:
@@ -128,15 +103,15 @@ class FoldedLayer:
     """
 
     def __init__(self, layer: AnalogLayer):
-        cfg = layer.tile.config
+        hw = layer.tile.hardware
         why = [what for what, bad in (
-            ("a TIA readout (its clamp)", cfg.readout != "virtual_ground"),
-            ("DAC quantisation", cfg.dac_bits is not None),
-            ("ADC quantisation", cfg.adc_bits is not None),
-            ("read noise", cfg.read_noise_scale > 0)) if bad]
+            ("a TIA readout (its clamp)", hw.readout.kind == "tia"),
+            ("DAC quantisation", hw.readout.dac_bits is not None),
+            ("ADC quantisation", hw.readout.adc_bits is not None),
+            ("read noise", hw.noise.read > 0)) if bad]
         layer.forward(np.zeros((1, layer.in_features)))  # loads the array
         if any(layer.tile.backend.linear_map(p) is None for p in layer.tile.macro_params()):
-            why.append(f"the {cfg.backend} backend (no linear map)")
+            why.append(f"the {layer.tile.sim.backend} backend (no linear map)")
         if why:
             raise ConfigError(f"cannot fold a layer with {', '.join(why)}: its forward is "
                               "not affine")
@@ -176,7 +151,7 @@ class DeployedMLP:
         mlp: the network's shape and activation.
         layers: one analog layer per matrix, by name.
         cordic: the digital core's CORDIC for sine activations.
-        placements: where each matrix went (with a read path), by name.
+        placements: where each matrix went, by name.
     """
 
     params: Params
@@ -187,7 +162,7 @@ class DeployedMLP:
 
     @property
     def macros(self) -> int:
-        """Macros the placed matrices take (0 without a read path)."""
+        """Macros the placed matrices take."""
         return int(sum(p.macros for p in self.placements.values()))
 
     @property
@@ -244,29 +219,32 @@ class DeployedMLP:
         return (mm("W_out", h) + p["b_out"])[:, 0], ev, steps
 
 
-def deploy_mlp(params: Params, mlp: MLPConfig, cfg: DeployConfig, scales: dict[str, float], *,
-               rng: np.random.Generator, cordic: CordicConfig | None = None) -> DeployedMLP:
-    """Write every matrix of ``params`` onto its own analog layer.
+def deploy_mlp(params: Params, mlp: MLPConfig, mapping: WeightMapping, hardware: HardwareSpec,
+               sim: SimOptions, scales: dict[str, float], *, rng: np.random.Generator,
+               seed: int = 0, cordic: CordicConfig | None = None) -> DeployedMLP:
+    """Place every matrix of ``params`` on the hardware, each on its own analog layer.
 
     Args:
         params: trained parameters.
         mlp: the network.
-        cfg: scheme, bits, noise, tile.
+        mapping: scheme, bits, s, scaling.
+        hardware: the hardware (its write noise, placement, readout, verify passes).
+        sim: how the tiles compute.
         scales: input scale per matrix (:func:`input_scales`).
         rng: the source of the write noise (one stream per layer is spawned).
+        seed: seed of the tiles' read-noise streams.
         cordic: the digital core's CORDIC (default :class:`CordicConfig`).
     """
     layers, placements = {}, {}
     names = matrices(params)
-    for name, seed in zip(names, rng.spawn(len(names)), strict=True):
+    for name, stream in zip(names, rng.spawn(len(names)), strict=True):
         w = np.asarray(params[name], dtype=float)
-        tile, lay = cfg.layer_tile(name, w.shape)
-        write = BinaryCellWriter(rram=tile.rram, lrs_sigma=cfg.write_noise, rng=seed)
-        scheme = cfg.make_scheme(name, lay.mean_attenuation if lay is not None else 1.0)
-        layers[name] = AnalogLayer.deploy(scheme, tile, w=w, write=write,
-                                          verify_read=cfg.verify, input_scale=scales[name])
-        if lay is not None:
-            placements[name] = lay
+        write = BinaryCellWriter(rram=hardware.rram, lrs_sigma=hardware.noise.write,
+                                 hrs_sigma=hardware.noise.write_hrs, rng=stream)
+        layer = AnalogLayer.place(mapping.make_scheme(name), hardware, sim, w=w, seed=seed,
+                                  write=write, input_scale=scales[name])
+        layers[name] = layer
+        placements[name] = layer.placement
     return DeployedMLP(params={k: np.asarray(v, dtype=float) for k, v in params.items()},
                        mlp=mlp, layers=layers, cordic=cordic or CordicConfig(),
                        placements=placements)

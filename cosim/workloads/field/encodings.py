@@ -5,7 +5,7 @@ follows the encoding) with the *same* budget (``cfg.training``: steps, batch,
 learning rate, seed) on the same volume; the table gives the software PSNR
 and SSIM over the volume. Positional and Gaussian use ``cfg.encoder``'s
 ``n_frequencies`` (64: 131 features); each its own default scale
-(:data:`cosim.workloads.nf.encoder.DEFAULT_SCALES`) unless ``cfg.encoder.sigma``
+(:data:`cosim.workloads.field.encoder.DEFAULT_SCALES`) unless ``cfg.encoder.sigma``
 sets one scale for both. No file I/O.
 
 The defaults come from a sweep of each encoding's scale on the 40 x 128 x 128
@@ -68,10 +68,12 @@ from typing import Any
 import numpy as np
 
 from circuits.errors import ConfigError
-from cosim.workloads.nf.encoder import ENCODINGS
-from cosim.workloads.nf.field import NeuralFieldConfig, prepare, train_field
-from cosim.workloads.nf.metrics import psnr, ssim_slices
-from cosim.workloads.nf.mlp import forward, n_weights
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
+from cosim.workloads.field.encoder import ENCODINGS
+from cosim.workloads.field.field import NeuralFieldConfig, prepare, train_field
+from cosim.workloads.field.metrics import psnr, ssim_slices
+from cosim.workloads.field.mlp import forward, n_weights
 
 ORDER = ("none", "basic", "positional", "gaussian")
 """Fig. 4b's order."""
@@ -106,7 +108,8 @@ def check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return kinds
 
 
-def compare_encodings(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, *,
+def compare_encodings(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
+                      volume: np.ndarray | None = None, *,
                       kinds: tuple[str, ...] = ORDER,
                       progress: Callable[[str, int, int], None] | None = None
                       ) -> EncodingsResult:
@@ -119,7 +122,7 @@ def compare_encodings(cfg: NeuralFieldConfig, volume: np.ndarray | None = None, 
     rows, volumes, truth = [], {}, None
     for kind in kinds:
         c = replace(cfg, encoder=replace(cfg.encoder, kind=kind))
-        prep = prepare(c, volume)
+        prep = prepare(c, hardware, sim, volume)
         truth = prep.truth
 
         def tick(phase: str, done: int, total: int, kind: str = kind) -> None:

@@ -4,7 +4,7 @@
 backend (read noise off: both backends must see the same array), draws a
 seeded sample of voxels and runs them through the hardware twice:
 
-- ``calibrated``: the deployed pass as :func:`cosim.workloads.nf.field.evaluate_field`
+- ``calibrated``: the deployed pass as :func:`cosim.workloads.field.field.evaluate_field`
   runs it (encoder layer, CORDIC, every matrix, activations);
 - ``spice``: the same pass with every analog layer's tile replaced by a
   ``spice`` tile holding the *same* programmed array (``Tile.load``: same
@@ -21,18 +21,7 @@ end, the intensities of the two passes are compared (data range 1: the
 volume is normalised to ``[0, 1]``); the difference includes the sine
 activations' amplification (``omega0`` 30) of each layer's error.
 
-Measured (``cosim field verify --model RUN --voxels 8``, RUN = ``cosim field run
---quick --backend calibrated --read-path realistic``, the paper's network, 54
-macros + 2 for the encoder, seed 0): encoder 1.6e-5, W_in 2.8e-5, U1 1.9e-5, V1
-1.5e-5, W_out 6.0e-5 of full scale; cells up to 44-48 uS (write noise and
-forming); end to end 3.1e-5 (data range 1). 1390 s CPU (deploy 961 s and
-ngspice 2000 s wall on a shared core, load ~4). The backend's stated error
-depends on the block's height (the column wires' IR drop): for cells up to
-100 uS at 0.1 V, 4.1e-5 up to 16 rows (encoder: 3 rows, V1: 10), 1.6e-4 up to
-64 (U1: blocks of 50 rows), 3.3e-4 up to 128 (W_in: 66, W_out: 100), so every
-layer is within it (rerun 2026-11-28: same figures, ``passed: true``, 887 s CPU,
-15 min wall on one core). Before the backend was measured on blocks taller than
-16 rows, W_out was checked against 4.1e-5 and failed.
+Measured figures: ``docs/measurements/field.md``.
 """
 
 from __future__ import annotations
@@ -44,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from circuits.cells import cell_kind
 from circuits.errors import check_int, check_range
 from cosim.accounting.events import Events
 from cosim.engine.backends.calibrated import (
@@ -52,11 +42,13 @@ from cosim.engine.backends.calibrated import (
     measured_tangent_error,
     tangent_range_message,
 )
-from cosim.engine.tile import TileConfig, compare, make_tile
+from cosim.engine.options import SimOptions
+from cosim.engine.tile import compare, make_tile
+from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
 from cosim.programming.aggregation import outputs_from_currents
-from cosim.workloads.nf.field import NeuralFieldConfig, Prepared, deploy_field
-from cosim.workloads.nf.mlp import Params
+from cosim.workloads.field.field import NeuralFieldConfig, Prepared, deploy_field
+from cosim.workloads.field.mlp import Params
 
 ZERO_T_ONE_R_ERROR = 1e-12
 """Stated error of the calibrated 0T1R transfer (exact for a linear network): the README
@@ -76,7 +68,7 @@ def stated_error(cell: str, g_max_siemens: float, v_read_volt: float, rows: int 
     (``measured_tangent_error``, the figure its ``OutsideValidatedRange`` warning
     states: for cells up to 100 uS at 0.1 V, 4.1e-5 up to 16 rows, 3.3e-4 up to 128).
     """
-    if cell == "0T1R":
+    if not cell_kind(cell).access_transistor:
         return ZERO_T_ONE_R_ERROR, "0T1R transfer, exact for a linear network"
     inside = rows <= TANGENT_ROWS_MAX and tangent_range_message(g_max_siemens,
                                                                 v_read_volt) is None
@@ -167,7 +159,8 @@ class FieldVerification:
     """Outcome of :func:`verify_field`.
 
     Attributes:
-        config: the field (calibrated backend, no read noise).
+        config: the field.
+        hardware: its hardware (no read noise).
         verify: the sample.
         voxels: indices of the sampled voxels (C order of the volume).
         y_calibrated, y_spice: their intensities on both passes.
@@ -176,6 +169,7 @@ class FieldVerification:
     """
 
     config: NeuralFieldConfig
+    hardware: HardwareSpec
     verify: VerifyConfig
     voxels: np.ndarray
     y_calibrated: np.ndarray
@@ -195,8 +189,9 @@ class FieldVerification:
         worst = max(self.layers, key=lambda c: c.max_rel_error / c.bound
                     if np.isfinite(c.bound) else np.inf)
         return {
-            "read_path": self.config.read_path_text(), "read_path_name": self.config.read_path,
-            "backend": "calibrated vs spice", "voxels": int(self.voxels.size),
+            "hardware_text": self.hardware.describe(), "hardware_name": self.hardware.name,
+            "hardware": self.hardware.as_dict(), "backend": "calibrated vs spice",
+            "voxels": int(self.voxels.size),
             "layers": [c.as_dict() for c in self.layers],
             "max_layer_error": max(c.max_rel_error for c in self.layers),
             "worst_layer": worst.name, "layers_within_bound": all(c.within for c in self.layers),
@@ -225,10 +220,11 @@ class _Probe:
         self.name, self.layer, self.checks, self.progress = name, layer, checks, progress
         self.input_scale = layer.input_scale
         layer.forward(np.zeros((1, layer.in_features)))  # loads the array into its tile
-        cal_cfg: TileConfig = layer.tile.config
-        self.spice = make_tile(replace(cal_cfg, backend="spice", spice_workers=vcfg.spice_workers,
-                                       spice_timeout_s=vcfg.spice_timeout_s,
-                                       spice_chunk=vcfg.voxels + 1))
+        tile = layer.tile
+        sim = replace(tile.sim, backend="spice", spice_workers=vcfg.spice_workers,
+                      spice_timeout_s=vcfg.spice_timeout_s, spice_chunk=vcfg.voxels + 1)
+        self.spice = make_tile(tile.hardware, sim, seed=tile.seed,
+                               read_noise_draw=tile.read_noise_draw)
         self.spice.load(layer.tile.holds)
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, Events]:
@@ -242,14 +238,14 @@ class _Probe:
         spice_s = time.perf_counter() - t0
         layer.forward(x[:1])  # make sure the calibrated tile holds this layer's array
         i_cal = layer.tile.mvm(a).y
-        v = layer.tile.config.v_read_volt
+        v = layer.tile.hardware.v_read_volt
 
         def out(i: np.ndarray) -> np.ndarray:  # as AnalogLayer.forward, offset read included
             return outputs_from_currents(pw, i[:-1] - i[-1], a[:-1], v, layer.aggregator) * s
 
         y_sp, y_cal = out(i_sp), out(i_cal)
         err = compare(i_cal, i_sp)
-        cell = layer.tile.config.cell
+        cell = layer.tile.hardware.cell.kind.name
         arr = layer.tile.holds
         g_max = float(max(np.max(g) for g in (arr.actual_siemens, arr.actual_neg_siemens)
                           if g is not None))
@@ -265,23 +261,24 @@ class _Probe:
         return y_sp, Events()
 
 
-def verify_field(cfg: NeuralFieldConfig, prep: Prepared, params: Params,
+def verify_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, prep: Prepared, params: Params,
                  vcfg: VerifyConfig = VerifyConfig(), *,
                  progress: Callable[[str], None] | None = None) -> FieldVerification:
     """Deploy ``params`` with HAQ on ``calibrated`` and check a voxel sample against spice.
 
     Args:
-        cfg: the field; its backend is set to ``calibrated`` and its read noise to 0.
-        prep: the volume and encoder of ``cfg`` (:func:`cosim.workloads.nf.field.prepare`
+        cfg: the field.
+        hardware: its hardware; its read noise is set to 0.
+        prep: the volume and encoder of ``cfg`` (:func:`cosim.workloads.field.field.prepare`
             with the same config).
         params: trained parameters.
         vcfg: the sample and ngspice settings.
         progress: called with each layer's name before its spice run.
     """
-    cfg = replace(cfg, backend="calibrated", read_noise=0.0)
+    hardware = hardware.with_parts(noise={"read": 0.0})
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    dep = deploy_field(cfg, prep, params, "haq")
+    dep = deploy_field(cfg, hardware, SimOptions(backend="calibrated"), prep, params, "haq")
     timings["deploy_haq"] = time.perf_counter() - t0
     n = len(prep.x)
     idx = np.sort(np.random.default_rng(vcfg.seed).choice(n, min(vcfg.voxels, n),
@@ -302,5 +299,5 @@ def verify_field(cfg: NeuralFieldConfig, prep: Prepared, params: Params,
     feats_sp, _, _ = enc.deployed(x)
     y_sp = replace(dep, layers=probes).forward(feats_sp)[0]
     timings["spice_pass"] = time.perf_counter() - t0
-    return FieldVerification(config=cfg, verify=vcfg, voxels=idx, y_calibrated=y_cal,
-                             y_spice=y_sp, layers=checks, timings_s=timings)
+    return FieldVerification(config=cfg, hardware=hardware, verify=vcfg, voxels=idx,
+                             y_calibrated=y_cal, y_spice=y_sp, layers=checks, timings_s=timings)

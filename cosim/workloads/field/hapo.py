@@ -13,8 +13,8 @@ doubling of the cells must buy (:attr:`HapoConfig.penalty_db`). ``lambda = 0``
 picks the best PSNR.
 
 Grid: every model variant (structured pruning keeps ``keep`` of each hidden
-layer's neurons, :func:`cosim.workloads.nf.mlp.prune_width`; ``rank`` cuts
-every hidden matrix by SVD, :func:`cosim.workloads.nf.mlp.truncate_rank`;
+layer's neurons, :func:`cosim.workloads.field.mlp.prune_width`; ``rank`` cuts
+every hidden matrix by SVD, :func:`cosim.workloads.field.mlp.truncate_rank`;
 a variant that changed is fine-tuned for ``finetune_steps``) is deployed with
 HAQ at every combination of bits and ``s`` (the same write-noise seed for
 every point) and evaluated on ``eval_voxels`` voxels (a seeded sample; 0 for
@@ -31,11 +31,20 @@ from typing import Any
 import numpy as np
 
 from circuits.errors import ConfigError, check_int, check_range
-from cosim.programming.schemes import HAQ, MAX_BITS
-from cosim.workloads.nf.deploy import deploy_mlp, input_scales
-from cosim.workloads.nf.field import NeuralFieldConfig, Prepared, scheme_rng, train_field
-from cosim.workloads.nf.metrics import psnr
-from cosim.workloads.nf.mlp import Params, forward, n_weights, prune_width, truncate_rank
+from cosim.engine.options import SimOptions
+from cosim.hardware.spec import HardwareSpec
+from cosim.programming.base import MAX_BITS
+from cosim.programming.binary import HAQ
+from cosim.workloads.field.deploy import deploy_mlp, input_scales
+from cosim.workloads.field.field import (
+    NeuralFieldConfig,
+    Prepared,
+    scheme_rng,
+    train_field,
+    workload_sim,
+)
+from cosim.workloads.field.metrics import psnr
+from cosim.workloads.field.mlp import Params, forward, n_weights, prune_width, truncate_rank
 
 OBJECTIVE = ("J = PSNR_HAQ - lambda * log2(cells / cells_max), maximised; cells: RRAM cells "
              "of the deployed MLP; lambda: dB per doubling of cells")
@@ -124,12 +133,15 @@ def _variant(params: Params, keep: float, rank: int) -> tuple[Params, bool]:
     return out, changed
 
 
-def run_hapo(cfg: NeuralFieldConfig, prep: Prepared, params: Params, hcfg: HapoConfig, *,
+def run_hapo(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions, prep: Prepared,
+             params: Params, hcfg: HapoConfig, *,
              progress: Callable[[str, int, int], None] | None = None) -> HapoResult:
     """Deploy ``params`` at every grid point of ``hcfg`` with HAQ; PSNR, cells, objective.
 
     Args:
-        cfg: the run (network, noise, backend, seed).
+        cfg: the run (network, seed).
+        hardware: the hardware every point is deployed on.
+        sim: how its tiles compute.
         prep: the volume and features the model was trained on.
         params: the trained parameters.
         hcfg: the grid and objective.
@@ -155,8 +167,9 @@ def run_hapo(cfg: NeuralFieldConfig, prep: Prepared, params: Params, hcfg: HapoC
         for bi, bh, bo, s in itertools.product(hcfg.bits_input, hcfg.bits_hidden,
                                                hcfg.bits_output, hcfg.amp_ratios):
             c = replace(cfg, bits=(bi, bh, bo), amp_ratio=s)
-            dep = deploy_mlp(p, cfg.mlp, c.deploy_config("haq"), scales,
-                             rng=scheme_rng(cfg, "haq"), cordic=cfg.cordic)
+            dep = deploy_mlp(p, cfg.mlp, c.mapping("haq"), hardware, workload_sim(sim),
+                             scales, rng=scheme_rng(cfg, "haq"), seed=cfg.seed,
+                             cordic=cfg.cordic)
             pred = np.concatenate([dep.forward(hw_feats[i:i + cfg.eval_chunk])[0]
                                    for i in range(0, len(idx), cfg.eval_chunk)])
             rows.append({"bits_input": bi, "bits_hidden": bh, "bits_output": bo,

@@ -14,18 +14,15 @@ one unit is one full-scale input times one full-scale weight; with the default
 length-100 vectors the exact outputs have a standard deviation of about 3.3.
 On this scale the paper reports PTQ 0.789 and HAQ 0.049 (12 bits, s = 1.5).
 
-**The read path** is the realistic one by default: the ``calibrated`` tile
-with 1T1R cells, the 40 nm wire figure (``circuits.interconnect``), the TIA
-readout, and the matrix placed in 512 x 512 macros by
-:func:`cosim.engine.placement.place` (only as many rows and columns per macro
-as keep every cell's attenuation within ``min_uniformity`` of the block's
-mean). HAQ verifies through the MVM's own transfer (``verify_read =
-"transfer"``) and re-verifies ``haq_passes`` times on the array as it stands;
-both schemes decode against the placement's mean attenuation (``read_gain``)
-and the layer subtracts each column's offset read at 0 V. Seed 0, write noise
-0.187, read noise 0.2 %: PTQ 0.900 / HAQ 0.0518 without wires, 0.913 /
-0.0680 at 1.06 ohm per segment (26 macros instead of 3). The paper's setting
-is ``cell="0T1R", r_wire_ohm=0, readout="virtual_ground", haq_passes=1``.
+**The hardware** is a :class:`cosim.hardware.spec.HardwareSpec` (the command's
+default is the ``realistic`` preset: 1T1R cells, the 40 nm wire figure, a TIA
+per column, IR-aware placement in 512 x 512 macros, HAQ verified through the
+MVM's own transfer and re-verified on the array as it stands; the ``paper``
+preset is the setting of the paper's figures). Both schemes are placed and
+programmed through one analog layer each on one shared tile
+(:class:`cosim.layers.analog.AnalogLayer`), decode against the placement's
+mean attenuation, and the layer subtracts each column's offset read at 0 V.
+Measured figures: ``docs/measurements/haq.md``.
 
 Read noise is drawn afresh for every read (each verify read and each MVM
 call); ``read_cycles`` repeats the MVM that many times for the RMSE
@@ -40,41 +37,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from circuits.crossbar import MACRO_COLS, MACRO_ROWS
-from circuits.devices import ACCESS_45NM, TAOX_40NM, V_READ_VOLT
-from circuits.errors import ConfigError, check_choice, check_int, check_memory, check_range
-from circuits.interconnect import R_WIRE_40NM_OHM
+from circuits.errors import ConfigError, check_choice, check_int, check_memory
 from cosim.accounting.events import Events
-from cosim.engine.placement import DEFAULT_MIN_UNIFORMITY, Placement
-from cosim.engine.tile import Tile, TileConfig, make_tile
+from cosim.engine.options import SimOptions
+from cosim.engine.placement import Placement
+from cosim.engine.tile import make_tile
+from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
-from cosim.layers.read_path import ReadPath
-from cosim.programming.aggregation import (
-    AGGREGATIONS,
-    Aggregator,
-    VcmacRatio,
-    code_for_ratio,
-    vcmac_ratio,
-)
-from cosim.programming.schemes import (
-    HAQ,
+from cosim.layers.placed import block_hardware, placement
+from cosim.programming.aggregation import Aggregator, VcmacRatio, code_for_ratio, vcmac_ratio
+from cosim.programming.base import (
     MAX_BITS,
-    PTQ,
     BinaryCellWriter,
     ProgramCells,
     ProgrammedWeights,
     check_amp_ratio,
 )
+from cosim.programming.binary import HAQ, PTQ
 
 WEIGHT_DISTRIBUTIONS = ("uniform", "gaussian")
-BACKENDS = ("ideal", "calibrated", "spice")
 
 NORMALISATION = (
     "RMSE of y = x @ w over all outputs; w scaled to max|w| = 1, x signed 8-bit in [-1, 1]; "
@@ -86,108 +74,42 @@ PAPER = {"rmse_ptq": 0.789, "rmse_haq": 0.049, "ratio": 16.1}
 
 @dataclass(frozen=True, kw_only=True)
 class HaqExperimentConfig:
-    """One MVM test.
+    """One MVM test (the hardware and how it is simulated are given apart:
+    :class:`cosim.hardware.spec.HardwareSpec`, :class:`cosim.engine.options.SimOptions`).
 
     Attributes:
         n_bits: cells (bits) per weight, 1..16; NF paper 12.
         amp_ratio: HAQ significance ratio ``s`` (> 1); NF paper 1.5. With analog
             aggregation it must be a VCMAC switch-code value (1.1 .. 2.5).
-        write_noise: write-noise std of LRS cells, a fraction of g_LRS; NF paper
-            Fig. 2a measured 0.187 (5.46 / 29.22 uS), the NF code uses 0.15.
-        hrs_noise: write-noise std of HRS cells, a fraction of g_HRS; NF code 0.
-        read_noise: read-noise amplitude (PRIME eq. 7), fresh at every read.
-            The NF paper reports it much smaller than the write noise (Fig. 2b);
-            0.2 % is our assumption.
-        input_bits: signed input resolution (the tile's DAC bits).
+        input_bits: signed input resolution of the test vectors.
         vector_length: rows of the weight matrix (input vector length).
         n_outputs: columns of the weight matrix.
         n_vectors: input vectors per MVM call.
         weight_dist: ``"uniform"`` or ``"gaussian"`` random weights.
-        backend: tile backend: ``"ideal"``, ``"calibrated"`` or ``"spice"``.
-        cell: ``"1T1R"`` (the seeds' chip, default) or ``"0T1R"``.
-        r_wire_ohm: wire resistance per cell segment of the tile (ohm); default
-            the 40 nm interconnect figure ``circuits.interconnect.R_WIRE_40NM_OHM``
-            (1.06 ohm); 0 (no IR drop) is the setting of the paper's figures.
-        readout: ``"tia"`` (each column through the TIA front end, default) or
-            ``"virtual_ground"`` (ideal). The TIA's feedback resistor is sized to
-            the placed block (``circuits.tia.tia_for_current``: its linear range
-            ends at ``v_read * g_LRS * rows used``), which sets the ADC's full scale.
-        macro_rows: rows of one physical array of the tile.
-        macro_cols: physical columns of one array of the tile.
-        placement: ``"ir_aware"`` (use only as many columns of each macro, and
-            split the rows over as many macros, as keep every cell's
-            attenuation within ``min_uniformity`` of the block's mean;
-            ``cosim.engine.placement``) or ``"full"`` (every row and column).
-            The ``ideal`` backend has no IR drop and always places in full.
-        min_uniformity: the IR-aware placement's bound.
-        verify_read: HAQ verify reads through the tile: ``"transfer"`` (the
-            MVM's own transfer, default), ``"exact"`` (each cell alone, the
-            array as it is) or ``"first_order"`` (see :class:`TileReadBack`).
-        adc_bits: resolution of each column's ADC (signed); ``None`` is ideal.
-        haq_passes: HAQ programming passes (``cosim.programming.schemes.program_haq``):
-            1 is the NF paper's scheme; more re-verify every bit on the array
-            as it stands, which is what keeps HAQ accurate with wires.
-        aggregation: ``"digital"`` or ``"analog"`` (VCMAC chain) for HAQ; PTQ is
-            always aggregated digitally (it is the software-style baseline).
-        vcmac_stage_spread: analog only: relative stage-to-stage spread of the
-            VCMAC ratio (0: every stage at the measured ratio).
-        vcmac_correction: analog only: program HAQ with the VCMAC's measured
-            ratio (absorbing its ratio error, the default) or with the nominal one.
         read_cycles: extra MVM repetitions for the RMSE distribution (0: none).
         seed: seed of weights, inputs, write and read noise.
     """
 
     n_bits: int = 12
     amp_ratio: float = 1.5
-    write_noise: float = 0.187
-    hrs_noise: float = 0.0
-    read_noise: float = 0.002
     input_bits: int = 8
     vector_length: int = 100
     n_outputs: int = 100
     n_vectors: int = 100
     weight_dist: str = "uniform"
-    backend: str = "calibrated"
-    cell: str = "1T1R"
-    r_wire_ohm: float = R_WIRE_40NM_OHM
-    readout: str = "tia"
-    macro_rows: int = MACRO_ROWS
-    macro_cols: int = MACRO_COLS
-    placement: str = "ir_aware"
-    min_uniformity: float = DEFAULT_MIN_UNIFORMITY
-    verify_read: str = "transfer"
-    haq_passes: int = 3
-    adc_bits: int | None = None
-    aggregation: str = "digital"
-    vcmac_stage_spread: float = 0.0
-    vcmac_correction: bool = True
     read_cycles: int = 1000
     seed: int = 0
 
     def __post_init__(self) -> None:
         check_int("n_bits", self.n_bits, 1, MAX_BITS)
         check_amp_ratio(self.amp_ratio)
-        check_range("write noise", self.write_noise, 0.0, 10.0)
-        check_range("HRS write noise", self.hrs_noise, 0.0, 10.0)
-        check_range("read noise", self.read_noise, 0.0, 1.0)
         check_int("input_bits", self.input_bits, 2, 16)
         check_int("vector_length", self.vector_length, 1, 4096)
         check_int("n_outputs", self.n_outputs, 1, 4096)
         check_int("n_vectors", self.n_vectors, 1, 10**6)
         check_choice("weight distribution", self.weight_dist, WEIGHT_DISTRIBUTIONS)
-        check_choice("backend", self.backend, BACKENDS)
-        self.read_path()  # cell, wires, readout, macro, placement, verify reads, passes
-        if self.adc_bits is not None:
-            check_int("adc_bits", self.adc_bits, 2, 24)
-        if not isinstance(self.vcmac_correction, bool):
-            raise ConfigError(f"vcmac_correction must be true or false, got "
-                              f"{self.vcmac_correction!r}")
-        check_choice("aggregation", self.aggregation, AGGREGATIONS)
-        check_range("vcmac_stage_spread", self.vcmac_stage_spread, 0.0, 0.5)
         check_int("read_cycles", self.read_cycles, 0, 10**6)
         check_int("seed", self.seed, 0, 2**63 - 1)
-        if self.aggregation == "analog":
-            vcmac_ratio(self.amp_ratio)  # refuses ratios the switches cannot set
         check_memory(f"the HAQ test ({self.n_vectors} vectors of length {self.vector_length}, "
                      f"{self.n_outputs} outputs, {self.n_bits} bits)", self.memory_bytes(),
                      hint="lower n_vectors or vector_length")
@@ -198,38 +120,21 @@ class HaqExperimentConfig:
         Inputs (``n_vectors x vector_length``) and the tile's column currents
         (``n_vectors x 2 n_outputs n_bits``, room for differential columns) for
         every vector, 3 doubles each with temporaries, plus the programmed
-        arrays (``vector_length x 2 n_outputs n_bits``) 16 times over (measured:
-        8000 vectors of length 100 at 12 bits peak at 244 MiB; this gives 480 MiB).
+        arrays (``vector_length x 2 n_outputs n_bits``) 16 times over.
         """
         columns = 2 * self.n_outputs * self.n_bits
         return (24.0 * self.n_vectors * (self.vector_length + columns)
                 + 16 * 8 * self.vector_length * columns)
 
-    def read_path(self) -> ReadPath:
-        """The read path of this test (cell, wires, readout, placement, verify reads)."""
-        return ReadPath(name="haq test", cell=self.cell, r_wire_ohm=self.r_wire_ohm,
-                        readout=self.readout, placement=self.placement,
-                        min_uniformity=self.min_uniformity, macro_rows=self.macro_rows,
-                        macro_cols=self.macro_cols, verify_read=self.verify_read,
-                        haq_passes=self.haq_passes)
+    def check_hardware(self, hardware: HardwareSpec) -> None:
+        """Refuse settings that only fail together with the hardware (one line)."""
+        if hardware.aggregation.kind == "analog":
+            vcmac_ratio(self.amp_ratio)  # refuses ratios the switches cannot set
 
-    def _base_tile(self) -> TileConfig:
-        return TileConfig(backend=self.backend, dac_bits=self.input_bits, adc_bits=self.adc_bits,
-                          read_noise_scale=self.read_noise, rram=TAOX_40NM, access=ACCESS_45NM,
-                          v_read_volt=V_READ_VOLT, seed=self.seed,
-                          use_cache=False)  # every programmed array is new: nothing to reuse
-
-    def layout(self) -> Placement:
-        """Where the ``vector_length x n_outputs * n_bits`` cells go (``placement``)."""
-        return self.read_path().layout(self.vector_length, self.n_outputs * self.n_bits,
-                                       self.n_bits, self._base_tile())
-
-    def tile_config(self) -> TileConfig:
-        """The tile this test runs on (:meth:`cosim.layers.read_path.ReadPath.deploy`): its
-        ``macro_rows`` and ``macro_cols`` are the rows and columns the placement uses of
-        each physical macro (:meth:`layout`), its TIA sized to that block."""
-        return self.read_path().deploy(self.vector_length, self.n_outputs * self.n_bits,
-                                       self.n_bits, self._base_tile())[0]
+    def layout(self, hardware: HardwareSpec, sim: SimOptions) -> Placement:
+        """Where the ``vector_length x n_outputs * n_bits`` cells go."""
+        return placement(hardware, sim, self.vector_length, self.n_outputs * self.n_bits,
+                         self.n_bits)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -261,6 +166,9 @@ class HaqExperimentResult:
 
     Attributes:
         config: the test.
+        hardware: the hardware it ran on.
+        sim: how it was simulated.
+        placement: where the cells went.
         w: target weights, ``(vector_length, n_outputs)``.
         x: inputs, ``(n_vectors, vector_length)``.
         y_exact: ``x @ w``.
@@ -272,6 +180,9 @@ class HaqExperimentResult:
     """
 
     config: HaqExperimentConfig
+    hardware: HardwareSpec
+    sim: SimOptions
+    placement: Placement
     w: np.ndarray
     x: np.ndarray
     y_exact: np.ndarray
@@ -293,8 +204,8 @@ class HaqExperimentResult:
             "normalisation": NORMALISATION,
             "weight_rmse_ptq": self.ptq.weight_rmse, "weight_rmse_haq": self.haq.weight_rmse,
             "haq_ratio_programmed": self.haq_ratio_programmed,
-            "r_wire_ohm": self.config.r_wire_ohm, "cell": self.config.cell,
-            "readout": self.config.readout, "placement": self.config.layout().as_dict(),
+            "hardware_text": self.hardware.describe(), "hardware": self.hardware.as_dict(),
+            "sim": asdict(self.sim), "placement": self.placement.as_dict(),
             "paper": PAPER, "config": asdict(self.config),
             "timings_s": dict(self.timings_s),
         }
@@ -329,37 +240,45 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(np.asarray(a) - np.asarray(b)))))
 
 
-def run_mvm_experiment(cfg: HaqExperimentConfig, *,
+def run_mvm_experiment(cfg: HaqExperimentConfig, hardware: HardwareSpec | None = None,
+                       sim: SimOptions | None = None, *,
                        vcmac_measured: Mapping[int, float] | None = None,
-                       tile: Tile | None = None, progress: bool = False
-                       ) -> HaqExperimentResult:
+                       progress: bool = False) -> HaqExperimentResult:
     """Program one random matrix with PTQ and HAQ and compare their MVMs.
 
     Args:
         cfg: the test.
+        hardware: the hardware (default :class:`HardwareSpec`, the realistic preset).
+        sim: how the tiles compute (default ``SimOptions()``).
         vcmac_measured: measured VCMAC ratio per switch code (circuit layer) for
             analog aggregation; codes missing are taken as nominal.
-        tile: the tile to use (default: ``make_tile(cfg.tile_config())``).
         progress: draw progress bars (write steps while programming, then
             read cycles).
 
     Returns:
         Both schemes' programmed arrays, outputs and RMSEs.
     """
+    hardware = HardwareSpec() if hardware is None else hardware
+    sim = SimOptions() if sim is None else sim
+    cfg.check_hardware(hardware)
+    # every programmed array is new: nothing to reuse from the cache
+    sim = replace(sim, use_cache=False) if sim.backend != "spice" else sim
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     seq = np.random.SeedSequence(int(cfg.seed))
     rng_w, rng_x, rng_ptq, rng_haq, rng_stage = (np.random.default_rng(s) for s in seq.spawn(5))
-    tile = tile or make_tile(cfg.tile_config())
-    rram = tile.config.rram
+    lay = cfg.layout(hardware, sim)
+    tile = make_tile(block_hardware(hardware, lay), sim, seed=cfg.seed)
+    rram = hardware.rram
     w = make_weights(cfg, rng_w)
     x = make_inputs(cfg, rng_x)
     y_exact = x @ w
 
+    agg = hardware.aggregation
     vr: VcmacRatio | None = None
-    if cfg.aggregation == "analog":
-        vr = vcmac_ratio(cfg.amp_ratio, vcmac_measured, stage_spread=cfg.vcmac_stage_spread)
-        s_prog = vr.measured if cfg.vcmac_correction else cfg.amp_ratio
+    if agg.kind == "analog":
+        vr = vcmac_ratio(cfg.amp_ratio, vcmac_measured, stage_spread=agg.vcmac_stage_spread)
+        s_prog = vr.measured if agg.vcmac_correction else cfg.amp_ratio
         stages: float | tuple[float, ...] = vr.measured
         if vr.stage_spread > 0 and cfg.n_bits > 1:
             stages = tuple(vr.measured * (1.0 + vr.stage_spread
@@ -374,8 +293,8 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
                  leave=False)
 
     def writer(rng: np.random.Generator) -> ProgramCells:
-        cells = BinaryCellWriter(rram=rram, lrs_sigma=cfg.write_noise,
-                                 hrs_sigma=cfg.hrs_noise, rng=rng)
+        cells = BinaryCellWriter(rram=rram, lrs_sigma=hardware.noise.write,
+                                 hrs_sigma=hardware.noise.write_hrs, rng=rng)
 
         def write(g_target_siemens: np.ndarray, /) -> np.ndarray:
             steps.update()
@@ -384,15 +303,12 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
 
     # Both schemes share one tile: the same hardware, programmed in turn.
     layers = {}
-    gain = cfg.layout().mean_attenuation
-    for name, scheme, rng, agg in (("ptq", PTQ(n_bits=cfg.n_bits, read_gain=gain), rng_ptq,
-                                    Aggregator()),
-                                   ("haq", HAQ(n_bits=cfg.n_bits, amp_ratio=s_prog,
-                                               passes=cfg.haq_passes, read_gain=gain), rng_haq,
-                                    haq_agg)):
+    for name, scheme, rng, aggregator in (
+            ("ptq", PTQ(n_bits=cfg.n_bits), rng_ptq, Aggregator()),
+            ("haq", HAQ(n_bits=cfg.n_bits, amp_ratio=s_prog), rng_haq, haq_agg)):
         t0 = time.perf_counter()
-        layers[name] = AnalogLayer.deploy(scheme, tile, w=w, write=writer(rng),
-                                          verify_read=cfg.verify_read, aggregator=agg)
+        layers[name] = AnalogLayer.program(scheme, tile, w=w, write=writer(rng), placement=lay,
+                                           aggregator=aggregator)
         timings[f"program_{name}"] = time.perf_counter() - t0
     steps.close()
 
@@ -415,20 +331,27 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, *,
                                      events=pw.events + mvm_events,
                                      mvm_events=first_events)
         timings[f"mvm_{name}"] = time.perf_counter() - t0
-    return HaqExperimentResult(config=cfg, w=w, x=x, y_exact=y_exact, ptq=results["ptq"],
-                               haq=results["haq"], vcmac=vr, haq_ratio_programmed=s_prog,
-                               timings_s=timings)
+    return HaqExperimentResult(config=cfg, hardware=hardware, sim=sim, placement=lay, w=w, x=x,
+                               y_exact=y_exact, ptq=results["ptq"], haq=results["haq"], vcmac=vr,
+                               haq_ratio_programmed=s_prog, timings_s=timings)
 
 
 # -- the sweep ---------------------------------------------------------------------------
 
+SWEEP_AXES = ("amp_ratio", "write_noise", "bits", "seed")
+"""The keys of a sweep point; ``write_noise`` sets ``hardware.noise.write``."""
+
+
 def sweep_config(point: Mapping[str, Any]) -> HaqExperimentConfig:
-    """The test of one sweep point: ``amp_ratio``, ``noise``, ``bits``, ``seed`` and
-    optional fixed keys named like :class:`HaqExperimentConfig` fields."""
+    """The test of one sweep point: ``amp_ratio``, ``bits``, ``seed`` and optional fixed
+    keys named like :class:`HaqExperimentConfig` fields (``write_noise`` is hardware,
+    applied by :func:`sweep_point`)."""
     known = set(HaqExperimentConfig.__dataclass_fields__)
-    rename = {"noise": "write_noise", "bits": "n_bits"}
+    rename = {"bits": "n_bits"}
     kwargs = {}
     for k, v in point.items():
+        if k in ("write_noise", "hardware_digest"):
+            continue
         name = rename.get(k, k)
         if name not in known:
             raise ConfigError(f"unknown sweep key {k!r}")
@@ -436,16 +359,29 @@ def sweep_config(point: Mapping[str, Any]) -> HaqExperimentConfig:
     return HaqExperimentConfig(**{"read_cycles": 0, **kwargs})
 
 
-def sweep_point(point: Mapping[str, Any]) -> dict[str, Any]:
+def sweep_hardware(point: Mapping[str, Any], hardware: HardwareSpec) -> HardwareSpec:
+    """The hardware of one sweep point: ``hardware`` with its ``write_noise``."""
+    if "write_noise" not in point:
+        return hardware
+    return hardware.with_parts(noise={"write": float(point["write_noise"])})
+
+
+def sweep_point(point: Mapping[str, Any], *, hardware: Mapping[str, Any],
+                sim: Mapping[str, Any]) -> dict[str, Any]:
     """Run the MVM test of one sweep point; returns its tidy-row figures.
 
-    A ``vcmac_measured`` key (see :func:`encode_ratios`) carries the measured
-    VCMAC ratios for analog aggregation, measured once by the caller.
+    ``hardware`` and ``sim`` are the sweep's :meth:`HardwareSpec.as_dict` and
+    ``asdict(SimOptions)`` (tables, so the function pickles to any worker). A
+    ``vcmac_measured`` key (see :func:`encode_ratios`) carries the measured VCMAC
+    ratios for analog aggregation, measured once by the caller.
     """
+    from cosim.hardware.presets import hardware_from_mapping
+
     point = dict(point)
     vcmac = decode_ratios(point.pop("vcmac_measured", ""))
     cfg = sweep_config(point)
-    res = run_mvm_experiment(cfg, vcmac_measured=vcmac or None)
+    hw = sweep_hardware(point, hardware_from_mapping(hardware))
+    res = run_mvm_experiment(cfg, hw, SimOptions(**sim), vcmac_measured=vcmac or None)
     return {"rmse_ptq": res.ptq.rmse, "rmse_haq": res.haq.rmse, "ratio": res.ratio,
             "weight_rmse_ptq": res.ptq.weight_rmse, "weight_rmse_haq": res.haq.weight_rmse,
             "haq_ratio_programmed": res.haq_ratio_programmed}
@@ -488,17 +424,18 @@ def decode_ratios(text: str) -> dict[int, float]:
 
 
 def best_amp_ratio(table: pd.DataFrame, metric: str = "rmse_haq") -> pd.DataFrame:
-    """Best ``s`` per (bits, noise): the ratio with the lowest mean ``metric`` over seeds.
+    """Best ``s`` per (bits, write noise): the ratio with the lowest mean ``metric`` over seeds.
 
     Returns:
-        Columns ``bits, noise, best_amp_ratio, <metric>_mean, <metric>_std, seeds``.
+        Columns ``bits, write_noise, best_amp_ratio, <metric>_mean, <metric>_std, seeds``.
     """
-    for col in ("bits", "noise", "amp_ratio", metric):
+    for col in ("bits", "write_noise", "amp_ratio", metric):
         if col not in table.columns:
             raise ConfigError(f"sweep table has no column {col!r}")
-    g = table.groupby(["bits", "noise", "amp_ratio"])[metric].agg(["mean", "std", "count"])
+    g = table.groupby(["bits", "write_noise", "amp_ratio"])[metric].agg(
+        ["mean", "std", "count"])
     g = g.reset_index()
-    idx = g.groupby(["bits", "noise"])["mean"].idxmin()
+    idx = g.groupby(["bits", "write_noise"])["mean"].idxmin()
     best = g.loc[idx].rename(columns={"amp_ratio": "best_amp_ratio", "mean": f"{metric}_mean",
                                       "std": f"{metric}_std", "count": "seeds"})
-    return best.sort_values(["bits", "noise"]).reset_index(drop=True)
+    return best.sort_values(["bits", "write_noise"]).reset_index(drop=True)

@@ -3,7 +3,7 @@
 ``run`` does train, deploy and eval in one go; ``train`` writes a checkpoint
 (Ctrl-C keeps the last state, ``--resume`` continues it) that ``deploy``,
 ``eval``, ``sparse`` and ``hapo`` read with ``--model``; ``encodings``
-compares the input encodings. Run folders: see :mod:`cosim.outputs.neural_field`.
+compares the input encodings. Run folders: see :mod:`cosim.outputs.field`.
 Every input is checked (config, volume file, model folder) before the run
 folder is made and before any work.
 """
@@ -19,6 +19,10 @@ from typing import Any
 import click
 
 from circuits.errors import ConfigError
+from cosim.commands.options import HardwareChoice, SimChoice, hardware_options, sim_options
+from cosim.engine.options import SimOptions
+from cosim.hardware.presets import load_hardware
+from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.outpath import OutputPath
 from cosim.outputs.rundir import new_run_dir, prepare_run_dir
@@ -107,36 +111,15 @@ _MODEL = [
     click.option("--seed", type=int, default=0, show_default=True),
 ]
 _DEPLOY = [
-    click.option("--backend", default=None,
-                 help="Tile backend of every layer: ideal or calibrated [default: a --model's "
-                      "own, else ideal]."),
     click.option("--bits", default="14,14,12", show_default=True,
                  help="Cells per weight: input,hidden,output matrices."),
     click.option("--amp-ratio", type=float, default=1.5, show_default=True, help="HAQ s (> 1)."),
     click.option("--weight-scaling", default="matrix", show_default=True,
                  help="Full-scale weight of HAQ/PTQ: matrix (one per matrix, the NF "
                       "paper's) or column (one per output column, applied digitally)."),
-    click.option("--write-noise", type=float, default=0.15, show_default=True,
-                 help="LRS write-noise std, fraction of g_LRS (NF code 0.15)."),
-    click.option("--read-noise", type=float, default=0.0, show_default=True,
-                 help="Read-noise amplitude, fresh at every read (PRIME eq. 7)."),
-    click.option("--read-path", "read_path", default=None,
-                 help="paper (0T1R, no wires, ideal virtual ground, 1 HAQ pass) or realistic "
-                      "(1T1R, 1.06 ohm segments, TIA sized per block, IR-aware placement, "
-                      "3 HAQ passes with transfer verify reads) [default: a --model's own, "
-                      "else paper]."),
-    click.option("--r-wire", "r_wire_ohm", type=float, default=None,
-                 help="Wire resistance per cell segment (ohm) [default: a --model's own, else "
-                      "the read path's: paper 0, realistic 1.06]."),
 ]
-_DEPLOY_NAMES = ("backend", "bits", "amp_ratio", "weight_scaling", "write_noise", "read_noise",
-                 "read_path", "r_wire_ohm")
-"""The parameter each option of ``_DEPLOY`` fills, in order (for :func:`_deploy_options`)."""
-
-
-def _deploy_options(*names: str) -> list[Callable]:
-    """The deploy options filling parameters ``names`` (a command that takes only some)."""
-    return [o for o, n in zip(_DEPLOY, _DEPLOY_NAMES, strict=True) if n in names]
+HARDWARE = "paper"
+"""The field's default hardware preset (a ``--model``'s own hardware where one is given)."""
 
 
 _MODEL_DIR = click.option("--model", "model_dir", type=click.Path(path_type=Path),
@@ -152,11 +135,12 @@ _OUT = [
 def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0,0,0",
                   encoding: str, sigma: float | None,
                   wide: bool, steps: int | None, batch: int | None, lr: float, seed: int,
-                  **deploy: Any):
-    from cosim.workloads.nf.encoder import EncoderConfig
-    from cosim.workloads.nf.field import NeuralFieldConfig
-    from cosim.workloads.nf.mlp import PAPER_MLP, WIDE, TrainConfig
-    from cosim.workloads.nf.stage import QUICK_BATCH, QUICK_SHAPE, QUICK_STEPS
+                  bits: str = "14,14,12", amp_ratio: float = 1.5,
+                  weight_scaling: str = "matrix"):
+    from cosim.workloads.field.encoder import EncoderConfig
+    from cosim.workloads.field.field import NeuralFieldConfig
+    from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
+    from cosim.workloads.field.stage import QUICK_BATCH, QUICK_SHAPE, QUICK_STEPS
 
     # --quick: the main job's stage setting (well under 3 minutes on 2 cores)
     shape = QUICK_SHAPE if quick else parse_shape(phantom)
@@ -168,24 +152,18 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
                              phantom_angles=parse_floats(phantom_angles, "--phantom-angles"),
                              encoder=EncoderConfig(kind=encoding, sigma=sigma),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
-                             **_deploy_fields(**deploy))
+                             **_deploy_fields(bits=bits, amp_ratio=amp_ratio,
+                                              weight_scaling=weight_scaling))
 
 
-def _deploy_fields(*, backend: str | None = None, bits: str = "14,14,12",
-                   amp_ratio: float = 1.5, weight_scaling: str = "matrix",
-                   write_noise: float = 0.15, read_noise: float = 0.0,
-                   read_path: str | None = None, r_wire_ohm: float | None = None
-                   ) -> dict[str, Any]:
-    """Config fields of the deploy options; backend, read path and wires only when given
-    (else a model's own, or the config's defaults: ideal, paper, the read path's wires)."""
-    given = {k: v for k, v in (("backend", backend), ("read_path", read_path),
-                               ("r_wire_ohm", r_wire_ohm)) if v is not None}
-    return {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "weight_scaling": weight_scaling,
-            "write_noise": write_noise, "read_noise": read_noise, **given}
+def _deploy_fields(*, bits: str = "14,14,12", amp_ratio: float = 1.5,
+                   weight_scaling: str = "matrix") -> dict[str, Any]:
+    """Config fields of the deploy options."""
+    return {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "weight_scaling": weight_scaling}
 
 
 def _volume(volume_path: Path | None, frame: int | None):
-    from cosim.workloads.nf.volume import load_volume
+    from cosim.workloads.field.volume import load_volume
 
     if volume_path is not None:
         return load_volume(volume_path, frame)
@@ -194,23 +172,25 @@ def _volume(volume_path: Path | None, frame: int | None):
     return None
 
 
-def _model(model_dir: Path, deploy: dict[str, Any] | None = None, what: str = "--model"):
-    """``(config, volume, state)`` of a trained model, with the deploy options applied."""
-    from cosim.outputs.neural_field import load_checkpoint
-    from cosim.workloads.nf.field import encoder_read
+def _model(model_dir: Path, deploy: dict[str, Any] | None = None, what: str = "--model", *,
+           hardware: HardwareChoice | None = None, sim: SimChoice | None = None):
+    """``(config, hardware, sim, volume, state)`` of a trained model, with the deploy
+    options applied and the hardware options over the model's own hardware."""
+    from cosim.outputs.field import load_checkpoint
+    from cosim.workloads.field.field import encoder_read
 
-    cfg, truth, state = load_checkpoint(model_dir, what)
+    cfg, hw0, sim0, truth, state = load_checkpoint(model_dir, what)
+    hw = hardware.resolve(hw0) if hardware is not None else hw0
+    sim_ = sim.resolve(sim0) if sim is not None else sim0
+    if encoder_read(cfg, hw, sim_) != encoder_read(cfg, hw0, sim0):
+        raise ConfigError(
+            f"{what} {model_dir} was trained on {hw0.name} hardware ({sim0.backend} backend), "
+            f"whose Gaussian encoder B it learnt; B is read through the hardware, so "
+            f"{hw.name} ({sim_.backend}) needs a model trained on it "
+            f"('cosim field train --hardware ...')")
     if deploy is not None:
-        new = replace(cfg, **_deploy_fields(**deploy))
-        if encoder_read(new) != encoder_read(cfg):
-            raise ConfigError(
-                f"{what} {model_dir} was trained on the {cfg.read_path} read path "
-                f"({cfg.backend} backend), whose Gaussian encoder B it learnt; B is read "
-                f"through the read path, so --read-path {new.read_path} --backend "
-                f"{new.backend} needs a model trained with them "
-                f"('cosim field train --read-path {new.read_path} --backend {new.backend}')")
-        cfg = new
-    return cfg, truth, state
+        cfg = replace(cfg, **_deploy_fields(**deploy))
+    return cfg, hw, sim_, truth, state
 
 
 def _progress(as_json: bool) -> Callable[[str, int, int], None]:
@@ -237,8 +217,8 @@ def _print_metrics(summary: dict[str, Any], run_dir: Path) -> None:
         if f"psnr_{m}" in summary:
             click.echo(f"{m:>22}: PSNR {summary[f'psnr_{m}']:6.2f} dB   SSIM "
                        f"{summary[f'ssim_{m}']:.3f}")
-    if "read_path" in summary:
-        click.echo(f"read path: {summary['read_path']}")
+    if "hardware_text" in summary:
+        click.echo(f"hardware: {summary['hardware_text']}")
     click.echo(f"wrote {run_dir}")
 
 
@@ -252,54 +232,62 @@ def _finish(summary: dict[str, Any], run_dir: Path, as_json: bool) -> None:
 
 @field_group.command("run")
 @click.option("--quick", is_flag=True, help="Small phantom (8x48x48), 300 steps.")
-@_options(_VOLUME + _MODEL + _DEPLOY + _OUT)
+@_options(_VOLUME + _MODEL + _DEPLOY)
+@hardware_options(HARDWARE)
+@sim_options
+@_options(_OUT)
 def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
-                      run_dir: Path | None, as_json: bool, **opts: Any) -> None:
+                      hardware: HardwareSpec, sim: SimOptions, run_dir: Path | None,
+                      as_json: bool, **opts: Any) -> None:
     """Train the neural field (dense), deploy it with HAQ and PTQ, report PSNR/SSIM."""
-    from cosim.workloads.nf.field import run_neural_field
+    from cosim.outputs.field import write_field_run
+    from cosim.workloads.field.field import run_neural_field
 
     cfg = _model_config(quick=quick, **opts)
     volume = _volume(volume_path, frame)
-    from cosim.outputs.neural_field import save_checkpoint, write_neural_field
-
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field")) as run_dir:
-        result = run_neural_field(cfg, volume, progress=_progress(as_json))
-        summary = write_neural_field(result, run_dir)
-        save_checkpoint(run_dir, cfg, result.truth, result.training)  # a --model for the rest
+        result = run_neural_field(cfg, hardware, sim, volume, progress=_progress(as_json))
+        summary = write_field_run(result, run_dir)
     _finish(summary, run_dir, as_json)
 
 
 @field_group.command("train")
 @click.option("--resume", is_flag=True,
               help="Continue the checkpoint in -o (its config; --steps may raise the total).")
-@_options(_VOLUME + _MODEL + _deploy_options("backend", "read_path", "r_wire_ohm") + _OUT)
+@_options(_VOLUME + _MODEL)
+@hardware_options(HARDWARE, deferred=True)
+@sim_options(deferred=True)
+@_options(_OUT)
 def field_train_command(resume: bool, volume_path: Path | None, frame: int | None,
-                        run_dir: Path | None, as_json: bool, **opts: Any) -> None:
+                        hardware: HardwareChoice, sim: SimChoice, run_dir: Path | None,
+                        as_json: bool, **opts: Any) -> None:
     """Train the neural field (dense) and keep a checkpoint; Ctrl-C keeps the last step."""
-    from cosim.outputs.neural_field import write_training
-    from cosim.workloads.nf.field import prepare, train_field
-    from cosim.workloads.nf.mlp import TrainConfig
+    from cosim.outputs.field import write_training
+    from cosim.workloads.field.field import prepare, train_field
+    from cosim.workloads.field.mlp import TrainConfig
 
     if resume:
         if run_dir is None:
             raise ConfigError("--resume needs -o RUN_DIR (the run to continue)")
         if volume_path is not None or frame is not None:
             raise ConfigError("--resume continues on the checkpoint's volume; drop --volume")
-        cfg, truth, state = _model(run_dir, what="-o")
+        cfg, hw, sim_, truth, state = _model(run_dir, what="-o", hardware=hardware, sim=sim)
         if opts["steps"] is not None:
             cfg = replace(cfg, training=TrainConfig(**{**cfg.training.__dict__,
                                                        "steps": opts["steps"]}))
         volume = truth
     else:
         cfg, state = _model_config(**opts), None
+        hw, sim_ = hardware.resolve(HARDWARE), sim.resolve()
         volume = _volume(volume_path, frame)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-train"),
                          resume=resume, resumable=True) as run_dir:
-        prep = prepare(cfg, volume)
+        prep = prepare(cfg, hw, sim_, volume)
         saved: dict[str, Any] = {}
 
         def keep(st) -> None:
-            saved["summary"] = write_training(run_dir, cfg, prep.truth, st, interrupted=True)
+            saved["summary"] = write_training(run_dir, cfg, hw, sim_, prep.truth, st,
+                                              interrupted=True)
 
         try:
             state = train_field(cfg, prep, resume=state, progress=_progress(as_json),
@@ -309,9 +297,9 @@ def field_train_command(resume: bool, volume_path: Path | None, frame: int | Non
             click.echo(f"interrupted at step {step}; checkpoint kept in {run_dir}; continue "
                        f"with 'cosim field train --resume -o {run_dir}'", err=True)
             sys.exit(130)
-        summary = write_training(run_dir, cfg, prep.truth, state)
-        from cosim.workloads.nf.metrics import psnr
-        from cosim.workloads.nf.mlp import forward
+        summary = write_training(run_dir, cfg, hw, sim_, prep.truth, state)
+        from cosim.workloads.field.metrics import psnr
+        from cosim.workloads.field.mlp import forward
 
         summary["psnr_software"] = psnr(forward(state.params, prep.feats, cfg.mlp).reshape(
             prep.truth.shape), prep.truth)
@@ -325,19 +313,22 @@ def field_train_command(resume: bool, volume_path: Path | None, frame: int | Non
 
 @field_group.command("deploy")
 @_MODEL_DIR
-@_options(_DEPLOY + _OUT)
-def field_deploy_command(model_dir: Path, run_dir: Path | None, as_json: bool,
-                         **deploy: Any) -> None:
+@_options(_DEPLOY)
+@hardware_options(HARDWARE, deferred=True)
+@sim_options(deferred=True)
+@_options(_OUT)
+def field_deploy_command(model_dir: Path, hardware: HardwareChoice, sim: SimChoice,
+                         run_dir: Path | None, as_json: bool, **deploy: Any) -> None:
     """Write a trained model onto analog layers with HAQ and PTQ: cells, weight error."""
-    from cosim.outputs.neural_field import write_deploy
-    from cosim.workloads.nf.field import deploy_field, prepare
+    from cosim.outputs.field import write_deploy
+    from cosim.workloads.field.field import deploy_field, prepare
 
-    cfg, truth, state = _model(model_dir, deploy)
+    cfg, hw, sim_, truth, state = _model(model_dir, deploy, hardware=hardware, sim=sim)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-deploy")
                          ) as run_dir:
-        prep = prepare(cfg, truth)
-        deployed = {s: deploy_field(cfg, prep, state.params, s) for s in ("haq", "ptq")}
-        summary = write_deploy(run_dir, cfg, deployed, state.params)
+        prep = prepare(cfg, hw, sim_, truth)
+        deployed = {s: deploy_field(cfg, hw, sim_, prep, state.params, s) for s in ("haq", "ptq")}
+        summary = write_deploy(run_dir, cfg, hw, sim_, deployed, state.params)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)
@@ -350,20 +341,24 @@ def field_deploy_command(model_dir: Path, run_dir: Path | None, as_json: bool,
 
 @field_group.command("eval")
 @_MODEL_DIR
-@_options(_VOLUME + _DEPLOY + _OUT)
+@_options(_VOLUME + _DEPLOY)
+@hardware_options(HARDWARE, deferred=True)
+@sim_options(deferred=True)
+@_options(_OUT)
 def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | None,
-                       run_dir: Path | None, as_json: bool, **deploy: Any) -> None:
+                       hardware: HardwareChoice, sim: SimChoice, run_dir: Path | None,
+                       as_json: bool, **deploy: Any) -> None:
     """Deploy a trained model (HAQ, PTQ) and evaluate it on its volume or --volume."""
-    from cosim.outputs.neural_field import write_neural_field
-    from cosim.workloads.nf.field import evaluate_field, prepare
+    from cosim.outputs.field import write_neural_field
+    from cosim.workloads.field.field import evaluate_field, prepare
 
-    cfg, truth, state = _model(model_dir, deploy)
+    cfg, hw, sim_, truth, state = _model(model_dir, deploy, hardware=hardware, sim=sim)
     volume = _volume(volume_path, frame)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-eval")
                          ) as run_dir:
-        prep = prepare(cfg, truth if volume is None else volume)
-        result = evaluate_field(cfg, prep, state, progress=_progress(as_json))
-        summary = write_neural_field(result, run_dir)
+        prep = prepare(cfg, hw, sim_, truth if volume is None else volume)
+        result = evaluate_field(cfg, hw, sim_, prep, state, progress=_progress(as_json))
+        summary = write_neural_field(result, run_dir, "field eval")
     _finish(summary, run_dir, as_json)
 
 
@@ -375,22 +370,25 @@ def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | N
               help="Seed of the voxel sample.")
 @click.option("--spice-workers", type=int, default=1, show_default=True,
               help="ngspice processes at once.")
-@_options(_deploy_options("bits", "amp_ratio", "weight_scaling", "write_noise", "read_path",
-                          "r_wire_ohm") + _OUT)
+@_options(_DEPLOY)
+@hardware_options(HARDWARE, deferred=True)
+@_options(_OUT)
 def field_verify_command(model_dir: Path, voxels: int, sample_seed: int, spice_workers: int,
-                         run_dir: Path | None, as_json: bool, **deploy: Any) -> None:
+                         hardware: HardwareChoice, run_dir: Path | None, as_json: bool,
+                         **deploy: Any) -> None:
     """Spot-check: HAQ-deployed field on calibrated vs spice, per layer and end to end."""
-    from cosim.outputs.neural_field import write_verify
-    from cosim.workloads.nf.field import prepare
-    from cosim.workloads.nf.verify import VerifyConfig, verify_field
+    from cosim.outputs.field import write_verify
+    from cosim.workloads.field.field import prepare
+    from cosim.workloads.field.verify import VerifyConfig, verify_field
 
     vcfg = VerifyConfig(voxels=voxels, seed=sample_seed, spice_workers=spice_workers)
-    cfg, truth, state = _model(model_dir, {"backend": "calibrated", **deploy})
+    cfg, hw, sim_, truth, state = _model(model_dir, deploy, hardware=hardware,
+                                         sim=SimChoice(values=(("backend", "calibrated"),)))
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-verify")
                          ) as run_dir:
-        prep = prepare(cfg, truth)
+        prep = prepare(cfg, hw, sim_, truth)
         say = None if as_json else (lambda name: click.echo(f"spice: {name}", err=True))
-        result = verify_field(cfg, prep, state.params, vcfg, progress=say)
+        result = verify_field(cfg, hw, prep, state.params, vcfg, progress=say)
         summary = write_verify(result, run_dir)
     summary["run_dir"] = str(run_dir)
     if as_json:
@@ -403,7 +401,7 @@ def field_verify_command(model_dir: Path, voxels: int, sample_seed: int, spice_w
         click.echo(f"end to end: max |calibrated - spice| {summary['end_to_end_max_abs']:.2e} "
                    f"(bound {summary['end_to_end_bound']:.0e}); "
                    f"{'passed' if summary['passed'] else 'FAILED'}")
-        click.echo(f"read path: {summary['read_path']}")
+        click.echo(f"hardware: {summary['hardware_text']}")
         click.echo(f"wrote {run_dir}")
     if not summary["passed"]:
         sys.exit(1)
@@ -421,18 +419,22 @@ def field_verify_command(model_dir: Path, voxels: int, sample_seed: int, spice_w
 @click.option("--motion", type=float, default=0.05, show_default=True,
               help="Target without --volume: a phantom model's phantom moved by this "
                    "(a model of another volume: that volume).")
-@_options(_VOLUME + _DEPLOY + _OUT)
+@_options(_VOLUME + _DEPLOY)
+@hardware_options(HARDWARE, deferred=True)
+@sim_options(deferred=True)
+@_options(_OUT)
 def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batch: int,
                          lr: float, motion: float, volume_path: Path | None, frame: int | None,
-                         run_dir: Path | None, as_json: bool, **deploy: Any) -> None:
+                         hardware: HardwareChoice, sim: SimChoice, run_dir: Path | None,
+                         as_json: bool, **deploy: Any) -> None:
     """Sparse task (Fig. 4e): fine-tune the model on a few slices, evaluate all of them."""
-    from cosim.outputs.neural_field import write_neural_field, write_sparse
-    from cosim.workloads.nf.field import prepare
-    from cosim.workloads.nf.sparse import SparseConfig, run_sparse, slice_subset, sparse_target
+    from cosim.outputs.field import write_neural_field, write_sparse
+    from cosim.workloads.field.field import prepare
+    from cosim.workloads.field.sparse import SparseConfig, run_sparse, slice_subset, sparse_target
 
     scfg = SparseConfig(counts=parse_counts(slices), steps=finetune_steps, batch=batch,
                         learning_rate=lr)
-    cfg, truth, state = _model(model_dir, deploy)
+    cfg, hw, sim_, truth, state = _model(model_dir, deploy, hardware=hardware, sim=sim)
     volume = _volume(volume_path, frame)
     if volume is None:
         target, what = sparse_target(truth, motion, cfg.phantom_angles)
@@ -443,8 +445,8 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
         slice_subset(target.shape[0], k)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-sparse")
                          ) as run_dir:
-        prep = prepare(cfg, target)
-        result = run_sparse(cfg, prep, state.params, scfg, progress=_progress(as_json))
+        prep = prepare(cfg, hw, sim_, target)
+        result = run_sparse(cfg, hw, sim_, prep, state.params, scfg, progress=_progress(as_json))
         summary = write_sparse(result, run_dir)
         top = max(scfg.counts)
         write_neural_field(result.runs[top], run_dir / f"slices_{top}")
@@ -471,15 +473,17 @@ def field_encodings_command(quick: bool, kinds: str, volume_path: Path | None,
 
     Gaussian and positional each use their own default scale unless --sigma sets one.
     """
-    from cosim.outputs.neural_field import write_encodings
-    from cosim.workloads.nf.encodings import check_kinds, compare_encodings
+    from cosim.outputs.field import write_encodings
+    from cosim.workloads.field.encodings import check_kinds, compare_encodings
 
     names = check_kinds(tuple(k.strip() for k in kinds.split(",")))
     cfg = _model_config(quick=quick, **opts)
     volume = _volume(volume_path, frame)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-encodings")
                          ) as run_dir:
-        result = compare_encodings(cfg, volume, kinds=names, progress=_progress(as_json))
+        # software only: the encoder's B as the paper preset's cells hold it
+        result = compare_encodings(cfg, load_hardware(HARDWARE), SimOptions(), volume,
+                                   kinds=names, progress=_progress(as_json))
         summary = write_encodings(result, run_dir)
     summary["run_dir"] = str(run_dir)
     if as_json:
@@ -510,16 +514,20 @@ def field_encodings_command(quick: bool, kinds: str, volume_path: Path | None,
               help="Objective's lambda: dB a doubling of RRAM cells must buy.")
 @click.option("--eval-voxels", type=int, default=65536, show_default=True,
               help="Voxels evaluated per point (seeded sample); 0 for all.")
-@_options(_deploy_options("backend", "weight_scaling", "write_noise", "read_noise",
-                          "read_path", "r_wire_ohm") + _OUT)
+@click.option("--weight-scaling", default="matrix", show_default=True,
+              help="Full-scale weight of HAQ: matrix or column.")
+@hardware_options(HARDWARE, deferred=True)
+@sim_options(deferred=True)
+@_options(_OUT)
 def field_hapo_command(model_dir: Path, bits_input: str, bits_hidden: str, bits_output: str,
                        amp_ratios: str, keep: str, ranks: str, finetune_steps: int,
-                       penalty: float, eval_voxels: int, run_dir: Path | None, as_json: bool,
-                       **deploy: Any) -> None:
+                       penalty: float, eval_voxels: int, weight_scaling: str,
+                       hardware: HardwareChoice, sim: SimChoice, run_dir: Path | None,
+                       as_json: bool) -> None:
     """HAPO: grid over bits, s, pruning and rank; PSNR against RRAM cells, optimum marked."""
-    from cosim.outputs.neural_field import write_hapo
-    from cosim.workloads.nf.field import prepare
-    from cosim.workloads.nf.hapo import HapoConfig, run_hapo
+    from cosim.outputs.field import write_hapo
+    from cosim.workloads.field.field import hardware_text, prepare
+    from cosim.workloads.field.hapo import HapoConfig, run_hapo
 
     hcfg = HapoConfig(bits_input=parse_counts(bits_input, "--bits-input"),
                       bits_hidden=parse_counts(bits_hidden, "--bits-hidden"),
@@ -528,12 +536,13 @@ def field_hapo_command(model_dir: Path, bits_input: str, bits_hidden: str, bits_
                       keep=parse_floats(keep, "--keep"), ranks=parse_counts(ranks, "--ranks"),
                       finetune_steps=finetune_steps, penalty_db=penalty,
                       eval_voxels=eval_voxels)
-    cfg, truth, state = _model(model_dir, deploy)
+    cfg, hw, sim_, truth, state = _model(model_dir, hardware=hardware, sim=sim)
+    cfg = replace(cfg, weight_scaling=weight_scaling)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-hapo")
                          ) as run_dir:
-        prep = prepare(cfg, truth)
-        result = run_hapo(cfg, prep, state.params, hcfg, progress=_progress(as_json))
-        summary = write_hapo(result, run_dir, cfg.read_path_text())
+        prep = prepare(cfg, hw, sim_, truth)
+        result = run_hapo(cfg, hw, sim_, prep, state.params, hcfg, progress=_progress(as_json))
+        summary = write_hapo(result, run_dir, hardware_text(hw, sim_))
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)

@@ -82,7 +82,7 @@ WIDE = MLPConfig(width=128, rank=0, n_hidden=1)
 """A wider network for volumes the paper's cannot fit: SIREN 131 -> 128, a full-rank
 hidden 128 x 128, -> 1 (33,280 weights, 2.2 times the paper's).
 
-Measured (``benchmarks/bench_nf.py --wide``: 40 x 128 x 128 phantom, Gaussian sigma 4,
+Measured (``benchmarks/bench_field.py --wide``: 40 x 128 x 128 phantom, Gaussian sigma 4,
 2000 steps, batch 16384, ideal backend, paper read path; one shared core): software
 33.17 dB, HAQ 29.58 dB, PTQ 12.67 dB; training 661 s, all 973 s wall (528 s CPU).
 With one full-scale weight per matrix HAQ is 3.6 dB below software: W_in's rms

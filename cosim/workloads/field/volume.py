@@ -140,7 +140,7 @@ def normalise(volume: np.ndarray) -> np.ndarray:
 def voxel_coordinates(shape: tuple[int, int, int]) -> np.ndarray:
     """Coordinates ``(x, y, z)`` in ``[-1, 1]`` of every voxel, ``(S*H*W, 3)``, C order.
 
-    The same ``linspace(-1, 1, n)`` grid as :func:`cosim.workloads.nf.phantom.shepp_logan_3d`.
+    The same ``linspace(-1, 1, n)`` grid as :func:`cosim.workloads.field.phantom.shepp_logan_3d`.
     """
     s, h, w = shape
     z, y, x = (np.linspace(-1.0, 1.0, n) for n in (s, h, w))

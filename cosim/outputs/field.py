@@ -1,6 +1,6 @@
 """Run-folder outputs of the neural field: metric tables, slice grid, histograms, workload.json.
 
-The workload (:mod:`cosim.workloads.nf.field`) computes; this module writes::
+The workload (:mod:`cosim.workloads.field.field`) computes; this module writes::
 
     RUN_DIR/metrics.csv          PSNR and SSIM over the volume, one row per method
     RUN_DIR/metrics_slices.csv   PSNR and SSIM per slice and method
@@ -8,8 +8,8 @@ The workload (:mod:`cosim.workloads.nf.field`) computes; this module writes::
     RUN_DIR/slices.png/.svg      ground truth / software / HAQ / PTQ and |error| maps
     RUN_DIR/conductance.png/.svg conductance histograms: GE pairs and the output layer (Fig. 4c,d)
     RUN_DIR/workload.json        the HAQ pass's counted events (for ``cosim report``)
-    RUN_DIR/manifest.json        the summary (metrics, conventions, read path, config)
-    RUN_DIR/checkpoint.npz       config, volume, parameters, Adam state (train, run)
+    RUN_DIR/manifest.json        the summary (metrics, conventions, hardware, config)
+    RUN_DIR/checkpoint.npz       config, hardware, volume, parameters, Adam state (train, run)
 
 and for the other ``cosim field`` commands::
 
@@ -19,11 +19,13 @@ and for the other ``cosim field`` commands::
     encodings: encodings.csv, encodings.png/.svg (Fig. 4b)
     hapo:      hapo.csv, hapo.png/.svg (PSNR_HAQ vs RRAM cells, optimum marked)
 
-Every figure's title names the read path (backend, wires, read noise).
+Every figure's title names the hardware and the backend. ``cosim field run`` and the main
+job's ``field`` stage write their folders with the same writer, :func:`write_field_run`.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +34,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cosim.accounting.workload import write_workload_json
+from cosim.engine.options import SimOptions
+from cosim.hardware.presets import hardware_from_mapping, preset
+from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
-from cosim.workloads.nf.field import NeuralFieldResult
+from cosim.workloads.field.field import NeuralFieldResult, hardware_text
 
 
-def write_neural_field(result: NeuralFieldResult, run_dir: Path) -> dict[str, Any]:
-    """Write the tables, figures and workload of one neural-field run into ``run_dir``.
+def write_neural_field(result: NeuralFieldResult, run_dir: Path, command: str = "field run"
+                       ) -> dict[str, Any]:
+    """Write the tables, figures and workload of one evaluation into ``run_dir``.
 
     Returns:
         The summary written to ``manifest.json`` (with the file names).
@@ -52,8 +58,19 @@ def write_neural_field(result: NeuralFieldResult, run_dir: Path) -> dict[str, An
     summary = {**result.summary(),
                "tables": ["metrics.csv", "metrics_slices.csv", "training.csv", "workload.json"],
                "figures": sorted(p.name for p in figures)}
-    write_manifest(run_dir, new_manifest("field run", simulator=False, **summary))
-    return {"command": "field run", **summary}
+    write_manifest(run_dir, new_manifest(command, simulator=False, **summary))
+    return {"command": command, **summary}
+
+
+def write_field_run(result: NeuralFieldResult, run_dir: Path, command: str = "field run"
+                    ) -> dict[str, Any]:
+    """The one writer of a trained-and-evaluated field (``cosim field run`` and the main
+    job's stage): :func:`write_neural_field` plus the checkpoint, so the folder is a
+    ``--model`` for the other ``cosim field`` commands."""
+    summary = write_neural_field(result, run_dir, command)
+    save_checkpoint(run_dir, result.config, result.hardware, result.sim, result.truth,
+                    result.training)
+    return summary
 
 
 def _slices(result: NeuralFieldResult, stem: Path) -> list[Path]:
@@ -79,7 +96,8 @@ def _slices(result: NeuralFieldResult, stem: Path) -> list[Path]:
         axes[r, 0].set_ylabel(f"slice {k}", fontsize=7)
     rec = result.recon
     fig.suptitle(f"PSNR software {rec['software'].psnr:.2f} / HAQ {rec['haq'].psnr:.2f} / "
-                 f"PTQ {rec['ptq'].psnr:.2f} dB; {result.config.read_path_text()}", fontsize=8)
+                 f"PTQ {rec['ptq'].psnr:.2f} dB; {hardware_text(result.hardware, result.sim)}",
+                 fontsize=8)
     return save_figure(fig, stem)
 
 
@@ -99,36 +117,44 @@ def _histograms(result: NeuralFieldResult, stem: Path) -> list[Path]:
     axes[1].set_title(f"output layer, HAQ {out.n_bits} bit: cell G (uS)", fontsize=8)
     for ax in axes:
         ax.set_ylabel("cells", fontsize=8)
-    fig.suptitle(result.config.read_path_text(), fontsize=8)
+    fig.suptitle(hardware_text(result.hardware, result.sim), fontsize=8)
     return save_figure(fig, stem)
 
 
 # -- checkpoints (cosim field train; read by deploy, eval, sparse, hapo) -----------------
 
 CHECKPOINT = "checkpoint.npz"
-"""The training state of ``cosim field train``: config, volume, parameters, optimiser."""
+"""The training state of ``cosim field train``: config, hardware, volume, parameters,
+optimiser."""
 
 
-def save_checkpoint(run_dir: Path, cfg, truth: np.ndarray, state) -> Path:
-    """Write ``RUN_DIR/checkpoint.npz`` atomically (config JSON, volume, params, Adam state)."""
+def save_checkpoint(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions,
+                    truth: np.ndarray, state) -> Path:
+    """Write ``RUN_DIR/checkpoint.npz`` atomically (config, hardware and sim as JSON, volume,
+    params, Adam state). The hardware is the model's own: the Gaussian encoder's ``B``
+    it learnt may depend on it (:func:`cosim.workloads.field.field.encoder_read`)."""
     from dataclasses import asdict
 
     from cosim.outputs.jsonout import json_text
-    from cosim.workloads.nf.mlp import opt_state_leaves
+    from cosim.workloads.field.mlp import opt_state_leaves
 
     arrays = {f"param/{k}": np.asarray(v) for k, v in state.params.items()}
     if state.opt_state is not None:
         arrays.update({f"opt/{i:04d}": leaf for i, leaf in enumerate(opt_state_leaves(state))})
     path = Path(run_dir) / CHECKPOINT
     tmp = path.with_name(CHECKPOINT + ".tmp.npz")
-    np.savez(tmp, config=np.array(json_text(asdict(cfg))), truth=np.asarray(truth, float),
+    np.savez(tmp, config=np.array(json_text(asdict(cfg))),
+             hardware=np.array(json_text(hardware.as_dict())),
+             sim=np.array(json_text(asdict(sim))), truth=np.asarray(truth, float),
              step=np.array(state.step), losses=np.asarray(state.losses, float), **arrays)
     tmp.replace(path)
     return path
 
 
 def load_checkpoint(model_dir: Path | str, what: str = "--model"):
-    """``(config, volume, train state)`` from a ``cosim field train`` run folder.
+    """``(config, hardware, sim, volume, train state)`` from a ``cosim field train`` run
+    folder. Checkpoints written before the hardware was stored carry their read path in
+    the config (``read_path``, ``backend``, noise, wires): that is translated.
 
     Raises:
         ConfigError: no such folder, no checkpoint in it, or one that cannot be read.
@@ -137,8 +163,8 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
     import zipfile
 
     from circuits.errors import ConfigError
-    from cosim.workloads.nf.field import config_from_dict
-    from cosim.workloads.nf.mlp import restore_state
+    from cosim.workloads.field.field import config_from_dict
+    from cosim.workloads.field.mlp import restore_state
 
     d = Path(model_dir)
     if not d.is_dir():
@@ -149,7 +175,9 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
                           f"'cosim field train -o {d}'")
     try:
         with np.load(path, allow_pickle=False) as z:
-            cfg = config_from_dict(json.loads(str(z["config"])))
+            stored = json.loads(str(z["config"]))
+            hardware, sim = _stored_hardware(z, stored)
+            cfg = config_from_dict(stored)
             params = {k[6:]: z[k] for k in z.files if k.startswith("param/")}
             leaves = [z[k] for k in sorted(k for k in z.files if k.startswith("opt/"))]
             truth, step, losses = z["truth"], int(z["step"]), z["losses"]
@@ -163,21 +191,41 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
     if leaves:
         state = restore_state(params, leaves, step, losses, cfg.training)
     else:
-        from cosim.workloads.nf.mlp import TrainState
+        from cosim.workloads.field.mlp import TrainState
 
         state = TrainState(params=params, opt_state=None, step=step, losses=losses)
-    return cfg, truth, state
+    return cfg, hardware, sim, truth, state
 
 
-def write_training(run_dir: Path, cfg, truth: np.ndarray, state, *, interrupted: bool = False
-                   ) -> dict[str, Any]:
+_OLD_KEYS = ("write_noise", "read_noise", "backend", "read_path", "r_wire_ohm")
+"""Config keys of checkpoints from before the hardware was stored apart."""
+
+
+def _stored_hardware(z, stored: dict[str, Any]) -> tuple[HardwareSpec, SimOptions]:
+    """The checkpoint's hardware and sim (translated from an older config's keys)."""
+    import json
+
+    old = {k: stored.pop(k) for k in _OLD_KEYS if k in stored}
+    if "hardware" in z.files:
+        return (hardware_from_mapping(json.loads(str(z["hardware"])), where="checkpoint"),
+                SimOptions(**json.loads(str(z["sim"]))))
+    hw = preset(old.get("read_path", "paper"))
+    parts: dict[str, dict[str, Any]] = {"noise": {"write": old.get("write_noise", 0.15),
+                                                  "read": old.get("read_noise", 0.0)}}
+    if old.get("r_wire_ohm") is not None:
+        parts["array"] = {"r_wire_ohm": old["r_wire_ohm"]}
+    return hw.with_parts(**parts), SimOptions(backend=old.get("backend", "ideal"))
+
+
+def write_training(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions,
+                   truth: np.ndarray, state, *, interrupted: bool = False) -> dict[str, Any]:
     """``cosim field train``: checkpoint, loss table, manifest; returns the summary."""
     from dataclasses import asdict
 
-    from cosim.workloads.nf.mlp import n_weights
+    from cosim.workloads.field.mlp import n_weights
 
     run_dir = Path(run_dir)
-    save_checkpoint(run_dir, cfg, truth, state)
+    save_checkpoint(run_dir, cfg, hardware, sim, truth, state)
     losses = state.losses
     pd.DataFrame({"step": np.linspace(0, state.step, len(losses) + 1)[1:].round(),
                   "loss": losses}).to_csv(run_dir / "training.csv", index=False,
@@ -186,12 +234,15 @@ def write_training(run_dir: Path, cfg, truth: np.ndarray, state, *, interrupted:
                "training_steps": state.step, "target_steps": cfg.training.steps,
                "interrupted": interrupted,
                "final_loss": float(losses[-1]) if losses.size else None,
-               "config": asdict(cfg), "tables": ["training.csv"], "checkpoint": CHECKPOINT}
+               "config": asdict(cfg), "hardware_text": hardware_text(hardware, sim),
+               "hardware": hardware.as_dict(), "sim": asdict(sim),
+               "tables": ["training.csv"], "checkpoint": CHECKPOINT}
     write_manifest(run_dir, new_manifest("field train", simulator=False, **summary))
     return {"command": "field train", **summary}
 
 
-def write_deploy(run_dir: Path, cfg, deployed: dict, params) -> dict[str, Any]:
+def write_deploy(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions, deployed: dict,
+                 params) -> dict[str, Any]:
     """``cosim field deploy``: per-layer table (cells, weight error), histograms, manifest."""
     run_dir = Path(run_dir)
     rows = []
@@ -201,7 +252,7 @@ def write_deploy(run_dir: Path, cfg, deployed: dict, params) -> dict[str, Any]:
             err = layer.weights() - w
             pw = layer.programmed
             lay = dep.placements.get(name)
-            rows.append({"scheme": scheme, "matrix": name, "read_path": cfg.read_path,
+            rows.append({"scheme": scheme, "matrix": name, "hardware": hardware.name,
                          "rows": w.shape[0], "cols": w.shape[1], "bits": pw.n_bits,
                          "macros": lay.macros if lay is not None else None,
                          "rows_per_macro": lay.rows_used if lay is not None else None,
@@ -219,13 +270,12 @@ def write_deploy(run_dir: Path, cfg, deployed: dict, params) -> dict[str, Any]:
         ax.hist(out.g_actual_siemens.ravel() * 1e6, bins=60)
         ax.set_title(f"output layer, {scheme.upper()} {out.n_bits} bit: cell G (uS)", fontsize=8)
         ax.set_ylabel("cells", fontsize=8)
-    fig.suptitle(cfg.read_path_text(), fontsize=8)
+    text = hardware_text(hardware, sim)
+    fig.suptitle(text, fontsize=8)
     figures = save_figure(fig, run_dir / "conductance")
-    summary: dict[str, Any] = {"read_path": cfg.read_path_text(),
-                               "read_path_name": cfg.read_path,
-                               "read_path_settings": cfg.read_path_spec().as_dict(),
-                               "bits": list(cfg.bits),
-                               "amp_ratio": cfg.amp_ratio, "write_noise": cfg.write_noise}
+    summary: dict[str, Any] = {"hardware_text": text, "hardware_name": hardware.name,
+                               "hardware": hardware.as_dict(), "sim": asdict(sim),
+                               "bits": list(cfg.bits), "amp_ratio": cfg.amp_ratio}
     for scheme in deployed:
         sub = table[table.scheme == scheme]
         summary[f"cells_{scheme}"] = int(sub.cells.sum())
@@ -268,9 +318,10 @@ def write_sparse(result, run_dir: Path) -> dict[str, Any]:
     ax.set_ylabel("PSNR over all slices (dB)")
     ax.legend(fontsize=7)
     run = next(iter(result.runs.values()))
-    ax.set_title(f"sparse reconstruction; {run.config.read_path_text()}", fontsize=7)
+    text = hardware_text(run.hardware, run.sim)
+    ax.set_title(f"sparse reconstruction; {text}", fontsize=7)
     figures = save_figure(fig, run_dir / "sparse_psnr")
-    summary = {**result.summary(), "read_path": run.config.read_path_text(),
+    summary = {**result.summary(), "hardware_text": text, "hardware": run.hardware.as_dict(),
                "tables": ["sparse.csv"], "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest("field sparse", simulator=False, **summary))
     return {"command": "field sparse", **summary}
@@ -307,7 +358,7 @@ def write_encodings(result, run_dir: Path) -> dict[str, Any]:
     return {"command": "field encodings", **summary}
 
 
-def write_hapo(result, run_dir: Path, read_path: str) -> dict[str, Any]:
+def write_hapo(result, run_dir: Path, hardware: str) -> dict[str, Any]:
     """HAPO grid: ``hapo.csv``, ``hapo.png/.svg`` (PSNR_HAQ against RRAM cells, the
     objective's optimum and the paper's point marked), manifest."""
     run_dir = Path(run_dir)
@@ -333,10 +384,10 @@ def write_hapo(result, run_dir: Path, read_path: str) -> dict[str, Any]:
     ax.set_xlabel("RRAM cells (deployed MLP)")
     ax.set_ylabel("PSNR, HAQ (dB)")
     ax.legend(fontsize=6, loc="lower right")
-    ax.set_title(f"HAPO, lambda {result.config.penalty_db:g} dB/doubling; {read_path}",
+    ax.set_title(f"HAPO, lambda {result.config.penalty_db:g} dB/doubling; {hardware}",
                  fontsize=7)
     figures = save_figure(fig, run_dir / "hapo")
-    summary = {**result.summary(), "read_path": read_path, "tables": ["hapo.csv"],
+    summary = {**result.summary(), "hardware_text": hardware, "tables": ["hapo.csv"],
                "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest("field hapo", simulator=False, **summary))
     return {"command": "field hapo", **summary}
