@@ -2,14 +2,14 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_nf.py [--phantom 40x128x128] [--steps 2000]
+    .venv/bin/python benchmarks/bench_field.py [--phantom 40x128x128] [--steps 2000]
         [--batch 16384] [--backend ideal] [--encoding gaussian] [--sigma S] [--wide]
         [--weight-scaling matrix|column] [-o RUN_DIR]
 
 Prints the wall time of each phase (training, programming, forward pass of all
 voxels per scheme), the process's CPU time, the load average and the metrics;
 writes the run folder when ``-o`` is given. ``--sigma`` defaults to the
-encoding's own scale (:data:`cosim.workloads.nf.encoder.DEFAULT_SCALES`).
+encoding's own scale (:data:`cosim.workloads.field.encoder.DEFAULT_SCALES`).
 
 Measured 2026-11-27 (40 x 128 x 128, Gaussian sigma 4, 2000 steps, batch 16384, ideal
 backend, paper read path; pinned to one core shared with other jobs):
@@ -51,29 +51,31 @@ def main() -> None:
     ap.add_argument("--weight-scaling", default="matrix", choices=("matrix", "column"))
     ap.add_argument("-o", "--out", default=None)
     a = ap.parse_args()
-    from cosim.commands.nf import parse_shape
-    from cosim.workloads.nf.encoder import EncoderConfig
-    from cosim.workloads.nf.field import NeuralFieldConfig, run_neural_field
-    from cosim.workloads.nf.mlp import PAPER_MLP, WIDE, TrainConfig
+    from cosim.commands.field import parse_shape
+    from cosim.engine.options import SimOptions
+    from cosim.hardware.presets import preset
+    from cosim.workloads.field.encoder import EncoderConfig
+    from cosim.workloads.field.field import NeuralFieldConfig, run_neural_field
+    from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
 
-    cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom), backend=a.backend,
+    cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom),
                             encoder=EncoderConfig(kind=a.encoding, sigma=a.sigma),
                             mlp=WIDE if a.wide else PAPER_MLP,
                             weight_scaling=a.weight_scaling,
                             training=TrainConfig(steps=a.steps, batch=a.batch))
     t0 = time.perf_counter()
-    r = run_neural_field(cfg)
+    r = run_neural_field(cfg, preset("paper"), SimOptions(backend=a.backend))
     total = time.perf_counter() - t0
     s = r.summary()
     out = {k: s[k] for k in s if k.startswith(("psnr", "ssim"))}
     ru = resource.getrusage(resource.RUSAGE_SELF)
     out.update(timings_s=s["timings_s"], total_s=total, cpu_s=ru.ru_utime + ru.ru_stime,
-               load_1min=os.getloadavg()[0], read_path=s["read_path"],
+               load_1min=os.getloadavg()[0], hardware=s["hardware_text"],
                encoding=cfg.encoder.kind, scale=cfg.encoder.scale, network=str(cfg.mlp),
                steps=cfg.training.steps, batch=cfg.training.batch,
                weights=s["weights"], voxels=s["voxels"], weight_scaling=a.weight_scaling)
     if a.out:
-        from cosim.outputs.neural_field import write_neural_field
+        from cosim.outputs.field import write_neural_field
 
         write_neural_field(r, a.out)
     print(json.dumps(out, indent=2))

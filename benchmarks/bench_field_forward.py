@@ -3,8 +3,8 @@
 Usage::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 taskset -c 0 \\
-        .venv/bin/python benchmarks/bench_nf_forward.py [--phantom 40x128x128]
-        [--backend calibrated] [--read-path paper] [--chunk 1024] [--repeats 3]
+        .venv/bin/python benchmarks/bench_field_forward.py [--phantom 40x128x128]
+        [--backend calibrated] [--hardware paper] [--chunk 1024] [--repeats 3]
         [--modes folded,layer]
 
 The paper's network (131 -> 100 -> 10 -> 100 -> 1 SIREN) with randomly
@@ -17,7 +17,7 @@ activations. Two ways of running the analog layers (``--modes``):
 - ``layer``: every call through ``AnalogLayer.forward`` (the tile's MVM of
   every bit column, offset, aggregation);
 - ``folded``: every layer first folded into its affine map
-  (``cosim.workloads.nf.deploy.FoldedLayer``, read once through the layer;
+  (``cosim.workloads.field.deploy.FoldedLayer``, read once through the layer;
   exact for the calibrated backend with a virtual ground and no quantisation
   or read noise: the paper read path), the same outputs to rounding and the
   same events.
@@ -53,7 +53,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--phantom", default="40x128x128")
     ap.add_argument("--backend", default="calibrated")
-    ap.add_argument("--read-path", default="paper")
+    ap.add_argument("--hardware", default="paper", help="a hardware preset or TOML file")
     ap.add_argument("--chunk", type=int, default=1024, help="voxels per forward call")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--modes", default="folded,layer")
@@ -61,21 +61,29 @@ def main() -> None:
 
     import numpy as np
 
-    from cosim.commands.nf import parse_shape
-    from cosim.workloads.nf.field import NeuralFieldConfig, deploy_field, forward_voxels, prepare
-    from cosim.workloads.nf.mlp import init_params
+    from cosim.commands.field import parse_shape
+    from cosim.engine.options import SimOptions
+    from cosim.hardware.presets import load_hardware
+    from cosim.workloads.field.field import (
+        NeuralFieldConfig,
+        deploy_field,
+        forward_voxels,
+        hardware_text,
+        prepare,
+    )
+    from cosim.workloads.field.mlp import init_params
 
-    cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom), backend=a.backend,
-                            read_path=a.read_path, eval_chunk=a.chunk)
+    cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom), eval_chunk=a.chunk)
+    hardware, sim = load_hardware(a.hardware), SimOptions(backend=a.backend)
     t0 = time.perf_counter()
-    prep = prepare(cfg)
+    prep = prepare(cfg, hardware, sim)
     params = init_params(cfg.mlp, prep.feats.shape[1], np.random.default_rng(0))
     t_prep = time.perf_counter() - t0
     t0 = time.perf_counter()
-    dep = deploy_field(cfg, prep, params, "haq")
+    dep = deploy_field(cfg, hardware, sim, prep, params, "haq")
     t_deploy = time.perf_counter() - t0
     n = len(prep.x)
-    out = {"voxels": n, "backend": a.backend, "read_path": cfg.read_path_text(),
+    out = {"voxels": n, "backend": a.backend, "hardware": hardware_text(hardware, sim),
            "chunk": a.chunk, "prepare_s": t_prep, "deploy_haq_s": t_deploy,
            "rram_cells": dep.cells,
            "threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS",

@@ -35,12 +35,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import functools  # noqa: E402
+from dataclasses import asdict  # noqa: E402
+
 from cosim.engine.measure import peak_rss_mib  # noqa: E402
-from cosim.engine.tile import TileConfig, make_tile  # noqa: E402
+from cosim.engine.options import SimOptions  # noqa: E402
+from cosim.engine.tile import make_tile  # noqa: E402
+from cosim.hardware.presets import preset  # noqa: E402
 from cosim.layers.analog import TileReadBack  # noqa: E402
-from cosim.programming.schemes import BinaryCellWriter, program_haq  # noqa: E402
+from cosim.programming.base import BinaryCellWriter  # noqa: E402
+from cosim.programming.binary import program_haq  # noqa: E402
 from cosim.sweep import LocalBackend, grid, parse_range, run_sweep  # noqa: E402
-from cosim.workloads.haq_mvm import sweep_point  # noqa: E402
+from cosim.workloads.haq.mvm import sweep_point  # noqa: E402
 
 HAQ_TARGET_S = 30.0
 SWEEP_TARGET_S = 20 * 60.0
@@ -59,8 +65,10 @@ def bench_program(size: int, bits: int, backend: str, r_wire_ohm: float,
     """
     rng = np.random.default_rng(0)
     w = rng.standard_normal((size, size))
-    tile = make_tile(TileConfig(backend=backend, r_wire_ohm=r_wire_ohm, read_noise_scale=0.002,
-                                use_cache=False))
+    # 0T1R cells, ideal virtual ground, 512 x 512 macros, read noise 0.002
+    hardware = preset("paper").with_parts(array={"r_wire_ohm": r_wire_ohm},
+                                          noise={"read": 0.002})
+    tile = make_tile(hardware, SimOptions(backend=backend, use_cache=False))
     times = []
     for _ in range(2):
         t0 = time.perf_counter()
@@ -86,17 +94,23 @@ def bench_program(size: int, bits: int, backend: str, r_wire_ohm: float,
 def bench_sweep(backend: str, workers: int, fraction: float) -> dict:
     """Run every k-th point of the default grid and extrapolate to all of it."""
     axes = {"amp_ratio": parse_range("1.1:2.5:0.1", "s"),
-            "noise": parse_range("0.05:0.30:0.05", "noise"),
+            "write_noise": parse_range("0.05:0.30:0.05", "noise"),
             "bits": [4, 8, 12, 16], "seed": list(range(5))}
-    points = grid(axes, backend=backend, aggregation="digital", read_noise=0.002,
-                  r_wire_ohm=0.0, verify_read="first_order")  # the command's defaults
+    points = grid(axes)
+    # the realistic hardware without wires, first-order verify reads, digital aggregation,
+    # read noise 0.002 (the sweep's setting when its figures were measured)
+    hardware = preset("realistic").with_parts(
+        array={"r_wire_ohm": 0.0}, programming={"verify_read": "first_order"},
+        aggregation={"kind": "digital"}, noise={"read": 0.002})
+    point = functools.partial(sweep_point, hardware=hardware.as_dict(),
+                              sim=asdict(SimOptions(backend=backend)))
     # A fixed random sample: every axis value is represented in proportion.
     k = max(1, min(len(points), round(fraction * len(points))))
     pick = np.sort(np.random.default_rng(0).choice(len(points), size=k, replace=False))
     sample = [points[i] for i in pick]
     out = Path(tempfile.mkdtemp(prefix="bench_haq_"))
     try:
-        res = run_sweep(sweep_point, sample, out, backend=LocalBackend(workers=workers),
+        res = run_sweep(point, sample, out, backend=LocalBackend(workers=workers),
                         progress=sys.stderr.isatty(), desc="bench sweep")
     finally:
         shutil.rmtree(out, ignore_errors=True)

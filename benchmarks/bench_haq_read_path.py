@@ -22,7 +22,9 @@ import argparse
 import os
 import time
 
-from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
+from cosim.engine.options import SimOptions
+from cosim.hardware.presets import preset
+from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
 
 
 def main() -> None:
@@ -34,14 +36,15 @@ def main() -> None:
     ap.add_argument("--r-wire", type=float, default=None, help="default: the 40 nm figure")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
-    extra = {} if args.r_wire is None else {"r_wire_ohm": args.r_wire}
+    extra = {} if args.r_wire is None else {"array": {"r_wire_ohm": args.r_wire}}
+    sim = SimOptions()
     for passes in (1, args.passes):
         cfg = HaqExperimentConfig(vector_length=args.rows, n_outputs=args.cols,
-                                  n_bits=args.bits, n_vectors=100, read_cycles=0,
-                                  haq_passes=passes, **extra)
-        lay = cfg.layout()
+                                  n_bits=args.bits, n_vectors=100, read_cycles=0)
+        hardware = preset("realistic").with_parts(programming={"haq_passes": passes}, **extra)
+        lay = cfg.layout(hardware, sim)
         t0 = time.perf_counter()
-        res = run_mvm_experiment(cfg)
+        res = run_mvm_experiment(cfg, hardware, sim)
         wall = time.perf_counter() - t0
         ev = res.haq.programmed.events
         cells = res.haq.programmed.g_target_siemens.size

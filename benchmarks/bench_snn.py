@@ -28,9 +28,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cosim.engine.options import SimOptions  # noqa: E402
+from cosim.hardware.presets import preset  # noqa: E402
 from cosim.workloads.snn.conv import ConvConfig  # noqa: E402
 from cosim.workloads.snn.data import mnist_digits  # noqa: E402
-from cosim.workloads.snn.deployed import DeployConfig, deploy, run_timesteps  # noqa: E402
+from cosim.workloads.snn.deployed import deploy, run_timesteps  # noqa: E402
 from cosim.workloads.snn.dvs import synthesize  # noqa: E402
 from cosim.workloads.snn.network import SNNConfig, train  # noqa: E402
 
@@ -59,7 +61,8 @@ def main() -> None:
     rows.append((f"training, {full} epochs of 4,000 (extrapolated)",
                  per * full * 4000 / a.train, "<= 900 s"))
     t0 = time.perf_counter()
-    layers = deploy(net, DeployConfig(backend="calibrated", read_noise=0.02))
+    hardware = preset("prime").with_parts(noise={"read": 0.02})  # 0T1R, no wires
+    layers = deploy(net, hardware, SimOptions(backend="calibrated"))
     rows.append((f"programming 3 layers (calibrated; {a.net})", time.perf_counter() - t0, ""))
     t0 = time.perf_counter()
     run_timesteps(layers, net, fr[te])

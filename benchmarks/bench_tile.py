@@ -44,7 +44,6 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -57,8 +56,28 @@ from timing import median_time  # noqa: E402
 
 BATCH = 1000
 NOISE = 0.02
-SAME_DRAWS = {"read_noise_scale": NOISE, "read_noise_draw": "per_call"}
+SAME_DRAWS = {"read_noise": NOISE, "read_noise_draw": "per_call"}
 """Noisy tiles with one draw per call, so backends compared see the same noisy array."""
+
+
+def _hardware(macro: int = 512, read_noise: float = 0.0):
+    """0T1R cells, 1 ohm wire segments, an ideal virtual ground, no write noise."""
+    from cosim.hardware.presets import preset
+
+    return preset("paper").with_parts(
+        array={"r_wire_ohm": 1.0, "macro_rows": macro, "macro_cols": macro},
+        noise={"write": 0.0, "read": read_noise})
+
+
+def _tile(*, backend: str = "calibrated", macro: int = 512, read_noise: float = 0.0,
+          seed: int = 0, read_noise_draw: str = "per_vector", **sim_kw):
+    """A tile of :func:`_hardware`, the result cache off."""
+    from cosim.engine.options import SimOptions
+    from cosim.engine.tile import make_tile
+
+    return make_tile(_hardware(macro, read_noise),
+                     SimOptions(backend=backend, use_cache=False, **sim_kw), seed=seed,
+                     read_noise_draw=read_noise_draw)
 
 
 def _rel(y: np.ndarray, y_ref: np.ndarray) -> float:
@@ -67,21 +86,20 @@ def _rel(y: np.ndarray, y_ref: np.ndarray) -> float:
 
 def calibrated_case(n: int, repeats: int, spice_max: int, noise_max: int) -> dict[str, object]:
     """Part 1 for one size, in this process."""
-    from cosim.engine.tile import Tile, TileConfig, make_tile
+    from cosim.engine.tile import Tile
 
     rng = np.random.default_rng(n)
-    base = TileConfig(backend="calibrated", r_wire_ohm=1.0, use_cache=False,
-                      macro_rows=max(n, 512), macro_cols=max(n, 512))
+    base = {"backend": "calibrated", "macro": max(n, 512)}
     g = rng.uniform(1e-6, 29.22e-6, size=(n, n))
     x = rng.uniform(-1, 1, size=(BATCH, n))
     row: dict[str, object] = {"n": n}
 
     def fresh(**kw):
-        t = make_tile(replace(base, **kw))
+        t = _tile(**{**base, **kw})
         t.program(g)
         return t
 
-    warm = make_tile(replace(base, **SAME_DRAWS))  # imports, lazy set-up
+    warm = _tile(**base, **SAME_DRAWS)  # imports, lazy set-up
     warm.program(g[:4, :4])
     warm.mvm(x[:2, :4])
     t_ext, cal = median_time(lambda: _prepared(fresh()), repeats)
@@ -96,12 +114,16 @@ def calibrated_case(n: int, repeats: int, spice_max: int, noise_max: int) -> dic
     k = 10 if n <= 64 else 4
     xs = x[:k]
     if n <= noise_max:
-        noisy = replace(base, **SAME_DRAWS, seed=1)
-        fo = Tile(noisy, cal.backend, None)               # shares the extracted transfer
+        noisy = (_hardware(base["macro"], NOISE), cal.sim)
+
+        def first_order():                                # shares the extracted transfer
+            return Tile(*noisy, cal.backend, None, seed=1, read_noise_draw="per_call")
+
+        fo = first_order()
         fo.load(cal.array)
         t_fo, res = median_time(lambda: fo.mvm(x), repeats)
         row["noisy_mvm_per_s"] = round(BATCH / t_fo)
-        fo = Tile(noisy, cal.backend, None)               # restart the noise stream
+        fo = first_order()                                # restart the noise stream
         fo.load(cal.array)
         y_fo = fo.mvm(xs).y
         ex = fresh(**SAME_DRAWS, seed=1, read_noise_method="exact")
@@ -130,18 +152,16 @@ def _prepared(tile):
 
 def spice_case(n: int, batch: int, singles: int) -> dict[str, object]:
     """Part 2 for one size: batched sweep vs one ngspice run per vector."""
-    from cosim.engine.tile import TileConfig, make_tile
-
     rng = np.random.default_rng(n)
     g = rng.uniform(1e-6, 29.22e-6, size=(n, n))
     x = rng.uniform(-1, 1, size=(batch, n))
     row: dict[str, object] = {"n": n, "batch": batch, "singles": singles}
-    batched = make_tile(TileConfig(backend="spice", use_cache=False, spice_chunk=batch))
+    batched = _tile(backend="spice", spice_chunk=batch)
     arr = batched.program(g)
     t0 = time.perf_counter()
     y = batched.mvm(x).y
     t_b = time.perf_counter() - t0
-    single = make_tile(TileConfig(backend="spice", use_cache=False, spice_mode="per_vector"))
+    single = _tile(backend="spice", spice_mode="per_vector")
     single.load(arr)
     t0 = time.perf_counter()
     y1 = single.mvm(x[:singles]).y

@@ -31,7 +31,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cosim.engine.tile import TileConfig, compare, make_tile  # noqa: E402
+from cosim.engine.options import SimOptions  # noqa: E402
+from cosim.engine.tile import Tile, compare, make_tile  # noqa: E402
+from cosim.hardware.presets import preset  # noqa: E402
 
 G_RANGES_SIEMENS = {
     "HRS-LRS (1-29.22 uS)": (1.0e-6, 29.22e-6),
@@ -41,19 +43,25 @@ G_RANGES_SIEMENS = {
 READ_VOLTS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 
 
-def _config(backend: str, v_read: float, **kw) -> TileConfig:
+def _hardware(v_read: float):
+    """1T1R cells (the default access transistor), 1 ohm wire segments, an ideal virtual
+    ground, no converters, no noise, read at ``v_read``."""
+    return preset("paper").with_parts(cell={"kind": "1T1R"}, array={"r_wire_ohm": 1.0},
+                                      readout={"v_read_volt": v_read},
+                                      noise={"write": 0.0, "read": 0.0})
+
+
+def _tile(backend: str, v_read: float, **kw) -> Tile:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return TileConfig(backend=backend, cell="1T1R", r_wire_ohm=1.0, v_read_volt=v_read,
-                          use_cache=False, **kw)
+        return make_tile(_hardware(v_read), SimOptions(backend=backend, use_cache=False, **kw))
 
 
 def _warns(v_read: float, g: np.ndarray) -> bool:
     """Whether building and programming this tile warns that it leaves the validated range."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t = make_tile(TileConfig(backend="calibrated", cell="1T1R", v_read_volt=v_read,
-                                 use_cache=False))
+        t = make_tile(_hardware(v_read), SimOptions(backend="calibrated", use_cache=False))
         t.program(g)
         t.prepare()  # the transfer's extraction checks the conductances
     return any(type(w.message).__name__ == "OutsideValidatedRange" for w in caught)
@@ -66,7 +74,7 @@ def measure(n: int, g_range: tuple[float, float], v_read: float, n_vectors: int,
     g = rng.uniform(*g_range, size=(n, m))
     x = np.vstack([rng.uniform(-1.0, 1.0, size=(n_vectors, n)), np.ones((1, n)),
                    -np.ones((1, n))])
-    ref = make_tile(_config("spice", v_read))
+    ref = _tile("spice", v_read)
     arr = ref.program(g)
     t0 = time.perf_counter()
     y_ref = ref.mvm(x).y
@@ -77,7 +85,7 @@ def measure(n: int, g_range: tuple[float, float], v_read: float, n_vectors: int,
     for name, kw in (("tangent", {}), ("newton", {"exact_nonlinear": True})):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the warns column reports them
-            t = make_tile(_config("calibrated", v_read, **kw))
+            t = _tile("calibrated", v_read, **kw)
             t.load(arr)
             out[name] = compare(t.mvm(x).y, y_ref)["max_rel_error"]
     out["warns"] = _warns(v_read, g)

@@ -1,8 +1,8 @@
 """Parameters of the devices in an array: the RRAM cell and the access transistor.
 
-Named presets are plain instances. Figures come from ``shared/reference/FIGURES.md``
-(NF paper = Yu et al., "Efficient and accurate neural field reconstruction using
-resistive memory"); each field says where its default comes from.
+Named presets are plain instances. Each field says where its default comes from (NF
+paper = Yu et al., "Efficient and accurate neural field reconstruction using resistive
+memory").
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class RRAMParams:
     g_min_siemens: float = 0.0
     g_max_siemens: float = 200e-6
     iv: LinearIV | SinhIV = field(default_factory=LinearIV,
-                                  metadata={"parse": lambda v: iv_law(v),
+                                  metadata={"parse": lambda v: iv_law(v), "name_key": "law",
                                             "dump": lambda v: iv_as_dict(v)})
 
     def __post_init__(self) -> None:

@@ -6,8 +6,8 @@ crash or a hang ends that one ngspice process, never the caller. ngspice is
 looked up when a run starts, never at import time.
 
 We run ngspice in batch mode (``ngspice -b -r out.raw deck.cir``) rather than
-through PySpice's shared-library mode: see ``benchmarks/bench_runner.py`` and
-the README for the measurement behind that choice.
+through PySpice's shared-library mode, which is no faster where it matters
+(``benchmarks/bench_runner.py``; figures in ``docs/measurements/circuits.md``).
 """
 
 from __future__ import annotations

@@ -93,6 +93,12 @@ def _kwargs(cls: type, flat: dict[str, str], prefix: str, base: Any = None) -> d
             kwargs[head] = parse_value(prefix + head, value, hints[head], fields[head])
     for head, sub in nested.items():
         current = kwargs.get(head, _default(cls, fields[head], base))
+        name_key = fields[head].metadata.get("name_key")
+        if name_key is not None and name_key in sub:  # a new kind first: iv.law=sinh
+            current = fields[head].metadata["parse"](sub.pop(name_key))
+            kwargs[head] = current
+            if not sub:
+                continue
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"{prefix + head} has no fields to set")
         sub_kwargs = _kwargs(type(current), sub, prefix=f"{prefix}{head}.", base=current)
@@ -104,8 +110,21 @@ def _replace(obj: Any, kwargs: dict[str, Any], prefix: str) -> Any:
     try:
         return dataclasses.replace(obj, **kwargs)
     except ConfigError as exc:
-        raise ConfigError(f"{prefix}{exc}" if prefix and not str(exc).startswith(prefix)
-                          else str(exc)) from None
+        raise ConfigError(_named_path(prefix, str(exc))) from None
+
+
+def _named_path(prefix: str, msg: str) -> str:
+    """``msg`` with the dotted ``prefix`` before it, where the message does not already
+    start with that path or its tail (``hardware.noise.`` + ``noise.read must ...`` ->
+    ``hardware.noise.read must ...``)."""
+    if not prefix:
+        return msg
+    parts = prefix.rstrip(".").split(".")
+    for i in range(len(parts)):
+        tail = ".".join(parts[i:]) + "."
+        if msg.startswith(tail):
+            return ".".join(parts[:i]) + ("." if i else "") + msg
+    return prefix + msg
 
 
 def parse_value(name: str, text: str, kind: Any, f: dataclasses.Field | None = None) -> Any:
@@ -188,23 +207,17 @@ def from_mapping(cls: type, data: Mapping[str, Any], *, base: Any = None,
         try:
             return cls(**kwargs)
         except ConfigError as exc:
-            raise ConfigError(_named(prefix, str(exc))) from None
+            raise ConfigError(_named_path(prefix, str(exc))) from None
         except TypeError as exc:
             raise ConfigError(f"{prefix.rstrip('.') or cls.__name__}: {exc}") from None
     try:
         return dataclasses.replace(base, **kwargs)
     except ConfigError as exc:
-        raise ConfigError(_named(prefix, str(exc))) from None
+        raise ConfigError(_named_path(prefix, str(exc))) from None
 
 
 def _has_default(f: dataclasses.Field) -> bool:
     return f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-
-
-def _named(prefix: str, msg: str) -> str:
-    if not prefix:
-        return msg
-    return msg if msg.startswith(prefix) else f"{prefix.rstrip('.')}: {msg}"
 
 
 def _value(name: str, value: Any, kind: Any, f: dataclasses.Field, current: Any) -> Any:

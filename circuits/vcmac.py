@@ -40,7 +40,7 @@ the SPICE multiplier ``m``):
   tunnelling of the thin FreePDK45 oxide, which grows with the switch width;
   hence the small switches). Steering rather than cutting a stage off
   matters: a PMOS stage cut off at its source or drain leaks into the output
-  by up to 4 % at 0.1 uA (we tried it).
+  by up to 4 % at 0.1 uA (seen in simulation).
 - **Summation.** The stages of column k that are switched to the output
   drive the input node of column k+1, where they add to that column's own
   current (Kirchhoff's current law at the node held at v_ref). The last
@@ -70,7 +70,8 @@ Currents are positive when they flow into the held node (``Iin``) and out of
 the circuit into ``Vout``'s + terminal; ``SimResult.i("Vout")`` is then positive.
 
 **Device mismatch (optional).** With identical unit devices the ratio error
-is the circuit's systematic error only (<= 0.03 %). With
+is the circuit's systematic error only (figures:
+``docs/measurements/circuits.md``). With
 ``VCMACParams.a_vt_volt_m > 0`` every unit device that sets the ratio (the
 ``1/scale`` + 1 NMOS units of the x0.1 scaling pair, the reference PMOS and
 the 10, 8, 4, 2, 1 PMOS units of the output stages) is written as its own

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from circuits.errors import ConfigError, did_you_mean
-from circuits.settings import apply_settings
-from cosim.hardware.presets import hardware_from_mapping, preset
+from cosim.hardware.presets import hardware_from_mapping, override, preset
 from cosim.stages import STAGES, build, section_fields
 
 SECTIONS: tuple[str, ...] = ("run", "hardware", "sim", *STAGES)
@@ -181,7 +180,7 @@ def _set_hardware(config: dict[str, dict[str, Any]], key: str, value: Any, where
     hw = hardware_from_mapping(config["hardware"], where=where)
     text = value if isinstance(value, str) else json.dumps(value)
     try:
-        config["hardware"] = apply_settings(hw, [f"{key}={text}"], prefix="hardware.").as_dict()
+        config["hardware"] = override(hw, [f"{key}={text}"]).as_dict()
     except ConfigError as exc:
         raise ConfigError(f"{exc} (in {where})") from None
 

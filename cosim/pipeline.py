@@ -5,8 +5,10 @@ each writing its own sub-folder of the run folder as soon as it ends:
 
 1. ``tia``: the TIA's DC gain, linearity and settling time in ngspice.
 2. ``vcmac``: every VCMAC switch code's measured ratio in ngspice (NF Fig. 3d).
-3. ``haq``: the NF paper's MVM test (PTQ vs HAQ) through the chosen tile backend.
-4. ``report``: energy and area of the workloads run, against GPU baselines.
+3. ``haq``: the NF paper's MVM test (PTQ vs HAQ) on the job's hardware.
+4. ``field``: the neural field (quick setting), software vs HAQ vs PTQ.
+5. ``snn``: the PRIME SNN (quick setting), the LIF loop on analog layers.
+6. ``report``: energy and area of the workloads run, against GPU baselines.
 
 The whole config is validated before the first stage.
 
@@ -18,8 +20,9 @@ Threads: the numerical stages (tile MVM, nodal solves, HAQ programming) run
 with their BLAS/OpenMP thread pools capped at ``threads`` (``--threads``, or
 the environment variable ``COSIM_THREADS``; default 1). Their matrices are
 small (100 x 100 tiles), so one thread is as fast as several for one run,
-and two runs at once on a two-core machine no longer fight over four BLAS
-threads each. ngspice runs in its own processes (``run.workers`` at a time).
+and runs side by side do not oversubscribe the cores
+(``docs/measurements/threads.md``). ngspice runs in its own processes
+(``run.workers`` at a time).
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ def _run_stages(config: dict[str, dict[str, Any]], run_dir: Path, echo: Echo, pr
     manifest = new_manifest("run", config=config, seeds={"run": sections["run"].seed},
                             threads=threads if threads is not None else "no cap", stages={})
     names = [n for n in STAGES if n in sections["run"].stages]
+    echo(f"hardware: {sections['hardware'].describe()}; {sections['sim'].describe()}")
     results: dict[str, Any] = {}
     for i, name in enumerate(names, 1):
         stage = STAGES[name]
@@ -128,7 +132,8 @@ def _run_stages(config: dict[str, dict[str, Any]], run_dir: Path, echo: Echo, pr
         manifest["stages"][name] = {"status": "done", "elapsed_s": time.perf_counter() - t0,
                                     "summary": summary}
         write_manifest(run_dir, manifest)
-        echo(f"      done in {time.perf_counter() - t0:.1f} s: {stage.headline(summary)}")
+        on = f" on {summary['hardware_name']} hardware" if "hardware_name" in summary else ""
+        echo(f"      done in {time.perf_counter() - t0:.1f} s{on}: {stage.headline(summary)}")
     manifest["elapsed_s"] = sum(s.get("elapsed_s", 0.0) for s in manifest["stages"].values())
     write_manifest(run_dir, manifest)
     return manifest

@@ -95,7 +95,7 @@ def workload_stage(compute: Callable[..., Any], write: Callable[[Any, Path], dic
     """
     def run(ctx: Context, cfg: Any) -> dict[str, Any]:
         hw = ctx.hardware(getattr(cfg, "hardware", ""))
-        return write(compute(cfg, hw, ctx.sim), ctx.out)
+        return {**write(compute(cfg, hw, ctx.sim), ctx.out), "hardware_name": hw.name}
     return run
 
 
@@ -194,8 +194,9 @@ def _haq(ctx: Context, cfg: HaqExperimentConfig) -> dict[str, Any]:
     summary = write_experiment(run_mvm_experiment(cfg, hw, ctx.sim, vcmac_measured=vcmac,
                                                   progress=ctx.progress),
                                ctx.out)
-    return {k: summary[k] for k in ("rmse_ptq", "rmse_haq", "ratio", "normalisation",
-                                    "hardware_text") if k in summary}
+    return {**{k: summary[k] for k in ("rmse_ptq", "rmse_haq", "ratio", "normalisation",
+                                       "hardware_text") if k in summary},
+            "hardware_name": hw.name}
 
 
 def _report(ctx: Context, cfg: ReportStage) -> dict[str, Any]:

@@ -445,7 +445,7 @@ class SweepResult:
         table: one row per requested point, in grid order (point keys first).
         computed: points computed in this call.
         failed: points that failed every attempt in this call (in ``failed.jsonl``).
-        skipped: points already written by an earlier run and not recomputed.
+        skipped: points already written by a previous run and not recomputed.
         out_dir: the run folder.
         elapsed_s: wall time of this call (s).
     """

@@ -11,8 +11,8 @@ from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError
 from cosim.accounting.area import AreaTable, Hardware, area_breakdown, inventory
 from cosim.accounting.baselines import GpuAssumptions, baseline_fps, get_baselines
-from cosim.accounting.energy import ORIGINS, EnergyTable, Ledger, Timing
-from cosim.accounting.events import Events
+from cosim.accounting.energy import ORIGINS, EnergyTable, Ledger
+from cosim.accounting.events import Events, Timing
 from cosim.accounting.workload import events_workload, make_workload, workload_to_json
 
 # -- simulated figures (real ngspice) ---------------------------------------------------

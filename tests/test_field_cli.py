@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from cosim.cli import main
-from cosim.workloads.nf.phantom import shepp_logan_3d
+from cosim.workloads.field.phantom import shepp_logan_3d
 
-TINY = ["--phantom", "3x16x16", "--steps", "30", "--batch", "0"]
+TINY = ["--phantom", "3x16x16", "--steps", "30", "--batch", "0", "--backend", "ideal"]
 
 
 def _run(args):
@@ -34,7 +34,7 @@ def test_run_folder_and_json(tmp_path):
     wl = json.loads((run / "workload.json").read_text())
     assert wl["inferences"] == 3 * 16 * 16
     assert wl["events"]["cell_reads"] > 0 and wl["events"]["cordic_steps"] > 0
-    assert "ideal backend, no wires" in out["read_path"]
+    assert "no wires" in out["hardware_text"] and "; ideal backend" in out["hardware_text"]
 
 
 def test_nifti_and_npy_give_the_same_result(tmp_path):
@@ -44,7 +44,8 @@ def test_nifti_and_npy_give_the_same_result(tmp_path):
     nib.save(nib.Nifti1Image(np.swapaxes(vol, 0, 2), np.eye(4)), str(tmp_path / "v.nii.gz"))
     outs = []
     for name in ("v.npy", "v.nii.gz"):
-        res = _run(["--volume", str(tmp_path / name), "--steps", "20", "--batch", "0", "--json",
+        res = _run(["--volume", str(tmp_path / name), "--steps", "20", "--batch", "0",
+                    "--backend", "ideal", "--json",
                     "-o", str(tmp_path / name.replace(".", "_"))])
         assert res.exit_code == 0, res.output
         outs.append(json.loads(res.output))
@@ -58,7 +59,7 @@ def test_nifti_and_npy_give_the_same_result(tmp_path):
     (["--bits", "14,20,12"], "hidden bits must be"),
     (["--amp-ratio", "0.5"], "amplification ratio"),
     (["--weight-scaling", "columns"], "unknown weight scaling 'columns'"),
-    (["--backend", "spice"], "unknown backend 'spice'"),
+    (["--backend", "spice"], "the field deploys on the ideal or calibrated backend"),
     (["--phantom", "40x128"], "--phantom must be"),
     (["--phantom", "4x3x16"], "phantom height"),
     (["--phantom-angles", "30,25"], "phantom angles must be three numbers"),
@@ -69,6 +70,7 @@ def test_nifti_and_npy_give_the_same_result(tmp_path):
     (["--sigma", "nan"], "sigma"),
     (["--frame", "0"], "--frame needs --volume"),
 ])
+@pytest.mark.timeout(60)  # a bad option accepted would train and deploy the full field
 def test_bad_options_are_one_line_errors(tmp_path, args, match):
     res = CliRunner().invoke(main, ["field", "run", *args, "-o", str(tmp_path / "r")])
     assert res.exit_code == 2, res.output

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import cosim.workloads.nf.field as nf_field
+import cosim.workloads.field.field as nf_field
 from cosim.cli import main
 
-TINY = ["--phantom", "3x16x16", "--batch", "0"]
+TINY = ["--phantom", "3x16x16", "--batch", "0", "--backend", "ideal"]
 KEYS = ("psnr_software", "psnr_haq", "psnr_ptq", "ssim_software", "ssim_haq", "ssim_ptq")
 
 
@@ -117,7 +117,7 @@ def test_bad_inputs_are_one_line_errors(model, tmp_path):
         (["deploy", "--model", tmp_path / "empty"], "holds no checkpoint.npz"),
         (["eval", "--model", tmp_path / "bad"], "cannot be read"),
         (["deploy", "--model", d, "--bits", "14,30,12"], "hidden bits must be"),
-        (["eval", "--model", d, "--backend", "spcie"], "unknown backend"),
+        (["eval", "--model", d, "--backend", "spcie"], "did you mean 'spice'"),
         (["sparse", "--model", d, "--slices", "4"], "larger than the volume"),
         (["sparse", "--model", d, "--slices", "2,x"], "--slices must be"),
         (["sparse", "--model", d, "--slices", "2,2"], "repeat"),

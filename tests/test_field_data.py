@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from circuits.errors import ConfigError
-from cosim.workloads.nf.phantom import ELLIPSOIDS, euler_matrix, shepp_logan_3d, shepp_logan_at
-from cosim.workloads.nf.volume import check_volume, load_volume, normalise, voxel_coordinates
+from cosim.workloads.field.phantom import ELLIPSOIDS, euler_matrix, shepp_logan_3d, shepp_logan_at
+from cosim.workloads.field.volume import check_volume, load_volume, normalise, voxel_coordinates
 
 
 def _centre_world(k: int) -> np.ndarray:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hardware_helpers import hw, sim
 
 from circuits.errors import ConfigError
-from cosim.engine.tile import TileConfig
-from cosim.workloads.nf.cordic import CordicConfig, error_bound, rotate, sincos_turns
-from cosim.workloads.nf.encoder import (
+from cosim.workloads.field.cordic import CordicConfig, error_bound, rotate, sincos_turns
+from cosim.workloads.field.encoder import (
     DEFAULT_SCALES,
     EncoderConfig,
     build_encoder,
@@ -63,9 +63,8 @@ def test_cordic_bad_inputs():
 
 
 def test_gaussian_encoder_from_random_pairs():
-    enc = build_encoder(EncoderConfig(n_frequencies=64, sigma=4.0),
-                        TileConfig(backend="ideal", r_wire_ohm=0.0),
-                        rng=np.random.default_rng(0))
+    enc = build_encoder(EncoderConfig(n_frequencies=64, sigma=4.0), hw(r_wire_ohm=0.0),
+                        sim(backend="ideal"), rng=np.random.default_rng(0))
     pw = enc.layer.programmed
     assert pw.differential and pw.scheme == "random_pairs"
     # B is sigma times the pair differences in units of sqrt(2) forming std
@@ -85,8 +84,8 @@ def test_gaussian_encoder_from_random_pairs():
 
 
 def test_encoder_read_noise_moves_the_projection():
-    tile = TileConfig(backend="ideal", r_wire_ohm=0.0, read_noise_scale=0.02)
-    enc = build_encoder(EncoderConfig(), tile, rng=np.random.default_rng(0))
+    enc = build_encoder(EncoderConfig(), hw(r_wire_ohm=0.0, read_noise=0.02),
+                        sim(backend="ideal"), rng=np.random.default_rng(0))
     x = np.random.default_rng(1).uniform(-1, 1, (200, 3))
     y, _ = enc.layer.forward(x)
     err = 4.0 * y - x @ enc.b.T
@@ -101,7 +100,8 @@ def test_other_encodings():
     x = np.random.default_rng(1).uniform(-1, 1, (10, 3))
     sizes = {"none": 3, "basic": 9, "positional": 131}
     for kind, n in sizes.items():
-        enc = build_encoder(EncoderConfig(kind=kind), TileConfig(), rng=np.random.default_rng(0))
+        enc = build_encoder(EncoderConfig(kind=kind), hw(), sim(backend="ideal"),
+                            rng=np.random.default_rng(0))
         assert enc.layer is None
         f = enc.software(x)
         assert f.shape == (10, n) == (10, enc.config.n_features)
@@ -112,15 +112,15 @@ def test_other_encodings():
 
 
 def test_each_fourier_encoding_has_its_own_default_scale():
-    tile = TileConfig(backend="ideal", r_wire_ohm=0.0)
-    pos = build_encoder(EncoderConfig(kind="positional"), tile, rng=np.random.default_rng(0))
+    tile = (hw(r_wire_ohm=0.0), sim(backend="ideal"))
+    pos = build_encoder(EncoderConfig(kind="positional"), *tile, rng=np.random.default_rng(0))
     top = DEFAULT_SCALES["positional"]
     np.testing.assert_allclose(pos.b, positional_matrix(64, top))
     assert top ** (20 / 22) < pos.b.max() < top  # frequencies up to just below the base
-    gau = build_encoder(EncoderConfig(), tile, rng=np.random.default_rng(0))
+    gau = build_encoder(EncoderConfig(), *tile, rng=np.random.default_rng(0))
     assert EncoderConfig().scale == DEFAULT_SCALES["gaussian"] != top
     w = gau.b / DEFAULT_SCALES["gaussian"]  # the pairs' N(0, 1) weights
-    one = build_encoder(EncoderConfig(sigma=1.0), tile, rng=np.random.default_rng(0))
+    one = build_encoder(EncoderConfig(sigma=1.0), *tile, rng=np.random.default_rng(0))
     np.testing.assert_allclose(one.b, w)
     # an explicit sigma is the scale of either encoding
     assert EncoderConfig(kind="positional", sigma=2.5).scale == 2.5

@@ -6,13 +6,18 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from hardware_helpers import sim
 
 from circuits.errors import ConfigError
 from cosim.cli import main
-from cosim.workloads.nf.encoder import DEFAULT_SCALES, EncoderConfig
-from cosim.workloads.nf.encodings import compare_encodings
-from cosim.workloads.nf.field import NeuralFieldConfig
-from cosim.workloads.nf.mlp import MLPConfig, TrainConfig
+from cosim.hardware.presets import preset
+from cosim.workloads.field.encoder import DEFAULT_SCALES, EncoderConfig
+from cosim.workloads.field.encodings import compare_encodings
+from cosim.workloads.field.field import NeuralFieldConfig
+from cosim.workloads.field.mlp import MLPConfig, TrainConfig
+
+PAPER = (preset("paper"), sim(backend="ideal"))
+"""The field's default hardware, read by the ideal backend (the old default)."""
 
 
 def test_encodings_share_network_and_budget_each_at_its_own_scale():
@@ -20,7 +25,7 @@ def test_encodings_share_network_and_budget_each_at_its_own_scale():
                             encoder=EncoderConfig(n_frequencies=16),
                             mlp=MLPConfig(width=32, rank=8),
                             training=TrainConfig(steps=80, batch=0, learning_rate=3e-3))
-    res = compare_encodings(cfg, kinds=("none", "positional", "gaussian"))
+    res = compare_encodings(cfg, *PAPER, kinds=("none", "positional", "gaussian"))
     rows = {r["encoding"]: r for r in res.rows}
     assert [r["features"] for r in res.rows] == [3, 35, 35]
     assert {r["steps"] for r in res.rows} == {80}  # one budget
@@ -38,12 +43,12 @@ def test_encodings_share_network_and_budget_each_at_its_own_scale():
     # one --sigma sets both scales
     one = compare_encodings(NeuralFieldConfig(
         phantom_shape=(4, 16, 16), encoder=EncoderConfig(n_frequencies=16, sigma=2.0),
-        mlp=MLPConfig(width=32, rank=8), training=TrainConfig(steps=2, batch=0)),
+        mlp=MLPConfig(width=32, rank=8), training=TrainConfig(steps=2, batch=0)), *PAPER,
         kinds=("positional", "gaussian"))
     assert [r["scale"] for r in one.rows] == [2.0, 2.0]
     assert one.summary()["scales"] == "one scale, sigma 2, for both"
     with pytest.raises(ConfigError, match="distinct"):
-        compare_encodings(cfg, kinds=("none", "none"))
+        compare_encodings(cfg, *PAPER, kinds=("none", "none"))
 
 
 def test_encodings_command(tmp_path):

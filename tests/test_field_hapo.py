@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hardware_helpers import sim
 
 from circuits.errors import ConfigError
-from cosim.workloads.nf.encoder import EncoderConfig
-from cosim.workloads.nf.field import NeuralFieldConfig, prepare, train_field
-from cosim.workloads.nf.hapo import HapoConfig, choose, run_hapo
-from cosim.workloads.nf.mlp import MLPConfig, TrainConfig, forward, init_params, truncate_rank
+from cosim.hardware.presets import preset
+from cosim.workloads.field.encoder import EncoderConfig
+from cosim.workloads.field.field import NeuralFieldConfig, prepare, train_field
+from cosim.workloads.field.hapo import HapoConfig, choose, run_hapo
+from cosim.workloads.field.mlp import MLPConfig, TrainConfig, forward, init_params, truncate_rank
+
+PAPER = (preset("paper"), sim(backend="ideal"))
+"""The field's default hardware, read by the ideal backend (the old default)."""
 
 
 def test_rank_cut_is_the_best_low_rank_approximation():
@@ -35,11 +40,11 @@ def test_quick_grid():
                             encoder=EncoderConfig(n_frequencies=8, sigma=2.0),
                             mlp=MLPConfig(width=16, rank=4),
                             training=TrainConfig(steps=60, batch=0, learning_rate=3e-3))
-    prep = prepare(cfg)
+    prep = prepare(cfg, *PAPER)
     params = train_field(cfg, prep).params
     h = HapoConfig(bits_input=(3, 14), bits_hidden=(14,), bits_output=(3, 12),
                    amp_ratios=(1.5,), keep=(1.0, 0.5), finetune_steps=10, eval_voxels=500)
-    res = run_hapo(cfg, prep, params, h)
+    res = run_hapo(cfg, *PAPER, prep, params, h)
     assert len(res.rows) == h.points == 8
     rows = {(r["bits_input"], r["bits_output"], r["keep"]): r for r in res.rows}
     n_in = 3 + 2 * 8

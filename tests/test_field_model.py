@@ -7,14 +7,15 @@ from dataclasses import asdict
 
 import numpy as np
 import pytest
+from hardware_helpers import hw, sim
 
 from circuits.errors import ConfigError
-from cosim.engine.tile import TileConfig
-from cosim.workloads.nf.cordic import CordicConfig
-from cosim.workloads.nf.deploy import DeployConfig, deploy_mlp, input_scales
-from cosim.workloads.nf.field import NeuralFieldConfig, config_from_dict, run_neural_field
-from cosim.workloads.nf.metrics import psnr, ssim_slices
-from cosim.workloads.nf.mlp import (
+from cosim.hardware.presets import preset
+from cosim.workloads.field.cordic import CordicConfig
+from cosim.workloads.field.deploy import WeightMapping, deploy_mlp, input_scales
+from cosim.workloads.field.field import NeuralFieldConfig, config_from_dict, run_neural_field
+from cosim.workloads.field.metrics import psnr, ssim_slices
+from cosim.workloads.field.mlp import (
     PAPER_MLP,
     WIDE,
     MLPConfig,
@@ -28,6 +29,8 @@ from cosim.workloads.nf.mlp import (
 )
 
 RNG = np.random.default_rng
+PAPER = preset("paper")
+"""No wires, a virtual ground, write noise 0.15 of g_LRS, one HAQ pass, first-order verify."""
 
 
 def test_paper_network_size():
@@ -77,9 +80,9 @@ def test_deployed_network_matches_software_with_ideal_tile_and_many_bits():
     f = RNG(1).uniform(-1, 1, (300, 9))
     ref = forward(p, f, cfg)
     scales = input_scales(p, f, cfg)
-    tile = TileConfig(backend="ideal", r_wire_ohm=0.0)
-    exact = DeployConfig(scheme="ptq", bits=(16, 16, 16), write_noise=0.0, tile=tile)
-    dep = deploy_mlp(p, cfg, exact, scales, rng=RNG(2),
+    ideal = sim(backend="ideal")
+    exact = WeightMapping(scheme="ptq", bits=(16, 16, 16))
+    dep = deploy_mlp(p, cfg, exact, hw(PAPER, write_noise=0.0), ideal, scales, rng=RNG(2),
                      cordic=CordicConfig(iterations=30, frac_bits=40))
     y, ev, steps = dep.forward(f)
     # 16-bit weights, exact writes, a 30-step CORDIC: the deployed pass is the software one
@@ -87,7 +90,7 @@ def test_deployed_network_matches_software_with_ideal_tile_and_many_bits():
     assert steps == 300 * 20 * 2 * 30
     assert ev.cell_reads == 300 * 16 * (9 * 20 + 20 * 5 + 5 * 20 + 20 * 1)
     # write noise: HAQ's verify corrects it, PTQ's open-loop writes do not
-    noisy = {s: deploy_mlp(p, cfg, DeployConfig(scheme=s, tile=tile), scales, rng=RNG(3))
+    noisy = {s: deploy_mlp(p, cfg, WeightMapping(scheme=s), PAPER, ideal, scales, rng=RNG(3))
              for s in ("haq", "ptq")}
     err = {s: np.sqrt(np.mean((d.forward(f)[0] - ref) ** 2)) for s, d in noisy.items()}
     assert err["haq"] * 10 < err["ptq"]
@@ -105,11 +108,10 @@ def test_column_scaling_deploys_columns_of_unequal_size_more_accurately():
     ref = forward(p, f, cfg)
     # headroom: no deployed activation saturates a DAC, so the pass is exactly linear
     scales = {k: 1.25 * v for k, v in input_scales(p, f, cfg).items()}
-    tile = TileConfig(backend="ideal", r_wire_ohm=0.0)
     err: dict[str, np.ndarray] = {}
     for scaling in ("matrix", "column"):
-        dc = DeployConfig(scheme="haq", bits=(8, 8, 8), tile=tile, scaling=scaling)
-        dep = deploy_mlp(p, cfg, dc, scales, rng=RNG(3),
+        dc = WeightMapping(scheme="haq", bits=(8, 8, 8), scaling=scaling)
+        dep = deploy_mlp(p, cfg, dc, PAPER, sim(backend="ideal"), scales, rng=RNG(3),
                          cordic=CordicConfig(iterations=30, frac_bits=40))
         err[scaling] = np.abs(dep.layers["W_in"].programmed.weights() - p["W_in"]).max(axis=0)
         # the tile's pass applies each column's scale: it computes the decoded weights
@@ -135,7 +137,7 @@ def test_metrics_known_cases():
 def test_dense_run_orders_software_haq_ptq():
     cfg = NeuralFieldConfig(phantom_shape=(4, 16, 16),
                             training=TrainConfig(steps=100, batch=0))
-    r = run_neural_field(cfg)
+    r = run_neural_field(cfg, PAPER, sim(backend="ideal"))
     s = r.summary()
     assert s["psnr_software"] > 30
     assert s["psnr_software"] >= s["psnr_haq"] > s["psnr_ptq"] + 10
@@ -154,14 +156,20 @@ def test_dense_run_orders_software_haq_ptq():
     ({"bits": (14, 17, 12)}, "hidden bits"),
     ({"bits": (14, 14)}, "three widths"),
     ({"amp_ratio": 1.0}, "amplification ratio"),
-    ({"backend": "idael"}, "did you mean 'ideal'"),
     ({"phantom_shape": (4, 4, 16)}, "phantom height"),
-    ({"write_noise": -0.1}, "write noise"),
     ({"weight_scaling": "row"}, "unknown weight scaling 'row'"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ConfigError, match=match):
         NeuralFieldConfig(**kw)
+
+
+def test_bad_backend_and_write_noise_of_a_field_run():
+    """The backend and the write noise moved to SimOptions and the hardware."""
+    with pytest.raises(ConfigError, match="did you mean 'ideal'"):
+        sim(backend="idael")
+    with pytest.raises(ConfigError, match="write must be"):
+        hw(PAPER, write_noise=-0.1)
 
 
 def test_config_round_trips_through_its_stored_form():
@@ -180,7 +188,6 @@ def test_calibrated_without_wires_agrees_with_ideal():
     scales = input_scales(p, f, cfg)
     ys = {}
     for backend in ("ideal", "calibrated"):
-        dc = DeployConfig(scheme="haq", tile=TileConfig(backend=backend, r_wire_ohm=0.0,
-                                                        use_cache=False))
-        ys[backend] = deploy_mlp(p, cfg, dc, scales, rng=RNG(4)).forward(f)[0]
+        ys[backend] = deploy_mlp(p, cfg, WeightMapping(scheme="haq"), PAPER,
+                                 sim(backend=backend), scales, rng=RNG(4)).forward(f)[0]
     np.testing.assert_allclose(ys["calibrated"], ys["ideal"], rtol=1e-7, atol=1e-9)

@@ -8,19 +8,20 @@ per 1T1R macro).
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hardware_helpers import sim
 
 from circuits.errors import ConfigError
+from circuits.interconnect import R_WIRE_40NM_OHM
 from cosim.cli import main
-from cosim.layers.read_path import PAPER, REALISTIC
-from cosim.outputs.neural_field import save_checkpoint
-from cosim.workloads.haq_mvm import HaqExperimentConfig
-from cosim.workloads.nf.encoder import EncoderConfig
-from cosim.workloads.nf.field import (
+from cosim.hardware.presets import preset
+from cosim.layers.placed import block_hardware, placed_tile
+from cosim.outputs.field import save_checkpoint
+from cosim.workloads.field.encoder import EncoderConfig
+from cosim.workloads.field.field import (
     NeuralFieldConfig,
     deploy_field,
     evaluate_field,
@@ -28,22 +29,25 @@ from cosim.workloads.nf.field import (
     prepare,
     train_field,
 )
-from cosim.workloads.nf.mlp import MLPConfig, TrainConfig
-from cosim.workloads.nf.verify import LayerCheck, stated_error
+from cosim.workloads.field.mlp import MLPConfig, TrainConfig
+from cosim.workloads.field.verify import LayerCheck, stated_error
+from cosim.workloads.haq.mvm import HaqExperimentConfig
 
 TINY = NeuralFieldConfig(phantom_shape=(3, 8, 8), encoder=EncoderConfig(n_frequencies=4),
-                         mlp=MLPConfig(width=8, rank=2), training=TrainConfig(steps=200, batch=0),
-                         backend="calibrated")
+                         mlp=MLPConfig(width=8, rank=2), training=TrainConfig(steps=200, batch=0))
+HARDWARE = {"paper": preset("paper"),
+            "realistic": preset("realistic").with_parts(noise={"write": 0.15, "read": 0.0})}
+"""The two read paths, with the NF code's write noise and no read noise on both."""
+CALIBRATED = sim(backend="calibrated")
 
 
 @pytest.fixture(scope="module")
 def trained():
     """``{read path: (config, prepared, state)}``: each path trains on its own encoder's B."""
     out = {}
-    for rp in ("paper", "realistic"):
-        cfg = replace(TINY, read_path=rp)
-        prep = prepare(cfg)
-        out[rp] = cfg, prep, train_field(cfg, prep)
+    for rp, hardware in HARDWARE.items():
+        prep = prepare(TINY, hardware, CALIBRATED)
+        out[rp] = TINY, prep, train_field(TINY, prep)
     return out
 
 
@@ -52,36 +56,43 @@ def model_dirs(tmp_path_factory, trained):
     dirs = {}
     for rp, (cfg, prep, state) in trained.items():
         dirs[rp] = tmp_path_factory.mktemp(f"nf-{rp}")
-        save_checkpoint(dirs[rp], cfg, prep.truth, state)
+        save_checkpoint(dirs[rp], cfg, HARDWARE[rp], CALIBRATED, prep.truth, state)
     return dirs
 
 
-def test_haq_test_and_field_share_one_tile_builder():
-    """HaqExperimentConfig's tile is ReadPath.deploy's: same placement, same TIA."""
+def test_haq_test_and_field_share_one_tile_builder(trained):
+    """The HAQ test and the field place and cut their tiles alike (cosim.layers.placed):
+    same placement, same block, same TIA."""
+    real = HARDWARE["realistic"]
     h = HaqExperimentConfig(vector_length=20, n_outputs=5, n_bits=6)
-    tile, lay = h.read_path().deploy(20, 30, 6, h._base_tile())
-    assert h.tile_config() == tile and h.layout() == lay
-    assert replace(h.read_path(), name="realistic") == REALISTIC
-    cfg = replace(TINY, read_path="realistic")
-    dc = cfg.deploy_config("haq")
-    t, lay = dc.layer_tile("W_in", (11, 8))
-    assert (t.cell, t.readout, t.r_wire_ohm) == ("1T1R", "tia", REALISTIC.r_wire_ohm)
-    assert (t.macro_rows, t.macro_cols) == (lay.rows_used, lay.cols_used)
-    assert t == REALISTIC.deploy(11, 8 * 14, 14, cfg.tile_config())[0]
-    assert dc.make_scheme("W_in", lay.mean_attenuation).passes == 3
-    assert cfg.deploy_config("haq").verify == "transfer"
-    assert TINY.deploy_config("haq").verify == "first_order" and TINY.read_path_spec() == PAPER
+    tile, lay = placed_tile(real, CALIBRATED, 20, 30, 6)
+    assert h.layout(real, CALIBRATED) == lay
+    assert tile.hardware == block_hardware(real, lay)
+    cfg, prep, state = trained["realistic"]
+    layer = deploy_field(cfg, real, CALIBRATED, prep, state.params, "haq").layers["W_in"]
+    t, lay = layer.tile.hardware, layer.placement
+    assert (t.cell.kind.name, t.readout.kind, t.array.r_wire_ohm) == ("1T1R", "tia",
+                                                                       R_WIRE_40NM_OHM)
+    assert (t.array.macro_rows, t.array.macro_cols) == (lay.rows_used, lay.cols_used)
+    assert t == placed_tile(real, CALIBRATED, 11, 8 * 14, 14)[0].hardware
+    scheme = cfg.mapping("haq").make_scheme("W_in")
+    assert scheme.on_hardware(t.programming, lay.mean_attenuation).passes == 3
+    assert t.programming.verify_read == "transfer"
+    assert HARDWARE["paper"].programming.verify_read == "first_order"
+    assert scheme.on_hardware(HARDWARE["paper"].programming, 1.0).passes == 1
 
 
 def test_realistic_read_path_measured_and_said(trained):
     out = {}
     for rp, (cfg, prep, state) in trained.items():
-        res = evaluate_field(cfg, prep, state)
+        res = evaluate_field(cfg, HARDWARE[rp], CALIBRATED, prep, state)
         out[rp] = res.summary()
-        assert set(res.tables()["metrics"].read_path) == {rp}
+        assert set(res.tables()["metrics"].hardware) == {rp}
     real, paper = out["realistic"], out["paper"]
-    assert "realistic read path (1T1R, tia, ir-aware placement, HAQ 3 passes" in real["read_path"]
-    assert real["read_path_name"] == "realistic" and paper["read_path_name"] == "paper"
+    assert real["hardware_text"].startswith("realistic: 1T1R cells")
+    for words in ("TIA readout", "ir-aware placement", "HAQ 3 passes (transfer verify)"):
+        assert words in real["hardware_text"]
+    assert real["hardware_name"] == "realistic" and paper["hardware_name"] == "paper"
     assert paper["macros_haq"] == 4 and real["macros_haq"] == 6  # W_in and V1 split in two
     # evaluate_field folds affine layers (paper path); the TIA's clamp keeps the layer path
     assert paper["forward_path_haq"] == "folded" and real["forward_path_haq"] == "layer"
@@ -116,7 +127,7 @@ def test_calibrated_pass_agrees_with_spice_within_stated_error(model_dirs, read_
             assert c["g_max_siemens"] > 30e-6 and c["bound"] == 4.1e-5
             assert 1e-7 < c["max_rel_error"] <= 4.1e-5  # measured 4.5e-6 to 1.3e-5
     assert out["passed"] and out["end_to_end_max_abs"] <= 1e-3
-    assert out["read_path_name"] == read_path
+    assert out["hardware_name"] == read_path
     assert (tmp_path / "v" / "verify.csv").is_file()
     vox = np.loadtxt(tmp_path / "v" / "voxels.csv", delimiter=",", skiprows=1)
     assert vox.shape == (4, 3)
@@ -124,13 +135,13 @@ def test_calibrated_pass_agrees_with_spice_within_stated_error(model_dirs, read_
 
 def test_read_path_option_is_checked(model_dirs, tmp_path):
     res = CliRunner().invoke(main, ["field", "eval", "--model", str(model_dirs["paper"]),
-                                    "--read-path", "realstic", "-o", str(tmp_path / "x")])
+                                    "--hardware", "realstic", "-o", str(tmp_path / "x")])
     assert res.exit_code != 0
-    assert "unknown read path 'realstic'; did you mean 'realistic'?" in res.output
+    assert "unknown hardware 'realstic'; did you mean 'realistic'?" in res.output
     res = CliRunner().invoke(main, ["field", "eval", "--model", str(model_dirs["paper"]),
-                                    "--backend", "calibrated", "--read-path", "realistic",
+                                    "--backend", "calibrated", "--hardware", "realistic",
                                     "-o", str(tmp_path / "x")])
-    assert res.exit_code != 0 and "needs a model trained with them" in res.output
+    assert res.exit_code != 0 and "needs a model trained on it" in res.output
     assert len(res.output.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
 
@@ -138,14 +149,14 @@ def test_read_path_option_is_checked(model_dirs, tmp_path):
 def test_folded_layers_compute_the_same_pass_and_refuse_a_tia(trained):
     """The benchmark's folded path: same outputs and events as the layer path."""
     cfg, prep, state = trained["paper"]
-    dep = deploy_field(cfg, prep, state.params, "haq")
+    dep = deploy_field(cfg, HARDWARE["paper"], CALIBRATED, prep, state.params, "haq")
     y0, e0, s0 = forward_voxels(prep.encoder, dep, prep.x, 50)
     y1, e1, s1 = forward_voxels(prep.encoder, dep, prep.x, 50, fold=True)
     assert np.max(np.abs(y1 - y0)) <= 1e-12 * np.max(np.abs(y0)) and s1 == s0
     for k, v in e0.as_dict().items():
         assert getattr(e1, k) == pytest.approx(v, rel=1e-12), k
     rcfg, rprep, rstate = trained["realistic"]
-    real = deploy_field(rcfg, rprep, rstate.params, "haq")
+    real = deploy_field(rcfg, HARDWARE["realistic"], CALIBRATED, rprep, rstate.params, "haq")
     with pytest.raises(ConfigError, match="cannot fold a layer with a TIA readout"):
         real.folded()
 

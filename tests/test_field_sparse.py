@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hardware_helpers import sim
 
 from circuits.errors import ConfigError
-from cosim.workloads.nf.encoder import EncoderConfig
-from cosim.workloads.nf.field import NeuralFieldConfig, prepare, train_field
-from cosim.workloads.nf.mlp import MLPConfig, TrainConfig
-from cosim.workloads.nf.phantom import shepp_logan_3d
-from cosim.workloads.nf.sparse import SparseConfig, run_sparse, slice_subset, sparse_target
-from cosim.workloads.nf.volume import normalise
+from cosim.hardware.presets import preset
+from cosim.workloads.field.encoder import EncoderConfig
+from cosim.workloads.field.field import NeuralFieldConfig, prepare, train_field
+from cosim.workloads.field.mlp import MLPConfig, TrainConfig
+from cosim.workloads.field.phantom import shepp_logan_3d
+from cosim.workloads.field.sparse import SparseConfig, run_sparse, slice_subset, sparse_target
+from cosim.workloads.field.volume import normalise
+
+PAPER = (preset("paper"), sim(backend="ideal"))
+"""The field's default hardware, read by the ideal backend (the old default)."""
 
 
 def test_slice_subsets_are_evenly_spaced_and_checked():
@@ -51,9 +56,9 @@ def test_fine_tuning_on_a_few_slices_fits_the_moved_volume():
                             encoder=EncoderConfig(n_frequencies=16, sigma=2.0),
                             mlp=MLPConfig(width=32, rank=8),
                             training=TrainConfig(steps=150, batch=0, learning_rate=3e-3))
-    dense = train_field(cfg, prepare(cfg)).params
-    target = prepare(cfg, shepp_logan_3d(6, 16, 16, motion=0.15))
-    res = run_sparse(cfg, target, dense, SparseConfig(counts=(3, 6), steps=60, batch=0,
+    dense = train_field(cfg, prepare(cfg, *PAPER)).params
+    target = prepare(cfg, *PAPER, shepp_logan_3d(6, 16, 16, motion=0.15))
+    res = run_sparse(cfg, *PAPER, target, dense, SparseConfig(counts=(3, 6), steps=60, batch=0,
                                                       learning_rate=3e-3, schemes=("haq",)))
     rows = {r["slices_used"]: r for r in res.rows}
     assert sorted(rows) == [0, 3, 6]
@@ -68,4 +73,4 @@ def test_fine_tuning_on_a_few_slices_fits_the_moved_volume():
     for r in rows.values():  # HAQ within 1.5 dB of software (issue 12), 14/14/12 bits
         assert abs(r["psnr_haq"] - r["psnr_software"]) < 1.5
     with pytest.raises(ConfigError, match="larger than the volume"):
-        run_sparse(cfg, target, dense, SparseConfig(counts=(7,)))
+        run_sparse(cfg, *PAPER, target, dense, SparseConfig(counts=(7,)))

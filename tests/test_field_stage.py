@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 
 import pytest
+from hardware_helpers import sim
 
 from circuits.errors import ConfigError
-from cosim.outputs.results import write_result
-from cosim.workloads.nf.stage import FieldStage, compute_field_stage, field_headline
+from cosim.hardware.presets import preset
+from cosim.outputs.field import write_field_run
+from cosim.stages import build
+from cosim.workloads.field.stage import FieldStage, compute_field_stage, field_headline
 
 
 @pytest.mark.parametrize("kw, match", [
     ({"height": 3}, "phantom height"),
     ({"bits_output": 30}, "output bits must be"),
-    ({"backend": "spcie"}, "unknown backend"),
-    ({"read_path": "real"}, "unknown read path"),
+    ({"hardware": "real"}, "unknown hardware 'real'"),
     ({"steps": 0}, "training steps"),
     ({"encoding": "gauss"}, "unknown encoding"),
     ({"wide": 1}, "wide must be"),
@@ -25,15 +27,21 @@ def test_bad_sections(kw, match):
         FieldStage(**kw)
 
 
+def test_bad_backend_of_the_job_is_refused():
+    """The backend moved from [field] to the job's [sim] section."""
+    with pytest.raises(ConfigError, match="unknown sim.backend 'spcie'"):
+        build("sim", {"backend": "spcie"})
+
+
 def test_quick_setting_and_a_tiny_stage(tmp_path):
     quick = FieldStage()
     cfg = quick.field_config()
     assert cfg.phantom_shape == (8, 48, 48) and cfg.training.steps == 300
     assert cfg.bits == (14, 14, 12) and cfg.amp_ratio == 1.5
-    assert cfg.read_path == "paper"  # the realistic path takes minutes for the paper network
+    assert quick.hardware == "paper"  # the realistic path takes minutes for the paper network
     res = compute_field_stage(FieldStage(slices=3, height=16, width=16, steps=30, batch=0,
-                                         seed=3))
-    summary = write_result(res, tmp_path / "field")
+                                         seed=3), preset("paper"), sim(backend="ideal"))
+    summary = write_field_run(res, tmp_path / "field")
     for name in ("metrics.csv", "metrics_slices.csv", "training.csv", "workload.json",
                  "manifest.json"):
         assert (tmp_path / "field" / name).is_file(), name

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hardware_helpers import sim
 
 from circuits.errors import ConfigError, CosimWarning
 from cosim.cli import main
+from cosim.hardware.spec import HardwareSpec
 from cosim.sweep import ROWS_FILE, LocalBackend, grid, load_rows, parse_range, run_sweep
-from cosim.workloads.haq_mvm import (
+from cosim.workloads.haq.mvm import (
     HaqExperimentConfig,
     best_amp_ratio,
     run_mvm_experiment,
     sweep_point,
 )
 
-SMALL = {"vector_length": 100, "n_outputs": 16, "n_vectors": 16, "backend": "ideal",
-         "read_cycles": 0}
+SMALL = {"vector_length": 100, "n_outputs": 16, "n_vectors": 16, "read_cycles": 0}
+IDEAL = sim(backend="ideal")
+QUIET = HardwareSpec().with_parts(noise={"read": 0.0})
+"""The realistic hardware without read noise."""
+POINT = functools.partial(sweep_point, hardware=QUIET.as_dict(), sim=asdict(IDEAL))
+"""One sweep point on QUIET hardware, ideal backend."""
 
 
 # -- the MVM test ----------------------------------------------------------------------
@@ -28,7 +36,7 @@ SMALL = {"vector_length": 100, "n_outputs": 16, "n_vectors": 16, "backend": "ide
 
 def test_paper_setting_haq_at_least_10x_better_than_ptq():
     """NF paper Fig. 2f,g: length 100, 8-bit inputs, 12-bit weights, s = 1.5."""
-    res = run_mvm_experiment(HaqExperimentConfig(backend="ideal", read_cycles=5))
+    res = run_mvm_experiment(HaqExperimentConfig(read_cycles=5), sim=IDEAL)
     assert res.ratio >= 10.0
     # Same scale as the paper (PTQ 0.789, HAQ 0.049) under our normalisation.
     assert 0.5 < res.ptq.rmse < 1.2
@@ -43,11 +51,11 @@ def test_paper_setting_haq_at_least_10x_better_than_ptq():
 def test_best_s_falls_as_write_noise_rises(tmp_path):
     """NF paper Supp. Fig. 1a, on a small sweep table (12 bits)."""
     points = grid({"amp_ratio": parse_range("1.2:2.0:0.1", "s"),
-                   "noise": [0.05, 0.15, 0.30], "bits": [12], "seed": [0, 1]},
-                  read_noise=0.0, **{k: v for k, v in SMALL.items()})
-    res = run_sweep(sweep_point, points, tmp_path / "sw", progress=False)
+                   "write_noise": [0.05, 0.15, 0.30], "bits": [12], "seed": [0, 1]},
+                  **{k: v for k, v in SMALL.items()})
+    res = run_sweep(POINT, points, tmp_path / "sw", progress=False)
     best = best_amp_ratio(res.table)
-    s_best = best.sort_values("noise")["best_amp_ratio"].to_numpy()
+    s_best = best.sort_values("write_noise")["best_amp_ratio"].to_numpy()
     assert np.all(np.diff(s_best) <= 1e-9), best
     assert s_best[0] > s_best[-1]
     assert (tmp_path / "sw" / "sweep.parquet").exists()
@@ -121,12 +129,12 @@ def test_interrupted_sweep_resumes_where_it_stopped(tmp_path):
 
 
 def test_process_pool_backend(tmp_path):
-    pts = grid({"amp_ratio": [1.5, 1.8], "noise": [0.15], "bits": [6], "seed": [0]},
-               read_noise=0.0, **SMALL)
-    res = run_sweep(sweep_point, pts, tmp_path / "pool", backend=LocalBackend(workers=2),
+    pts = grid({"amp_ratio": [1.5, 1.8], "write_noise": [0.15], "bits": [6], "seed": [0]},
+               **SMALL)
+    res = run_sweep(POINT, pts, tmp_path / "pool", backend=LocalBackend(workers=2),
                     progress=False)
     assert res.computed == 2
-    serial = [sweep_point(p)["rmse_haq"] for p in pts]
+    serial = [POINT(p)["rmse_haq"] for p in pts]
     np.testing.assert_allclose(res.table["rmse_haq"], serial)
 
 
@@ -144,7 +152,8 @@ def test_cosim_haq_json(tmp_path):
 
 
 def test_cosim_sweep_haq_and_resume(tmp_path):
-    args = ["sweep", "haq", "--amp-ratio", "1.3:1.6:0.3", "--noise", "0.1,0.3", "--bits", "8",
+    args = ["sweep", "haq", "--amp-ratio", "1.3:1.6:0.3", "--write-noise", "0.1,0.3",
+            "--bits", "8",
             "--seeds", "1", "--backend", "ideal", "--workers", "1", "-o", str(tmp_path / "s")]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 0, r.output
@@ -165,7 +174,7 @@ def test_cosim_sweep_haq_and_resume(tmp_path):
     (["--amp-ratio", "2.5:1.1:0.1"], "ends"),
     (["--bits", "17"], "bits"),
     (["--bits", "0"], "bits"),
-    (["--noise", "-0.1"], "write noise"),
+    (["--write-noise", "-0.1"], "write must be in [0, 10]"),
     (["--backend", "spcie"], "did you mean 'spice'"),
 ])
 def test_cosim_sweep_haq_bad_input(tmp_path, extra, match):
@@ -178,7 +187,7 @@ def test_cosim_sweep_haq_bad_input(tmp_path, extra, match):
 
 @pytest.mark.parametrize("extra, match", [
     (["--amp-ratio", "1.0"], "amplification ratio"), (["--bits", "17"], "bits"),
-    (["--noise", "-0.2"], "write noise"),
+    (["--write-noise", "-0.2"], "hardware.noise.write must be in [0, 10]"),
 ])
 def test_cosim_haq_bad_input(tmp_path, extra, match):
     r = CliRunner().invoke(main, ["haq", "--backend", "ideal", "-o", str(tmp_path), *extra])
@@ -186,7 +195,7 @@ def test_cosim_haq_bad_input(tmp_path, extra, match):
 
 
 def test_measured_ratio_codec_and_ideal():
-    from cosim.workloads.haq_mvm import decode_ratios, encode_ratios, measured_vcmac_ratios
+    from cosim.workloads.haq.mvm import decode_ratios, encode_ratios, measured_vcmac_ratios
 
     d = {5: 1.4997855, 10: 1.9998993}
     assert decode_ratios(encode_ratios(d)) == d
@@ -200,13 +209,14 @@ def test_measured_ratio_codec_and_ideal():
 def test_analog_aggregation_with_the_measured_vcmac():
     """The transistor-level VCMAC's measured ratio drives HAQ: the analog chain then
     computes the digital powers of that ratio, so both give the same outputs."""
-    from cosim.workloads.haq_mvm import measured_vcmac_ratios
+    from cosim.workloads.haq.mvm import measured_vcmac_ratios
 
     measured = measured_vcmac_ratios([1.5], "calibrated", points=5)
     assert set(measured) == {5} and measured[5] == pytest.approx(1.5, rel=0.01)
-    base = dict(SMALL, n_bits=12, read_noise=0.0, seed=2)
-    dig = run_mvm_experiment(HaqExperimentConfig(**base, amp_ratio=measured[5]))
-    ana = run_mvm_experiment(HaqExperimentConfig(**base, aggregation="analog"),
+    base = dict(SMALL, n_bits=12, seed=2)
+    dig = run_mvm_experiment(HaqExperimentConfig(**base, amp_ratio=measured[5]), QUIET, IDEAL)
+    ana = run_mvm_experiment(HaqExperimentConfig(**base),
+                             QUIET.with_parts(aggregation={"kind": "analog"}), IDEAL,
                              vcmac_measured=measured)
     assert ana.haq_ratio_programmed == measured[5]
     np.testing.assert_allclose(ana.haq.y, dig.haq.y, rtol=0,
@@ -240,7 +250,7 @@ def test_resume_keeps_every_good_row_after_a_corrupt_line(tmp_path):
 
 
 def test_cosim_sweep_haq_resume_warns_of_a_corrupt_line(tmp_path):
-    args = ["sweep", "haq", "--amp-ratio", "1.3,1.5", "--noise", "0.1", "--bits", "6",
+    args = ["sweep", "haq", "--amp-ratio", "1.3,1.5", "--write-noise", "0.1", "--bits", "6",
             "--seeds", "1", "--backend", "ideal", "--workers", "1", "-o", str(tmp_path / "s")]
     assert CliRunner().invoke(main, args).exit_code == 0
     path = tmp_path / "s" / ROWS_FILE
@@ -274,7 +284,7 @@ def test_cosim_sweep_haq_resume_on_a_foreign_file_is_one_line(tmp_path):
     out = tmp_path / "s"
     out.mkdir()
     (out / ROWS_FILE).write_text("not json\n")
-    r = CliRunner().invoke(main, ["sweep", "haq", "--amp-ratio", "1.5", "--noise", "0.1",
+    r = CliRunner().invoke(main, ["sweep", "haq", "--amp-ratio", "1.5", "--write-noise", "0.1",
                                   "--bits", "8", "--seeds", "1", "--backend", "ideal",
                                   "--workers", "1", "-o", str(out), "--resume"])
     assert r.exit_code == 2 and "not a cosim sweep file" in r.output

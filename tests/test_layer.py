@@ -6,18 +6,24 @@ from dataclasses import asdict, fields
 
 import numpy as np
 import pytest
+from hardware_helpers import sim, tile
 
 from circuits.devices import TAOX_40NM, FormingNoise
 from circuits.errors import ConfigError
 from cosim.accounting.events import NF_TIMING, Events
 from cosim.accounting.workload import haq_mvm_workload, mvm_workload
-from cosim.engine.tile import TileConfig
+from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
 from cosim.programming.aggregation import Aggregator
-from cosim.programming.schemes import HAQ, PTQ, BinaryCellWriter, Pruned, RandomPairs
-from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
+from cosim.programming.base import BinaryCellWriter
+from cosim.programming.binary import HAQ, PTQ
+from cosim.programming.pairs import Pruned, RandomPairs
+from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
 
-IDEAL = TileConfig(backend="ideal", r_wire_ohm=0.0, use_cache=False)
+
+def ideal(**kw):
+    """A new ideal tile without wires; HAQ verifies each cell alone, one pass, exact writes."""
+    return tile(backend="ideal", r_wire_ohm=0.0, verify_read="exact", haq_passes=1, **kw)
 
 
 def _w(rows, cols, seed=0):
@@ -31,7 +37,7 @@ def _x(batch, rows, seed=1):
 def test_ptq_layer_computes_the_quantised_product():
     # Independent: uniform n-bit quantisation of w / max|w| written exactly.
     w, x, n = _w(20, 7), _x(5, 20), 6
-    layer = AnalogLayer.deploy(PTQ(n_bits=n), IDEAL, w=w)
+    layer = AnalogLayer.program(PTQ(n_bits=n), ideal(), w=w)
     y, _ = layer.forward(x)
     m = np.abs(w).max()
     levels = 2**n - 1
@@ -42,7 +48,7 @@ def test_ptq_layer_computes_the_quantised_product():
 def test_haq_layer_is_within_its_last_bit():
     # Exact writes: HAQ's greedy bits leave at most the last significance s^-(n-1).
     w, x, n, s = _w(30, 9), _x(4, 30), 10, 1.5
-    layer = AnalogLayer.deploy(HAQ(n_bits=n, amp_ratio=s), IDEAL, w=w)
+    layer = AnalogLayer.program(HAQ(n_bits=n, amp_ratio=s), ideal(), w=w)
     m = np.abs(w).max()
     assert np.max(np.abs(layer.weights() - w)) <= m * s ** -(n - 1) + 1e-12
     y, _ = layer.forward(x)
@@ -51,7 +57,7 @@ def test_haq_layer_is_within_its_last_bit():
 
 def test_input_scale_maps_inputs_to_the_read_voltage():
     w, n = _w(8, 3), 8
-    layer = AnalogLayer.deploy(PTQ(n_bits=n), IDEAL, w=w, input_scale=4.0)
+    layer = AnalogLayer.program(PTQ(n_bits=n), ideal(), w=w, input_scale=4.0)
     x = 4.0 * _x(3, 8)
     y, _ = layer.forward(x)
     np.testing.assert_allclose(y, x @ layer.weights(), rtol=0, atol=1e-11)
@@ -61,10 +67,8 @@ def test_input_scale_maps_inputs_to_the_read_voltage():
 
 def test_layer_split_over_macros_matches_one_macro():
     w, x = _w(40, 11), _x(6, 40)
-    big = AnalogLayer.deploy(HAQ(n_bits=5), IDEAL, w=w)
-    small_cfg = TileConfig(backend="ideal", r_wire_ohm=0.0, macro_rows=16, macro_cols=12,
-                           use_cache=False)
-    small = AnalogLayer.deploy(HAQ(n_bits=5), small_cfg, w=w)
+    big = AnalogLayer.program(HAQ(n_bits=5), ideal(), w=w)
+    small = AnalogLayer.program(HAQ(n_bits=5), ideal(macro_rows=16, macro_cols=12), w=w)
     y_big, ev_big = big.forward(x)
     y_small, ev_small = small.forward(x)
     np.testing.assert_allclose(y_small, y_big, rtol=0, atol=1e-12)
@@ -76,7 +80,7 @@ def test_layer_split_over_macros_matches_one_macro():
 def test_random_pairs_are_the_formed_difference():
     rng = np.random.default_rng(3)
     forming = FormingNoise(mean_siemens=30e-6, std_siemens=5e-6)
-    layer = AnalogLayer.deploy(RandomPairs(forming=forming, rng=rng), IDEAL, shape=(50, 8))
+    layer = AnalogLayer.program(RandomPairs(forming=forming, rng=rng), ideal(), shape=(50, 8))
     pw = layer.programmed
     # Independent: the same draws from a generator with the same seed.
     ref = np.random.default_rng(3)
@@ -96,7 +100,7 @@ def test_random_pairs_are_the_formed_difference():
 
 def test_pruned_pairs_are_reset_to_hrs():
     keep = np.random.default_rng(5).random((60, 10)) < 0.5
-    layer = AnalogLayer.deploy(Pruned(base=RandomPairs(), keep=keep), IDEAL, shape=(60, 10))
+    layer = AnalogLayer.program(Pruned(base=RandomPairs(), keep=keep), ideal(), shape=(60, 10))
     pw = layer.programmed
     assert np.all(pw.g_actual_siemens[~keep] == TAOX_40NM.g_hrs_siemens)
     assert np.all(pw.g_actual_neg_siemens[~keep] == TAOX_40NM.g_hrs_siemens)
@@ -114,20 +118,20 @@ def test_pruned_pairs_are_reset_to_hrs():
 
 def test_pruning_needs_a_differential_scheme():
     with pytest.raises(ConfigError, match="differential"):
-        AnalogLayer.deploy(Pruned(base=PTQ(n_bits=4), keep=np.ones((4, 3), bool)), IDEAL,
+        AnalogLayer.program(Pruned(base=PTQ(n_bits=4), keep=np.ones((4, 3), bool)), ideal(),
                            w=_w(4, 3))
     with pytest.raises(ConfigError, match="shape"):
-        AnalogLayer.deploy(Pruned(base=RandomPairs(), keep=np.ones((4, 2), bool)), IDEAL,
+        AnalogLayer.program(Pruned(base=RandomPairs(), keep=np.ones((4, 2), bool)), ideal(),
                            shape=(4, 3))
 
 
 def test_forward_refuses_bad_inputs():
-    layer = AnalogLayer.deploy(PTQ(n_bits=4), IDEAL, w=_w(5, 2))
+    layer = AnalogLayer.program(PTQ(n_bits=4), ideal(), w=_w(5, 2))
     for bad in (np.ones(5), np.ones((2, 4)), np.full((1, 5), np.nan)):
         with pytest.raises(ConfigError):
             layer.forward(bad)
     with pytest.raises(ConfigError, match="weights or a shape"):
-        AnalogLayer.deploy(RandomPairs(), IDEAL)
+        AnalogLayer.program(RandomPairs(), ideal())
     with pytest.raises(ConfigError, match="differential"):
         AnalogLayer(layer.tile, RandomPairs().program(None, (3, 2), rram=TAOX_40NM,
                                                       write=BinaryCellWriter(), read_back=None),
@@ -141,9 +145,11 @@ def test_counted_events_equal_the_analytic_count(aggregation, shape):
     # rule alone. They must agree on every event kind, TIA and VCMAC time included.
     rows, cols = shape
     cfg = HaqExperimentConfig(vector_length=rows, n_outputs=cols, n_vectors=7, n_bits=12,
-                              aggregation=aggregation, backend="ideal", read_cycles=0)
-    res = run_mvm_experiment(cfg)
-    counted = haq_mvm_workload(asdict(cfg), res.haq.mvm_events).events
+                              read_cycles=0)
+    hardware = HardwareSpec().with_parts(aggregation={"kind": aggregation})
+    res = run_mvm_experiment(cfg, hardware, sim(backend="ideal"))
+    counted = haq_mvm_workload({**asdict(cfg), "aggregation": aggregation},
+                               res.haq.mvm_events).events
     analytic = mvm_workload({"rows": rows, "cols": cols, "bits": 12, "inferences": 7,
                              "aggregation": aggregation, "macro_rows": 512,
                              "macro_cols": 512}).events

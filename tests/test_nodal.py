@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from circuits.crossbar import CrossbarParams
-from circuits.devices import TAOX_40NM, AccessParams, RRAMParams
+from circuits.devices import TAOX_40NM, AccessParams, LinearIV, RRAMParams
 from circuits.errors import ConfigError
 from cosim.engine import mosfet, nodal
 from cosim.engine.mosfet import Level1Card, Level1Mos, MosModel, UniformBicubic
@@ -41,7 +41,7 @@ def _mna(p: CrossbarParams, v: np.ndarray, mos: MosModel | None = None) -> np.nd
     names = [f"in{r}" for r in range(rows)] + [f"sense{c}" for c in range(cols)]
     names += [f"bl{r}_{c}" for r in range(rows) for c in range(cols)]
     names += [f"sl{c}_{r}" for c in range(cols) for r in range(rows)]
-    if p.cell == "1T1R":
+    if p.cell.access_transistor:
         names += [f"m{r}_{c}" for r in range(rows) for c in range(cols)]
     idx = {n: i for i, n in enumerate(names)}
     res: list[tuple[int, int, float]] = []
@@ -63,7 +63,7 @@ def _mna(p: CrossbarParams, v: np.ndarray, mos: MosModel | None = None) -> np.nd
     cells = []
     for r in range(rows):
         for c in range(cols):
-            top = f"m{r}_{c}" if p.cell == "1T1R" else f"sl{c}_{r}"
+            top = f"m{r}_{c}" if p.cell.access_transistor else f"sl{c}_{r}"
             cells.append((idx[f"bl{r}_{c}"], idx[top], idx[f"sl{c}_{r}"], g[r, c]))
     return _mna_newton(p, len(names), res, src, cells, mos, [idx[f"sense{c}"]
                                                              for c in range(cols)])
@@ -77,7 +77,8 @@ def _mna_newton(p: CrossbarParams, n: int, res: list, src: list, cells: list,
     conds = [(a, b, gx) for a, b, gx in res if np.isfinite(gx)]
     m = len(volts) + len(shorts)
     x = np.zeros(n + m)
-    v0 = p.rram.iv.v0_volt
+    linear = isinstance(p.rram.iv, LinearIV)
+    v0 = None if linear else p.rram.iv.v0_volt
     for _ in range(60):
         f = np.zeros(n + m)
         jac = np.zeros((n + m, n + m))
@@ -89,7 +90,7 @@ def _mna_newton(p: CrossbarParams, n: int, res: list, src: list, cells: list,
             jac[np.ix_([a, b], [a, b])] += gx * np.array([[1, -1], [-1, 1]])
         for a, top, s, gx in cells:
             u = vv[a] - vv[top]
-            if p.rram.iv == "linear":
+            if linear:
                 i, di = gx * u, gx
             else:
                 i, di = gx * v0 * np.sinh(u / v0), gx * np.cosh(u / v0)

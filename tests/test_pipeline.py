@@ -44,27 +44,47 @@ def test_bad_config_names_the_problem(tmp_path, text, message):
 
 def test_every_field_of_a_stage_config_is_a_key_and_nothing_else():
     # The sections come from the stages' dataclasses: each real field can be set
-    # (haq.hrs_noise was refused before), and no key is accepted and ignored
-    # (vcmac.code was).
+    # (haq.hrs_noise was refused before, now hardware.noise.write_hrs), and no key is
+    # accepted and ignored (vcmac.code was).
     config = default_config()
-    assert set(config) == set(SECTIONS) == {"run", *STAGES}
+    assert set(config) == set(SECTIONS) == {"run", "hardware", "sim", *STAGES}
     for section in SECTIONS:
+        if section == "hardware":
+            continue
         for key, value in section_fields(section).items():
             set_key(config, f"{section}.{key}", value, where="test")
-    set_key(config, "haq.hrs_noise", 0.1, where="test")
+    set_key(config, "hardware.noise.write_hrs", 0.1, where="test")
+    assert config["hardware"]["noise"]["write_hrs"] == 0.1
     with pytest.raises(ConfigError, match="unknown config key 'vcmac.code'"):
         set_key(config, "vcmac.code", 5, where="test")
     assert "seed" not in config["haq"]  # the HAQ test takes run.seed
 
 
+def test_every_field_of_the_hardware_is_a_key():
+    """Every field the config's [hardware] table shows (as `cosim hardware show` prints
+    it) can be set by its dotted path, ``none`` for an unset optional value."""
+
+    def leaves(table, prefix):
+        for key, value in table.items():
+            if isinstance(value, dict):
+                yield from leaves(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    config = default_config()
+    for key, value in leaves(default_config()["hardware"], "hardware."):
+        set_key(config, key, "none" if value is None else value, where="test")
+    assert config["hardware"] == default_config()["hardware"]
+
+
 def test_a_set_key_reaches_the_stage(tmp_path):
-    # hrs_noise changes the written cells, so the run's HAQ RMSE must change.
+    # The HRS write noise changes the written cells, so the run's HAQ RMSE must change.
     rmse = []
-    for i, extra in enumerate(([], ["--set", "haq.hrs_noise=2.0"])):
+    for i, extra in enumerate(([], ["--set", "hardware.noise.write_hrs=2.0"])):
         out = tmp_path / f"r{i}"
         result = CliRunner().invoke(main, [
             "run", "--stages", "haq", "-o", str(out), "--no-progress",
-            "--set", "haq.backend=ideal", "--set", "haq.read_cycles=0",
+            "--set", "sim.backend=ideal", "--set", "haq.read_cycles=0",
             "--set", "haq.vector_length=20", "--set", "haq.n_outputs=5",
             "--set", "haq.n_vectors=10", *extra])
         assert result.exit_code == 0, result.output
@@ -75,7 +95,8 @@ def test_a_set_key_reaches_the_stage(tmp_path):
 
 def test_settings_that_fail_together_are_refused_before_any_stage(tmp_path):
     out = tmp_path / "r"
-    result = CliRunner().invoke(main, ["run", "-o", str(out), "--set", "haq.aggregation=analog",
+    result = CliRunner().invoke(main, ["run", "-o", str(out),
+                                       "--set", "hardware.aggregation.kind=analog",
                                        "--set", "haq.amp_ratio=1.05"])
     assert result.exit_code == 2 and "VCMAC cannot set" in result.output
     assert not out.exists()
@@ -83,8 +104,8 @@ def test_settings_that_fail_together_are_refused_before_any_stage(tmp_path):
 
 def test_override_parsing():
     config = load_config(None)
-    set_key(config, *parse_override("haq.write_noise=0.1"), where="test")
-    assert config["haq"]["write_noise"] == 0.1
+    set_key(config, *parse_override("hardware.noise.write=0.1"), where="test")
+    assert config["hardware"]["noise"]["write"] == 0.1
     with pytest.raises(ConfigError, match="section.key=value"):
         parse_override("n_bits=3")
 
@@ -110,7 +131,7 @@ QUICK = ["--set", "vcmac.points=12", "--set", "haq.read_cycles=5", "--set", "haq
 @pytest.mark.ngspice
 def test_main_job_writes_report_and_reproduces_from_manifest(tmp_path):
     run_dir = tmp_path / "run"
-    # The workload stages (field, snn) are tested on their own (tests/test_nf_*, test_snn_*).
+    # The workload stages (field, snn) are tested on their own (tests/test_field_*, test_snn_*).
     result = CliRunner().invoke(main, ["run", "-o", str(run_dir), "--stages",
                                        "tia,vcmac,haq,report", *QUICK])
     assert result.exit_code == 0, result.output

@@ -6,10 +6,11 @@ import time
 
 import numpy as np
 import pytest
+from hardware_helpers import hw, sim, tile
 
 from circuits.devices import FORMED_TAOX, TAOX_40NM
 from circuits.errors import ConfigError
-from cosim.engine.tile import TileConfig, make_tile
+from cosim.hardware.spec import HardwareSpec
 from cosim.programming.aggregation import (
     Aggregator,
     aggregate_digital,
@@ -19,18 +20,11 @@ from cosim.programming.aggregation import (
     vcmac_error_bound,
     vcmac_ratio,
 )
-from cosim.programming.schemes import (
-    HAQ,
-    PTQ,
-    BinaryCellWriter,
-    IdealReadBack,
-    TunedPairs,
-    TuningWriter,
-    program,
-    program_haq,
-    program_ptq,
-)
-from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
+from cosim.programming.base import BinaryCellWriter, IdealReadBack
+from cosim.programming.binary import HAQ, PTQ, program_haq, program_ptq
+from cosim.programming.pairs import TunedPairs, TuningWriter
+from cosim.workloads.field.deploy import WeightMapping
+from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
 
 G_LRS, G_HRS = TAOX_40NM.g_lrs_siemens, TAOX_40NM.g_hrs_siemens
 
@@ -114,12 +108,12 @@ def test_column_scaling_reads_back_through_the_tile(rng):
     """The per-column scale is applied where the matrix scale is (after aggregation)."""
     w = rng.uniform(-1, 1, (16, 5)) * np.array([3.0, 0.1, 1.0, 0.02, 0.5])
     x = rng.uniform(-1, 1, (9, 16))
-    tile = make_tile(TileConfig(backend="ideal"))
+    t = tile(backend="ideal")
     writer = BinaryCellWriter(lrs_sigma=0.2, rng=rng)
     for pw in (program_ptq(w, 8, program_cells=writer, scaling="column"),
                program_haq(w, 8, 1.5, program_cells=writer, scaling="column")):
-        tile.program(pw.g_actual_siemens)
-        y = outputs_from_currents(pw, tile.mvm(x).y, x, tile.config.v_read_volt)
+        t.program(pw.g_actual_siemens)
+        y = outputs_from_currents(pw, t.mvm(x).y, x, t.hardware.v_read_volt)
         np.testing.assert_allclose(y, x @ pw.weights(), rtol=1e-9, atol=1e-12)
 
 
@@ -198,7 +192,7 @@ def test_haq_512x512_16bit_is_vectorised():
 def test_bad_programming_input(kwargs, match):
     args = {"n_bits": 8, "amp_ratio": 1.5, **kwargs}
     with pytest.raises(ConfigError, match=match):
-        program("haq", np.ones((2, 2)), args["n_bits"], args["amp_ratio"])
+        program_haq(np.ones((2, 2)), args["n_bits"], args["amp_ratio"])
 
 
 def test_bad_weights_and_noise():
@@ -209,9 +203,9 @@ def test_bad_weights_and_noise():
     with pytest.raises(ConfigError, match="write noise"):
         BinaryCellWriter(lrs_sigma=-0.1)
     with pytest.raises(ConfigError, match="programming scheme"):
-        program("hqa", np.ones((2, 2)), 4)
-    with pytest.raises(ConfigError, match="write noise"):
-        HaqExperimentConfig(write_noise=-0.05)
+        WeightMapping(scheme="hqa")
+    with pytest.raises(ConfigError, match="write must be"):
+        hw(write_noise=-0.05)
     with pytest.raises(ConfigError, match="bits"):
         HaqExperimentConfig(n_bits=17)
 
@@ -226,7 +220,7 @@ def test_switch_codes():
     with pytest.raises(ConfigError, match="amplification ratio"):
         code_for_ratio(1.0)
     with pytest.raises(ConfigError, match="cannot set"):
-        HaqExperimentConfig(aggregation="analog", amp_ratio=2.7)
+        HaqExperimentConfig(amp_ratio=2.7).check_hardware(hw(aggregation="analog"))
 
 
 def test_vcmac_chain_equals_digital_when_ratio_matches(rng):
@@ -263,11 +257,11 @@ def test_nominal_rescale_leaves_a_global_gain(rng):
 def test_outputs_from_currents_reproduce_programmed_mvm(rng):
     w = rng.uniform(-1, 1, (16, 5))
     x = rng.uniform(-1, 1, (9, 16))
-    tile = make_tile(TileConfig(backend="ideal"))
+    t = tile(backend="ideal")
     for pw in (program_ptq(w, 8, program_cells=BinaryCellWriter(lrs_sigma=0.2, rng=rng)),
                program_haq(w, 8, 1.5, program_cells=BinaryCellWriter(lrs_sigma=0.2, rng=rng))):
-        tile.program(pw.g_actual_siemens)
-        y = outputs_from_currents(pw, tile.mvm(x).y, x, tile.config.v_read_volt)
+        t.program(pw.g_actual_siemens)
+        y = outputs_from_currents(pw, t.mvm(x).y, x, t.hardware.v_read_volt)
         np.testing.assert_allclose(y, x @ pw.weights(), rtol=1e-9, atol=1e-12)
 
 
@@ -275,12 +269,13 @@ def test_haq_analog_aggregation_with_measured_ratio_matches_digital():
     """HAQ programmed with the measured VCMAC ratio: the analog chain then computes
     exactly the digital powers of that ratio, so with the same seed (same writes, no
     read noise) both aggregations give the same outputs to rounding."""
-    base = dict(backend="ideal", n_bits=12, vector_length=50, n_outputs=20, n_vectors=20,
-                read_noise=0.0, read_cycles=0, seed=3)
+    base = dict(n_bits=12, vector_length=50, n_outputs=20, n_vectors=20, read_cycles=0, seed=3)
+    quiet = hw(HardwareSpec(), read_noise=0.0)
+    ideal = sim(backend="ideal")
     measured = {code_for_ratio(1.5): 1.5 * 1.008}
-    ana = run_mvm_experiment(HaqExperimentConfig(**base, aggregation="analog"),
-                             vcmac_measured=measured)
-    dig = run_mvm_experiment(HaqExperimentConfig(**base, amp_ratio=1.5 * 1.008))
+    ana = run_mvm_experiment(HaqExperimentConfig(**base),
+                             hw(quiet, aggregation="analog"), ideal, vcmac_measured=measured)
+    dig = run_mvm_experiment(HaqExperimentConfig(**base, amp_ratio=1.5 * 1.008), quiet, ideal)
     assert ana.haq_ratio_programmed == pytest.approx(1.512)
     assert ana.vcmac.rel_error == pytest.approx(0.008)
     np.testing.assert_array_equal(ana.haq.programmed.g_actual_siemens,
@@ -303,19 +298,19 @@ def test_haq_through_spice_and_calibrated_agree():
     x = rng.uniform(-1, 1, (6, 16))
     out = {}
     for backend in ("calibrated", "spice"):
-        tile = make_tile(TileConfig(backend=backend, r_wire_ohm=1.0, use_cache=False))
+        t = tile(backend=backend, r_wire_ohm=1.0)
         writer = BinaryCellWriter(lrs_sigma=0.187, rng=np.random.default_rng(7))
-        pw = program_haq(w, 8, 1.5, program_cells=writer, read_back=TileReadBack(tile))
-        tile.program(pw.g_actual_siemens)
-        y = outputs_from_currents(pw, tile.mvm(x).y, x, tile.config.v_read_volt)
-        out[backend] = (pw, y, tile)
+        pw = program_haq(w, 8, 1.5, program_cells=writer, read_back=TileReadBack(t))
+        t.program(pw.g_actual_siemens)
+        y = outputs_from_currents(pw, t.mvm(x).y, x, t.hardware.v_read_volt)
+        out[backend] = (pw, y, t)
     (pw_c, y_c, tile_c), (pw_s, y_s, _) = out["calibrated"], out["spice"]
     stated = tile_c.validate(reference="spice")  # the calibrated backend's own error
     assert stated.max_rel_error < 1e-6
     np.testing.assert_array_equal(pw_c.bits(), pw_s.bits())
     np.testing.assert_allclose(pw_c.w_verify, pw_s.w_verify, atol=1e-6)
     # Output error allowed by the stated current error through the aggregation.
-    v = tile_c.config.v_read_volt
+    v = tile_c.hardware.v_read_volt
     dy = stated.max_abs_error * np.sum(1.5 ** -np.arange(8)) / (pw_c.g_unit_siemens * v)
     assert np.max(np.abs(y_c - y_s)) <= dy * pw_c.weight_scale * 1.01
 

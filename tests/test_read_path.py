@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hardware_helpers import hw, tile
 
 from circuits.crossbar import CrossbarParams
 from circuits.devices import ACCESS_45NM, TAOX_40NM
@@ -14,10 +15,11 @@ from circuits.errors import ConfigError
 from circuits.interconnect import R_WIRE_40NM_OHM, WIRE_40NM, WireTech
 from cosim.cli import main
 from cosim.engine.placement import attenuation_map, nominal_array, place
-from cosim.engine.tile import TileConfig, make_tile
+from cosim.hardware.spec import HardwareSpec, ProgrammingSpec
 from cosim.layers.analog import AnalogLayer
-from cosim.programming.schemes import HAQ, PTQ, BinaryCellWriter
-from cosim.workloads.haq_mvm import HaqExperimentConfig, run_mvm_experiment
+from cosim.programming.base import BinaryCellWriter
+from cosim.programming.binary import HAQ, PTQ
+from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
 
 G_MID = 0.5 * (TAOX_40NM.g_lrs_siemens + TAOX_40NM.g_hrs_siemens)
 
@@ -78,21 +80,20 @@ def test_placement_keeps_every_block_uniform_and_counts_its_macros():
 def test_transfer_read_is_what_the_mvm_applies(cell):
     rng = np.random.default_rng(3)
     g = np.where(rng.random((24, 36)) < 0.5, TAOX_40NM.g_lrs_siemens, TAOX_40NM.g_hrs_siemens)
-    tile = make_tile(TileConfig(backend="calibrated", cell=cell, r_wire_ohm=2.5,
-                                use_cache=False))
-    tile.program(g)
-    m = tile.read_transfer()
+    t = tile(backend="calibrated", cell=cell, r_wire_ohm=2.5)
+    t.program(g)
+    m = t.read_transfer()
     assert np.max(np.abs(m / g - 1)) > 0.02  # the wires matter here
     x = rng.uniform(-1, 1, (5, 24))
-    y = tile.mvm(x).y - tile.mvm(np.zeros((1, 24))).y
-    np.testing.assert_allclose(y, (x * tile.config.v_read_volt) @ m,
+    y = t.mvm(x).y - t.mvm(np.zeros((1, 24))).y
+    np.testing.assert_allclose(y, (x * t.hardware.v_read_volt) @ m,
                                atol=1e-9 * np.abs(y).max())
 
 
 def _haq_rmse(passes: int, r_wire: float) -> tuple[float, int]:
     cfg = HaqExperimentConfig(vector_length=40, n_outputs=6, n_vectors=50, read_cycles=0,
-                              r_wire_ohm=r_wire, haq_passes=passes, seed=2)
-    res = run_mvm_experiment(cfg)
+                              seed=2)
+    res = run_mvm_experiment(cfg, hw(HardwareSpec(), r_wire_ohm=r_wire, haq_passes=passes))
     return res.haq.rmse, res.haq.programmed.events.cell_writes
 
 
@@ -110,8 +111,8 @@ def test_reverify_passes_recover_haq_under_ir_drop():
 def test_offset_calibration_removes_the_access_transistor_leakage():
     rng = np.random.default_rng(0)
     w = rng.uniform(-1, 1, (30, 4))
-    layer = AnalogLayer.deploy(PTQ(n_bits=6), TileConfig(backend="calibrated", cell="1T1R",
-                                                         r_wire_ohm=0.0, use_cache=False), w=w)
+    layer = AnalogLayer.program(PTQ(n_bits=6), tile(backend="calibrated", cell="1T1R",
+                                                    r_wire_ohm=0.0), w=w)
     y, _ = layer.forward(np.zeros((1, 30)))
     assert np.max(np.abs(y)) < 1e-9
     assert layer.calibration_events.cell_reads > 0
@@ -124,7 +125,7 @@ def test_read_gain_and_passes_are_checked():
     with pytest.raises(ConfigError, match="passes"):
         HAQ(passes=0)
     with pytest.raises(ConfigError, match="passes"):
-        HaqExperimentConfig(haq_passes=99)
+        ProgrammingSpec(haq_passes=99)
     assert BinaryCellWriter()  # the default writer still builds
 
 
@@ -134,7 +135,8 @@ def test_cli_haq_reports_the_read_path(tmp_path):
                                        str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["cell"] == "1T1R" and data["r_wire_ohm"] == R_WIRE_40NM_OHM
+    assert data["hardware"]["cell"]["kind"] == "1T1R"
+    assert data["hardware"]["array"]["r_wire_ohm"] == R_WIRE_40NM_OHM
     assert {"rmse_ptq", "rmse_haq", "placement"} <= set(data)
     assert (tmp_path / "run" / "attenuation_map.png").is_file()
 

@@ -78,7 +78,7 @@ def trained(nmnist_folder, tmp_path_factory, request):
 
 
 def test_train_resume_continues_where_ctrl_c_stopped(trained):
-    net, cfg, source = load_checkpoint(trained)
+    net, cfg, source, _ = load_checkpoint(trained)
     assert [h["epoch"] for h in net.history] == [0, 1]
     assert cfg.net.n_frames == 3 and cfg.n_train == 20 and source
     # a finished training has nothing to resume
@@ -108,7 +108,7 @@ def test_sweep_threshold_has_one_point_per_threshold(trained, tmp_path):
 
 
 def test_sweep_noise_has_one_point_per_scale(trained, tmp_path):
-    r = _run([str(trained), "--backend", "ideal", "--noise", "0,0.1", "-o",
+    r = _run([str(trained), "--backend", "ideal", "--read-noise", "0,0.1", "-o",
               str(tmp_path / "n"), "--json"], "sweep-noise")
     assert r.exit_code == 0, r.output
     pts = json.loads(r.output)["points"]
@@ -172,20 +172,28 @@ def test_compare_writes_fig_3e_rows_and_fig_3g_points(nmnist_folder, tmp_path):
 
 
 def test_the_snn_stage_writes_what_the_report_reads(nmnist_folder, tmp_path):
-    from cosim.stages import Context, workload_stage
+    from hardware_helpers import sim
+
+    from cosim.outputs.snn import write_run
+    from cosim.stages import Context, build, workload_stage
     from cosim.workloads.snn.data import read_nmnist_folder
     from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
 
-    cfg = SnnStage(n_train=20, n_test=10, epochs=2, n_frames=3, backend="ideal")
-    run = workload_stage(lambda c: compute_snn_stage(c, read_nmnist_folder(nmnist_folder)))
-    s = run(Context(config={}, run_dir=tmp_path, results={}, name="snn"), cfg)
+    cfg = SnnStage(n_train=20, n_test=10, epochs=2, n_frames=3)
+    data = read_nmnist_folder(nmnist_folder)
+    run = workload_stage(lambda c, hw, sim_: compute_snn_stage(c, hw, sim_, data),
+                         lambda r, out: write_run(r, out, "snn run"))
+    s = run(Context(config={"sim": sim(backend="ideal")}, run_dir=tmp_path, results={},
+                    name="snn"), cfg)
     assert 0 <= s["accuracy"] <= 1 and "early stop" in snn_headline(s)
     w = load_workload(tmp_path / "snn")
     assert w.extra_counts["lif_updates"] == 3 * 500 and w.claim == "SNN N-MNIST"
     for t in ("thresholds", "confusion", "history", "energy_per_inference"):
         assert (tmp_path / "snn" / f"{t}.csv").is_file()
-    with pytest.raises(ConfigError, match="backend"):
-        SnnStage(backend="spcie")
+    with pytest.raises(ConfigError, match="unknown sim.backend 'spcie'"):
+        build("sim", {"backend": "spcie"})  # the backend is the job's [sim] now
+    with pytest.raises(ConfigError, match="unknown hardware 'primo'"):
+        SnnStage(hardware="primo")
     with pytest.raises(ConfigError, match="epochs"):
         SnnStage(epochs=-1)
 
@@ -195,7 +203,7 @@ def test_the_snn_stage_writes_what_the_report_reads(nmnist_folder, tmp_path):
     (["--frames", "0"], "T"),
     (["--backend", "spcie"], "backend"),
     (["--train", "0"], "n_train"),
-    (["--read-noise", "2"], "read noise"),
+    (["--read-noise", "2"], "hardware.noise.read must be in [0, 1]"),
     (["--net", "cnn"], "'cnn' is not one of"),
 ])
 def test_bad_inputs_are_one_line_errors(args, msg, tmp_path):
@@ -222,8 +230,8 @@ def _bad_checkpoint(tmp_path):
     ("sweep-threshold", ["{bad}", "--thresholds", "0.5,abc", "-o", "{x}"],
      "numbers separated by commas"),
     ("sweep-threshold", ["{bad}", "--thresholds", "0.5,1.2", "-o", "{x}"], "threshold"),
-    ("sweep-noise", ["{bad}", "--noise", "0.01,2", "-o", "{x}"], "read noise"),
-    ("sweep-noise", ["{bad}", "--noise", ",", "-o", "{x}"], "--noise is empty"),
+    ("sweep-noise", ["{bad}", "--read-noise", "0.01,2", "-o", "{x}"], "read must be in [0, 1]"),
+    ("sweep-noise", ["{bad}", "--read-noise", ",", "-o", "{x}"], "--read-noise is empty"),
     ("sweep-noise", ["{bad}", "--threshold", "-1", "-o", "{x}"], "threshold"),
     ("compare", ["--write-noise", "0.1,-0.2", "-o", "{x}"], "write noise"),
     ("compare", ["--write-noise", "x", "-o", "{x}"], "numbers separated by commas"),

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hardware_helpers import sim
 
 from circuits.errors import ConfigError
-from cosim.workloads.snn.deployed import DeployConfig, confidence, deploy, early_stop, run_timesteps
+from cosim.hardware.presets import preset
+from cosim.workloads.snn.deployed import confidence, deploy, early_stop, run_timesteps
 from cosim.workloads.snn.network import SNNConfig, random_pair_weights, train
+
+PRIME = preset("prime")
+"""PRIME's setting: resistor cells, no wires, a virtual ground, exact writes, no read noise."""
+IDEAL = sim(backend="ideal")
 
 CFG = SNNConfig(sizes=(2312, 12, 8, 3), n_frames=3, epochs=2, batch_size=8, seed=3)
 
@@ -63,7 +69,7 @@ def _numpy_reference(weights, fr, cfg):
 
 def test_ideal_backend_matches_numpy_and_pruned_pairs_sit_at_zero(net):
     fr, _ = _frames(10, seed=5)
-    layers = deploy(net, DeployConfig(backend="ideal"))
+    layers = deploy(net, PRIME, IDEAL)
     for layer, w in zip(layers, net.weights(), strict=True):
         np.testing.assert_allclose(layer.weights(), w, atol=1e-9)
         pw = layer.programmed
@@ -86,7 +92,7 @@ def test_ideal_backend_matches_numpy_and_pruned_pairs_sit_at_zero(net):
 def test_read_noise_is_fresh_at_every_step(net):
     fr, _ = _frames(6, seed=7)
     fr[:] = fr[:, :1]  # the same frame at every step
-    layers = deploy(net, DeployConfig(backend="ideal", read_noise=0.05))
+    layers = deploy(net, PRIME.with_parts(noise={"read": 0.05}), IDEAL)
     a, _ = run_timesteps(layers, net, fr)
     b, _ = run_timesteps(layers, net, fr)
     assert not np.allclose(a, b)
@@ -133,17 +139,17 @@ def test_weight_trained_and_unpruned_networks_deploy_as_their_weights(net):
     from dataclasses import replace as dc_replace
 
     fr, _ = _frames(6, seed=9)
-    layers = deploy(net, DeployConfig(backend="ideal"), keep_all=True)
+    layers = deploy(net, PRIME, IDEAL, keep_all=True)
     for layer, w in zip(layers, random_pair_weights(CFG), strict=True):
         np.testing.assert_allclose(layer.weights(), w, atol=1e-9)
     rng = np.random.default_rng(2)
     tuned = dc_replace(net, config=dc_replace(CFG, mode="weights"),
                        params={"w": [rng.standard_normal(s) for s in CFG.shapes]})
-    layers = deploy(tuned, DeployConfig(backend="ideal"))
+    layers = deploy(tuned, PRIME, IDEAL)
     logits, _ = run_timesteps(layers, tuned, fr)
     np.testing.assert_allclose(logits, _numpy_reference(tuned.weights(), fr, CFG), atol=1e-9)
     with pytest.raises(ConfigError, match="keep_all"):
-        deploy(tuned, DeployConfig(backend="ideal"), keep_all=True)
+        deploy(tuned, PRIME, IDEAL, keep_all=True)
 
 
 def test_conv_net_shapes_and_macros():
@@ -167,7 +173,7 @@ def test_conv_net_on_the_ideal_backend_matches_its_jax_forward():
     fixed = random_pair_weights(cfg)
     net = TrainedSNN(config=cfg, fixed=fixed, params=init_params(cfg, fixed))
     fr = (np.random.default_rng(0).random((5, 2, 2, 34, 34)) < 0.1).astype(np.float32) * 2
-    logits, counts = run_timesteps(deploy(net, DeployConfig(backend="ideal")), net, fr,
+    logits, counts = run_timesteps(deploy(net, PRIME, IDEAL), net, fr,
                                    batch_size=3)
     np.testing.assert_allclose(logits, net.logits(fr), atol=1e-5)
     assert np.abs(logits).max() > 0.01  # spikes reached the classifier

@@ -9,7 +9,10 @@ import pandas as pd
 
 from cosim.accounting.events import Events
 from cosim.accounting.workload import mvm_workload
+from cosim.engine.options import SimOptions
+from cosim.hardware.presets import preset
 from cosim.outputs.report import load_workload
+from cosim.outputs.results import write_result
 from cosim.stages import STAGES, Context, workload_stage
 
 
@@ -31,10 +34,19 @@ class _Result:
 
 def test_a_workload_stage_writes_what_the_report_reads(tmp_path):
     counted = Events(cell_reads=8, adc_conversions=2, tia_active_s=2e-7)
-    run = workload_stage(lambda cfg: _Result(events=counted))
-    summary = run(Context(config={}, run_dir=tmp_path, results={}, name="toy"), None)
+    hardware, sim = preset("paper"), SimOptions(backend="ideal")
+    seen = []
+
+    def compute(cfg, hw, sim_):
+        seen.append((hw, sim_))
+        return _Result(events=counted)
+
+    run = workload_stage(compute, write_result)
+    summary = run(Context(config={"hardware": hardware, "sim": sim}, run_dir=tmp_path,
+                          results={}, name="toy"), None)
     out = tmp_path / "toy"
-    assert summary["rmse"] == 0.5
+    assert seen == [(hardware, sim)]  # the job's hardware and sim reach the workload
+    assert summary["rmse"] == 0.5 and summary["hardware_name"] == "paper"
     assert pd.read_csv(out / "outputs.csv")["y"].tolist() == [1.0, 2.0]
     assert load_workload(out).events == counted  # the report sees the counted events
     manifest = json.loads((out / "manifest.json").read_text())

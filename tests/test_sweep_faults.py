@@ -124,7 +124,7 @@ def test_interrupt_then_resume_recomputes_nothing(tmp_path):
     assert list(res.table["x"]) == list(range(8))
 
 
-HAQ_ARGS = ["sweep", "haq", "--amp-ratio", "1.3,1.5", "--noise", "0.1", "--bits", "6",
+HAQ_ARGS = ["sweep", "haq", "--amp-ratio", "1.3,1.5", "--write-noise", "0.1", "--bits", "6",
             "--seeds", "2", "--backend", "ideal", "--json"]
 
 

@@ -17,6 +17,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hardware_helpers import bare, hw
+from hardware_helpers import tile as hw_tile
 
 from circuits.crossbar import CrossbarParams
 from circuits.devices import AccessParams
@@ -27,7 +29,6 @@ from cosim.accounting.events import Events
 from cosim.engine import nodal
 from cosim.engine.periphery import adc
 from cosim.engine.readout import ReadoutSaturated
-from cosim.engine.tile import TileConfig, make_tile
 
 G_LRS = 29.22e-6
 G_HRS = 1.0e-6
@@ -45,7 +46,8 @@ def _private_cache(tmp_path, monkeypatch) -> None:
 
 
 def tile(backend: str, **kw) -> object:
-    return make_tile(TileConfig(backend=backend, **{"readout": "tia", **kw}))
+    """A tile of bare hardware read through TIAs; the cache on (a private folder)."""
+    return hw_tile(backend=backend, **{"readout": "tia", "use_cache": True, **kw})
 
 
 def signed_inputs(rng: np.random.Generator, n_vectors: int, rows: int) -> np.ndarray:
@@ -74,7 +76,7 @@ def test_calibrated_tia_equals_spice_tia_0t1r_32(rng) -> None:
     assert res.events.saturated_conversions == res_ref.events.saturated_conversions == 0
     # The TIA is in the loop: against the ideal virtual ground the outputs differ by
     # its gain error, -(1 + r_out / r_f) / (1 + a0) = -1.1e-4, and its input resistance.
-    vg = make_tile(TileConfig(backend="calibrated", r_wire_ohm=1.0))
+    vg = hw_tile(backend="calibrated", r_wire_ohm=1.0, use_cache=True)
     vg.load(arr)
     y_vg = vg.mvm(x).y
     rel = np.max(np.abs(res.y - y_vg)) / np.max(np.abs(y_vg))
@@ -143,7 +145,7 @@ def test_ideal_tia_is_the_dc_model_and_full_scale_follows_rf_and_swing(rng) -> N
     x = rng.uniform(-1, 1, size=(4, 8))
     t = tile("ideal")
     t.program(g)
-    i = (x * t.config.v_read_volt) @ g
+    i = (x * t.hardware.v_read_volt) @ g
     gain = -DEFAULT_TIA.transimpedance_ohm / DEFAULT_TIA.r_f_ohm       # 1 - 1.1e-4
     np.testing.assert_allclose(t.mvm(x).y, gain * i, rtol=1e-13, atol=0)
     t8 = tile("ideal", adc_bits=8)
@@ -164,7 +166,7 @@ def test_a_512_row_macro_needs_a_tia_sized_for_it() -> None:
         t = tile("ideal", adc_bits=8)
         t.program(g)
         t.mvm(x)
-    i_max = TileConfig().v_read_volt * G_LRS * 512
+    i_max = bare().v_read_volt * G_LRS * 512
     sized = tile("ideal", adc_bits=8, tia=tia_for_current(i_max))
     sized.program(g)
     with warnings.catch_warnings():
@@ -184,22 +186,21 @@ def test_differential_pair_saturates_as_one_conversion() -> None:
 
 
 def test_virtual_ground_results_unchanged(rng) -> None:
-    """The default readout is the ideal virtual ground, and it computes what it did:
-    the backends' currents, the ADC's full scale ``v_read * g_lrs * rows``, no
-    saturation counted in range."""
-    assert TileConfig().readout == "virtual_ground"
+    """The ideal virtual ground computes what it did: the backends' currents, the ADC's
+    full scale ``v_read * g_lrs * rows``, no saturation counted in range."""
+    assert bare().readout.kind == "virtual_ground"
     g = rng.uniform(G_HRS, G_LRS, size=(12, 7))
     x = rng.uniform(-1, 1, size=(5, 12))
-    v = x * TileConfig().v_read_volt
+    v = x * bare().v_read_volt
     with warnings.catch_warnings():
         warnings.simplefilter("error", ReadoutSaturated)
-        ideal = make_tile(TileConfig(adc_bits=8))
+        ideal = hw_tile(adc_bits=8, use_cache=True)
         ideal.program(g)
         res = ideal.mvm(x)
-        fs = TileConfig().v_read_volt * ideal.config.rram.g_lrs_siemens * 12
+        fs = bare().v_read_volt * ideal.hardware.rram.g_lrs_siemens * 12
         np.testing.assert_array_equal(res.y, adc(v @ g, fs, 8))
         assert res.events.saturated_conversions == 0
-        cal = make_tile(TileConfig(backend="calibrated", r_wire_ohm=1.0, r_sense_ohm=5.0))
+        cal = hw_tile(backend="calibrated", r_wire_ohm=1.0, r_sense_ohm=5.0, use_cache=True)
         cal.load(ideal.array)
         assert cal.macro_params()[0].readout == "virtual_ground"
         p = CrossbarParams(g_siemens=g, r_wire_bl_ohm=1.0, r_wire_sl_ohm=1.0, r_sense_ohm=5.0)
@@ -208,7 +209,7 @@ def test_virtual_ground_results_unchanged(rng) -> None:
 
 
 def test_adc_beyond_full_scale_is_counted_with_the_virtual_ground() -> None:
-    t = make_tile(TileConfig(adc_bits=6, adc_full_scale_a=1e-6))
+    t = hw_tile(adc_bits=6, adc_full_scale_a=1e-6, use_cache=True)
     t.program(np.full((4, 3), G_LRS))
     with pytest.warns(ReadoutSaturated, match="^3 of 3 conversions saturated: the ADC"):
         res = t.mvm(np.ones(4))
@@ -225,7 +226,7 @@ def test_adc_beyond_full_scale_is_counted_with_the_virtual_ground() -> None:
 ])
 def test_bad_tia_config_is_one_line(kw: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match) as exc:
-        TileConfig(**kw)
+        hw(**kw)
     assert "\n" not in str(exc.value)
 
 

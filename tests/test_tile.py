@@ -18,6 +18,8 @@ import warnings
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hardware_helpers import hw, sim
+from hardware_helpers import tile as hw_tile
 
 from circuits.devices import AccessParams, RRAMParams
 from circuits.errors import ConfigError
@@ -29,7 +31,8 @@ from cosim.engine.backends.calibrated import (
     measured_tangent_error,
 )
 from cosim.engine.noise import MEASURED_LRS, NF_CODE_WRITE_NOISE, WriteNoise, read_factors
-from cosim.engine.tile import TileConfig, compare, make_tile
+from cosim.engine.options import SimOptions
+from cosim.engine.tile import compare, make_tile
 
 G_LRS = 29.22e-6
 G_HRS = 1.0e-6
@@ -47,7 +50,9 @@ def random_g(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
 
 
 def tile(backend: str = "ideal", **kw) -> object:
-    return make_tile(TileConfig(backend=backend, **kw))
+    """A tile of bare hardware with flat-named settings; the cache on (a private folder)."""
+    kw.setdefault("use_cache", True)
+    return hw_tile(backend=backend, **kw)
 
 
 def rel_error(y: np.ndarray, y_ref: np.ndarray) -> float:
@@ -59,7 +64,7 @@ def rel_error(y: np.ndarray, y_ref: np.ndarray) -> float:
 
 def test_unknown_backend_suggests_the_closest() -> None:
     with pytest.raises(ConfigError, match="did you mean 'spice'"):
-        make_tile(TileConfig(backend="spcie"))
+        SimOptions(backend="spcie")
 
 
 @pytest.mark.parametrize("kw, name", [
@@ -69,13 +74,18 @@ def test_unknown_backend_suggests_the_closest() -> None:
     (dict(adc_bits=8.5), "adc_bits"),
     (dict(macro_rows=0), "macro_rows"),
     (dict(cell="2T2R"), "cell"),
-    (dict(read_noise_scale=float("nan")), "read_noise_scale"),
-    (dict(read_noise_method="adjoint"), "read_noise_method"),
-    (dict(seed=-1), "seed"),
+    (dict(read_noise_scale=float("nan")), "read must be"),
 ])
 def test_config_errors_name_the_argument(kw: dict, name: str) -> None:
     with pytest.raises(ConfigError, match=name):
-        TileConfig(**kw)
+        hw(**kw)
+
+
+def test_sim_and_tile_errors_name_the_argument() -> None:
+    with pytest.raises(ConfigError, match="read_noise_method"):
+        sim(read_noise_method="adjoint")
+    with pytest.raises(ConfigError, match="seed"):
+        make_tile(hw(), sim(), seed=-1)
 
 
 def test_program_refuses_bad_targets(rng) -> None:
@@ -152,7 +162,7 @@ def test_split_differential_equals_unsplit(rng) -> None:
     split = tile(macro_rows=4, macro_cols=6)                 # 3 pairs per macro
     split.program(gp, gn)
     np.testing.assert_allclose(split.mvm(x).y, whole.mvm(x).y, rtol=1e-12, atol=1e-20)
-    v = whole.config.v_read_volt
+    v = whole.hardware.v_read_volt
     np.testing.assert_allclose(whole.mvm(x).y, v * x @ arr.effective_siemens(), rtol=1e-12)
     np.testing.assert_array_equal(split.read_cells(negative=True), gn)
 
@@ -202,6 +212,7 @@ def test_read_noise_is_fresh_each_read_and_seeded(rng) -> None:
 def test_cli_mvm_json_and_errors() -> None:
     runner = CliRunner()
     res = runner.invoke(main, ["mvm", "--rows", "12", "--cols", "9", "--backend", "ideal",
+                               "--hardware", "paper", "--r-wire", "1",
                                "--batch", "50", "--reference", "calibrated", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
@@ -356,7 +367,7 @@ def test_cells_outside_validated_range_warn(rng) -> None:
 def test_validated_configs_do_not_warn(kw: dict) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", OutsideValidatedRange)
-        make_tile(TileConfig(**kw))
+        tile(**kw)
 
 
 @pytest.mark.ngspice

@@ -84,8 +84,8 @@ def dc_model(p: TIAParams = DEFAULT_TIA, points: int = 41, span: float = 1.0) ->
     Compare with ``p.r_in_ohm``, ``p.v_in0_volt`` and ``p.transimpedance_ohm``,
     the figures the tile's readout model uses (``cosim.engine.readout``).
     Over the whole linear range (``span = 1``) the clamp's tails near its ends
-    bend the fit slightly (default TIA: ``r_in`` 0.0922 against 0.0900 ohm,
-    6 uV from the line); over its middle half they are out of reach.
+    bend the fit slightly (figures: ``docs/measurements/circuits.md``); over its
+    middle half they are out of reach.
 
     Args:
         p: the TIA.

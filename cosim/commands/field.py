@@ -142,7 +142,7 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
     from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
     from cosim.workloads.field.stage import QUICK_BATCH, QUICK_SHAPE, QUICK_STEPS
 
-    # --quick: the main job's stage setting (well under 3 minutes on 2 cores)
+    # --quick: the main job's stage setting
     shape = QUICK_SHAPE if quick else parse_shape(phantom)
     training = TrainConfig(steps=steps if steps is not None else
                            (QUICK_STEPS if quick else 2000),
@@ -160,6 +160,12 @@ def _deploy_fields(*, bits: str = "14,14,12", amp_ratio: float = 1.5,
                    weight_scaling: str = "matrix") -> dict[str, Any]:
     """Config fields of the deploy options."""
     return {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "weight_scaling": weight_scaling}
+
+
+def _check_backend(sim: SimOptions) -> None:
+    from cosim.workloads.field.field import workload_sim
+
+    workload_sim(sim)
 
 
 def _volume(volume_path: Path | None, frame: int | None):
@@ -190,6 +196,7 @@ def _model(model_dir: Path, deploy: dict[str, Any] | None = None, what: str = "-
             f"('cosim field train --hardware ...')")
     if deploy is not None:
         cfg = replace(cfg, **_deploy_fields(**deploy))
+    _check_backend(sim_)  # a backend the field cannot use, before any work
     return cfg, hw, sim_, truth, state
 
 
@@ -244,6 +251,7 @@ def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
     from cosim.workloads.field.field import run_neural_field
 
     cfg = _model_config(quick=quick, **opts)
+    _check_backend(sim)  # a backend the field cannot use, before any work
     volume = _volume(volume_path, frame)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field")) as run_dir:
         result = run_neural_field(cfg, hardware, sim, volume, progress=_progress(as_json))
@@ -279,6 +287,7 @@ def field_train_command(resume: bool, volume_path: Path | None, frame: int | Non
     else:
         cfg, state = _model_config(**opts), None
         hw, sim_ = hardware.resolve(HARDWARE), sim.resolve()
+        _check_backend(sim_)
         volume = _volume(volume_path, frame)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-train"),
                          resume=resume, resumable=True) as run_dir:

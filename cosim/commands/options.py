@@ -26,7 +26,7 @@ from circuits.crossbar import READOUTS
 from circuits.devices import IV_LAWS
 from circuits.errors import ConfigError
 from circuits.settings import NONE_TEXT
-from cosim.engine.options import BACKEND_NAMES, SimOptions
+from cosim.engine.options import SimOptions
 from cosim.hardware.presets import PRESETS, load_hardware, override, preset
 from cosim.hardware.spec import (
     AGGREGATIONS,
@@ -207,7 +207,7 @@ def hardware_choice(kwargs: dict[str, Any]) -> HardwareChoice:
     return HardwareChoice(name=name, settings=tuple(settings))
 
 
-SIM_FLAGS = (("--backend", "backend", click.Choice(list(BACKEND_NAMES))),
+SIM_FLAGS = (("--backend", "backend", str),  # checked by SimOptions, with a suggestion
              ("--spice-workers", "spice_workers", int),
              ("--spice-timeout", "spice_timeout_s", float))
 

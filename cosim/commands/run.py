@@ -16,10 +16,14 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 @click.option("-o", "--output", "run_dir", type=str, default=None,
               help="Run folder (default results/run-<timestamp>).")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
-              help="Override one config key, e.g. --set haq.n_bits=8 (repeatable).")
+              help="Override one config key, e.g. --set haq.n_bits=8 or --set "
+                   "hardware.array.r_wire_ohm=2.5 (repeatable).")
 @click.option("--stages", default=None, help="Comma-separated stages to run "
-              "(tia,vcmac,haq,report); default all.")
+              "(tia,vcmac,haq,field,snn,report); default all.")
 @click.option("--seed", type=int, default=None, help="Seed of every random draw (run.seed).")
+@click.option("--hardware", default=None, metavar="NAME|FILE",
+              help="The job's hardware: a preset (paper, realistic, prime) or a TOML file "
+                   "(hardware.preset) [default: realistic].")
 @click.option("--workers", type=int, default=None,
               help="ngspice processes at a time (run.workers).")
 @click.option("--threads", type=int, default=None,
@@ -29,17 +33,19 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 @click.option("--json", "as_json", is_flag=True,
               help="Print the run's manifest as one JSON object (progress goes to stderr).")
 def run_command(config_file: Path | None, run_dir: str | None, overrides: tuple[str, ...],
-                stages: str | None, seed: int | None, workers: int | None,
+                stages: str | None, seed: int | None, hardware: str | None, workers: int | None,
                 threads: int | None, no_progress: bool, as_json: bool) -> None:
     """Run the main job: TIA and VCMAC in ngspice, HAQ vs PTQ, neural field, SNN, report.
 
-    CONFIG_FILE is a TOML config or the manifest.json of an earlier run (to
+    CONFIG_FILE is a TOML config or the manifest.json of a previous run (to
     reproduce it); without it the embedded default runs. The run folder must
     be new or empty, and one run at a time holds it.
     """
     from cosim.pipeline import resolve_threads, run_main
 
     config = load_config(config_file)
+    if hardware is not None:
+        set_key(config, "hardware.preset", hardware, where="--hardware")
     for text in overrides:
         set_key(config, *parse_override(text), where="--set")
     for key, value in (("run.stages", stages), ("run.seed", seed), ("run.workers", workers)):

@@ -16,7 +16,7 @@ Two kinds of noise, both drawn from a ``numpy.random.Generator`` the caller owns
   ``g_read = g * (1 + A * noise_scale)``, ``A ~ N(0, 1)`` drawn afresh for each
   read. ``read_factors`` draws the factors ``1 + A * noise_scale``.
 
-Presets are plain instances with the seeds' figures (``shared/reference/FIGURES.md``).
+Presets are plain instances; each names the paper its figure comes from.
 """
 
 from __future__ import annotations

@@ -24,9 +24,6 @@ import numpy as np
 
 from circuits.errors import ConfigError
 
-MIN_BITS = 2
-MAX_BITS = 32
-
 
 def levels(bits: int) -> int:
     """Largest code magnitude ``L = 2**(bits-1) - 1`` of a signed mid-tread converter."""

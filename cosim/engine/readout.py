@@ -28,17 +28,12 @@ How each backend meets the TIA:
   characterisation of the TIA (``cosim.calibration.tia.dc_model``,
   ``tests/test_tia.py``).
 
-Accuracy of the model against ``spice`` (``tests/test_tia_readout.py``;
-fractions of the ADC full scale, signed inputs at 0.1 V): 0T1R 32 x 32 with
-1 ohm wires 4e-14; 1T1R 32 x 32 1.2e-6 (level-1 NMOS), 5.0e-7 (BSIM4; 6.6e-8
-at 16 x 16).
-What it leaves out is the clamp's exponential tail, which bends the output
-as a column nears the end of the linear range. Measured on a 32 x 32 0T1R
-array driven towards it (one ngspice run per vector): 1e-12 up to 76 % of
-the range, 2.6e-8 at 91 %, 1.5e-6 at 96 %; at the range's very end the
-stand-alone TIA is 7 uV (2e-5 of full scale) off its line. Beyond the range
-the columns count as saturated, and both backends counted the same 13
-columns just past it.
+Validity: inside the TIA's linear range the model agrees with ``spice``
+(``tests/test_tia_readout.py``: 0T1R and 1T1R arrays up to 32 x 32, signed
+inputs at 0.1 V). What it leaves out is the clamp's exponential tail, which
+bends the output as a column nears the end of the linear range, so the
+model's error grows there; beyond the range the columns count as saturated.
+Measured figures: ``docs/measurements/tile.md``.
 
 Saturation. A conversion saturates when a TIA of its column leaves its
 linear range (``n1`` outside ``TIAParams.n1_linear_volt``: beyond it the

@@ -51,8 +51,9 @@ AGGREGATIONS = ("digital", "analog")
 MAX_HAQ_PASSES = 8
 """Most HAQ programming passes (the first plus re-verify passes)."""
 READOUT_WORDS = {"tia": "TIA", "virtual_ground": "virtual-ground"}
-MIN_CONVERTER_BITS = 1
-MAX_CONVERTER_BITS = 24
+MIN_CONVERTER_BITS = 2
+"""Fewest bits of a signed mid-tread DAC or ADC (one level each side of zero)."""
+MAX_CONVERTER_BITS = 32
 DEFAULT_MIN_UNIFORMITY = 0.97
 """Least ratio of the worst cell's attenuation to the block's mean an IR-aware
 placement keeps (:mod:`cosim.engine.placement`)."""
@@ -179,11 +180,11 @@ class NoiseSpec:
     forming: FormingNoise = FORMED_TAOX
 
     def __post_init__(self) -> None:
-        check_range("write", self.write, 0.0, 10.0)
-        check_range("write_hrs", self.write_hrs, 0.0, 10.0)
-        check_range("read", self.read, 0.0, 1.0)
+        check_range("noise.write", self.write, 0.0, 10.0)
+        check_range("noise.write_hrs", self.write_hrs, 0.0, 10.0)
+        check_range("noise.read", self.read, 0.0, 1.0)
         if not isinstance(self.forming, FormingNoise):
-            raise ConfigError("forming must be a table of FormingNoise fields")
+            raise ConfigError("noise.forming must be a table of FormingNoise fields")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,15 +9,13 @@ the rows, and a DC sweep of ``Vctl`` over ``0 .. B-1`` visits one input vector
 per sweep point, each an exact DC solution of the network (at integer
 points the PWL tables return their entries exactly). ``"per_vector"`` runs
 one ngspice process per vector, ``spice_workers`` at a time; it gives the same
-currents (to 5e-16) and exists to measure what batching saves. Measured by
-``benchmarks/bench_tile.py`` (2 shared cores), MVMs per second batched vs per
-vector: 333 vs 9.1 at 16 x 16 (37x), 28 vs 4.0 at 32 x 32 (7x), 0.34 vs 0.06 at
-64 x 64 (6x). Batching saves ngspice's start, parsing and, above all, its
-sparse-matrix ordering, which it does once per run (about 10 s at 64 x 64:
-the crossbar's mesh fills in heavily); what remains is one numeric
-refactorisation per sweep point, which grows quickly with the array. Hence
-``spice`` is a reference for small arrays and ``calibrated`` the engine for
-large ones.
+currents (to 5e-16) and exists to measure what batching saves
+(``benchmarks/bench_tile.py``; figures in ``docs/measurements/tile.md``).
+Batching saves ngspice's start, parsing and, above all, its sparse-matrix
+ordering, which it does once per run (the crossbar's mesh fills in heavily);
+what remains is one numeric refactorisation per sweep point, which grows
+quickly with the array. Hence ``spice`` is a reference for small arrays and
+``calibrated`` the engine for large ones.
 
 Results are cached by the SHA-256 of the deck text (which holds the
 conductances and the input voltages), the analysis and the ngspice version.

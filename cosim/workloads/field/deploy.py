@@ -1,6 +1,6 @@
 """The trained network on analog layers: every weight matrix one :class:`AnalogLayer`.
 
-Each matrix is written with a scheme (HAQ or PTQ, :mod:`cosim.programming.schemes`)
+Each matrix is written with a scheme (HAQ or PTQ, :mod:`cosim.programming.binary`)
 at its role's bit width (input layer ``W_in``, hidden ``U/V/H``, output ``W_out``;
 NF paper HAPO optimum 14/14/12 bits, ``s = 1.5``). Biases, the ``w0`` factor and
 the activations run in the digital core: sine by fixed-point CORDIC

@@ -8,55 +8,9 @@ and SSIM over the volume. Positional and Gaussian use ``cfg.encoder``'s
 (:data:`cosim.workloads.field.encoder.DEFAULT_SCALES`) unless ``cfg.encoder.sigma``
 sets one scale for both. No file I/O.
 
-The defaults come from a sweep of each encoding's scale on the 40 x 128 x 128
-phantom, paper network, batch 16384, seed 0 (software PSNR over the volume):
-
-======================  ===========================  ===========
-encoding                500 steps                    2000 steps
-======================  ===========================  ===========
-none                    20.68 (earlier run)
-basic                   18.52 (earlier run)
-positional, base 4      26.51 (earlier run)          30.39 (earlier run)
-positional, base 8      28.65
-positional, base 16     31.87
-positional, base 32     32.22                        41.35
-positional, base 64     33.01 (top freq. 53: aliased)
-gaussian, sigma 0.5     27.70                        30.12
-gaussian, sigma 1       27.18 (earlier run)
-gaussian, sigma 1.5     26.43
-gaussian, sigma 2       25.98 (earlier run)          32.07
-gaussian, sigma 3       24.76
-gaussian, sigma 4       24.20 (earlier run)          30.32 (earlier run)
-======================  ===========================  ===========
-
-On this phantom, at its best scale, the positional encoding beats the Gaussian
-one by far. The phantom's ellipsoids lie mostly along the grid's axes, and
-the positional frequencies are per axis. Turned against the grid
-(``--phantom-angles 30,25,15``: the same object, oblique), the axis advantage
-goes. At 500 steps positional (base 32) falls from 32.22 to 26.18 dB, Gaussian
-(sigma 4) only from 24.20 to 23.51, and the best of each swap places (Gaussian
-sigma 0.5 / 1 / 2: 27.75 / 27.56 / 24.94; positional base 16 / 64: 25.45 /
-25.97). At 2000 steps, seed 0, oblique phantom:
-
-======================  ===========
-encoding                2000 steps
-======================  ===========
-none                    25.53
-basic                   25.26
-positional, base 16     30.47
-positional, base 32     30.86
-positional, base 64     31.08
-gaussian, sigma 0.5     30.00
-gaussian, sigma 1       30.68
-gaussian, sigma 2       31.58
-======================  ===========
-
-Gaussian (sigma 2) is first, 0.50 dB ahead of the best positional base
-(NF paper Fig. 4b: Gaussian first on CT, by 16-25 %). Seed 1 (another B,
-initialisation and batches): Gaussian sigma 2 31.70, positional base 32 / 64
-30.84 / 31.22: again first, by 0.48 dB. The Gaussian default
-stays at the NF code's 4, at which the deployed figures are measured; 2 fits
-better in software on both phantoms.
+The default scales come from a sweep of each encoding's scale on the
+40 x 128 x 128 phantom, in its published orientation and turned against the
+grid (``--phantom-angles``). Measured figures: ``docs/measurements/field.md``.
 """
 
 from __future__ import annotations

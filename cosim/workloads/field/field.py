@@ -323,8 +323,18 @@ def prepare(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
 
 
 def workload_sim(sim: SimOptions) -> SimOptions:
-    """``sim`` without the result cache: every programmed array is new, nothing to reuse."""
-    return replace(sim, use_cache=False) if sim.backend != "spice" else sim
+    """``sim`` for deploying a field: the result cache off (every programmed array is new,
+    nothing to reuse), and the ``spice`` backend refused: a deployed pass is millions of
+    MVMs, one ngspice run each (``cosim field verify`` checks a sample against ngspice).
+
+    Raises:
+        ConfigError: the ``spice`` backend.
+    """
+    if sim.backend == "spice":
+        raise ConfigError("the field deploys on the ideal or calibrated backend; a deployed "
+                          "pass is millions of MVMs, each an ngspice run on spice: check a "
+                          "sample against ngspice with 'cosim field verify'")
+    return replace(sim, use_cache=False)
 
 
 def reads_exactly(hardware: HardwareSpec, sim: SimOptions) -> bool:
@@ -436,7 +446,7 @@ def evaluate_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptio
         timings[f"program_{scheme}"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         run, path = dep, "layer"
-        try:  # same outputs to rounding and the same events, 2-3x faster (FoldedLayer)
+        try:  # same outputs to rounding and the same events, faster (FoldedLayer)
             run, path = dep.folded(), "folded"
         except ConfigError:
             pass  # TIA readout, quantisation or read noise: every call through the layers

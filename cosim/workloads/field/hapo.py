@@ -2,7 +2,7 @@
 
 The NF paper picks the deployment (input/hidden/output bits, ``s``; optimum
 14/14/12 and 1.5) by weighing reconstruction quality against the RRAM it
-costs. Its eq. 1 is not reproduced in ``FIGURES.md``; the objective used here,
+costs. Its eq. 1 is not reproduced here; the objective used here,
 stated in every output, is
 
     J = PSNR_HAQ - lambda * log2(cells / cells_max)       (maximised)

@@ -22,7 +22,8 @@ rows and columns of the neurons with the smallest outgoing-weight norm are cut
 from every matrix, so the deployed arrays shrink.
 
 Threads: unless ``XLA_FLAGS`` is set before JAX is first imported, this module
-limits XLA's CPU backend to one intra-op thread (a small shared machine).
+limits XLA's CPU backend to one intra-op thread, so that runs side by side do not
+oversubscribe the cores.
 """
 
 from __future__ import annotations
@@ -82,15 +83,10 @@ WIDE = MLPConfig(width=128, rank=0, n_hidden=1)
 """A wider network for volumes the paper's cannot fit: SIREN 131 -> 128, a full-rank
 hidden 128 x 128, -> 1 (33,280 weights, 2.2 times the paper's).
 
-Measured (``benchmarks/bench_field.py --wide``: 40 x 128 x 128 phantom, Gaussian sigma 4,
-2000 steps, batch 16384, ideal backend, paper read path; one shared core): software
-33.17 dB, HAQ 29.58 dB, PTQ 12.67 dB; training 661 s, all 973 s wall (528 s CPU).
-With one full-scale weight per matrix HAQ is 3.6 dB below software: W_in's rms
-weight is about 0.1 of its largest (a few large weights set HAQ's full scale).
-Deployed with ``weight_scaling="column"`` (each column against its own largest
-weight) the same model gives HAQ 31.95 dB, 1.22 dB below software (PTQ 13.03).
-(The former 4 ReLU layers of 256, 230k weights, would take about an hour to train
-here.)"""
+W_in's rms weight is about 0.1 of its largest, so with one full-scale weight per
+matrix a few large weights set HAQ's full scale; deploy it with
+``weight_scaling="column"`` (each column against its own largest weight).
+Measured figures: ``docs/measurements/field.md``."""
 
 
 def matrices(params: Params) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from circuits.errors import ConfigError
 from cosim.engine.options import SimOptions
+from cosim.hardware.presets import load_hardware
 from cosim.hardware.spec import HardwareSpec
 from cosim.workloads.field.encoder import EncoderConfig
 from cosim.workloads.field.field import NeuralFieldConfig, NeuralFieldResult, run_neural_field
@@ -69,6 +70,8 @@ class FieldStage:
         if not isinstance(self.wide, bool):
             raise ConfigError(f"wide must be true or false, got {self.wide!r}")
         self.field_config()  # every value checked by the workload's own configs
+        if self.hardware:
+            load_hardware(self.hardware)  # an unknown preset or a bad file, before any work
 
     def field_config(self) -> NeuralFieldConfig:
         """The workload's config."""

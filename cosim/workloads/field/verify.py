@@ -14,7 +14,7 @@ seeded sample of voxels and runs them through the hardware twice:
 
 Per layer, the column currents of the spice pass's inputs are compared with
 the calibrated tile's currents on the same inputs: ``max|I_cal - I_spice| /
-max|I_spice|`` (the error "of full scale" of the README and of
+max|I_spice|`` (the error "of full scale" of
 ``benchmarks/bench_validated_range.py``), checked against the calibrated
 backend's stated error for the layer's cells (:func:`stated_error`). End to
 end, the intensities of the two passes are compared (data range 1: the
@@ -51,8 +51,9 @@ from cosim.workloads.field.field import NeuralFieldConfig, Prepared, deploy_fiel
 from cosim.workloads.field.mlp import Params
 
 ZERO_T_ONE_R_ERROR = 1e-12
-"""Stated error of the calibrated 0T1R transfer (exact for a linear network): the README
-gives 2.7e-15 to 3.4e-14 of full scale (8x11 to 16x19); we allow 1e-12 for larger blocks."""
+"""Stated error of the calibrated 0T1R transfer (exact for a linear network, agreeing
+with spice to rounding: ``docs/measurements/nodal.md``); 1e-12 leaves room for larger
+blocks."""
 
 
 def stated_error(cell: str, g_max_siemens: float, v_read_volt: float, rows: int = 16
@@ -62,11 +63,10 @@ def stated_error(cell: str, g_max_siemens: float, v_read_volt: float, rows: int 
     ``v_read_volt``, and its source.
 
     0T1R: :data:`ZERO_T_ONE_R_ERROR`. 1T1R inside the tangent's validated range (up to
-    16 rows, cells <= 30 uS, read <= 0.2 V): ``TANGENT_ERROR_BOUND`` (1e-5; measured
-    5.0e-6 at most). Outside it (write noise leaves LRS cells above 30 uS; taller
-    blocks): the backend's own measured figure for the covering case
-    (``measured_tangent_error``, the figure its ``OutsideValidatedRange`` warning
-    states: for cells up to 100 uS at 0.1 V, 4.1e-5 up to 16 rows, 3.3e-4 up to 128).
+    16 rows, cells <= 30 uS, read <= 0.2 V): ``TANGENT_ERROR_BOUND``. Outside it
+    (write noise leaves LRS cells above 30 uS; taller blocks): the backend's own
+    measured figure for the covering case (``measured_tangent_error``, the figure its
+    ``OutsideValidatedRange`` warning states; ``docs/measurements/validated-range.md``).
     """
     if not cell_kind(cell).access_transistor:
         return ZERO_T_ONE_R_ERROR, "0T1R transfer, exact for a linear network"

@@ -2,7 +2,7 @@
 
 **MVM test** (NF paper Fig. 2f-i): a random weight matrix (``vector_length``
 rows x ``n_outputs`` columns, uniform in ``[-1, 1]`` and scaled so that
-``max|w| = 1``) is written with PTQ and with HAQ (:mod:`cosim.programming.schemes`)
+``max|w| = 1``) is written with PTQ and with HAQ (:mod:`cosim.programming.binary`)
 into binary cells through a :class:`cosim.engine.tile.Tile` (HAQ's verify reads go
 through the tile's read path), then ``n_vectors`` signed ``input_bits`` inputs
 ``x = k / (2**(bits-1) - 1)`` are multiplied through the tile and the

@@ -19,21 +19,9 @@ is a spike (OR), so every crossbar after the first sees binary inputs.
 per matrix, pop-up scores with the top-``keep`` mask per layer, Adam; the
 training loop is :func:`cosim.workloads.snn.network.train`, which calls this
 config's :meth:`ConvConfig.forward`. Each layer has its own digital scale
-(``layer_scales``), since fan-ins differ (50, 300, 1600). Scales measured
-on 800 synthesised samples, 4 epochs: (0.3, 0.15, 0.08) with lr 5e-3 and
-batch 64 diverged in the first epoch (loss 21) and reached 31 % test accuracy
-after 3 epochs; (0.2, 0.1, 0.03) with lr 2e-3 and batch 32 reached 65 % and
-was still climbing. Budget measured on the default split (4,000 / 1,000
-synthesised samples, T = 10): lr 2e-3, batch 32, 8 epochs reached 94.0 % on
-the calibrated backend (training accuracy still rising, 96.3 %); lr 4e-3 with
-a half-epoch warm-up and cosine decay, batch 64, 12 epochs: software test
-accuracy 92.2 / 94.6 / 95.4 / 95.8 % after epochs 3 / 7 / 10 / 12, and
-95.8 % on the calibrated backend in 19 min of training on one core shared
-with other jobs (load 4-5); with 10 epochs: 95.5 % in 14.8 min on one shared
-core (load 1-4). On both cores of the 2-core machine, nothing else running
-(JAX's threaded reductions make these runs differ from the one-core ones):
-10 epochs 94.8 % (training 454 s), 12 epochs 95.7 % (training 489 s, 9 min
-in all): 12 epochs is the default.
+(``layer_scales``), since fan-ins differ (50, 300, 1600). The default scales,
+learning rate, warm-up, batch and epochs were chosen by training runs on
+synthesised N-MNIST (T = 10). Measured figures: ``docs/measurements/snn.md``.
 """
 
 from __future__ import annotations
@@ -162,10 +150,9 @@ class ConvConfig:
         The same products as the deployed loop (:func:`conv_step`), laid out for speed on
         a CPU: feature maps channels-last ``(B, H, W, C)``, im2col by ``k * k`` shifted
         slices (feature order channel-major, then ``dy``, ``dx``, as :func:`im2col`) and
-        one matmul per layer, max pooling by a reshape. One training step of batch 64,
-        measured on one core shared with other jobs (load 3-4): 1.8 s with
-        ``conv_general_dilated_patches`` and ``reduce_window`` pooling in
-        ``(B, C, H, W)``, 0.9 s this way (``conv_general_dilated``: 4.6 s).
+        one matmul per layer, max pooling by a reshape: faster per training step than
+        ``conv_general_dilated`` or ``conv_general_dilated_patches`` with
+        ``reduce_window`` pooling in ``(B, C, H, W)`` (``docs/measurements/snn.md``).
         """
         k, p = self.kernel, self.pool
         b = x.shape[0]

@@ -13,6 +13,7 @@ from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError, check_int, check_range
 from cosim.accounting.workload import Workload
 from cosim.engine.options import SimOptions
+from cosim.engine.placement import Placement
 from cosim.hardware.spec import HardwareSpec
 from cosim.programming.base import BinaryCellWriter
 from cosim.workloads.snn.conv import ConvConfig
@@ -85,6 +86,7 @@ class SNNRunResult:
         labels, pred: test labels and predictions at ``T`` on hardware.
         counts: what the timestep loop counted per step (all test samples).
         g_diff_before, g_diff_after: ``G+ - G-`` (S) of every pair before and after pruning.
+        placements: where each layer's pairs went.
         timings_s: seconds per phase.
     """
 
@@ -100,6 +102,7 @@ class SNNRunResult:
     counts: StepCounts
     g_diff_before: np.ndarray
     g_diff_after: np.ndarray
+    placements: list[Placement]
     timings_s: dict[str, float]
 
     @property
@@ -113,12 +116,13 @@ class SNNRunResult:
         cfg = self.config
         t = float(cfg.net.n_frames if avg_timesteps is None else avg_timesteps)
         stop = "no early stop" if avg_timesteps is None else f"early stop, {t:.2f} steps"
-        arr = self.hardware.array
         return snn_workload(
             self.counts, matrices=cfg.net.shapes, vectors_per_step=cfg.net.vectors_per_step,
             lif_per_step=cfg.net.lif_per_step, avg_timesteps=t,
             name=f"SNN {cfg.net.label}, T = {cfg.net.n_frames}, {stop}",
-            macro_rows=arr.macro_rows, macro_cols=arr.macro_cols,
+            blocks=[(p.rows_used, p.cols_used) for p in self.placements],
+            macro=(self.hardware.array.macro_rows, self.hardware.array.macro_cols),
+            cell=self.hardware.cell.kind.name,
             source=f"events counted by the SNN timestep loop ({self.hardware.name} hardware, "
                    f"{self.sim.backend} backend, "
                    f"{self.labels.size} test samples)")
@@ -225,7 +229,8 @@ def evaluate(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions, net: Tr
                         random_accuracy=rand_acc,
                         thresholds=rows, labels=y_te, pred=logits[-1].argmax(-1),
                         counts=counts, g_diff_before=np.concatenate(before),
-                        g_diff_after=np.concatenate(after), timings_s=timings)
+                        g_diff_after=np.concatenate(after),
+                        placements=[ly.placement for ly in layers], timings_s=timings)
 
 
 def sweep_read_noise(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions,
@@ -265,9 +270,8 @@ DEFAULT_WRITE_NOISES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)
 """Programming-noise std (fraction of g_LRS) of PRIME Fig. 3g's sweep."""
 WEIGHT_TRAINING_LR = 5e-2
 """Adam rate of the weight-trained baseline. Weights are ``N(0, 1)`` numbers, scores
-start near ``1/sqrt(fan_in)``, so weights need a larger step; measured on 2,000/500
-synthesised samples, 8 epochs, MLP: test accuracy 85.2 / 89.8 / 92.4 % at
-5e-3 / 2e-2 / 5e-2 (train accuracy 97-100 %: the weights overfit this small set)."""
+start near ``1/sqrt(fan_in)``, so weights need a larger step; the best of the rates
+tried (``docs/measurements/snn.md``)."""
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

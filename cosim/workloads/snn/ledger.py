@@ -34,13 +34,18 @@ CLAIM = "SNN N-MNIST"
 GPU_OPS_PER_LIF_UPDATE = 4
 
 
-def snn_hardware(matrices: list[tuple[int, int]], macro_rows: int, macro_cols: int) -> Hardware:
-    """Arrays and periphery of the differential-pair matrices (module docstring)."""
+def snn_hardware(matrices: list[tuple[int, int]], blocks: list[tuple[int, int]],
+                 macro: tuple[int, int] = (512, 512), cell: str = "1T1R") -> Hardware:
+    """Arrays and periphery of the differential-pair matrices (module docstring).
+
+    Each matrix takes as many macros as its placement (blocks of ``(rows used,
+    columns used)``), and each of them is a whole physical ``macro`` (its area)."""
     hw = None
-    for rows, cols in matrices:
+    for (rows, cols), (block_rows, block_cols) in zip(matrices, blocks, strict=True):
         m = mvm_workload({"rows": rows, "cols": cols, "bits": 2, "aggregation": "analog",
-                          "macro_rows": macro_rows, "macro_cols": macro_cols})
-        h = replace(m.hardware, vcmac_columns=0)
+                          "macro_rows": block_rows, "macro_cols": block_cols, "cell": cell})
+        h = replace(m.hardware, vcmac_columns=0, rows_per_array=macro[0],
+                    cols_per_array=macro[1], dacs=macro[0] * m.hardware.arrays)
         hw = h if hw is None else hw + h
     assert hw is not None
     return hw
@@ -48,7 +53,8 @@ def snn_hardware(matrices: list[tuple[int, int]], macro_rows: int, macro_cols: i
 
 def snn_workload(counts: StepCounts, *, matrices: list[tuple[int, int]],
                  vectors_per_step: list[int], lif_per_step: int, avg_timesteps: float,
-                 name: str, macro_rows: int, macro_cols: int, source: str) -> Workload:
+                 name: str, blocks: list[tuple[int, int]], macro: tuple[int, int], cell: str,
+                 source: str) -> Workload:
     """One inference of the deployed SNN as a :class:`Workload`.
 
     Args:
@@ -59,7 +65,9 @@ def snn_workload(counts: StepCounts, *, matrices: list[tuple[int, int]],
         lif_per_step: LIF neurons updated per sample and step.
         avg_timesteps: steps per inference (``T``, or the early-stop average).
         name: label in reports.
-        macro_rows, macro_cols: macro size.
+        blocks: ``(rows, columns)`` used per macro of each matrix (its placement).
+        macro: ``(rows, columns)`` of one physical macro.
+        cell: the cell kind's name (area).
         source: what produced the counts.
     """
     events, lif = counts.per_inference(avg_timesteps)
@@ -68,7 +76,7 @@ def snn_workload(counts: StepCounts, *, matrices: list[tuple[int, int]],
     return Workload(name=name, events=events, extra_counts={"lif_updates": lif},
                     ops_per_inference=ops_step * avg_timesteps, inferences=1.0,
                     read_steps=sum(vectors_per_step) * avg_timesteps,
-                    hardware=snn_hardware(matrices, macro_rows, macro_cols),
+                    hardware=snn_hardware(matrices, blocks, macro, cell),
                     claim=CLAIM, source=source)
 
 

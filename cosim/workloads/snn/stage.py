@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from circuits.errors import check_int
 from cosim.engine.options import SimOptions
+from cosim.hardware.presets import load_hardware
 from cosim.hardware.spec import HardwareSpec
 from cosim.paths import SNN_CACHE_DIR
 from cosim.workloads.snn.data import cached_events, mnist_digits
@@ -56,6 +57,8 @@ class SnnStage:
         check_int("epochs", self.epochs, 0, 10_000)
         check_int("n_frames", self.n_frames, 1, 1000)
         check_int("seed", self.seed, 0, 2**63 - 1)
+        if self.hardware:
+            load_hardware(self.hardware)  # an unknown preset or a bad file, before any work
 
     def run_config(self) -> SNNRunConfig:
         """The run this stage makes (seeds above 2**31 - 1 are folded into range)."""
