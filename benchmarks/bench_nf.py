@@ -51,6 +51,8 @@ def main() -> None:
     ap.add_argument("--weight-scaling", default="matrix", choices=("matrix", "column"))
     ap.add_argument("-o", "--out", default=None)
     a = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     from cosim.commands.nf import parse_shape
     from cosim.workloads.nf.encoder import EncoderConfig
     from cosim.workloads.nf.field import NeuralFieldConfig, run_neural_field

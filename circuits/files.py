@@ -6,6 +6,11 @@ the path with ``stat`` and never opens it, so a named pipe (which would block
 the reader until someone writes into it), a device such as ``/dev/zero`` or a
 socket is refused at once with one line naming the path.
 
+Arrays: :func:`load_npy` and :func:`checked_npz` read a NumPy file's header
+first and refuse, before anything is allocated, an array the file cannot hold
+(a header announcing 4096^3 values in a 1 KB file) or one too large for this
+machine's memory (with the estimate, as :func:`circuits.errors.check_memory`).
+
 Writing: every file written "atomically" goes through :func:`atomic_writer`
 (or :func:`atomic_write`): the data goes into a temporary file beside the
 target, is flushed and ``fsync``-ed, and only then renamed over the target;
@@ -16,15 +21,19 @@ left as it was: the complete old file or none, never half of a new one.
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from circuits.errors import ConfigError, CosimError
+import numpy as np
+
+from circuits.errors import ConfigError, CosimError, check_memory, format_bytes
 
 FILE_MODE = 0o644
 """Permissions of a file written by :func:`atomic_writer` (as ``open`` gives under umask 022)."""
@@ -122,3 +131,107 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def npy_header(handle: IO[bytes], what: str) -> tuple[tuple[int, ...], np.dtype, int]:
+    """``(shape, dtype, data bytes)`` of the ``.npy`` array whose header starts ``handle``.
+
+    Raises:
+        ConfigError: not a ``.npy`` header, an object (pickled) array, or a
+            header version this reader does not know.
+    """
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise ConfigError(f"{what}: .npy format version {version} is not read here "
+                              f"(1.0 and 2.0 are)")
+    except (ValueError, EOFError, OSError) as exc:
+        raise ConfigError(f"{what} cannot be read: not a NumPy array file "
+                          f"({_first_line(exc)})") from None
+    if dtype.hasobject:
+        raise ConfigError(f"{what}: holds Python objects (pickled data), which are not read")
+    return tuple(shape), dtype, math.prod(shape) * dtype.itemsize
+
+
+def _check_array(what: str, shape: tuple[int, ...], dtype: np.dtype, nbytes: int,
+                 available: int, work_bytes_per_value: float) -> None:
+    check_memory(f"{what} (an array of shape {shape}, {dtype})",
+                 nbytes + work_bytes_per_value * math.prod(shape),
+                 hint="check the file, or use a smaller array")
+    if nbytes > available:
+        raise ConfigError(f"{what}: its header announces shape {shape} of {dtype} "
+                          f"({format_bytes(nbytes)}), but the file holds "
+                          f"{format_bytes(available)} of data (truncated or corrupt)")
+
+
+def load_npy(path: Path | str, what: str, *, work_bytes_per_value: float = 0.0) -> np.ndarray:
+    """A ``.npy`` array, its header checked against the file's size and this machine's memory.
+
+    Args:
+        path: the ``.npy`` file.
+        what: the file, for messages (``"--volume 'v.npy'"``).
+        work_bytes_per_value: memory the caller needs per value beyond the array
+            itself (e.g. 24 for three float64 copies), counted in the estimate.
+
+    Raises:
+        ConfigError: not a regular file, not a ``.npy`` array, an array larger
+            than the file or than this machine's memory.
+    """
+    path = regular_file(path, what)
+    try:
+        with path.open("rb") as handle:
+            shape, dtype, nbytes = npy_header(handle, what)
+            available = path.stat().st_size - handle.tell()
+    except OSError as exc:
+        raise ConfigError(f"{what} cannot be read: {exc.strerror or exc}") from None
+    _check_array(what, shape, dtype, nbytes, available, work_bytes_per_value)
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ConfigError(f"{what} cannot be read: {_first_line(exc)}") from None
+
+
+@contextmanager
+def checked_npz(path: Path | str, what: str, *, work_bytes_per_value: float = 0.0
+                ) -> Iterator[np.lib.npyio.NpzFile]:
+    """Open an ``.npz`` archive (``np.load``) once every member's header has been checked.
+
+    Each member's array must fit in that member's stored size, and all of
+    them together in this machine's memory, before any is read.
+
+    Raises:
+        ConfigError: not a regular file or not an ``.npz`` archive, or a member
+            as :func:`load_npy` refuses it.
+    """
+    path = regular_file(path, what)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ConfigError(f"{what} cannot be read: {_first_line(exc)}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ConfigError(f"{what}: not an .npz archive")
+    with archive:
+        total, values = 0, 0
+        for info in archive.zip.infolist():
+            name = f"{what} member {info.filename!r}"
+            try:
+                with archive.zip.open(info) as member:
+                    shape, dtype, nbytes = npy_header(member, name)
+                    available = info.file_size - member.tell()
+            except (OSError, zipfile.BadZipFile, EOFError) as exc:
+                raise ConfigError(f"{name} cannot be read: {_first_line(exc)}") from None
+            _check_array(name, shape, dtype, nbytes, available, 0.0)
+            total, values = total + nbytes, values + math.prod(shape)
+        check_memory(f"{what} ({format_bytes(total)} of arrays)",
+                     total + work_bytes_per_value * values,
+                     hint="check the file, or use a smaller array")
+        yield archive
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from circuits.errors import ConfigError, did_you_mean
+from circuits.files import regular_file
 from cosim.stages import STAGES, build, section_fields
 
 SECTIONS: tuple[str, ...] = ("run", *STAGES)
@@ -79,13 +80,11 @@ def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
     config = default_config()
     if path is None:
         return config
-    path = Path(path)
+    path = regular_file(path, "config")  # a named pipe would block the read for ever
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {getattr(exc, 'strerror', exc)}") from None
-    if path.is_dir():
-        raise ConfigError(f"config {path} is a folder; give a TOML file or a manifest.json")
     try:
         if path.suffix == ".json":
             data = json.loads(text)

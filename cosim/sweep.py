@@ -59,7 +59,6 @@ from concurrent.futures import (
     ProcessPoolExecutor,
     wait,
 )
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,6 +66,8 @@ from typing import Any, Protocol
 import pandas as pd
 
 from circuits.errors import ConfigError, CosimWarning, SimulationError, check_range
+from circuits.files import regular_file
+from cosim.threads import thread_env
 
 Point = dict[str, Any]
 PointFn = Callable[[Point], Mapping[str, Any]]
@@ -188,26 +189,6 @@ def _timed(fn: PointFn, point: Point, retries: int = DEFAULT_RETRIES) -> dict[st
         row.setdefault(ELAPSED, time.perf_counter() - t0)
         return row
     raise AssertionError("unreachable")
-
-
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-"""Environment variables that cap the BLAS threads of a worker process."""
-
-
-@contextmanager
-def thread_env(threads: int) -> Iterator[None]:
-    """Set the ``*_NUM_THREADS`` caps for the block (worker processes started in it,
-    libraries loaded in it), then restore them."""
-    saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    os.environ.update({k: str(threads) for k in THREAD_VARS})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 PARENT_POLL_S = 0.5
@@ -489,7 +470,7 @@ def read_rows(path: Path) -> RowsFile:
         ConfigError: the file does not start with the cosim sweep header (it was
             not written by this module, or by a version before the header).
     """
-    path = Path(path)
+    path = regular_file(path, "sweep rows")
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -220,8 +220,12 @@ def sweep_haq_command(amp_ratio: str, noise: str, bits: str, seeds: int, backend
                       aggregation: str, read_noise: float, r_wire_ohm: float,
                       verify_read: str, vector_length: int, n_outputs: int,
                       workers: int | None, run_dir: Path, resume: bool,
-                      scheduler: str | None, retries: int, as_json: bool) -> None:
-    """HAQ MVM RMSE over amplification ratio x write noise x bit width (Supp. Fig. 1)."""
+                      scheduler: str | None, retries: int, as_json: bool,
+                      threads: int = 1) -> None:
+    """HAQ MVM RMSE over amplification ratio x write noise x bit width (Supp. Fig. 1).
+
+    Each local worker process follows --threads too (0: the libraries' default).
+    """
     check_int("--seeds", seeds, 1, MAX_POINTS)
     if workers is not None:
         check_int("--workers", workers, 1, 1024)
@@ -249,7 +253,8 @@ def sweep_haq_command(amp_ratio: str, noise: str, bits: str, seeds: int, backend
             points = [{**p, "vcmac_measured": measured} for p in points]
         workers = workers or os.cpu_count() or 1
         executor = (DaskBackend(scheduler=scheduler, retries=retries) if scheduler
-                    else LocalBackend(workers=workers, retries=retries))
+                    else LocalBackend(workers=workers, retries=retries,
+                                      threads_per_worker=threads or os.cpu_count() or 1))
         result = run_sweep(sweep_point, points, run_dir, backend=executor,
                            resume=resume, progress=not as_json, desc="sweep haq")
         best = write_sweep_outputs(result.table, run_dir)

@@ -137,6 +137,7 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
     import zipfile
 
     from circuits.errors import ConfigError
+    from circuits.files import checked_npz
     from cosim.workloads.nf.field import config_from_dict
     from cosim.workloads.nf.mlp import restore_state
 
@@ -144,11 +145,11 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
     if not d.is_dir():
         raise ConfigError(f"{what} {str(d)!r}: no such folder (a 'cosim field train' run)")
     path = d / CHECKPOINT
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"{what} {str(d)!r} holds no {CHECKPOINT}; train one with "
                           f"'cosim field train -o {d}'")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with checked_npz(path, CHECKPOINT) as z:
             cfg = config_from_dict(json.loads(str(z["config"])))
             params = {k[6:]: z[k] for k in z.files if k.startswith("param/")}
             leaves = [z[k] for k in sorted(k for k in z.files if k.startswith("opt/"))]

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from circuits.errors import ConfigError
+from circuits.files import checked_npz
 from cosim.accounting.workload import workload_to_json, write_workload_json
 from cosim.outputs.jsonout import json_text
 from cosim.outputs.manifest import new_manifest, write_manifest
@@ -170,11 +171,11 @@ def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str]:
     """
     path = Path(path)
     file = path / CHECKPOINT if path.is_dir() else path
-    if not file.is_file():
+    if not file.exists():
         raise ConfigError(f"no {CHECKPOINT} in {path} (train one with: cosim snn train -o "
                           f"{path})")
     try:
-        with np.load(file, allow_pickle=False) as z:
+        with checked_npz(file, f"checkpoint {file}") as z:
             meta = json.loads(str(z["meta"]))
             params = {k: [np.asarray(z[f"{k}_{i}"]) for i in range(n)]
                       for k, n in meta["params"].items()}

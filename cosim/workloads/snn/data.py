@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.errors import ConfigError
+from circuits.files import load_npy, regular_file
 from cosim.workloads.snn.dvs import DVSConfig, EventSet, synthesize
 from cosim.workloads.snn.nmnist import EVENT_DTYPE, SENSOR, read_events
 
@@ -55,9 +56,7 @@ def read_idx(path: Path | str) -> np.ndarray:
         ConfigError: missing file, bad magic, unknown type, or a size that does not
             match the header.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"IDX file {path} does not exist or is not a file")
+    path = regular_file(path, "IDX file")
     data = path.read_bytes()
     if data[:2] == b"\x1f\x8b":
         try:
@@ -165,10 +164,8 @@ def load_user_data(path: Path | str, cfg: DVSConfig, cache_dir: Path | str | Non
     img_p = _find(root, ("images.npy",))
     lab_p = _find(root, ("labels.npy",))
     if img_p and lab_p:
-        try:
-            images, labels = np.load(img_p, allow_pickle=False), np.load(lab_p, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read {img_p} / {lab_p} as .npy arrays: {exc}") from None
+        images = load_npy(img_p, f"--data images {img_p}", work_bytes_per_value=8.0)
+        labels = load_npy(lab_p, f"--data labels {lab_p}")
     else:
         img_p = _find(root, ("*images*idx*", "*images*.gz", "*images*"))
         lab_p = _find(root, ("*labels*idx*", "*labels*.gz", "*labels*"))
