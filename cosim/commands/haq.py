@@ -41,6 +41,7 @@ from cosim.sweep import (
     MAX_POINTS,
     DaskBackend,
     LocalBackend,
+    check_resumable,
     grid,
     parse_range,
     run_sweep,
@@ -246,6 +247,8 @@ def sweep_haq_command(amp_ratio: str, noise: str, bits: str, seeds: int, backend
     points = grid(axes, **fixed)
     for p in points:  # refuse bad values before any work starts
         sweep_config(p)
+    if resume:
+        check_resumable(run_dir)
     with prepare_run_dir(run_dir, resume=resume, resumable=True) as run_dir:
         if aggregation == "analog":  # the circuit's ratios, measured once for every point
             measured = encode_ratios(measured_vcmac_ratios(axes["amp_ratio"], backend))

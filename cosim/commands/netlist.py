@@ -32,7 +32,14 @@ from typing import Any
 import click
 import numpy as np
 
-from circuits.errors import ConfigError, check_memory, check_range, did_you_mean, format_bytes
+from circuits.errors import (
+    ConfigError,
+    check_memory,
+    check_range,
+    did_you_mean,
+    format_bytes,
+    split_items,
+)
 from circuits.golden import GOLDEN_DIR, check_golden, write_golden
 from circuits.netlist import MODEL_DIR, Netlist, spice_number
 from cosim.outputs.jsonout import emit_json
@@ -237,7 +244,7 @@ def parse_value(name: str, text: str, kind: Any) -> Any:
         return parse_value(name, text, inner[0])
     if typing.get_origin(kind) is tuple:
         item = args[0] if args else str
-        return tuple(parse_value(name, t.strip(), item) for t in text.split(",") if t.strip())
+        return tuple(parse_value(name, t, item) for t in split_items(name, text))
     try:
         if kind is bool:
             return _parse_bool(text)

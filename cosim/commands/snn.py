@@ -26,7 +26,7 @@ import click
 import pandas as pd
 from tqdm import tqdm
 
-from circuits.errors import ConfigError, check_int, check_range
+from circuits.errors import ConfigError, check_int, check_range, split_items
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
@@ -150,7 +150,7 @@ def load_data(data_path: Path | None, quiet: bool) -> EventSet:
 
 def _floats(text: str, option: str) -> list[float]:
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in split_items(option, text)]
     except ValueError:
         raise ConfigError(f"{option} takes numbers separated by commas, got {text!r}") from None
     if not values:

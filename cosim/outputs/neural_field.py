@@ -113,6 +113,7 @@ def save_checkpoint(run_dir: Path, cfg, truth: np.ndarray, state) -> Path:
     """Write ``RUN_DIR/checkpoint.npz`` atomically (config JSON, volume, params, Adam state)."""
     from dataclasses import asdict
 
+    from circuits.files import atomic_writer
     from cosim.outputs.jsonout import json_text
     from cosim.workloads.nf.mlp import opt_state_leaves
 
@@ -120,10 +121,9 @@ def save_checkpoint(run_dir: Path, cfg, truth: np.ndarray, state) -> Path:
     if state.opt_state is not None:
         arrays.update({f"opt/{i:04d}": leaf for i, leaf in enumerate(opt_state_leaves(state))})
     path = Path(run_dir) / CHECKPOINT
-    tmp = path.with_name(CHECKPOINT + ".tmp.npz")
-    np.savez(tmp, config=np.array(json_text(asdict(cfg))), truth=np.asarray(truth, float),
-             step=np.array(state.step), losses=np.asarray(state.losses, float), **arrays)
-    tmp.replace(path)
+    with atomic_writer(path) as handle:
+        np.savez(handle, config=np.array(json_text(asdict(cfg))), truth=np.asarray(truth, float),
+                 step=np.array(state.step), losses=np.asarray(state.losses, float), **arrays)
     return path
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from circuits.errors import ConfigError
-from circuits.files import checked_npz
+from circuits.files import atomic_writer, checked_npz
 from cosim.accounting.workload import workload_to_json, write_workload_json
 from cosim.outputs.jsonout import json_text
 from cosim.outputs.manifest import new_manifest, write_manifest
@@ -138,7 +138,7 @@ def write_noise_sweep(points: list[dict], cfg: SNNRunConfig, run_dir: Path,
 
 
 def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str) -> Path:
-    """Write ``RUN_DIR/checkpoint.npz`` atomically (a temporary file, then a rename).
+    """Write ``RUN_DIR/checkpoint.npz`` atomically (:func:`circuits.files.atomic_writer`).
 
     The fixed random weights are not stored: they are the forming draw of
     ``cfg.net.seed`` (:func:`random_pair_weights`), drawn again on load.
@@ -154,9 +154,8 @@ def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str
             "net": "conv" if isinstance(cfg.net, ConvConfig) else "mlp",
             "params": {k: len(v) for k, v in net.params.items()}}
     path = Path(run_dir) / CHECKPOINT
-    tmp = path.with_name(CHECKPOINT + ".tmp.npz")
-    np.savez(tmp, meta=np.array(json_text(meta)), **arrays)
-    tmp.replace(path)
+    with atomic_writer(path) as handle:
+        np.savez(handle, meta=np.array(json_text(meta)), **arrays)
     return path
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.errors import ConfigError
-from circuits.files import load_npy, regular_file
+from circuits.files import atomic_writer, load_npy, regular_file
 from cosim.workloads.snn.dvs import DVSConfig, EventSet, synthesize
 from cosim.workloads.snn.nmnist import EVENT_DTYPE, SENSOR, read_events
 
@@ -127,9 +127,8 @@ def cached_events(images: np.ndarray, labels: np.ndarray, cfg: DVSConfig,
     es = synthesize(images, labels, cfg, progress=progress)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, events=es.events, offsets=es.offsets, labels=es.labels)
-        tmp.replace(path)
+        with atomic_writer(path) as handle:
+            np.savez_compressed(handle, events=es.events, offsets=es.offsets, labels=es.labels)
     except OSError as exc:
         raise ConfigError(f"cannot write the event cache {path}: {exc}") from None
     return es, False
