@@ -13,6 +13,7 @@ from __future__ import annotations
 import click
 
 from circuits.errors import ConfigError, check_int, check_memory, check_range
+from cosim.engine.backends.spice import check_run_time, run_estimate
 from cosim.engine.measure import measure_mvm
 from cosim.engine.tile import TileConfig
 from cosim.outputs.jsonout import emit_json
@@ -22,16 +23,21 @@ SOLVE_BYTES_PER_CELL = {"0T1R": 1024, "1T1R": 6144}
 at 243 MiB for 0T1R and 1.5 GiB for 1T1R)."""
 
 
-def mvm_memory_bytes(rows: int, cols: int, batch: int, cell: str, backends: set[str]) -> float:
+def mvm_memory_bytes(rows: int, cols: int, batch: int, cell: str, backends: set[str],
+                     spice_workers: int = 1) -> float:
     """Up-front estimate of ``measure_mvm``'s peak memory (bytes).
 
     The array and its programmed copies (about six ``rows x cols`` float arrays),
-    inputs and outputs of the batch (three times over for temporaries), and, for
-    the calibrated backend, the sparse solve of one 512 x 512 macro.
+    inputs and outputs of the batch (three times over for temporaries), for
+    the calibrated backend the sparse solve of one 512 x 512 macro, and for
+    the spice backend ``spice_workers`` ngspice processes on one macro each
+    (:func:`cosim.engine.backends.spice.run_estimate`).
     """
     total = 8 * 6 * rows * cols + 8 * 3 * batch * (rows + cols)
     if "calibrated" in backends:
         total += SOLVE_BYTES_PER_CELL.get(cell, 6144) * min(rows, 512) * min(cols, 512)
+    if "spice" in backends:
+        total += spice_workers * run_estimate(min(rows, 512), min(cols, 512))[0]
     return total
 
 
@@ -59,15 +65,19 @@ def mvm_command(rows: int, cols: int, backend: str, batch: int, wire_ohm: float,
     if seed < 0:
         raise ConfigError(f"--seed must be >= 0, got {seed}")
     check_range("--wire-ohm", wire_ohm, 0.0, 1e6)
-    TileConfig(backend=backend, cell=cell, r_wire_ohm=wire_ohm)  # refuses bad names and values
+    tile = TileConfig(backend=backend, cell=cell, r_wire_ohm=wire_ohm)  # refuses bad values
     if reference is not None:
         try:
             TileConfig(backend=reference)
         except ConfigError as exc:
             raise ConfigError(f"--reference: {exc}") from None
+    backends = {backend, reference or backend}
     check_memory(f"mvm of a {rows} x {cols} {cell} array with a batch of {batch}",
-                 mvm_memory_bytes(rows, cols, batch, cell, {backend, reference or backend}),
+                 mvm_memory_bytes(rows, cols, batch, cell, backends, tile.spice_workers),
                  hint="use fewer --rows, --cols or a smaller --batch")
+    if "spice" in backends:
+        check_run_time(min(rows, tile.macro_rows), min(cols, tile.macro_cols),
+                       tile.spice_timeout_s)
     out = measure_mvm(rows=rows, cols=cols, backend=backend, batch=batch, r_wire_ohm=wire_ohm,
                       cell=cell, seed=seed, reference=reference, repeats=repeats)
     if as_json:

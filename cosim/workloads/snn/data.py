@@ -142,15 +142,16 @@ def _find(root: Path, patterns: tuple[str, ...]) -> Path | None:
     return None
 
 
-def load_user_data(path: Path | str, cfg: DVSConfig, cache_dir: Path | str | None = None,
-                   *, progress=None) -> EventSet:
-    """``--data PATH``: an N-MNIST folder (``<digit>/<id>.bin``), or static images converted
-    to events by :func:`synthesize`: ``images.npy`` + ``labels.npy``, or IDX files
-    ``*images*`` + ``*labels*`` (plain or ``.gz``), all in the folder ``PATH``.
+def user_data_files(path: Path | str) -> tuple[str, list[Path]]:
+    """What ``--data PATH`` holds and the files that will be read, checked before any reading.
+
+    Returns:
+        ``("nmnist", recordings)``, ``("npy", [images, labels])`` or
+        ``("idx", [images, labels])``.
 
     Raises:
-        ConfigError: the path is missing, holds none of these, or images and labels
-            do not match.
+        ConfigError: the path is missing or not a folder, holds none of the
+            layouts, or one of the files to read is not a regular file.
     """
     root = Path(path)
     if not root.exists():
@@ -159,18 +160,44 @@ def load_user_data(path: Path | str, cfg: DVSConfig, cache_dir: Path | str | Non
         raise ConfigError(f"--data {root} is not a folder (expected an N-MNIST folder, or "
                           "images and labels as .npy or IDX files)")
     if any((root / str(c)).is_dir() for c in range(10)):
-        return read_nmnist_folder(root)
-    img_p = _find(root, ("images.npy",))
-    lab_p = _find(root, ("labels.npy",))
-    if img_p and lab_p:
-        images = load_npy(img_p, f"--data images {img_p}", work_bytes_per_value=8.0)
-        labels = load_npy(lab_p, f"--data labels {lab_p}")
+        files = [f for c in range(10) if (root / str(c)).is_dir()
+                 for f in sorted((root / str(c)).glob("*.bin"))]
+        kind = "nmnist"
     else:
-        img_p = _find(root, ("*images*idx*", "*images*.gz", "*images*"))
-        lab_p = _find(root, ("*labels*idx*", "*labels*.gz", "*labels*"))
+        img_p, lab_p = _find(root, ("images.npy",)), _find(root, ("labels.npy",))
+        kind = "npy"
+        if not (img_p and lab_p):
+            img_p = _find(root, ("*images*idx*", "*images*.gz", "*images*"))
+            lab_p = _find(root, ("*labels*idx*", "*labels*.gz", "*labels*"))
+            kind = "idx"
         if not (img_p and lab_p):
             raise ConfigError(f"--data {root} holds no N-MNIST class folders, no images.npy + "
                               "labels.npy and no IDX *images* + *labels* files")
+        files = [img_p, lab_p]
+    for f in files:
+        regular_file(f, "--data file")
+    return kind, files
+
+
+def load_user_data(path: Path | str, cfg: DVSConfig, cache_dir: Path | str | None = None,
+                   *, progress=None) -> EventSet:
+    """``--data PATH``: an N-MNIST folder (``<digit>/<id>.bin``), or static images converted
+    to events by :func:`synthesize`: ``images.npy`` + ``labels.npy``, or IDX files
+    ``*images*`` + ``*labels*`` (plain or ``.gz``), all in the folder ``PATH``.
+
+    Raises:
+        ConfigError: the path is missing, holds none of these (see
+            :func:`user_data_files`), or images and labels do not match.
+    """
+    root = Path(path)
+    kind, files = user_data_files(root)
+    if kind == "nmnist":
+        return read_nmnist_folder(root)
+    img_p, lab_p = files
+    if kind == "npy":
+        images = load_npy(img_p, f"--data images {img_p}", work_bytes_per_value=8.0)
+        labels = load_npy(lab_p, f"--data labels {lab_p}")
+    else:
         images, labels = read_idx(img_p), read_idx(lab_p)
     es, _ = cached_events(images, labels, cfg, cache_dir, progress=progress)
     return es
