@@ -71,6 +71,34 @@ def regular_file(path: Path | str, what: str = "file", *,
     return path
 
 
+def read_regular(path: Path | str, what: str, limit: int, *,
+                 error: type[CosimError] = ConfigError) -> bytes:
+    """The bytes of a regular file, at most ``limit`` of them, checked on the open file too.
+
+    :func:`regular_file` looks at the path; this opens it without blocking
+    (``O_NONBLOCK``) and checks the opened file again, so a file swapped for a
+    named pipe between the look and the open is refused, not waited on.
+
+    Raises:
+        error: as :func:`regular_file`, or ``more than <limit> bytes``.
+    """
+    path = regular_file(path, what, error=error)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise error(f"cannot read {what} {path}: not a regular file")
+        try:
+            blob = handle.read(limit + 1)
+        except OSError as exc:
+            raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(blob) > limit:
+        raise error(f"cannot read {what} {path}: more than the {limit} bytes allowed")
+    return blob
+
+
 @contextmanager
 def atomic_writer(path: Path | str, mode: str = "wb", **open_kw) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on a clean exit, make it ``path`` atomically.

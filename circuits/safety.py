@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from circuits.errors import NetlistError, format_bytes
-from circuits.files import regular_file
+from circuits.files import read_regular, regular_file
 from circuits.netlist import MODEL_DIR
 
 CONTROL_HINT = (
@@ -180,13 +180,7 @@ def read_text_file(path: Path, what: str = "netlist", limit: int = MAX_DECK_BYTE
     if size > limit:
         raise NetlistError(f"cannot read {what} {path}: {size} bytes, more than "
                            f"the {limit} bytes allowed for a deck and its files")
-    try:
-        with path.open("rb") as handle:
-            blob = handle.read(limit + 1)
-    except OSError as exc:
-        raise NetlistError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if len(blob) > limit:
-        raise NetlistError(f"cannot read {what} {path}: more than the {limit} bytes allowed")
+    blob = read_regular(path, what, limit, error=NetlistError)
     if b"\x00" in blob:
         raise NetlistError(f"cannot read {what} {path}: it is a binary file, not SPICE text")
     try:
@@ -629,12 +623,7 @@ def copy_includes(deck: UserDeck, workdir: Path) -> list[Path]:
     check_layout(deck)
     written = []
     for rel, origin in deck.data_files:
-        regular_file(origin, "data file", error=NetlistError)
-        with origin.open("rb") as handle:
-            blob = handle.read(MAX_DECK_BYTES + 1)
-        if len(blob) > MAX_DECK_BYTES:
-            raise NetlistError(f"data file {origin}: more than the {MAX_DECK_BYTES} bytes "
-                               f"allowed for a deck and its files")
+        blob = read_regular(origin, "data file", MAX_DECK_BYTES, error=NetlistError)
         written.append(_write_new(workdir, rel, blob))
     for file in deck.files:
         written.append(_write_new(workdir, file.dest, file.text.encode()))

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from circuits.errors import ConfigError, did_you_mean, split_items
-from circuits.files import regular_file
+from circuits.files import read_regular
 from cosim.stages import STAGES, build, section_fields
 
+MAX_CONFIG_BYTES = 16 * 2**20
+"""Largest config or manifest file read (a run's manifest is a few kilobytes)."""
 SECTIONS: tuple[str, ...] = ("run", *STAGES)
 """Every section of a config: ``[run]`` and one per stage (:mod:`cosim.stages`)."""
 
@@ -80,11 +82,13 @@ def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
     config = default_config()
     if path is None:
         return config
-    path = regular_file(path, "config")  # a named pipe would block the read for ever
+    path = Path(path)
+    blob = read_regular(path, "config", MAX_CONFIG_BYTES)  # a named pipe would block for ever
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {getattr(exc, 'strerror', exc)}") from None
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read config {path}: not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
     try:
         if path.suffix == ".json":
             data = json.loads(text)
