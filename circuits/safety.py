@@ -43,10 +43,18 @@ Included files are checked the same way and written into the run folder as
 checked text (deck-folder files keep their layout, model files go to
 ``device_models/``), and the include lines are rewritten to name those copies
 by relative paths. Data files named by XSPICE code-model parameters whose name
-ends in ``file`` (``filesource``'s ``file``, ``d_source``'s ``input_file``) must
-be plain relative paths inside the deck's folder; they are copied as they are.
-Files are read only if they are regular files, and all of them together may
-hold at most :data:`MAX_DECK_BYTES` bytes. A file named ``.spiceinit``,
+ends in ``file`` (``filesource``'s ``file``, ``d_source``'s ``input_file``,
+``d_state``'s ``state_file`` ...) must be plain relative paths inside the deck's
+folder; they are copied as they are. Every copied file needs a place of its
+own in the run folder (:func:`check_layout`: no two equal, none inside
+another's, case ignored; no data file under ``device_models/``), and
+:func:`copy_includes` writes the data files first and the checked files last,
+never over an existing file, then compares each copy with the checked text
+byte for byte: a data file can never stand in for a checked include. Files
+are read only if they are regular files, and all of them together may hold at
+most :data:`MAX_DECK_BYTES` bytes, both as read and as ngspice expands them
+(an include line counts the whole expanded size of the file it names); includes
+nest at most :data:`MAX_INCLUDE_DEPTH` files deep. A file named ``.spiceinit``,
 ``spice.rc`` or ``spinit`` is never included (ngspice runs a ``.spiceinit`` in its
 working folder at start-up), nor one named as the runner's own files.
 
