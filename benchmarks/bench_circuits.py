@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="16x16 only, 3 repeats (the VCMAC sweep once)")
     ap.add_argument("--repeats", type=int, default=None)
     args = ap.parse_args(argv)
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     repeats = args.repeats or (3 if args.quick else 5)
     print(f"# ngspice wall time per run ({ngspice_version()}, batch mode, 1 process)")
     print(f"median and minimum over {repeats} repeats"

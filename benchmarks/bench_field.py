@@ -51,6 +51,8 @@ def main() -> None:
     ap.add_argument("--weight-scaling", default="matrix", choices=("matrix", "column"))
     ap.add_argument("-o", "--out", default=None)
     a = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     from cosim.commands.field import parse_shape
     from cosim.engine.options import SimOptions
     from cosim.hardware.presets import preset

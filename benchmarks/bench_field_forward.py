@@ -58,6 +58,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--modes", default="folded,layer")
     a = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
 
     import numpy as np
 

@@ -40,6 +40,8 @@ def main() -> None:
     ap.add_argument("--motion", default="0.05")
     ap.add_argument("-o", "--out", default="results/bench-nf-sparse")
     a = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     root = Path(a.out)
     report: dict = {"phantom": a.phantom}
     if not (root / "train" / "checkpoint.npz").is_file():

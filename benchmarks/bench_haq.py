@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full-sweep", action="store_true", help="run all 1800 points")
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     size = 128 if args.quick else 512
     fraction = 1.0 if args.full_sweep else (0.02 if args.quick else args.sample)
 

@@ -35,6 +35,8 @@ def main() -> None:
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--r-wire", type=float, default=None, help="default: the 40 nm figure")
     args = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     print(f"load average before: {os.getloadavg()}")
     extra = {} if args.r_wire is None else {"array": {"r_wire_ohm": args.r_wire}}
     sim = SimOptions()

@@ -88,6 +88,8 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=3, help="fresh processes per case")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     if args.child:
         print(json.dumps(child(args.n)))
         return

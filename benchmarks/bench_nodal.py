@@ -109,6 +109,8 @@ def main() -> None:
                          "1 is fastest on a shared 2-core machine")
     ap.add_argument("--one", nargs=2, metavar=("N", "CELL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule(args.blas_threads)
     if args.one:
         row = run_case(int(args.one[0]), args.one[1], args.mos, args.repeats, args.sparse)
         print(json.dumps(row))

@@ -149,6 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--vectors", type=int, default=None)
     args = ap.parse_args(argv)
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     sizes = (8, 16) if args.quick else (16, 32)
     repeats = args.repeats or (3 if args.quick else 9)
     k = args.vectors or (16 if args.quick else 64)

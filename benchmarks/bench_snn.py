@@ -44,6 +44,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--net", choices=("mlp", "conv"), default="mlp")
     a = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     rows = []
     images, labels = mnist_digits()
     t0 = time.perf_counter()

@@ -200,6 +200,8 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--one", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule(args.threads)
     if args.one:
         kind, n = args.one[0], int(args.one[1])
         if kind == "cal":

@@ -102,6 +102,8 @@ def main() -> None:
     ap.add_argument("--volts", type=float, nargs="+", default=list(READ_VOLTS))
     ap.add_argument("--json", action="store_true", help="one JSON line per case")
     args = ap.parse_args()
+    from timing import apply_thread_rule  # the rule of every cosim command
+    apply_thread_rule()
     print(f"{'size':>7} {'conductances':<22} {'v_read':>6} {'tangent':>9} {'newton':>9} "
           f"{'warns':>5}", flush=True)
     ranges = {k: v for k, v in G_RANGES_SIEMENS.items()

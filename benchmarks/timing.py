@@ -1,10 +1,27 @@
-"""Timing helper shared by the benchmark scripts."""
+"""Helpers shared by the benchmark scripts: timing, and the thread rule.
+
+Every benchmark calls :func:`apply_thread_rule` first, so it computes under the
+same rule as every ``cosim`` command (:mod:`cosim.threads`): ``COSIM_THREADS``
+(or the benchmark's own thread option), else one BLAS/OpenMP thread; ``0`` no
+cap. Child processes it starts inherit the cap.
+"""
 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
+
+from cosim.threads import apply_thread_rule as _apply
+
+
+def apply_thread_rule(threads: int | None = None) -> int | None:
+    """Cap this benchmark's BLAS/OpenMP threads by the rule; says so on stderr, returns it."""
+    limit = _apply(threads)
+    print(f"# threads: {limit if limit is not None else 'no cap'} (cosim.threads rule)",
+          file=sys.stderr)
+    return limit
 
 
 def median_time(fn: Callable[[], object], repeats: int) -> tuple[float, object]:

@@ -68,6 +68,23 @@ def check_choice(name: str, value: str, allowed: Iterable[str]) -> str:
     return value
 
 
+def split_items(name: str, text: str) -> list[str]:
+    """The items of a comma-separated list typed by the user (``tia,haq``, ``4,8,12``).
+
+    Blanks around items are dropped and a blank text is the empty list; an
+    empty item (``tia,,haq``, ``4,8,``) is refused rather than skipped.
+
+    Raises:
+        ConfigError: ``"<name>: empty item in '<text>'; ..."``.
+    """
+    if not str(text).strip():
+        return []
+    items = [v.strip() for v in str(text).split(",")]
+    if "" in items:
+        raise ConfigError(f"{name}: empty item in {text!r}; separate items by single commas")
+    return items
+
+
 def check_int(name: str, value: object, lo: int, hi: int) -> int:
     """Raise ``ConfigError`` unless ``value`` is a whole number (not a bool) in ``[lo, hi]``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

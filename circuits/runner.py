@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,12 +26,20 @@ import numpy as np
 import pandas as pd
 
 from circuits.analyses import Analysis
-from circuits.errors import ConfigError, SimulationError
+from circuits.errors import ConfigError, SimulationError, format_bytes
 from circuits.netlist import MODEL_DIR, Netlist
 from circuits.rawfile import read_raw
 
 LOG_TAIL_LINES = 25
 DEFAULT_TIMEOUT_S = 600.0
+DEFAULT_MAX_OUTPUT_BYTES = 2 * 2**30
+"""Most bytes ngspice may write into its raw file in one run."""
+MAX_LOG_BYTES = 64 * 2**20
+"""Most bytes ngspice may write into its log (stdout and stderr) in one run."""
+KEPT_LOG_BYTES = 64 * 2**10
+"""After a run is stopped for its size or time, the log keeps only its last this many bytes."""
+POLL_S = 0.05
+"""How often a running ngspice's output sizes are looked at (s)."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,8 @@ def ngspice_version() -> str:
 
 def run(netlist: Netlist | str, analysis: Analysis | Sequence[str], *,
         save: Sequence[str] = (), timeout_s: float = DEFAULT_TIMEOUT_S,
-        workdir: Path | None = None) -> SimResult:
+        workdir: Path | None = None,
+        max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES) -> SimResult:
     """Run one analysis of ``netlist`` in a fresh ngspice process.
 
     Args:
@@ -107,9 +117,14 @@ def run(netlist: Netlist | str, analysis: Analysis | Sequence[str], *,
         timeout_s: the ngspice process is killed after this many seconds.
         workdir: folder to run in (kept); default a new temporary folder,
             removed after a successful run and kept after a failure.
+        max_output_bytes: ngspice is killed as soon as its raw file grows past
+            this many bytes, or its log past ``MAX_LOG_BYTES`` (looked at every
+            ``POLL_S`` seconds while it runs, and once more when it ends).
 
     Raises:
-        SimulationError: ngspice missing, failing, not converging or timing out.
+        SimulationError: ngspice missing, failing, not converging, timing out
+            or writing more than ``max_output_bytes``; then the partial raw file
+            is removed and the log cut to its last ``KEPT_LOG_BYTES`` bytes.
     """
     lines = [analysis.line()] if hasattr(analysis, "line") else list(analysis)
     if save:
@@ -127,7 +142,7 @@ def run(netlist: Netlist | str, analysis: Analysis | Sequence[str], *,
         if text.lower().endswith(".end"):
             text = text[: -len(".end")]
         deck.write_text(text + "\n" + "\n".join(lines) + "\n.end\n")
-    result = _run_deck(deck, timeout_s)
+    result = _run_deck(deck, timeout_s, max_output_bytes)
     if not keep:
         shutil.rmtree(folder, ignore_errors=True)
     return result
@@ -144,26 +159,35 @@ def run_many(jobs: Sequence[tuple[Netlist | str, Analysis]], *, workers: int = 2
         return [f.result() for f in futures]
 
 
-def _run_deck(deck: Path, timeout_s: float) -> SimResult:
+def _run_deck(deck: Path, timeout_s: float, max_output_bytes: int) -> SimResult:
     folder = deck.parent
     raw = folder / "out.raw"
     log_path = folder / "ngspice.log"
     raw.unlink(missing_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [ngspice_executable(), "-b", "-r", raw.name, deck.name]
-    try:
-        proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True,
-                              timeout=timeout_s, check=False, stdin=subprocess.DEVNULL)
-    except OSError as exc:
-        raise SimulationError(f"cannot start ngspice: {exc.strerror}",
-                              netlist_path=deck) from None
-    except subprocess.TimeoutExpired as exc:
-        log = _as_text(exc.stdout) + _as_text(exc.stderr)
-        log_path.write_text(log)
-        raise SimulationError(f"ngspice timed out after {timeout_s:g} s",
-                              netlist_path=deck, log_tail=_tail(log)) from None
-    log = proc.stdout + proc.stderr
-    log_path.write_text(log)
+    with open(log_path, "wb") as log_file:
+        try:
+            proc = subprocess.Popen(cmd, cwd=folder, env=env, stdout=log_file,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            raise SimulationError(f"cannot start ngspice: {exc.strerror}",
+                                  netlist_path=deck) from None
+        limits = ((raw, max_output_bytes), (log_path, min(max_output_bytes, MAX_LOG_BYTES)))
+        try:
+            stopped = _watch(proc, timeout_s, limits)
+        except BaseException:  # an interrupt: ngspice must not outlive the caller's wait
+            proc.kill()
+            proc.wait()
+            raise
+    if stopped is None:
+        stopped = _oversize(limits)
+    if stopped is not None:
+        raw.unlink(missing_ok=True)
+        _keep_tail(log_path, KEPT_LOG_BYTES)
+        raise SimulationError(stopped, netlist_path=deck,
+                              log_tail=_tail(_read_log(log_path)))
+    log = _read_log(log_path)
     failed = proc.returncode != 0 or not raw.exists()
     if failed:
         raise SimulationError(_failure_reason(log, proc.returncode), netlist_path=deck,
@@ -171,6 +195,64 @@ def _run_deck(deck: Path, timeout_s: float) -> SimResult:
     plots = read_raw(raw)
     plot = plots[-1]
     return SimResult(data=plot.data, plot_name=plot.name, log=log, workdir=folder)
+
+
+def _watch(proc: subprocess.Popen, timeout_s: float,
+           limits: tuple[tuple[Path, int], ...]) -> str | None:
+    """Wait for ``proc``; kill it past ``timeout_s`` or once an output passes its limit.
+
+    Returns:
+        why it was killed, or None if it ended by itself.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            proc.wait(timeout=min(POLL_S, max(deadline - time.monotonic(), 0.0)))
+            return None
+        except subprocess.TimeoutExpired:
+            pass
+        reason = _oversize(limits)
+        if reason is None and time.monotonic() >= deadline:
+            reason = f"ngspice timed out after {timeout_s:g} s"
+        if reason is not None:
+            proc.kill()
+            proc.wait()
+            return reason
+
+
+def _oversize(limits: tuple[tuple[Path, int], ...]) -> str | None:
+    """Why an output is too large (``(file, most bytes)`` pairs), or None."""
+    for path, max_bytes in limits:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            continue
+        if size > max_bytes:
+            what = "raw file" if path.suffix == ".raw" else "log"
+            return (f"ngspice's {what} grew past {format_bytes(max_bytes)} (the limit of one "
+                    f"run) and ngspice was stopped; ask for fewer points or save fewer vectors")
+    return None
+
+
+def _keep_tail(path: Path, nbytes: int) -> None:
+    """Cut the file at ``path`` to its last ``nbytes`` bytes."""
+    try:
+        size = path.stat().st_size
+        if size <= nbytes:
+            return
+        with open(path, "rb") as handle:
+            handle.seek(size - nbytes)
+            tail = handle.read(nbytes)
+        path.write_bytes(b"[... earlier output cut ...]\n" + tail)
+    except OSError:
+        pass
+
+
+def _read_log(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _failure_reason(log: str, returncode: int) -> str:
@@ -187,9 +269,3 @@ def _failure_reason(log: str, returncode: int) -> str:
 def _tail(log: str) -> str:
     lines = [ln for ln in log.splitlines() if ln.strip()]
     return "\n".join(lines[-LOG_TAIL_LINES:])
-
-
-def _as_text(b: bytes | str | None) -> str:
-    if b is None:
-        return ""
-    return b if isinstance(b, str) else b.decode("utf-8", "replace")

@@ -43,10 +43,18 @@ Included files are checked the same way and written into the run folder as
 checked text (deck-folder files keep their layout, model files go to
 ``device_models/``), and the include lines are rewritten to name those copies
 by relative paths. Data files named by XSPICE code-model parameters whose name
-ends in ``file`` (``filesource``'s ``file``, ``d_source``'s ``input_file``) must
-be plain relative paths inside the deck's folder; they are copied as they are.
-Files are read only if they are regular files, and all of them together may
-hold at most :data:`MAX_DECK_BYTES` bytes. A file named ``.spiceinit``,
+ends in ``file`` (``filesource``'s ``file``, ``d_source``'s ``input_file``,
+``d_state``'s ``state_file`` ...) must be plain relative paths inside the deck's
+folder; they are copied as they are. Every copied file needs a place of its
+own in the run folder (:func:`check_layout`: no two equal, none inside
+another's, case ignored; no data file under ``device_models/``), and
+:func:`copy_includes` writes the data files first and the checked files last,
+never over an existing file, then compares each copy with the checked text
+byte for byte: a data file can never stand in for a checked include. Files
+are read only if they are regular files, and all of them together may hold at
+most :data:`MAX_DECK_BYTES` bytes, both as read and as ngspice expands them
+(an include line counts the whole expanded size of the file it names); includes
+nest at most :data:`MAX_INCLUDE_DEPTH` files deep. A file named ``.spiceinit``,
 ``spice.rc`` or ``spinit`` is never included (ngspice runs a ``.spiceinit`` in its
 working folder at start-up), nor one named as the runner's own files.
 
@@ -59,13 +67,14 @@ where they lie), and a relative include leaving both folders is still refused.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from circuits.errors import NetlistError
+from circuits.errors import NetlistError, format_bytes
+from circuits.files import read_regular, regular_file
 from circuits.netlist import MODEL_DIR
 
 CONTROL_HINT = (
@@ -85,8 +94,13 @@ INTERPRETER_WORDS = frozenset({"shell", "source", "exec", "codemodel", "osdi"})
 INIT_FILES = frozenset({".spiceinit", "spice.rc", "spinit"})
 RUNNER_FILES = frozenset({"deck.cir", "out.raw", "ngspice.log"})
 MAX_INCLUDED_FILES = 1000
+MAX_INCLUDE_DEPTH = 50
+"""Most files in one chain of includes (the deck includes a, a includes b, ...)."""
 MAX_DECK_BYTES = 64 * 2**20
 """Most bytes the deck, its included files and data files may hold together."""
+MAX_EXPANDED_BYTES = MAX_DECK_BYTES
+"""Most bytes of the text ngspice assembles: it reads an included file again at every
+include line, so a file included ten times counts ten times (recursively)."""
 MODEL_ROOT = MODEL_DIR
 MODEL_DEST = PurePosixPath("device_models")
 
@@ -169,27 +183,12 @@ def read_text_file(path: Path, what: str = "netlist", limit: int = MAX_DECK_BYTE
     Raises:
         NetlistError: one line naming the file and the reason.
     """
-    path = Path(path)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise NetlistError(f"cannot read {what} {path}: no such file") from None
-    except OSError as exc:
-        raise NetlistError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise NetlistError(f"cannot read {what} {path}: it is a folder")
-    if not stat.S_ISREG(info.st_mode):
-        raise NetlistError(f"cannot read {what} {path}: not a regular file")
-    if info.st_size > limit:
-        raise NetlistError(f"cannot read {what} {path}: {info.st_size} bytes, more than "
+    path = regular_file(path, what, error=NetlistError)
+    size = path.stat().st_size
+    if size > limit:
+        raise NetlistError(f"cannot read {what} {path}: {size} bytes, more than "
                            f"the {limit} bytes allowed for a deck and its files")
-    try:
-        with path.open("rb") as handle:
-            blob = handle.read(limit + 1)
-    except OSError as exc:
-        raise NetlistError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if len(blob) > limit:
-        raise NetlistError(f"cannot read {what} {path}: more than the {limit} bytes allowed")
+    blob = read_regular(path, what, limit, error=NetlistError)
     if b"\x00" in blob:
         raise NetlistError(f"cannot read {what} {path}: it is a binary file, not SPICE text")
     try:
@@ -343,12 +342,14 @@ class _Reader:
     deck_root: Path
     trusted: bool
     budget: int = MAX_DECK_BYTES
-    files: dict[PurePosixPath, CheckedFile | None] = None
-    data_files: dict[PurePosixPath, Path] = None
+    files: dict[PurePosixPath, CheckedFile | None] = field(default_factory=dict)
+    data_files: dict[PurePosixPath, Path] = field(default_factory=dict)
     elements: int = 0
-
-    def __post_init__(self) -> None:
-        self.files, self.data_files = {}, {}
+    depth: int = 0
+    sizes: dict[PurePosixPath, int] = field(default_factory=dict)
+    """Bytes of each rendered file (the deck is ``deck.cir``)."""
+    children: dict[PurePosixPath, list[PurePosixPath]] = field(default_factory=dict)
+    """Each file's include lines, in order, by the destination they name (repeats kept)."""
 
     def read(self, path: Path, what: str) -> str:
         text = read_text_file(path, what, limit=self.budget)
@@ -366,6 +367,7 @@ class _Reader:
             title = " ".join(_CONTROL_CHAR.sub(" ", lines[0]).split()).lstrip("*").strip()
             out.append(f"* {title}" if title else "*")
         replaced: dict[int, str] = {}
+        children = self.children.setdefault(dest, [])
         for line in logical:
             where = f"{source}:{line.number}"
             if line.word[:1] in ELEMENT_LETTERS:
@@ -374,7 +376,7 @@ class _Reader:
                 self._data_files(line, where)
             inc = _include_of(line)
             if inc is not None:
-                rewritten = self._follow(inc, where, dest, origin_dir)
+                rewritten = self._follow(inc, where, dest, origin_dir, children)
                 if rewritten is not None:
                     replaced[line.first] = rewritten
                     line = Line(line.number, rewritten, line.first, line.last)
@@ -396,10 +398,12 @@ class _Reader:
                     continue
                 out.append(lines[index])
                 index += 1
-        return "\n".join(out) + "\n"
+        rendered = "\n".join(out) + "\n"
+        self.sizes[dest] = len(rendered.encode())
+        return rendered
 
     def _follow(self, inc: tuple[str, str, str], where: str, includer: PurePosixPath,
-                here: Path) -> str | None:
+                here: Path, children: list[PurePosixPath]) -> str | None:
         """Check, read and render one included file; the rewritten include line.
 
         Returns None for a trusted include left as written.
@@ -410,13 +414,20 @@ class _Reader:
         dest, origin = self._locate(target, where, here)
         if dest is None:
             return None
+        children.append(dest)
         if dest not in self.files:
             if len(self.files) >= MAX_INCLUDED_FILES:
                 raise NetlistError(f"{where}: more than {MAX_INCLUDED_FILES} included files")
+            if self.depth >= MAX_INCLUDE_DEPTH:
+                raise NetlistError(f"{where}: includes nested more than {MAX_INCLUDE_DEPTH} "
+                                   f"files deep (the deck includes a file that includes a file "
+                                   f"...); include the files from fewer levels")
             self.files[dest] = None  # being read: meeting it again is a cycle
             text = self.read(origin, "included file")
+            self.depth += 1
             rendered = self.render(text, source=str(dest), dest=dest, origin_dir=origin.parent,
                                    has_title=False)
+            self.depth -= 1
             self.files[dest] = CheckedFile(dest, rendered, origin)
         elif self.files[dest] is None:
             raise NetlistError(f"{where}: include cycle: {dest} includes itself, directly or "
@@ -503,6 +514,16 @@ class _Reader:
                                    f"hold more than {MAX_DECK_BYTES} bytes")
             self.data_files[rel] = origin
 
+    def expanded_bytes(self, dest: PurePosixPath, memo: dict[PurePosixPath, int] | None = None
+                       ) -> int:
+        """Bytes ngspice assembles for ``dest``: its own text plus, for every include
+        line, the expanded size of the file it names (include cycles were refused)."""
+        memo = {} if memo is None else memo
+        if dest not in memo:
+            memo[dest] = self.sizes.get(dest, 0) + sum(
+                self.expanded_bytes(child, memo) for child in self.children.get(dest, ()))
+        return memo[dest]
+
 
 def _resolve(path: Path, where: str) -> Path:
     """``path`` with symbolic links followed; a loop or unreadable link is refused."""
@@ -517,7 +538,9 @@ def load_user_deck(path: Path, *, allow_control: bool = False) -> UserDeck:
 
     Raises:
         NetlistError: unreadable or oversized file, refused line, refused
-            include or data-file path, or a deck with no element.
+            include or data-file path, includes nested too deep or expanding
+            to too much text, two files that would share a place in the run
+            folder (:func:`check_layout`), or a deck with no element.
     """
     path = Path(path)
     source = str(path)
@@ -525,22 +548,77 @@ def load_user_deck(path: Path, *, allow_control: bool = False) -> UserDeck:
     text = reader.read(path, "netlist")
     if not text.strip():
         raise NetlistError(f"{source}: the deck is empty")
-    checked = reader.render(text, source=source, dest=PurePosixPath("deck.cir"),
+    deck_dest = PurePosixPath("deck.cir")
+    checked = reader.render(text, source=source, dest=deck_dest,
                             origin_dir=path.parent.resolve(), has_title=True)
     if reader.elements == 0:
         raise NetlistError(f"{source}: the deck has no circuit elements (line 1 is its title, "
                            f"not part of the circuit)")
+    expanded = reader.expanded_bytes(deck_dest)
+    if expanded > MAX_EXPANDED_BYTES:
+        raise NetlistError(
+            f"{source}: with its includes expanded the deck is {format_bytes(expanded)} of "
+            f"text, more than the {format_bytes(MAX_EXPANDED_BYTES)} allowed (ngspice reads "
+            f"an included file again at every include line); include each file fewer times")
     files = tuple(f for f in reader.files.values() if f is not None)
-    return UserDeck(text=text, checked=checked, source=source, folder=path.parent,
+    deck = UserDeck(text=text, checked=checked, source=source, folder=path.parent,
                     files=files, data_files=tuple(reader.data_files.items()),
                     trusted=allow_control)
+    check_layout(deck)
+    return deck
+
+
+def check_layout(deck: UserDeck) -> None:
+    """Refuse a deck whose copied files would share a place in the run folder.
+
+    Every file written into the run folder (the runner's own ``deck.cir``,
+    ``out.raw`` and ``ngspice.log``, each checked included file, each XSPICE
+    data file) needs a path of its own: no two may be equal, and none may be
+    the folder of another (``device_models`` as a file beside
+    ``device_models/opamp.lib``). Names are compared ignoring case, as a
+    case-insensitive file system would. A data file may not lie under
+    ``device_models/``, where the project's model files are written.
+
+    Raises:
+        NetlistError: one line naming both files and the shared path.
+    """
+    entries = [(PurePosixPath(name), "the runner's own file") for name in sorted(RUNNER_FILES)]
+    entries += [(f.dest, f"included file {f.origin}") for f in deck.files]
+    entries += [(rel, f"data file {rel.as_posix()!r}") for rel, _ in deck.data_files]
+    seen: dict[tuple[str, ...], tuple[PurePosixPath, str]] = {}
+    for dest, what in entries:
+        key = tuple(part.casefold() for part in dest.parts)
+        if what.startswith("data file") and key[:1] == (MODEL_DEST.name.casefold(),):
+            raise NetlistError(
+                f"{deck.source}: {what} refused: it would be written under {MODEL_DEST}/ in "
+                f"the run folder, where the project's model files go; move it to another "
+                f"folder beside the deck")
+        clash = seen.get(key) or next((seen[key[:n]] for n in range(1, len(key))
+                                       if key[:n] in seen), None)
+        if clash is None:
+            clash = next((v for k, v in seen.items() if k[:len(key)] == key), None)
+        if clash is not None:
+            other, other_what = clash
+            raise NetlistError(
+                f"{deck.source}: deck layout conflict: {what} and {other_what} would be written "
+                f"to {dest.as_posix()} and {other.as_posix()} in the run folder, one on or "
+                f"inside the other; rename one of them")
+        seen[key] = (dest, what)
 
 
 def copy_includes(deck: UserDeck, workdir: Path) -> list[Path]:
-    """Write the deck's checked included files and its data files into ``workdir``.
+    """Write the deck's data files and checked included files into ``workdir``.
+
+    Data files are written first and the checked files last; every file is
+    created new (an existing file or link is never written through), and
+    after all copies each checked file is read back and compared with the
+    checked text, byte for byte, so ngspice reads exactly what was checked.
 
     Raises:
-        NetlistError: ``workdir`` already holds a start-up file ngspice would run.
+        NetlistError: ``workdir`` already holds a start-up file ngspice would
+            run, the deck's files would share a place (:func:`check_layout`),
+            a destination exists already, a data file is no longer a regular
+            file within the size allowed, or a copy differs from the checked text.
 
     Returns:
         the written files, under ``workdir``.
@@ -550,15 +628,37 @@ def copy_includes(deck: UserDeck, workdir: Path) -> list[Path]:
         if (workdir / name).exists() and not deck.trusted:
             raise NetlistError(f"run folder {workdir} holds {name}, which ngspice would run "
                                f"at start-up; use a fresh run folder")
+    check_layout(deck)
     written = []
-    for file in deck.files:
-        dest = workdir / file.dest
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(file.text)
-        written.append(dest)
     for rel, origin in deck.data_files:
-        dest = workdir / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(origin.read_bytes())
-        written.append(dest)
+        blob = read_regular(origin, "data file", MAX_DECK_BYTES, error=NetlistError)
+        written.append(_write_new(workdir, rel, blob))
+    for file in deck.files:
+        written.append(_write_new(workdir, file.dest, file.text.encode()))
+    for file in deck.files:
+        if _sha256_of(workdir / file.dest) != hashlib.sha256(file.text.encode()).digest():
+            raise NetlistError(f"the copy of {file.dest} in {workdir} is not the checked text; "
+                               f"refusing to run it")
     return written
+
+
+def _write_new(workdir: Path, rel: PurePosixPath, data: bytes) -> Path:
+    """Create ``workdir/rel`` (never through an existing file or link) holding ``data``."""
+    dest = workdir / rel
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | \
+        getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(dest, flags, 0o644)
+    except FileExistsError:
+        raise NetlistError(f"{dest} exists already; two of the deck's files would be written "
+                           f"there, or the run folder is not fresh") from None
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    return dest
+
+
+def _sha256_of(path: Path) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        return hashlib.sha256(handle.read()).digest()

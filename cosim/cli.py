@@ -2,12 +2,18 @@
 
 Each command parses its options, calls one library function and writes a run
 folder. Errors of the toolkit become one line on stderr and exit code 2; no
-traceback is shown for a user mistake.
+traceback is shown for a user mistake. Every command follows one thread rule
+(:mod:`cosim.threads`): it takes ``--threads N`` (else ``$COSIM_THREADS``,
+else 1; 0: no cap), checked before any work, and runs with its BLAS/OpenMP
+threads capped at that count (:func:`follow_thread_rule`, applied here to
+every command once).
 """
 
 from __future__ import annotations
 
 import errno
+import functools
+import inspect
 import sys
 import warnings
 
@@ -15,6 +21,7 @@ import click
 
 from circuits.errors import CosimError, CosimWarning, SimulationError
 from cosim.commands import COMMANDS
+from cosim.threads import THREADS_HELP, resolve_threads, thread_cap
 
 
 class _Group(click.Group):
@@ -95,5 +102,40 @@ def main() -> None:
     """SPICE-level co-simulation of resistive-memory compute-in-memory."""
 
 
+def follow_thread_rule(command: click.Command) -> click.Command:
+    """Give ``command`` (and every command of a group) ``--threads`` and run it capped.
+
+    The count is resolved (:func:`cosim.threads.resolve_threads`) before the
+    command's own code runs, so a bad ``--threads`` or ``COSIM_THREADS`` is a
+    one-line error before any work. A command whose function takes a
+    ``threads`` parameter receives the resolved count (0: no cap), e.g. to
+    record it or hand it to worker processes.
+    """
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            follow_thread_rule(sub)
+        return command
+    if command.callback is None or getattr(command.callback, "_thread_rule", False):
+        return command
+    if any(p.name == "threads" for p in command.params):
+        raise TypeError(f"command {command.name!r} declares --threads itself; the CLI adds it")
+    command.params.append(click.Option(["--threads"], type=int, default=None,
+                                       metavar="N", help=THREADS_HELP))
+    callback = command.callback
+    takes = "threads" in inspect.signature(callback).parameters
+
+    @functools.wraps(callback)
+    def capped(*args, threads: int | None = None, **kwargs):
+        limit = resolve_threads(threads)
+        if takes:
+            kwargs["threads"] = limit or 0
+        with thread_cap(limit):
+            return callback(*args, **kwargs)
+
+    capped._thread_rule = True
+    command.callback = capped
+    return command
+
+
 for _command in COMMANDS:
-    main.add_command(_command)
+    main.add_command(follow_thread_rule(_command))

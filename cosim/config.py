@@ -19,10 +19,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from circuits.errors import ConfigError, did_you_mean
+from circuits.errors import ConfigError, did_you_mean, split_items
+from circuits.files import read_regular
 from cosim.hardware.presets import hardware_from_mapping, override, preset
 from cosim.stages import STAGES, build, section_fields
 
+MAX_CONFIG_BYTES = 16 * 2**20
+"""Largest config or manifest file read (a run's manifest is a few kilobytes)."""
 SECTIONS: tuple[str, ...] = ("run", "hardware", "sim", *STAGES)
 """Every section of a config: ``[run]``, ``[hardware]`` (the job's hardware),
 ``[sim]`` (how it is simulated) and one per stage (:mod:`cosim.stages`)."""
@@ -98,17 +101,24 @@ def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
     if path is None:
         return config
     path = Path(path)
+    blob = read_regular(path, "config", MAX_CONFIG_BYTES)  # a named pipe would block for ever
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config {path}: {getattr(exc, 'strerror', exc)}") from None
-    if path.is_dir():
-        raise ConfigError(f"config {path} is a folder; give a TOML file or a manifest.json")
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"cannot read config {path}: not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
     try:
         if path.suffix == ".json":
             data = json.loads(text)
-            if isinstance(data, Mapping):
-                data = data.get("config", data)
+            if isinstance(data, Mapping) and "config" in data:
+                data = data["config"]
+                if not isinstance(data, Mapping) or not data:
+                    raise ConfigError(f"{path}: the manifest's \"config\" must be the table of "
+                                      f"config sections a run recorded, got "
+                                      f"{_json_kind(data) if data else 'an empty one'}")
+            elif isinstance(data, Mapping) and not data:
+                raise ConfigError(f"{path} is an empty JSON object, not a run's manifest.json "
+                                  f"(give no file to run the default job)")
         else:
             data = tomllib.loads(text)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -121,7 +131,8 @@ def load_config(path: Path | None) -> dict[str, dict[str, Any]]:
 
 
 def _json_kind(data: Any) -> str:
-    kinds = {list: "a list", str: "a string", bool: "true/false", type(None): "null"}
+    kinds = {list: "a list", str: "a string", bool: "true/false", type(None): "null",
+             dict: "a table"}
     return kinds.get(type(data), "a number" if isinstance(data, (int, float)) else "a value")
 
 
@@ -139,16 +150,23 @@ def merge(config: dict[str, dict[str, Any]], data: Mapping[str, Any], *, where: 
                 values, where=f"[hardware] in {where}").as_dict()
             continue
         for key, value in values.items():
-            set_key(config, f"{section}.{key}", value, where=where)
+            set_key(config, f"{section}.{key}", value, where=where, from_text=False)
     return config
 
 
-def set_key(config: dict[str, dict[str, Any]], dotted: str, value: Any, *, where: str) -> None:
+def set_key(config: dict[str, dict[str, Any]], dotted: str, value: Any, *, where: str,
+            from_text: bool = True) -> None:
     """Set ``section.key`` to ``value``, converted to the default's type and checked.
 
     The check builds the section's dataclass with this one value (the others at
     their defaults); settings that only fail together are caught by
     :func:`validate_config`.
+
+    Args:
+        from_text: ``value`` was typed as text (``--set``, a command-line option;
+            the default): a string is parsed (``8``, ``true``, ``tia,haq``).
+            False for a value from a config file (:func:`merge`): it must already
+            have the key's type, so ``stages = 'tia'`` is refused, not read as a list.
 
     Raises:
         ConfigError: unknown section or key, a value of the wrong type or out of range.
@@ -165,7 +183,8 @@ def set_key(config: dict[str, dict[str, Any]], dotted: str, value: Any, *, where
         raise ConfigError(f"unknown config key {dotted!r} in {where}"
                           f"{did_you_mean(key, defaults)}")
     default = defaults[key]
-    value = _coerce(dotted, value, list(default) if isinstance(default, tuple) else default)
+    value = _coerce(dotted, value, list(default) if isinstance(default, tuple) else default,
+                    from_text)
     build(section, {key: tuple(value) if isinstance(value, list) else value})
     config[section][key] = value
 
@@ -193,8 +212,8 @@ def parse_override(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _coerce(name: str, value: Any, default: Any) -> Any:
-    if isinstance(value, str) and not isinstance(default, str):
+def _coerce(name: str, value: Any, default: Any, from_text: bool) -> Any:
+    if isinstance(value, str) and from_text and not isinstance(default, str):
         value = _parse_text(name, value, default)
     if isinstance(default, bool):
         if not isinstance(value, bool):
@@ -211,8 +230,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
             raise ConfigError(f"{name} must be a number, got {value!r}")
         return float(value)
     if isinstance(default, list):
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, str) and from_text:
+            value = split_items(name, value)
         if isinstance(value, tuple):
             value = list(value)
         if not isinstance(value, list):

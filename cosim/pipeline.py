@@ -17,63 +17,26 @@ BLAS threads and each stage's status) is rewritten after every stage, so an
 interrupted run leaves a consistent record of what finished.
 
 Threads: the numerical stages (tile MVM, nodal solves, HAQ programming) run
-with their BLAS/OpenMP thread pools capped at ``threads`` (``--threads``, or
-the environment variable ``COSIM_THREADS``; default 1). Their matrices are
-small (100 x 100 tiles), so one thread is as fast as several for one run,
-and runs side by side do not oversubscribe the cores
-(``docs/measurements/threads.md``). ngspice runs in its own processes
+with their BLAS/OpenMP thread pools capped at ``threads`` by the rule of
+every command (:mod:`cosim.threads`: ``--threads``, or the environment
+variable ``COSIM_THREADS``; default 1; ``docs/measurements/threads.md``).
+ngspice runs in its own processes
 (``run.workers`` at a time).
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from threadpoolctl import threadpool_limits
-
-from circuits.errors import ConfigError
 from cosim.config import resolve
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.stages import STAGES, Context
-from cosim.sweep import thread_env
+from cosim.threads import resolve_threads, thread_cap
 
 Echo = Callable[[str], None]
-
-THREADS_ENV = "COSIM_THREADS"
-"""Environment variable with the default BLAS thread count of a run (``--threads``)."""
-DEFAULT_THREADS = 1
-
-
-def resolve_threads(threads: int | None = None) -> int | None:
-    """BLAS threads per process: ``threads``, else ``$COSIM_THREADS``, else 1.
-
-    ``0`` (or ``COSIM_THREADS=0``) means no cap: the libraries' own default
-    (one thread per core), returned as ``None``.
-
-    Raises:
-        ConfigError: a negative count, or ``COSIM_THREADS`` not a whole number.
-    """
-    where = "--threads"
-    if threads is None:
-        text = os.environ.get(THREADS_ENV, "").strip()
-        if not text:
-            return DEFAULT_THREADS
-        where = THREADS_ENV
-        try:
-            threads = int(text)
-        except ValueError:
-            raise ConfigError(f"{THREADS_ENV} must be a whole number of threads, "
-                              f"got {text!r}") from None
-    if isinstance(threads, bool) or not isinstance(threads, int) or not 0 <= threads <= 1024:
-        raise ConfigError(f"{where} must be a whole number from 0 (no cap) to 1024, "
-                          f"got {threads!r}")
-    return threads or None
-
 
 def run_main(config: dict[str, dict[str, Any]], run_dir: Path, *, echo: Echo = print,
              progress: bool = True, threads: int | None = None) -> dict[str, Any]:
@@ -93,21 +56,6 @@ def run_main(config: dict[str, dict[str, Any]], run_dir: Path, *, echo: Echo = p
     limit = resolve_threads(threads)
     with thread_cap(limit):
         return _run_stages(config, Path(run_dir), echo, progress, limit)
-
-
-@contextmanager
-def thread_cap(threads: int | None) -> Iterator[None]:
-    """Cap the BLAS/OpenMP threads of this process for the block (``None``: no cap).
-
-    Libraries already loaded are capped with ``threadpoolctl``; the
-    ``*_NUM_THREADS`` variables cap those loaded later in the block (scipy's
-    BLAS is loaded on first use) and child processes.
-    """
-    if threads is None:
-        yield
-        return
-    with thread_env(threads), threadpool_limits(limits=threads):
-        yield
 
 
 def _run_stages(config: dict[str, dict[str, Any]], run_dir: Path, echo: Echo, progress: bool,

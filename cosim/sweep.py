@@ -59,14 +59,15 @@ from concurrent.futures import (
     ProcessPoolExecutor,
     wait,
 )
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
 
-from circuits.errors import ConfigError, CosimWarning, SimulationError, check_range
+from circuits.errors import ConfigError, CosimWarning, SimulationError, check_range, split_items
+from circuits.files import atomic_write, regular_file
+from cosim.threads import thread_env
 
 Point = dict[str, Any]
 PointFn = Callable[[Point], Mapping[str, Any]]
@@ -121,7 +122,7 @@ def parse_range(text: str, name: str, *, integer: bool = False) -> list[float] |
             raise ConfigError(f"{name}: {s!r} has {count} values, more than {MAX_POINTS}")
         values = [a + k * step for k in range(count)]
     else:
-        values = [num(p) for p in s.split(",") if p.strip()] if "," in s else [num(s)]
+        values = [num(p) for p in split_items(name, s)]
         if not values:
             raise ConfigError(f"{name}: empty list {s!r}")
     if integer:
@@ -188,26 +189,6 @@ def _timed(fn: PointFn, point: Point, retries: int = DEFAULT_RETRIES) -> dict[st
         row.setdefault(ELAPSED, time.perf_counter() - t0)
         return row
     raise AssertionError("unreachable")
-
-
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-"""Environment variables that cap the BLAS threads of a worker process."""
-
-
-@contextmanager
-def thread_env(threads: int) -> Iterator[None]:
-    """Set the ``*_NUM_THREADS`` caps for the block (worker processes started in it,
-    libraries loaded in it), then restore them."""
-    saved = {k: os.environ.get(k) for k in THREAD_VARS}
-    os.environ.update({k: str(threads) for k in THREAD_VARS})
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 PARENT_POLL_S = 0.5
@@ -489,7 +470,7 @@ def read_rows(path: Path) -> RowsFile:
         ConfigError: the file does not start with the cosim sweep header (it was
             not written by this module, or by a version before the header).
     """
-    path = Path(path)
+    path = regular_file(path, "sweep rows")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -549,12 +530,7 @@ def _open_rows(path: Path, table_name: str) -> dict[str, dict[str, Any]]:
     if not path.exists():
         header = {HEADER: FORMAT_VERSION, "table": table_name,
                   "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(json.dumps(header) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)  # a points.jsonl always starts with its header
+        atomic_write(path, json.dumps(header) + "\n")  # a points.jsonl starts with its header
         return {}
     found = read_rows(path)
     if found.bad_lines:
@@ -573,6 +549,20 @@ def _open_rows(path: Path, table_name: str) -> dict[str, dict[str, Any]]:
         with open(path, "ab") as f:
             f.write(b"\n")
     return found.rows
+
+
+def check_resumable(out_dir: Path | str) -> Path:
+    """Refuse ``--resume`` into a folder that holds no sweep (checked before it is created).
+
+    Raises:
+        ConfigError: ``out_dir`` has no ``points.jsonl`` (missing, empty, or other files).
+    """
+    out = Path(out_dir)
+    if not (out / ROWS_FILE).exists():
+        what = "does not exist" if not out.exists() else f"holds no {ROWS_FILE}"
+        raise ConfigError(f"--resume: {out} {what}, so it is not a sweep to resume; leave "
+                          f"out --resume to start one in a new or empty folder")
+    return out
 
 
 def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path | str, *,
@@ -599,16 +589,15 @@ def run_sweep(fn: PointFn, points: Sequence[Point], out_dir: Path | str, *,
         The table and how many points were computed and skipped.
 
     Raises:
-        ConfigError: ``out_dir`` is not empty and ``resume`` is false; another run
-            holds it; it cannot be written; its ``points.jsonl`` is not a sweep file.
+        ConfigError: ``out_dir`` is not empty and ``resume`` is false; ``resume``
+            and it holds no sweep (:func:`check_resumable`); another run holds it;
+            it cannot be written; its ``points.jsonl`` is not a sweep file.
     """
-    from cosim.outputs.rundir import LOCK_FILE, prepare_run_dir
+    from cosim.outputs.rundir import prepare_run_dir
 
+    if resume:
+        check_resumable(out_dir)
     with prepare_run_dir(out_dir, resume=resume, resumable=True) as out:
-        if (resume and not (out / ROWS_FILE).exists()
-                and any(n != LOCK_FILE for n in os.listdir(out))):
-            raise ConfigError(f"{out} holds files but no {ROWS_FILE}, so it is not a sweep "
-                              f"to resume; choose another output folder")
         return _run_sweep(fn, points, out, backend=backend or LocalBackend(),
                           progress=progress, desc=desc, table_name=table_name)
 

@@ -3,14 +3,20 @@
 At least eight bad inputs per command, run in process through click's
 ``CliRunner`` (fast), and a sample through the installed ``cosim`` script in a
 real process. None of them may start a simulation: each is refused while the
-command checks its options, config, inputs and output path. Physical memory is
-pinned at 24 GiB in process, so the size refusals do not depend on the machine.
+command checks its options, config, inputs and output path, and none leaves a
+file or folder behind (in the working folder or beside its inputs). Named
+pipes stand in for every input path (a reader would wait on one for ever); a
+test that hangs fails on its timeout. Physical memory is pinned at 24 GiB in
+process, so the size refusals do not depend on the machine.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
+import os
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -71,7 +77,18 @@ FILES = {
     "w_steps_nan.json": _workload(read_steps=math.nan),
     "w_null.json": _workload(ops_per_inference=None),
     "w_timing_text.json": _workload(timing__adc_rate_hz="fast"),
+    "empty_object.json": "{}\n",
+    "empty_manifest.json": '{"command": "run", "config": {}}\n',
+    "stages_string.toml": "[run]\nstages = 'tia'\n",
+    "layout/device_models": "R9 a 0 1\n",
 }
+FIFOS = ("fifo", "fifo.npy", "fifo.nii.gz", "fifo.csv", "fifomodel/checkpoint.npz",
+         "fifodata/images.npy", "fifodata/labels.npy", "fifosweep/points.jsonl",
+         "fifodeck/sub.lib")
+"""Named pipes: a reader that opens one without checking blocks until someone writes."""
+PROJECT_MODEL = Path(__file__).resolve().parent.parent / "device_models" / "opamp.lib"
+HUGE = (4096, 4096, 4096)
+"""The shape a 1 KB file's header announces (256 GiB of float32)."""
 
 # Each case: (command line with {d} for the data folder, fragments the message must hold).
 BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
@@ -95,6 +112,13 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("run --set report.baselines=a101", ("a101",)),
         ("run -o {d}/file/run", ("which is a file",)),
         ("run --bogus", ("no such option",)),
+        ("run {d}/fifo", ("not a regular file",)),
+        ("run {d}/empty_object.json", ("empty JSON object",)),
+        ("run {d}/empty_manifest.json", ("\"config\"", "an empty one")),
+        ("run {d}/stages_string.toml", ("run.stages must be a list", "'tia'")),
+        ("run --stages tia,,vcmac", ("empty item", "tia,,vcmac")),
+        ("run --stages tia,", ("empty item",)),
+        ("run --threads -1", ("--threads",)),
     ],
     "netlist": [
         ("netlist crossbar --seed -1 -o {d}/x.cir", ("seed", "-1")),
@@ -133,6 +157,10 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("simulate {d}/rc.cir --op -o {d}/file/run", ("which is a file",)),
         ("simulate {d}/rc.cir --op -o ''", ("empty path",)),
         ("simulate", ("missing argument 'FILE'",)),
+        ("simulate {d}/fifo --op", ("not a regular file",)),
+        ("simulate {d}/fifodeck/deck.cir --op", ("sub.lib", "not a regular file")),
+        ("simulate {d}/layout/deck.cir --op", ("deck layout conflict", "device_models")),
+        ("simulate {d}/layout/data.cir --op", ("data file 'device_models' refused",)),
     ],
     "waves": [
         ("waves {d}/onecol.csv -s x -o {d}/p.png", ("1 column",)),
@@ -146,6 +174,7 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("waves {d}/header.csv -s y -o {d}/p.png", ("0 point",)),
         ("waves {d}/good.csv -s v(out) -o ''", ("empty path",)),
         ("waves {d}/good.csv -o {d}/p.png", ("--signal",)),
+        ("waves {d}/fifo.csv -s v -o {d}/p.png", ("not a regular file",)),
     ],
     "vcmac-characterise": [
         ("vcmac-characterise -o /proc/x", ("/proc/x",)),
@@ -171,6 +200,9 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("mvm --r-wire nan", ("r_wire_ohm", "nan")),
         ("mvm --repeats 0", ("--repeats",)),
         ("mvm --rows x", ("'x' is not a valid integer",)),
+        ("mvm --backend spice --rows 5000 --cols 5000", ("ngspice", "hours")),
+        ("mvm --backend spice --rows 512 --cols 512", ("ngspice", "hours")),
+        ("mvm --threads 2000", ("--threads", "2000")),
     ],
     "haq": [
         ("haq -o /proc/x", ("/proc/x",)),
@@ -184,6 +216,7 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("haq --backend spcie", ("did you mean 'spice'",)),
         ("haq --r-wire -1", ("r_wire_ohm",)),
         ("haq --aggregation foo", ("'foo'",)),
+        ("haq --threads -1", ("--threads",)),
     ],
     "sweep haq": [
         ("sweep haq --scheduler garbage -o {d}/s", ("--scheduler", "tcp://")),
@@ -202,6 +235,11 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("sweep haq -o ''", ("empty path",)),
         ("sweep haq", ("missing option",)),
         ("sweep nosuch", ("no such command",)),
+        ("sweep haq --bits 4,,8 -o {d}/s", ("--bits", "empty item")),
+        ("sweep haq --write-noise 0.1, -o {d}/s", ("--write-noise", "empty item")),
+        ("sweep haq --resume -o {d}/emptydir", ("--resume", "not a sweep to resume")),
+        ("sweep haq --resume -o {d}/nosuchdir", ("--resume", "does not exist")),
+        ("sweep haq --resume -o {d}/fifosweep", ("points.jsonl", "not a regular file")),
     ],
     "report": [
         ("report --no-simulate -o /proc/x {d}/workload.json", ("/proc/x",)),
@@ -223,6 +261,31 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("report {d}/list.json", ("one JSON object",)),
         ("report {d}/bad.toml", ("bad.toml",)),
         ("report", ("missing argument",)),
+        ("report {d}/fifo", ("not a regular file",)),
+        ("report --energy-override {d}/fifo.csv {d}/workload.json", ("not a regular file",)),
+    ],
+    "field": [
+        ("field run --volume {d}/fifo.npy", ("not a regular file",)),
+        ("field run --volume {d}/fifo.nii.gz", ("not a regular file",)),
+        ("field run --volume {d}/huge.npy", ("needs about", "this machine has 24 GiB")),
+        ("field run --volume {d}/huge.nii", ("needs about", "this machine has 24 GiB")),
+        ("field run --volume {d}/huge.nii.gz", ("needs about", "this machine has 24 GiB")),
+        ("field run --volume {d}/short.npy", ("header announces shape (40, 128, 128)",
+                                              "truncated or corrupt")),
+        ("field run --volume {d}/short.nii", ("header announces shape", "truncated")),
+        ("field eval --model {d}/fifomodel", ("checkpoint.npz", "not a regular file")),
+        ("field train --steps 0 -o {d}/t", ("steps",)),
+        ("field run --threads x", ("'x' is not a valid integer",)),
+    ],
+    "snn": [
+        ("snn run --epochs 0", ("epochs", "got 0")),
+        ("snn train --epochs 0 -o {d}/t", ("epochs", "got 0")),
+        ("snn run --data {d}/fifodata", ("images.npy", "not a regular file")),
+        ("snn eval {d}/fifomodel", ("not a regular file",)),
+        ("snn train --resume -o {d}/fifomodel", ("not a regular file",)),
+        ("snn sweep-noise {d}/fifomodel --read-noise 0.1,,0.2", ("--read-noise", "empty item")),
+        ("snn run --frames 0", ("n_frames",)),
+        ("snn run --threads -2", ("--threads",)),
     ],
     "cosim": [
         ("--bogus", ("no such option",)),
@@ -244,12 +307,53 @@ SUBPROCESS = [  # the same checks through the installed script, in a real proces
 ]
 
 
+def _huge_and_short_arrays(folder: Path) -> None:
+    """Files whose headers announce more data than they hold (1 KB or less each)."""
+    import nibabel as nib
+    import numpy as np
+
+    for name, shape in (("huge.npy", HUGE), ("short.npy", (40, 128, 128))):
+        with (folder / name).open("wb") as f:
+            np.lib.format.write_array_header_1_0(
+                f, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            f.write(b"\0" * 64)
+    nib.save(nib.Nifti1Image(np.zeros((2, 2, 2), np.float32), np.eye(4)), folder / "tiny.nii")
+    blob = bytearray((folder / "tiny.nii").read_bytes())
+    (folder / "tiny.nii").unlink()
+    struct.pack_into("<8h", blob, 40, 3, 64, 64, 64, 1, 1, 1, 1)  # dim[]: 64^3 in 32 bytes
+    (folder / "short.nii").write_bytes(bytes(blob))
+    struct.pack_into("<8h", blob, 40, 3, *HUGE, 1, 1, 1, 1)
+    (folder / "huge.nii").write_bytes(bytes(blob))
+    (folder / "huge.nii.gz").write_bytes(gzip.compress(bytes(blob)))
+
+
+def _decks(folder: Path) -> None:
+    """Decks that are refused for their layout or an included pipe."""
+    (folder / "layout" / "deck.cir").write_text(
+        f'* layout\n.include "{PROJECT_MODEL}"\n.include device_models\nR1 a 0 1\n')
+    (folder / "layout" / "data.cir").write_text(
+        f'* layout\n.include "{PROJECT_MODEL}"\nR1 a 0 1\n'
+        ".model fs filesource(file=device_models)\n")
+    (folder / "fifodeck" / "deck.cir").write_text("* deck\n.include sub.lib\nR1 a 0 1\n")
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bad_inputs")
     for name, text in FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text)
+    for name in FIFOS:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(folder / name)
+    (folder / "emptydir").mkdir()
+    _huge_and_short_arrays(folder)
+    _decks(folder)
     return folder
+
+
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 @pytest.fixture(autouse=True)
@@ -290,13 +394,17 @@ def test_every_command_has_eight_bad_inputs() -> None:
     assert all(len(BAD[c]) >= 8 for c in commands), {c: len(BAD[c]) for c in commands}
 
 
+@pytest.mark.timeout(120)  # a reader blocked on a named pipe fails here instead of hanging
 @pytest.mark.parametrize(("command", "args", "fragments"), CASES)
 def test_bad_input_is_one_line_error(command: str, args: str, fragments: tuple[str, ...],
-                                     data_dir: Path) -> None:
+                                     data_dir: Path, tmp_path: Path) -> None:
+    inputs = _tree(data_dir)
     result = _runner().invoke(main, _argv(args, data_dir))
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         repr(result.exception)
     assert_one_line_error(result.exit_code, result.stdout, result.stderr, fragments)
+    assert _tree(tmp_path) == [], "a refused command left files in the working folder"
+    assert _tree(data_dir) == inputs, "a refused command left files beside its inputs"
 
 
 @pytest.mark.parametrize("args", SUBPROCESS)

@@ -157,7 +157,7 @@ def test_negative_override_is_a_config_error(tmp_path, text, name):
 
 
 def test_override_file_missing(tmp_path):
-    with pytest.raises(ConfigError, match="does not exist"):
+    with pytest.raises(ConfigError, match="no such file"):
         EnergyTable.cited().with_overrides(tmp_path / "none.csv")
 
 

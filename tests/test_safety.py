@@ -20,7 +20,10 @@ from circuits.errors import NetlistError
 from circuits.safety import (
     DOT_COMMANDS,
     MAX_DECK_BYTES,
+    MAX_INCLUDE_DEPTH,
     MODEL_ROOT,
+    CheckedFile,
+    UserDeck,
     check_user_deck,
     copy_includes,
     include_targets,
@@ -268,6 +271,111 @@ def _control_character(t: Path, m: Path) -> Path:
     return _deck(t, DECK + ".con\x0btrol\n")
 
 
+# --- the checked-copy step: no copied file may land on another ------------------------------
+# ``cosim simulate`` writes checked copies of the included files into the run folder and copies
+# XSPICE data files as they are. A data file whose path equals an include's place in the run
+# folder (``device_models/<project model>`` beside the deck, named by any ``...file=``
+# parameter: no ``A`` instance is needed) would overwrite the checked copy, and ngspice would
+# include the unchecked file. Every variant below is refused before anything is written.
+
+PROJECT_MODEL = MODEL_ROOT / "opamp.lib"
+
+
+def _shadow(t: Path, m: Path, model_line: str, *, absolute: bool = False,
+            rel: str = "device_models/opamp.lib") -> Path:
+    """A deck including a project model, and a hostile file at that model's run-folder place."""
+    _write(t / "d", rel, _control(m))
+    target = PROJECT_MODEL if absolute else os.path.relpath(PROJECT_MODEL, t / "d")
+    return _deck(t, DECK + f'.include "{target}"\n' + model_line)
+
+
+SHADOWED = r"data file '(?i:device_models)/opamp\.lib' refused: it would be written under"
+
+
+@attack("shadow-filesource-relative-include", SHADOWED)
+def _shadow_filesource(t: Path, m: Path) -> Path:
+    return _shadow(t, m, ".model fs filesource(file=device_models/opamp.lib)\n")
+
+
+@attack("shadow-filesource-absolute-include", SHADOWED)
+def _shadow_filesource_abs(t: Path, m: Path) -> Path:
+    return _shadow(t, m, '.model fs filesource (file="device_models/opamp.lib")\n',
+                   absolute=True)
+
+
+@attack("shadow-d-source", SHADOWED)
+def _shadow_d_source(t: Path, m: Path) -> Path:
+    return _shadow(t, m, ".model ds d_source(input_file=device_models/opamp.lib)\n")
+
+
+@attack("shadow-d-state", SHADOWED)
+def _shadow_d_state(t: Path, m: Path) -> Path:
+    return _shadow(t, m, ".model st d_state(clk_delay=1n state_file = device_models/opamp.lib)\n",
+                   absolute=True)
+
+
+@attack("shadow-d-process", SHADOWED)
+def _shadow_d_process(t: Path, m: Path) -> Path:
+    return _shadow(t, m, ".model pr d_process(process_file=device_models/opamp.lib)\n")
+
+
+@attack("shadow-with-instance", SHADOWED)
+def _shadow_with_instance(t: Path, m: Path) -> Path:
+    return _shadow(t, m, "A1 %vd([a 0]) fs\n.model fs filesource(file=device_models/opamp.lib)\n")
+
+
+@attack("shadow-other-case", SHADOWED)  # one file on a case-insensitive file system
+def _shadow_other_case(t: Path, m: Path) -> Path:
+    return _shadow(t, m, ".model fs filesource(file=DEVICE_MODELS/opamp.lib)\n",
+                   rel="DEVICE_MODELS/opamp.lib")
+
+
+@attack("shadow-named-in-included-file", SHADOWED)
+def _shadow_in_included(t: Path, m: Path) -> Path:
+    _write(t / "d", "m.lib", ".model fs filesource(file=device_models/opamp.lib)\n")
+    return _shadow(t, m, ".include m.lib\n")
+
+
+@attack("data-file-is-an-included-file", r"deck layout conflict: data file 'models/m\.lib' "
+        r"and included file .*m\.lib would be written to models/m\.lib")
+def _data_is_include(t: Path, m: Path) -> Path:
+    return _deck(t, DECK + ".include models/m.lib\n.model fs filesource(file=models/m.lib)\n",
+                 {"models/m.lib": "R2 in 0 2k\n"})
+
+
+@attack("data-file-is-a-lib-file", r"deck layout conflict: data file 'models/corners\.lib'")
+def _data_is_lib(t: Path, m: Path) -> Path:
+    return _deck(t, DECK + '.lib "models/corners.lib" tt\n'
+                 ".model ds d_source(input_file=models/corners.lib)\n",
+                 {"models/corners.lib": ".lib tt\nR2 in 0 2k\n.endl tt\n"})
+
+
+@attack("file-named-device-models-as-data", r"data file 'device_models' refused")
+def _device_models_data(t: Path, m: Path) -> Path:
+    _write(t / "d", "device_models", _control(m))
+    rel = os.path.relpath(PROJECT_MODEL, t / "d")
+    return _deck(t, DECK + f'.include "{rel}"\n.model fs filesource(file=device_models)\n')
+
+
+@attack("file-named-device-models-included", r"deck layout conflict: included file .*opamp\.lib "
+        r"and included file .*device_models would be written")
+def _device_models_include(t: Path, m: Path) -> Path:
+    _write(t / "d", "device_models", "R2 in 0 2k\n")
+    rel = os.path.relpath(PROJECT_MODEL, t / "d")
+    return _deck(t, DECK + f'.include device_models\n.include "{rel}"\n')
+
+
+@attack("include-under-a-runner-file", r"deck layout conflict: included file .*x\.lib and "
+        r"the runner's own file")
+def _include_under_runner_file(t: Path, m: Path) -> Path:
+    return _deck(t, DECK + ".include out.raw/x.lib\n", {"out.raw/x.lib": "R2 in 0 2k\n"})
+
+
+def _tree_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("name", sorted(ATTACKS))
 def test_attack_deck_is_refused_and_runs_nothing(tmp_path: Path, name: str) -> None:
     marker = tmp_path / "MARKER"
@@ -282,7 +390,30 @@ def test_attack_deck_is_refused_and_runs_nothing(tmp_path: Path, name: str) -> N
     line = _one_line_error(_simulate(deck, "--op", "-o", tmp_path / "run"))
     assert line.startswith("error: ")
     assert not marker.exists()
-    assert not (tmp_path / "run" / "spice" / "deck.cir").exists()
+    assert not (tmp_path / "run").exists()  # refused before the run folder is made
+
+
+@pytest.mark.ngspice
+@pytest.mark.parametrize("name", ["shadow-filesource-relative-include", "shadow-d-state"])
+def test_shadowed_copy_would_run_the_shell(tmp_path: Path, name: str) -> None:
+    """What the refused copy order did: the raw data file on top of the checked copy runs."""
+    marker = tmp_path / "MARKER"
+    deck = ATTACKS[name][0](tmp_path, marker)
+    _raw_ngspice(deck)
+    assert not marker.exists()  # ngspice on the deck where it lies is harmless
+    from circuits import safety
+
+    reader = safety._Reader(deck_root=deck.parent.resolve(), trusted=False)
+    checked = reader.render(deck.read_text(), source="deck1.cir", dest=PurePosixPath("deck.cir"),
+                            origin_dir=deck.parent.resolve(), has_title=True)
+    work = tmp_path / "old"
+    for file in reader.files.values():  # the old order: checked copies first ...
+        _write(work, str(file.dest), file.text)
+    for rel, origin in reader.data_files.items():  # ... then data files, raw, on top
+        _write(work, str(rel), origin.read_bytes())
+    _write(work, "deck.cir", checked + ".op\n.end\n")
+    _raw_ngspice(work / "deck.cir")
+    assert marker.exists(), "the overwritten copy did not run; this test shows nothing"
 
 
 def _raw_ngspice(deck: Path) -> None:
@@ -597,3 +728,144 @@ def test_deck_including_device_models_runs(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["values"]["v(out) [V]"] == pytest.approx(-1e-3, rel=1e-3)
     assert '.include "device_models/opamp.lib"' in (run / "spice" / "deck.cir").read_text()
     assert (run / "spice" / "device_models" / "opamp.lib").is_file()
+
+
+# --- the copy step itself, and the project models' .lib sections -------------------------------
+
+@pytest.mark.parametrize("absolute", [False, True], ids=["relative", "absolute"])
+def test_project_lib_section_cannot_be_shadowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                absolute: bool) -> None:
+    models = _write(tmp_path, "project/device_models/corners.lib",
+                    ".lib tt\nR5 in 0 5k\n.endl tt\n").parent
+    monkeypatch.setattr("circuits.safety.MODEL_ROOT", models)
+    marker = tmp_path / "MARKER"
+    _write(tmp_path / "d", "device_models/corners.lib", _control(marker))
+    target = models / "corners.lib" if absolute else os.path.relpath(models / "corners.lib",
+                                                                     tmp_path / "d")
+    deck = _deck(tmp_path, DECK + f'.lib "{target}" tt\n'
+                 ".model ds d_source(input_file=device_models/corners.lib)\n")
+    line = _one_line_error(_simulate(deck, "--op", "-o", tmp_path / "run"))
+    assert "data file 'device_models/corners.lib' refused" in line
+    assert not marker.exists() and not (tmp_path / "run").exists()
+    # Without the data file, the section is copied as checked and the include points at it.
+    deck = _deck(tmp_path, DECK + f'.lib "{target}" tt\n')
+    user = load_user_deck(deck)
+    assert '.lib "device_models/corners.lib" tt' in user.checked
+    copy_includes(user, tmp_path / "run2")
+    assert (tmp_path / "run2" / "device_models" / "corners.lib").read_text() == \
+        ".lib tt\nR5 in 0 5k\n.endl tt\n"
+
+
+def test_copy_never_writes_one_file_over_another(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even with the layout check switched off, the copier refuses to overwrite a copy."""
+    hostile = _write(tmp_path, "d/m.lib", ".control\nshell echo hi\n.endc\n")
+    deck = UserDeck(text=DECK, checked=DECK, source="deck1.cir", folder=tmp_path / "d",
+                    files=(CheckedFile(PurePosixPath("m.lib"), "R2 in 0 2k\n", hostile),),
+                    data_files=((PurePosixPath("m.lib"), hostile),))
+    with pytest.raises(NetlistError, match=r"deck layout conflict: data file 'm\.lib'"):
+        copy_includes(deck, tmp_path / "run")
+    monkeypatch.setattr("circuits.safety.check_layout", lambda deck: None)
+    with pytest.raises(NetlistError, match=r"m\.lib exists already"):
+        copy_includes(deck, tmp_path / "run2")
+
+
+def test_copy_is_checked_byte_for_byte(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy that is not the checked text (here: written short) stops the run."""
+    origin = _write(tmp_path, "d/m.lib", "R2 in 0 2k\n")
+    deck = UserDeck(text=DECK, checked=DECK, source="deck1.cir", folder=tmp_path / "d",
+                    files=(CheckedFile(PurePosixPath("m.lib"), "R2 in 0 2k\n", origin),))
+    from circuits import safety
+
+    real = safety._write_new
+    monkeypatch.setattr(safety, "_write_new",
+                        lambda workdir, rel, data: real(workdir, rel, data[:-3]))
+    with pytest.raises(NetlistError, match=r"copy of m\.lib .* is not the checked text"):
+        copy_includes(deck, tmp_path / "run")
+
+
+def test_data_file_beside_a_project_model_is_copied(tmp_path: Path) -> None:
+    _write(tmp_path, "d/data/in.txt", "0 0.25\n1 0.25\n")
+    rel = os.path.relpath(PROJECT_MODEL, tmp_path / "d")
+    deck = _deck(tmp_path, DECK + f'.include "{rel}"\n'
+                 ".model src filesource (file=data/in.txt)\n")
+    user = load_user_deck(deck)
+    written = copy_includes(user, tmp_path / "run")
+    assert sorted(p.relative_to(tmp_path / "run").as_posix() for p in written) == \
+        ["data/in.txt", "device_models/opamp.lib"]
+    assert (tmp_path / "run" / "device_models" / "opamp.lib").read_text() == user.files[0].text
+
+
+# --- what included files may ask for: analyses, size, depth ----------------------------------
+
+@pytest.mark.ngspice
+@pytest.mark.timeout(60)
+def test_analyses_in_included_files_are_removed(tmp_path: Path) -> None:
+    """A long transient in an included file would write about 1 GB; it is removed and reported."""
+    _write(tmp_path, "d/models/a.lib", "R2 in 0 1k\n.tran 1p 100u\n.include b.lib\n")
+    _write(tmp_path, "d/models/b.lib", ".ac dec\n+ 10 1 1g\nR3 in 0 1k\n.dc V1 0 1 1e-9\n")
+    deck = _deck(tmp_path, DECK + ".include models/a.lib\n.op\n")
+    run = tmp_path / "run"
+    result = _simulate(deck, "--op", "-o", run, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["removed_analysis_lines"] == [
+        ".op", "models/a.lib: .tran 1p 100u", "models/b.lib: .ac dec 10 1 1g",
+        "models/b.lib: .dc V1 0 1 1e-9"]
+    assert summary["values"]["i(v1) [A]"] == pytest.approx(-3e-3)
+    assert ".tran" not in (run / "spice" / "models" / "a.lib").read_text()
+    assert _tree_bytes(run) < 2**20
+
+
+@pytest.mark.ngspice
+@pytest.mark.timeout(60)
+def test_raw_file_is_capped_while_ngspice_writes(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("cosim.commands.simulate.MAX_RAW_BYTES", 100_000)
+    deck = _deck(tmp_path, "* rc\nV1 in 0 SIN(0 1 1meg)\nR1 in out 1k\nC1 out 0 1n\n")
+    run = tmp_path / "run"
+    line = _one_line_error(_simulate(deck, "--tran", "10n", "200u", "-o", run))
+    assert "raw file grew past 97.7 KiB" in line and "ngspice was stopped" in line
+    assert not (run / "spice" / "out.raw").exists()
+    assert _tree_bytes(run) < 2**20
+
+
+@pytest.mark.ngspice
+@pytest.mark.timeout(60)
+def test_timeout_leaves_no_partial_raw_file(tmp_path: Path) -> None:
+    deck = _deck(tmp_path, "* rc\nV1 in 0 SIN(0 1 1meg)\nR1 in out 1k\nC1 out 0 1n\n")
+    run = tmp_path / "run"
+    line = _one_line_error(_simulate(deck, "--tran", "1n", "1m", "--timeout", "1", "-o", run))
+    assert "timed out after 1 s" in line
+    assert not (run / "spice" / "out.raw").exists()
+    assert _tree_bytes(run) < 2**20
+
+
+def test_include_expansion_bomb_refused(tmp_path: Path) -> None:
+    """Seven 10-line files, each including the next ten times: 10^7 copies of the last."""
+    for level in range(7):
+        body = "".join(f"R{level}_{k} n{k} 0 1k\n" for k in range(10))
+        body += f".include f{level + 1}.lib\n" * 10 if level < 6 else ""
+        _write(tmp_path, f"d/f{level}.lib", body)
+    deck = _deck(tmp_path, DECK + ".include f0.lib\n")
+    line = _one_line_error(_simulate(deck, "--op", "-o", tmp_path / "run"))
+    assert "with its includes expanded the deck is" in line and "more than the 64 MiB" in line
+    assert not (tmp_path / "run").exists()
+    # The chain cut at f2 (100 copies of a short file) passes.
+    (tmp_path / "d" / "f2.lib").write_text("R2 a 0 1k\n")
+    load_user_deck(deck)
+
+
+@pytest.mark.parametrize(("depth", "refused"), [(MAX_INCLUDE_DEPTH, False),
+                                                (MAX_INCLUDE_DEPTH + 1, True), (600, True)])
+def test_include_depth_has_its_own_limit(tmp_path: Path, depth: int, refused: bool) -> None:
+    for i in range(depth):
+        _write(tmp_path, f"d/c{i}.lib", f"R{i} a 0 1k\n" + (f".include c{i + 1}.lib\n"
+                                                             if i + 1 < depth else ""))
+    deck = _deck(tmp_path, DECK + ".include c0.lib\n")
+    if not refused:
+        assert len(load_user_deck(deck).files) == depth
+        return
+    line = _one_line_error(_simulate(deck, "--op", "-o", tmp_path / "run"))
+    assert f"includes nested more than {MAX_INCLUDE_DEPTH} files deep" in line
+    assert "symbolic" not in line

@@ -199,7 +199,7 @@ def test_the_snn_stage_writes_what_the_report_reads(nmnist_folder, tmp_path):
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["--data", "/nonexistent/folder"], "is not a folder"),
+    (["--data", "/nonexistent/folder"], "does not exist"),
     (["--frames", "0"], "T"),
     (["--backend", "spcie"], "backend"),
     (["--train", "0"], "n_train"),
@@ -230,8 +230,9 @@ def _bad_checkpoint(tmp_path):
     ("sweep-threshold", ["{bad}", "--thresholds", "0.5,abc", "-o", "{x}"],
      "numbers separated by commas"),
     ("sweep-threshold", ["{bad}", "--thresholds", "0.5,1.2", "-o", "{x}"], "threshold"),
-    ("sweep-noise", ["{bad}", "--read-noise", "0.01,2", "-o", "{x}"], "read must be in [0, 1]"),
-    ("sweep-noise", ["{bad}", "--read-noise", ",", "-o", "{x}"], "--read-noise is empty"),
+    ("sweep-noise", ["{bad}", "--read-noise", "0.01,2", "-o", "{x}"],
+     "noise.read must be in [0, 1]"),
+    ("sweep-noise", ["{bad}", "--read-noise", ",", "-o", "{x}"], "--read-noise: empty item"),
     ("sweep-noise", ["{bad}", "--threshold", "-1", "-o", "{x}"], "threshold"),
     ("compare", ["--write-noise", "0.1,-0.2", "-o", "{x}"], "write noise"),
     ("compare", ["--write-noise", "x", "-o", "{x}"], "numbers separated by commas"),

@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from circuits.errors import ConfigError, check_choice, check_range, did_you_mean
+from circuits.files import regular_file
 from cosim.accounting.events import DIAGNOSTIC_COUNTERS, Events
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -193,9 +194,7 @@ class EnergyTable:
             ConfigError: missing file, unknown component without a counter,
                 negative or non-numeric figure.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"energy override file {str(path)!r} does not exist")
+        path = regular_file(path, "energy override file")
         if path.suffix.lower() == ".toml":
             try:
                 data = tomllib.loads(path.read_text())
@@ -244,9 +243,7 @@ class EnergyTable:
 
 
 def _read_csv(path: Path, *, required: tuple[str, ...]) -> list[dict[str, str]]:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"table {str(path)!r} does not exist")
+    path = regular_file(path, "table")
     with path.open(newline="") as fh:
         reader = csv.DictReader(fh)
         header = reader.fieldnames or []

@@ -44,6 +44,7 @@ from cosim.sweep import (
     MAX_POINTS,
     DaskBackend,
     LocalBackend,
+    check_resumable,
     grid,
     parse_range,
     run_sweep,
@@ -178,8 +179,12 @@ def sweep_group() -> None:
 def sweep_haq_command(amp_ratio: str, write_noise: str, bits: str, seeds: int,
                       vector_length: int, n_outputs: int, hardware: HardwareSpec,
                       sim: SimOptions, workers: int | None, run_dir: Path, resume: bool,
-                      scheduler: str | None, retries: int, as_json: bool) -> None:
-    """HAQ MVM RMSE over amplification ratio x write noise x bit width (Supp. Fig. 1)."""
+                      scheduler: str | None, retries: int, as_json: bool,
+                      threads: int = 1) -> None:
+    """HAQ MVM RMSE over amplification ratio x write noise x bit width (Supp. Fig. 1).
+
+    Each local worker process follows --threads too (0: the libraries' default).
+    """
     check_int("--seeds", seeds, 1, MAX_POINTS)
     if workers is not None:
         check_int("--workers", workers, 1, 1024)
@@ -201,6 +206,8 @@ def sweep_haq_command(amp_ratio: str, write_noise: str, bits: str, seeds: int,
     for p in points:  # refuse bad values before any work starts
         sweep_config(p).check_hardware(sweep_hardware(p, hardware))
     analog = hardware.aggregation.kind == "analog"
+    if resume:
+        check_resumable(run_dir)
     with prepare_run_dir(run_dir, resume=resume, resumable=True) as run_dir:
         if analog:  # the circuit's ratios, measured once for every point
             measured = encode_ratios(measured_vcmac_ratios(axes["amp_ratio"], sim.backend))
@@ -208,7 +215,8 @@ def sweep_haq_command(amp_ratio: str, write_noise: str, bits: str, seeds: int,
             points = [{**p, "vcmac_measured": measured} for p in points]
         workers = workers or os.cpu_count() or 1
         executor = (DaskBackend(scheduler=scheduler, retries=retries) if scheduler
-                    else LocalBackend(workers=workers, retries=retries))
+                    else LocalBackend(workers=workers, retries=retries,
+                                      threads_per_worker=threads or os.cpu_count() or 1))
         point_fn = functools.partial(sweep_point, hardware=hw_table, sim=sim_table)
         result = run_sweep(point_fn, points, run_dir, backend=executor,
                            resume=resume, progress=not as_json, desc="sweep haq")

@@ -15,22 +15,28 @@ import click
 from circuits.cells import cell_kind
 from circuits.errors import ConfigError, check_int, check_memory
 from cosim.commands.options import hardware_options, sim_options
+from cosim.engine.backends.spice import check_run_time, run_estimate
 from cosim.engine.measure import measure_mvm
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.jsonout import emit_json
 
 
-def mvm_memory_bytes(rows: int, cols: int, batch: int, cell: str, backends: set[str]) -> float:
+def mvm_memory_bytes(rows: int, cols: int, batch: int, cell: str, backends: set[str],
+                     spice_workers: int = 1) -> float:
     """Up-front estimate of ``measure_mvm``'s peak memory (bytes).
 
     The array and its programmed copies (about six ``rows x cols`` float arrays),
-    inputs and outputs of the batch (three times over for temporaries), and, for
-    the calibrated backend, the sparse solve of one 512 x 512 macro.
+    inputs and outputs of the batch (three times over for temporaries), for
+    the calibrated backend the sparse solve of one 512 x 512 macro, and for
+    the spice backend ``spice_workers`` ngspice processes on one macro each
+    (:func:`cosim.engine.backends.spice.run_estimate`).
     """
     total = 8 * 6 * rows * cols + 8 * 3 * batch * (rows + cols)
     if "calibrated" in backends:
         total += cell_kind(cell).solve_bytes * min(rows, 512) * min(cols, 512)
+    if "spice" in backends:
+        total += spice_workers * run_estimate(min(rows, 512), min(cols, 512))[0]
     return total
 
 
@@ -61,9 +67,13 @@ def mvm_command(rows: int, cols: int, batch: int, seed: int, reference: str | No
         except ConfigError as exc:
             raise ConfigError(f"--reference: {exc}") from None
     cell = hardware.cell.kind.name
+    backends = {sim.backend, reference or sim.backend}
     check_memory(f"mvm of a {rows} x {cols} {cell} array with a batch of {batch}",
-                 mvm_memory_bytes(rows, cols, batch, cell, {sim.backend, reference or sim.backend}),
+                 mvm_memory_bytes(rows, cols, batch, cell, backends, sim.spice_workers),
                  hint="use fewer --rows, --cols or a smaller --batch")
+    if "spice" in backends:
+        check_run_time(min(rows, hardware.array.macro_rows),
+                       min(cols, hardware.array.macro_cols), sim.spice_timeout_s)
     out = measure_mvm(rows=rows, cols=cols, hardware=hardware, sim=sim, batch=batch, seed=seed,
                       reference=reference, repeats=repeats)
     if as_json:

@@ -26,22 +26,20 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
                    "(hardware.preset) [default: realistic].")
 @click.option("--workers", type=int, default=None,
               help="ngspice processes at a time (run.workers).")
-@click.option("--threads", type=int, default=None,
-              help="BLAS threads of the numerical stages [default: $COSIM_THREADS or 1; "
-                   "0: no cap].")
 @click.option("--no-progress", is_flag=True, help="Do not draw progress bars.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the run's manifest as one JSON object (progress goes to stderr).")
 def run_command(config_file: Path | None, run_dir: str | None, overrides: tuple[str, ...],
                 stages: str | None, seed: int | None, hardware: str | None, workers: int | None,
-                threads: int | None, no_progress: bool, as_json: bool) -> None:
+                no_progress: bool, as_json: bool, threads: int = 1) -> None:
     """Run the main job: TIA and VCMAC in ngspice, HAQ vs PTQ, neural field, SNN, report.
 
     CONFIG_FILE is a TOML config or the manifest.json of a previous run (to
     reproduce it); without it the embedded default runs. The run folder must
-    be new or empty, and one run at a time holds it.
+    be new or empty, and one run at a time holds it. --threads (the rule of
+    every command) is recorded in the manifest.
     """
-    from cosim.pipeline import resolve_threads, run_main
+    from cosim.pipeline import run_main
 
     config = load_config(config_file)
     if hardware is not None:
@@ -52,7 +50,6 @@ def run_command(config_file: Path | None, run_dir: str | None, overrides: tuple[
         if value is not None:
             set_key(config, key, value, where="the command line")
     validate_config(config)  # settings that only fail together, before any work
-    threads = resolve_threads(threads) or 0  # checked before any work; 0: no cap
 
     def echo(text: str) -> None:
         click.echo(text, err=as_json)

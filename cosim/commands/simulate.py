@@ -4,8 +4,10 @@ The deck is data: :mod:`circuits.safety` reads it with ngspice's own line rules
 and checks it against an allowlist (no control language unless
 ``--allow-control``); ngspice runs the checked text, with checked copies of the
 included files in the run folder. The analysis named on the command line
-replaces any analysis lines of the deck's own (they are removed, and the
-removal is reported), so one run gives one table.
+replaces any analysis lines of the deck's own and of every file it includes
+(they are removed, and each removal is reported), so one run gives one table
+and the output-point limit holds. While ngspice runs, its raw file may grow
+to at most ``MAX_RAW_BYTES``: past that it is stopped and the partial file removed.
 
 Run folder::
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -28,7 +31,7 @@ from circuits.analyses import DC, Analysis, Op, Tran
 from circuits.errors import ConfigError, check_range, did_you_mean
 from circuits.netlist import spice_number
 from circuits.runner import DEFAULT_TIMEOUT_S, SimResult, ngspice_version, run
-from circuits.safety import copy_includes, load_user_deck
+from circuits.safety import UserDeck, copy_includes, load_user_deck
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
@@ -39,6 +42,8 @@ MAX_POINTS = 1_000_000
 """Most output points of one analysis: the raw file and results.csv grow with them."""
 MAX_TIMEOUT_S = 7 * 24 * 3600.0
 """Longest ``--timeout`` (a week); ``inf`` is refused."""
+MAX_RAW_BYTES = 2**30
+"""Most bytes ngspice may write into the run's raw file (1 GiB); it is stopped past it."""
 ANALYSIS_WORDS = (".op", ".dc", ".tran", ".ac", ".noise", ".tf", ".sens", ".pz", ".disto",
                   ".pss", ".sp")
 class SpiceNumber(click.ParamType):
@@ -85,15 +90,16 @@ def simulate_command(file: Path, op: bool, dc: tuple | None, tran: tuple | None,
     """
     analysis = _analysis(op, dc, tran)
     check_range("--timeout", timeout_s, 0.0, MAX_TIMEOUT_S, lo_open=True)
-    deck = load_user_deck(file, allow_control=allow_control)
-    body, removed = strip_analyses(deck.checked)
+    deck, removed = without_analyses(load_user_deck(file, allow_control=allow_control))
+    body = deck.checked
     if isinstance(analysis, DC) and not deck.trusted:
         _check_source(analysis.source, body, [f.text for f in deck.files])
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("simulate")) as run_dir:
         workdir = run_dir / "spice"
         workdir.mkdir(parents=True, exist_ok=True)
         copy_includes(deck, workdir)
-        result = run(body, analysis, timeout_s=timeout_s, workdir=workdir)
+        result = run(body, analysis, timeout_s=timeout_s, workdir=workdir,
+                     max_output_bytes=MAX_RAW_BYTES)
         summary = _write_outputs(result, analysis, run_dir, file, deck.text, removed)
     _report(summary, result, analysis, as_json)
 
@@ -127,23 +133,46 @@ def _check_points(option: str, points: float, larger: str) -> None:
                           f"{MAX_POINTS:,}; use a larger {larger}")
 
 
-def strip_analyses(text: str) -> tuple[str, list[str]]:
-    """Remove analysis lines (with their ``+`` continuations) and everything from ``.end``.
+def without_analyses(deck: UserDeck) -> tuple[UserDeck, list[str]]:
+    """The deck with the analysis lines of the deck and of every included file removed.
 
     Returns:
-        the deck without them (no ``.end``), and the removed analysis lines.
+        the deck (``checked`` without analyses and without ``.end``; each
+        included file's text without analyses), and the removed lines, those
+        of included files prefixed with the file (``"models/a.lib: .tran 1p 1u"``).
+    """
+    checked, removed = strip_analyses(deck.checked)
+    files = []
+    for file in deck.files:
+        text, gone = strip_analyses(file.text, has_title=False)
+        removed += [f"{file.dest}: {line}" for line in gone]
+        files.append(replace(file, text=text))
+    return replace(deck, checked=checked, files=tuple(files)), removed
+
+
+def strip_analyses(text: str, *, has_title: bool = True) -> tuple[str, list[str]]:
+    """Remove analysis lines (with their ``+`` continuations) and, in a deck, everything
+    from ``.end``.
+
+    Args:
+        text: a deck (line 1 its title) or, with ``has_title=False``, an included
+            file (whose ``.end`` ngspice ignores; it is kept).
+
+    Returns:
+        the text without them, and the removed analysis lines.
     """
     kept: list[str] = []
     removed: list[str] = []
     dropping = False
+    first = 2 if has_title else 1
     for number, line in enumerate(text.splitlines(), start=1):
         word = line.strip().split()[0].lower() if line.strip() else ""
-        if number > 1 and word == ".end":
+        if has_title and number > 1 and word == ".end":
             break
-        if number > 1 and word.startswith("+") and dropping:
+        if number >= first and word.startswith("+") and dropping:
             removed[-1] += " " + line.strip()
             continue
-        dropping = number > 1 and word in ANALYSIS_WORDS
+        dropping = number >= first and word in ANALYSIS_WORDS
         if dropping:
             removed.append(line.strip())
         else:

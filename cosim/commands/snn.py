@@ -26,7 +26,7 @@ import click
 import pandas as pd
 from tqdm import tqdm
 
-from circuits.errors import ConfigError, check_int, check_range
+from circuits.errors import ConfigError, check_int, check_range, split_items
 from cosim.commands.options import HardwareChoice, SimChoice, hardware_options, sim_options
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
@@ -44,7 +44,7 @@ from cosim.outputs.snn import (
     zero_peak_fraction,
 )
 from cosim.workloads.snn.conv import ConvConfig
-from cosim.workloads.snn.data import load_user_data
+from cosim.workloads.snn.data import load_user_data, user_data_files
 from cosim.workloads.snn.dvs import DVSConfig, EventSet
 from cosim.workloads.snn.experiment import (
     DEFAULT_THRESHOLDS,
@@ -131,9 +131,9 @@ def run_config(*, quick: bool, net_kind: str, n_frames: int, epochs: int | None,
 
 
 def _check_data_path(data_path: Path | None) -> None:
-    if data_path is not None and not data_path.is_dir():
-        raise ConfigError(f"--data {data_path} is not a folder (expected an N-MNIST folder, "
-                          "or images and labels as .npy or IDX files)")
+    """Refuse a bad ``--data`` (missing, not a folder, files that are not regular) up front."""
+    if data_path is not None:
+        user_data_files(data_path)
 
 
 def load_data(data_path: Path | None, quiet: bool) -> EventSet:
@@ -146,8 +146,9 @@ def load_data(data_path: Path | None, quiet: bool) -> EventSet:
 
 
 def _floats(text: str, option: str) -> list[float]:
+    items = split_items(option, text)
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
+        values = [float(v) for v in items]
     except ValueError:
         raise ConfigError(f"{option} takes numbers separated by commas, got {text!r}") from None
     if not values:

@@ -13,6 +13,7 @@ import click
 import pandas as pd
 
 from circuits.errors import ConfigError, did_you_mean
+from circuits.files import regular_file
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.outpath import OutputPath, check_writable_output
 from cosim.outputs.plots import new_figure, plot_traces, save_as
@@ -50,8 +51,9 @@ def read_results(run_dir: Path) -> pd.DataFrame:
             or one with a column that is not numbers.
     """
     path = run_dir / "results.csv" if run_dir.is_dir() else run_dir
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"no results table at {path}; run 'cosim simulate' with -o {run_dir}")
+    regular_file(path, "results table")
     try:
         data = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):

@@ -6,12 +6,13 @@ inputs, the simulator version, an algorithm version tag). Entries are ``.npz``
 files of named arrays under one folder: ``$COSIM_CACHE_DIR`` when set, else
 ``.cache/`` in the project root.
 
-Writers never leave a half-written entry: a value is written to a temporary
-file in the same folder and moved into place with ``os.replace``, which is
-atomic on POSIX and Windows. Two processes writing the same key at once both
-succeed and the survivor is a complete file (both hold the same value, since
-the key fixes it). A file that cannot be read (truncated by a crash of a
-pre-atomic writer, disk trouble) counts as a miss.
+Writers never leave a half-written entry: a value is written through
+:func:`circuits.files.atomic_writer` (a temporary file in the same folder,
+``fsync``-ed, moved into place with ``os.replace``, removed on failure). Two
+processes writing the same key at once both succeed and the survivor is a
+complete file (both hold the same value, since the key fixes it). A file that
+cannot be read (truncated by a crash of a pre-atomic writer, disk trouble)
+counts as a miss.
 
 No I/O happens until the first ``get`` or ``put``.
 """
@@ -21,13 +22,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from circuits.files import atomic_writer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "COSIM_CACHE_DIR"
@@ -116,16 +118,8 @@ class ResultCache:
             return None
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_writer(path) as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
         return path
 
     def get_or_compute(self, key: str,

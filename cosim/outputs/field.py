@@ -135,6 +135,7 @@ def save_checkpoint(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions,
     it learnt may depend on it (:func:`cosim.workloads.field.field.encoder_read`)."""
     from dataclasses import asdict
 
+    from circuits.files import atomic_writer
     from cosim.outputs.jsonout import json_text
     from cosim.workloads.field.mlp import opt_state_leaves
 
@@ -142,12 +143,11 @@ def save_checkpoint(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions,
     if state.opt_state is not None:
         arrays.update({f"opt/{i:04d}": leaf for i, leaf in enumerate(opt_state_leaves(state))})
     path = Path(run_dir) / CHECKPOINT
-    tmp = path.with_name(CHECKPOINT + ".tmp.npz")
-    np.savez(tmp, config=np.array(json_text(asdict(cfg))),
-             hardware=np.array(json_text(hardware.as_dict())),
-             sim=np.array(json_text(asdict(sim))), truth=np.asarray(truth, float),
-             step=np.array(state.step), losses=np.asarray(state.losses, float), **arrays)
-    tmp.replace(path)
+    with atomic_writer(path) as handle:
+        np.savez(handle, config=np.array(json_text(asdict(cfg))),
+                 hardware=np.array(json_text(hardware.as_dict())),
+                 sim=np.array(json_text(asdict(sim))), truth=np.asarray(truth, float),
+                 step=np.array(state.step), losses=np.asarray(state.losses, float), **arrays)
     return path
 
 
@@ -163,6 +163,7 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
     import zipfile
 
     from circuits.errors import ConfigError
+    from circuits.files import checked_npz
     from cosim.workloads.field.field import config_from_dict
     from cosim.workloads.field.mlp import restore_state
 
@@ -170,11 +171,11 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
     if not d.is_dir():
         raise ConfigError(f"{what} {str(d)!r}: no such folder (a 'cosim field train' run)")
     path = d / CHECKPOINT
-    if not path.is_file():
+    if not path.exists():
         raise ConfigError(f"{what} {str(d)!r} holds no {CHECKPOINT}; train one with "
                           f"'cosim field train -o {d}'")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with checked_npz(path, CHECKPOINT) as z:
             stored = json.loads(str(z["config"]))
             hardware, sim = _stored_hardware(z, stored)
             cfg = config_from_dict(stored)

@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from circuits.files import atomic_write
 from cosim.outputs.jsonout import json_text
 
 MANIFEST = "manifest.json"
@@ -43,11 +44,7 @@ def new_manifest(command: str, *, config: Mapping[str, Any] | None = None,
 
 def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> Path:
     """Write ``RUN_DIR/manifest.json`` atomically; returns its path."""
-    path = Path(run_dir) / MANIFEST
-    tmp = path.with_name(MANIFEST + ".tmp")
-    tmp.write_text(json_text(manifest) + "\n")
-    tmp.replace(path)
-    return path
+    return atomic_write(Path(run_dir) / MANIFEST, json_text(manifest) + "\n")
 
 
 def versions(*, simulator: bool = True) -> dict[str, str]:

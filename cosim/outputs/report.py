@@ -56,6 +56,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from circuits.errors import ConfigError
+from circuits.files import regular_file
 from cosim.accounting.area import LAYOUT, AreaTable, LayoutAssumptions, area_breakdown
 from cosim.accounting.baselines import (
     GpuAssumptions,
@@ -106,13 +107,15 @@ def load_workload(path: Path) -> Workload:
     path = Path(path)
     if path.is_dir():
         wj = path / "workload.json"
-        if wj.is_file():
-            data = _check_values(_read_json(wj), f"{path.name}/workload.json")
+        if wj.exists():
+            data = _check_values(_read_json(regular_file(wj, "workload")),
+                                 f"{path.name}/workload.json")
             return _with_source(events_workload(data), f"{path.name}/workload.json")
         raise ConfigError(f"run folder {str(path)!r} has no workload.json to report on "
                           "(workload runs such as cosim haq write one)")
     if not path.exists():
         raise ConfigError(f"no run folder or config file at {str(path)!r}")
+    regular_file(path, "workload or config")
     suffix = path.suffix.lower()
     if suffix == ".json":
         data = _check_values(_read_json(path), path.name)

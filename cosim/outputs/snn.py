@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from circuits.errors import ConfigError
+from circuits.files import atomic_writer, checked_npz
 from cosim.accounting.workload import workload_to_json, write_workload_json
 from cosim.engine.options import SimOptions
 from cosim.hardware.presets import hardware_from_mapping
@@ -143,7 +144,7 @@ def write_noise_sweep(points: list[dict], cfg: SNNRunConfig, hardware: HardwareS
 def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str, *,
                     hardware: HardwareSpec | None = None, sim: SimOptions | None = None
                     ) -> Path:
-    """Write ``RUN_DIR/checkpoint.npz`` atomically (a temporary file, then a rename).
+    """Write ``RUN_DIR/checkpoint.npz`` atomically (:func:`circuits.files.atomic_writer`).
 
     The fixed random weights are not stored: they are the forming draw of
     ``cfg.net.seed`` (:func:`random_pair_weights`), drawn again on load.
@@ -162,9 +163,8 @@ def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str
             "hardware": None if hardware is None else hardware.as_dict(),
             "sim": None if sim is None else asdict(sim)}
     path = Path(run_dir) / CHECKPOINT
-    tmp = path.with_name(CHECKPOINT + ".tmp.npz")
-    np.savez(tmp, meta=np.array(json_text(meta)), **arrays)
-    tmp.replace(path)
+    with atomic_writer(path) as handle:
+        np.savez(handle, meta=np.array(json_text(meta)), **arrays)
     return path
 
 
@@ -181,11 +181,11 @@ def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str,
     """
     path = Path(path)
     file = path / CHECKPOINT if path.is_dir() else path
-    if not file.is_file():
+    if not file.exists():
         raise ConfigError(f"no {CHECKPOINT} in {path} (train one with: cosim snn train -o "
                           f"{path})")
     try:
-        with np.load(file, allow_pickle=False) as z:
+        with checked_npz(file, f"checkpoint {file}") as z:
             meta = json.loads(str(z["meta"]))
             params = {k: [np.asarray(z[f"{k}_{i}"]) for i in range(n)]
                       for k, n in meta["params"].items()}

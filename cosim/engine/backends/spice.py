@@ -45,6 +45,7 @@ from circuits.crossbar import (
     output_nodes,
     output_sources,
 )
+from circuits.errors import ConfigError
 from circuits.runner import ngspice_version, run
 from cosim.engine.backends.base import single_row_read, unit_reads, with_read_noise
 from cosim.engine.cache import ResultCache, cache_key
@@ -55,6 +56,60 @@ if TYPE_CHECKING:
 
 CACHE_TAG = "spice-currents-v1"
 CACHE_TAG_TIA = "spice-tia-outputs-v1"
+
+# Size law of one ngspice run of a macro (0T1R, wires, a batched DC sweep), measured by
+# benchmarks/bench_spice_size.py; figures and conditions in docs/measurements/bench_spice_size.md.
+NGSPICE_BASE_BYTES = 12 * 2**20
+"""Resident memory of ngspice with an empty circuit (bytes)."""
+NGSPICE_BYTES_PER_CELL = 8.7 * 2**10
+"""Peak resident memory of ngspice per cell of the macro (bytes; the 128 x 128 figure,
+the largest measured; it rises slowly with the macro)."""
+NGSPICE_REF_CELLS = 128 * 128
+NGSPICE_REF_S = 150.0
+"""Wall time of one run of a ``NGSPICE_REF_CELLS`` macro on the development machine (s)."""
+NGSPICE_TIME_EXPONENT = 2.0
+"""The run time grows as cells**2 (the sparse ordering of the wire mesh; 2.2-3.0 measured)."""
+FASTER_MACHINE = 4.0
+"""The time estimate assumes a machine this many times faster than the measuring one,
+so it is a lower bound: a run is refused only when even that machine could not finish it."""
+
+
+def run_estimate(rows: int, cols: int) -> tuple[float, float]:
+    """Peak memory (bytes) and a lower bound of the wall time (s) of one ngspice run of a
+    ``rows x cols`` macro (see the constants above for the law and its source)."""
+    cells = rows * cols
+    seconds = NGSPICE_REF_S / FASTER_MACHINE * (cells / NGSPICE_REF_CELLS) ** NGSPICE_TIME_EXPONENT
+    return NGSPICE_BASE_BYTES + NGSPICE_BYTES_PER_CELL * cells, seconds
+
+
+def check_run_time(rows: int, cols: int, timeout_s: float) -> float:
+    """Refuse macros whose ngspice runs cannot end within ``timeout_s`` (before any run).
+
+    Returns:
+        the time estimate (s).
+
+    Raises:
+        ConfigError: the estimate, and what to change.
+    """
+    _, seconds = run_estimate(rows, cols)
+    if seconds > timeout_s:
+        largest = int((NGSPICE_REF_CELLS * (timeout_s * FASTER_MACHINE / NGSPICE_REF_S)
+                       ** (1.0 / NGSPICE_TIME_EXPONENT)) ** 0.5)
+        raise ConfigError(
+            f"the spice backend would solve {rows} x {cols} macros in ngspice: at least "
+            f"{_duration(seconds)} per run (about {NGSPICE_REF_S:g} s at 128 x 128 on the "
+            f"development machine, growing as cells^{NGSPICE_TIME_EXPONENT:g}, here for a "
+            f"machine {FASTER_MACHINE:g} times faster), more than the {timeout_s:g} s limit "
+            f"of one run; use the calibrated backend, or at most about {largest} x {largest}")
+    return seconds
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 2 * 3600:
+        return f"{seconds / 3600:.3g} hours"
+    if seconds >= 120:
+        return f"{seconds / 60:.3g} minutes"
+    return f"{seconds:.3g} s"
 
 
 class SpiceBackend:

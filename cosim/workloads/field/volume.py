@@ -13,12 +13,14 @@ volume, so the intensities span exactly ``[0, 1]``; a constant volume is refused
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from circuits.errors import ConfigError
+from circuits.errors import ConfigError, check_memory, format_bytes
+from circuits.files import checked_npz, load_npy, regular_file
 
 SUFFIXES = (".npy", ".npz", ".nii", ".nii.gz")
 MIN_SLICES = 1
@@ -37,22 +39,29 @@ def _suffix(path: Path) -> str:
                       f"{', '.join(SUFFIXES)}")
 
 
+WORK_BYTES_PER_VOXEL = 24.0
+"""Memory a loaded volume needs per voxel beyond the stored array: its float64 copy,
+the normalised copy and one temporary (counted in the up-front memory estimate)."""
+
+
 def _read_array(path: Path, suffix: str) -> np.ndarray:
+    what = f"--volume {str(path)!r}"
+    if suffix == ".npy":
+        return load_npy(path, what, work_bytes_per_value=WORK_BYTES_PER_VOXEL)
+    if suffix == ".npz":
+        with checked_npz(path, what, work_bytes_per_value=WORK_BYTES_PER_VOXEL) as z:
+            keys = list(z.keys())
+            if "volume" in keys:
+                return z["volume"]
+            if len(keys) != 1:
+                raise ConfigError(f"{what}: an .npz needs one array or one named 'volume', "
+                                  f"found {keys or 'none'}")
+            return z[keys[0]]
     try:
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as z:
-                keys = list(z.keys())
-                if "volume" in keys:
-                    return z["volume"]
-                if len(keys) != 1:
-                    raise ConfigError(f"--volume {str(path)!r}: an .npz needs one array or one "
-                                      f"named 'volume', found {keys or 'none'}")
-                return z[keys[0]]
         import nibabel as nib
 
         img = nib.load(str(path))
+        _check_nifti(img, path, suffix, what)
         data = np.asanyarray(img.dataobj)
         if data.ndim >= 3:  # (x, y, z[, t]) -> (z, y, x[, t])
             data = np.swapaxes(data, 0, 2)
@@ -61,12 +70,28 @@ def _read_array(path: Path, suffix: str) -> np.ndarray:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(f"--volume {str(path)!r} cannot be read: {reason}") from None
+        raise ConfigError(f"{what} cannot be read: {reason}") from None
     except Exception as exc:  # nibabel raises its own types (ImageFileError, ...)
         if type(exc).__module__.startswith("nibabel"):
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConfigError(f"--volume {str(path)!r} cannot be read: {reason}") from None
+            raise ConfigError(f"{what} cannot be read: {reason}") from None
         raise
+
+
+def _check_nifti(img, path: Path, suffix: str, what: str) -> None:
+    """Refuse, from the NIfTI header alone, data too large for memory or for the file."""
+    shape = tuple(int(n) for n in img.shape)
+    dtype = np.dtype(img.get_data_dtype())
+    nbytes = math.prod(shape) * dtype.itemsize
+    check_memory(f"{what} (a volume of shape {shape}, {dtype})",
+                 nbytes + WORK_BYTES_PER_VOXEL * math.prod(shape),
+                 hint="check the file's header, or use a smaller volume")
+    offset = int(getattr(img.dataobj, "offset", 0) or 0)
+    if suffix == ".nii" and offset + nbytes > path.stat().st_size:
+        raise ConfigError(f"{what}: its header announces shape {shape} of {dtype} "
+                          f"({format_bytes(nbytes)}), but the file holds "
+                          f"{format_bytes(max(path.stat().st_size - offset, 0))} of data "
+                          f"(truncated or corrupt)")
 
 
 def load_volume(path: Path | str, frame: int | None = None) -> np.ndarray:
@@ -77,13 +102,14 @@ def load_volume(path: Path | str, frame: int | None = None) -> np.ndarray:
         frame: the frame of a 4D file (0-based, last axis); ``None`` for a 3D file.
 
     Raises:
-        ConfigError: unreadable file, unknown type, wrong frame, or not a 3D array
-            of finite numbers (see :func:`check_volume`).
+        ConfigError: missing or not a regular file, unreadable, unknown type, a
+            header announcing more data than the file holds or than this machine's
+            memory, wrong frame, or not a 3D array of finite numbers (see
+            :func:`check_volume`).
     """
     path = Path(path)
     suffix = _suffix(path)
-    if not path.is_file():
-        raise ConfigError(f"--volume {str(path)!r}: no such file")
+    regular_file(path, "--volume")
     data = _read_array(path, suffix)
     if data.ndim == 4:
         if frame is None:

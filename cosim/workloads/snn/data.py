@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.errors import ConfigError
+from circuits.files import atomic_writer, load_npy, regular_file
 from cosim.workloads.snn.dvs import DVSConfig, EventSet, synthesize
 from cosim.workloads.snn.nmnist import EVENT_DTYPE, SENSOR, read_events
 
@@ -55,9 +56,7 @@ def read_idx(path: Path | str) -> np.ndarray:
         ConfigError: missing file, bad magic, unknown type, or a size that does not
             match the header.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"IDX file {path} does not exist or is not a file")
+    path = regular_file(path, "IDX file")
     data = path.read_bytes()
     if data[:2] == b"\x1f\x8b":
         try:
@@ -128,9 +127,8 @@ def cached_events(images: np.ndarray, labels: np.ndarray, cfg: DVSConfig,
     es = synthesize(images, labels, cfg, progress=progress)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, events=es.events, offsets=es.offsets, labels=es.labels)
-        tmp.replace(path)
+        with atomic_writer(path) as handle:
+            np.savez_compressed(handle, events=es.events, offsets=es.offsets, labels=es.labels)
     except OSError as exc:
         raise ConfigError(f"cannot write the event cache {path}: {exc}") from None
     return es, False
@@ -144,15 +142,16 @@ def _find(root: Path, patterns: tuple[str, ...]) -> Path | None:
     return None
 
 
-def load_user_data(path: Path | str, cfg: DVSConfig, cache_dir: Path | str | None = None,
-                   *, progress=None) -> EventSet:
-    """``--data PATH``: an N-MNIST folder (``<digit>/<id>.bin``), or static images converted
-    to events by :func:`synthesize`: ``images.npy`` + ``labels.npy``, or IDX files
-    ``*images*`` + ``*labels*`` (plain or ``.gz``), all in the folder ``PATH``.
+def user_data_files(path: Path | str) -> tuple[str, list[Path]]:
+    """What ``--data PATH`` holds and the files that will be read, checked before any reading.
+
+    Returns:
+        ``("nmnist", recordings)``, ``("npy", [images, labels])`` or
+        ``("idx", [images, labels])``.
 
     Raises:
-        ConfigError: the path is missing, holds none of these, or images and labels
-            do not match.
+        ConfigError: the path is missing or not a folder, holds none of the
+            layouts, or one of the files to read is not a regular file.
     """
     root = Path(path)
     if not root.exists():
@@ -161,20 +160,44 @@ def load_user_data(path: Path | str, cfg: DVSConfig, cache_dir: Path | str | Non
         raise ConfigError(f"--data {root} is not a folder (expected an N-MNIST folder, or "
                           "images and labels as .npy or IDX files)")
     if any((root / str(c)).is_dir() for c in range(10)):
-        return read_nmnist_folder(root)
-    img_p = _find(root, ("images.npy",))
-    lab_p = _find(root, ("labels.npy",))
-    if img_p and lab_p:
-        try:
-            images, labels = np.load(img_p, allow_pickle=False), np.load(lab_p, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read {img_p} / {lab_p} as .npy arrays: {exc}") from None
+        files = [f for c in range(10) if (root / str(c)).is_dir()
+                 for f in sorted((root / str(c)).glob("*.bin"))]
+        kind = "nmnist"
     else:
-        img_p = _find(root, ("*images*idx*", "*images*.gz", "*images*"))
-        lab_p = _find(root, ("*labels*idx*", "*labels*.gz", "*labels*"))
+        img_p, lab_p = _find(root, ("images.npy",)), _find(root, ("labels.npy",))
+        kind = "npy"
+        if not (img_p and lab_p):
+            img_p = _find(root, ("*images*idx*", "*images*.gz", "*images*"))
+            lab_p = _find(root, ("*labels*idx*", "*labels*.gz", "*labels*"))
+            kind = "idx"
         if not (img_p and lab_p):
             raise ConfigError(f"--data {root} holds no N-MNIST class folders, no images.npy + "
                               "labels.npy and no IDX *images* + *labels* files")
+        files = [img_p, lab_p]
+    for f in files:
+        regular_file(f, "--data file")
+    return kind, files
+
+
+def load_user_data(path: Path | str, cfg: DVSConfig, cache_dir: Path | str | None = None,
+                   *, progress=None) -> EventSet:
+    """``--data PATH``: an N-MNIST folder (``<digit>/<id>.bin``), or static images converted
+    to events by :func:`synthesize`: ``images.npy`` + ``labels.npy``, or IDX files
+    ``*images*`` + ``*labels*`` (plain or ``.gz``), all in the folder ``PATH``.
+
+    Raises:
+        ConfigError: the path is missing, holds none of these (see
+            :func:`user_data_files`), or images and labels do not match.
+    """
+    root = Path(path)
+    kind, files = user_data_files(root)
+    if kind == "nmnist":
+        return read_nmnist_folder(root)
+    img_p, lab_p = files
+    if kind == "npy":
+        images = load_npy(img_p, f"--data images {img_p}", work_bytes_per_value=8.0)
+        labels = load_npy(lab_p, f"--data labels {lab_p}")
+    else:
         images, labels = read_idx(img_p), read_idx(lab_p)
     es, _ = cached_events(images, labels, cfg, cache_dir, progress=progress)
     return es

@@ -57,7 +57,7 @@ def check_lif_training(cfg) -> None:
     check_range("keep", cfg.keep, 0.0, 1.0, lo_open=True)
     check_range("max_count", cfg.max_count, 0.0, 1e4, lo_open=True)
     check_choice("training mode", cfg.mode, MODES)
-    check_int("epochs", cfg.epochs, 0, 10_000)
+    check_int("epochs", cfg.epochs, 1, 10_000)  # 0 would write an untrained network
     check_range("warmup_epochs", cfg.warmup_epochs, 0.0, 10_000.0)
     check_int("batch_size", cfg.batch_size, 1, 100_000)
     check_range("lr", cfg.lr, 0.0, 10.0, lo_open=True)

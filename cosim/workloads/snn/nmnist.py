@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from circuits.errors import ConfigError, check_choice, check_int
+from circuits.files import regular_file
 
 SENSOR = (34, 34)
 """N-MNIST sensor (width x, height y)."""
@@ -80,9 +81,7 @@ def read_events(path: Path | str, *, sensor: tuple[int, int] = SENSOR) -> np.nda
     Raises:
         ConfigError: the file is missing, empty, too large or not N-MNIST.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"N-MNIST file {path} does not exist or is not a file")
+    path = regular_file(path, "N-MNIST file")
     size = path.stat().st_size
     if size == 0:
         raise ConfigError(f"N-MNIST file {path} is empty")

@@ -54,7 +54,7 @@ class SnnStage:
     def __post_init__(self) -> None:
         check_int("n_train", self.n_train, 1, 10**7)
         check_int("n_test", self.n_test, 1, 10**7)
-        check_int("epochs", self.epochs, 0, 10_000)
+        check_int("epochs", self.epochs, 1, 10_000)
         check_int("n_frames", self.n_frames, 1, 1000)
         check_int("seed", self.seed, 0, 2**63 - 1)
         if self.hardware:
