@@ -12,7 +12,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-ORDER = ("circuits", "cosim", "cosim.paths", "cosim.hardware", "cosim.accounting", "cosim.engine",
+ORDER = ("circuits", "cosim", "cosim.paths", "cosim.threads", "cosim.hardware", "cosim.accounting", "cosim.engine",
          "cosim.calibration", "cosim.programming", "cosim.layers", "cosim.workloads",
          "cosim.outputs", "cosim.sweep", "cosim.stages", "cosim.config", "cosim.pipeline",
          "cosim.commands", "cosim.cli")
