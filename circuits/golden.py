@@ -10,7 +10,7 @@ netlists/tia.cir --op`` (which replaces the deck's ``.op`` with its own
 analysis). The generators stay pure: only this rendering names the folder.
 
 The files change only through ``write_golden`` (CLI: ``cosim netlist
-golden``); ``tests/test_golden.py`` diffs each generator's output against its
+golden``); ``tests/circuits/test_golden.py`` diffs each generator's output against its
 file whole.
 """
 

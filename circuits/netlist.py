@@ -12,7 +12,7 @@ Numbers are written in the shortest form that reads back as the same double
 as its digits accumulated in a double times ``pow(10, exponent)``, which lands
 within one unit in the last place of the value (exactly for about half of
 random values), so the spice and calibrated backends agree on a linear array
-to rounding (``tests/test_tile.py``'s 0T1R cases; figures in
+to rounding (``tests/engine/test_tile.py``'s 0T1R cases; figures in
 ``docs/measurements/nodal.md``).
 """
 

@@ -10,12 +10,14 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import PROJECT_ROOT
 
-ORDER = ("circuits", "cosim", "cosim.paths", "cosim.threads", "cosim.hardware", "cosim.accounting", "cosim.engine",
-         "cosim.calibration", "cosim.programming", "cosim.layers", "cosim.workloads",
-         "cosim.outputs", "cosim.sweep", "cosim.stages", "cosim.config", "cosim.pipeline",
-         "cosim.commands", "cosim.cli")
+ROOT = PROJECT_ROOT
+
+ORDER = ("circuits", "cosim", "cosim.paths", "cosim.threads", "cosim.hardware",
+         "cosim.accounting", "cosim.engine", "cosim.calibration", "cosim.programming",
+         "cosim.layers", "cosim.workloads", "cosim.outputs", "cosim.sweep", "cosim.stages",
+         "cosim.config", "cosim.pipeline", "cosim.commands", "cosim.cli")
 """Packages from the bottom of the data path up: each may import only those before it
 (``cosim`` itself: the package's ``__init__``)."""
 

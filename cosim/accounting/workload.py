@@ -6,7 +6,7 @@ counted, the operations a GPU would do for the same work, and the hardware
 (:func:`write_workload_json`) from the events their analog layers counted; the
 adapters below (``mvm``, ``mlp``) size a workload from its shape alone, for
 what-if reports on a config (``cosim report my.toml``). For the HAQ test the
-two agree on every event kind (``tests/test_layer.py``).
+two agree on every event kind (``tests/layers/test_layer.py``).
 """
 
 from __future__ import annotations
@@ -354,7 +354,7 @@ def haq_mvm_workload(config: Mapping[str, Any], events: Events, *,
 
     Returns:
         The workload: counted events, and the hardware (arrays, periphery) of
-        :func:`mvm_workload` for the same matrix, which ``tests/test_layer.py``
+        :func:`mvm_workload` for the same matrix, which ``tests/layers/test_layer.py``
         shows counts the same events.
     """
     try:

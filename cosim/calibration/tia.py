@@ -7,7 +7,7 @@ step's output stays within a tolerance band of its final value.
 ``dc_model`` measures, from the same DC sweep, the figures the tile's TIA
 readout model takes from ``TIAParams`` (``cosim.engine.readout``): input
 resistance, held input voltage, transimpedance and output offset, so the
-model can be checked against the simulated circuit (``tests/test_tia.py``).
+model can be checked against the simulated circuit (``tests/circuits/test_tia.py``).
 """
 
 from __future__ import annotations

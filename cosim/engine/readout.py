@@ -26,10 +26,10 @@ How each backend meets the TIA:
   r_in)``, clamped where the op-amp's internal node ``n1 = V_out - r_out I``
   reaches the swing. The model's figures agree with the ngspice
   characterisation of the TIA (``cosim.calibration.tia.dc_model``,
-  ``tests/test_tia.py``).
+  ``tests/circuits/test_tia.py``).
 
 Validity: inside the TIA's linear range the model agrees with ``spice``
-(``tests/test_tia_readout.py``: 0T1R and 1T1R arrays up to 32 x 32, signed
+(``tests/engine/test_tia_readout.py``: 0T1R and 1T1R arrays up to 32 x 32, signed
 inputs at 0.1 V). What it leaves out is the clamp's exponential tail, which
 bends the output as a column nears the end of the linear range, so the
 model's error grows there; beyond the range the columns count as saturated.

@@ -36,7 +36,7 @@ the call:
   ``row blocks - 1`` partial-sum adds.
 
 This is the rule :func:`cosim.accounting.workload.mvm_workload` applies analytically;
-``tests/test_layer.py`` checks that the two agree.
+``tests/layers/test_layer.py`` checks that the two agree.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ of the full network of ``circuits.crossbar`` (wires, driver and sense
 resistance, access transistors whose curves come from ngspice). Every MVM is
 then one dense product. For a linear network (0T1R, linear RRAM) this is
 exact: it matches ``spice`` to 2-3e-10 of full scale (8 to 64 rows,
-``tests/test_tile.py``, ``benchmarks/bench_tile.py``). For a nonlinear one it
+``tests/engine/test_tile.py``, ``benchmarks/bench_tile.py``). For a nonlinear one it
 is the tangent at the operating point ``v_read_volt / 2`` on every row, the
 middle of the positive read range. With linear RRAM behind an access NMOS
 that is close, because the transistor holds a few per cent of the cell's
