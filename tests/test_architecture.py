@@ -10,6 +10,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from tests import PROJECT_ROOT
 
 ROOT = PROJECT_ROOT
@@ -90,6 +92,7 @@ def _package(module: str) -> str:
     return module
 
 
+@pytest.mark.slow
 def test_no_import_circle():
     assert _cycles(_graph()) == []
 
@@ -98,6 +101,7 @@ def test_the_check_finds_a_circle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c"]]
 
 
+@pytest.mark.slow
 def test_imports_go_down_the_data_path():
     graph = _graph()
     upward = []

@@ -249,6 +249,7 @@ def test_tia_readout_hooks_one_tia_per_physical_column() -> None:
         output_nodes(_params())
 
 
+@pytest.mark.slow
 def test_512_by_512_generates_in_seconds() -> None:
     p = _params(rows=512, cols=512, cell="1T1R")
     start = time.perf_counter()

@@ -167,6 +167,7 @@ WRITERS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("writer", sorted(WRITERS))
 def test_writer_on_a_full_disk_leaves_no_temporary(tmp_path: Path, writer: str) -> None:
     """The process's file-size limit stands in for a full disk: the kernel refuses the write."""

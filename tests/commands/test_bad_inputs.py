@@ -395,6 +395,7 @@ def test_every_command_has_eight_bad_inputs() -> None:
     assert all(len(BAD[c]) >= 8 for c in commands), {c: len(BAD[c]) for c in commands}
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)  # a reader blocked on a named pipe fails here instead of hanging
 @pytest.mark.parametrize(("command", "args", "fragments"), CASES)
 def test_bad_input_is_one_line_error(command: str, args: str, fragments: tuple[str, ...],
@@ -408,6 +409,7 @@ def test_bad_input_is_one_line_error(command: str, args: str, fragments: tuple[s
     assert _tree(data_dir) == inputs, "a refused command left files beside its inputs"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", SUBPROCESS)
 def test_bad_input_in_a_real_process(args: str, data_dir: Path, tmp_path: Path) -> None:
     script = Path(sys.executable).with_name("cosim")

@@ -87,6 +87,7 @@ def _reader(folder: str, key: str, n: int) -> int:
     return bad
 
 
+@pytest.mark.slow
 def test_concurrent_writers_leave_a_valid_file(tmp_path: Path) -> None:
     key = cache_key("concurrent")
     ctx = mp.get_context("spawn")

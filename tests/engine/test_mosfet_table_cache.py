@@ -135,6 +135,7 @@ BAD_FILES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", BAD_FILES.values(), ids=BAD_FILES.keys())
 def test_a_bad_cache_file_is_ignored_and_rebuilt(tmp_path: Path, sweeps: list[str],
                                                  damage) -> None:

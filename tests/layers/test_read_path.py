@@ -56,6 +56,7 @@ def test_attenuation_map_of_one_row_is_the_resistive_ladder():
     assert a[-1] < a[0]
 
 
+@pytest.mark.slow
 def test_placement_keeps_every_block_uniform_and_counts_its_macros():
     design = dict(cell="1T1R", rram=TAOX_40NM, access=ACCESS_45NM, v_read_volt=0.1)
     full = place(100, 1200, group=12, macro_rows=512, macro_cols=512, r_wire_ohm=1.06,
@@ -97,6 +98,7 @@ def _haq_rmse(passes: int, r_wire: float) -> tuple[float, int]:
     return res.haq.rmse, res.haq.programmed.events.cell_writes
 
 
+@pytest.mark.slow
 def test_reverify_passes_recover_haq_under_ir_drop():
     # Pass 1 verifies each bit on a half-written array; the re-verify passes see the
     # final IR drop. The passes' extra writes are counted.
@@ -129,6 +131,7 @@ def test_read_gain_and_passes_are_checked():
     assert BinaryCellWriter()  # the default writer still builds
 
 
+@pytest.mark.slow
 def test_cli_haq_reports_the_read_path(tmp_path):
     result = CliRunner().invoke(main, ["haq", "--json", "--outputs", "3", "--vector-length",
                                        "16", "--bits", "6", "--read-cycles", "0", "-o",

@@ -77,6 +77,7 @@ def test_every_field_of_the_hardware_is_a_key():
     assert config["hardware"] == default_config()["hardware"]
 
 
+@pytest.mark.slow
 def test_a_set_key_reaches_the_stage(tmp_path):
     # The HRS write noise changes the written cells, so the run's HAQ RMSE must change.
     rmse = []

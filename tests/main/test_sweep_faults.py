@@ -70,6 +70,7 @@ def cluster():
         yield c
 
 
+@pytest.mark.slow
 def test_local_pool_survives_a_killed_worker(tmp_path):
     out = tmp_path / "out"
     res = run_sweep(_dies_once, _points(tmp_path), out,
@@ -79,6 +80,7 @@ def test_local_pool_survives_a_killed_worker(tmp_path):
     assert list(res.table["y"]) == [x * x for x in range(8)]
 
 
+@pytest.mark.slow
 def test_dask_survives_a_killed_worker(tmp_path, cluster):
     out = tmp_path / "out"
     res = run_sweep(_dies_once, _points(tmp_path), out,
@@ -89,6 +91,7 @@ def test_dask_survives_a_killed_worker(tmp_path, cluster):
     assert res.table["x"].is_unique
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["local", "dask"])
 def test_failing_point_is_retried_recorded_and_the_sweep_goes_on(tmp_path, backend, request):
     executor = (LocalBackend(workers=2, retries=1) if backend == "local" else
@@ -129,6 +132,7 @@ HAQ_ARGS = ["sweep", "haq", "--amp-ratio", "1.3,1.5", "--write-noise", "0.1", "-
             "--seeds", "2", "--backend", "ideal", "--json"]
 
 
+@pytest.mark.slow
 def test_haq_sweep_on_dask_equals_the_local_pool(tmp_path, cluster):
     local = CliRunner().invoke(main, HAQ_ARGS + ["--workers", "2", "-o", str(tmp_path / "a")])
     assert local.exit_code == 0, local.output
@@ -140,6 +144,7 @@ def test_haq_sweep_on_dask_equals_the_local_pool(tmp_path, cluster):
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     backend = DaskBackend(scheduler="tcp://127.0.0.1:9", timeout_s=2)
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
@@ -163,6 +168,7 @@ def _kills_after_zero(point):
     return _square(point)
 
 
+@pytest.mark.slow
 def test_pool_broken_when_submit_runs_loses_no_point(tmp_path, monkeypatch):
     """Deterministic: the pool is broken (every other future failed) before the next submit."""
     import cosim.sweep as sweep
@@ -243,6 +249,7 @@ def _alive(pid):
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie no one reaped is dead
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 @pytest.mark.timeout(120)
 def test_kill_9_of_the_sweep_ends_its_workers(tmp_path):
@@ -271,6 +278,7 @@ def test_kill_9_of_the_sweep_ends_its_workers(tmp_path):
     assert not left, f"processes left running after kill -9 of the sweep: {left}"
 
 
+@pytest.mark.slow
 def test_dask_sweep_stops_when_the_cluster_has_no_worker(tmp_path, monkeypatch):
     # A scheduler whose workers are all gone would wait for ever; the sweep stops with
     # one error instead, and what finished stays (here: nothing).
@@ -286,6 +294,7 @@ def test_dask_sweep_stops_when_the_cluster_has_no_worker(tmp_path, monkeypatch):
     assert _calls(tmp_path, 0) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field", ["no_workers_s", "timeout_s"])
 @pytest.mark.parametrize("value", [0.0, -1.0, float("nan"), float("inf")])
 def test_dask_backend_refuses_bad_waits(field, value):

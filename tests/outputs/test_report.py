@@ -64,6 +64,7 @@ def _check_every_row_traced(out: Path) -> None:
         assert (df["source"].astype(str).str.strip() != "").all(), path.name
 
 
+@pytest.mark.slow
 def test_report_of_two_configs_is_one_comparison(tmp_path, configs):
     out = tmp_path / "run"
     result = invoke("report", *configs, "-o", out, "--no-simulate")
@@ -89,6 +90,7 @@ def test_report_of_two_configs_is_one_comparison(tmp_path, configs):
     assert manifest["tables"] and manifest["report"] == "report.html"
 
 
+@pytest.mark.slow
 def test_ours_energy_is_counts_times_the_energy_table(tmp_path):
     # Independent of the ledger's code: a workload of cell reads only costs reads x the
     # table's energy per read (energy_events.csv), whatever the ledger sums.
@@ -122,6 +124,7 @@ def test_run_folder_without_workload_json_is_refused(tmp_path):
         load_workload(run)
 
 
+@pytest.mark.slow
 def test_energy_override_in_report(tmp_path, configs):
     f = tmp_path / "mine.csv"
     f.write_text("component,energy_j,source\nadc,1e-13,bench measurement\n")

@@ -176,6 +176,7 @@ def test_read_noise_is_fresh_per_read(rng):
     assert not np.allclose(a[:, 1:3], b)
 
 
+@pytest.mark.slow
 def test_haq_512x512_16bit_is_vectorised():
     w = np.random.default_rng(0).standard_normal((512, 512))
     t0 = time.perf_counter()

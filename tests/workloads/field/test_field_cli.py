@@ -18,6 +18,7 @@ def _run(args):
     return CliRunner().invoke(main, ["field", "run", *args], catch_exceptions=False)
 
 
+@pytest.mark.slow
 def test_run_folder_and_json(tmp_path):
     res = _run([*TINY, "--json", "-o", str(tmp_path / "run")])
     assert res.exit_code == 0, res.output
@@ -37,6 +38,7 @@ def test_run_folder_and_json(tmp_path):
     assert "no wires" in out["hardware_text"] and "; ideal backend" in out["hardware_text"]
 
 
+@pytest.mark.slow
 def test_nifti_and_npy_give_the_same_result(tmp_path):
     nib = pytest.importorskip("nibabel")
     vol = shepp_logan_3d(3, 16, 16) * 900 - 100  # any intensity scale: normalised on load

@@ -27,6 +27,7 @@ def model(tmp_path_factory):
     return d, json.loads(res.output)
 
 
+@pytest.mark.slow
 def test_train_then_eval_equals_run(model, tmp_path):
     d, train = model
     assert train["training_steps"] == 30 and not train["interrupted"]
@@ -41,6 +42,7 @@ def test_train_then_eval_equals_run(model, tmp_path):
     assert ev["psnr_haq"] > ev["psnr_ptq"]
 
 
+@pytest.mark.slow
 def test_deploy_reports_cells_and_weight_error(model, tmp_path):
     d, _ = model
     res = _field("deploy", "--model", d, "--bits", "10,10,8", "--json", "-o", tmp_path / "d")
@@ -53,6 +55,7 @@ def test_deploy_reports_cells_and_weight_error(model, tmp_path):
     assert out["cells_haq"] > 0 and (tmp_path / "d" / "conductance.png").is_file()
 
 
+@pytest.mark.slow
 def test_sparse_writes_table_and_plot(model, tmp_path):
     d, _ = model
     res = _field("sparse", "--model", d, "--slices", "2", "--finetune-steps", 10, "--batch", 0,
@@ -66,6 +69,7 @@ def test_sparse_writes_table_and_plot(model, tmp_path):
         assert (tmp_path / "s" / name).is_file(), name
 
 
+@pytest.mark.slow
 def test_hapo_command_writes_table_and_plot(model, tmp_path):
     d, _ = model
     res = _field("hapo", "--model", d, "--bits-input", "6,14", "--bits-hidden", 14,
@@ -78,6 +82,7 @@ def test_hapo_command_writes_table_and_plot(model, tmp_path):
         assert (tmp_path / "h" / name).is_file(), name
 
 
+@pytest.mark.slow
 def test_interrupt_keeps_the_checkpoint_and_resume_continues(tmp_path, monkeypatch):
     real = nf_field.train
 

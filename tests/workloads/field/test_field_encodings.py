@@ -20,6 +20,7 @@ PAPER = (preset("paper"), sim(backend="ideal"))
 """The field's default hardware, read by the ideal backend (the old default)."""
 
 
+@pytest.mark.slow
 def test_encodings_share_network_and_budget_each_at_its_own_scale():
     cfg = NeuralFieldConfig(phantom_shape=(4, 16, 16),
                             encoder=EncoderConfig(n_frequencies=16),
@@ -51,6 +52,7 @@ def test_encodings_share_network_and_budget_each_at_its_own_scale():
         compare_encodings(cfg, *PAPER, kinds=("none", "none"))
 
 
+@pytest.mark.slow
 def test_encodings_command(tmp_path):
     res = CliRunner().invoke(main, ["field", "encodings", "--phantom", "3x16x16", "--steps", "20",
                                     "--batch", "0", "--kinds", "none,basic", "--json", "-o",

@@ -35,6 +35,7 @@ def test_rank_cut_is_the_best_low_rank_approximation():
                                forward(full, f, MLPConfig(width=8, rank=0)), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_quick_grid():
     cfg = NeuralFieldConfig(phantom_shape=(3, 16, 16),
                             encoder=EncoderConfig(n_frequencies=8, sigma=2.0),

@@ -44,6 +44,7 @@ def test_paper_network_size():
     assert n_weights(wide) == 131 * 128 + 128 * 128 + 128 > 2 * n_weights(p)
 
 
+@pytest.mark.slow
 def test_jax_forward_matches_numpy_and_training_lowers_the_loss():
     cfg = MLPConfig(width=24, rank=4)
     f = RNG(1).uniform(-1, 1, (256, 9))
@@ -134,6 +135,7 @@ def test_metrics_known_cases():
         psnr(truth[:2], truth)
 
 
+@pytest.mark.slow
 def test_dense_run_orders_software_haq_ptq():
     cfg = NeuralFieldConfig(phantom_shape=(4, 16, 16),
                             training=TrainConfig(steps=100, batch=0))

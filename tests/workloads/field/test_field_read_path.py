@@ -60,6 +60,7 @@ def model_dirs(tmp_path_factory, trained):
     return dirs
 
 
+@pytest.mark.slow
 def test_haq_test_and_field_share_one_tile_builder(trained):
     """The HAQ test and the field place and cut their tiles alike (cosim.layers.placed):
     same placement, same block, same TIA."""
@@ -82,6 +83,7 @@ def test_haq_test_and_field_share_one_tile_builder(trained):
     assert scheme.on_hardware(HARDWARE["paper"].programming, 1.0).passes == 1
 
 
+@pytest.mark.slow
 def test_realistic_read_path_measured_and_said(trained):
     out = {}
     for rp, (cfg, prep, state) in trained.items():
@@ -146,6 +148,7 @@ def test_read_path_option_is_checked(model_dirs, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.slow
 def test_folded_layers_compute_the_same_pass_and_refuse_a_tia(trained):
     """The benchmark's folded path: same outputs and events as the layer path."""
     cfg, prep, state = trained["paper"]

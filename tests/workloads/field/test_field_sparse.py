@@ -51,6 +51,7 @@ def test_default_target():
     assert same is other and "own volume" in what
 
 
+@pytest.mark.slow
 def test_fine_tuning_on_a_few_slices_fits_the_moved_volume():
     cfg = NeuralFieldConfig(phantom_shape=(6, 16, 16),
                             encoder=EncoderConfig(n_frequencies=16, sigma=2.0),

@@ -33,6 +33,7 @@ def test_bad_backend_of_the_job_is_refused():
         build("sim", {"backend": "spcie"})
 
 
+@pytest.mark.slow
 def test_quick_setting_and_a_tiny_stage(tmp_path):
     quick = FieldStage()
     cfg = quick.field_config()

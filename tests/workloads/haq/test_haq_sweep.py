@@ -34,6 +34,7 @@ POINT = functools.partial(sweep_point, hardware=QUIET.as_dict(), sim=asdict(IDEA
 # -- the MVM test ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_paper_setting_haq_at_least_10x_better_than_ptq():
     """NF paper Fig. 2f,g: length 100, 8-bit inputs, 12-bit weights, s = 1.5."""
     res = run_mvm_experiment(HaqExperimentConfig(read_cycles=5), sim=IDEAL)
@@ -48,6 +49,7 @@ def test_paper_setting_haq_at_least_10x_better_than_ptq():
     assert c.shape == (5,) and c.std() > 0 and c.std() < 0.1 * c.mean()
 
 
+@pytest.mark.slow
 def test_best_s_falls_as_write_noise_rises(tmp_path):
     """NF paper Supp. Fig. 1a, on a small sweep table (12 bits)."""
     points = grid({"amp_ratio": parse_range("1.2:2.0:0.1", "s"),
@@ -128,6 +130,7 @@ def test_interrupted_sweep_resumes_where_it_stopped(tmp_path):
     assert all(json.loads(line) for line in (out / ROWS_FILE).read_text().splitlines())
 
 
+@pytest.mark.slow
 def test_process_pool_backend(tmp_path):
     pts = grid({"amp_ratio": [1.5, 1.8], "write_noise": [0.15], "bits": [6], "seed": [0]},
                **SMALL)
@@ -141,6 +144,7 @@ def test_process_pool_backend(tmp_path):
 # -- the commands ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cosim_haq_json(tmp_path):
     r = CliRunner().invoke(main, ["haq", "--backend", "ideal", "--read-cycles", "3",
                                   "-o", str(tmp_path / "h"), "--json"])
@@ -151,6 +155,7 @@ def test_cosim_haq_json(tmp_path):
         assert (tmp_path / "h" / f).exists()
 
 
+@pytest.mark.slow
 def test_cosim_sweep_haq_and_resume(tmp_path):
     args = ["sweep", "haq", "--amp-ratio", "1.3:1.6:0.3", "--write-noise", "0.1,0.3",
             "--bits", "8",
@@ -249,6 +254,7 @@ def test_resume_keeps_every_good_row_after_a_corrupt_line(tmp_path):
     assert len(text.splitlines()) == 39
 
 
+@pytest.mark.slow
 def test_cosim_sweep_haq_resume_warns_of_a_corrupt_line(tmp_path):
     args = ["sweep", "haq", "--amp-ratio", "1.3,1.5", "--write-noise", "0.1", "--bits", "6",
             "--seeds", "1", "--backend", "ideal", "--workers", "1", "-o", str(tmp_path / "s")]

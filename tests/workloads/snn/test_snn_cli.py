@@ -77,6 +77,7 @@ def trained(nmnist_folder, tmp_path_factory, request):
     return out
 
 
+@pytest.mark.slow
 def test_train_resume_continues_where_ctrl_c_stopped(trained):
     net, cfg, source, _ = load_checkpoint(trained)
     assert [h["epoch"] for h in net.history] == [0, 1]
@@ -85,6 +86,7 @@ def test_train_resume_continues_where_ctrl_c_stopped(trained):
     _one_line_error(_run(["--resume", "-o", str(trained)], "train"), "already trained 2")
 
 
+@pytest.mark.slow
 def test_eval_json_and_run_folder(trained, tmp_path):
     r = _run([str(trained), "--backend", "ideal", "--threshold", "0.5", "-o",
               str(tmp_path / "e"), "--json"], "eval")
@@ -96,6 +98,7 @@ def test_eval_json_and_run_folder(trained, tmp_path):
     assert (tmp_path / "e" / "confusion.csv").is_file()
 
 
+@pytest.mark.slow
 def test_sweep_threshold_has_one_point_per_threshold(trained, tmp_path):
     r = _run([str(trained), "--backend", "ideal", "--thresholds", "0.2,0.6,1", "-o",
               str(tmp_path / "s"), "--json"], "sweep-threshold")
@@ -107,6 +110,7 @@ def test_sweep_threshold_has_one_point_per_threshold(trained, tmp_path):
     assert pts[0]["avg_timesteps"] <= pts[1]["avg_timesteps"] <= pts[2]["avg_timesteps"] == 3
 
 
+@pytest.mark.slow
 def test_sweep_noise_has_one_point_per_scale(trained, tmp_path):
     r = _run([str(trained), "--backend", "ideal", "--read-noise", "0,0.1", "-o",
               str(tmp_path / "n"), "--json"], "sweep-noise")
@@ -117,6 +121,7 @@ def test_sweep_noise_has_one_point_per_scale(trained, tmp_path):
     assert (tmp_path / "n" / "accuracy_vs_read_noise.png").is_file()
 
 
+@pytest.mark.slow
 def test_snn_run_writes_a_run_folder(nmnist_folder, tmp_path, monkeypatch):
     out = tmp_path / "run"
     # Ctrl-C after the first epoch keeps the checkpoint; --resume trains on and evaluates
@@ -149,6 +154,7 @@ def test_snn_run_writes_a_run_folder(nmnist_folder, tmp_path, monkeypatch):
         led["energy_per_inference_j"].sum())
 
 
+@pytest.mark.slow
 def test_compare_writes_fig_3e_rows_and_fig_3g_points(nmnist_folder, tmp_path):
     out = tmp_path / "c"
     r = _run(["--data", str(nmnist_folder), *SMALL, "--backend", "ideal", "--write-noise",
@@ -171,6 +177,7 @@ def test_compare_writes_fig_3e_rows_and_fig_3g_points(nmnist_folder, tmp_path):
         assert (out / f).is_file(), f
 
 
+@pytest.mark.slow
 def test_the_snn_stage_writes_what_the_report_reads(nmnist_folder, tmp_path):
     from cosim.outputs.snn import write_run
     from cosim.stages import Context, build, workload_stage

@@ -33,6 +33,7 @@ def net():
     return train(fr, lab, CFG)
 
 
+@pytest.mark.slow
 def test_popup_keeps_half_of_each_layer_and_leaves_weights_fixed(net):
     for m, w, w0 in zip(net.masks(), net.weights(), random_pair_weights(CFG), strict=True):
         assert m.mean() == pytest.approx(0.5, abs=1.0 / m.size)
@@ -40,6 +41,7 @@ def test_popup_keeps_half_of_each_layer_and_leaves_weights_fixed(net):
     assert len(net.history) == 2 and np.isfinite(net.history[-1]["loss"])
 
 
+@pytest.mark.slow
 def test_training_learns_a_separable_task():
     fr, lab = _frames(60)
     trained = train(fr, lab, SNNConfig(sizes=(2312, 20, 3), n_frames=3, epochs=8, batch_size=10,
@@ -165,6 +167,7 @@ def test_conv_net_shapes_and_macros():
         ConvConfig(kernel=20)
 
 
+@pytest.mark.slow
 def test_conv_net_on_the_ideal_backend_matches_its_jax_forward():
     from cosim.workloads.snn.conv import ConvConfig
     from cosim.workloads.snn.network import TrainedSNN, init_params

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from cosim.workloads.snn.lif import lif_step, lif_step_numpy, spike
 
@@ -46,6 +47,7 @@ def test_threshold_is_strict():
     assert o[0] == 0.0
 
 
+@pytest.mark.slow
 def test_rectangular_surrogate_width_one():
     v = jnp.array([-0.7, -0.49, 0.0, 0.3, 0.49, 0.51, 2.0])
     g = jax.grad(lambda v: spike(v).sum())(v)
@@ -55,6 +57,7 @@ def test_rectangular_surrogate_width_one():
     np.testing.assert_array_equal(np.asarray(spike(v)), [0, 0, 0, 1, 1, 1, 1])
 
 
+@pytest.mark.slow
 def test_gradient_flows_through_time_and_the_reset():
     # d u2 / d x1 = tau * (1 - o1) - tau * u1 * d o1/d u1 (reset path, surrogate 1 near V_th)
     def u2(x1):
