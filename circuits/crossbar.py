@@ -73,7 +73,6 @@ from circuits.devices import ACCESS_45NM, TAOX_40NM, AccessParams, RRAMParams
 from circuits.errors import ConfigError, check_choice, check_range
 from circuits.netlist import Netlist, num
 from circuits.tia import DEFAULT_TIA, TIAParams, tia_readout_lines
-from circuits.tia import MODEL_FILE as TIA_MODEL_FILE
 
 CELLS = ("0T1R", "1T1R")
 """The cell kinds: a resistor alone, or behind an access transistor."""
@@ -394,7 +393,7 @@ def _models(p: CrossbarParams) -> tuple[str, ...]:
     if p.cell == "1T1R":
         models.append(NMOS_CARDS[p.access.model][0])
     if p.readout == "tia":
-        models.append(TIA_MODEL_FILE)
+        models += [m for m in p.tia.models if m not in models]
     return tuple(models)
 
 
