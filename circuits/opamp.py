@@ -101,7 +101,7 @@ class OpAmpParams:
     i_bias_a: float = 20e-6
     bias_units: int = 1
     tail_units: int = 4
-    out_units: int = 30
+    out_units: int = 40
     w_p_um: float = 4.0
     l_p_um: float = 0.3
     w_in_um: float = 16.0
@@ -109,7 +109,7 @@ class OpAmpParams:
     w_n_um: float = 2.0
     l_n_um: float = 0.3
     c_c_farad: float = 0.6e-12
-    r_z_ohm: float = 600.0
+    r_z_ohm: float = 1500.0
     v_out_linear_volt: float = 0.35
     a_vt_volt_m: float = 0.0
     mismatch_seed: int = 0
@@ -314,24 +314,28 @@ def opamp_open_loop(p: OpAmpParams = DEFAULT_OPAMP, rails: Rails = SPLIT_RAILS, 
 
 def opamp_follower(p: OpAmpParams = DEFAULT_OPAMP, rails: Rails = SPLIT_RAILS, *,
                    step_volt: float = 0.0, delay_s: float = 5e-9, edge_s: float = 50e-12,
-                   c_load_farad: float = 0.0, r_load_ohm: float = 0.0) -> Netlist:
+                   width_s: float = 1.0, c_load_farad: float = 0.0,
+                   r_load_ohm: float = 0.0) -> Netlist:
     """Unity-gain follower bench: ``out`` tied to ``inn``, ``Vinp`` drives ``inp``.
 
     ``Vinp`` sits at mid-rail (DC, so ``.op`` gives the quiescent supply
     current ``-i(Vdd)``) and in a transient steps by ``step_volt`` at
-    ``delay_s`` over ``edge_s``: the output's largest ``dv/dt`` is the slew rate.
+    ``delay_s`` over ``edge_s``, holds for ``width_s`` and steps back: the
+    output's largest ``dv/dt`` on each edge is a slew rate.
     A ``.dc`` sweep of ``Vinp`` gives the follower's transfer (input common-mode
     and output range).
     """
     check_range("step_volt", step_volt, -5.0, 5.0)
     check_range("delay_s", delay_s, 0.0, 1.0)
     check_range("edge_s", edge_s, 0.0, 1.0, lo_open=True)
+    check_range("width_s", width_s, 0.0, 10.0, lo_open=True)
     check_range("c_load_farad", c_load_farad, 0.0, 1e-6)
     check_range("r_load_ohm", r_load_ohm, 0.0, 1e12)
     mid = rails.mid_volt
+    period = 2 * (delay_s + edge_s + width_s)
     body = [*rails.lines(),
             f"Vinp inp 0 DC {num(mid)} PULSE({num(mid)} {num(mid + step_volt)} {num(delay_s)} "
-            f"{num(edge_s)} {num(edge_s)} 1 2)",
+            f"{num(edge_s)} {num(edge_s)} {num(width_s)} {num(period)})",
             *opamp_lines(p, "", "inp", "inn", "out", "vdd", "vss"), "Vfb out inn DC 0"]
     body += _loads(rails, c_load_farad, r_load_ohm)
     return Netlist(f"two-stage op-amp, unity-gain follower, step {num(step_volt)} V",
