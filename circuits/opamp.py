@@ -349,3 +349,128 @@ def _loads(rails: Rails, c_load_farad: float, r_load_ohm: float) -> list[str]:
     if r_load_ohm > 0:
         lines += [f"Vmid mid 0 DC {num(rails.mid_volt)}", f"Rload out mid {num(r_load_ohm)}"]
     return lines
+
+
+@dataclass(frozen=True, kw_only=True)
+class OTAParams:
+    """Single-stage five-transistor OTA: the VCMAC's regulation amplifier (``circuits.vcmac``).
+
+    Circuit of one instance ``<n>`` with a PMOS input pair (``ota_lines``,
+    names carry ``ota<n>_``)::
+
+        Ib   pb -> vss              i_bias_a         reference current
+        Mb   pb  pb  vdd vdd PMOS   1 unit           bias diode
+        Mt   tl  pb  vdd vdd PMOS   tail_units       tail
+        M1   a   inp tl  tl  PMOS   w_in x l_in      input pair (n-well at its source)
+        M2   out inn tl  tl  PMOS   w_in x l_in
+        M3   a   a   vss vss NMOS   w_n x l_n        mirror load
+        M4   out a   vss vss NMOS   w_n x l_n
+
+    A rising ``inp`` lowers M1's current, so the mirror sinks less from
+    ``out`` while M2 sources more: ``out`` rises (``inp`` is non-inverting).
+    With ``nmos_input`` the circuit is its mirror image (NMOS pair and tail,
+    bodies at ``vss``; PMOS mirror load; ``Ib`` from ``vdd`` into the NMOS bias
+    diode ``nb``), again with ``out`` rising with ``inp``: its output reaches
+    up to ``vdd`` less a saturation voltage, where a PMOS-input OTA's stops
+    below its tail node, so it drives PMOS gates. The widths and lengths
+    of the fields then apply to the mirrored devices (``w_p_um``/``l_p_um`` to
+    the NMOS bias and tail, ``w_n_um``/``l_n_um`` to the PMOS mirror).
+    The output node is the only high-impedance node: its load capacitance
+    (and any compensation the caller adds there) sets the dominant pole.
+
+    Attributes:
+        i_bias_a: reference current (A).
+        tail_units: PMOS units of the tail; it carries ``tail_units * i_bias_a``.
+        w_p_um: width of the bias and tail PMOS unit (um).
+        l_p_um: their length (um).
+        w_in_um: width of each input PMOS (um).
+        l_in_um: their length (um).
+        w_n_um: width of each mirror NMOS (um).
+        l_n_um: their length (um).
+        a_vt_volt_m: Pelgrom A_VT (V*m) of the input pair and the mirror (M1-M4);
+            0 is no mismatch.
+        mismatch_seed: seed of ``numpy.random.default_rng`` for their threshold shifts.
+        nmos_input: the mirrored circuit with an NMOS input pair (above).
+    """
+
+    i_bias_a: float = 1e-6
+    tail_units: int = 2
+    w_p_um: float = 2.0
+    l_p_um: float = 0.5
+    w_in_um: float = 4.0
+    l_in_um: float = 0.5
+    w_n_um: float = 2.0
+    l_n_um: float = 0.5
+    a_vt_volt_m: float = 0.0
+    mismatch_seed: int = 0
+    nmos_input: bool = False
+
+    def __post_init__(self) -> None:
+        check_range("i_bias_a", self.i_bias_a, 0.0, 1e-2, lo_open=True)
+        check_int("tail_units", self.tail_units, 1, 1000)
+        if not isinstance(self.nmos_input, bool):
+            raise ConfigError(f"nmos_input must be True or False, got {self.nmos_input!r}")
+        for name in ("w_p_um", "w_in_um", "w_n_um"):
+            check_range(name, getattr(self, name), 0.09, 1000.0)
+        for name in ("l_p_um", "l_in_um", "l_n_um"):
+            check_range(name, getattr(self, name), 0.045, 20.0)
+        check_range("a_vt_volt_m", self.a_vt_volt_m, 0.0, MAX_A_VT_VOLT_M)
+        check_int("mismatch_seed", self.mismatch_seed, 0, 2**63 - 1)
+
+    @property
+    def i_supply_a(self) -> float:
+        """Nominal supply current (A): reference and tail."""
+        return self.i_bias_a * (1 + self.tail_units)
+
+    def sigma_vt_volt(self) -> tuple[float, float, float, float]:
+        """Threshold-mismatch sigma (V) of M1, M2, M3, M4: ``A_VT / sqrt(W L)``."""
+        s_in = self.a_vt_volt_m / math.sqrt(self.w_in_um * self.l_in_um * 1e-12)
+        s_n = self.a_vt_volt_m / math.sqrt(self.w_n_um * self.l_n_um * 1e-12)
+        return (s_in, s_in, s_n, s_n)
+
+
+def ota_lines(p: OTAParams, name: str, inp: str, inn: str, out: str, vdd: str, vss: str,
+              shifts_volt: np.ndarray | None = None) -> tuple[str, ...]:
+    """Netlist lines of one OTA instance (``OTAParams``).
+
+    Args:
+        p: the OTA.
+        name: instance name (letters, digits, ``_``).
+        inp, inn, out, vdd, vss: its nodes.
+        shifts_volt: threshold shifts of M1-M4 (V), or ``None`` for none; the
+            caller draws them (one instance of many in a circuit draws its own).
+
+    Raises:
+        ConfigError: a name SPICE would misread, or ``out`` shared with an input.
+    """
+    if not _NAME.fullmatch(name):
+        raise ConfigError(f"OTA name must hold only letters, digits and '_', got {name!r}")
+    for label, node in (("inp", inp), ("inn", inn), ("out", out), ("vdd", vdd), ("vss", vss)):
+        if not _NODE.fullmatch(node):
+            raise ConfigError(f"OTA {label} must be a node name of letters, digits, '_' or "
+                              f"'.', got {node!r}")
+    if out in (inp, inn):
+        raise ConfigError(f"OTA output {out!r} must differ from its inputs")
+    pre = f"ota{name}_"
+    pb, tl, a = pre + "pb", pre + "tl", pre + "a"
+    hi, lo = (vdd, vss) if not p.nmos_input else (vss, vdd)
+    kind_in, kind_load = ("PMOS_VTG", "NMOS_VTG") if not p.nmos_input else ("NMOS_VTG",
+                                                                         "PMOS_VTG")
+    bias = f"{kind_in} W={num(p.w_p_um)}u L={num(p.l_p_um)}u"
+    pin = f"{kind_in} W={num(p.w_in_um)}u L={num(p.l_in_um)}u"
+    load = f"{kind_load} W={num(p.w_n_um)}u L={num(p.l_n_um)}u"
+
+    def shift(k: int) -> str:
+        return "" if shifts_volt is None else f" delvto={num(float(shifts_volt[k]))}"
+
+    pair_bulk = (tl, tl) if not p.nmos_input else (vss, vss)
+    return (
+        f"I{pre}b {pb} {lo} DC {num(p.i_bias_a)}" if not p.nmos_input
+        else f"I{pre}b {vdd} {pb} DC {num(p.i_bias_a)}",
+        f"M{pre}b {pb} {pb} {hi} {hi} {bias} m=1",
+        f"M{pre}t {tl} {pb} {hi} {hi} {bias} m={p.tail_units}",
+        f"M{pre}1 {a} {inp} {tl} {pair_bulk[0]} {pin}{shift(0)}",
+        f"M{pre}2 {out} {inn} {tl} {pair_bulk[1]} {pin}{shift(1)}",
+        f"M{pre}3 {a} {a} {lo} {lo} {load}{shift(2)}",
+        f"M{pre}4 {out} {a} {lo} {lo} {load}{shift(3)}",
+    )
