@@ -149,23 +149,40 @@ class Bode:
         """Magnitude at the lowest frequency (dB)."""
         return float(self.magnitude_db[0])
 
-    def crossover(self) -> tuple[float, float]:
-        """``(f_hz, phase_deg)`` where the magnitude first falls through 0 dB
-        (log-linear interpolation); NaN when it never does."""
+    def crossings(self) -> list[tuple[float, float]]:
+        """``(f_hz, phase_deg)`` at every frequency where the magnitude passes 0 dB
+        (log-linear interpolation), lowest first."""
         mag, ph = self.magnitude_db, self.phase_deg
-        below = np.nonzero(mag < 0)[0]
-        if not len(below) or below[0] == 0:
+        out = []
+        for i in np.nonzero(np.diff(np.sign(mag)) != 0)[0]:
+            w = mag[i] / (mag[i] - mag[i + 1])
+            f = math.exp(math.log(self.f_hz[i]) + w * math.log(self.f_hz[i + 1] / self.f_hz[i]))
+            out.append((float(f), float(ph[i] + w * (ph[i + 1] - ph[i]))))
+        return out
+
+    def crossover(self) -> tuple[float, float]:
+        """``(f_hz, phase_deg)`` of the 0 dB crossing with the least phase margin (where
+        the magnitude passes 0 dB more than once, as it may near a compensation
+        zero); NaN when it never does."""
+        xs = self.crossings()
+        if not xs:
             return math.nan, math.nan
-        i = below[0]
-        w = mag[i - 1] / (mag[i - 1] - mag[i])
-        f = math.exp(math.log(self.f_hz[i - 1]) + w * math.log(self.f_hz[i] / self.f_hz[i - 1]))
-        return float(f), float(ph[i - 1] + w * (ph[i] - ph[i - 1]))
+        return min(xs, key=lambda x: self._margin(x[1]))
+
+    def unity_gain_hz(self) -> float:
+        """The highest frequency where the magnitude passes 0 dB (Hz); NaN if none."""
+        xs = self.crossings()
+        return xs[-1][0] if xs else math.nan
+
+    def _margin(self, phase_deg: float) -> float:
+        return float(180.0 + phase_deg - self.phase_deg[0])
 
     def phase_margin_deg(self) -> float:
-        """``180 + phase at crossover - phase at DC`` (degrees): the margin of a loop whose
-        DC phase is that of negative feedback (0 for a loop gain written with its sign)."""
+        """``180 + phase - phase at DC`` (degrees) at the worst 0 dB crossing: the margin
+        of a loop whose DC phase is that of negative feedback (0 for a loop gain written
+        with its sign)."""
         _, ph = self.crossover()
-        return float(180.0 + ph - self.phase_deg[0])
+        return self._margin(ph)
 
 
 def _bode(res: SimResult, num: str, den: str | None = None) -> Bode:
@@ -195,14 +212,16 @@ def loop_gain(p: TIAParams = TRANSISTOR_TIA, *, c_in_farad: float = 1e-12,
     return _bode(res, "in", "inn")
 
 
-def quiescent_current_a(p: OpAmpParams = DEFAULT_OPAMP, rails: Rails = SPLIT_RAILS) -> float:
+def quiescent_current_a(p: OpAmpParams = DEFAULT_OPAMP, rails: Rails = SPLIT_RAILS, *,
+                        workdir: Path | None = None) -> float:
     """Supply current of the op-amp at rest (A), ``-i(Vdd)`` of the follower at mid-rail."""
-    res = run(opamp_follower(p, rails), Op(), save=("i(vdd)",))
+    res = run(opamp_follower(p, rails), Op(), save=("i(vdd)",), workdir=workdir)
     return float(-res.i("Vdd")[0])
 
 
 def slew_rates(p: OpAmpParams = DEFAULT_OPAMP, rails: Rails = SPLIT_RAILS, *,
-               step_volt: float = 0.3, c_load_farad: float = 0.5e-12
+               step_volt: float = 0.3, c_load_farad: float = 0.5e-12,
+               workdir: Path | None = None
                ) -> tuple[float, float, tuple[np.ndarray, np.ndarray]]:
     """Rising and falling slew rates (V/s) of the follower for a ``+-step_volt`` input step.
 
@@ -213,7 +232,7 @@ def slew_rates(p: OpAmpParams = DEFAULT_OPAMP, rails: Rails = SPLIT_RAILS, *,
         ``(rising, falling, (t, v_out))``, both rates positive.
     """
     net = opamp_follower(p, rails, step_volt=step_volt, width_s=20e-9, c_load_farad=c_load_farad)
-    res = run(net, Tran(step_s=5e-12, stop_s=45e-9), save=("v(out)",))
+    res = run(net, Tran(step_s=5e-12, stop_s=45e-9), save=("v(out)",), workdir=workdir)
     t, v = res.data["time [s]"].to_numpy(), res.v("out")
     dv = np.gradient(v, t)
     rise, fall = t < 25e-9, t >= 25e-9
@@ -332,6 +351,7 @@ def settle_time_s(t: np.ndarray, v: np.ndarray, t_step_s: float,
 
 def step_response(p: TIAParams = TRANSISTOR_TIA, i_step_a: float | None = None, *,
                   conditions: AmpConditions = DEFAULT_CONDITIONS, t_step_s: float = 2e-9,
+                  tolerance: float = SETTLE_TOLERANCE,
                   workdir: Path | None = None) -> StepResponse:
     """Transient of the TIA bench for a current step ``0 -> i_step_a`` at ``t_step_s``.
 
@@ -355,7 +375,7 @@ def step_response(p: TIAParams = TRANSISTOR_TIA, i_step_a: float | None = None, 
         power = -(res.v("tvdd") * res.i(SUPPLY_SOURCES[0])
                   + res.v("tvss") * res.i(SUPPLY_SOURCES[1]))
     return StepResponse(t_s=t, v_out=v, p_supply_w=power, t_step_s=t_step_s, i_step_a=i_step,
-                        settle_s=settle_time_s(t, v, t_step_s))
+                        settle_s=settle_time_s(t, v, t_step_s, tolerance))
 
 
 def input_ranges(base: TIAParams = TRANSISTOR_TIA, rows: Sequence[int] = ROWS_PER_RANGE,
@@ -370,7 +390,8 @@ def input_ranges(base: TIAParams = TRANSISTOR_TIA, rows: Sequence[int] = ROWS_PE
 
 
 def settling_table(ranges: Sequence[tuple[str, TIAParams]], *,
-                   conditions: AmpConditions = DEFAULT_CONDITIONS, workers: int = 2
+                   conditions: AmpConditions = DEFAULT_CONDITIONS, workers: int = 2,
+                   tolerance: float = SETTLE_TOLERANCE, workdir: Path | None = None
                    ) -> tuple[pd.DataFrame, dict[tuple[str, int], StepResponse]]:
     """0.1 % settling of full-scale steps of either sign and the energy of one
     conversion, per input range: one transient per range and sign, ``workers`` at a time.
@@ -385,10 +406,17 @@ def settling_table(ranges: Sequence[tuple[str, TIAParams]], *,
         energy_per_conversion_j, mean_power_w``) and the step responses by
         ``(range, sign)``.
     """
-    jobs = [(label, p, sign) for label, p in ranges for sign in (1, -1)]
-    results = _parallel(lambda job: step_response(job[1], job[2] * job[1].i_linear_max_a,
-                                                  conditions=conditions), jobs, workers)
-    responses = {(label, sign): r for (label, _, sign), r in zip(jobs, results, strict=True)}
+    jobs = [(k, label, p, sign) for k, (label, p) in enumerate(ranges) for sign in (1, -1)]
+
+    def one(job: tuple[int, str, TIAParams, int]) -> StepResponse:
+        k, _, p, sign = job
+        folder = None if workdir is None else (
+            Path(workdir) / f"range{k}_{'pos' if sign > 0 else 'neg'}")
+        return step_response(p, sign * p.i_linear_max_a, conditions=conditions,
+                             tolerance=tolerance, workdir=folder)
+
+    results = _parallel(one, jobs, workers)
+    responses = {(label, sign): r for (_, label, _, sign), r in zip(jobs, results, strict=True)}
     rows = []
     for label, p in ranges:
         pos, neg = responses[(label, 1)], responses[(label, -1)]
@@ -453,9 +481,13 @@ class OpAmpCharacterisation:
 
 
 def characterise_opamp(p: TIAParams = TRANSISTOR_TIA, *,
-                       conditions: AmpConditions = DEFAULT_CONDITIONS, workers: int = 2
-                       ) -> OpAmpCharacterisation:
+                       conditions: AmpConditions = DEFAULT_CONDITIONS, workers: int = 2,
+                       workdir: Path | None = None) -> OpAmpCharacterisation:
     """Every op-amp figure of the module docstring for the op-amp of TIA ``p``.
+
+    With ``workdir`` each bench's ngspice folder (deck, log, raw file) is kept
+    under it: ``open_loop/``, ``open_loop_loaded/``, ``loop_gain/``,
+    ``quiescent/``, ``slew/``, ``swing/``.
 
     Raises:
         ConfigError: ``p`` has no transistor-level op-amp.
@@ -466,20 +498,29 @@ def characterise_opamp(p: TIAParams = TRANSISTOR_TIA, *,
                           "transistor-level one (TIAParams.opamp)")
     rails = Rails(v_dd_volt=p.v_dd_volt, v_ss_volt=p.v_ss_volt)
     c_l, c_in = conditions.c_load_farad, conditions.c_in_farad
+    def sub(name: str) -> Path | None:
+        return None if workdir is None else Path(workdir) / name
+
     jobs: dict[str, Callable[[], object]] = {
-        "ol": lambda: open_loop(p.opamp, rails, c_load_farad=c_l),
-        "oll": lambda: open_loop(p.opamp, rails, c_load_farad=c_l, r_load_ohm=p.r_f_ohm),
-        "loop": lambda: loop_gain(p, c_in_farad=c_in, c_load_farad=c_l),
-        "iq": lambda: quiescent_current_a(p.opamp, rails),
+        "ol": lambda: open_loop(p.opamp, rails, c_load_farad=c_l, workdir=sub("open_loop")),
+        "oll": lambda: open_loop(p.opamp, rails, c_load_farad=c_l, r_load_ohm=p.r_f_ohm,
+                                 workdir=sub("open_loop_loaded")),
+        "loop": lambda: loop_gain(p, c_in_farad=c_in, c_load_farad=c_l,
+                                  workdir=sub("loop_gain")),
+        "iq": lambda: quiescent_current_a(p.opamp, rails, workdir=sub("quiescent")),
         "slew": lambda: slew_rates(p.opamp, rails, step_volt=conditions.slew_step_volt,
-                                   c_load_farad=c_l),
-        "sweep": lambda: tia_sweep(p),
+                                   c_load_farad=c_l, workdir=sub("slew")),
+        "sweep": lambda: tia_sweep(p, workdir=sub("swing")),
     }
     done = dict(zip(jobs, _parallel(lambda f: f(), list(jobs.values()), workers), strict=True))
     ol, oll, loop, sweep = done["ol"], done["oll"], done["loop"], done["sweep"]
     rise, fall, wave = done["slew"]
-    f_u, _ = ol.crossover()
+    f_u = ol.unity_gain_hz()
     f_c, _ = loop.crossover()
+    fs = p.i_linear_max_a
+    at_fs = _parallel(lambda i: loop_gain(p, c_in_farad=c_in, c_load_farad=c_l, i_in_a=i),
+                      [fs, -fs], workers)
+    pm_worst = min([loop.phase_margin_deg()] + [b.phase_margin_deg() for b in at_fs])
     lo, hi = sweep.swing_volt()
     v_lo, v_hi = p.amplifier.output_range_volt
     mid = int(np.argmin(np.abs(sweep.i_a)))
@@ -493,9 +534,10 @@ def characterise_opamp(p: TIAParams = TRANSISTOR_TIA, *,
             condition=f"open loop, {load} and {p.r_f_ohm:g} ohm (the feedback resistor) to "
                       "mid-rail"),
         fig(quantity="gbw_hz", value=f_u, unit="Hz", analysis=ANALYSES["open_loop"],
-            condition=f"unity-gain frequency, {load}"),
+            condition=f"unity-gain frequency (the highest 0 dB crossing), {load}"),
         fig(quantity="phase_margin_follower_deg", value=ol.phase_margin_deg(), unit="deg",
-            analysis=ANALYSES["open_loop"], condition=f"as a unity-gain follower, {load}"),
+            analysis=ANALYSES["open_loop"],
+            condition=f"as a unity-gain follower, worst 0 dB crossing, {load}"),
         fig(quantity="tia_loop_gain_db", value=loop.dc_db, unit="dB",
             analysis=ANALYSES["loop_gain"],
             condition=f"TIA Rf {p.r_f_ohm:g} ohm || Cf {p.c_f_farad * 1e12:g} pF, "
@@ -504,6 +546,10 @@ def characterise_opamp(p: TIAParams = TRANSISTOR_TIA, *,
             condition="as above"),
         fig(quantity="tia_phase_margin_deg", value=loop.phase_margin_deg(), unit="deg",
             analysis=ANALYSES["loop_gain"], condition="as above"),
+        fig(quantity="tia_phase_margin_worst_deg", value=pm_worst, unit="deg",
+            analysis=ANALYSES["loop_gain"],
+            condition=f"the least over the operating points 0 and +-{fs * 1e6:.4g} uA "
+                      "(full scale) of input current"),
         fig(quantity="slew_rate_rising_v_per_s", value=rise, unit="V/s",
             analysis=ANALYSES["slew"],
             condition=f"follower, {conditions.slew_step_volt:g} V input step, {load}"),
@@ -547,7 +593,9 @@ def tia_mismatch(p: TIAParams = TRANSISTOR_TIA, seeds: Sequence[int] = range(50)
     ``v_out(I)`` gives the transimpedance and the output at 0 A. The offset is
     that output's distance from ``v_ref`` (the held input's offset from ``v_ref``
     equals it, the feedback resistor carrying no current at 0 A); the gain
-    error is ``transimpedance / -r_f - 1``.
+    error is ``(transimpedance + r_f) / r_f`` (the sign convention of
+    ``TiaResult.summary``'s ``gain_rel_error``: positive is a gain below ``r_f``
+    in magnitude).
 
     Returns:
         One row per seed, columns :data:`MISMATCH_COLUMNS`.
@@ -570,12 +618,123 @@ def tia_mismatch(p: TIAParams = TRANSISTOR_TIA, seeds: Sequence[int] = range(50)
         i = res.data.iloc[:, 0].to_numpy()
         slope, v0 = np.polyfit(i, res.v("out"), 1)
         rows.append({"seed": s, "offset_volt": float(v0 - p.v_ref_volt),
-                     "gain_error": float(slope / -p.r_f_ohm - 1.0),
+                     "gain_error": float((slope + p.r_f_ohm) / p.r_f_ohm),
                      "transimpedance_ohm": float(slope)})
     return pd.DataFrame(rows, columns=list(MISMATCH_COLUMNS))
 
 
+# --------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True, kw_only=True)
+class TiaJob:
+    """One characterisation of the TIA front end: the ``[tia]`` section of ``cosim run``
+    and the options of ``cosim characterise tia``.
+
+    Attributes:
+        tolerance: settling band (fraction of the step); 0.1 %.
+        transistor_level: the transistor-level TIA (``circuits.tia.TRANSISTOR_TIA``);
+            False: the macro-model TIA (``DEFAULT_TIA``, the fast option).
+        mismatch_seeds: Monte Carlo seeds of the op-amp's mismatch (0 is none;
+            transistor level only).
+        a_vt_mv_um: Pelgrom A_VT of the Monte Carlo (mV*um); 3.5 assumed typical.
+    """
+
+    tolerance: float = SETTLE_TOLERANCE
+    transistor_level: bool = True
+    mismatch_seeds: int = 0
+    a_vt_mv_um: float = 3.5
+
+    def __post_init__(self) -> None:
+        check_range("tolerance", self.tolerance, 0.0, 0.5, lo_open=True)
+        if not isinstance(self.transistor_level, bool):
+            raise ConfigError(f"transistor_level must be true or false, got "
+                              f"{self.transistor_level!r}")
+        check_int("mismatch_seeds", self.mismatch_seeds, 0, MAX_SEEDS)
+        check_range("a_vt_mv_um", self.a_vt_mv_um, 0.0, 50.0)
+        if self.mismatch_seeds and not self.transistor_level:
+            raise ConfigError("mismatch_seeds needs the transistor-level TIA (the macro-model "
+                              "has no devices to mismatch)")
+
+    def params(self) -> TIAParams:
+        from circuits.tia import DEFAULT_TIA
+
+        return TRANSISTOR_TIA if self.transistor_level else DEFAULT_TIA
+
+
+MAX_SEEDS = 10_000
+"""Most Monte Carlo seeds one characterisation accepts."""
+
+
+@dataclass(frozen=True)
+class TiaResult:
+    """What :func:`run_tia_job` measured.
+
+    Attributes:
+        params: the TIA.
+        dc: its DC figures (``cosim.calibration.tia.dc_model``: gain, offset, input resistance).
+        settling: one row per input range (:func:`settling_table`).
+        responses: the step responses by ``(range, sign)``.
+        sweep: the DC sweep of the default range.
+        mismatch: one row per seed (:func:`tia_mismatch`), or ``None``.
+    """
+
+    params: TIAParams
+    dc: object
+    settling: pd.DataFrame
+    responses: dict
+    sweep: TiaSweep
+    mismatch: pd.DataFrame | None
+
+    def summary(self, tolerance: float) -> dict[str, object]:
+        """The headline figures (JSON-able)."""
+        p, d = self.params, self.dc
+        first = self.settling.iloc[0]
+        out: dict[str, object] = {
+            "amplifier": p.amplifier.describe(),
+            "gain_ohm": float(d.transimpedance_ohm),
+            "gain_rel_error": float((d.transimpedance_ohm + p.r_f_ohm) / p.r_f_ohm),
+            "offset_volt": float(d.v_out0_volt - p.v_ref_volt),
+            "r_in_ohm": float(d.r_in_ohm),
+            "max_nonlinearity_volt": float(d.max_nonlinearity_volt),
+            "i_range_a": float(p.i_linear_max_a),
+            "settle_time_s": float(first["conversion_s"]),
+            "settle_tolerance": tolerance,
+            "energy_per_conversion_j": float(first["energy_per_conversion_j"]),
+            "ranges": self.settling.to_dict(orient="records"),
+        }
+        if self.mismatch is not None:
+            m = self.mismatch
+            out["mismatch"] = {"seeds": int(len(m)),
+                               "offset_mean_volt": float(m["offset_volt"].mean()),
+                               "offset_std_volt": float(m["offset_volt"].std(ddof=1)),
+                               "gain_error_mean": float(m["gain_error"].mean()),
+                               "gain_error_std": float(m["gain_error"].std(ddof=1))}
+        return out
+
+
+def run_tia_job(job: TiaJob, *, workers: int = 2, workdir: Path | None = None,
+                conditions: AmpConditions = DEFAULT_CONDITIONS) -> TiaResult:
+    """DC model, settling and energy per input range, and (with seeds) the offset Monte
+    Carlo of the TIA of ``job``: the one function behind ``cosim characterise tia`` and
+    the ``tia`` stage of ``cosim run``. Runs are kept under ``workdir`` when given."""
+    from cosim.calibration.tia import dc_model
+
+    p = job.params()
+    sub = (lambda name: None) if workdir is None else (lambda name: Path(workdir) / name)
+    dc = dc_model(p, span=0.5)
+    sweep = tia_sweep(p, workdir=sub("dc_sweep"))
+    table, responses = settling_table(input_ranges(p), conditions=conditions, workers=workers,
+                                      tolerance=job.tolerance, workdir=sub("settling"))
+    mc = None
+    if job.mismatch_seeds:
+        mc = tia_mismatch(p, range(job.mismatch_seeds), a_vt_volt_m=job.a_vt_mv_um * 1e-9,
+                          workers=workers)
+    return TiaResult(params=p, dc=dc, settling=table, responses=responses, sweep=sweep,
+                     mismatch=mc)
+
+
 __all__ = ["ANALYSES", "AmpConditions", "Bode", "OpAmpCharacterisation", "SimulationError",
-           "StepResponse", "TiaSweep", "characterise_opamp", "input_ranges", "loop_gain",
-           "open_loop", "settle_time_s", "settling_table", "slew_rates", "step_response",
-           "tia_mismatch", "tia_sweep"]
+           "StepResponse", "TiaJob", "TiaResult", "TiaSweep", "characterise_opamp",
+           "input_ranges", "loop_gain", "open_loop", "run_tia_job", "settle_time_s",
+           "settling_table", "slew_rates", "step_response", "tia_mismatch", "tia_sweep"]

@@ -202,8 +202,11 @@ class VcmacJob:
         transistor_level: regulation amplifiers at transistor level
             (``circuits.vcmac.VCMAC_OTA``); False uses the behavioural ones,
             the fast option (no settling then).
-        settling: also run the input-step transient of every code
-            (:func:`vcmac_settling`); needs ``transistor_level``.
+        settling: also run the input-step transient (:func:`vcmac_settling`) of
+            the codes ``settle_codes``; needs ``transistor_level``.
+        settle_codes: codes whose settling is simulated; default 0, 5, 10, 15
+            (the ends and the two codes of s = 1.5 and 2.0: the settling time
+            varies little with the code), ``cosim characterise vcmac`` runs all 16.
     """
 
     points: int = DEFAULT_POINTS
@@ -211,9 +214,14 @@ class VcmacJob:
     mismatch_seed: int = 0
     transistor_level: bool = True
     settling: bool = True
+    settle_codes: tuple[int, ...] = (0, 5, 10, 15)
 
     def __post_init__(self) -> None:
         check_int("points", self.points, 2, 100_000)
+        if not self.settle_codes:
+            raise ConfigError("settle_codes is empty; give at least one switch code 0..15")
+        for c in self.settle_codes:
+            check_code(c)
         check_range("a_vt_mv_um", self.a_vt_mv_um, 0.0, 100.0)
         check_int("mismatch_seed", self.mismatch_seed, 0, 2**63 - 1)
         for name in ("transistor_level", "settling"):

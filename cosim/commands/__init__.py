@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cosim.commands.characterise import characterise_command
 from cosim.commands.haq import haq_command, sweep_group
 from cosim.commands.mvm import mvm_command
 from cosim.commands.netlist import netlist_group
@@ -21,6 +22,7 @@ COMMANDS: list[click.Command] = [
     simulate_command,
     waves_command,
     vcmac_command,
+    characterise_command,
     mvm_command,
     haq_command,
     field_group,
