@@ -218,9 +218,13 @@ class VcmacJob:
 
     def __post_init__(self) -> None:
         check_int("points", self.points, 2, 100_000)
-        if not self.settle_codes:
+        # a list given on the command line (--set vcmac.settle_codes=0,5) arrives as text
+        codes = tuple(int(c) if isinstance(c, str) and c.strip().isdigit() else c
+                      for c in self.settle_codes)
+        object.__setattr__(self, "settle_codes", codes)
+        if not codes:
             raise ConfigError("settle_codes is empty; give at least one switch code 0..15")
-        for c in self.settle_codes:
+        for c in codes:
             check_code(c)
         check_range("a_vt_mv_um", self.a_vt_mv_um, 0.0, 100.0)
         check_int("mismatch_seed", self.mismatch_seed, 0, 2**63 - 1)

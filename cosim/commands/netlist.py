@@ -78,22 +78,29 @@ def crossbar_command(settings: tuple[str, ...], out: Path, as_json: bool, rows: 
 
 @netlist_group.command("tia")
 @_common
-def tia_command(settings: tuple[str, ...], out: Path, as_json: bool) -> None:
+@click.option("--transistor", is_flag=True,
+              help="The transistor-level op-amp (circuits.tia.TRANSISTOR_TIA) instead of the "
+                   "macro-model; --set opamp.<field>=... sets its devices.")
+def tia_command(settings: tuple[str, ...], out: Path, as_json: bool, transistor: bool) -> None:
     """The stand-alone TIA test bench."""
-    from circuits.tia import TIAParams, tia
+    from circuits.tia import TRANSISTOR_TIA, TIAParams, tia
 
-    params = build_params(TIAParams, settings)
+    params = build_params(TIAParams, settings, base=TRANSISTOR_TIA if transistor else None)
     check_writable_output(out, "netlist file")
     _write(tia(params), out, as_json)
 
 
 @netlist_group.command("vcmac")
 @_common
-def vcmac_command(settings: tuple[str, ...], out: Path, as_json: bool) -> None:
+@click.option("--transistor", is_flag=True,
+              help="Transistor-level regulation amplifiers (circuits.vcmac.VCMAC_OTA); "
+                   "--set amp.<field>=... sets their devices.")
+def vcmac_command(settings: tuple[str, ...], out: Path, as_json: bool, transistor: bool) -> None:
     """A VCMAC chain (set n_columns, code, ...)."""
-    from circuits.vcmac import VCMACParams, vcmac_chain
+    from circuits.vcmac import VCMAC_OTA, VCMACParams, vcmac_chain
 
-    params = build_params(VCMACParams, settings)
+    params = build_params(VCMACParams, settings,
+                          base=VCMACParams(amp=VCMAC_OTA) if transistor else None)
     check_writable_output(out, "netlist file")
     _write(vcmac_chain(params), out, as_json)
 
@@ -177,12 +184,15 @@ def check_crossbar_size(rows: int, cols: int, differential: bool, cell: str) -> 
     check_memory(what, text * GENERATE_BYTES_PER_TEXT_BYTE, hint="use fewer --rows or --cols")
 
 
-def build_params(cls: type, settings: tuple[str, ...]) -> Any:
-    """An instance of parameter dataclass ``cls`` with ``settings`` applied to its defaults."""
-    return cls(**parse_settings(cls, settings))
+def build_params(cls: type, settings: tuple[str, ...], *, base: Any = None) -> Any:
+    """An instance of parameter dataclass ``cls`` with ``settings`` applied to its defaults
+    (or to ``base``, an instance of ``cls``)."""
+    if base is None:
+        return cls(**parse_settings(cls, settings))
+    return dataclasses.replace(base, **parse_settings(cls, settings, base=base))
 
 
-def parse_settings(cls: type, settings: tuple[str, ...]) -> dict[str, Any]:
+def parse_settings(cls: type, settings: tuple[str, ...], *, base: Any = None) -> dict[str, Any]:
     """Turn ``("name=value", "nested.field=value")`` into keyword arguments of ``cls``.
 
     Raises:
@@ -194,10 +204,21 @@ def parse_settings(cls: type, settings: tuple[str, ...]) -> dict[str, Any]:
         if not sep or not name.strip():
             raise ConfigError(f"--set takes NAME=VALUE, got {item!r}")
         flat[name.strip()] = value.strip()
-    return _kwargs(cls, flat, prefix="")
+    return _kwargs(cls, flat, prefix="", base=base)
 
 
-def _kwargs(cls: type, flat: dict[str, str], prefix: str) -> dict[str, Any]:
+def _dataclass_of(hint: Any) -> Any:
+    """The dataclass of a field's type hint: itself, or the one of ``X | None``."""
+    if dataclasses.is_dataclass(hint):
+        return hint
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        inner = [a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)]
+        if len(inner) == 1:
+            return inner[0]
+    return None
+
+
+def _kwargs(cls: type, flat: dict[str, str], prefix: str, base: Any = None) -> dict[str, Any]:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
@@ -214,12 +235,15 @@ def _kwargs(cls: type, flat: dict[str, str], prefix: str) -> dict[str, Any]:
         else:
             kwargs[head] = parse_value(prefix + head, value, hints[head])
     for head, sub in nested.items():
-        sub_cls = hints[head]
-        if not dataclasses.is_dataclass(sub_cls):
+        sub_cls = _dataclass_of(hints[head])
+        if sub_cls is None:
             raise ConfigError(f"{prefix + head} has no fields to set")
-        base = kwargs.get(head, fields[head].default)
+        current = kwargs.get(head, getattr(base, head) if base is not None
+                             else fields[head].default)
+        if current is None:  # an optional group that is off: start from its defaults
+            current = sub_cls()
         sub_kwargs = _kwargs(sub_cls, sub, prefix=f"{prefix}{head}.")
-        kwargs[head] = dataclasses.replace(base, **sub_kwargs)
+        kwargs[head] = dataclasses.replace(current, **sub_kwargs)
     return kwargs
 
 
