@@ -102,7 +102,8 @@ def test_unknown_stage_is_refused(tmp_path):
     assert "unknown stage 'haqq'" in result.output
 
 
-QUICK = ["--set", "vcmac.points=12", "--set", "vcmac.settle_codes=5", "--set", "haq.read_cycles=5", "--set", "haq.n_vectors=20",
+QUICK = ["--set", "vcmac.points=12", "--set", "vcmac.settle_codes=5",
+         "--set", "haq.read_cycles=5", "--set", "haq.n_vectors=20",
          "--set", "haq.n_outputs=8", "--set", "haq.vector_length=40",
          "--set", "report.simulate=false", "--no-progress"]
 
