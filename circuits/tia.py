@@ -2,10 +2,16 @@
 
 One TIA holds its input node at ``v_ref_volt`` and turns the current flowing
 into that node into a voltage: ``V_out = V_ref - I * r_f_ohm`` (plus the
-op-amp's offset and finite-gain error). The op-amp is the ``opamp`` macro-model
-of ``device_models/opamp.lib`` (finite gain, one dominant pole, slew rate,
-smooth output clamp, offset, output resistance); its header says where each
-default figure comes from.
+op-amp's offset and finite-gain error). The op-amp is one of two objects
+(``TIAParams.amplifier``): by default the ``opamp`` macro-model of
+``device_models/opamp.lib`` (finite gain, one dominant pole, slew rate,
+smooth output clamp, offset, output resistance; its header says where each
+default figure comes from), the fast option; with ``TIAParams.opamp`` the
+two-stage Miller op-amp of ``circuits.opamp`` at transistor level, on the
+rails ``v_dd_volt``/``v_ss_volt`` (:data:`TRANSISTOR_TIA`; its figures are
+measured, ``cosim characterise amp``). The rest of this docstring describes
+the macro-model TIA; the transistor-level one has the same element names for
+the reference, the feedback and the rails.
 
 Circuit of one instance named ``<name>`` (``tia_readout_lines``)::
 
