@@ -207,6 +207,12 @@ class TIAParams:
         """Model files in ``device_models/`` a netlist holding this TIA includes."""
         return self.amplifier.models
 
+    def _macro_only(self, name: str) -> None:
+        if self.opamp is not None:
+            raise ConfigError(f"TIAParams.{name} is the macro-model's closed form; a "
+                              "transistor-level TIA's is measured "
+                              "(cosim.calibration.tia.measured_model)")
+
     @property
     def a0(self) -> float:
         """Open-loop DC gain (V/V)."""
@@ -232,23 +238,27 @@ class TIAParams:
     def r_in_ohm(self) -> float:
         """DC input resistance at the held node (ohm): ``(r_f + r_out) / (1 + a0)``
         (module docstring)."""
+        self._macro_only("r_in_ohm")
         return (self.r_f_ohm + self.r_out_ohm) / (1.0 + self.a0)
 
     @property
     def v_in0_volt(self) -> float:
         """Voltage of the held node at zero input current (V):
         ``(v_mid + a0 (v_ref + v_os)) / (1 + a0)`` (module docstring)."""
+        self._macro_only("v_in0_volt")
         return (self.v_mid_volt + self.a0 * (self.v_ref_volt + self.v_os_volt)) / (1.0 + self.a0)
 
     @property
     def transimpedance_ohm(self) -> float:
         """DC slope ``dV_out / dI`` inside the linear range (ohm): ``-(r_f - r_in)``."""
+        self._macro_only("transimpedance_ohm")
         return -(self.r_f_ohm - self.r_in_ohm)
 
     @property
     def n1_linear_volt(self) -> tuple[float, float]:
         """Range of the op-amp's internal node ``n1 = V_out - I r_out`` inside which the
         output is linear (V): ``LINEAR_MARGIN_KNEES`` knees inside each swing limit."""
+        self._macro_only("n1_linear_volt")
         margin = LINEAR_MARGIN_KNEES * self.v_knee_volt
         return self.v_out_min_volt + margin, self.v_out_max_volt - margin
 

@@ -327,3 +327,23 @@ def test_characterise_tia_macro_cli_is_the_fast_option(tmp_path) -> None:
     assert len(obj["ranges"]) == 5 and obj["settle_time_s"] > 0
     assert obj["assumed_before"]["conversion_s"] == 100e-9
     assert (out / "tia_step.svg").is_file() and (out / "tia_settling.csv").is_file()
+
+
+@pytest.mark.ngspice
+def test_characterise_vcmac_macro_cli_writes_ratios_without_settling(tmp_path) -> None:
+    import json
+
+    out = tmp_path / "v"
+    r = CliRunner().invoke(main, ["characterise", "vcmac", "--amplifier", "macro", "--points",
+                                  "3", "--json", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    obj = json.loads(r.stdout)
+    assert obj["amplifiers"] == "behavioural" and len(obj["codes"]) == 16
+    assert "settling" not in obj and (out / "vcmac_ratios.csv").is_file()
+
+
+def test_macro_only_closed_forms_refuse_a_transistor_level_tia() -> None:
+    assert DEFAULT_TIA.r_in_ohm == pytest.approx(900 / 10001)
+    for name in ("r_in_ohm", "v_in0_volt", "transimpedance_ohm", "n1_linear_volt"):
+        with pytest.raises(ConfigError, match="measured_model"):
+            getattr(TRANSISTOR_TIA, name)
