@@ -8,6 +8,16 @@ looked up when a run starts, never at import time.
 We run ngspice in batch mode (``ngspice -b -r out.raw deck.cir``) rather than
 through PySpice's shared-library mode: see ``benchmarks/bench_runner.py`` and
 the README for the measurement behind that choice.
+
+One thread per ngspice process. ngspice 39 as Debian builds it evaluates
+BSIM3/BSIM4 devices with OpenMP on ``num_threads`` threads (2 by default,
+whatever ``OMP_NUM_THREADS`` says), whose waiting threads spin: two such runs
+side by side on 2 shared cores took 7-10 s each where they take 0.27 s with one
+thread (a 16-device transistor-level TIA transient; ``docs/measurements/
+amplifiers.md``). So the runner writes its own ``.spiceinit`` holding ``set
+num_threads=1`` into each run folder that has none (ngspice reads it from its
+working folder at start-up); parallelism comes from running several ngspice
+processes (``run_many``).
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ from circuits.rawfile import read_raw
 
 LOG_TAIL_LINES = 25
 DEFAULT_TIMEOUT_S = 600.0
+SPICEINIT = "set num_threads=1\n"
+"""The ``.spiceinit`` the runner writes into a run folder (module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +162,9 @@ def _run_deck(deck: Path, timeout_s: float) -> SimResult:
     log_path = folder / "ngspice.log"
     raw.unlink(missing_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    init = folder / ".spiceinit"
+    if not init.exists():
+        init.write_text(SPICEINIT)
     cmd = [ngspice_executable(), "-b", "-r", raw.name, deck.name]
     try:
         proc = subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True,

@@ -322,9 +322,9 @@ SETTLE_TOLERANCE = 1e-3
 SETTLE_STEP = InputStep(i_from_a=0.1e-6, i_to_a=1e-6, delay_s=0.5e-6)
 """The input step of the settling transient: 0.1 -> 1 uA (a decade of NF paper Fig. 3d's
 range, ending at the chain's 1 uA per column) at 0.5 us."""
-SETTLE_WINDOW_S = 8e-6
+SETTLE_WINDOW_S = 6e-6
 """Length of the settling transient (s)."""
-SETTLE_POINTS = 500
+SETTLE_POINTS = 400
 """Largest time step of the settling transient: the window over this many (s)."""
 SETTLING_COLUMNS = ("code", "nominal", "settle_s", "overshoot", "final_ratio", "rel_error",
                     "i_supply_a")
