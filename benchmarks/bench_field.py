@@ -57,16 +57,16 @@ def main() -> None:
     from cosim.engine.options import SimOptions
     from cosim.hardware.presets import preset
     from cosim.workloads.field.encoder import EncoderConfig
-    from cosim.workloads.field.field import NeuralFieldConfig, run_neural_field
+    from cosim.workloads.field.field import FieldConfig, run_field
     from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
 
-    cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom),
+    cfg = FieldConfig(phantom_shape=parse_shape(a.phantom),
                             encoder=EncoderConfig(kind=a.encoding, sigma=a.sigma),
                             mlp=WIDE if a.wide else PAPER_MLP,
                             weight_scaling=a.weight_scaling,
                             training=TrainConfig(steps=a.steps, batch=a.batch))
     t0 = time.perf_counter()
-    r = run_neural_field(cfg, preset("paper"), SimOptions(backend=a.backend))
+    r = run_field(cfg, preset("paper"), SimOptions(backend=a.backend))
     total = time.perf_counter() - t0
     s = r.summary()
     out = {k: s[k] for k in s if k.startswith(("psnr", "ssim"))}
@@ -77,9 +77,9 @@ def main() -> None:
                steps=cfg.training.steps, batch=cfg.training.batch,
                weights=s["weights"], voxels=s["voxels"], weight_scaling=a.weight_scaling)
     if a.out:
-        from cosim.outputs.field import write_neural_field
+        from cosim.outputs.field import write_field
 
-        write_neural_field(r, a.out)
+        write_field(r, a.out)
     print(json.dumps(out, indent=2))
 
 

@@ -67,7 +67,7 @@ def main() -> None:
     from cosim.engine.options import SimOptions
     from cosim.hardware.presets import load_hardware
     from cosim.workloads.field.field import (
-        NeuralFieldConfig,
+        FieldConfig,
         deploy_field,
         forward_voxels,
         hardware_text,
@@ -75,7 +75,7 @@ def main() -> None:
     )
     from cosim.workloads.field.mlp import init_params
 
-    cfg = NeuralFieldConfig(phantom_shape=parse_shape(a.phantom), eval_chunk=a.chunk)
+    cfg = FieldConfig(phantom_shape=parse_shape(a.phantom), eval_chunk=a.chunk)
     hardware, sim = load_hardware(a.hardware), SimOptions(backend=a.backend)
     t0 = time.perf_counter()
     prep = prepare(cfg, hardware, sim)

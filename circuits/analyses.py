@@ -1,4 +1,4 @@
-"""Analyses the runner can perform: operating point, DC sweep, transient."""
+"""Analyses the runner can perform: operating point, DC sweep, transient, AC sweep."""
 
 from __future__ import annotations
 
@@ -64,4 +64,35 @@ class Tran:
         return f".tran {num(self.step_s)} {num(self.stop_s)} 0 {num(self.step_s)}"
 
 
-Analysis = Op | DC | Tran
+@dataclass(frozen=True, kw_only=True)
+class AC:
+    """Small-signal AC sweep, log-spaced (``.ac dec``).
+
+    The circuit is linearised at its operating point; sources with an ``AC``
+    magnitude drive it. Results are complex (``SimResult.data`` columns hold
+    complex numbers; the sweep column is ``frequency [Hz]``).
+
+    Attributes:
+        points_per_decade: frequencies per decade (>= 1).
+        f_start_hz: first frequency (Hz), > 0.
+        f_stop_hz: last frequency (Hz), > ``f_start_hz``.
+    """
+
+    points_per_decade: int
+    f_start_hz: float
+    f_stop_hz: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.points_per_decade, bool) or not isinstance(self.points_per_decade, int) \
+                or not 1 <= self.points_per_decade <= 10_000:
+            raise ConfigError(f"AC points per decade must be an integer in [1, 10000], "
+                              f"got {self.points_per_decade!r}")
+        if not (0 < self.f_start_hz < self.f_stop_hz <= 1e15):
+            raise ConfigError(f"AC sweep needs 0 < start < stop <= 1e15 Hz, got "
+                              f"{self.f_start_hz!r} -> {self.f_stop_hz!r}")
+
+    def line(self) -> str:
+        return f".ac dec {self.points_per_decade} {num(self.f_start_hz)} {num(self.f_stop_hz)}"
+
+
+Analysis = Op | DC | Tran | AC

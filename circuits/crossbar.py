@@ -74,7 +74,6 @@ from circuits.devices import ACCESS_45NM, TAOX_40NM, AccessParams, RRAMParams
 from circuits.errors import ConfigError, check_choice, check_range
 from circuits.netlist import Netlist, num
 from circuits.tia import DEFAULT_TIA, TIAParams, tia_readout_lines
-from circuits.tia import MODEL_FILE as TIA_MODEL_FILE
 
 READOUTS = ("virtual_ground", "tia")
 MAX_DIM = 4096
@@ -391,7 +390,7 @@ def _models(p: CrossbarParams) -> tuple[str, ...]:
     if p.cell.access_transistor:
         models.append(NMOS_CARDS[p.access.model][0])
     if p.readout == "tia":
-        models.append(TIA_MODEL_FILE)
+        models += [m for m in p.tia.models if m not in models]
     return tuple(models)
 
 

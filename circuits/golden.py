@@ -56,6 +56,27 @@ def tia_default() -> Netlist:
     return tia(TIAParams())
 
 
+def tia_transistor() -> Netlist:
+    """The TIA bench with the transistor-level op-amp (``TRANSISTOR_TIA``) and its default step."""
+    from circuits.tia import TRANSISTOR_TIA, tia
+
+    return tia(TRANSISTOR_TIA)
+
+
+def opamp_open_loop() -> Netlist:
+    """The op-amp's open-loop bench (``circuits.opamp.opamp_open_loop``), 0.5 pF load."""
+    from circuits.opamp import opamp_open_loop
+
+    return opamp_open_loop(c_load_farad=0.5e-12)
+
+
+def vcmac_stage_transistor() -> Netlist:
+    """The VCMAC stage bench with transistor-level regulation amplifiers and its input step."""
+    from circuits.vcmac import VCMAC_OTA, InputStep, VCMACParams, vcmac_stage
+
+    return vcmac_stage(VCMACParams(amp=VCMAC_OTA), step=InputStep())
+
+
 def vcmac_chain_3() -> Netlist:
     """A VCMAC chain of 3 columns at the default switch code."""
     from circuits.vcmac import VCMACParams, vcmac_chain
@@ -66,6 +87,9 @@ def vcmac_chain_3() -> Netlist:
 GOLDEN: dict[str, Callable[[], Netlist]] = {
     "crossbar_4x4_1t1r": crossbar_4x4_1t1r,
     "tia": tia_default,
+    "tia_transistor": tia_transistor,
+    "opamp_open_loop": opamp_open_loop,
+    "vcmac_stage_transistor": vcmac_stage_transistor,
     "vcmac_chain_3": vcmac_chain_3,
 }
 

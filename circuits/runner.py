@@ -8,6 +8,15 @@ looked up when a run starts, never at import time.
 We run ngspice in batch mode (``ngspice -b -r out.raw deck.cir``) rather than
 through PySpice's shared-library mode, which is no faster where it matters
 (``benchmarks/bench_runner.py``; figures in ``docs/measurements/circuits.md``).
+
+One thread per ngspice process. ngspice 39 as Debian builds it evaluates
+BSIM3/BSIM4 devices with OpenMP on ``num_threads`` threads (2 by default,
+whatever ``OMP_NUM_THREADS`` says), whose waiting threads spin, so two runs side
+by side on 2 shared cores slow each other many times over
+(``docs/measurements/amplifiers.md``). So the runner writes its own
+``.spiceinit`` holding ``set num_threads=1`` into each run folder that has none
+(ngspice reads it from its working folder at start-up); parallelism comes from
+running several ngspice processes (``run_many``).
 """
 
 from __future__ import annotations
@@ -40,6 +49,8 @@ KEPT_LOG_BYTES = 64 * 2**10
 """After a run is stopped for its size or time, the log keeps only its last this many bytes."""
 POLL_S = 0.05
 """How often a running ngspice's output sizes are looked at (s)."""
+SPICEINIT = "set num_threads=1\n"
+"""The ``.spiceinit`` the runner writes into a run folder (module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,9 @@ def _run_deck(deck: Path, timeout_s: float, max_output_bytes: int) -> SimResult:
     log_path = folder / "ngspice.log"
     raw.unlink(missing_ok=True)
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    init = folder / ".spiceinit"
+    if not init.exists():
+        init.write_text(SPICEINIT)
     cmd = [ngspice_executable(), "-b", "-r", raw.name, deck.name]
     with open(log_path, "wb") as log_file:
         try:

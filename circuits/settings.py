@@ -99,6 +99,8 @@ def _kwargs(cls: type, flat: dict[str, str], prefix: str, base: Any = None) -> d
             kwargs[head] = current
             if not sub:
                 continue
+        if current is None and _dataclass_of(hints[head]) is not None:
+            current = _dataclass_of(hints[head])()  # an optional group that is off
         if not dataclasses.is_dataclass(current):
             raise ConfigError(f"{prefix + head} has no fields to set")
         sub_kwargs = _kwargs(type(current), sub, prefix=f"{prefix}{head}.", base=current)

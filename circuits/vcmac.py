@@ -47,9 +47,22 @@ the SPICE multiplier ``m``):
   column's input node is the output node, held at v_ref by the source
   ``Vout`` whose current is measured.
 
-The amplifiers are behavioural (``vcmac_amp``: DC gain ``amp_a0``, a tanh
-output swing between ``amp_v_out_min_volt`` and ``amp_v_out_max_volt``, no
-dynamics), written into the netlist. The project's op-amp macro-model
+**Regulation amplifiers.** With ``VCMACParams.amp`` (an
+:class:`circuits.opamp.OTAParams`) each of the three is a five-transistor OTA
+in the FreePDK45 cards with its own reference current: PMOS input pair for
+the two that drive NMOS gates (``a``, ``c``), NMOS input pair
+(``OTAParams.nmos_input``) for the one that drives the PMOS mirror's gate
+near VDD (``b``); named ``<X>ota<k><a|b|c>_<role>``, compensated by a capacitor
+``c_comp_farad`` in series with ``r_comp_ohm`` from its output (the gate it
+drives) to the node it holds (``Cc<k><a|b|c>``, ``Rc<k><a|b|c>``): the
+regulated transistor then has a Miller capacitor across it, which splits the
+loop's two poles (the gate node and the high-impedance held node) so that
+each loop settles in transient; its supply current flows from ``Vdd``. The
+transistor-level chain converges in ngspice 39 transients
+(``cosim.calibration.vcmac.settling``). Without it (``amp = None``) the amplifiers are
+behavioural (``vcmac_amp``: DC gain ``amp_a0``, a tanh output swing between
+``amp_v_out_min_volt`` and ``amp_v_out_max_volt``, no dynamics, no supply
+current), written into the netlist: the fast option for DC sweeps. The project's op-amp macro-model
 (``device_models/opamp.lib``) was tried in their place: in these three high-gain
 loops its 5 mV output-clamp knee made ngspice fall back to gmin and source
 stepping at many sweep points (minutes per sweep instead of well under a
@@ -80,11 +93,17 @@ instance ``<name>_<i>`` (no ``m``) with its own threshold shift ``delvto``
 drawn from ``N(0, A_VT / sqrt(W L))`` (Pelgrom's law) by
 :func:`mismatch_shifts_volt` with ``numpy.random.default_rng(mismatch_seed)``.
 The switches and the dump sink carry no ratio-setting current mismatch and
-keep ``m``. With ``a_vt_volt_m = 0`` (the default) the text is unchanged.
+keep ``m``. With transistor-level amplifiers, the input pair and mirror of
+each of the three OTAs of every column get their own shifts too (sigma from
+each device's own area), drawn after the mirror devices' from the same
+generator (:func:`amp_shifts_volt`), so the mirror shifts of a seed are the
+same with either kind of amplifier. With ``a_vt_volt_m = 0`` (the default)
+the text is unchanged.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,6 +114,7 @@ import numpy as np
 from circuits.analyses import DC
 from circuits.errors import ConfigError, check_int, check_range
 from circuits.netlist import Netlist, num
+from circuits.opamp import OTAParams, ota_lines
 
 MODEL_FILES = ("freepdk45_nom.lib",)
 """Model files in ``device_models/`` a VCMAC netlist includes."""
@@ -127,6 +147,13 @@ MAX_A_VT_VOLT_M = 50e-9
 """Largest accepted A_VT (V*m), 50 mV*um (micron-era CMOS is about 10-30 mV*um)."""
 MAX_MISMATCH_SEED = 2**63 - 1
 """Largest accepted ``mismatch_seed``."""
+
+
+VCMAC_OTA = OTAParams(w_in_um=1.0, l_in_um=0.2, i_bias_a=2e-9)
+"""The regulation amplifier of the transistor-level VCMAC: a five-transistor OTA with
+1 um x 0.2 um inputs (small: the thin oxide's gate tunnelling at the held nodes costs
+ratio at 0.1 uA in proportion to the gate area) and a 2 nA reference, the rest of its
+bias adaptive (``VCMACParams.bias_copy_w_um``)."""
 
 
 def check_code(code: int) -> int:
@@ -188,6 +215,19 @@ class VCMACParams:
             its own ``delvto`` from ``N(0, a_vt_volt_m / sqrt(W L))``.
         mismatch_seed: seed of ``numpy.random.default_rng`` for the threshold
             shifts (>= 0); ignored when ``a_vt_volt_m`` is 0.
+        amp: the regulation amplifiers at transistor level (module docstring), or
+            ``None`` (default) for the behavioural ``vcmac_amp`` (``amp_a0`` ..).
+        c_comp_farad: compensation capacitor of each transistor-level loop,
+            from the amplifier's output to the node it holds (F); 0.2 pF, chosen
+            by loop-gain measurement (``cosim characterise vcmac``).
+        r_comp_ohm: resistor in series with ``c_comp_farad`` (ohm); 0 is none.
+        bias_copy_w_um: width of the adaptive-bias devices (um; 0 is none): each
+            amplifier's tail gets, beside its own reference current, the current
+            of a copy of the column's devices (a PMOS on the mirror gate for
+            ``a`` and ``c``, an NMOS on the input gate for ``b``, at their
+            lengths), so every loop's amplifier transconductance scales with the
+            column current as the regulated transistor's does, and the loops
+            keep their phase margin over 0.1-10 uA; 0.5 um, chosen by measurement.
     """
 
     n_columns: int = 1
@@ -207,6 +247,10 @@ class VCMACParams:
     i_in_a: float = 1e-6
     a_vt_volt_m: float = 0.0
     mismatch_seed: int = 0
+    amp: OTAParams | None = None
+    c_comp_farad: float = 0.2e-12
+    r_comp_ohm: float = 0.0
+    bias_copy_w_um: float = 0.5
 
     def __post_init__(self) -> None:
         if isinstance(self.n_columns, bool) or not isinstance(self.n_columns, int):
@@ -235,6 +279,12 @@ class VCMACParams:
         check_range("i_in_a", self.i_in_a, 0.0, MAX_CURRENT_A)
         check_range("a_vt_volt_m", self.a_vt_volt_m, 0.0, MAX_A_VT_VOLT_M)
         check_int("mismatch_seed", self.mismatch_seed, 0, MAX_MISMATCH_SEED)
+        if self.amp is not None and not isinstance(self.amp, OTAParams):
+            raise ConfigError(f"amp must be a circuits.opamp.OTAParams or None, got "
+                              f"{type(self.amp).__name__}")
+        check_range("c_comp_farad", self.c_comp_farad, 0.0, 1e-9)
+        check_range("r_comp_ohm", self.r_comp_ohm, 0.0, 1e9)
+        check_range("bias_copy_w_um", self.bias_copy_w_um, 0.0, 100.0)
 
     @property
     def amp_v_max_volt(self) -> float:
@@ -266,6 +316,22 @@ class VCMACParams:
         sp = self.sigma_vt_volt(self.pmos_w_um, self.pmos_l_um)
         return (("MNin", self.units(1.0), sn), ("MNs", 1, sn), ("MPr", 1, sp),
                 *((f"MPo{j}", self.units(w), sp) for j, w in enumerate(STAGE_WEIGHTS)))
+
+
+AMPS = ("a", "b", "c")
+"""The three regulation amplifiers of a column: input node, mirror reference, dump node."""
+
+
+def amp_shifts_volt(p: VCMACParams, n_columns: int) -> np.ndarray:
+    """Threshold shifts (V) of M1-M4 of each transistor-level amplifier, shape
+    ``(n_columns, 3, 4)`` (amplifiers ``a, b, c``), drawn from ``default_rng(p.mismatch_seed)``
+    after the draw of :func:`mismatch_shifts_volt`; zeros without mismatch or amplifiers."""
+    if p.amp is None or p.a_vt_volt_m == 0:
+        return np.zeros((n_columns, len(AMPS), 4))
+    rng = np.random.default_rng(p.mismatch_seed)
+    rng.standard_normal((n_columns, sum(m for _, m, _ in p.mismatch_groups())))
+    sigma = np.asarray(dataclasses.replace(p.amp, a_vt_volt_m=p.a_vt_volt_m).sigma_vt_volt())
+    return rng.standard_normal((n_columns, len(AMPS), 4)) * sigma
 
 
 def mismatch_shifts_volt(p: VCMACParams, n_columns: int) -> np.ndarray:
@@ -327,7 +393,41 @@ class CurrentSweep:
         return math.log(self.i_hi_a / self.i_lo_a) / (self.points - 1)
 
 
-def vcmac_stage(p: VCMACParams, *, sweep: CurrentSweep | None = None) -> Netlist:
+@dataclass(frozen=True, kw_only=True)
+class InputStep:
+    """A step of the stage bench's input current, for a transient.
+
+    ``Iin`` is written ``DC i_from_a PULSE(i_from_a i_to_a delay_s edge_s edge_s 1 2)``:
+    the operating point sees ``i_from_a``, a transient the step at ``delay_s``.
+
+    Attributes:
+        i_from_a: current before the step (A); 0.1 uA, the low end of NF paper Fig. 3d.
+        i_to_a: current after it (A); 1 uA, ``VCMACParams.i_in_a``'s default.
+        delay_s: time of the step (s).
+        edge_s: its rise time (s).
+    """
+
+    i_from_a: float = 0.1e-6
+    i_to_a: float = 1e-6
+    delay_s: float = 1e-6
+    edge_s: float = 1e-9
+
+    def __post_init__(self) -> None:
+        check_range("i_from_a", self.i_from_a, 0.0, MAX_CURRENT_A)
+        check_range("i_to_a", self.i_to_a, 0.0, MAX_CURRENT_A)
+        if self.i_to_a == self.i_from_a:
+            raise ConfigError(f"the input step must change the current; both are "
+                              f"{self.i_to_a:g} A")
+        check_range("delay_s", self.delay_s, 0.0, 1.0)
+        check_range("edge_s", self.edge_s, 0.0, 1e-3, lo_open=True)
+
+    def source_text(self) -> str:
+        a, b, e = num(self.i_from_a), num(self.i_to_a), num(self.edge_s)
+        return f"DC {a} PULSE({a} {b} {num(self.delay_s)} {e} {e} 1 2)"
+
+
+def vcmac_stage(p: VCMACParams, *, sweep: CurrentSweep | None = None,
+                step: InputStep | None = None) -> Netlist:
     """Bench of one VCMAC stage: input current into the held node, output into ``Vout``.
 
     The input current flows from source ``Iin`` (DC ``p.i_in_a``) through the
@@ -340,9 +440,15 @@ def vcmac_stage(p: VCMACParams, *, sweep: CurrentSweep | None = None) -> Netlist
         sweep: to sweep the input current, a :class:`CurrentSweep`: ``Iin`` is
             then replaced by the behavioural source ``Bin`` driven by ``Vlog``
             (DC 0), and ``sweep.analysis()`` is the ``.dc`` line to run.
+        step: for a transient, an :class:`InputStep` carried by ``Iin`` (it
+            replaces ``p.i_in_a``); not with ``sweep``.
     """
+    if sweep is not None and step is not None:
+        raise ConfigError("give the stage bench a current sweep or a current step, not both")
     lines = _header(p, "VCMAC stage bench")
-    if sweep is None:
+    if step is not None:
+        lines.append(f"Iin 0 nin {step.source_text()}")
+    elif sweep is None:
         lines.append(f"Iin 0 nin DC {num(p.i_in_a)}")
     else:
         lines.append(f"{LOG_SWEEP_SOURCE} lsw 0 DC 0")
@@ -366,9 +472,11 @@ def vcmac_chain(p: VCMACParams, currents_a: Sequence[float] | None = None) -> Ne
 
     The inputs are DC sources (non-zero by default), so ``.op`` gives the sum
     and a ``.dc`` sweep of ``Iin<k>`` ramps the output with slope
-    ``s**(n-1-k)``. There is no transient stimulus: the regulation amplifiers
-    have no dynamics, and a PWL ramp under ``.tran`` rings at milliamperes in
-    ngspice 39 (tried with a 10 ns ramp of 0.1 -> 1 uA).
+    ``s**(n-1-k)``. There is no transient stimulus. With the behavioural
+    amplifiers (``p.amp = None``) the chain has no dynamics, and a PWL ramp
+    under ``.tran`` rings at milliamperes in ngspice 39 (tried with a 10 ns
+    ramp of 0.1 -> 1 uA); with the transistor-level ones it settles
+    (the stage bench's :class:`InputStep`).
 
     Args:
         p: the parameters.
@@ -396,12 +504,17 @@ def _header(p: VCMACParams, what: str) -> list[str]:
     bits = code_bits(p.code)
     mid = (p.amp_v_max_volt + p.amp_v_out_min_volt) / 2
     half = (p.amp_v_max_volt - p.amp_v_out_min_volt) / 2
-    lines = [
-        f"* {what}: code {p.code} = C4 C3 C2 C1 {' '.join(map(str, bits))}",
-        "* regulation amplifier: DC gain amp_a0, tanh output swing (memoryless, DC only)",
-        ".subckt vcmac_amp inp inn out",
-        f"Bamp out 0 V={num(mid)}+{num(half)}*tanh({num(p.amp_a0 / half)}*(v(inp)-v(inn)))",
-        ".ends vcmac_amp",
+    lines = [f"* {what}: code {p.code} = C4 C3 C2 C1 {' '.join(map(str, bits))}"]
+    if p.amp is None:
+        lines += [
+            "* regulation amplifier: DC gain amp_a0, tanh output swing (memoryless, DC only)",
+            ".subckt vcmac_amp inp inn out",
+            f"Bamp out 0 V={num(mid)}+{num(half)}*tanh({num(p.amp_a0 / half)}*(v(inp)-v(inn)))",
+            ".ends vcmac_amp",
+        ]
+    else:
+        lines.append("* regulation amplifiers: five-transistor OTAs (circuits.opamp.ota_lines)")
+    lines += [
         f"Vdd vdd 0 DC {num(p.vdd_volt)}",
         f"Vref vref 0 DC {num(p.v_ref_volt)}",
     ]
@@ -422,9 +535,36 @@ def _units(name: str, rest: str, m: int, dvt: list[float] | None) -> list[str]:
     return [f"{name}_{i} {rest} delvto={num(dvt.pop(0))}" for i in range(m)]
 
 
+def _amp(p: VCMACParams, k: int, which: str, held: str, gate: str,
+         shifts: np.ndarray | None) -> list[str]:
+    """Amplifier ``which`` (a, b, c) of column ``k``: holds ``held`` at v_ref, drives ``gate``."""
+    if p.amp is None:
+        return [f"XA{k}{which} {held} vref {gate} vcmac_amp"]
+    dvt = None if shifts is None else shifts[k, AMPS.index(which)]
+    amp = dataclasses.replace(p.amp, nmos_input=True) if which == "b" else p.amp
+    lines = list(ota_lines(amp, f"{k}{which}", held, "vref", gate, "vdd", "0", dvt))
+    if p.bias_copy_w_um > 0:
+        tail = f"ota{k}{which}_tl"
+        w = num(p.bias_copy_w_um)
+        if which == "b":   # NMOS tail: a copy of the input NMOS adds to it
+            lines.append(f"MB{k}{which} {tail} g{k} 0 0 NMOS_VTG W={w}u L={num(p.nmos_l_um)}u")
+        else:              # PMOS tail: a copy of the mirror PMOS adds to it
+            lines.append(f"MB{k}{which} {tail} pg{k} vdd vdd PMOS_VTG W={w}u "
+                         f"L={num(p.pmos_l_um)}u")
+    if p.c_comp_farad > 0:
+        if p.r_comp_ohm > 0:
+            lines += [f"Rc{k}{which} {gate} cc{k}{which} {num(p.r_comp_ohm)}",
+                      f"Cc{k}{which} cc{k}{which} {held} {num(p.c_comp_farad)}"]
+        else:
+            lines.append(f"Cc{k}{which} {gate} {held} {num(p.c_comp_farad)}")
+    return lines
+
+
 def _column(p: VCMACParams, k: int, node_in: str, node_out: str,
             shifts: np.ndarray | None = None) -> list[str]:
     dvt = None if shifts is None else [float(x) for x in shifts[k]]
+    amp_dvt = (amp_shifts_volt(p, k + 1) if p.amp is not None and p.a_vt_volt_m > 0
+               else None)
     n = f"NMOS_VTG W={num(p.nmos_w_um)}u L={num(p.nmos_l_um)}u"
     pm = f"PMOS_VTG W={num(p.pmos_w_um)}u L={num(p.pmos_l_um)}u"
     sw = f"NMOS_VTG W={num(p.switch_w_um)}u L={num(p.switch_l_um)}u"
@@ -432,16 +572,16 @@ def _column(p: VCMACParams, k: int, node_in: str, node_out: str,
     dump_units = sum(p.units(w) for w in STAGE_WEIGHTS[1:])
     lines = [
         f"* column {k}: scaling x{num(p.current_scale)} with {node_in} held at v_ref",
-        f"XA{k}a {node_in} vref g{k} vcmac_amp",
+        *_amp(p, k, "a", node_in, f"g{k}", amp_dvt),
         *_units(f"MN{k}in", f"{node_in} g{k} 0 0 {n}", p.units(1.0), dvt),
         *_units(f"MN{k}s", f"d{k} g{k} 0 0 {n}", 1, dvt),
         f"* column {k}: regulated PMOS mirror, reference branch held at v_ref",
-        f"XA{k}b d{k} vref pg{k} vcmac_amp",
+        *_amp(p, k, "b", f"d{k}", f"pg{k}", amp_dvt),
         *_units(f"MP{k}r", f"xr{k} pg{k} vdd vdd {pm}", 1, dvt),
         f"MS{k}ra xr{k} vdd d{k} 0 {sw} m=1",
         f"MS{k}rb xr{k} 0 dump{k} 0 {sw} m=1",
         f"* column {k}: dump node for steered-off stages, held at v_ref",
-        f"XA{k}c dump{k} vref gd{k} vcmac_amp",
+        *_amp(p, k, "c", f"dump{k}", f"gd{k}", amp_dvt),
         f"MN{k}d dump{k} gd{k} 0 0 {n} m={dump_units}",
         f"* column {k}: initial guess for the operating point (the loops have high gain)",
         f".nodeset v({node_in})={vr} v(d{k})={vr} v(dump{k})={vr} v(xr{k})={vr} "

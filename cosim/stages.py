@@ -27,19 +27,18 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 from tqdm import tqdm
 
-from circuits.errors import ConfigError, check_choice, check_int, check_range
+from circuits.errors import ConfigError, check_choice, check_int
 from cosim.accounting.baselines import get_baselines
-from cosim.calibration.tia import characterise_tia, dc_transfer, step_response
-from cosim.calibration.vcmac import VcmacJob, run_vcmac_job
+from cosim.calibration.amplifiers import TiaJob, run_tia_job
+from cosim.calibration.vcmac import SETTLE_STEP, VcmacJob, run_vcmac_job, vcmac_settling
 from cosim.engine.options import SimOptions
 from cosim.hardware.presets import load_hardware
 from cosim.hardware.spec import HardwareSpec
+from cosim.outputs.amplifiers import write_tia, write_vcmac_settling
 from cosim.outputs.field import write_field_run
 from cosim.outputs.haq import write_experiment
-from cosim.outputs.plots import new_figure, plot_traces, save_figure
 from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
 from cosim.outputs.snn import write_run
 from cosim.outputs.vcmac import write_vcmac
@@ -125,30 +124,20 @@ class Stage:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TiaStage:
-    """``[tia]``: the TIA characterisation.
-
-    Attributes:
-        tolerance: settling band of the step response (fraction of the final value).
-    """
-
-    tolerance: float = 1e-3
-
-    def __post_init__(self) -> None:
-        check_range("tolerance", self.tolerance, 0.0, 0.5, lo_open=True)
-
-
-@dataclass(frozen=True, kw_only=True)
 class ReportStage:
     """``[report]``: the energy and area report.
 
     Attributes:
         baselines: GPU baselines to compare with (``cosim.accounting.baselines``).
-        simulate: take the cell-read, TIA and VCMAC energies from ngspice.
+        simulate: take the cell-read, TIA and VCMAC energies (and the amplifiers'
+            conversion times) from ngspice.
+        transistor_amplifiers: simulate the amplifiers at transistor level;
+            false: op-amp macro-model and behavioural VCMAC amplifiers (faster).
     """
 
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     simulate: bool = True
+    transistor_amplifiers: bool = True
 
     def __post_init__(self) -> None:
         if not self.baselines:
@@ -159,20 +148,10 @@ class ReportStage:
 # -- what each stage does ----------------------------------------------------------------
 
 
-def _tia(ctx: Context, cfg: TiaStage) -> dict[str, Any]:
-    out = ctx.out
-    out.mkdir(exist_ok=True)
-    ch = characterise_tia(tolerance=cfg.tolerance)
-    pd.DataFrame([ch.as_dict()]).to_csv(out / "tia.csv", index=False, float_format="%.8g")
-    i_in, v_out = dc_transfer()
-    t, v = step_response(step_a=ch.step_a)
-    for stem, x, xlabel, y in (("tia_dc", i_in * 1e6, "input current (uA)", v_out),
-                               ("tia_step", t * 1e9, "time (ns)", v)):
-        fig, (ax,) = new_figure(1)
-        plot_traces(ax, x, {"V_out": y}, ylabel="V_out (V)")
-        ax.set_xlabel(xlabel)
-        save_figure(fig, out / stem)
-    return ch.as_dict()
+def _tia(ctx: Context, cfg: TiaJob) -> dict[str, Any]:
+    result = run_tia_job(cfg, workers=ctx.config["run"].workers, workdir=ctx.out / "spice")
+    write_tia(result, ctx.out, cfg.tolerance)
+    return result.summary(cfg.tolerance)
 
 
 def _vcmac(ctx: Context, cfg: VcmacJob) -> dict[str, Any]:
@@ -182,8 +161,16 @@ def _vcmac(ctx: Context, cfg: VcmacJob) -> dict[str, Any]:
                                         progress=bar.update)
     write_vcmac(summary, curves, ctx.out)
     in_range = summary[(summary.nominal >= 1.1 - 1e-9) & (summary.nominal <= 2.0 + 1e-9)]
-    return {"codes": summary[["code", "nominal", "measured", "rel_error"]].to_dict("records"),
-            "max_abs_rel_error_1p1_to_2p0": float(in_range.rel_error.abs().max())}
+    out = {"codes": summary[["code", "nominal", "measured", "rel_error"]].to_dict("records"),
+           "max_abs_rel_error_1p1_to_2p0": float(in_range.rel_error.abs().max())}
+    if cfg.settling and cfg.transistor_level:
+        table, responses = vcmac_settling(cfg.params(), cfg.settle_codes,
+                                          workers=ctx.config["run"].workers,
+                                          workdir=ctx.out / "spice" / "settling")
+        write_vcmac_settling(table, responses, ctx.out, SETTLE_STEP.delay_s)
+        out["settling"] = table[["code", "settle_s", "overshoot"]].to_dict("records")
+        out["max_settle_s"] = float(table["settle_s"].max())
+    return out
 
 
 def _haq(ctx: Context, cfg: HaqExperimentConfig) -> dict[str, Any]:
@@ -204,23 +191,32 @@ def _report(ctx: Context, cfg: ReportStage) -> dict[str, Any]:
     if not inputs:
         return {"skipped": "no workload run in this job"}
     manifest = build_report(inputs, ctx.out,
-                            ReportOptions(baselines=tuple(cfg.baselines), simulate=cfg.simulate))
+                            ReportOptions(baselines=tuple(cfg.baselines), simulate=cfg.simulate,
+                                          transistor_amplifiers=cfg.transistor_amplifiers))
     shutil.copyfile(ctx.out / "report.html", ctx.run_dir / "report.html")
     return {"report": "report.html", "ratios": manifest["summary"]}
 
 
 def _tia_line(s: dict[str, Any]) -> str:
     return (f"gain {s['gain_ohm']:.2f} ohm ({s['gain_rel_error']:+.3%}), "
-            f"settles to {s['settle_tolerance']:.1%} in {s['settle_time_s'] * 1e9:.1f} ns")
+            f"settles to {s['settle_tolerance']:.1%} in {s['settle_time_s'] * 1e9:.1f} ns, "
+            f"{s['energy_per_conversion_j'] * 1e12:.3g} pJ per conversion")
+
+
+def _vcmac_line(s: dict[str, Any]) -> str:
+    line = f"max |ratio error| for s 1.1-2.0: {s['max_abs_rel_error_1p1_to_2p0']:.3%}"
+    if "max_settle_s" in s:
+        line += f", settles in {s['max_settle_s'] * 1e6:.3g} us at most"
+    return line
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
-    Stage(name="tia", config=TiaStage, run=_tia,
-          description="TIA DC gain, linearity and settling in ngspice", headline=_tia_line),
+    Stage(name="tia", config=TiaJob, run=_tia,
+          description="TIA (transistor-level op-amp) gain, offset, settling and energy per "
+                      "input range in ngspice", headline=_tia_line),
     Stage(name="vcmac", config=VcmacJob, run=_vcmac,
-          description="VCMAC ratio of all 16 switch codes in ngspice",
-          headline=lambda s: f"max |ratio error| for s 1.1-2.0: "
-                             f"{s['max_abs_rel_error_1p1_to_2p0']:.3%}"),
+          description="VCMAC (transistor-level amplifiers) ratio and settling of all 16 "
+                      "switch codes in ngspice", headline=_vcmac_line),
     Stage(name="haq", config=HaqExperimentConfig, run=_haq, from_run=("seed",),
           description="HAQ vs PTQ MVM test through the tile",
           headline=lambda s: f"RMSE PTQ {s['rmse_ptq']:.4f}, HAQ {s['rmse_haq']:.4f} "

@@ -8,23 +8,34 @@
   :func:`read_energy_j`, ``G V^2 (width + 2 edge / 3)``.
 - **VCMAC**: the supply power ``VDD * -i(Vdd)`` of a
   :func:`circuits.vcmac.vcmac_chain` at its operating point, with stated
-  column currents; watts per active chain.
-- **TIA**: the supply power of the :func:`circuits.tia.tia` bench with the
-  op-amp's supply on (``opamp_sup``: quiescent current plus class-AB output
-  current, ``device_models/opamp.lib``) while it reads a stated column current
-  for one conversion; the integral of ``-(v(tvdd) i(Vddtia) + v(tvss)
-  i(Vsstia))`` over the conversion, divided by its length: watts while active.
+  column currents; watts per active chain. With transistor-level regulation
+  amplifiers (the default, ``VcmacBench.transistor_level``) it includes their
+  supply current, and the conversion time is the stage's measured 0.1 %
+  settling time after an input step (``cosim.calibration.vcmac.vcmac_settling``).
+- **TIA**: the supply power of the :func:`circuits.tia.tia` bench while it
+  reads a stated column current for one conversion: the integral of
+  ``-(v(tvdd) i(Vddtia) + v(tvss) i(Vsstia))`` over the conversion, divided by
+  its length: watts while active. The op-amp is the transistor-level one
+  (``circuits.opamp``, the default) or the macro-model with its supply pins
+  (``opamp_sup``: an assumed quiescent current plus class-AB output current,
+  ``device_models/opamp.lib``; ``TiaBench(opamp=None)``, the fast option). A
+  conversion lasts the TIA's measured 0.1 % settling time of a full-scale
+  step (the slower sign), with the column and ADC capacitances of
+  ``cosim.calibration.amplifiers.AmpConditions``, unless a fixed
+  ``active_s`` is given.
 
 :func:`simulated_table` puts these figures into an energy table in place of
-the cited ones (origin ``simulated``); every ngspice deck, log and raw file
-is kept in the given folder so each figure traces to its run.
+the cited ones (origin ``simulated``); :func:`simulate_amplifiers` also
+returns the conversion times (:class:`AmplifierTiming`) that replace the
+assumed amplifier time of a conversion (:func:`retimed`). Every ngspice deck,
+log and raw file is kept in the given folder so each figure traces to its run.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +45,12 @@ from circuits.crossbar import CrossbarParams, crossbar, input_sources
 from circuits.devices import V_READ_VOLT, RRAMParams
 from circuits.errors import CosimError, check_range
 from circuits.netlist import Netlist, num
+from circuits.opamp import DEFAULT_OPAMP, OpAmpParams
 from circuits.runner import run
-from circuits.tia import SUPPLY_SOURCES, TIAParams, tia
+from circuits.tia import TRANSISTOR_TIA, TIAParams
 from cosim.accounting.energy import EnergyEntry, EnergyTable
+from cosim.accounting.workload import Workload
+from cosim.calibration.amplifiers import DEFAULT_CONDITIONS, AmpConditions, step_response
 
 NF_READ_SIEMENS = 34.06e-6
 """NF code cell conductance (S) behind the cited 3.41 fJ."""
@@ -113,12 +127,15 @@ class SimulatedFigure:
         bench: what was simulated, in words (conditions included).
         ngspice: the ngspice version line.
         deck: the kept deck, relative to the caller's folder, or ``""``.
+        conversion_s: for an amplifier, the length of one conversion the power
+            is averaged over (s), its measured settling time; else ``None``.
     """
 
     value: float
     bench: str
     ngspice: str
     deck: str = ""
+    conversion_s: float | None = None
 
     def source(self) -> str:
         where = f"; deck {self.deck}" if self.deck else ""
@@ -223,16 +240,30 @@ class VcmacBench:
     Attributes:
         n_columns: bit columns of the chain; 12, the NF MVM test's weight bits.
         code: switch code; 5 gives s = 1.5 (1 + 0.4 + 0.1), the NF HAPO optimum.
-        i_column_a: input current of every column (A); 1 uA, the
-            ``VCMACParams.i_in_a`` default. The supply power grows about
+        i_column_a: input current of every column (A); 0.5 uA, so that the
+            last stage of a 12-column chain at s = 1.5 carries 86 uA, inside
+            the transistor-level stage's range where its ratio is within 1 %
+            of nominal (it ends near 160 uA; at 1 uA per column the last
+            stages would carry 171 uA). The supply power grows about
             linearly with it.
         sweep_a: input-current range of the one-stage sweep (A).
+        transistor_level: regulation amplifiers at transistor level
+            (``circuits.vcmac.VCMAC_OTA``, supply current included, settling
+            measured); False: the behavioural ones (no supply current, no
+            settling: the conversion time stays the assumed one).
     """
 
     n_columns: int = 12
     code: int = 5
-    i_column_a: float = 1e-6
+    i_column_a: float = 0.5e-6
     sweep_a: tuple[float, float] = (1e-8, 1e-3)
+    transistor_level: bool = True
+
+    def params(self) -> object:
+        """The VCMAC of this bench (``circuits.vcmac.VCMACParams``)."""
+        from circuits.vcmac import VCMAC_OTA, VCMACParams
+
+        return VCMACParams(code=self.code, amp=VCMAC_OTA if self.transistor_level else None)
 
 
 def vcmac_figure(bench: VcmacBench = VcmacBench(), *,
@@ -253,9 +284,9 @@ def vcmac_figure(bench: VcmacBench = VcmacBench(), *,
         CosimError: a stage current leaves the range where the measured ratio
             is within 1 % of nominal (the mirrors saturate), or the simulation fails.
     """
-    from circuits.vcmac import INPUT_SENSE, OUTPUT_SOURCE, CurrentSweep, VCMACParams, vcmac_stage
+    from circuits.vcmac import INPUT_SENSE, OUTPUT_SOURCE, CurrentSweep, vcmac_stage
 
-    p = VCMACParams(code=bench.code)
+    p = bench.params()
     lo, hi = bench.sweep_a
     sweep = CurrentSweep(i_lo_a=lo, i_hi_a=hi, points=51)
     res = run(vcmac_stage(p, sweep=sweep), sweep.analysis(), workdir=workdir)
@@ -273,12 +304,25 @@ def vcmac_figure(bench: VcmacBench = VcmacBench(), *,
                 f"VCMAC stage {k} carries {node:.3g} A, outside the simulated stage's linear "
                 f"range [{i_in.min():.3g}, {top:.3g}] A; lower i_column_a or n_columns")
         total += float(np.interp(np.log(node), np.log(i_in), power))
+    conversion = None
+    if bench.transistor_level:
+        from cosim.calibration.vcmac import SETTLE_STEP, vcmac_settling
+
+        settle, _ = vcmac_settling(p, [bench.code], workers=1,
+                                   workdir=None if workdir is None else Path(workdir) / "settling")
+        conversion = float(settle["settle_s"].iloc[0])
+        amps = (f"transistor-level regulation amplifiers (five-transistor OTAs, their supply "
+                f"current included); one conversion = the stage's 0.1 % settling time after "
+                f"an input step {SETTLE_STEP.i_from_a * 1e6:g} -> {SETTLE_STEP.i_to_a * 1e6:g} "
+                f"uA (.tran): {conversion * 1e9:.4g} ns")
+    else:
+        amps = "behavioural regulation amplifiers (they draw no supply current)"
     text = (f"circuits.vcmac.vcmac_stage (code {bench.code}, s = {p.nominal:g}) swept "
             f"{lo:g}..{hi:g} A in one DC run; chain of {bench.n_columns} columns with "
             f"{bench.i_column_a * 1e6:g} uA into every column composed from {bench.n_columns - 1} "
-            f"stages: supply power VDD x I(Vdd) = {total * 1e3:.4g} mW (the op-amp macro-models "
-            "of the regulation loops draw no supply current)")
-    return SimulatedFigure(value=total, bench=text, ngspice=_ngspice(), deck=_rel(workdir))
+            f"stages: supply power VDD x I(Vdd) = {total * 1e3:.4g} mW; {amps}")
+    return SimulatedFigure(value=total, bench=text, ngspice=_ngspice(), deck=_rel(workdir),
+                           conversion_s=conversion)
 
 
 NF_AMPLIFIER_S = 100e-9
@@ -293,76 +337,93 @@ class TiaBench:
     """The TIA conversion whose supply power goes into the table.
 
     Attributes:
+        opamp: the transistor-level op-amp (default ``circuits.opamp.DEFAULT_OPAMP``
+            in ``circuits.tia.TRANSISTOR_TIA``), or ``None`` for the macro-model
+            with its supply pins (the fast option).
         supply_volt: op-amp rails ``(v_dd, v_ss)`` (V); +-0.55 V, the 1.1 V 40 nm
             core supply split about the 0 V reference (``circuits.tia``).
-        i_q_a: op-amp quiescent current (A); 73.75 uA, the NF code's amplifier
-            current (assumed, see ``device_models/opamp.lib``).
+        i_q_a: the macro-model's quiescent current (A); 73.75 uA, the NF code's
+            amplifier current (assumed, see ``device_models/opamp.lib``). The
+            transistor-level op-amp's own bias currents are simulated instead.
         i_column_a: column current the TIA reads (A); positive flows into the
             TIA input, so the op-amp sinks it into ``v_ss``. Default: a
             100-row column of the HAQ MVM with half its cells at the NF code's
             34.06 uS, read at 0.1 V: 100 x 0.5 x 34.06 uS x 0.1 V = 170.3 uA.
-            The output-current term of the power is linear in it.
-        active_s: one conversion (s); the column current flows for all of it
-            and the power is averaged over it; 100 ns, the NF code's amplifier
-            time and ``Timing.amplifier_active_s``.
-        edge_s: rise and fall time of the column current (s), inside ``active_s``.
+        active_s: one conversion (s), or ``None`` (default): the TIA's measured
+            0.1 % settling time of a full-scale step, the slower sign
+            (``cosim.calibration.amplifiers``): the latency of a conversion.
+        conditions: the column and load capacitances of the transients.
     """
 
+    opamp: OpAmpParams | None = DEFAULT_OPAMP
     supply_volt: tuple[float, float] = (0.55, -0.55)
     i_q_a: float = 73.75e-6
     i_column_a: float = HAQ_ROWS * 0.5 * NF_READ_SIEMENS * V_READ_VOLT
-    active_s: float = NF_AMPLIFIER_S
-    edge_s: float = 1e-9
+    active_s: float | None = None
+    conditions: AmpConditions = DEFAULT_CONDITIONS
 
     def __post_init__(self) -> None:
         check_range("i_column_a", self.i_column_a, -1.0, 1.0)
-        check_range("active_s", self.active_s, 0.0, 1e-3, lo_open=True)
-        check_range("edge_s", self.edge_s, 0.0, self.active_s / 2, lo_open=True)
+        if self.active_s is not None:
+            check_range("active_s", self.active_s, 0.0, 1e-3, lo_open=True)
         self.params()  # the rails and quiescent current are checked there
 
     def params(self) -> TIAParams:
-        """The default TIA with its supply on at this bench's rails and quiescent current."""
+        """The TIA on this bench's rails: ``TRANSISTOR_TIA`` with this op-amp, or the
+        default macro-model TIA with its supply on and this quiescent current."""
         v_dd, v_ss = self.supply_volt
+        if self.opamp is not None:
+            return replace(TRANSISTOR_TIA, opamp=self.opamp, v_dd_volt=v_dd, v_ss_volt=v_ss)
         return TIAParams(supply=True, v_dd_volt=v_dd, v_ss_volt=v_ss, i_q_a=self.i_q_a)
 
-    def waveform(self) -> tuple[tuple[float, float], ...]:
-        """Column current: rises over ``edge_s`` from 0, holds, falls to 0 at ``active_s``."""
-        i, e, t = self.i_column_a, self.edge_s, self.active_s
-        return ((0.0, 0.0), (e, i), (t - e, i), (t, 0.0))
+
+def tia_conversion_s(p: TIAParams, conditions: AmpConditions = DEFAULT_CONDITIONS) -> float:
+    """The TIA's conversion time (s): 0.1 % settling of a full-scale current step, the
+    slower of the two signs (``.tran`` of the TIA bench)."""
+    fs = p.i_linear_max_a
+    return max(step_response(p, fs, conditions=conditions).settle_s,
+               step_response(p, -fs, conditions=conditions).settle_s)
 
 
 def tia_figure(bench: TiaBench = TiaBench(), *,
                workdir: Path | None = None) -> SimulatedFigure:
     """Simulated supply power of one active TIA (W), averaged over one conversion.
 
-    One transient of :func:`circuits.tia.tia` with the op-amp's supply on: the
-    column current ``bench.waveform()`` flows into the input for
-    ``bench.active_s``; the power the rails deliver, ``-(v(tvdd) i(Vddtia) +
-    v(tvss) i(Vsstia))``, is integrated over ``[0, active_s]`` and divided by
-    ``active_s``. Energy per conversion is this power times ``active_s``.
+    One transient of :func:`circuits.tia.tia` with the column current
+    ``bench.i_column_a`` stepping on (0.1 ns edge) into the input, the
+    column and load capacitances of ``bench.conditions`` on; the power the
+    rails deliver, ``-(v(tvdd) i(Vddtia) + v(tvss) i(Vsstia))``, is
+    integrated over one conversion from the step and divided by its length.
+    Energy per conversion is this power times ``conversion_s``.
 
     Raises:
-        CosimError: the simulation fails.
+        CosimError: the simulation fails or the TIA does not settle in the window.
     """
     p = bench.params()
-    res = run(tia(p, i_in_pwl=bench.waveform()),
-              Tran(step_s=bench.edge_s / 5.0, stop_s=bench.active_s), workdir=workdir)
-    t = res.data["time [s]"].to_numpy()
-    vdd, vss = SUPPLY_SOURCES
-    power = -(res.v("tvdd") * res.i(vdd) + res.v("tvss") * res.i(vss))
-    energy = float(np.trapezoid(power, t))
-    watts = energy / bench.active_s
-    quiescent = (p.v_dd_volt - p.v_ss_volt) * p.i_q_a
-    text = (f"circuits.tia.tia (Rf {num(p.r_f_ohm)} ohm || {p.c_f_farad * 1e12:g} pF, op-amp "
-            f"opamp_sup on {p.v_dd_volt:g} / {p.v_ss_volt:g} V rails, iq "
-            f"{p.i_q_a * 1e6:.4g} uA) reading a column current of "
-            f"{bench.i_column_a * 1e6:.4g} uA ({bench.edge_s * 1e9:g} ns edges) for one "
-            f"{bench.active_s * 1e9:g} ns conversion; supply power -(v(tvdd) i(Vddtia) + "
-            f"v(tvss) i(Vsstia)) integrated: {energy * 1e12:.4g} pJ per conversion, "
-            f"{watts * 1e6:.4g} uW while active (quiescent (vdd - vss) iq = "
-            f"{quiescent * 1e6:.4g} uW, the rest the output current the op-amp sinks or "
-            "sources)")
-    return SimulatedFigure(value=watts, bench=text, ngspice=_ngspice(), deck=_rel(workdir))
+    conv = bench.active_s if bench.active_s is not None else tia_conversion_s(p, bench.conditions)
+    if not np.isfinite(conv):
+        raise CosimError("the TIA did not settle to 0.1 % within the transient window")
+    cond = bench.conditions
+    if conv > cond.settle_window_s:
+        cond = replace(cond, settle_window_s=conv * 1.05)
+    r = step_response(p, bench.i_column_a, conditions=cond, workdir=workdir)
+    energy = r.energy_j(conv)
+    watts = energy / conv
+    how = ("its measured 0.1 % settling time of a full-scale step"
+           if bench.active_s is None else "a fixed window")
+    if p.transistor_level:
+        q = (f"{p.amplifier.describe()}, its bias currents simulated")
+    else:
+        q = (f"op-amp macro-model opamp_sup (device_models/opamp.lib, assumed figures), iq "
+             f"{p.i_q_a * 1e6:.4g} uA")
+    text = (f"circuits.tia.tia (Rf {num(p.r_f_ohm)} ohm || {p.c_f_farad * 1e12:g} pF, {q}, "
+            f"rails {p.v_dd_volt:g} / {p.v_ss_volt:g} V; {cond.describe()}) reading a column "
+            f"current step of {bench.i_column_a * 1e6:.4g} uA (.tran); one conversion = "
+            f"{how}, {conv * 1e9:.4g} ns; supply power -(v(tvdd) i(Vddtia) + v(tvss) "
+            f"i(Vsstia)) integrated over it: {energy * 1e12:.4g} pJ per conversion, "
+            f"{watts * 1e6:.4g} uW while active")
+    return SimulatedFigure(value=watts, bench=text, ngspice=_ngspice(), deck=_rel(workdir),
+                           conversion_s=float(conv))
 
 
 def _rel(workdir: Path | None) -> str:
@@ -372,11 +433,60 @@ def _rel(workdir: Path | None) -> str:
     return "/".join(parts[-2:]) + "/deck.cir"
 
 
+@dataclass(frozen=True, kw_only=True)
+class AmplifierTiming:
+    """Conversion times of the amplifiers from simulation (s), ``None`` where not simulated.
+
+    Attributes:
+        tia_s: the TIA's conversion (its 0.1 % settling time).
+        vcmac_s: the VCMAC stage's conversion (its 0.1 % settling time).
+        source: how they were found, for notes.
+    """
+
+    tia_s: float | None = None
+    vcmac_s: float | None = None
+    source: str = ""
+
+    def conversion_s(self, uses_vcmac: bool) -> float | None:
+        """One conversion of a workload: the TIA's, or the slower of TIA and VCMAC when
+        its bit columns are summed by the VCMAC (both are active until both settle)."""
+        times = [t for t in (self.tia_s, self.vcmac_s if uses_vcmac else None) if t is not None]
+        return max(times) if times else None
+
+
+def retimed(w: Workload, timing: AmplifierTiming) -> Workload:
+    """``w`` with the amplifier time of a conversion replaced by the simulated one.
+
+    The workload counted ``conversions x w.timing.amplifier_active_s`` of TIA
+    (and VCMAC) activity; with the simulated conversion time
+    (:meth:`AmplifierTiming.conversion_s`) both ``*_active_s`` counters are
+    scaled by new / old time and the timing (hence the latency) takes the
+    new time. Unchanged when nothing was simulated.
+    """
+    ev, old = w.events, w.timing
+    new = timing.conversion_s(ev.vcmac_active_s > 0)
+    if new is None or new == old.amplifier_active_s:
+        return w
+    k = new / old.amplifier_active_s
+    events = replace(ev, tia_active_s=ev.tia_active_s * k, vcmac_active_s=ev.vcmac_active_s * k)
+    return replace(w, events=events, timing=replace(old, amplifier_active_s=new))
+
+
 def simulated_table(table: EnergyTable, *, workdir: Path | None = None,
                     cell_bench: CellReadBench = CellReadBench(),
                     vcmac_bench: VcmacBench = VcmacBench(),
                     tia_bench: TiaBench = TiaBench()) -> EnergyTable:
-    """``table`` with the cell-read, VCMAC and TIA rows simulated.
+    """``table`` with the cell-read, VCMAC and TIA rows simulated (:func:`simulate_amplifiers`)."""
+    return simulate_amplifiers(table, workdir=workdir, cell_bench=cell_bench,
+                               vcmac_bench=vcmac_bench, tia_bench=tia_bench)[0]
+
+
+def simulate_amplifiers(table: EnergyTable, *, workdir: Path | None = None,
+                        cell_bench: CellReadBench = CellReadBench(),
+                        vcmac_bench: VcmacBench = VcmacBench(),
+                        tia_bench: TiaBench = TiaBench()) -> tuple[EnergyTable, AmplifierTiming]:
+    """``table`` with the cell-read, VCMAC and TIA rows simulated, and the amplifiers'
+    simulated conversion times.
 
     A figure that cannot be simulated (ngspice missing or failing) keeps its
     cited row, and the reason is added to the table's notes.
@@ -397,6 +507,7 @@ def simulated_table(table: EnergyTable, *, workdir: Path | None = None,
              "energy_j"),
             ("vcmac", lambda: vcmac_figure(vcmac_bench, workdir=sub("vcmac")), "power_w"),
             ("tia", lambda: tia_figure(tia_bench, workdir=sub("tia")), "power_w"))
+    times: dict[str, float | None] = {"tia": None, "vcmac": None}
     for comp, make, unit in jobs:
         old = out[comp]
         try:
@@ -405,9 +516,17 @@ def simulated_table(table: EnergyTable, *, workdir: Path | None = None,
             first = str(exc).splitlines()[0]
             out = out.with_notes(f"{comp}: simulation failed ({first}); cited figure kept")
             continue
+        note = (f"replaces the {old.origin} figure {old.per_unit:.4g} "
+                f"{old.unit} ({old.source.split(':')[0]})")
+        if fig.conversion_s is not None:
+            times[comp] = fig.conversion_s
+            note += (f"; energy per conversion {fig.value * fig.conversion_s * 1e12:.4g} pJ "
+                     f"over {fig.conversion_s * 1e9:.4g} ns")
         entry = EnergyEntry(component=comp, counter=old.counter, origin="simulated",
-                            source=fig.source(), **{unit: fig.value},
-                            note=f"replaces the {old.origin} figure {old.per_unit:.4g} "
-                                 f"{old.unit} ({old.source.split(':')[0]})")
+                            source=fig.source(), **{unit: fig.value}, note=note)
         out = out.replaced(entry)
-    return out
+    parts = [f"{k.upper()} {v * 1e9:.4g} ns" for k, v in times.items() if v is not None]
+    timing = AmplifierTiming(tia_s=times["tia"], vcmac_s=times["vcmac"],
+                             source=("simulated amplifier conversion (0.1 % settling): "
+                                     + ", ".join(parts)) if parts else "")
+    return out, timing

@@ -61,7 +61,9 @@ class Timing:
     Attributes:
         read_pulse_s: length of one read pulse (s); NF code cell read t = 10 ns.
         amplifier_active_s: active time of a TIA / VCMAC per conversion (s);
-            NF code amplifier entry 100 ns.
+            NF code amplifier entry 100 ns, assumed. A report with simulation on
+            replaces it by the amplifiers' simulated conversion time (their
+            0.1 % settling, ``cosim.accounting.circuit_energy.retimed``).
         adc_rate_hz: conversions per second of one ADC; NF code 1.2 GHz
             (3.1 mW / 1.2 GHz).
     """

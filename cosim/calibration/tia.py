@@ -8,13 +8,24 @@ step's output stays within a tolerance band of its final value.
 readout model takes from ``TIAParams`` (``cosim.engine.readout``): input
 resistance, held input voltage, transimpedance and output offset, so the
 model can be checked against the simulated circuit (``tests/circuits/test_tia.py``).
+
+``measured_model`` is the tile's DC model of a transistor-level TIA
+(``TIAParams.opamp``), whose gain, offset and input resistance have no
+closed form: one ngspice DC sweep of the stand-alone bench over the input
+current tabulates the held input ``v_in(I)`` and the output ``V_out(I)``;
+a straight line fitted to ``v_in`` over the linear range gives the
+``v_in0`` and ``r_in`` the array solve folds into the sense nodes, and the
+rest (the op-amp's gain varying with its output) is a residual the readout
+corrects for (``cosim.engine.readout``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 from circuits.analyses import DC, Tran
 from circuits.errors import check_range
@@ -139,3 +150,79 @@ def characterise_tia(p: TIAParams = DEFAULT_TIA, tolerance: float = 1e-3) -> TIA
         max_nonlinearity_volt=nonlin, i_range_a=float(p.i_linear_max_a),
         settle_time_s=settle_time(t, v, 5e-9, tolerance), settle_tolerance=tolerance,
         step_a=step)
+
+
+MODEL_SPAN = 1.25
+"""The measured model's sweep covers ``+-MODEL_SPAN`` times the TIA's linear range."""
+MODEL_POINTS = 501
+"""Input currents of the measured model's sweep (a cubic spline through them)."""
+
+
+@dataclass(frozen=True, eq=False)
+class MeasuredTiaModel:
+    """DC model of a TIA tabulated from one ngspice sweep (``measured_model``).
+
+    Attributes:
+        i_a: swept input currents (A), increasing.
+        v_in: held input node at each current (V).
+        v_out: output at each current (V).
+        v_in0_volt: held input at zero current of the line fitted to ``v_in`` over
+            the linear range (V).
+        r_in_ohm: slope of that line (ohm), the input resistance the array sees.
+        output_range_volt: the TIA's rated linear output range (V); outside it a
+            conversion counts as saturated.
+    """
+
+    i_a: np.ndarray
+    v_in: np.ndarray
+    v_out: np.ndarray
+    v_in0_volt: float
+    r_in_ohm: float
+    output_range_volt: tuple[float, float]
+    _out: CubicSpline = field(init=False, repr=False)
+    _res: CubicSpline = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_out", CubicSpline(self.i_a, self.v_out))
+        line = self.v_in0_volt + self.r_in_ohm * self.i_a
+        object.__setattr__(self, "_res", CubicSpline(self.i_a, self.v_in - line))
+
+    def output_volt(self, i_a: np.ndarray) -> np.ndarray:
+        """``V_out`` (V) for column currents ``i_a`` (A); held at the sweep's ends beyond it."""
+        i = np.clip(np.asarray(i_a, dtype=float), self.i_a[0], self.i_a[-1])
+        return self._out(i)
+
+    def input_residual_volt(self, i_a: np.ndarray) -> np.ndarray:
+        """``v_in(I) - (v_in0 + r_in I)`` (V): what the straight line leaves out."""
+        i = np.clip(np.asarray(i_a, dtype=float), self.i_a[0], self.i_a[-1])
+        return self._res(i)
+
+    def saturated(self, v_out_volt: np.ndarray) -> np.ndarray:
+        """Outputs outside the rated linear range."""
+        v = np.asarray(v_out_volt, dtype=float)
+        lo, hi = self.output_range_volt
+        return (v < lo) | (v > hi)
+
+
+@functools.lru_cache(maxsize=32)
+def measured_model(p: TIAParams) -> MeasuredTiaModel:
+    """The DC model of TIA ``p`` from one ngspice sweep (module docstring), cached per ``p``.
+
+    The sweep covers ``+-MODEL_SPAN * p.i_linear_max_a`` in ``MODEL_POINTS``
+    steps; ``v_in0`` and ``r_in`` are the line fitted to ``v_in`` over
+    ``+-p.i_linear_max_a``.
+
+    Raises:
+        SimulationError: ngspice failed.
+    """
+    i_max = MODEL_SPAN * p.i_linear_max_a
+    res = run(tia(p, step=None),
+              DC(source="Iin", start=-i_max, stop=i_max, step=2 * i_max / (MODEL_POINTS - 1)),
+              save=("v(in)", "v(out)"))
+    i = res.data.iloc[:, 0].to_numpy()
+    order = np.argsort(i)
+    i, v_in, v_out = i[order], res.v("in")[order], res.v("out")[order]
+    lin = np.abs(i) <= p.i_linear_max_a * (1 + 1e-9)
+    r_in, v_in0 = np.polyfit(i[lin], v_in[lin], 1)
+    return MeasuredTiaModel(i_a=i, v_in=v_in, v_out=v_out, v_in0_volt=float(v_in0),
+                            r_in_ohm=float(r_in), output_range_volt=p.amplifier.output_range_volt)

@@ -21,24 +21,38 @@ Device mismatch is set through the parameters: ``VCMACParams(a_vt_volt_m=...,
 mismatch_seed=...)`` (see :mod:`circuits.vcmac`); :func:`mismatch_params` builds
 them from A_VT in the usual mV*um, and :func:`mean_abs_error` is the figure the
 paper quotes (mean |ratio error| over the measured codes).
+:func:`mismatch_monte_carlo` runs many seeds (every code of every seed its
+own ngspice run, ``workers`` at a time) and :func:`mismatch_statistics`
+gives the mean and spread of the ratio error per code over the seeds.
+
+Settling (:func:`vcmac_settling`): with transistor-level regulation
+amplifiers (``VCMACParams.amp``) the stage bench takes an input current
+step (:class:`circuits.vcmac.InputStep`, 0.1 -> 1 uA by default) in a
+transient; the output current's 0.1 % settling time, overshoot and final
+ratio come out per code, with the supply current after the step.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from circuits.analyses import Tran
 from circuits.errors import ConfigError, check_int, check_range
 from circuits.runner import DEFAULT_TIMEOUT_S, run_many
 from circuits.vcmac import (
     CODES,
     INPUT_SENSE,
     OUTPUT_SOURCE,
+    VCMAC_OTA,
     CurrentSweep,
+    InputStep,
     VCMACParams,
     check_code,
     code_bits,
@@ -185,20 +199,43 @@ class VcmacJob:
         a_vt_mv_um: Pelgrom threshold-mismatch coefficient (mV*um); 0 is none,
             3.5 a typical 40-45 nm bulk figure (our assumption).
         mismatch_seed: seed of the threshold shifts when ``a_vt_mv_um > 0``.
+        transistor_level: regulation amplifiers at transistor level
+            (``circuits.vcmac.VCMAC_OTA``); False uses the behavioural ones,
+            the fast option (no settling then).
+        settling: also run the input-step transient (:func:`vcmac_settling`) of
+            the codes ``settle_codes``; needs ``transistor_level``.
+        settle_codes: codes whose settling is simulated; default 0, 5, 10, 15
+            (the ends and the two codes of s = 1.5 and 2.0: the settling time
+            varies little with the code), ``cosim characterise vcmac`` runs all 16.
     """
 
     points: int = DEFAULT_POINTS
     a_vt_mv_um: float = 0.0
     mismatch_seed: int = 0
+    transistor_level: bool = True
+    settling: bool = True
+    settle_codes: tuple[int, ...] = (0, 5, 10, 15)
 
     def __post_init__(self) -> None:
         check_int("points", self.points, 2, 100_000)
+        # a list given on the command line (--set vcmac.settle_codes=0,5) arrives as text
+        codes = tuple(int(c) if isinstance(c, str) and c.strip().isdigit() else c
+                      for c in self.settle_codes)
+        object.__setattr__(self, "settle_codes", codes)
+        if not codes:
+            raise ConfigError("settle_codes is empty; give at least one switch code 0..15")
+        for c in codes:
+            check_code(c)
         check_range("a_vt_mv_um", self.a_vt_mv_um, 0.0, 100.0)
         check_int("mismatch_seed", self.mismatch_seed, 0, 2**63 - 1)
+        for name in ("transistor_level", "settling"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
     def params(self) -> VCMACParams:
         """The VCMAC this job characterises."""
-        return mismatch_params(self.a_vt_mv_um, self.mismatch_seed)
+        base = VCMACParams(amp=VCMAC_OTA) if self.transistor_level else VCMACParams()
+        return mismatch_params(self.a_vt_mv_um, self.mismatch_seed, base)
 
 
 def run_vcmac_job(job: VcmacJob, *, workers: int = 2,
@@ -276,3 +313,190 @@ def _curve(code: int, i_in: np.ndarray, i_out: np.ndarray, req: np.ndarray) -> p
         "nominal": nominal,
         "rel_error": ratio / nominal - 1.0,
     }, columns=list(CURVE_COLUMNS))
+
+
+# --------------------------------------------------------------------------- settling
+
+SETTLE_TOLERANCE = 1e-3
+"""Settling band of the output current: 0.1 % of its step."""
+SETTLE_STEP = InputStep(i_from_a=0.1e-6, i_to_a=1e-6, delay_s=0.5e-6)
+"""The input step of the settling transient: 0.1 -> 1 uA (a decade of NF paper Fig. 3d's
+range, ending at the chain's 1 uA per column) at 0.5 us."""
+SETTLE_WINDOW_S = 6e-6
+"""Length of the settling transient (s)."""
+SETTLE_POINTS = 400
+"""Largest time step of the settling transient: the window over this many (s)."""
+SETTLING_COLUMNS = ("code", "nominal", "settle_s", "overshoot", "final_ratio", "rel_error",
+                    "i_supply_a")
+
+
+@dataclass(frozen=True)
+class VcmacStepResponse:
+    """One code's input-step transient: time (s), input and output current (A),
+    supply current (A, drawn from ``Vdd``)."""
+
+    code: int
+    t_s: np.ndarray
+    i_in_a: np.ndarray
+    i_out_a: np.ndarray
+    i_supply_a: np.ndarray
+
+
+def vcmac_settling(params: VCMACParams | None = None, codes: Sequence[int] = CODES, *,
+                   step: InputStep = SETTLE_STEP, window_s: float = SETTLE_WINDOW_S,
+                   workers: int = 2, timeout_s: float = DEFAULT_TIMEOUT_S,
+                   workdir: Path | None = None
+                   ) -> tuple[pd.DataFrame, dict[int, VcmacStepResponse]]:
+    """Settling of the stage bench's output current after an input step, per code.
+
+    One ngspice transient per code (``workers`` at a time), the step at
+    ``step.delay_s``, ``window_s`` long. The settling time is when ``i(Vout)``
+    enters and stays in a band of :data:`SETTLE_TOLERANCE` of its step around
+    its final value; the overshoot is the largest excursion beyond the final
+    value as a fraction of the step; the final ratio is ``i(Vout) / i(Vsense_in)``
+    at the end; the supply current is ``-i(Vdd)`` at the end.
+
+    Args:
+        params: a VCMAC with transistor-level amplifiers; default
+            ``VCMACParams(amp=VCMAC_OTA)``.
+        codes: switch codes; default all 16.
+        step: the input step.
+        window_s: length of the transient (s); must end at least 10 % after the step.
+        workers: ngspice processes at a time.
+        timeout_s: limit of each run (s).
+        workdir: folder under which each code's run is kept (``code<c>/``), or ``None``.
+
+    Returns:
+        ``(table, responses)``: one row per code (:data:`SETTLING_COLUMNS`) and
+        the waveforms by code.
+
+    Raises:
+        ConfigError: behavioural amplifiers (they have no dynamics), bad codes or window.
+        SimulationError: an ngspice run failed.
+    """
+    from cosim.calibration.amplifiers import settle_time_s
+
+    params = VCMACParams(amp=VCMAC_OTA) if params is None else params
+    if params.amp is None:
+        raise ConfigError("the VCMAC's behavioural amplifiers have no dynamics; settling "
+                          "needs transistor-level ones (VCMACParams.amp)")
+    codes = [int(check_code(c)) for c in codes]
+    if not codes:
+        raise ConfigError("codes is empty; give at least one switch code 0..15")
+    check_range("window_s", window_s, step.delay_s * 1.1 + 1e-12, 1.0)
+    analysis = Tran(step_s=window_s / SETTLE_POINTS, stop_s=window_s)
+    save = (f"i({INPUT_SENSE.lower()})", f"i({OUTPUT_SOURCE.lower()})", "i(vdd)")
+
+    def one(code: int) -> VcmacStepResponse:
+        from circuits.runner import run
+
+        net = vcmac_stage(dataclasses.replace(params, code=code), step=step)
+        folder = None if workdir is None else Path(workdir) / f"code{code}"
+        res = run(net, analysis, save=save, timeout_s=timeout_s, workdir=folder)
+        return VcmacStepResponse(code=code, t_s=res.data["time [s]"].to_numpy(),
+                                 i_in_a=res.i(INPUT_SENSE), i_out_a=res.i(OUTPUT_SOURCE),
+                                 i_supply_a=-res.i("Vdd"))
+
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        responses = dict(zip(codes, pool.map(one, codes), strict=True))
+    rows = []
+    for code, r in responses.items():
+        io, t = r.i_out_a, r.t_s
+        before = float(np.interp(step.delay_s, t, io))
+        final = float(io[-1])
+        span = final - before
+        after = t >= step.delay_s
+        over = float(np.max((io[after] - final) / span)) if span else math.nan
+        ratio = final / float(r.i_in_a[-1])
+        rows.append({"code": code, "nominal": nominal_ratio(code),
+                     "settle_s": settle_time_s(t, io, step.delay_s, SETTLE_TOLERANCE),
+                     "overshoot": over, "final_ratio": ratio,
+                     "rel_error": ratio / nominal_ratio(code) - 1.0,
+                     "i_supply_a": float(r.i_supply_a[-1])})
+    return pd.DataFrame(rows, columns=list(SETTLING_COLUMNS)), responses
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+MC_POINTS = 11
+"""Input currents per code and seed of the Monte Carlo (log-spaced, 0.1 to 10 uA)."""
+
+
+def mismatch_monte_carlo(seeds: Sequence[int], *, a_vt_mv_um: float = 3.5,
+                         params: VCMACParams | None = None, codes: Sequence[int] = CODES,
+                         points: int = MC_POINTS, workers: int = 2,
+                         timeout_s: float = DEFAULT_TIMEOUT_S,
+                         progress: Callable[[int], None] | None = None) -> pd.DataFrame:
+    """Ratio of every code for each mismatch seed: one ngspice DC sweep per (seed, code).
+
+    All runs go through one pool of ``workers`` ngspice processes. Each seed
+    draws the threshold shifts of the ratio-setting devices and, with
+    transistor-level amplifiers, of their input pairs and mirrors
+    (``circuits.vcmac``).
+
+    Args:
+        seeds: mismatch seeds (>= 1 of them).
+        a_vt_mv_um: Pelgrom A_VT (mV*um); 3.5 is our typical 40-45 nm figure.
+        params: the VCMAC; default ``VCMACParams(amp=VCMAC_OTA)``.
+        codes: switch codes.
+        points: log-spaced input currents per run, 0.1 to 10 uA.
+        workers: ngspice processes at a time.
+        timeout_s: limit of each run (s).
+        progress: called with the number of runs just finished.
+
+    Returns:
+        One row per seed and code: ``seed`` and the :data:`SUMMARY_COLUMNS`.
+    """
+    params = VCMACParams(amp=VCMAC_OTA) if params is None else params
+    seeds = [check_int("seed", s, 0, 2**63 - 1) for s in seeds]
+    if not seeds:
+        raise ConfigError("give at least one mismatch seed")
+    codes = [int(check_code(c)) for c in codes]
+    check_int("points", points, 2, 100_000)
+    if workers < 1:
+        raise ConfigError(f"workers must be >= 1, got {workers}")
+    req = default_currents(points)
+    sweep = CurrentSweep(i_lo_a=float(req.min()), i_hi_a=float(req.max()), points=points)
+    save = (f"i({INPUT_SENSE.lower()})", f"i({OUTPUT_SOURCE.lower()})")
+    keys = [(s, c) for s in seeds for c in codes]
+    frames = []
+    batch = max(workers, 1) * 4
+    for start in range(0, len(keys), batch):
+        part = keys[start:start + batch]
+        jobs = [(vcmac_stage(dataclasses.replace(mismatch_params(a_vt_mv_um, s, params), code=c),
+                             sweep=sweep), sweep.analysis()) for s, c in part]
+        results = run_many(jobs, workers=workers, timeout_s=timeout_s, save=save)
+        for (s, c), res in zip(part, results, strict=True):
+            curve = _curve(c, res.i(INPUT_SENSE), res.i(OUTPUT_SOURCE), req)
+            frames.append(summarise_vcmac(curve).assign(seed=s))
+        if progress is not None:
+            progress(len(part))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["seed", *SUMMARY_COLUMNS]]
+
+
+MC_STAT_COLUMNS = ("code", "nominal", "seeds", "mean_rel_error", "std_rel_error",
+                   "mean_abs_rel_error", "p95_abs_rel_error", "max_abs_rel_error")
+
+
+def mismatch_statistics(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Mean and spread over seeds of each code's ratio error (``rel_error`` of the mean
+    ratio over currents), from :func:`mismatch_monte_carlo`.
+
+    Returns:
+        One row per code, columns :data:`MC_STAT_COLUMNS`.
+    """
+    rows = []
+    for code, g in per_seed.groupby("code", sort=True):
+        e = g["rel_error"].to_numpy()
+        rows.append({"code": int(code), "nominal": nominal_ratio(int(code)), "seeds": len(e),
+                     "mean_rel_error": float(e.mean()),
+                     "std_rel_error": float(e.std(ddof=1)) if len(e) > 1 else math.nan,
+                     "mean_abs_rel_error": float(np.abs(e).mean()),
+                     "p95_abs_rel_error": float(np.quantile(np.abs(e), 0.95)),
+                     "max_abs_rel_error": float(np.abs(e).max())})
+    return pd.DataFrame(rows, columns=list(MC_STAT_COLUMNS))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cosim.commands.characterise import characterise_command
 from cosim.commands.field import field_group
 from cosim.commands.haq import haq_command, sweep_group
 from cosim.commands.hardware import hardware_group
@@ -23,6 +24,7 @@ COMMANDS: list[click.Command] = [
     simulate_command,
     waves_command,
     vcmac_command,
+    characterise_command,
     mvm_command,
     haq_command,
     field_group,

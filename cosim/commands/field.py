@@ -138,7 +138,7 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
                   bits: str = "14,14,12", amp_ratio: float = 1.5,
                   weight_scaling: str = "matrix"):
     from cosim.workloads.field.encoder import EncoderConfig
-    from cosim.workloads.field.field import NeuralFieldConfig
+    from cosim.workloads.field.field import FieldConfig
     from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
     from cosim.workloads.field.stage import QUICK_BATCH, QUICK_SHAPE, QUICK_STEPS
 
@@ -148,7 +148,7 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
                            (QUICK_STEPS if quick else 2000),
                            batch=batch if batch is not None else
                            (QUICK_BATCH if quick else 16384), learning_rate=lr, seed=seed)
-    return NeuralFieldConfig(phantom_shape=shape,
+    return FieldConfig(phantom_shape=shape,
                              phantom_angles=parse_floats(phantom_angles, "--phantom-angles"),
                              encoder=EncoderConfig(kind=encoding, sigma=sigma),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
@@ -248,13 +248,13 @@ def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
                       as_json: bool, **opts: Any) -> None:
     """Train the neural field (dense), deploy it with HAQ and PTQ, report PSNR/SSIM."""
     from cosim.outputs.field import write_field_run
-    from cosim.workloads.field.field import run_neural_field
+    from cosim.workloads.field.field import run_field
 
     cfg = _model_config(quick=quick, **opts)
     _check_backend(sim)  # a backend the field cannot use, before any work
     volume = _volume(volume_path, frame)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field")) as run_dir:
-        result = run_neural_field(cfg, hardware, sim, volume, progress=_progress(as_json))
+        result = run_field(cfg, hardware, sim, volume, progress=_progress(as_json))
         summary = write_field_run(result, run_dir)
     _finish(summary, run_dir, as_json)
 
@@ -358,7 +358,7 @@ def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | N
                        hardware: HardwareChoice, sim: SimChoice, run_dir: Path | None,
                        as_json: bool, **deploy: Any) -> None:
     """Deploy a trained model (HAQ, PTQ) and evaluate it on its volume or --volume."""
-    from cosim.outputs.field import write_neural_field
+    from cosim.outputs.field import write_field
     from cosim.workloads.field.field import evaluate_field, prepare
 
     cfg, hw, sim_, truth, state = _model(model_dir, deploy, hardware=hardware, sim=sim)
@@ -367,7 +367,7 @@ def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | N
                          ) as run_dir:
         prep = prepare(cfg, hw, sim_, truth if volume is None else volume)
         result = evaluate_field(cfg, hw, sim_, prep, state, progress=_progress(as_json))
-        summary = write_neural_field(result, run_dir, "field eval")
+        summary = write_field(result, run_dir, "field eval")
     _finish(summary, run_dir, as_json)
 
 
@@ -437,7 +437,7 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
                          hardware: HardwareChoice, sim: SimChoice, run_dir: Path | None,
                          as_json: bool, **deploy: Any) -> None:
     """Sparse task (Fig. 4e): fine-tune the model on a few slices, evaluate all of them."""
-    from cosim.outputs.field import write_neural_field, write_sparse
+    from cosim.outputs.field import write_field, write_sparse
     from cosim.workloads.field.field import prepare
     from cosim.workloads.field.sparse import SparseConfig, run_sparse, slice_subset, sparse_target
 
@@ -458,7 +458,7 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
         result = run_sparse(cfg, hw, sim_, prep, state.params, scfg, progress=_progress(as_json))
         summary = write_sparse(result, run_dir)
         top = max(scfg.counts)
-        write_neural_field(result.runs[top], run_dir / f"slices_{top}")
+        write_field(result.runs[top], run_dir / f"slices_{top}")
     summary.update(command="field sparse", target=what, run_dir=str(run_dir))
     if as_json:
         emit_json(summary)

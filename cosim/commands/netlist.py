@@ -75,22 +75,29 @@ def crossbar_command(settings: tuple[str, ...], out: Path, as_json: bool, rows: 
 
 @netlist_group.command("tia")
 @_common
-def tia_command(settings: tuple[str, ...], out: Path, as_json: bool) -> None:
+@click.option("--transistor", is_flag=True,
+              help="The transistor-level op-amp (circuits.tia.TRANSISTOR_TIA) instead of the "
+                   "macro-model; --set opamp.<field>=... sets its devices.")
+def tia_command(settings: tuple[str, ...], out: Path, as_json: bool, transistor: bool) -> None:
     """The stand-alone TIA test bench."""
-    from circuits.tia import TIAParams, tia
+    from circuits.tia import TRANSISTOR_TIA, TIAParams, tia
 
-    params = build_params(TIAParams, settings)
+    params = build_params(TIAParams, settings, base=TRANSISTOR_TIA if transistor else None)
     check_writable_output(out, "netlist file")
     _write(tia(params), out, as_json)
 
 
 @netlist_group.command("vcmac")
 @_common
-def vcmac_command(settings: tuple[str, ...], out: Path, as_json: bool) -> None:
+@click.option("--transistor", is_flag=True,
+              help="Transistor-level regulation amplifiers (circuits.vcmac.VCMAC_OTA); "
+                   "--set amp.<field>=... sets their devices.")
+def vcmac_command(settings: tuple[str, ...], out: Path, as_json: bool, transistor: bool) -> None:
     """A VCMAC chain (set n_columns, code, ...)."""
-    from circuits.vcmac import VCMACParams, vcmac_chain
+    from circuits.vcmac import VCMAC_OTA, VCMACParams, vcmac_chain
 
-    params = build_params(VCMACParams, settings)
+    params = build_params(VCMACParams, settings,
+                          base=VCMACParams(amp=VCMAC_OTA) if transistor else None)
     check_writable_output(out, "netlist file")
     _write(vcmac_chain(params), out, as_json)
 
@@ -171,9 +178,12 @@ def check_crossbar_size(rows: int, cols: int, differential: bool, cell: str) -> 
     check_memory(what, text * GENERATE_BYTES_PER_TEXT_BYTE, hint="use fewer --rows or --cols")
 
 
-def build_params(cls: type, settings: tuple[str, ...]) -> Any:
-    """An instance of parameter dataclass ``cls`` with ``settings`` applied to its defaults."""
-    return cls(**parse_settings(cls, settings))
+def build_params(cls: type, settings: tuple[str, ...], *, base: Any = None) -> Any:
+    """An instance of parameter dataclass ``cls`` with ``settings`` applied to its defaults
+    (or to ``base``, an instance of ``cls``)."""
+    if base is None:
+        return cls(**parse_settings(cls, settings))
+    return dataclasses.replace(base, **parse_settings(cls, settings, base=base))
 
 
 def _write(netlist: Netlist, out: Path, as_json: bool) -> None:

@@ -33,15 +33,20 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
               help="CSV or TOML file replacing energy figures (origin 'override').")
 @click.option("--simulate/--no-simulate", default=True, show_default=True,
               help="Take the cell-read, VCMAC and TIA energy from ngspice runs of our circuits.")
+@click.option("--amplifiers", type=click.Choice(["transistor", "macro"]), default="transistor",
+              show_default=True,
+              help="Simulate the TIA op-amp and VCMAC amplifiers at transistor level, or with "
+                   "the op-amp macro-model and behavioural amplifiers (faster).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def report_command(inputs: tuple[Path, ...], run_dir: Path | None, baselines: tuple[str, ...],
                    precision: str, gpu_utilisation: float, energy_override: Path | None,
-                   simulate: bool, as_json: bool) -> None:
+                   simulate: bool, amplifiers: str, as_json: bool) -> None:
     """Energy/area report of INPUTS (run folders or configs) vs GPU baselines."""
     options = ReportOptions(baselines=tuple(baselines) or DEFAULT_BASELINES,
                             gpu=GpuAssumptions(precision=precision,
                                                utilisation=gpu_utilisation),
-                            simulate=simulate, energy_override=energy_override)
+                            simulate=simulate, energy_override=energy_override,
+                            transistor_amplifiers=amplifiers == "transistor")
     for path in inputs:  # refuse bad inputs before the folder is made or ngspice runs
         load_workload(path)
     get_baselines(list(options.baselines))

@@ -35,6 +35,21 @@ bends the output as a column nears the end of the linear range, so the
 model's error grows there; beyond the range the columns count as saturated.
 Measured figures: ``docs/measurements/tile.md``.
 
+Transistor-level TIAs (``TIAParams.opamp``). Their gain, offset and input
+resistance have no closed form: ``tia_model`` gives the model measured by
+one ngspice DC sweep of the stand-alone TIA (``cosim.calibration.tia.
+measured_model``, cached per TIA): the array is solved with each sense node
+held at the fitted ``v_in0`` behind ``r_sense + r_in`` as above, then the
+part of the held voltage the straight line leaves out (the op-amp's gain
+varies with its output; tens of uV) is put back by a first-order correction
+of the column currents, ``I <- I0 - g * residual(I)`` iterated three times,
+with ``g`` each column's conductance seen from its sense node (the change of
+its current when every row moves by the same small voltage); ``V_out`` is
+the measured ``V_out(I)`` (a cubic spline through the sweep). A conversion
+saturates when ``V_out`` leaves the op-amp's rated linear output range
+(``OpAmpParams.v_out_linear_volt``). Against ``spice`` with the same
+transistor-level TIAs: ``tests/test_tia_readout.py``.
+
 Saturation. A conversion saturates when a TIA of its column leaves its
 linear range (``n1`` outside ``TIAParams.n1_linear_volt``: beyond it the
 clamp bends the output, and past the swing the input node is no longer held,
@@ -69,8 +84,16 @@ from cosim.hardware.spec import check_readout
 if TYPE_CHECKING:
     from cosim.engine.backends.base import Backend
 
-__all__ = ["READOUTS", "ColumnReadout", "ReadoutSaturated", "check_readout",
-           "sense_network", "sense_voltage", "tia_output", "tia_saturated", "warn_saturated"]
+__all__ = ["READOUTS", "AnalyticTiaModel", "ColumnReadout", "ReadoutSaturated", "check_readout",
+           "sense_network", "sense_voltage", "tia_model", "tia_output", "tia_saturated",
+           "warn_saturated"]
+
+
+RESIDUAL_PROBE_VOLT = 0.01
+"""Row voltage of the probe that measures each column's conductance for the residual
+correction of a measured TIA model (V)."""
+RESIDUAL_ITERATIONS = 3
+"""Fixed-point steps of that correction."""
 
 
 class ReadoutSaturated(CosimWarning):
@@ -80,10 +103,79 @@ class ReadoutSaturated(CosimWarning):
     """
 
 
+@dataclass(frozen=True)
+class AnalyticTiaModel:
+    """The DC model of a macro-model TIA in closed form (``circuits.tia``, module docstring).
+
+    Attributes:
+        tia: the TIA.
+    """
+
+    tia: TIAParams
+
+    @property
+    def v_in0_volt(self) -> float:
+        return self.tia.v_in0_volt
+
+    @property
+    def r_in_ohm(self) -> float:
+        return self.tia.r_in_ohm
+
+    has_residual = False
+
+    def output_volt(self, i_a: np.ndarray) -> np.ndarray:
+        return tia_output(self.tia, i_a)
+
+    def input_residual_volt(self, i_a: np.ndarray) -> np.ndarray:
+        return np.zeros(np.shape(i_a))
+
+    def saturated(self, i_a: np.ndarray, v_out_volt: np.ndarray) -> np.ndarray:
+        return tia_saturated(self.tia, i_a, v_out_volt)
+
+    def linear_range_text(self) -> str:
+        lo, hi = self.tia.n1_linear_volt
+        return f"op-amp node outside [{lo:g}, {hi:g}] V"
+
+
+class _Measured:
+    """Adapter of ``cosim.calibration.tia.MeasuredTiaModel`` to the readout's model interface."""
+
+    has_residual = True
+
+    def __init__(self, m: object):
+        self.m = m
+        self.v_in0_volt = m.v_in0_volt
+        self.r_in_ohm = m.r_in_ohm
+
+    def output_volt(self, i_a: np.ndarray) -> np.ndarray:
+        return self.m.output_volt(i_a)
+
+    def input_residual_volt(self, i_a: np.ndarray) -> np.ndarray:
+        return self.m.input_residual_volt(i_a)
+
+    def saturated(self, i_a: np.ndarray, v_out_volt: np.ndarray) -> np.ndarray:
+        return self.m.saturated(v_out_volt)
+
+    def linear_range_text(self) -> str:
+        lo, hi = self.m.output_range_volt
+        return f"output outside [{lo:g}, {hi:g}] V"
+
+
+@functools.lru_cache(maxsize=32)
+def tia_model(tia: TIAParams) -> AnalyticTiaModel | _Measured:
+    """The DC model of ``tia`` the model backends use: closed form for the macro-model,
+    measured in ngspice for a transistor-level op-amp (module docstring)."""
+    if not tia.transistor_level:
+        return AnalyticTiaModel(tia)
+    from cosim.calibration.tia import measured_model
+
+    return _Measured(measured_model(tia))
+
+
 def sense_voltage(p: CrossbarParams) -> float:
     """Voltage the sense nodes of ``p`` are held at with no current (V): ``v_ref`` or,
     with a TIA, its ``v_in0``."""
-    return p.tia.v_in0_volt if p.readout == "tia" else p.v_ref_volt
+    return tia_model(p.tia).v_in0_volt if p.readout == "tia" else p.v_ref_volt
 
 
 def sense_network(p: CrossbarParams) -> CrossbarParams:
@@ -95,8 +187,9 @@ def sense_network(p: CrossbarParams) -> CrossbarParams:
 
 @functools.lru_cache(maxsize=8)
 def _folded(p: CrossbarParams) -> CrossbarParams:
-    return replace(p, readout="virtual_ground", r_sense_ohm=p.r_sense_ohm + p.tia.r_in_ohm,
-                   v_ref_volt=p.tia.v_in0_volt)
+    model = tia_model(p.tia)
+    return replace(p, readout="virtual_ground", r_sense_ohm=p.r_sense_ohm + model.r_in_ohm,
+                   v_ref_volt=model.v_in0_volt)
 
 
 def tia_output(tia: TIAParams, i_a: np.ndarray) -> np.ndarray:
@@ -147,7 +240,17 @@ class ColumnReadout:
         voltages (V), else ``None``; both ``(B, physical cols)``."""
         if self.kind == "tia" and getattr(backend, "solves_tia", False):
             return backend.tia_outputs(p, v_volt, factors)
-        return backend.currents(p, v_volt, factors), None
+        i0 = backend.currents(p, v_volt, factors)
+        model = tia_model(self.tia) if self.kind == "tia" else None
+        if model is None or not model.has_residual:
+            return i0, None
+        probe = np.vstack([np.zeros(p.rows), np.full(p.rows, RESIDUAL_PROBE_VOLT)])
+        ip = backend.currents(p, probe, factors)
+        g = (ip[1] - ip[0]) / RESIDUAL_PROBE_VOLT
+        i = i0
+        for _ in range(RESIDUAL_ITERATIONS):
+            i = i0 - g * model.input_residual_volt(i)
+        return i, None
 
     def outputs(self, i_a: np.ndarray, v_out_volt: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -160,9 +263,10 @@ class ColumnReadout:
         i = np.asarray(i_a, dtype=float)
         if self.kind != "tia":
             return i, np.zeros(i.shape, dtype=bool)
-        v_out = tia_output(self.tia, i) if v_out_volt is None else np.asarray(v_out_volt)
+        model = tia_model(self.tia)
+        v_out = model.output_volt(i) if v_out_volt is None else np.asarray(v_out_volt)
         y = (v_out - self.tia.v_ref_volt) / -self.tia.r_f_ohm
-        return y, tia_saturated(self.tia, i, v_out)
+        return y, model.saturated(i, v_out)
 
     def adc_full_scale_a(self, v_read_volt: float, g_lrs_siemens: float, rows: int) -> float:
         """Current of the ADC's top code when the user sets none (A): virtual ground
@@ -179,8 +283,7 @@ def warn_saturated(n_saturated: int, n_conversions: int, readout: ColumnReadout,
         return
     what = []
     if readout.kind == "tia":
-        lo, hi = readout.tia.n1_linear_volt
-        what.append(f"a TIA left its linear range (op-amp node outside [{lo:g}, {hi:g}] V)")
+        what.append(f"a TIA left its linear range ({tia_model(readout.tia).linear_range_text()})")
     if full_scale_a is not None:
         what.append(f"the ADC input lay beyond full scale {full_scale_a * 1e6:.4g} uA")
     warnings.warn(f"{n_saturated} of {n_conversions} conversions saturated: "

@@ -39,10 +39,10 @@ from cosim.hardware.presets import hardware_from_mapping, preset
 from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
-from cosim.workloads.field.field import NeuralFieldResult, hardware_text
+from cosim.workloads.field.field import FieldResult, hardware_text
 
 
-def write_neural_field(result: NeuralFieldResult, run_dir: Path, command: str = "field run"
+def write_field(result: FieldResult, run_dir: Path, command: str = "field run"
                        ) -> dict[str, Any]:
     """Write the tables, figures and workload of one evaluation into ``run_dir``.
 
@@ -62,18 +62,18 @@ def write_neural_field(result: NeuralFieldResult, run_dir: Path, command: str = 
     return {"command": command, **summary}
 
 
-def write_field_run(result: NeuralFieldResult, run_dir: Path, command: str = "field run"
+def write_field_run(result: FieldResult, run_dir: Path, command: str = "field run"
                     ) -> dict[str, Any]:
     """The one writer of a trained-and-evaluated field (``cosim field run`` and the main
-    job's stage): :func:`write_neural_field` plus the checkpoint, so the folder is a
+    job's stage): :func:`write_field` plus the checkpoint, so the folder is a
     ``--model`` for the other ``cosim field`` commands."""
-    summary = write_neural_field(result, run_dir, command)
+    summary = write_field(result, run_dir, command)
     save_checkpoint(run_dir, result.config, result.hardware, result.sim, result.truth,
                     result.training)
     return summary
 
 
-def _slices(result: NeuralFieldResult, stem: Path) -> list[Path]:
+def _slices(result: FieldResult, stem: Path) -> list[Path]:
     truth = result.truth
     n = truth.shape[0]
     picks = sorted({n // 4, n // 2, (3 * n) // 4}) if n >= 3 else list(range(n))
@@ -101,7 +101,7 @@ def _slices(result: NeuralFieldResult, stem: Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
-def _histograms(result: NeuralFieldResult, stem: Path) -> list[Path]:
+def _histograms(result: FieldResult, stem: Path) -> list[Path]:
     fig = Figure(figsize=(7.0, 3.0), layout="constrained")
     axes = fig.subplots(1, 2)
     enc = result.encoder.layer

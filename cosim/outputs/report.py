@@ -49,7 +49,7 @@ import time
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -66,6 +66,9 @@ from cosim.accounting.baselines import (
 )
 from cosim.accounting.energy import EnergyTable
 from cosim.accounting.workload import Workload, events_workload, make_workload
+
+if TYPE_CHECKING:
+    from cosim.accounting.circuit_energy import AmplifierTiming
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 
@@ -82,7 +85,13 @@ class ReportOptions:
         baselines: baseline keys to compare with (``cosim.accounting.baselines``).
         gpu: precision and utilisation of the baselines' throughput.
         simulate: take the cell-read, VCMAC and TIA figures from ngspice
-            (``cosim.accounting.circuit_energy``); off uses the cited table only.
+            (``cosim.accounting.circuit_energy``), and the amplifiers' time per
+            conversion from their simulated settling; off uses the cited table
+            and the workloads' own timing only.
+        transistor_amplifiers: simulate the TIA's op-amp and the VCMAC's
+            regulation amplifiers at transistor level (default); False uses
+            the op-amp macro-model and the behavioural VCMAC amplifiers (the
+            fast option). The energy table's sources say which was used.
         energy_override: a user's override file (CSV or TOML), or ``None``.
         layout: layout assumptions of the netlist-derived areas.
     """
@@ -90,6 +99,7 @@ class ReportOptions:
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     gpu: GpuAssumptions = field(default_factory=GpuAssumptions)
     simulate: bool = True
+    transistor_amplifiers: bool = True
     energy_override: Path | None = None
     layout: LayoutAssumptions = LAYOUT
 
@@ -200,18 +210,29 @@ def _read_json(path: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- tables
 
 
-def energy_table(options: ReportOptions, sim_dir: Path | None) -> EnergyTable:
-    """The energy table of a report: cited, then simulated, then the user's overrides."""
-    table = EnergyTable.cited()
+def energy_table(options: ReportOptions, sim_dir: Path | None
+                 ) -> tuple[EnergyTable, AmplifierTiming | None]:
+    """The energy table of a report (cited, then simulated, then the user's overrides)
+    and, when simulating, the amplifiers' simulated conversion times."""
+    table, timing = EnergyTable.cited(), None
     if options.simulate:
-        from cosim.accounting.circuit_energy import simulated_table
+        from circuits.opamp import DEFAULT_OPAMP
+        from cosim.accounting.circuit_energy import TiaBench, VcmacBench, simulate_amplifiers
 
-        table = simulated_table(table, workdir=sim_dir)
+        tr = options.transistor_amplifiers
+        table, timing = simulate_amplifiers(
+            table, workdir=sim_dir, tia_bench=TiaBench(opamp=DEFAULT_OPAMP if tr else None),
+            vcmac_bench=VcmacBench(transistor_level=tr))
+        table = table.with_notes(
+            "amplifiers simulated " + ("at transistor level (TIA: two-stage Miller op-amp; "
+                                       "VCMAC: OTAs)" if tr else
+                                       "with the op-amp macro-model and behavioural VCMAC "
+                                       "amplifiers (--amplifiers macro)"))
     else:
         table = table.with_notes("simulation off (--no-simulate): cited figures only")
     if options.energy_override is not None:
         table = table.with_overrides(options.energy_override)
-    return table
+    return table, timing
 
 
 @dataclass(frozen=True)
@@ -574,14 +595,24 @@ def build_report(inputs: list[Path], out_dir: Path, options: ReportOptions = Rep
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    table = energy_table(options, out_dir / "sim" if options.simulate else None)
+    table, timing = energy_table(options, out_dir / "sim" if options.simulate else None)
+    retime_notes = []
+    if timing is not None and timing.source:
+        from cosim.accounting.circuit_energy import retimed
+
+        before = [w.timing.amplifier_active_s for w in workloads]
+        workloads = [retimed(w, timing) for w in workloads]
+        retime_notes = [f"{timing.source}; it replaces each workload's assumed amplifier time "
+                        "per conversion (" + ", ".join(
+                            f"{w.name}: {b * 1e9:.4g} -> {w.timing.amplifier_active_s * 1e9:.4g} ns"
+                            for w, b in zip(workloads, before, strict=True)) + ")"]
     tables = build_tables(workloads, table, options)
     files = []
     for name, df in tables.named().items():
         df.to_csv(out_dir / f"{name}.csv", index=False, float_format="%.10g")
         files.append(f"{name}.csv")
     figures = write_figures(tables, out_dir)
-    notes = list(table.notes) + [
+    notes = list(table.notes) + retime_notes + [
         f"GPU throughput: {options.gpu.utilisation:g} x datasheet peak "
         f"{options.gpu.precision.upper()} (utilisation assumed); GPU energy per inference = "
         "rated board power / fps.",
@@ -595,6 +626,7 @@ def build_report(inputs: list[Path], out_dir: Path, options: ReportOptions = Rep
         render_html(tables, figures, notes, options, [str(p) for p in inputs]))
     options_json = {"baselines": list(options.baselines), "gpu": asdict(options.gpu),
                     "simulate": options.simulate,
+                    "transistor_amplifiers": options.transistor_amplifiers,
                     "energy_override": str(options.energy_override or ""),
                     "layout": asdict(options.layout)}
     manifest = new_manifest(

@@ -154,11 +154,11 @@ WRITERS = {
         "from cosim.outputs.field import save_checkpoint\n"
         "from cosim.engine.options import SimOptions\n"
         "from cosim.hardware.presets import preset\n"
-        "from cosim.workloads.field.field import NeuralFieldConfig\n"
+        "from cosim.workloads.field.field import FieldConfig\n"
         "from cosim.workloads.field.mlp import TrainState\n"
         "state = TrainState(params={'w': np.ones(100_000)}, opt_state=None, step=1,\n"
         "                   losses=np.zeros(1))\n"
-        "save_checkpoint(out, NeuralFieldConfig(), preset('paper'), SimOptions(),\n"
+        "save_checkpoint(out, FieldConfig(), preset('paper'), SimOptions(),\n"
         "                np.zeros((2, 8, 8)), state)"),
     "result cache": ("from cosim.engine.cache import ResultCache\n"
                      "ResultCache(out).put('k' * 64, {'a': np.ones(100_000)})"),

@@ -189,6 +189,24 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("vcmac-characterise --mismatch-seed -1", ("--mismatch-seed",)),
         ("vcmac-characterise --points x", ("'x' is not a valid integer",)),
     ],
+    "characterise": [
+        ("characterise", ("missing argument", "amp, tia, vcmac")),
+        ("characterise opamp", ("'opamp' is not one of 'amp', 'tia', 'vcmac'",)),
+        ("characterise amp -o /proc/x", ("/proc/x",)),
+        ("characterise tia -o {d}/file/x", ("which is a file",)),
+        ("characterise vcmac -o ''", ("empty path",)),
+        ("characterise vcmac --mismatch-seeds -1", ("--mismatch-seeds",)),
+        ("characterise tia --mismatch-seeds 100000", ("--mismatch-seeds",)),
+        ("characterise vcmac --mismatch-seeds x", ("'x' is not a valid integer",)),
+        ("characterise tia --a-vt 0", ("--a-vt",)),
+        ("characterise vcmac --a-vt nan", ("--a-vt", "nan")),
+        ("characterise amp --workers 0", ("--workers",)),
+        ("characterise vcmac --points 1", ("--points",)),
+        ("characterise amp --amplifier macro", ("--amplifier macro applies to tia and vcmac",)),
+        ("characterise tia --amplifier macro --mismatch-seeds 5",
+         ("--mismatch-seeds needs --amplifier transistor",)),
+        ("characterise vcmac --amplifier mosfet", ("'mosfet' is not one of",)),
+    ],
     "mvm": [
         ("mvm --rows 65536 --cols 65536", ("GiB", "this machine has 24 GiB")),
         ("mvm --rows 4096 --cols 4096 --batch 10000000", ("TiB",)),
@@ -391,7 +409,7 @@ def assert_one_line_error(code: int, stdout: str, stderr: str, fragments: tuple[
 def test_every_command_has_eight_bad_inputs() -> None:
     commands = [c for c in BAD if c != "cosim"]
     assert set(commands) >= {"run", "netlist", "simulate", "waves", "vcmac-characterise",
-                             "mvm", "haq", "sweep haq", "report"}
+                             "characterise", "mvm", "haq", "sweep haq", "report"}
     assert all(len(BAD[c]) >= 8 for c in commands), {c: len(BAD[c]) for c in commands}
 
 

@@ -25,7 +25,7 @@ from circuits.errors import ConfigError
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
 from cosim.workloads.field.encoder import ENCODINGS
-from cosim.workloads.field.field import NeuralFieldConfig, prepare, train_field
+from cosim.workloads.field.field import FieldConfig, prepare, train_field
 from cosim.workloads.field.metrics import psnr, ssim_slices
 from cosim.workloads.field.mlp import forward, n_weights
 
@@ -37,7 +37,7 @@ ORDER = ("none", "basic", "positional", "gaussian")
 class EncodingsResult:
     """Outcome of :func:`compare_encodings`: one row per encoding, and the volumes."""
 
-    config: NeuralFieldConfig
+    config: FieldConfig
     rows: list[dict[str, Any]]
     volumes: dict[str, np.ndarray]
     truth: np.ndarray
@@ -62,7 +62,7 @@ def check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     return kinds
 
 
-def compare_encodings(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
+def compare_encodings(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
                       volume: np.ndarray | None = None, *,
                       kinds: tuple[str, ...] = ORDER,
                       progress: Callable[[str, int, int], None] | None = None

@@ -1,6 +1,6 @@
 """The neural-field workload: train, deploy (HAQ and PTQ), evaluate. No file I/O.
 
-One call, :func:`run_neural_field`, does the dense task:
+One call, :func:`run_field`, does the dense task:
 
 1. the volume (given, or the 3D Shepp-Logan phantom) is normalised to ``[0, 1]``;
 2. the encoder is built (the Gaussian one forms its random pairs on an analog
@@ -76,7 +76,7 @@ PAPER = {"psnr_haq": 32.07, "ssim_haq": 0.93, "psnr_ptq": 13.94, "ssim_ptq": 0.1
 
 
 @dataclass(frozen=True, kw_only=True)
-class NeuralFieldConfig:
+class FieldConfig:
     """One neural-field run (dense task).
 
     Attributes:
@@ -134,7 +134,7 @@ def hardware_text(hardware: HardwareSpec, sim: SimOptions) -> str:
     return f"{hardware.describe()}; {sim.describe()}"
 
 
-def config_from_dict(d: dict[str, Any]) -> NeuralFieldConfig:
+def config_from_dict(d: dict[str, Any]) -> FieldConfig:
     """The inverse of ``dataclasses.asdict(cfg)`` (a checkpoint's stored config).
 
     Raises:
@@ -144,7 +144,7 @@ def config_from_dict(d: dict[str, Any]) -> NeuralFieldConfig:
         d = dict(d)
         enc = dict(d.pop("encoder"))
         enc["cordic"] = CordicConfig(**enc.pop("cordic"))
-        return NeuralFieldConfig(
+        return FieldConfig(
             **{k: tuple(v) if k in ("phantom_shape", "phantom_angles", "bits") else v
                for k, v in d.items()
                if k not in ("mlp", "training", "cordic")},
@@ -185,10 +185,10 @@ class Reconstruction:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
-class NeuralFieldResult:
-    """Outcome of :func:`run_neural_field`."""
+class FieldResult:
+    """Outcome of :func:`run_field`."""
 
-    config: NeuralFieldConfig
+    config: FieldConfig
     hardware: HardwareSpec
     sim: SimOptions
     truth: np.ndarray
@@ -301,7 +301,7 @@ class Prepared:
     rngs: dict[str, np.random.Generator]
 
 
-def prepare(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
+def prepare(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
             volume: np.ndarray | None = None) -> Prepared:
     """Normalise ``volume`` (default: the phantom), build the encoder, encode every voxel.
 
@@ -348,7 +348,7 @@ def reads_exactly(hardware: HardwareSpec, sim: SimOptions) -> bool:
             and r.kind == "virtual_ground" and r.dac_bits is None and r.adc_bits is None)
 
 
-def encoder_read(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions
+def encoder_read(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions
                  ) -> dict[str, Any] | None:
     """What the Gaussian encoder's ``B`` depends on beyond its cells: ``None`` where the
     hardware reads it exactly (:func:`reads_exactly`; ``B`` is the cells' ``G+ - G-``),
@@ -373,7 +373,7 @@ def measured_projection(encoder: Encoder) -> np.ndarray:
     return encoder.config.scale * (y[:3] - y[3]).T
 
 
-def train_field(cfg: NeuralFieldConfig, prep: Prepared, *, params: Params | None = None,
+def train_field(cfg: FieldConfig, prep: Prepared, *, params: Params | None = None,
                 voxels: np.ndarray | None = None,
                 progress: Callable[[str, int, int], None] | None = None,
                 resume: TrainState | None = None,
@@ -410,7 +410,7 @@ def train_field(cfg: NeuralFieldConfig, prep: Prepared, *, params: Params | None
         raise
 
 
-def deploy_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
+def deploy_field(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
                  prep: Prepared, params: Params, scheme: str) -> DeployedMLP:
     """Write ``params`` with ``scheme`` (``haq``/``ptq``) onto analog layers (seeded)."""
     scales = input_scales(params, prep.feats, cfg.mlp)
@@ -418,18 +418,18 @@ def deploy_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions
                       scales, rng=scheme_rng(cfg, scheme), seed=cfg.seed, cordic=cfg.cordic)
 
 
-def scheme_rng(cfg: NeuralFieldConfig, scheme: str) -> np.random.Generator:
+def scheme_rng(cfg: FieldConfig, scheme: str) -> np.random.Generator:
     """The write-noise stream of ``scheme`` for ``cfg.seed`` (fresh each call)."""
     # the same streams as prepare() hands out: (enc, init, haq, ptq)
     seq = np.random.SeedSequence(cfg.seed).spawn(4)
     return np.random.default_rng(seq[2 if scheme == "haq" else 3])
 
 
-def evaluate_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions,
+def evaluate_field(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
                    prep: Prepared, state: TrainState, *,
                    schemes: tuple[str, ...] = ("haq", "ptq"),
                    progress: Callable[[str, int, int], None] | None = None,
-                   timings: dict[str, float] | None = None) -> NeuralFieldResult:
+                   timings: dict[str, float] | None = None) -> FieldResult:
     """Deploy the trained network with each scheme and evaluate every way of computing it."""
     timings = {} if timings is None else timings
     params, truth, x = state.params, prep.truth, prep.x
@@ -467,18 +467,18 @@ def evaluate_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptio
     s, c = sincos_turns(proj, cfg.cordic)
     cordic_err = float(max(np.abs(s - np.sin(2 * np.pi * proj)).max(),
                            np.abs(c - np.cos(2 * np.pi * proj)).max()))
-    return NeuralFieldResult(config=cfg, hardware=hardware, sim=sim, truth=truth,
+    return FieldResult(config=cfg, hardware=hardware, sim=sim, truth=truth,
                              encoder=prep.encoder, params=params,
                              training=state, recon=recon, cordic_error=cordic_err,
                              timings_s=timings)
 
 
-def run_neural_field(cfg: NeuralFieldConfig, hardware: HardwareSpec | None = None,
+def run_field(cfg: FieldConfig, hardware: HardwareSpec | None = None,
                      sim: SimOptions | None = None, volume: np.ndarray | None = None, *,
                      progress: Callable[[str, int, int], None] | None = None,
                      resume: TrainState | None = None,
                      on_interrupt: Callable[[TrainState], None] | None = None
-                     ) -> NeuralFieldResult:
+                     ) -> FieldResult:
     """Train, deploy and evaluate the neural field on ``volume`` (default: the phantom).
 
     :func:`prepare`, :func:`train_field` (all voxels: the dense task) and

@@ -37,7 +37,7 @@ from cosim.programming.base import MAX_BITS
 from cosim.programming.binary import HAQ
 from cosim.workloads.field.deploy import deploy_mlp, input_scales
 from cosim.workloads.field.field import (
-    NeuralFieldConfig,
+    FieldConfig,
     Prepared,
     scheme_rng,
     train_field,
@@ -133,7 +133,7 @@ def _variant(params: Params, keep: float, rank: int) -> tuple[Params, bool]:
     return out, changed
 
 
-def run_hapo(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions, prep: Prepared,
+def run_hapo(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions, prep: Prepared,
              params: Params, hcfg: HapoConfig, *,
              progress: Callable[[str, int, int], None] | None = None) -> HapoResult:
     """Deploy ``params`` at every grid point of ``hcfg`` with HAQ; PSNR, cells, objective.

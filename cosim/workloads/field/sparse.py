@@ -23,8 +23,8 @@ from circuits.errors import ConfigError, check_int, check_range
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
 from cosim.workloads.field.field import (
-    NeuralFieldConfig,
-    NeuralFieldResult,
+    FieldConfig,
+    FieldResult,
     Prepared,
     evaluate_field,
     train_field,
@@ -117,7 +117,7 @@ class SparseResult:
 
     config: SparseConfig
     rows: list[dict[str, Any]]
-    runs: dict[int, NeuralFieldResult]
+    runs: dict[int, FieldResult]
     slices: dict[int, np.ndarray]
 
     def summary(self) -> dict[str, Any]:
@@ -126,7 +126,7 @@ class SparseResult:
                 "sparse_slices": {str(k): v.tolist() for k, v in self.slices.items()}}
 
 
-def run_sparse(cfg: NeuralFieldConfig, hardware: HardwareSpec, sim: SimOptions, prep: Prepared,
+def run_sparse(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions, prep: Prepared,
                dense: Params, scfg: SparseConfig, *,
                progress: Callable[[str, int, int], None] | None = None) -> SparseResult:
     """Fine-tune ``dense`` on ``k`` slices of ``prep.truth`` for each ``k``; evaluate all slices.

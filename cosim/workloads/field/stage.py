@@ -19,7 +19,7 @@ from cosim.engine.options import SimOptions
 from cosim.hardware.presets import load_hardware
 from cosim.hardware.spec import HardwareSpec
 from cosim.workloads.field.encoder import EncoderConfig
-from cosim.workloads.field.field import NeuralFieldConfig, NeuralFieldResult, run_neural_field
+from cosim.workloads.field.field import FieldConfig, FieldResult, run_field
 from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
 
 QUICK_SHAPE = (8, 48, 48)
@@ -73,9 +73,9 @@ class FieldStage:
         if self.hardware:
             load_hardware(self.hardware)  # an unknown preset or a bad file, before any work
 
-    def field_config(self) -> NeuralFieldConfig:
+    def field_config(self) -> FieldConfig:
         """The workload's config."""
-        return NeuralFieldConfig(
+        return FieldConfig(
             phantom_shape=(self.slices, self.height, self.width),
             bits=(self.bits_input, self.bits_hidden, self.bits_output),
             encoder=EncoderConfig(kind=self.encoding, sigma=self.sigma),
@@ -86,10 +86,10 @@ class FieldStage:
 
 
 def compute_field_stage(cfg: FieldStage, hardware: HardwareSpec, sim: SimOptions
-                        ) -> NeuralFieldResult:
+                        ) -> FieldResult:
     """Train, deploy (HAQ and PTQ) and evaluate the quick neural field; no files (the
     field's one writer, :func:`cosim.outputs.field.write_field_run`, writes the folder)."""
-    return run_neural_field(cfg.field_config(), hardware, sim)
+    return run_field(cfg.field_config(), hardware, sim)
 
 
 def field_headline(summary: dict[str, Any]) -> str:

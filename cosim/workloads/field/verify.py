@@ -47,7 +47,7 @@ from cosim.engine.tile import compare, make_tile
 from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
 from cosim.programming.aggregation import outputs_from_currents
-from cosim.workloads.field.field import NeuralFieldConfig, Prepared, deploy_field
+from cosim.workloads.field.field import FieldConfig, Prepared, deploy_field
 from cosim.workloads.field.mlp import Params
 
 ZERO_T_ONE_R_ERROR = 1e-12
@@ -168,7 +168,7 @@ class FieldVerification:
         timings_s: deploy, calibrated pass, spice pass (s).
     """
 
-    config: NeuralFieldConfig
+    config: FieldConfig
     hardware: HardwareSpec
     verify: VerifyConfig
     voxels: np.ndarray
@@ -261,7 +261,7 @@ class _Probe:
         return y_sp, Events()
 
 
-def verify_field(cfg: NeuralFieldConfig, hardware: HardwareSpec, prep: Prepared, params: Params,
+def verify_field(cfg: FieldConfig, hardware: HardwareSpec, prep: Prepared, params: Params,
                  vcfg: VerifyConfig = VerifyConfig(), *,
                  progress: Callable[[str], None] | None = None) -> FieldVerification:
     """Deploy ``params`` with HAQ on ``calibrated`` and check a voxel sample against spice.

@@ -12,7 +12,7 @@ from cosim.cli import main
 from cosim.hardware.presets import preset
 from cosim.workloads.field.encoder import DEFAULT_SCALES, EncoderConfig
 from cosim.workloads.field.encodings import compare_encodings
-from cosim.workloads.field.field import NeuralFieldConfig
+from cosim.workloads.field.field import FieldConfig
 from cosim.workloads.field.mlp import MLPConfig, TrainConfig
 from tests.hardware_helpers import sim
 
@@ -22,7 +22,7 @@ PAPER = (preset("paper"), sim(backend="ideal"))
 
 @pytest.mark.slow
 def test_encodings_share_network_and_budget_each_at_its_own_scale():
-    cfg = NeuralFieldConfig(phantom_shape=(4, 16, 16),
+    cfg = FieldConfig(phantom_shape=(4, 16, 16),
                             encoder=EncoderConfig(n_frequencies=16),
                             mlp=MLPConfig(width=32, rank=8),
                             training=TrainConfig(steps=80, batch=0, learning_rate=3e-3))
@@ -42,7 +42,7 @@ def test_encodings_share_network_and_budget_each_at_its_own_scale():
         assert rows[kind]["psnr_software"] > rows["none"]["psnr_software"] + 3, kind
     assert res.summary()["best_encoding"] in ("positional", "gaussian")
     # one --sigma sets both scales
-    one = compare_encodings(NeuralFieldConfig(
+    one = compare_encodings(FieldConfig(
         phantom_shape=(4, 16, 16), encoder=EncoderConfig(n_frequencies=16, sigma=2.0),
         mlp=MLPConfig(width=32, rank=8), training=TrainConfig(steps=2, batch=0)), *PAPER,
         kinds=("positional", "gaussian"))

@@ -8,7 +8,7 @@ import pytest
 from circuits.errors import ConfigError
 from cosim.hardware.presets import preset
 from cosim.workloads.field.encoder import EncoderConfig
-from cosim.workloads.field.field import NeuralFieldConfig, prepare, train_field
+from cosim.workloads.field.field import FieldConfig, prepare, train_field
 from cosim.workloads.field.hapo import HapoConfig, choose, run_hapo
 from cosim.workloads.field.mlp import MLPConfig, TrainConfig, forward, init_params, truncate_rank
 from tests.hardware_helpers import sim
@@ -37,7 +37,7 @@ def test_rank_cut_is_the_best_low_rank_approximation():
 
 @pytest.mark.slow
 def test_quick_grid():
-    cfg = NeuralFieldConfig(phantom_shape=(3, 16, 16),
+    cfg = FieldConfig(phantom_shape=(3, 16, 16),
                             encoder=EncoderConfig(n_frequencies=8, sigma=2.0),
                             mlp=MLPConfig(width=16, rank=4),
                             training=TrainConfig(steps=60, batch=0, learning_rate=3e-3))

@@ -12,7 +12,7 @@ from circuits.errors import ConfigError
 from cosim.hardware.presets import preset
 from cosim.workloads.field.cordic import CordicConfig
 from cosim.workloads.field.deploy import WeightMapping, deploy_mlp, input_scales
-from cosim.workloads.field.field import NeuralFieldConfig, config_from_dict, run_neural_field
+from cosim.workloads.field.field import FieldConfig, config_from_dict, run_field
 from cosim.workloads.field.metrics import psnr, ssim_slices
 from cosim.workloads.field.mlp import (
     PAPER_MLP,
@@ -137,9 +137,9 @@ def test_metrics_known_cases():
 
 @pytest.mark.slow
 def test_dense_run_orders_software_haq_ptq():
-    cfg = NeuralFieldConfig(phantom_shape=(4, 16, 16),
+    cfg = FieldConfig(phantom_shape=(4, 16, 16),
                             training=TrainConfig(steps=100, batch=0))
-    r = run_neural_field(cfg, PAPER, sim(backend="ideal"))
+    r = run_field(cfg, PAPER, sim(backend="ideal"))
     s = r.summary()
     assert s["psnr_software"] > 30
     assert s["psnr_software"] >= s["psnr_haq"] > s["psnr_ptq"] + 10
@@ -163,7 +163,7 @@ def test_dense_run_orders_software_haq_ptq():
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ConfigError, match=match):
-        NeuralFieldConfig(**kw)
+        FieldConfig(**kw)
 
 
 def test_bad_backend_and_write_noise_of_a_field_run():
@@ -176,7 +176,7 @@ def test_bad_backend_and_write_noise_of_a_field_run():
 
 def test_config_round_trips_through_its_stored_form():
     """A checkpoint stores ``asdict(cfg)`` as JSON; the orientation and scaling come back."""
-    cfg = NeuralFieldConfig(phantom_angles=(30.0, 25.0, 15.0), weight_scaling="column")
+    cfg = FieldConfig(phantom_angles=(30.0, 25.0, 15.0), weight_scaling="column")
     back = config_from_dict(json.loads(json.dumps(asdict(cfg))))
     assert back == cfg and back.phantom_angles == (30.0, 25.0, 15.0)
 

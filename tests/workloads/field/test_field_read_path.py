@@ -21,7 +21,7 @@ from cosim.layers.placed import block_hardware, placed_tile
 from cosim.outputs.field import save_checkpoint
 from cosim.workloads.field.encoder import EncoderConfig
 from cosim.workloads.field.field import (
-    NeuralFieldConfig,
+    FieldConfig,
     deploy_field,
     evaluate_field,
     forward_voxels,
@@ -33,7 +33,7 @@ from cosim.workloads.field.verify import LayerCheck, stated_error
 from cosim.workloads.haq.mvm import HaqExperimentConfig
 from tests.hardware_helpers import sim
 
-TINY = NeuralFieldConfig(phantom_shape=(3, 8, 8), encoder=EncoderConfig(n_frequencies=4),
+TINY = FieldConfig(phantom_shape=(3, 8, 8), encoder=EncoderConfig(n_frequencies=4),
                          mlp=MLPConfig(width=8, rank=2), training=TrainConfig(steps=200, batch=0))
 HARDWARE = {"paper": preset("paper"),
             "realistic": preset("realistic").with_parts(noise={"write": 0.15, "read": 0.0})}

@@ -8,7 +8,7 @@ import pytest
 from circuits.errors import ConfigError
 from cosim.hardware.presets import preset
 from cosim.workloads.field.encoder import EncoderConfig
-from cosim.workloads.field.field import NeuralFieldConfig, prepare, train_field
+from cosim.workloads.field.field import FieldConfig, prepare, train_field
 from cosim.workloads.field.mlp import MLPConfig, TrainConfig
 from cosim.workloads.field.phantom import shepp_logan_3d
 from cosim.workloads.field.sparse import SparseConfig, run_sparse, slice_subset, sparse_target
@@ -53,7 +53,7 @@ def test_default_target():
 
 @pytest.mark.slow
 def test_fine_tuning_on_a_few_slices_fits_the_moved_volume():
-    cfg = NeuralFieldConfig(phantom_shape=(6, 16, 16),
+    cfg = FieldConfig(phantom_shape=(6, 16, 16),
                             encoder=EncoderConfig(n_frequencies=16, sigma=2.0),
                             mlp=MLPConfig(width=32, rank=8),
                             training=TrainConfig(steps=150, batch=0, learning_rate=3e-3))
