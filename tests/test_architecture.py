@@ -17,7 +17,7 @@ from tests import PROJECT_ROOT
 ROOT = PROJECT_ROOT
 
 ORDER = ("circuits", "cosim", "cosim.paths", "cosim.threads", "cosim.hardware",
-         "cosim.accounting", "cosim.engine", "cosim.calibration", "cosim.programming",
+         "cosim.calibration", "cosim.accounting", "cosim.engine", "cosim.programming",
          "cosim.layers", "cosim.workloads", "cosim.outputs", "cosim.sweep", "cosim.stages",
          "cosim.config", "cosim.pipeline", "cosim.commands", "cosim.cli")
 """Packages from the bottom of the data path up: each may import only those before it
