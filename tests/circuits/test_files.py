@@ -162,8 +162,8 @@ WRITERS = {
         "                np.zeros((2, 8, 8)), state)"),
     "result cache": ("from cosim.engine.cache import ResultCache\n"
                      "ResultCache(out).put('k' * 64, {'a': np.ones(100_000)})"),
-    "sweep header": ("from cosim.sweep import _open_rows\n"
-                     "_open_rows(out / 'points.jsonl', 'x' * 200_000)"),
+    "sweep header": ("from cosim.sweep.store import open_rows\n"
+                     "open_rows(out / 'points.jsonl', 'x' * 200_000)"),
 }
 
 

@@ -171,7 +171,7 @@ def _kills_after_zero(point):
 @pytest.mark.slow
 def test_pool_broken_when_submit_runs_loses_no_point(tmp_path, monkeypatch):
     """Deterministic: the pool is broken (every other future failed) before the next submit."""
-    import cosim.sweep as sweep
+    import cosim.sweep.executors as sweep
 
     real_wait = sweep.wait
     paused = []
@@ -283,7 +283,7 @@ def test_dask_sweep_stops_when_the_cluster_has_no_worker(tmp_path, monkeypatch):
     # A scheduler whose workers are all gone would wait for ever; the sweep stops with
     # one error instead, and what finished stays (here: nothing).
     distributed = pytest.importorskip("distributed")
-    import cosim.sweep as sweep
+    import cosim.sweep.executors as sweep
 
     monkeypatch.setattr(sweep, "POLL_S", 0.2)
     with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as c:
