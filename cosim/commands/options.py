@@ -185,8 +185,8 @@ def hardware_options(default: str = "realistic", exclude: tuple[str, ...] = (),
                  "'cosim hardware show NAME' lists them.")(wrapper)
         return click.option(
             "--hardware", "hw__name", default=None, metavar="NAME|FILE",
-            help=f"The hardware: a preset ({', '.join(PRESETS)}) or a TOML file "
-                 f"[default: {default}].")(wrapper)
+            help=f"The hardware: a preset ({', '.join(PRESETS)}), a TOML file, or a run "
+                 f"folder (the hardware its manifest records) [default: {default}].")(wrapper)
 
     return decorate
 

@@ -22,8 +22,8 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
               "(tia,vcmac,haq,field,snn,report); default all.")
 @click.option("--seed", type=int, default=None, help="Seed of every random draw (run.seed).")
 @click.option("--hardware", default=None, metavar="NAME|FILE",
-              help="The job's hardware: a preset (paper, realistic, prime) or a TOML file "
-                   "(hardware.preset) [default: realistic].")
+              help="The job's hardware: a preset (paper, realistic, prime), a TOML file or "
+                   "a run folder (hardware.preset) [default: realistic].")
 @click.option("--workers", type=int, default=None,
               help="ngspice processes at a time (run.workers).")
 @click.option("--no-progress", is_flag=True, help="Do not draw progress bars.")

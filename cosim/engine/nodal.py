@@ -33,9 +33,8 @@ by Newton's method on the same system, reusing a factorisation while it
 converges fast.
 
 The transfer matrix ``I = v @ M + c`` is not extracted by ``rows`` sparse
-solves (``method="sparse"``, 55 s at 512 x 512, a cross-check) but by an
-exact block elimination column by column (``_sweep_transfer``, 20 to 35 s on
-a busy 2-core machine, 0.2 GiB): each column's source line is reduced to a
+solves (``method="sparse"``, a cross-check) but by an exact block elimination
+column by column (``_sweep_transfer``): each column's source line is reduced to a
 dense ``rows x rows`` port matrix, and the adjoint system is swept from the
 last column to the drivers, carrying a Norton equivalent. Series
 resistances enter as ``(1 + r E)^-1`` factors, so zero resistances need no

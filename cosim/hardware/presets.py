@@ -7,15 +7,16 @@ and ``prime`` (PRIME's random-pair setting). A file lists the parts and fields
 it sets; the rest keep the defaults of :class:`HardwareSpec`, or of the preset
 named by a top-level ``preset = "NAME"`` key.
 
-Everywhere a hardware is chosen, ``--hardware NAME|FILE`` on the command line
+Everywhere a hardware is chosen, ``--hardware NAME|FILE|RUN_DIR`` on the command line
 and ``[hardware]`` in a main-job config, it is read by :func:`load_hardware`,
 then ``NAME=VALUE`` overrides (``array.r_wire_ohm=2.5``) are applied by
 :func:`override`. A run's manifest records :meth:`HardwareSpec.as_dict`, which
-reads back into the same spec.
+reads back into the same spec: ``--hardware RUN_DIR`` runs on a past run's hardware.
 """
 
 from __future__ import annotations
 
+import json
 import stat
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -52,8 +53,9 @@ def preset(name: str) -> HardwareSpec:
 
 def load_hardware(value: str | Path | HardwareSpec | None, default: str = "realistic"
                   ) -> HardwareSpec:
-    """The hardware ``value`` names: a preset name, a TOML file, a spec (passed
-    through), or ``None`` for the preset ``default``.
+    """The hardware ``value`` names: a preset name, a TOML file, a run folder or its
+    ``manifest.json`` (the spec that run recorded), a spec (passed through), or
+    ``None`` for the preset ``default``.
 
     Raises:
         ConfigError: an unknown preset, a file that is missing, not a regular
@@ -67,10 +69,27 @@ def load_hardware(value: str | Path | HardwareSpec | None, default: str = "reali
     if text in PRESETS:
         return preset(text)
     path = Path(text)
+    if path.is_dir() and (path / "manifest.json").exists():
+        path = path / "manifest.json"
+    if path.suffix.lower() == ".json":
+        return _from_manifest(path)
     if path.suffix.lower() != ".toml" and not path.exists():
         raise ConfigError(f"unknown hardware {text!r}{did_you_mean(text, PRESETS)}: not a "
-                          f"preset ({', '.join(PRESETS)}) nor an existing .toml file")
+                          f"preset ({', '.join(PRESETS)}), an existing .toml file nor a "
+                          "run folder")
     return _from_text(_read(path), str(path), default_name=f"custom ({path.name})")
+
+
+def _from_manifest(path: Path) -> HardwareSpec:
+    """The spec a run recorded: the ``hardware`` block of its ``manifest.json``."""
+    try:
+        data = json.loads(_read(path))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from None
+    block = data.get("hardware") if isinstance(data, dict) else None
+    if not isinstance(block, dict):
+        raise ConfigError(f"{path} records no hardware block (a run's manifest.json has one)")
+    return hardware_from_mapping(block, where=f"{path}: hardware")
 
 
 def _read(path: Path) -> str:

@@ -148,3 +148,21 @@ def test_one_hardware_file_gives_one_hardware_block_in_every_workload(tmp_path):
     assert blocks["haq"] == blocks["field"] == blocks["snn"]
     assert blocks["snn"]["name"] == "mine" and blocks["snn"]["array"]["r_wire_ohm"] == 2.0
     assert blocks["snn"]["cell"]["kind"] == "0T1R" and blocks["snn"]["readout"]["kind"] == "tia"
+    assert load_hardware(str(tmp_path / "snn")).as_dict() == blocks["snn"]
+
+
+def test_a_run_folder_gives_back_the_hardware_it_recorded(tmp_path):
+    """A manifest's hardware block (as a run writes it) reads back into the same spec,
+    from the run folder or its manifest.json; a manifest without one is refused."""
+    spec = override(preset("paper"), ["array.r_wire_ohm=2.5", "readout.kind=tia"])
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"command": "x", "hardware": spec.as_dict()}))
+    assert load_hardware(str(run)) == spec
+    assert load_hardware(str(run / "manifest.json")) == spec
+    (run / "manifest.json").write_text(json.dumps({"command": "x"}))
+    with pytest.raises(ConfigError, match="no hardware block"):
+        load_hardware(str(run))
+    (run / "manifest.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_hardware(str(run / "manifest.json"))
