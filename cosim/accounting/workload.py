@@ -347,7 +347,7 @@ def haq_mvm_workload(config: Mapping[str, Any], events: Events, *,
     Args:
         config: the test's config (``HaqExperimentConfig`` fields: ``vector_length``,
             ``n_outputs``, ``n_bits``, ``n_vectors``, ``aggregation``, ``macro_rows``,
-            ``macro_cols``, ``input_bits``).
+            ``macro_cols``, ``input_bits``, ``cell``: the cell kind's name).
         events: what the analog layer counted for one MVM call of ``n_vectors`` inputs.
         programming_events: what programming the weights cost (reported apart).
         source: what produced the counts.
@@ -365,7 +365,8 @@ def haq_mvm_workload(config: Mapping[str, Any], events: Events, *,
                   "aggregation": config.get("aggregation", "digital"),
                   "macro_rows": config.get("macro_rows", MACRO_ROWS),
                   "macro_cols": config.get("macro_cols", MACRO_COLS),
-                  "input_bits": config.get("input_bits", 8)}
+                  "input_bits": config.get("input_bits", 8),
+                  "cell": config.get("cell", "1T1R")}
     except KeyError as exc:
         raise ConfigError(f"HAQ test config lacks {exc.args[0]!r}") from None
     w = mvm_workload(sizing)

@@ -253,7 +253,8 @@ class FieldResult:
         One inference is one voxel; a frame (one volume) is ``slices x height x width``
         inferences. Hardware (arrays, periphery) is sized by
         :func:`cosim.accounting.workload.mlp_workload` for the same matrices at the
-        largest bit width; the counted events replace its analytic ones.
+        largest bit width on the run's cell kind, macro size and aggregation; the
+        counted events replace its analytic ones.
         """
         cfg = self.config
         names = matrices(self.params)
@@ -263,7 +264,10 @@ class FieldResult:
         sizing = {"name": f"neural field {'-'.join(map(str, widths))}, HAQ "
                           f"{'/'.join(map(str, cfg.bits))} bit, {voxels} voxels per frame",
                   "layers": widths, "bits": max(cfg.bits), "inferences": voxels,
-                  "aggregation": "digital",
+                  "aggregation": self.hardware.aggregation.kind,
+                  "macro_rows": self.hardware.array.macro_rows,
+                  "macro_cols": self.hardware.array.macro_cols,
+                  "cell": self.hardware.cell.kind.name,
                   "activation": "sine" if cfg.mlp.activation == "sine" else "relu",
                   "cordic_iterations": cfg.cordic.iterations,
                   "claim": "neural field CT"}  # the NF paper's ratios shown beside ours
