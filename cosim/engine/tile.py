@@ -68,7 +68,7 @@ from cosim.engine.backends.base import Backend
 from cosim.engine.backends.registry import make_backend
 from cosim.engine.cache import ResultCache
 from cosim.engine.noise import WriteNoise, read_factors
-from cosim.engine.options import BACKEND_NAMES, SimOptions
+from cosim.engine.options import SimOptions
 from cosim.engine.periphery import adc, adc_saturated, check_inputs, dac
 from cosim.engine.readout import ColumnReadout, warn_saturated
 from cosim.hardware.spec import HardwareSpec
@@ -431,10 +431,10 @@ class Tile:
         Compares analog column currents (no DAC/ADC quantisation, no read
         noise) for inputs uniform in ``[-1, 1]``, on the programmed array.
         Meant for arrays small enough for the reference (``spice``: up to a
-        few hundred rows and columns).
+        few hundred rows and columns). ``reference`` is a backend name, checked
+        where every backend name is (:class:`cosim.engine.options.SimOptions`).
         """
         check_int("n", n, 1, 10**6)
-        check_choice("reference", reference, BACKEND_NAMES)
         rng = np.random.default_rng(12345) if rng is None else rng
         a = rng.uniform(-1.0, 1.0, size=(n, self.array.rows))
         y, _ = self._mvm(a, noise=False, quantise=False)

@@ -459,6 +459,8 @@ def test_validate_reports_small_error(rng) -> None:
     ideal = tile("ideal")
     ideal.load(t.array)
     assert ideal.validate(n=6).max_rel_error > 1e-4
+    with pytest.raises(ConfigError, match="backend"):
+        t.validate(n=2, reference="ngspice")
 
 
 @pytest.mark.parametrize("backend", ["ideal", "calibrated"])
