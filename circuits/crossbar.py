@@ -21,6 +21,9 @@ solver of the same network, e.g. ``cosim.engine.nodal``):
   (conductances ``g_siemens[:, c]``) and a negative one (``g_neg_siemens[:, c]``),
   physical columns ``2c`` and ``2c+1``; the logical output is I(2c) - I(2c+1).
 - A zero resistance means a direct connection (no element).
+- Optional end currents (``crossbar(..., i_end_amp=...)``): a current drawn
+  from the far end of each bit line (``bl<r>_<cols-1>``) to ground, standing
+  for the columns of a wider array beyond this one.
 - Optional wire capacitance ``c_wire_farad`` to ground at every bit-line and
   source-line node, for transients.
 
@@ -97,6 +100,9 @@ CONTROL_SOURCE = "Vctl"
 
 MAX_INPUT_VOLT = 5.0
 """Largest input voltage magnitude the generator accepts (V)."""
+
+MAX_END_AMP = 1.0
+"""Largest bit-line end current magnitude the generator accepts (A)."""
 
 PWL_PAIRS_PER_LINE = 8
 """Points of a batch input's PWL table per netlist line (continuation lines follow)."""
@@ -257,7 +263,8 @@ def conductance_matrix(name: str, value: object, rram: RRAMParams,
 # --------------------------------------------------------------------------- generator
 
 
-def crossbar(p: CrossbarParams, v_in_volt: np.ndarray | None = None) -> Netlist:
+def crossbar(p: CrossbarParams, v_in_volt: np.ndarray | None = None,
+             i_end_amp: np.ndarray | None = None) -> Netlist:
     """Netlist of the crossbar ``p`` (see the module docstring for every name).
 
     Args:
@@ -266,18 +273,25 @@ def crossbar(p: CrossbarParams, v_in_volt: np.ndarray | None = None) -> Netlist:
             may sweep ``Vin<r>``); shape ``(rows,)`` one DC vector; shape
             ``(B, rows)`` a batch, solved by ``batch_sweep(B)`` one vector per
             sweep point.
+        i_end_amp: current (A) drawn out of the far end of each bit line (node
+            ``bl<r>_<cols-1>``) into ground, the shape of ``v_in_volt``: the
+            rest of a wider array beyond the last column, when ``p`` is a column
+            slice of it (sources ``Iend<r>``, or B-sources ``Bend<r>`` for a
+            batch). ``None``: the bit lines end open, as in a whole array.
 
     Returns:
         The netlist, without analyses; same ``p`` and inputs give the same text.
 
     Raises:
         ConfigError: inputs of the wrong shape, not finite or beyond
-            ``MAX_INPUT_VOLT``.
+            ``MAX_INPUT_VOLT``; end currents without inputs, of another shape,
+            not finite or beyond ``MAX_END_AMP``.
     """
     v = _check_inputs(p, v_in_volt)
     bl, sl = _bl_names(p), _sl_names(p)
     body = [
         *_input_lines(p, v),
+        *_end_lines(p, bl, v, i_end_amp),
         *_wordline_lines(p),
         *_bitline_lines(p, bl),
         *_cell_lines(p, bl, sl),
@@ -431,6 +445,30 @@ def _input_lines(p: CrossbarParams, v: np.ndarray | None) -> list[str]:
         pairs = [f"{k},{num(x)}" for k, x in zip(points, batch[:, r], strict=True)]
         lines += _pwl_source_lines(f"Bdrv{r} drv{r} 0 V=pwl(v(ctl),", pairs)
         lines.append(f"Vin{r} in{r} drv{r} DC 0")
+    return lines
+
+
+def _end_lines(p: CrossbarParams, bl: list[list[str]], v: np.ndarray | None,
+               i_end_amp: np.ndarray | None) -> list[str]:
+    if i_end_amp is None:
+        return []
+    try:
+        i = np.array(i_end_amp, dtype=float)
+    except (TypeError, ValueError):
+        raise ConfigError("i_end_amp must be an array of currents in amperes") from None
+    if v is None or i.shape != v.shape:
+        raise ConfigError(f"i_end_amp must have the shape of v_in_volt "
+                          f"({None if v is None else v.shape}), got {i.shape}")
+    if not np.all(np.isfinite(i)) or float(np.abs(i).max()) > MAX_END_AMP:
+        raise ConfigError(f"i_end_amp must be finite and within {MAX_END_AMP:g} A in "
+                          "magnitude")
+    if i.ndim == 1:
+        return [f"Iend{r} {bl[r][-1]} 0 DC {num(x)}" for r, x in enumerate(i)]
+    batch = i if i.shape[0] > 1 else np.vstack([i, i])
+    lines = []
+    for r in range(p.rows):
+        pairs = [f"{k},{num(x)}" for k, x in enumerate(batch[:, r])]
+        lines += _pwl_source_lines(f"Bend{r} {bl[r][-1]} 0 I=pwl(v(ctl),", pairs)
     return lines
 
 

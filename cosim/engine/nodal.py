@@ -516,6 +516,35 @@ def solve(p: CrossbarParams, v_in: np.ndarray) -> np.ndarray:
     return _logical(p, out)
 
 
+def bit_line_state(p: CrossbarParams, v_in: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The exact solution along every bit line, for a batch of input vectors.
+
+    Args:
+        p: the array.
+        v_in: (B, rows) input voltages (V).
+
+    Returns:
+        ``(v_bl, i_cell)``, each ``(B, rows, physical cols)``: the voltage (V) of
+        every bit-line node ``bl<r>_<c>`` and the current (A) every cell draws
+        from it. Row ``r``'s current past column ``c`` is ``i_cell[:, r, c+1:].sum(-1)``.
+
+    Raises:
+        ConfigError: bad input shape or values.
+        SimulationError: Newton did not converge.
+    """
+    v_in = _check_inputs(p, v_in, "v_in")
+    net = _Network(p, float(np.abs(v_in).max(initial=0.0)))
+    t = net.topo
+    state = _NewtonState()
+    v_bl = np.empty((v_in.shape[0], *t.bl.shape))
+    i_cell = np.empty_like(v_bl)
+    for k, row in enumerate(v_in):
+        v = _newton(net, net.fixed_voltages(row[None, :])[0], state)
+        v_bl[k] = v[t.bl]
+        i_cell[k] = net.cells(v).i_x.reshape(t.bl.shape)
+    return v_bl, i_cell
+
+
 @dataclass
 class _NewtonState:
     """A Jacobian factorisation carried between Newton steps and input vectors."""
