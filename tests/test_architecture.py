@@ -18,7 +18,8 @@ ROOT = PROJECT_ROOT
 
 ORDER = ("circuits", "cosim", "cosim.paths", "cosim.threads", "cosim.hardware",
          "cosim.calibration", "cosim.accounting", "cosim.engine", "cosim.programming",
-         "cosim.layers", "cosim.workloads", "cosim.outputs", "cosim.sweep", "cosim.stages",
+         "cosim.layers", "cosim.workloads", "cosim.outputs", "cosim.sweep", "cosim.verify",
+         "cosim.stages",
          "cosim.config", "cosim.pipeline", "cosim.commands", "cosim.cli")
 """Packages from the bottom of the data path up: each may import only those before it
 (``cosim`` itself: the package's ``__init__``)."""

@@ -15,6 +15,7 @@ from cosim.commands.run import run_command
 from cosim.commands.simulate import simulate_command
 from cosim.commands.snn import snn_group
 from cosim.commands.vcmac import vcmac_command
+from cosim.commands.verify import verify_command
 from cosim.commands.waves import waves_command
 
 COMMANDS: list[click.Command] = [
@@ -31,4 +32,5 @@ COMMANDS: list[click.Command] = [
     sweep_group,
     report_command,
     snn_group,
+    verify_command,
 ]

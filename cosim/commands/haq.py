@@ -23,7 +23,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -49,6 +48,7 @@ from cosim.sweep import (
     parse_range,
     run_sweep,
 )
+from cosim.sweep.executors import check_scheduler
 from cosim.workloads.haq.budget import budget_summary, run_budget
 from cosim.workloads.haq.mvm import (
     PAPER,
@@ -128,22 +128,9 @@ def haq_command(bits: int, amp_ratio: float, read_cycles: int, vector_length: in
     click.echo(f"wrote {run_dir}")
 
 
-_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)"
-                      r":(\d{1,5})$")
-
-
 def _digest(obj: object) -> str:
     """A short content hash of a JSON-able table (a sweep point names its hardware by it)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def check_scheduler(address: str) -> str:
-    """Refuse a Dask scheduler address that is not ``[tcp://]HOST:PORT``."""
-    match = _ADDRESS.match(address.strip())
-    if not match or not 1 <= int(match.group(1)) <= 65535:
-        raise ConfigError(f"--scheduler {address!r} is not a scheduler address; write "
-                          "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
-    return address.strip()
 
 
 @click.group("sweep")

@@ -314,6 +314,27 @@ class Tile:
         self.events_total += events
         return MVMResult(y=y[0] if one else y, events=events)
 
+    def macro_reads(self, x: np.ndarray) -> list[tuple[CrossbarParams, np.ndarray, np.ndarray]]:
+        """What each macro sees and gives for inputs ``x``: its circuit, its input voltages
+        (V, after the DAC) and its analog column outputs (A, physical columns, through
+        the readout; no read noise, no ADC), in block order. For checking a macro
+        against another backend (:mod:`cosim.engine.slices`).
+
+        Raises:
+            ConfigError: ``x`` of the wrong shape or outside ``[-1, 1]``.
+        """
+        arr = self.array
+        a = check_inputs(x, arr.rows, "x")
+        ro = self.hardware.readout
+        v = dac(a, ro.v_read_volt, ro.dac_bits)
+        readout = self._readout()
+        out = []
+        for block, p in zip(arr.blocks, self._params, strict=True):
+            vb = v[:, block.rows]
+            y, _ = readout.outputs(*readout.read(self.backend, p, vb, None))
+            out.append((p, vb, y))
+        return out
+
     def _mvm(self, a: np.ndarray, *, noise: bool, quantise: bool) -> tuple[np.ndarray, Events]:
         hw = self.hardware
         ro = hw.readout

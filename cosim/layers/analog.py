@@ -49,6 +49,7 @@ from cosim.engine.options import SimOptions
 from cosim.engine.placement import Placement
 from cosim.engine.tile import ProgrammedArray, Tile
 from cosim.hardware.spec import VERIFY_READS, HardwareSpec
+from cosim.layers import record
 from cosim.layers.placed import placed_tile
 from cosim.programming.aggregation import Aggregator, outputs_from_currents
 from cosim.programming.base import BinaryCellWriter, ProgramCells, ProgrammedWeights, Scheme
@@ -271,6 +272,9 @@ class AnalogLayer:
                               f"got {x.shape}")
         a = x / self.input_scale
         self._load()
+        recorder = record.active()
+        if recorder is not None:
+            recorder.take(self, a)
         res = self.tile.mvm(a)
         pw = self.programmed
         y = outputs_from_currents(pw, res.y - self._offset, a, self.tile.hardware.v_read_volt,

@@ -8,6 +8,8 @@ The workload (:mod:`cosim.workloads.field.field`) computes; this module writes::
     RUN_DIR/slices.png/.svg      ground truth / software / HAQ / PTQ and |error| maps
     RUN_DIR/conductance.png/.svg conductance histograms: GE pairs and the output layer (Fig. 4c,d)
     RUN_DIR/workload.json        the HAQ pass's counted events (for ``cosim report``)
+    RUN_DIR/layers/              the encoder and every HAQ and PTQ layer as they ran
+                                 (for ``cosim verify``; :mod:`cosim.outputs.layer_records`)
     RUN_DIR/manifest.json        the summary (metrics, conventions, hardware, config)
     RUN_DIR/checkpoint.npz       config, hardware, volume, parameters, Adam state (train, run)
 
@@ -37,6 +39,7 @@ from cosim.accounting.workload import write_workload_json
 from cosim.engine.options import SimOptions
 from cosim.hardware.presets import hardware_from_mapping, preset
 from cosim.hardware.spec import HardwareSpec
+from cosim.outputs.layer_records import write_layer_records
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.field.field import FieldResult, hardware_text
@@ -55,8 +58,10 @@ def write_field(result: FieldResult, run_dir: Path, command: str = "field run"
         table.to_csv(run_dir / f"{stem}.csv", index=False, float_format="%.6g")
     figures = _slices(result, run_dir / "slices") + _histograms(result, run_dir / "conductance")
     write_workload_json(run_dir, result.workload())
+    records = write_layer_records(run_dir, result.layer_records)
     summary = {**result.summary(),
-               "tables": ["metrics.csv", "metrics_slices.csv", "training.csv", "workload.json"],
+               "tables": ["metrics.csv", "metrics_slices.csv", "training.csv", "workload.json",
+                          *records],
                "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest(command, simulator=False, **summary))
     return {"command": command, **summary}

@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from cosim.accounting.workload import haq_mvm_workload, write_workload_json
 from cosim.engine.placement import Placement, attenuation_map, nominal_array
 from cosim.hardware.spec import HardwareSpec
+from cosim.outputs.layer_records import write_layer_records
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.haq.mvm import HaqExperimentResult, best_amp_ratio, rmse
@@ -28,7 +29,8 @@ def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, An
     Files: ``weights.csv`` (target and programmed weight of every cell group),
     ``mvm.csv`` (exact and computed outputs), ``rmse_cycles.csv`` (with read
     cycles), ``scatter_weights`` and ``scatter_mvm`` (PNG + SVG, NF Fig. 2f,g),
-    ``rmse_cycles`` (histogram, NF Fig. 2h,i), ``manifest.json``.
+    ``rmse_cycles`` (histogram, NF Fig. 2h,i), ``workload.json``, ``layers/`` (both
+    layers as they ran, for ``cosim verify``), ``manifest.json``.
 
     Returns:
         The summary written to ``manifest.json`` (with the file names).
@@ -64,6 +66,7 @@ def write_experiment(result: HaqExperimentResult, run_dir: Path) -> dict[str, An
                                 programming_events=result.haq.programmed.events)
     write_workload_json(run_dir, workload)
     files.append("workload.json")
+    files += write_layer_records(run_dir, result.layer_records)
     summary = {**result.summary(), "tables": files, "figures": sorted(p.name for p in figures)}
     write_manifest(run_dir, new_manifest("haq", seeds={"haq": result.config.seed},
                                          simulator=result.sim.backend == "spice", **summary))

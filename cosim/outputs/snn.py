@@ -22,6 +22,7 @@ from cosim.engine.options import SimOptions
 from cosim.hardware.presets import hardware_from_mapping
 from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.jsonout import json_text
+from cosim.outputs.layer_records import write_layer_records
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.snn.conv import ConvConfig
@@ -62,7 +63,8 @@ def write_run(result: SNNRunResult, run_dir: Path, command: str = "snn run") -> 
     ``workload_early_stop.json`` (the same at the early-stop threshold nearest
     0.5: ``cosim report RUN_DIR/workload_early_stop.json``),
     ``energy_per_inference.csv`` (both priced with the cited energy table,
-    per component), ``manifest.json`` (the summary).
+    per component), ``layers/`` (the analog layers as they ran, for ``cosim verify``:
+    :mod:`cosim.outputs.layer_records`), ``manifest.json`` (the summary).
 
     Returns:
         The summary.
@@ -103,6 +105,7 @@ def write_run(result: SNNRunResult, run_dir: Path, command: str = "snn run") -> 
     (run_dir / "workload_early_stop.json").write_text(json_text(workload_to_json(early)) + "\n")
     energy_table(full, early, pick["threshold"]).to_csv(
         run_dir / "energy_per_inference.csv", index=False, float_format="%.6g")
+    write_layer_records(run_dir, result.layer_records)
     out = summary(result)
     e = pd.read_csv(run_dir / "energy_per_inference.csv")
     tot = e[e["component"] == "total"]["energy_per_inference_j"].tolist()

@@ -19,6 +19,7 @@ import ctypes
 import functools
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
@@ -219,6 +220,19 @@ class LocalBackend:
 
 POLL_S = 5.0
 """How often a Dask sweep with nothing finished checks that its cluster has workers (s)."""
+
+
+_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+)"
+                      r":(\d{1,5})$")
+
+
+def check_scheduler(address: str) -> str:
+    """Refuse a Dask scheduler address that is not ``[tcp://]HOST:PORT``."""
+    match = _ADDRESS.match(address.strip())
+    if not match or not 1 <= int(match.group(1)) <= 65535:
+        raise ConfigError(f"--scheduler {address!r} is not a scheduler address; write "
+                          "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    return address.strip()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,6 +24,7 @@ from cosim.hardware.presets import (
     preset,
 )
 from cosim.hardware.spec import HardwareSpec
+from cosim.outputs.layer_records import read_layer_records
 
 
 def test_the_realistic_preset_file_is_the_spec_defaults():
@@ -149,6 +150,13 @@ def test_one_hardware_file_gives_one_hardware_block_in_every_workload(tmp_path):
     assert blocks["snn"]["name"] == "mine" and blocks["snn"]["array"]["r_wire_ohm"] == 2.0
     assert blocks["snn"]["cell"]["kind"] == "0T1R" and blocks["snn"]["readout"]["kind"] == "tia"
     assert load_hardware(str(tmp_path / "snn")).as_dict() == blocks["snn"]
+    # each run recorded its analog layers on that hardware (cosim verify's input)
+    for name in blocks:
+        records = read_layer_records(tmp_path / name)
+        assert records and all(r.hardware.array.r_wire_ohm == 2.0 for r in records)
+    names = [r.name for r in read_layer_records(tmp_path / "field")]
+    assert names[0] == "encoder" and any(n.startswith("haq/") for n in names) \
+        and any(n.startswith("ptq/") for n in names)
 
 
 def test_a_run_folder_gives_back_the_hardware_it_recorded(tmp_path):

@@ -45,6 +45,7 @@ from cosim.accounting.events import Events
 from cosim.accounting.workload import Workload, mlp_workload
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
+from cosim.layers.record import DEFAULT_VECTORS, LayerRecord, record_layers
 from cosim.programming.base import MAX_BITS
 from cosim.workloads.field.cordic import CordicConfig, error_bound, sincos_turns
 from cosim.workloads.field.deploy import (
@@ -186,7 +187,8 @@ class Reconstruction:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class FieldResult:
-    """Outcome of :func:`run_field`."""
+    """Outcome of :func:`run_field` (``layer_records``: every analog layer as it ran, for
+    ``cosim verify``)."""
 
     config: FieldConfig
     hardware: HardwareSpec
@@ -198,6 +200,7 @@ class FieldResult:
     recon: dict[str, Reconstruction]
     cordic_error: float
     timings_s: dict[str, float]
+    layer_records: tuple[LayerRecord, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Flat JSON-able figures (the ``--json`` object)."""
@@ -444,6 +447,9 @@ def evaluate_field(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
     timings["encode_hw"] = time.perf_counter() - t0
     recon["software_hw_features"] = _reconstruction(
         "software_hw_features", forward(params, hw_feats, cfg.mlp), truth)
+    enc = prep.encoder
+    records = [] if enc.layer is None else record_layers(
+        {"encoder": enc.layer}, lambda: enc.deployed(x[:DEFAULT_VECTORS]))
     for scheme in schemes:
         t0 = time.perf_counter()
         dep = deploy_field(cfg, hardware, sim, prep, params, scheme)
@@ -462,6 +468,8 @@ def evaluate_field(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
             if progress is not None:
                 progress(f"deploy {scheme}", min(i + cfg.eval_chunk, len(x)), len(x))
         timings[f"forward_{scheme}"] = time.perf_counter() - t0
+        records += record_layers({f"{scheme}/{k}": v for k, v in dep.layers.items()},
+                                 lambda dep=dep: dep.forward(hw_feats[:DEFAULT_VECTORS]))
         recon[scheme] = _reconstruction(scheme, pred, truth, events=ev + enc_events,
                                         cordic_steps=steps + enc_steps, deployed=dep,
                                         forward_path=path)
@@ -472,9 +480,9 @@ def evaluate_field(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
     cordic_err = float(max(np.abs(s - np.sin(2 * np.pi * proj)).max(),
                            np.abs(c - np.cos(2 * np.pi * proj)).max()))
     return FieldResult(config=cfg, hardware=hardware, sim=sim, truth=truth,
-                             encoder=prep.encoder, params=params,
-                             training=state, recon=recon, cordic_error=cordic_err,
-                             timings_s=timings)
+                       encoder=prep.encoder, params=params, training=state, recon=recon,
+                       cordic_error=cordic_err, timings_s=timings,
+                       layer_records=tuple(records))
 
 
 def run_field(cfg: FieldConfig, hardware: HardwareSpec | None = None,

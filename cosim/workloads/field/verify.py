@@ -33,54 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from circuits.cells import cell_kind
 from circuits.errors import check_int, check_range
 from cosim.accounting.events import Events
-from cosim.engine.backends.calibrated import (
-    TANGENT_ERROR_BOUND,
-    TANGENT_ROWS_MAX,
-    measured_tangent_error,
-    tangent_range_message,
-)
 from cosim.engine.options import SimOptions
+from cosim.engine.stated import stated_error
 from cosim.engine.tile import compare, make_tile
 from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
 from cosim.programming.aggregation import outputs_from_currents
 from cosim.workloads.field.field import FieldConfig, Prepared, deploy_field
 from cosim.workloads.field.mlp import Params
-
-ZERO_T_ONE_R_ERROR = 1e-12
-"""Stated error of the calibrated 0T1R transfer (exact for a linear network, agreeing
-with spice to rounding: ``docs/measurements/nodal.md``); 1e-12 leaves room for larger
-blocks."""
-
-
-def stated_error(cell: str, g_max_siemens: float, v_read_volt: float, rows: int = 16
-                 ) -> tuple[float, str]:
-    """The calibrated backend's stated error against spice (of full scale) for a block of
-    ``rows`` rows of ``cell`` holding cells up to ``g_max_siemens`` read at
-    ``v_read_volt``, and its source.
-
-    0T1R: :data:`ZERO_T_ONE_R_ERROR`. 1T1R inside the tangent's validated range (up to
-    16 rows, cells <= 30 uS, read <= 0.2 V): ``TANGENT_ERROR_BOUND``. Outside it
-    (write noise leaves LRS cells above 30 uS; taller blocks): the backend's own
-    measured figure for the covering case (``measured_tangent_error``, the figure its
-    ``OutsideValidatedRange`` warning states; ``docs/measurements/validated-range.md``).
-    """
-    if not cell_kind(cell).access_transistor:
-        return ZERO_T_ONE_R_ERROR, "0T1R transfer, exact for a linear network"
-    inside = rows <= TANGENT_ROWS_MAX and tangent_range_message(g_max_siemens,
-                                                                v_read_volt) is None
-    if inside:
-        return TANGENT_ERROR_BOUND, "1T1R tangent, validated range"
-    measured = measured_tangent_error(g_max_siemens, v_read_volt, rows)
-    where = f"cells up to {g_max_siemens * 1e6:.4g} uS, blocks of up to {rows} rows"
-    if measured is None:
-        return float("inf"), f"1T1R tangent, never measured so far ({where}): no stated error"
-    return measured, f"1T1R tangent outside its validated range ({where}): the backend's " \
-        "measured figure"
-
 
 END_TO_END_BOUND = 1e-3
 """Largest end-to-end intensity difference accepted (data range 1; a PSNR of 60 dB)."""
@@ -250,7 +212,9 @@ class _Probe:
         g_max = float(max(np.max(g) for g in (arr.actual_siemens, arr.actual_neg_siemens)
                           if g is not None))
         rows = max(b.row1 - b.row0 for b in arr.blocks)
-        bound, source = stated_error(cell, g_max, v, rows)
+        cols = max(b.col1 - b.col0 for b in arr.blocks) * (2 if arr.differential else 1)
+        bound, source = stated_error(layer.tile.sim.backend, layer.tile.hardware.cell.kind,
+                                     g_max, v, rows, cols)
         self.checks.append(LayerCheck(
             name=self.name, rows=pw.rows, cols=pw.cols, bits=pw.n_bits, cell=cell,
             g_max_siemens=g_max, macros=len(arr.blocks), max_rel_error=err["max_rel_error"],

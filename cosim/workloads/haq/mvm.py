@@ -52,6 +52,7 @@ from cosim.engine.tile import make_tile
 from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
 from cosim.layers.placed import block_hardware, placement
+from cosim.layers.record import DEFAULT_VECTORS, LayerRecord, record_layers
 from cosim.programming.aggregation import Aggregator, VcmacRatio, code_for_ratio, vcmac_ratio
 from cosim.programming.base import (
     MAX_BITS,
@@ -177,6 +178,8 @@ class HaqExperimentResult:
         vcmac: the switch code and ratios used (analog aggregation), else ``None``.
         haq_ratio_programmed: the ``s`` HAQ programmed with (measured for analog).
         timings_s: wall time per phase (s).
+        layer_records: both layers as they ran, for ``cosim verify``
+            (:mod:`cosim.layers.record`).
     """
 
     config: HaqExperimentConfig
@@ -191,6 +194,7 @@ class HaqExperimentResult:
     vcmac: VcmacRatio | None
     haq_ratio_programmed: float
     timings_s: dict[str, float] = field(default_factory=dict)
+    layer_records: tuple[LayerRecord, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -331,9 +335,12 @@ def run_mvm_experiment(cfg: HaqExperimentConfig, hardware: HardwareSpec | None =
                                      events=pw.events + mvm_events,
                                      mvm_events=first_events)
         timings[f"mvm_{name}"] = time.perf_counter() - t0
+    records = record_layers(layers, lambda: [ly.forward(x[:DEFAULT_VECTORS])
+                                             for ly in layers.values()])
     return HaqExperimentResult(config=cfg, hardware=hardware, sim=sim, placement=lay, w=w, x=x,
                                y_exact=y_exact, ptq=results["ptq"], haq=results["haq"], vcmac=vr,
-                               haq_ratio_programmed=s_prog, timings_s=timings)
+                               haq_ratio_programmed=s_prog, timings_s=timings,
+                               layer_records=tuple(records))
 
 
 # -- the sweep ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from cosim.accounting.workload import Workload
 from cosim.engine.options import SimOptions
 from cosim.engine.placement import Placement
 from cosim.hardware.spec import HardwareSpec
+from cosim.layers.record import LayerRecord, record_layers
 from cosim.programming.base import BinaryCellWriter
 from cosim.workloads.snn.conv import ConvConfig
 from cosim.workloads.snn.deployed import (
@@ -88,6 +89,7 @@ class SNNRunResult:
         g_diff_before, g_diff_after: ``G+ - G-`` (S) of every pair before and after pruning.
         placements: where each layer's pairs went.
         timings_s: seconds per phase.
+        layer_records: every analog layer as it ran, for ``cosim verify``.
     """
 
     config: SNNRunConfig
@@ -104,6 +106,7 @@ class SNNRunResult:
     g_diff_after: np.ndarray
     placements: list[Placement]
     timings_s: dict[str, float]
+    layer_records: tuple[LayerRecord, ...] = ()
 
     @property
     def accuracy(self) -> float:
@@ -215,6 +218,8 @@ def evaluate(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions, net: Tr
     logits, counts = run_timesteps(layers, net, split.test_frames, cfg.eval_batch,
                                    progress=on_eval)
     timings["evaluation"] = time.perf_counter() - t0
+    records = record_layers({f"layer{i}": ly for i, ly in enumerate(layers)},
+                            lambda: run_timesteps(layers, net, split.test_frames[:2]))
     rows = []
     for th in cfg.thresholds:
         r = early_stop(logits, y_te, th, cfg.alpha)
@@ -230,7 +235,8 @@ def evaluate(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions, net: Tr
                         thresholds=rows, labels=y_te, pred=logits[-1].argmax(-1),
                         counts=counts, g_diff_before=np.concatenate(before),
                         g_diff_after=np.concatenate(after),
-                        placements=[ly.placement for ly in layers], timings_s=timings)
+                        placements=[ly.placement for ly in layers], timings_s=timings,
+                        layer_records=tuple(records))
 
 
 def sweep_read_noise(cfg: SNNRunConfig, hardware: HardwareSpec, sim: SimOptions,

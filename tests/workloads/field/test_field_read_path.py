@@ -29,7 +29,7 @@ from cosim.workloads.field.field import (
     train_field,
 )
 from cosim.workloads.field.mlp import MLPConfig, TrainConfig
-from cosim.workloads.field.verify import LayerCheck, stated_error
+from cosim.workloads.field.verify import LayerCheck
 from cosim.workloads.haq.mvm import HaqExperimentConfig
 from tests.hardware_helpers import sim
 
@@ -177,17 +177,9 @@ def test_bad_verify_and_wire_options_are_one_line_errors(model_dirs, tmp_path, a
     assert not (tmp_path / "x").exists()
 
 
-def test_stated_error_follows_the_block_height_and_never_passes_unmeasured_cases():
-    """The bound a layer is checked against: the backend's measured figure for the block's
-    height (cells up to 100 uS at 0.1 V: 4.1e-5 up to 16 rows, 3.3e-4 up to 128); a case
-    never measured (more than 128 rows) has no bound, and a layer there is not "within"."""
-    assert stated_error("1T1R", 48e-6, 0.1, 10)[0] == 4.1e-5
-    assert stated_error("1T1R", 48e-6, 0.1, 100)[0] == 3.3e-4
-    assert stated_error("1T1R", 20e-6, 0.2, 16) == (1e-5, "1T1R tangent, validated range")
-    bound, source = stated_error("1T1R", 48e-6, 0.1, 200)
-    assert bound == float("inf") and "never measured" in source
+def test_a_layer_without_a_stated_error_is_not_within():
     check = dict(name="W", rows=200, cols=1, bits=12, cell="1T1R", g_max_siemens=48e-6,
                  macros=1, max_rel_error=1e-9, max_abs_error_a=1e-15,
                  output_max_abs_diff=0.0, output_scale=1.0, spice_s=0.0)
-    assert not LayerCheck(**check, bound=bound, bound_source=source).within
+    assert not LayerCheck(**check, bound=float("inf"), bound_source="never measured").within
     assert LayerCheck(**check, bound=3.3e-4, bound_source="measured").within
