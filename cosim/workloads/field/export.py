@@ -4,7 +4,7 @@ The graph computes what :func:`cosim.workloads.field.mlp.forward` computes on th
 encoder's features (:meth:`cosim.workloads.field.encoder.Encoder.software`), from
 voxel coordinates ``coords (N, 3)`` in ``[-1, 1]`` to ``intensity (N, 1)``::
 
-    proj  = MatMul(coords, B^T) * 2 pi                 (Fourier encodings; none: feats = coords)
+    proj  = MatMul(coords, 2 pi B^T)                   (Fourier encodings; none: feats = coords)
     feats = Concat(coords, Sin(proj), Cos(proj))
     h     = Sin(w0 * Gemm(feats, W_in, b_in))          (ReLU networks: Relu, no w0)
     h     = Sin(w0 * Gemm(MatMul(h, U_k), V_k, b_k))   (low rank; full rank: Gemm(h, H_k, b_k))
@@ -47,8 +47,8 @@ def field_graph(params: Params, mlp: MLPConfig, encoder: Encoder, *, name: str =
 
     feats = "coords"
     if encoder.b is not None:
-        proj = node("MatMul", ["coords", const("B_T", np.asarray(encoder.b).T)], "proj_turns")
-        proj = node("Mul", [proj, const("two_pi", [2 * np.pi])], "proj")
+        proj = node("MatMul", ["coords", const("B_rad", 2 * np.pi * np.asarray(encoder.b).T)],
+                    "proj")
         s = node("Sin", [proj], "enc_sin")
         c = node("Cos", [proj], "enc_cos")
         feats = node("Concat", ["coords", s, c], "features", axis=1)

@@ -18,7 +18,8 @@ NIR with ``tau = dt / (1 - beta)``, ``r = tau / dt`` comes back unchanged:
   dt/tau_syn w_in S_t`` (a leaky integrator), then the ``LIF`` on ``I_t``
   with ``tau_mem``.
 
-``dt`` larger than a time constant is refused (the Euler step would overshoot).
+Every potential starts at 0, every synaptic current at 0. ``dt`` larger than a
+time constant is refused (the Euler step would overshoot).
 
 **Other nodes.** ``Affine``/``Linear`` (``y = W x (+ b)``) and ``Conv2d`` go
 onto crossbars as ONNX ``Gemm``/``Conv`` would (:mod:`.matrices`);
@@ -81,12 +82,14 @@ from cosim.workloads.snn.lif import lif_step_numpy
 
 @dataclass(frozen=True)
 class _Neuron:
-    """One neuron population's Euler step as :func:`lif_step_numpy` runs it."""
+    """One neuron population's Euler step as :func:`lif_step_numpy` runs it, on the
+    potential ``w = v - v_reset`` (``start``: ``w`` at ``v = 0``)."""
 
     beta: np.ndarray
     gain: np.ndarray
     drive: np.ndarray
     threshold: np.ndarray | None  # None: no spikes, the output is the potential
+    start: np.ndarray | float = 0.0
 
     def work(self, size: int, spiking: bool) -> tuple[Work, int]:
         w = Work(mults=size if np.any(self.gain != 1.0) else 0,
@@ -114,11 +117,11 @@ def _neurons(n: SpikingNode, dt: float) -> list[_Neuron]:
                           "v_reset": 0.0})
         return [_Neuron(beta=_euler(p["tau"], dt, label), gain=dt * p["r"] / p["tau"],
                         drive=dt / p["tau"] * (p["v_leak"] - p["v_reset"]),
-                        threshold=p["v_threshold"] - p["v_reset"])]
+                        threshold=p["v_threshold"] - p["v_reset"], start=-p["v_reset"])]
     if n.kind == "IF":
         p = params_of(n, {"r": 1.0, "v_threshold": 1.0, "v_reset": 0.0})
         return [_Neuron(beta=np.ones_like(p["r"]), gain=dt * p["r"], drive=np.zeros_like(p["r"]),
-                        threshold=p["v_threshold"] - p["v_reset"])]
+                        threshold=p["v_threshold"] - p["v_reset"], start=-p["v_reset"])]
     if n.kind == "LI":
         p = params_of(n, {"tau": 1.0, "r": 1.0, "v_leak": 0.0})
         return [_Neuron(beta=_euler(p["tau"], dt, label), gain=dt * p["r"] / p["tau"],
@@ -133,7 +136,7 @@ def _neurons(n: SpikingNode, dt: float) -> list[_Neuron]:
                   drive=np.zeros_like(p["r"]), threshold=inf)
     mem = _Neuron(beta=_euler(p["tau_mem"], dt, label), gain=dt * p["r"] / p["tau_mem"],
                   drive=dt / p["tau_mem"] * (p["v_leak"] - p["v_reset"]),
-                  threshold=p["v_threshold"] - p["v_reset"])
+                  threshold=p["v_threshold"] - p["v_reset"], start=-p["v_reset"])
     return [syn, mem]
 
 
@@ -252,7 +255,9 @@ class SpikingNet:
                 ) -> tuple[np.ndarray, Work, int]:
         steps = self.neurons[node.name]
         if node.name not in states:
-            states[node.name] = [np.zeros_like(x, dtype=float) for _ in range(2 * len(steps))]
+            states[node.name] = [a for nr in steps for a in
+                                 (np.zeros_like(x, dtype=float) + nr.start,
+                                  np.zeros_like(x, dtype=float))]
         st = states[node.name]
         work, lif = Work(), 0
         for i, nr in enumerate(steps):
