@@ -123,6 +123,14 @@ def deploy_command(model: Path, data_path: Path, labels_path: Path | None, schem
         out = next(n for n in loaded.graph.nodes if n.kind == "Output")
         out_shape = (None, *out.params.get("shape", ()))
         out_what = f"output {out.name!r}"
+    if kind == "onnx":
+        from cosim.workloads.imported.run import check_runs
+
+        check_runs(loaded, x, cfg)
+    else:
+        from cosim.workloads.imported.spiking import prepare_net
+
+        prepare_net(loaded, cfg, x)
     if labels_path is not None:
         from cosim.workloads.imported.data import load_labels
 
@@ -158,9 +166,11 @@ def _print(result, summary: dict) -> None:
     runs = result.runs
     click.echo(f"{result.model_name} ({result.kind}): {result.inputs} inputs of shape "
                f"{tuple(result.input_shape)}")
-    if result.kind == "onnx":
+    if result.kind == "onnx" and result.software_vs_reference == result.software_vs_reference:
         click.echo(f"float pass vs ONNX reference evaluator: "
                    f"{result.software_vs_reference:.1e} of full scale")
+    for note in result.notes:
+        click.echo(f"note: {note}")
     head = "".join(f"  {s.upper():>6} max    rms  " for s in runs)
     click.echo(f"{'layer':>14} {'op':>13} {'rows x cols':>12} {'cells':>9} {'macros':>6}{head}")
     first = next(iter(runs.values()))

@@ -232,7 +232,9 @@ class ImportResult:
             the timestep loop with exact products), spiking: the logits at ``T``.
         software: ONNX: this toolkit's own float pass (equal to ``reference`` to
             rounding; ``software_vs_reference`` says how close); NIR: ``reference``.
-        software_vs_reference: max ``|software - reference|``, fraction of full scale.
+        software_vs_reference: max ``|software - reference|``, fraction of full scale
+            (NaN where the reference evaluator cannot run the model: ``notes`` says why,
+            and ``reference`` is then the toolkit's own float pass).
         labels: the labels, if given.
         software_accuracy: the float model's accuracy (with labels).
         software_early_stop: spiking: the float model's early-stop rows.

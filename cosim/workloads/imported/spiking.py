@@ -308,6 +308,20 @@ class SpikingNet:
         return y, w
 
 
+def prepare_net(model: NirModel, cfg: ImportConfig, frames: np.ndarray) -> SpikingNet:
+    """The network of ``model`` for ``cfg.dt``, run once on one step of the first input with
+    exact products, so a parameter, ``dt`` or a shape that does not fit is refused before any
+    work.
+
+    Raises:
+        ConfigError: naming the node.
+    """
+    net = SpikingNet(model.graph, model.input_shape, cfg.dt)
+    net.run(frames[:1, :1], float_product(net.matrices, {k: Tally() for k in net.matrices}),
+            1, {})
+    return net
+
+
 def run_nir(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: NirModel,
             frames: np.ndarray, labels: np.ndarray | None = None, *,
             progress: Callable[[str, int, int], None] | None = None) -> ImportResult:
@@ -315,7 +329,7 @@ def run_nir(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: N
     through its timestep loop (module docstring); the float model is the same loop with
     exact products."""
     sim = deploy_sim(sim)
-    net = SpikingNet(model.graph, model.input_shape, cfg.dt)
+    net = prepare_net(model, cfg, frames)
     n = len(frames)
     batch = max(1, min(cfg.batch, n))
     timings: dict[str, float] = {}
@@ -329,8 +343,6 @@ def run_nir(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: N
                 progress(phase, done[0], n)
         return step
 
-    net.run(frames[:1, :1], float_product(net.matrices, {k: Tally() for k in net.matrices}), 1,
-            {})  # shapes and parameters checked on one step before any work
     t0 = time.perf_counter()
     tallies = {k: Tally() for k in net.matrices}
     logits_sw, _ = net.run(frames, float_product(net.matrices, tallies), batch, {},

@@ -93,3 +93,24 @@ def test_realistic_preset_haq_beats_ptq_per_layer(tmp_path):
     rng = np.random.default_rng(2)
     _realistic(mlp3(sizes=(8, 12, 6, 4)), rng.normal(size=(24, 8)), tmp_path, "mlp.onnx")
     _realistic(cnn(), rng.normal(size=(4, 2, 10, 10)), tmp_path, "cnn.onnx")
+
+
+def test_a_model_the_reference_evaluator_cannot_run_uses_the_float_pass(tmp_path):
+    """The reference evaluator has no grouped ConvTranspose: the deployment still runs,
+    against this toolkit's own float pass, and says so."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    k = np.random.default_rng(0).normal(size=(4, 2, 3, 3)).astype(np.float32)
+    g = helper.make_graph(
+        [helper.make_node("ConvTranspose", ["x", "k"], ["y"], group=2, strides=[2, 2])], "ct",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 11, 11])],
+        initializer=[numpy_helper.from_array(k, "k")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    loaded = _load(m, tmp_path)
+    x = np.random.default_rng(1).normal(size=(3, 4, 5, 5))
+    r = run_onnx(ImportConfig(schemes=("pairs",)), preset("prime"), IDEAL, loaded, x)
+    assert np.isnan(r.software_vs_reference)
+    assert any("reference evaluator cannot run" in n for n in r.notes)
+    assert r.runs["pairs"].output_error[0]["max"] < 1e-6
