@@ -41,8 +41,6 @@ from cosim.hardware.spec import HardwareSpec
 from cosim.programming.base import MAX_BITS, SCALINGS, check_amp_ratio
 from cosim.workloads.imported.ops import CORDIC_ITERATIONS, Work
 from cosim.workloads.imported.schemes import SCHEMES
-from cosim.workloads.snn.experiment import DEFAULT_THRESHOLDS
-from cosim.workloads.snn.ledger import GPU_OPS_PER_LIF_UPDATE, snn_hardware
 
 INPUT_HEADROOM = 1.1
 """Default DAC full scale of a layer over the largest ``|input|`` the float model gives it
@@ -67,7 +65,8 @@ class ImportConfig:
         timesteps: spiking nets: timesteps of an input given without a time axis
             (repeated at every step).
         dt: spiking nets: the timestep of NIR's continuous-time equations.
-        thresholds: spiking nets: early-stop confidence thresholds in ``(0, 1]``.
+        thresholds: spiking nets: early-stop confidence thresholds in ``(0, 1]``;
+            ``None``: the SNN workload's (``cosim.workloads.snn.experiment.DEFAULT_THRESHOLDS``).
         alpha: spiking nets: softmax temperature of the confidence.
         seed: seed of the write noise (one stream per scheme and matrix) and of
             the tiles' read noise.
@@ -81,7 +80,7 @@ class ImportConfig:
     batch: int = 256
     timesteps: int = 10
     dt: float = 1.0
-    thresholds: tuple[float, ...] = DEFAULT_THRESHOLDS
+    thresholds: tuple[float, ...] | None = None
     alpha: float = 2.0
     seed: int = 0
 
@@ -99,10 +98,11 @@ class ImportConfig:
         check_int("batch", self.batch, 1, 10**6)
         check_int("timesteps", self.timesteps, 1, 10_000)
         check_range("dt", self.dt, 0.0, 1e6, lo_open=True)
-        if not self.thresholds:
-            raise ConfigError("give at least one early-stop threshold")
-        for t in self.thresholds:
-            check_range("threshold", t, 0.0, 1.0, lo_open=True)
+        if self.thresholds is not None:
+            if not self.thresholds:
+                raise ConfigError("give at least one early-stop threshold")
+            for t in self.thresholds:
+                check_range("threshold", t, 0.0, 1.0, lo_open=True)
         check_range("alpha", self.alpha, 0.0, 1e6, lo_open=True)
         check_int("seed", self.seed, 0, 2**31 - 1)
 
@@ -265,6 +265,8 @@ class ImportResult:
     def workload(self, scheme: str | None = None) -> Workload:
         """One inference of the deployment with ``scheme`` (default: the first run) as a
         ledger workload (module docstring)."""
+        from cosim.workloads.snn.ledger import GPU_OPS_PER_LIF_UPDATE
+
         run = self.runs[scheme or next(iter(self.runs))]
         hw_spec = self.hardware
         macro = (hw_spec.array.macro_rows, hw_spec.array.macro_cols)
@@ -359,6 +361,8 @@ def _block_hardware(ly: LayerReport, p: Placement, spec: HardwareSpec,
     rows, cols = ly.rows, ly.cols // ly.groups
     cell = spec.cell.kind.name
     if ly.differential:
+        from cosim.workloads.snn.ledger import snn_hardware
+
         return snn_hardware([(rows, cols)], [(p.rows_used, p.cols_used)], macro, cell)
     m = mvm_workload({"rows": rows, "cols": cols, "bits": ly.bits,
                       "aggregation": spec.aggregation.kind, "macro_rows": p.rows_used,

@@ -353,11 +353,15 @@ def run_nir(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: N
                           f"output has shape {logits_sw.shape[2:]} per step")
     scales = input_scales(tallies, cfg.input_headroom)
 
+    from cosim.workloads.snn.experiment import DEFAULT_THRESHOLDS
+
+    thresholds = cfg.thresholds if cfg.thresholds is not None else DEFAULT_THRESHOLDS
+
     def stops(logits: np.ndarray) -> list[dict[str, float]]:
         if labels is None:
             return []
         rows = []
-        for th in cfg.thresholds:
+        for th in thresholds:
             r = early_stop(logits, labels, th, cfg.alpha)
             rows.append({"threshold": r["threshold"], "accuracy": r["accuracy"],
                          "avg_timesteps": r["avg_timesteps"],

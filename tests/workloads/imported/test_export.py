@@ -32,6 +32,7 @@ from cosim.workloads.imported.run import run_onnx
 from cosim.workloads.imported.spiking import run_nir
 from cosim.workloads.snn.conv import ConvConfig
 from cosim.workloads.snn.deployed import deploy, early_stop, run_timesteps
+from cosim.workloads.snn.experiment import DEFAULT_THRESHOLDS
 from cosim.workloads.snn.export import check_exportable, snn_graph
 from cosim.workloads.snn.network import SNNConfig, TrainedSNN, random_pair_weights
 from cosim.workloads.snn.network import init_params as snn_init
@@ -115,7 +116,7 @@ def test_snn_exported_to_nir_gives_the_original_accuracy(tmp_path):
     assert original[-1].std() > 0
     acc = float(np.mean(original[-1].argmax(-1) == labels))
     assert r.runs["pairs"].accuracy == acc
-    for row, th in zip(r.runs["pairs"].early_stop, ImportConfig().thresholds, strict=True):
+    for row, th in zip(r.runs["pairs"].early_stop, DEFAULT_THRESHOLDS, strict=True):
         assert row["accuracy"] == early_stop(original, labels, th)["accuracy"]
 
 

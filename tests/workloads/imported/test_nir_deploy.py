@@ -17,6 +17,7 @@ from cosim.hardware.presets import preset
 from cosim.workloads.imported.nir_model import load_nir
 from cosim.workloads.imported.results import ImportConfig
 from cosim.workloads.imported.spiking import run_nir
+from cosim.workloads.snn.experiment import DEFAULT_THRESHOLDS
 
 EXACT = SimOptions(backend="calibrated", use_cache=False)
 
@@ -72,7 +73,7 @@ def test_linear_lif_linear_lif_runs_its_timestep_loop(two_layer):
     assert pairs.accuracy == r.software_accuracy == np.mean(rate[-1].argmax(-1) == labels)
     # the loop counted one LIF update per neuron and step, and early stop rows per threshold
     assert pairs.extra["lif_updates"] == 25 * 9 * 24
-    assert len(pairs.early_stop) == len(ImportConfig().thresholds)
+    assert len(pairs.early_stop) == len(DEFAULT_THRESHOLDS)
     assert all(1 <= row["avg_timesteps"] <= 9 for row in pairs.early_stop)
     w = r.workload("pairs")
     assert w.extra_counts["lif_updates"] == 9 * 24 and w.read_steps == 2 * 9
