@@ -121,6 +121,7 @@ def _nir_files(d: Path, rng) -> None:
     nir.write(d / "delay.nir", delay)
 
 
+@pytest.mark.slow
 def test_onnx_deploy_writes_its_run_folder_and_report_reads_it(files, tmp_path):
     out = tmp_path / "run"
     r = _invoke(["deploy", files / "mlp.onnx", "--data", files / "data.npz", "--hardware",
@@ -139,7 +140,7 @@ def test_onnx_deploy_writes_its_run_folder_and_report_reads_it(files, tmp_path):
     wl = json.loads((out / "workload.json").read_text())
     assert wl["inferences"] == 1 and wl["events"]["cell_reads"] > 0
     assert wl["events"]["cordic_steps"] > 0  # sigmoid and softmax in the digital core
-    rep = _invoke(["report", out, "-o", tmp_path / "report"])
+    rep = _invoke(["report", out, "--no-simulate", "-o", tmp_path / "report"])
     assert rep.exit_code == 0, rep.output
     assert (tmp_path / "report" / "report.html").is_file()
     text = _invoke(["deploy", files / "mlp.onnx", "--data", files / "x.npy", "--labels",
@@ -149,6 +150,7 @@ def test_onnx_deploy_writes_its_run_folder_and_report_reads_it(files, tmp_path):
     assert "fc2" in text.output and "accuracy: software" in text.output
 
 
+@pytest.mark.slow
 def test_nir_deploy_runs_the_timestep_loop(files, tmp_path):
     for data in ("spikes.npy", "static.npy"):
         r = _invoke(["deploy", files / "snn.nir", "--data", files / data, "--labels",
@@ -275,3 +277,26 @@ def _nmnist(root: Path) -> Path:
         (root / str(c)).mkdir(parents=True, exist_ok=True)
         (root / str(c) / f"{i:05d}.bin").write_bytes(encode_events(es.sample(i)))
     return root
+
+
+@pytest.mark.slow
+def test_nir_deploy_reads_the_snn_data_folders(tmp_path):
+    """An N-MNIST folder (the SNN's own format) as --data: binned into --timesteps frames,
+    its labels used for accuracy."""
+    rng = np.random.default_rng(0)
+    g = nir.NIRGraph.from_list(
+        nir.Input(input_type=np.array([2, 34, 34])),
+        nir.Flatten(input_type={"input": np.array([2, 34, 34])}, start_dim=0, end_dim=-1),
+        nir.Linear(weight=rng.normal(0, 0.05, (16, 2312))),
+        nir.LIF(tau=np.full(16, 2.0), r=np.full(16, 2.0), v_leak=np.zeros(16),
+                v_threshold=np.full(16, 0.5)),
+        nir.Linear(weight=rng.normal(0, 0.5, (10, 16))),
+        nir.I(r=np.ones(10)), nir.Output(output_type=np.array([10])))
+    nir.write(tmp_path / "net.nir", g)
+    data = _nmnist(tmp_path / "nmnist")
+    r = _invoke(["deploy", tmp_path / "net.nir", "--data", data, "--timesteps", "4",
+                 "--hardware", "prime", "--scheme", "pairs", "--json", "-o", tmp_path / "run"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert s["inputs"] == 30 and s["input_shape"] == [4, 2, 34, 34]
+    assert s["accuracy_pairs"] == s["accuracy_software"] is not None
