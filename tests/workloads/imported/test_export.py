@@ -106,7 +106,7 @@ def test_snn_exported_to_nir_gives_the_original_accuracy(tmp_path):
     labels = rng.integers(0, 4, 40)
     hw, sim = preset("prime"), SimOptions(use_cache=False)
     # the workload's own deployment (pruned random pairs) and timestep loop
-    original, _ = run_timesteps(deploy(net, hw, sim, seed=0), net, frames)
+    original, counts = run_timesteps(deploy(net, hw, sim, seed=0), net, frames)
     path = tmp_path / "snn.nir"
     write_model(snn_graph(net), "nir", path)
     r = run_nir(ImportConfig(schemes=("pairs",), seed=0), hw, sim, load_nir(path),
@@ -118,6 +118,12 @@ def test_snn_exported_to_nir_gives_the_original_accuracy(tmp_path):
     assert r.runs["pairs"].accuracy == acc
     for row, th in zip(r.runs["pairs"].early_stop, DEFAULT_THRESHOLDS, strict=True):
         assert row["accuracy"] == early_stop(original, labels, th)["accuracy"]
+    # and it counts the same events per inference as the workload's own loop
+    events, lif = counts.per_inference(cfg.n_frames)
+    w = r.workload("pairs")
+    assert w.extra_counts["lif_updates"] == pytest.approx(lif)
+    for k, v in events.as_dict().items():
+        assert getattr(w.events, k) == pytest.approx(v, rel=1e-12), k
 
 
 def test_snn_graph_writes_lif_steps_as_nir_equations():
