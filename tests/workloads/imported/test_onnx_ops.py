@@ -240,3 +240,29 @@ def test_convtranspose_output_shape_sets_the_pads(tmp_path):
     ref = FloatOracle(_model([padded], XC.shape[1:], [("k", k)]))({"x": XC})[0]
     assert ours.shape == ref.shape == (2, 2, 17, 16)
     assert np.max(np.abs(ours - ref)) < 1e-12 * np.max(np.abs(ref))
+
+
+BN = [("s", R.uniform(0.5, 2, 3)), ("b", R.normal(size=3)), ("m", R.normal(size=3)),
+      ("v", R.uniform(0.5, 2, 3))]
+FOLDS = {
+    "gemm-transB-alpha-beta": ([helper.make_node("Gemm", ["x", "w", "c"], ["g"], transB=1,
+                                                 alpha=0.5, beta=2.0)], X2,
+                               [("w", R.normal(size=(3, 10))), ("c", R.normal(size=3))]),
+    "matmul": ([helper.make_node("MatMul", ["x", "w"], ["g"])], X2,
+               [("w", R.normal(size=(10, 3)))]),
+    "convtranspose": ([helper.make_node("ConvTranspose", ["x", "w", "c"], ["g"],
+                                        strides=[2, 2])], XC,
+                      [("w", R.normal(size=(4, 3, 2, 2))), ("c", R.normal(size=3))]),
+}
+
+
+@pytest.mark.parametrize("case", list(FOLDS))
+def test_batchnorm_folds_into_every_analog_operator(case, tmp_path):
+    nodes, x, inits = FOLDS[case]
+    nodes = nodes + [helper.make_node("BatchNormalization", ["g", "s", "b", "m", "v"], ["y"],
+                                      epsilon=1e-4)]
+    model = _model(nodes, x.shape[1:], inits + BN)
+    onnx.save(model, tmp_path / "bn.onnx")
+    assert "BatchNormalization" not in [n.op for n in load_onnx(tmp_path / "bn.onnx")
+                                        .graph.nodes]
+    _check(model, x, tmp_path)
