@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cosim.commands.characterise import characterise_command
+from cosim.commands.deploy import deploy_command
 from cosim.commands.field import field_group
 from cosim.commands.haq import haq_command, sweep_group
 from cosim.commands.hardware import hardware_group
@@ -33,4 +34,5 @@ COMMANDS: list[click.Command] = [
     report_command,
     snn_group,
     verify_command,
+    deploy_command,
 ]

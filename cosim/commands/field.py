@@ -19,6 +19,7 @@ from typing import Any
 import click
 
 from circuits.errors import ConfigError
+from cosim.commands.export import check_export, export_network, export_option
 from cosim.commands.options import HardwareChoice, SimChoice, hardware_options, sim_options
 from cosim.engine.options import SimOptions
 from cosim.hardware.presets import load_hardware
@@ -242,21 +243,38 @@ def _finish(summary: dict[str, Any], run_dir: Path, as_json: bool) -> None:
 @_options(_VOLUME + _MODEL + _DEPLOY)
 @hardware_options(HARDWARE)
 @sim_options
+@export_option
 @_options(_OUT)
 def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
-                      hardware: HardwareSpec, sim: SimOptions, run_dir: Path | None,
-                      as_json: bool, **opts: Any) -> None:
+                      hardware: HardwareSpec, sim: SimOptions, export_format: str | None,
+                      run_dir: Path | None, as_json: bool, **opts: Any) -> None:
     """Train the neural field (dense), deploy it with HAQ and PTQ, report PSNR/SSIM."""
     from cosim.outputs.field import write_field_run
+    from cosim.workloads.field.export import EXPORT_FORMATS
     from cosim.workloads.field.field import run_field
 
     cfg = _model_config(quick=quick, **opts)
     _check_backend(sim)  # a backend the field cannot use, before any work
+    check_export(export_format, EXPORT_FORMATS)
     volume = _volume(volume_path, frame)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field")) as run_dir:
         result = run_field(cfg, hardware, sim, volume, progress=_progress(as_json))
         summary = write_field_run(result, run_dir)
+        if export_format:
+            summary["export"] = _export(run_dir, export_format, result.params, cfg,
+                                        result.encoder, result.truth)
     _finish(summary, run_dir, as_json)
+
+
+def _export(run_dir: Path, fmt: str, params, cfg, encoder, truth) -> dict[str, Any] | None:
+    """``--export``: the trained network (:func:`cosim.workloads.field.export.field_graph`),
+    its inputs the voxel coordinates and its targets the normalised volume."""
+    from cosim.workloads.field.export import field_graph
+    from cosim.workloads.field.volume import voxel_coordinates
+
+    return export_network(run_dir, fmt, field_graph(params, cfg.mlp, encoder),
+                          voxel_coordinates(truth.shape),
+                          targets=truth.reshape(-1, 1).astype("float32"))
 
 
 @field_group.command("train")
@@ -265,15 +283,18 @@ def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
 @_options(_VOLUME + _MODEL)
 @hardware_options(HARDWARE, deferred=True)
 @sim_options(deferred=True)
+@export_option
 @_options(_OUT)
 def field_train_command(resume: bool, volume_path: Path | None, frame: int | None,
-                        hardware: HardwareChoice, sim: SimChoice, run_dir: Path | None,
-                        as_json: bool, **opts: Any) -> None:
+                        hardware: HardwareChoice, sim: SimChoice, export_format: str | None,
+                        run_dir: Path | None, as_json: bool, **opts: Any) -> None:
     """Train the neural field (dense) and keep a checkpoint; Ctrl-C keeps the last step."""
     from cosim.outputs.field import write_training
+    from cosim.workloads.field.export import EXPORT_FORMATS
     from cosim.workloads.field.field import prepare, train_field
     from cosim.workloads.field.mlp import TrainConfig
 
+    check_export(export_format, EXPORT_FORMATS)
     if resume:
         if run_dir is None:
             raise ConfigError("--resume needs -o RUN_DIR (the run to continue)")
@@ -312,6 +333,9 @@ def field_train_command(resume: bool, volume_path: Path | None, frame: int | Non
 
         summary["psnr_software"] = psnr(forward(state.params, prep.feats, cfg.mlp).reshape(
             prep.truth.shape), prep.truth)
+        if export_format:
+            summary["export"] = _export(run_dir, export_format, state.params, cfg,
+                                        prep.encoder, prep.truth)
     if as_json:
         emit_json({**summary, "run_dir": str(run_dir)})
     else:

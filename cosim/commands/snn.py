@@ -27,6 +27,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from circuits.errors import ConfigError, check_int, check_range, split_items
+from cosim.commands.export import check_export, export_network, export_option
 from cosim.commands.options import HardwareChoice, SimChoice, hardware_options, sim_options
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
@@ -170,11 +171,13 @@ def _source(data_path: Path | None) -> str:
 @click.option("--resume", is_flag=True,
               help="Continue the run in -o from its checkpoint (its settings and hardware; "
                    "--epochs may raise the total), then evaluate.")
+@export_option
 @_out_options
 def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | None,
                     n_train: int | None, n_test: int | None, seed: int,
                     data_path: Path | None, hardware: HardwareChoice, sim: SimChoice,
-                    resume: bool, run_dir: Path | None, as_json: bool) -> None:
+                    resume: bool, export_format: str | None, run_dir: Path | None,
+                    as_json: bool) -> None:
     """Train pop-up scores on synthesised N-MNIST and evaluate on analog tiles."""
     init = None
     if resume:
@@ -186,6 +189,7 @@ def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | Non
                          n_train=n_train, n_test=n_test, seed=seed)
         hw, sim_ = hardware.resolve(HARDWARE), sim.resolve()
         _check_data_path(data_path)
+    _check_export(export_format, cfg)
     source = _source(data_path)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn"),
                          resume=resume, resumable=True) as run_dir:
@@ -199,6 +203,8 @@ def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | Non
                              init=init, checkpoint=lambda net: save_checkpoint(
                                  run_dir, net, cfg, source, hardware=hw, sim=sim_))
         summary = write_run(result, run_dir)
+        if export_format:
+            summary["export"] = _export(run_dir, export_format, result.net, cfg, data)
     summary["run_dir"] = str(run_dir)
     summary["zero_peak_fraction_after_pruning"] = zero_peak_fraction(result.g_diff_after)
     if as_json:
@@ -212,6 +218,24 @@ def snn_run_command(quick: bool, net_kind: str, n_frames: int, epochs: int | Non
     click.echo(f"early stop at {es['threshold']:g}: {100 * es['accuracy']:.2f} %, "
                f"{es['avg_timesteps']:.2f} timesteps ({100 * es['timesteps_saved']:.0f} % fewer)")
     click.echo(f"wrote {run_dir}")
+
+
+def _check_export(fmt: str | None, cfg: SNNRunConfig) -> None:
+    """Refuse ``--export`` of a format or network the SNN cannot write, before any work."""
+    from cosim.workloads.snn.export import EXPORT_FORMATS, check_exportable
+
+    check_export(fmt, EXPORT_FORMATS)
+    if fmt is not None:
+        check_exportable(cfg.net)
+
+
+def _export(run_dir: Path, fmt: str, net, cfg: SNNRunConfig, data: EventSet):
+    """``--export``: the trained network (:func:`cosim.workloads.snn.export.snn_graph`) and
+    the run's test split as it takes it."""
+    from cosim.workloads.snn.export import exported_inputs, snn_graph
+
+    x, labels = exported_inputs(cfg, data)
+    return export_network(run_dir, fmt, snn_graph(net), x, labels=labels)
 
 
 def _resumed(run_dir: Path | None, epochs: int | None, command: str, *, finished_ok: bool):
@@ -261,11 +285,12 @@ def _epoch_bar(bar):
 @click.option("--resume", is_flag=True,
               help="Continue the training in -o from its checkpoint (its settings; --epochs "
                    "may raise the total).")
+@export_option
 @_out_options
 def snn_train_command(quick: bool, net_kind: str, n_frames: int, epochs: int | None,
                       n_train: int | None, n_test: int | None, seed: int,
-                      data_path: Path | None, resume: bool, run_dir: Path | None,
-                      as_json: bool) -> None:
+                      data_path: Path | None, resume: bool, export_format: str | None,
+                      run_dir: Path | None, as_json: bool) -> None:
     """Train the pop-up scores; a checkpoint after every epoch (Ctrl-C keeps the last)."""
     init = None
     if resume:
@@ -276,9 +301,11 @@ def snn_train_command(quick: bool, net_kind: str, n_frames: int, epochs: int | N
                          n_train=n_train, n_test=n_test, seed=seed)
         _check_data_path(data_path)
         source = _source(data_path)
+    _check_export(export_format, cfg)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("snn-train"),
                          resume=resume, resumable=True) as run_dir:
-        split = split_frames(cfg, load_data(data_path, as_json))
+        data = load_data(data_path, as_json)
+        split = split_frames(cfg, data)
         done = len(init.history) if init else 0
         with _interrupt_note(run_dir, cfg, "train"), \
                 tqdm(total=cfg.net.epochs, initial=done, desc="training", disable=as_json,
@@ -294,6 +321,8 @@ def snn_train_command(quick: bool, net_kind: str, n_frames: int, epochs: int | N
                    "checkpoint": CHECKPOINT, "data": source or "synthesised N-MNIST (MNIST 5k)"}
         write_manifest(run_dir, new_manifest("snn train", simulator=False, config=asdict(cfg),
                                              seeds={"seed": cfg.seed}, **summary))
+        if export_format:
+            summary["export"] = _export(run_dir, export_format, net, cfg, data)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)
