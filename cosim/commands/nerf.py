@@ -10,6 +10,7 @@ model folder, output folder) is checked before any work.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import replace
@@ -279,19 +280,24 @@ def nerf_run_command(dynamic: bool, scene_dir: Path | None, downscale: int,
     progress = _progress(as_json)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("nerf"),
                          resume=resume, resumable=True) as run_dir:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
         scene = get_scene(run_dir, scene_cfg, progress)
         check_scene(cfg, scene)
         prep = prepare(cfg, hw, sim_, scene)
+        timings["setup"] = time.perf_counter() - t0
         saved: dict[str, Any] = {}
 
         def keep(st) -> None:
             save_checkpoint(run_dir, cfg, hw, sim_, scene.source, st)
             saved["step"] = st.step
 
+        t0 = time.perf_counter()
         with _interrupt_note(run_dir, "run", saved):
             state = train(cfg, prep, resume=state, progress=progress, on_interrupt=keep)
+        timings["train"] = time.perf_counter() - t0
         save_checkpoint(run_dir, cfg, hw, sim_, scene.source, state)
-        result = evaluate(cfg, hw, sim_, prep, state, progress=progress)
+        result = evaluate(cfg, hw, sim_, prep, state, progress=progress, timings=timings)
         summary = write_nerf_run(result, run_dir)
     _finish(summary, run_dir, as_json)
 
