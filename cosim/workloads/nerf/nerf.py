@@ -294,11 +294,16 @@ def render_view(ops, cfg: NerfConfig, scene: Scene, split: str, index: int, chun
 
 
 def ssim_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
-    """SSIM of an RGB view (:data:`CONVENTION`)."""
+    """SSIM of an RGB view (:data:`CONVENTION`); views smaller than 7 x 7 use the largest
+    odd window that fits (NaN below 3 x 3)."""
     from skimage.metrics import structural_similarity
 
+    side = min(truth.shape[:2])
+    win = min(7, side if side % 2 else side - 1)
+    if win < 3:
+        return float("nan")
     return float(structural_similarity(np.asarray(truth, float), np.asarray(pred, float),
-                                       data_range=1.0, channel_axis=2))
+                                       data_range=1.0, channel_axis=2, win_size=win))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
