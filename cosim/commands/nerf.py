@@ -61,7 +61,7 @@ _SCENE = [
 ]
 _MODEL = [
     click.option("--quick", is_flag=True,
-                 help="The main job's setting: 24 x 24 scene, small network, 150 steps."),
+                 help="The main job's setting: 24 x 24 scene, small network, 400 steps."),
     click.option("--paper-size", is_flag=True,
                  help="The NF paper's network size: width 256, rank 32, 64 Gaussian "
                       "features, 4096 rays of 64 samples per step (slow on a CPU)."),
@@ -74,7 +74,7 @@ _MODEL = [
                  help="Pruning target width (implies pruning) [26 with --prune]."),
     click.option("--prune-rank", type=int, default=None,
                  help="Pruning target rank [3 with --prune]."),
-    click.option("--steps", type=int, default=None, help="Training steps [1500; quick 150]."),
+    click.option("--steps", type=int, default=None, help="Training steps [1500; quick 400]."),
     click.option("--rays", type=int, default=None, help="Rays per step [256; quick 128]."),
     click.option("--samples", type=int, default=None,
                  help="Samples per ray, training and rendering [32; quick 24]."),
@@ -221,7 +221,7 @@ def _resumed(run_dir: Path | None, hardware: HardwareChoice, sim: SimChoice,
 
     if run_dir is None:
         raise ConfigError(f"--resume continues a {command} folder; name it with -o")
-    cfg, hw0, sim0, scene_dir, state = load_checkpoint(run_dir, "-o")
+    cfg, hw0, sim0, scene_dir, downscale, state = load_checkpoint(run_dir, "-o")
     if steps is not None:
         cfg = replace(cfg, training=replace(cfg.training, steps=steps))
     if state.step > cfg.training.steps or (command == "train"
@@ -231,7 +231,7 @@ def _resumed(run_dir: Path | None, hardware: HardwareChoice, sim: SimChoice,
     hw, sim_ = hardware.resolve(hw0), sim.resolve(sim0)
     _check_same_encoders(hw0, sim0, hw, sim_, run_dir)
     _check_backend(sim_)
-    scene = load_scene(scene_dir, max_frames={"test": cfg.eval_views})
+    scene = load_scene(scene_dir, downscale=downscale, max_frames={"test": cfg.eval_views})
     return cfg, hw, sim_, scene, state
 
 
@@ -289,14 +289,14 @@ def nerf_run_command(dynamic: bool, scene_dir: Path | None, downscale: int,
         saved: dict[str, Any] = {}
 
         def keep(st) -> None:
-            save_checkpoint(run_dir, cfg, hw, sim_, scene.source, st)
+            save_checkpoint(run_dir, cfg, hw, sim_, scene, st)
             saved["step"] = st.step
 
         t0 = time.perf_counter()
         with _interrupt_note(run_dir, "run", saved):
             state = train(cfg, prep, resume=state, progress=progress, on_interrupt=keep)
         timings["train"] = time.perf_counter() - t0
-        save_checkpoint(run_dir, cfg, hw, sim_, scene.source, state)
+        save_checkpoint(run_dir, cfg, hw, sim_, scene, state)
         result = evaluate(cfg, hw, sim_, prep, state, progress=progress, timings=timings)
         summary = write_nerf_run(result, run_dir)
     _finish(summary, run_dir, as_json)
@@ -343,7 +343,7 @@ def nerf_train_command(dynamic: bool, scene_dir: Path | None, downscale: int,
 
         with _interrupt_note(run_dir, "train", saved):
             state = train(cfg, prep, resume=state, progress=progress, on_interrupt=keep)
-        save_checkpoint(run_dir, cfg, hw, sim_, scene.source, state)
+        save_checkpoint(run_dir, cfg, hw, sim_, scene, state)
         ops = SoftwareOps(state.params, prep.encodings)
         test = scene.splits["test"]
         scores = [psnr(render_view(ops, cfg, scene, "test", v, cfg.chunk), test.rgb[v])
@@ -368,15 +368,17 @@ def _model(model_dir: Path, deploy: dict[str, Any], hardware: HardwareChoice, si
     from cosim.workloads.nerf.data import load_scene
     from cosim.workloads.nerf.nerf import check_scene
 
-    cfg, hw0, sim0, stored_scene, state = load_checkpoint(model_dir)
+    cfg, hw0, sim0, stored_scene, stored_downscale, state = load_checkpoint(model_dir)
     cfg = replace(cfg, **_deploy_fields(**deploy))
     hw, sim_ = hardware.resolve(hw0), sim.resolve(sim0)
     _check_same_encoders(hw0, sim0, hw, sim_, model_dir)
     _check_backend(sim_)
     if scene_dir is None and downscale != 1:
-        raise ConfigError("--downscale applies to --scene")
+        raise ConfigError("--downscale applies to --scene (the model's scene is read as it "
+                          "was trained)")
     scene = load_scene(scene_dir if scene_dir is not None else stored_scene,
-                       downscale=downscale, max_frames={"test": cfg.eval_views})
+                       downscale=downscale if scene_dir is not None else stored_downscale,
+                       max_frames={"test": cfg.eval_views})
     check_scene(cfg, scene)
     return cfg, hw, sim_, scene, state
 

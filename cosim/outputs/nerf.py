@@ -126,8 +126,8 @@ def write_nerf_run(result: NerfResult, run_dir: Path, command: str = "nerf run"
     """The one writer of a trained and evaluated run (``cosim nerf run`` and the main job's
     stage): :func:`write_nerf` plus the checkpoint, so the folder is a ``--model``."""
     summary = write_nerf(result, run_dir, command)
-    save_checkpoint(run_dir, result.config, result.hardware, result.sim,
-                    result.prep.scene.source, result.training)
+    save_checkpoint(run_dir, result.config, result.hardware, result.sim, result.prep.scene,
+                    result.training)
     return summary
 
 
@@ -190,7 +190,7 @@ def _histograms(result: NerfResult, stem: Path) -> list[Path]:
     outs = [n for n in dep.analog if n.rsplit("/", 1)[-1] in ("W_s", "W_c", "W_x")]
     fig = Figure(figsize=(3.0 * (1 + len(outs)), 2.8), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, 1 + len(outs)))
-    enc = result.prep.position.layer
+    enc = result.prep.encoders["position"].layer
     if enc is not None:
         pw = enc.programmed
         axes[0].hist(((pw.g_actual_siemens - pw.g_actual_neg_siemens) * 1e6).ravel(), bins=30)
@@ -230,15 +230,16 @@ def _parameters(result: NerfResult, stem: Path) -> list[Path]:
 # -- checkpoints ---------------------------------------------------------------------------
 
 def save_checkpoint(run_dir: Path, cfg: NerfConfig, hardware: HardwareSpec, sim: SimOptions,
-                    scene_source: str, state) -> Path:
+                    scene: Scene, state) -> Path:
     """Write ``RUN_DIR/checkpoint.npz`` atomically: config, hardware and sim (JSON), the
-    scene's folder (relative to the run folder when inside it), parameters, Adam state."""
+    scene's folder (relative to the run folder when inside it) and the factor its images
+    were shrunk by, parameters, Adam state."""
     from circuits.files import atomic_writer
     from cosim.outputs.jsonout import json_text
     from cosim.workloads.nerf.train import opt_leaves
 
     run_dir = Path(run_dir)
-    src = Path(scene_source)
+    src = Path(scene.source)
     try:
         src = src.resolve().relative_to(run_dir.resolve())
     except ValueError:
@@ -251,13 +252,14 @@ def save_checkpoint(run_dir: Path, cfg: NerfConfig, hardware: HardwareSpec, sim:
         np.savez(handle, config=np.array(json_text(asdict(cfg))),
                  hardware=np.array(json_text(hardware.as_dict())),
                  sim=np.array(json_text(asdict(sim))), scene=np.array(str(src)),
+                 downscale=np.array(scene.downscale),
                  step=np.array(state.step), losses=np.asarray(state.losses, float), **arrays)
     return path
 
 
 def load_checkpoint(model_dir: Path | str, what: str = "--model"):
-    """``(config, hardware, sim, scene folder, train state)`` of a ``cosim nerf train`` (or
-    ``run``) folder.
+    """``(config, hardware, sim, scene folder, its downscale, train state)`` of a ``cosim nerf
+    train`` (or ``run``) folder.
 
     Raises:
         ConfigError: no such folder, no checkpoint in it, or one that cannot be read.
@@ -281,6 +283,7 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
             hardware = hardware_from_mapping(json.loads(str(z["hardware"])), where="checkpoint")
             sim = SimOptions(**json.loads(str(z["sim"])))
             scene = Path(str(z["scene"]))
+            downscale = int(z["downscale"])
             params = {k[6:]: z[k] for k in z.files if k.startswith("param/")}
             leaves = [z[k] for k in sorted(k for k in z.files if k.startswith("opt/"))]
             step, losses = int(z["step"]), z["losses"]
@@ -293,7 +296,7 @@ def load_checkpoint(model_dir: Path | str, what: str = "--model"):
         raise ConfigError(f"{what} {str(d)!r}: {CHECKPOINT} holds no parameters")
     state = (restore(params, leaves, step, losses) if leaves else
              TrainState(params=params, opt_state=None, step=step, losses=losses))
-    return cfg, hardware, sim, (scene if scene.is_absolute() else d / scene), state
+    return cfg, hardware, sim, (scene if scene.is_absolute() else d / scene), downscale, state
 
 
 def write_training(run_dir: Path, cfg: NerfConfig, hardware: HardwareSpec, sim: SimOptions,
@@ -303,7 +306,7 @@ def write_training(run_dir: Path, cfg: NerfConfig, hardware: HardwareSpec, sim: 
     from cosim.workloads.nerf.model import n_params, structure
 
     run_dir = Path(run_dir)
-    save_checkpoint(run_dir, cfg, hardware, sim, scene.source, state)
+    save_checkpoint(run_dir, cfg, hardware, sim, scene, state)
     losses = state.losses
     pd.DataFrame({"step": np.linspace(0, state.step, len(losses) + 1)[1:].round(),
                   "loss": losses}).to_csv(run_dir / "training.csv", index=False,

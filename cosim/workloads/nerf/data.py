@@ -83,6 +83,7 @@ class Scene:
         camera_angle_x: horizontal field of view (radians).
         height, width: image size (pixels).
         source: where it came from (a folder, or a description).
+        downscale: the factor its images were shrunk by when read.
     """
 
     splits: dict[str, Split]
@@ -90,6 +91,7 @@ class Scene:
     height: int
     width: int
     source: str
+    downscale: int = 1
 
     @property
     def dynamic(self) -> bool:
@@ -348,7 +350,7 @@ def load_scene(folder: Path | str, *, downscale: int = 1,
                                         times, tuple(files))
     h, w = splits["train"].rgb.shape[1:3]
     return Scene(splits=splits, camera_angle_x=angle, height=int(h), width=int(w),
-                 source=str(folder))
+                 source=str(folder), downscale=downscale)
 
 
 def scene_from_views(views: Mapping[str, list[Any]], camera_angle_x: float, source: str

@@ -91,7 +91,7 @@ class DeployedNerf:
         model: the network's configuration.
         layers: one analog layer (or its folded form) per matrix, by name.
         analog: the analog layers themselves (histograms, cells), by name.
-        position, direction: the encoders (their Gaussian pairs on analog layers).
+        encoders: the encoders by name (their Gaussian pairs on analog layers).
         placements: where each matrix went.
         cordic: the digital core's CORDIC.
         bound: positions are encoded as ``x / bound``.
@@ -101,8 +101,7 @@ class DeployedNerf:
     model: ModelConfig
     layers: dict[str, Any]
     analog: dict[str, AnalogLayer]
-    position: Encoder
-    direction: Encoder
+    encoders: dict[str, Encoder]
     placements: dict[str, Placement] = field(default_factory=dict)
     cordic: CordicConfig = field(default_factory=CordicConfig)
     time_frequencies: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -127,7 +126,7 @@ class DeployedNerf:
 
 
 def deploy(params: Params, model: ModelConfig, mapping: Mapping, hardware: HardwareSpec,
-           sim: SimOptions, scales: dict[str, float], position: Encoder, direction: Encoder, *,
+           sim: SimOptions, scales: dict[str, float], encoders: dict[str, Encoder], *,
            rng: np.random.Generator, seed: int = 0, cordic: CordicConfig | None = None,
            time_frequencies: np.ndarray | None = None, fold: bool = True) -> DeployedNerf:
     """Place and write every matrix of ``params`` (module docstring).
@@ -138,7 +137,7 @@ def deploy(params: Params, model: ModelConfig, mapping: Mapping, hardware: Hardw
         mapping: scheme, bits, ``s``, scaling.
         hardware, sim: the hardware and how its tiles compute.
         scales: input scale per matrix.
-        position, direction: the encoders.
+        encoders: the encoders by name.
         rng: source of the write noise (one stream per matrix).
         seed: seed of the tiles' read-noise streams.
         cordic: the digital core's CORDIC.
@@ -163,8 +162,8 @@ def deploy(params: Params, model: ModelConfig, mapping: Mapping, hardware: Hardw
                 pass  # a TIA readout, quantisation or read noise: every call through the layer
         layers[name] = run
     return DeployedNerf(params={k: np.asarray(v, dtype=float) for k, v in params.items()},
-                        model=model, layers=layers, analog=analog, position=position,
-                        direction=direction, placements=placements,
+                        model=model, layers=layers, analog=analog, encoders=dict(encoders),
+                        placements=placements,
                         cordic=cordic or CordicConfig(),
                         time_frequencies=(np.zeros(0) if time_frequencies is None
                                           else np.asarray(time_frequencies, dtype=float)))
@@ -236,8 +235,7 @@ class HardwareOps(Ops):
             s, c = sincos_turns(p, self.deployed.cordic)
             self.cordic_steps += cordic_steps(p.size, self.deployed.cordic)
             return np.concatenate([x[:, None], s, c], axis=-1)
-        enc = self.deployed.position if kind == "position" else self.deployed.direction
-        feats, ev, steps = enc.deployed(x)
+        feats, ev, steps = self.deployed.encoders[kind].deployed(x)
         self.events += ev
         self.cordic_steps += steps
         return feats

@@ -18,15 +18,17 @@ activation concatenated with ``f``, as in NeRF), view layer of width 128.
 D-NeRF adds a *deformation* network of the same trunk form (NF paper eq. 8;
 Pumarola et al. 2021)::
 
-    [f, E(t)] -> trunk -> u = h W_x + b_x,    dx = t * u,    x' = x / bound + dx
+    [GE_w(x / bound), E(t)] -> trunk -> u = h W_x + b_x,   dx = t * u,   x' = x / bound + dx
 
-and evaluates the canonical network at ``x'`` (clamped to ``[-1, 1]^3``, the box the
-encoding takes; so are the sample points, which lie in the box but for rounding and
-rays that miss it, whose samples have zero length) (density and colour of the scene at
-``t = 0``). The factor ``t`` makes ``dx = 0`` at ``t = 0`` exactly (D-NeRF sets it
-there by case). ``E(t) = [t, sin(2 pi f_j t), cos(2 pi f_j t)]`` with
-``f_j = 2^j / 2`` turns per unit of time, ``j < time_frequencies``. Both networks
-have depth 4 in the paper (:data:`PAPER_DNERF`).
+(``GE_w``: a Gaussian encoding of lower frequency than ``GE``, so the deformation is
+smooth in space), and evaluates the canonical network at ``x'``: the density and
+colour of the scene at ``t = 0``. ``x'`` is clamped to ``[-1, 1]^3``, the box the
+encodings take, and so are the sample points (in the box but for rounding, and for
+rays that miss it, whose samples have zero length). The factor ``t`` makes ``dx = 0``
+at ``t = 0`` exactly (D-NeRF sets it there by case).
+``E(t) = [t, sin(2 pi f_j t), cos(2 pi f_j t)]`` with ``f_j = 2^j / 2`` turns per unit
+of time, ``j < time_frequencies``. Both networks have depth 4 in the paper
+(:data:`PAPER_DNERF`).
 
 The forward pass is written once, over an *ops* object that does each step
 (matrix product, bias, activation, concatenation, encoding): numpy float64
@@ -91,6 +93,8 @@ class ModelConfig:
     Attributes:
         position: encoding of ``x / bound`` (Gaussian on RRAM random pairs by default).
         direction: encoding of the unit view direction.
+        warp: the deformation network's encoding of ``x / bound`` (D-NeRF); of lower
+            frequency than ``position``, so the deformation it learns is smooth.
         canonical: the canonical (NeRF) trunk.
         view_width: neurons of the view layer.
         dynamic: add the deformation network (D-NeRF).
@@ -101,6 +105,8 @@ class ModelConfig:
     position: EncoderConfig = field(default_factory=lambda: EncoderConfig(
         kind="gaussian", n_frequencies=64, sigma=2.0))
     direction: EncoderConfig = field(default_factory=lambda: EncoderConfig(
+        kind="gaussian", n_frequencies=8, sigma=0.5))
+    warp: EncoderConfig = field(default_factory=lambda: EncoderConfig(
         kind="gaussian", n_frequencies=8, sigma=0.5))
     canonical: NetConfig = field(default_factory=NetConfig)
     view_width: int = 128
@@ -122,13 +128,22 @@ class ModelConfig:
         return self.canonical if name == "canonical" else self.deform
 
     @property
+    def encoders(self) -> dict[str, EncoderConfig]:
+        """The encodings the network uses, by name."""
+        out = {"position": self.position, "direction": self.direction}
+        if self.dynamic:
+            out["warp"] = self.warp
+        return out
+
+    @property
     def time_features(self) -> int:
         return 1 + 2 * self.time_frequencies
 
     def input_features(self, name: str) -> int:
         """Width of net ``name``'s input encoding."""
-        n = self.position.n_features
-        return n + self.time_features if name == "deform" else n
+        if name == "deform":
+            return self.warp.n_features + self.time_features
+        return self.position.n_features
 
 
 PAPER_NERF = ModelConfig()
@@ -274,8 +289,8 @@ class Ops:
         """Told after compositing ``rays`` rays of ``samples`` samples (the hardware counts)."""
 
     def encode(self, kind: str, x: Any) -> Any:
-        """``position`` (points in ``[-1, 1]^3``), ``direction`` (unit vectors) or ``time``
-        (``(M,)``)."""
+        """``position`` or ``warp`` (points in ``[-1, 1]^3``), ``direction`` (unit vectors)
+        or ``time`` (``(M,)``)."""
         return self.encodings.features(kind, x, self.xp)
 
 
@@ -284,13 +299,12 @@ class Encodings:
     """The encodings' matrices as the software computes with them.
 
     Attributes:
-        position: ``B`` of the position encoding, ``(m, 3)`` (``None``: the raw input).
-        direction: ``B`` of the direction encoding.
+        matrices: ``B`` of each Fourier encoding by name (``position``, ``direction``,
+            ``warp``), ``(m, 3)``; ``None`` for the raw input.
         time_frequencies: ``f_j`` of the time encoding (turns per unit of time).
     """
 
-    position: np.ndarray | None
-    direction: np.ndarray | None
+    matrices: dict[str, np.ndarray | None]
     time_frequencies: np.ndarray
 
     def features(self, kind: str, x: Any, xp: Any) -> Any:
@@ -298,7 +312,7 @@ class Encodings:
             p = x[:, None] * xp.asarray(self.time_frequencies)[None, :]
             return xp.concatenate([x[:, None], xp.sin(2 * np.pi * p), xp.cos(2 * np.pi * p)],
                                   axis=-1)
-        b = self.position if kind == "position" else self.direction
+        b = self.matrices[kind]
         if b is None:
             return x
         p = x @ xp.asarray(b).T
@@ -326,7 +340,8 @@ def radiance(ops: Ops, cfg: ModelConfig, x: Any, d: Any, t: Any | None) -> tuple
     unit directions ``d`` ``(M, 3)`` and times ``t`` ``(M,)`` (D-NeRF; else ``None``)."""
     f = ops.encode("position", x)
     if cfg.dynamic:
-        h = trunk(ops, "deform", cfg.deform, ops.concat([f, ops.encode("time", t)]))
+        h = trunk(ops, "deform", cfg.deform, ops.concat([ops.encode("warp", x),
+                                                         ops.encode("time", t)]))
         u = ops.bias(ops.mm("deform/W_x", h), "deform/b_x")
         x = ops.clip_unit(ops.add(x, ops.mul(u, t[:, None])))
         f = ops.encode("position", x)

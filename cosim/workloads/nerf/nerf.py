@@ -140,6 +140,7 @@ def config_from_dict(d: dict[str, Any]) -> NerfConfig:
     try:
         m = dict(d["model"])
         model = ModelConfig(position=enc(m.pop("position")), direction=enc(m.pop("direction")),
+                            warp=enc(m.pop("warp")),
                             canonical=NetConfig(**m.pop("canonical")),
                             deform=NetConfig(**m.pop("deform")), **m)
         rest = {k: v for k, v in d.items()
@@ -162,23 +163,23 @@ class Prepared:
 
     Attributes:
         scene: the views.
-        position, direction: the encoders (their pairs on the hardware).
+        encoders: the encoders by name (their pairs on the hardware).
         encodings: the encodings' matrices as the software uses them.
         rays: every training ray.
         views: indices of the test views evaluated.
     """
 
     scene: Scene
-    position: Encoder
-    direction: Encoder
+    encoders: dict[str, Encoder]
     encodings: Encodings
     rays: TrainingRays
     views: list[int]
 
 
 def _streams(seed: int) -> list[np.random.SeedSequence]:
-    """(position encoder, direction encoder, initialisation, HAQ writes, PTQ writes)."""
-    return np.random.SeedSequence(seed).spawn(5)
+    """(position encoder, direction encoder, initialisation, HAQ writes, PTQ writes, warp
+    encoder)."""
+    return np.random.SeedSequence(seed).spawn(6)
 
 
 def check_scene(cfg: NerfConfig, scene: Scene) -> None:
@@ -200,16 +201,16 @@ def prepare(cfg: NerfConfig, hardware: HardwareSpec, sim: SimOptions, scene: Sce
     check_scene(cfg, scene)
     wsim = workload_sim(sim)
     s = _streams(cfg.seed)
-    encoders = []
-    for which, stream, offset in (("position", s[0], 0), ("direction", s[1], 1)):
-        enc_cfg = getattr(cfg.model, which)
+    streams = {"position": (s[0], 0), "direction": (s[1], 1), "warp": (s[5], 2)}
+    encoders = {}
+    for name, enc_cfg in cfg.model.encoders.items():
+        stream, offset = streams[name]
         enc = build_encoder(enc_cfg, hardware, wsim, rng=np.random.default_rng(stream),
                             seed=cfg.seed + offset)
         if enc.layer is not None and not reads_exactly(hardware, sim):
             enc = replace(enc, b=measured_projection(enc))
-        encoders.append(enc)
-    position, direction = encoders
-    encodings = Encodings(position=position.b, direction=direction.b,
+        encoders[name] = enc
+    encodings = Encodings(matrices={k: e.b for k, e in encoders.items()},
                           time_frequencies=time_frequencies(cfg.model.time_frequencies))
     o, d, t, c = scene.rays("train")
     g = cfg.geometry
@@ -220,8 +221,8 @@ def prepare(cfg: NerfConfig, hardware: HardwareSpec, sim: SimOptions, scene: Sce
     n_test = len(scene.splits["test"])
     views = sorted({int(round(v)) for v in np.linspace(0, n_test - 1,
                                                        min(cfg.eval_views, n_test))})
-    return Prepared(scene=scene, position=position, direction=direction, encodings=encodings,
-                    rays=rays, views=views)
+    return Prepared(scene=scene, encoders=encoders, encodings=encodings, rays=rays,
+                    views=views)
 
 
 def initial_params(cfg: NerfConfig) -> Params:
@@ -272,7 +273,7 @@ def deploy_nerf(cfg: NerfConfig, hardware: HardwareSpec, sim: SimOptions, prep: 
     """Write ``params`` with ``scheme`` (``haq``/``ptq``) onto analog layers (seeded)."""
     s = _streams(cfg.seed)
     return deploy(params, cfg.model, cfg.mapping(scheme), hardware, workload_sim(sim),
-                  input_scales(cfg, prep, params), prep.position, prep.direction,
+                  input_scales(cfg, prep, params), prep.encoders,
                   rng=np.random.default_rng(s[3 if scheme == "haq" else 4]), seed=cfg.seed,
                   cordic=cfg.cordic, time_frequencies=prep.encodings.time_frequencies)
 
@@ -433,7 +434,8 @@ class NerfResult:
         Events: those the HAQ pass counted over the evaluated views (analog layers,
         encoders, digital core, renderer). Operations a GPU does per frame: two per
         multiply-accumulate of every matrix and encoder projection, per sample,
-        plus the digital work the core counted. Hardware: each matrix (and each
+        plus the digital work the core counted (an add or multiply one operation, a
+        CORDIC evaluation one operation). Hardware: each matrix (and each
         encoder's pairs) sized as :func:`cosim.accounting.workload.mvm_workload`
         sizes one matrix at its bit width, on the run's cell kind, macro size and
         aggregation. Read steps: one per analog layer per sample, in sequence.
@@ -454,7 +456,8 @@ class NerfResult:
         matrices = [(params[n].shape, bits[role(n)]) for n in names]
         macs = sum(int(np.prod(params[n].shape)) for n in names)
         analog_steps = len(names)
-        for enc, uses in ((dep.position, passes), (dep.direction, 1)):
+        for name, enc in dep.encoders.items():
+            uses = passes if name == "position" else 1
             if enc.b is not None:
                 macs += 3 * enc.b.shape[0] * uses
             if enc.layer is not None:
@@ -468,7 +471,8 @@ class NerfResult:
         ev = haq.events
         digital = (ev.digital_adds + ev.digital_mults) / frames
         extra = haq.extra_counts
-        ops = 2.0 * macs * points + digital + extra.get("cordic_steps", 0.0) / frames
+        ops = (2.0 * macs * points + digital
+               + extra.get("cordic_steps", 0.0) / self.config.cordic.iterations / frames)
         label = "D-NeRF" if self.dynamic else "NeRF"
         s = structure(params)
         assert hardware is not None

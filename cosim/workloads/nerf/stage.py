@@ -31,7 +31,7 @@ def default_config(*, dynamic: bool = False, quick: bool = False, paper_size: bo
                    ) -> tuple[NerfConfig, SceneConfig]:
     """The default run and its procedural scene (module docstring)."""
     if quick:
-        width, rank, steps, rays, samples, freqs = 32, 8, 150, 128, 24, 16
+        width, rank, steps, rays, samples, freqs = 32, 8, 400, 128, 24, 16
         scene = SceneConfig(dynamic=dynamic, size_px=24, n_train=24, n_val=0, n_test=2,
                             gt_samples=128)
     else:
@@ -74,7 +74,7 @@ class NerfStage:
     size_px: int = 24
     train_views: int = 24
     test_views: int = 2
-    steps: int = 150
+    steps: int = 400
     width: int = 32
     rank: int = 8
     prune_width: int = 0

@@ -30,6 +30,7 @@ from cosim.workloads.nerf.train import TrainConfig
 
 MODEL = ModelConfig(position=EncoderConfig(kind="gaussian", n_frequencies=4, sigma=1.0),
                     direction=EncoderConfig(kind="gaussian", n_frequencies=2, sigma=0.5),
+                    warp=EncoderConfig(kind="gaussian", n_frequencies=3, sigma=0.5),
                     canonical=NetConfig(depth=3, width=8, rank=2, skip=2), view_width=4,
                     deform=NetConfig(depth=2, width=6, rank=2, skip=0), time_frequencies=1)
 
@@ -72,7 +73,7 @@ def test_haq_on_noiseless_cells_is_the_software_network(scenes, dynamic):
         "input" if n.endswith("W_0") else "output" if n[-3:] in ("W_s", "W_c", "W_x")
         else "hidden")] for n in layer_names(cfg.model, params))
     enc = 2 * 3 * (MODEL.position.n_frequencies * (2 if dynamic else 1)
-                   + MODEL.direction.n_frequencies)
+                   + MODEL.direction.n_frequencies + (MODEL.warp.n_frequencies if dynamic else 0))
     assert ops.events.cell_reads == points * (cells + enc)
 
 

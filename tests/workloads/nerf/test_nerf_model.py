@@ -28,14 +28,15 @@ from cosim.workloads.nerf.model import (
 
 SMALL = ModelConfig(position=EncoderConfig(kind="gaussian", n_frequencies=4, sigma=1.0),
                     direction=EncoderConfig(kind="gaussian", n_frequencies=2, sigma=0.5),
+                    warp=EncoderConfig(kind="gaussian", n_frequencies=3, sigma=0.5),
                     canonical=NetConfig(depth=6, width=12, rank=4, skip=3), view_width=6,
                     deform=NetConfig(depth=3, width=10, rank=3, skip=0), time_frequencies=2)
 
 
 def _encodings(cfg: ModelConfig, seed: int = 0) -> Encodings:
     rng = np.random.default_rng(seed)
-    return Encodings(position=rng.normal(size=(cfg.position.n_frequencies, 3)),
-                     direction=rng.normal(size=(cfg.direction.n_frequencies, 3)),
+    return Encodings(matrices={k: rng.normal(size=(e.n_frequencies, 3))
+                               for k, e in replace(cfg, dynamic=True).encoders.items()},
                      time_frequencies=time_frequencies(cfg.time_frequencies))
 
 
@@ -65,7 +66,8 @@ def test_shapes_follow_the_paper_layout():
     assert "deform/W_x" not in names
     dyn = replace(SMALL, dynamic=True)
     pd = init_params(dyn, np.random.default_rng(0))
-    assert pd["deform/W_0"].shape == (f + 1 + 2 * 2, 10) and pd["deform/W_x"].shape == (10, 3)
+    assert pd["deform/W_0"].shape == (3 + 2 * 3 + 1 + 2 * 2, 10)  # warp and time encodings
+    assert pd["deform/W_x"].shape == (10, 3)
     assert layer_names(dyn)[0] == "deform/W_0"
     assert set(layer_names(dyn, pd)) == {k for k, v in pd.items() if v.ndim == 2}
 
