@@ -39,11 +39,14 @@ from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.amplifiers import write_tia, write_vcmac_settling
 from cosim.outputs.field import write_field_run
 from cosim.outputs.haq import write_experiment
+from cosim.outputs.nerf import procedural_scene, write_nerf_run
 from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
 from cosim.outputs.snn import write_run
 from cosim.outputs.vcmac import write_vcmac
 from cosim.workloads.field.stage import FieldStage, compute_field_stage, field_headline
 from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
+from cosim.workloads.nerf.nerf import run_nerf
+from cosim.workloads.nerf.stage import NerfStage, nerf_headline
 from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
 
 
@@ -186,6 +189,16 @@ def _haq(ctx: Context, cfg: HaqExperimentConfig) -> dict[str, Any]:
             "hardware_name": hw.name}
 
 
+def _nerf(ctx: Context, cfg: NerfStage) -> dict[str, Any]:
+    """``cosim nerf run --quick`` as a stage: the procedural scene written into the stage's
+    folder and read back, then train, deploy, evaluate and the one writer."""
+    hw = ctx.hardware(cfg.hardware)
+    nerf_cfg, scene_cfg = cfg.configs()
+    scene = procedural_scene(scene_cfg, ctx.out / "scene")
+    return {**write_nerf_run(run_nerf(nerf_cfg, scene, hw, ctx.sim), ctx.out),
+            "hardware_name": hw.name}
+
+
 def _report(ctx: Context, cfg: ReportStage) -> dict[str, Any]:
     inputs = [ctx.run_dir / s for s in ctx.results if (ctx.run_dir / s / "workload.json").exists()]
     if not inputs:
@@ -225,6 +238,10 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           run=workload_stage(compute_field_stage, write_field_run),
           from_run=("seed",), headline=field_headline,
           description="neural-field CT: software vs HAQ vs PTQ (quick setting)"),
+    Stage(name="nerf", config=NerfStage, run=_nerf, from_run=("seed",),
+          headline=nerf_headline,
+          description="novel-view synthesis: NeRF on the procedural scene, software vs HAQ "
+                      "vs PTQ (quick setting)"),
     Stage(name="snn", config=SnnStage,
           run=workload_stage(compute_snn_stage, lambda r, out: write_run(r, out, "snn run")),
           from_run=("seed",), headline=snn_headline,

@@ -10,6 +10,7 @@ from cosim.commands.field import field_group
 from cosim.commands.haq import haq_command, sweep_group
 from cosim.commands.hardware import hardware_group
 from cosim.commands.mvm import mvm_command
+from cosim.commands.nerf import nerf_group
 from cosim.commands.netlist import netlist_group
 from cosim.commands.report import report_command
 from cosim.commands.run import run_command
@@ -30,6 +31,7 @@ COMMANDS: list[click.Command] = [
     mvm_command,
     haq_command,
     field_group,
+    nerf_group,
     sweep_group,
     report_command,
     snn_group,

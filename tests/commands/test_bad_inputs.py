@@ -85,7 +85,7 @@ FILES = {
 }
 FIFOS = ("fifo", "fifo.npy", "fifo.nii.gz", "fifo.csv", "fifomodel/checkpoint.npz",
          "fifodata/images.npy", "fifodata/labels.npy", "fifosweep/points.jsonl",
-         "fifodeck/sub.lib")
+         "fifodeck/sub.lib", "fifoscene/transforms_train.json")
 """Named pipes: a reader that opens one without checking blocks until someone writes."""
 PROJECT_MODEL = PROJECT_ROOT / "device_models" / "opamp.lib"
 HUGE = (4096, 4096, 4096)
@@ -305,6 +305,20 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("snn sweep-noise {d}/fifomodel --read-noise 0.1,,0.2", ("--read-noise", "empty item")),
         ("snn run --frames 0", ("n_frames",)),
         ("snn run --threads -2", ("--threads",)),
+    ],
+    "nerf": [
+        ("nerf run --scene {d}/fifoscene", ("transforms_train.json", "not a regular file")),
+        ("nerf run --scene {d}/fifo", ("not a folder",)),
+        ("nerf run --scene {d}/missing", ("no such folder",)),
+        ("nerf eval --model {d}/fifomodel", ("checkpoint.npz", "not a regular file")),
+        ("nerf deploy --model {d}/emptydir", ("holds no checkpoint.npz",)),
+        ("nerf train --resume -o {d}/fifomodel", ("not a regular file",)),
+        ("nerf train --steps 0 -o {d}/t", ("training steps",)),
+        ("nerf run --width 4 --rank 8", ("rank (8) must be <=",)),
+        ("nerf run --bits 14,14", ("--bits",)),
+        ("nerf run -o {d}/file/run", ("which is a file",)),
+        ("nerf run --dynamic --scene {d}/fifoscene", ("not a regular file",)),
+        ("nerf run --threads x", ("'x' is not a valid integer",)),
     ],
     "cosim": [
         ("--bogus", ("no such option",)),

@@ -215,6 +215,12 @@ def _jax():
     return jax, jnp, optax
 
 
+def jax_modules():
+    """``(jax, jax.numpy, optax)``, imported with XLA limited to one thread unless
+    ``XLA_FLAGS`` is set (module docstring); for the other workloads' training."""
+    return _jax()
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     """Adam on the mean squared error.
