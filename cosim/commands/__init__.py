@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cosim.commands.baseline import baseline_command
 from cosim.commands.characterise import characterise_command
 from cosim.commands.field import field_group
 from cosim.commands.haq import haq_command, sweep_group
@@ -30,5 +31,6 @@ COMMANDS: list[click.Command] = [
     field_group,
     sweep_group,
     report_command,
+    baseline_command,
     snn_group,
 ]
