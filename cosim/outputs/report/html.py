@@ -36,7 +36,7 @@ body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;m
 padding:16px 20px 40px;color:#1d1d1f;max-width:1240px;line-height:1.4;font-size:14px}
 h1{font-size:22px;margin:4px 0}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid #ccc}
 h3{font-size:15px;margin:0}h4{font-size:13px;margin:14px 0 4px}
-p{margin:6px 0}.lead{color:#444;font-size:13px}
+p{margin:6px 0}.lead{color:#444;font-size:13px}code{overflow-wrap:anywhere}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(350px,1fr));gap:12px;
 margin-top:10px}
 .card{border:1px solid #d0d0d5;border-radius:8px;padding:10px 12px;background:#fafafb;
