@@ -120,14 +120,23 @@ def run_baselines(keys: tuple[str, ...] = tuple(SOFTWARE_NETS), *, device: str =
                 "workload": key, "workload_name": net.name, "unit": net.unit,
                 "device": device, "system": system, **r,
                 "ops_per_inference": net.ops_per_inference,
-                "matmul_flops_per_s": peak, "utilisation": r["flops_per_s"] / peak,
+                "matmul_flops_per_s": peak, "utilisation": r.pop("best_flops_per_s") / peak,
                 "power_w": watts, "power_origin": origin,
                 "energy_per_inference_j": watts / r["inferences_per_s"],
                 "origin": "measured",
                 "source": (f"{net.source} jitted with JAX on {system}, median of "
                            f"{r['repeats']} calls of batch {r['batch']}; power: {psrc}; "
-                           f"utilisation against this device's measured "
-                           f"{peak / 1e9:.4g} GFLOP/s dense float32 matrix product")})
+                           f"utilisation: the fastest call's rate against this device's "
+                           f"fastest dense float32 matrix product, "
+                           f"{peak / 1e9:.4g} GFLOP/s (measured before and after)")})
+    after = matmul_rate(dev, min_time_s=min_time_s)
+    if after > peak:  # the device's best rate, whichever side of the run it came
+        for r in rows:
+            r["utilisation"] *= peak / after
+            r["matmul_flops_per_s"] = after
+            r["source"] = r["source"].replace(f"{peak / 1e9:.4g} GFLOP/s",
+                                              f"{after / 1e9:.4g} GFLOP/s")
+        peak = after
     mean_power = (power if power is not None else PowerFigure(
         watts=float(np.mean([r["power_w"] for r in rows])), origin="nvidia-smi",
         source="nvidia-smi power.draw sampled during each timing"))

@@ -38,7 +38,9 @@ def _top_component(energy: pd.DataFrame, workload: str) -> str:
     return f"{top['component']} {pct(top['share'], 2)}"
 
 
-def _measured_line(measured: pd.DataFrame | None, key: str) -> str:
+def _measured_line(measured: pd.DataFrame | None, key: str, ours: float,
+                   utilisation: float) -> str:
+    """What the measured baselines of workload ``key`` say of the assumed utilisation."""
     if measured is None or measured.empty or not key:
         return ""
     sub = measured[measured["workload"] == key]
@@ -48,10 +50,13 @@ def _measured_line(measured: pd.DataFrame | None, key: str) -> str:
     for system, grp in sub.groupby("system", sort=False):
         util = grp.set_index("batch")["utilisation"].astype(float)
         fps = grp["inferences_per_s"].astype(float)
-        parts.append(f"measured on {system}: the same forward reaches "
-                     f"{pct(util.min(), 2)} to {pct(util.max(), 2)} of that device's dense "
-                     f"matrix-product rate over batches {', '.join(map(str, util.index))} "
-                     f"(throughput {times(fps.max() / fps.min(), 2)} apart)")
+        lo, hi = float(util.min()), float(util.max())
+        parts.append(
+            f"measured on {system}: the same forward reaches {pct(lo, 2)} to {pct(hi, 2)} of "
+            f"that device's dense matrix-product rate over batches "
+            f"{', '.join(map(str, util.index))} (throughput varies {fps.max() / fps.min():.3g}x "
+            f"with the batch); if the GPU reached that fraction of its assumed "
+            f"{utilisation:g} x peak, ours would be {times(ours / hi)} to {times(ours / lo)}")
     return "; ".join(parts)
 
 
@@ -74,7 +79,9 @@ def energy_line(claimed: float, ours: float, *, e_chip: float, ops: float, basel
             f"The paper's ratio with our chip's energy asks {si(need, 'J')} of the GPU: "
             f"{pct(u32, 3)} of its FP32 peak or {pct(u16, 3)} of its FP16 tensor peak at "
             f"rated power")
-    line += (f", or its FP16 peak at {si(p16, 'W')}" if u16 > 1 else "") + "; "
+    line += (f", or its FP16 peak at {si(p16, 'W')}" if u16 > 1 else "")
+    line += ("; no utilisation of the card in FP32 at rated power gives the paper's ratio, "
+             "so the gap is not the GPU's utilisation; " if u32 > 1 else "; ")
     line += (f"with our GPU model it asks {si(e_gpu / claimed, 'J')} per inference of the "
              f"chip, {times(e_gpu / claimed / e_chip)} ours.")
     if measured:
@@ -108,7 +115,9 @@ def reconcile(claims: pd.DataFrame, ratios: pd.DataFrame, efficiency: pd.DataFra
                                    e_chip=float(e["energy_per_inference_j"]),
                                    ops=float(e["ops_per_inference"]), baseline=b,
                                    options=options, top=_top_component(energy, wl),
-                                   measured=_measured_line(measured, keys.get(wl, "")))
+                                   measured=_measured_line(measured, keys.get(wl, ""),
+                                                           float(ours),
+                                                           options.gpu.utilisation))
                 text += _pair_line(claims, c, known, options)
             elif c["metric"] == "area_efficiency" and not eff.empty:
                 text = (f"ours {times(ours)} against the paper's {times(c['claimed_ratio'])}: "
