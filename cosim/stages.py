@@ -220,7 +220,8 @@ def _baseline(ctx: Context, cfg: BaselineStage) -> dict[str, Any]:
     if not keys:
         return {"skipped": "no workload with a software network ran in this job"}
     run = run_baselines(keys, device=cfg.device, power_w=cfg.power_w or None,
-                        min_time_s=cfg.min_time_s, max_batch=cfg.max_batch)
+                        min_time_s=cfg.min_time_s, max_batch=cfg.max_batch,
+                        configs={k: ctx.config[k] for k in keys})
     return write_baselines(run, ctx.out)
 
 

@@ -26,12 +26,14 @@ from cosim.workloads.software import (
     measure_net,
 )
 
-SOFTWARE_NETS: dict[str, Callable[[], SoftwareNet]] = {
+SOFTWARE_NETS: dict[str, Callable[..., SoftwareNet]] = {
     "haq": haq_software_net,
     "field": field_software_net,
     "snn": snn_software_net,
 }
-"""Builders of each workload's software network, by the workload's key."""
+"""Builders of each workload's software network, by the workload's key: ``builder()`` for
+the workload's defaults, ``builder(section)`` for the main job's section of that stage
+(the same network as the stage ran)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +72,7 @@ def _load() -> float | None:
 def run_baselines(keys: tuple[str, ...] = tuple(SOFTWARE_NETS), *, device: str = "cpu",
                   batches: tuple[int, ...] | None = None, power_w: float | None = None,
                   min_time_s: float = 0.5, max_batch: int | None = None,
+                  configs: dict[str, Any] | None = None,
                   progress: Callable[[str], None] | None = None) -> BaselineRun:
     """Time each workload's software network on the local ``device``.
 
@@ -81,6 +84,8 @@ def run_baselines(keys: tuple[str, ...] = tuple(SOFTWARE_NETS), *, device: str =
             an assumed per-core figure on a CPU (:func:`cpu_power`).
         min_time_s: timing per batch size (after one compiling call).
         max_batch: skip a network's own batch sizes above this (quick runs).
+        configs: a workload's config (the main job's section) by key, so its
+            network is the one the workload ran.
         progress: called with a line per workload.
 
     Raises:
@@ -105,7 +110,8 @@ def run_baselines(keys: tuple[str, ...] = tuple(SOFTWARE_NETS), *, device: str =
     peak = matmul_rate(dev, min_time_s=min_time_s)
     rows = []
     for key in keys:
-        net = SOFTWARE_NETS[key]()
+        cfg = (configs or {}).get(key)
+        net = SOFTWARE_NETS[key]() if cfg is None else SOFTWARE_NETS[key](cfg)
         todo = batches or tuple(b for b, _ in net.batches
                                 if max_batch is None or b <= max_batch)
         if progress is not None:

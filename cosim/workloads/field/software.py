@@ -14,19 +14,22 @@ import numpy as np
 
 from cosim.workloads.field.encoder import EncoderConfig
 from cosim.workloads.field.mlp import PAPER_MLP, MLPConfig, init_params, jax_forward, n_weights
-from cosim.workloads.field.stage import QUICK_BATCH, QUICK_SHAPE
+from cosim.workloads.field.stage import QUICK_BATCH, QUICK_SHAPE, FieldStage
 from cosim.workloads.software import SoftwareNet
 
 PAPER_FRAME_VOXELS = 40 * 128 * 128
 """Voxels of one frame of the NF paper's CT volume (40 slices x 128 x 128)."""
 
 
-def field_software_net(mlp: MLPConfig = PAPER_MLP, encoder: EncoderConfig | None = None,
-                       seed: int = 0) -> SoftwareNet:
+def field_software_net(stage: FieldStage | None = None, *, mlp: MLPConfig = PAPER_MLP,
+                       encoder: EncoderConfig | None = None, seed: int = 0) -> SoftwareNet:
     """The neural field's software network (random parameters: timing does not depend on
-    their values)."""
+    their values); ``stage`` (the main job's ``[field]``) sets the network and encoding."""
     import jax.numpy as jnp
 
+    if stage is not None:
+        cfg = stage.field_config()
+        mlp, encoder = cfg.mlp, cfg.encoder
     enc = encoder or EncoderConfig()
     rng = np.random.default_rng(seed)
     b = (enc.scale * rng.standard_normal((enc.n_frequencies, 3))).astype(np.float32)

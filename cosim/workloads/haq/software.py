@@ -11,7 +11,7 @@ from cosim.workloads.haq.mvm import HaqExperimentConfig
 from cosim.workloads.software import SoftwareNet
 
 
-def haq_software_net(cfg: HaqExperimentConfig | None = None, seed: int = 0) -> SoftwareNet:
+def haq_software_net(cfg: HaqExperimentConfig | None = None, *, seed: int = 0) -> SoftwareNet:
     """The MVM test's product (uniform weights in ``[-1, 1]``)."""
     cfg = cfg or HaqExperimentConfig()
     rows, cols = cfg.vector_length, cfg.n_outputs

@@ -14,6 +14,7 @@ import numpy as np
 from cosim.workloads.snn.experiment import SNNRunConfig
 from cosim.workloads.snn.ledger import GPU_OPS_PER_LIF_UPDATE
 from cosim.workloads.snn.network import SNNConfig, snn_forward
+from cosim.workloads.snn.stage import SnnStage
 from cosim.workloads.software import SoftwareNet
 
 INPUT_DENSITY = 0.05
@@ -21,9 +22,11 @@ INPUT_DENSITY = 0.05
 forward does not depend on it)."""
 
 
-def snn_software_net(cfg: SNNConfig | None = None, seed: int = 0) -> SoftwareNet:
-    """The SNN's software network (random masked weights of the configured scale)."""
-    cfg = cfg or SNNConfig()
+def snn_software_net(stage: SnnStage | None = None, *, cfg: SNNConfig | None = None,
+                     seed: int = 0) -> SoftwareNet:
+    """The SNN's software network (random masked weights of the configured scale);
+    ``stage`` (the main job's ``[snn]``) sets the network."""
+    cfg = stage.run_config().net if stage is not None else (cfg or SNNConfig())
     rng = np.random.default_rng(seed)
     ws = [(cfg.weight_scale * rng.standard_normal(s) * (rng.random(s) < cfg.keep))
           .astype(np.float32) for s in cfg.shapes]
