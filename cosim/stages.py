@@ -41,6 +41,7 @@ from cosim.outputs.baseline import is_baseline_dir, write_baselines
 from cosim.outputs.field import write_field_run
 from cosim.outputs.haq import write_experiment
 from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
+from cosim.outputs.report.fmt import num
 from cosim.outputs.snn import write_run
 from cosim.outputs.vcmac import write_vcmac
 from cosim.workloads.baselines import SOFTWARE_NETS, run_baselines
@@ -228,9 +229,9 @@ def _baseline(ctx: Context, cfg: BaselineStage) -> dict[str, Any]:
 def _baseline_line(s: dict[str, Any]) -> str:
     if "skipped" in s:
         return s["skipped"]
-    best = ", ".join(f"{b['workload']} {b['inferences_per_s']:.4g}/s at batch {b['batch']}"
+    best = ", ".join(f"{b['workload']} {num(b['inferences_per_s'], 3)}/s (batch {b['batch']})"
                      for b in s["best"])
-    return f"{s['system']}: {best}; {s['power_w']:.3g} W ({s['power_origin']})"
+    return f"{s['system']}, {s['power_w']:.3g} W ({s['power_origin']}): {best}"
 
 
 def _report(ctx: Context, cfg: ReportStage) -> dict[str, Any]:

@@ -145,3 +145,12 @@ def test_baseline_rows_price_the_matching_workload_in_the_report(tmp_path):
         best["energy_per_inference_j"] / ours["energy_per_inference_j"].item(), rel=1e-5)
     assert "measured" in (out / "report.html").read_text()
     assert os.path.exists(out / "measured_baselines.csv")
+
+
+def test_manifests_name_the_device_jax_ran_on():
+    import jax
+
+    from cosim.outputs.manifest import versions
+
+    v = versions(simulator=False)
+    assert v["jax"] == jax.__version__ and v["jax_backend"] == jax.default_backend()
