@@ -8,7 +8,12 @@ each writing its own sub-folder of the run folder as soon as it ends:
 3. ``haq``: the NF paper's MVM test (PTQ vs HAQ) on the job's hardware.
 4. ``field``: the neural field (quick setting), software vs HAQ vs PTQ.
 5. ``snn``: the PRIME SNN (quick setting), the LIF loop on analog layers.
-6. ``report``: energy and area of the workloads run, against GPU baselines.
+6. ``baseline``: the workloads' software networks timed on this machine.
+7. ``report``: energy and area of the workloads run, against GPU baselines (and the
+   measured ones).
+
+At the end a one-screen table (:func:`cosim.outputs.jobsummary.summary_lines`) shows
+each stage's headline metric, hardware and time.
 
 The whole config is validated before the first stage.
 
@@ -32,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from cosim.config import resolve
+from cosim.outputs.jobsummary import summary_lines
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.stages import STAGES, Context
 from cosim.threads import resolve_threads, thread_cap
@@ -83,5 +89,10 @@ def _run_stages(config: dict[str, dict[str, Any]], run_dir: Path, echo: Echo, pr
         on = f" on {summary['hardware_name']} hardware" if "hardware_name" in summary else ""
         echo(f"      done in {time.perf_counter() - t0:.1f} s{on}: {stage.headline(summary)}")
     manifest["elapsed_s"] = sum(s.get("elapsed_s", 0.0) for s in manifest["stages"].values())
+    headlines = {n: STAGES[n].headline(r["summary"]) for n, r in manifest["stages"].items()}
+    manifest["headlines"] = headlines
     write_manifest(run_dir, manifest)
+    echo("")
+    for line in summary_lines(manifest["stages"], headlines):
+        echo(line)
     return manifest

@@ -29,7 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from circuits.errors import ConfigError, check_choice, check_int
+from circuits.errors import ConfigError, check_choice, check_int, check_range
 from cosim.accounting.baselines import get_baselines
 from cosim.calibration.amplifiers import TiaJob, run_tia_job
 from cosim.calibration.vcmac import SETTLE_STEP, VcmacJob, run_vcmac_job, vcmac_settling
@@ -37,17 +37,21 @@ from cosim.engine.options import SimOptions
 from cosim.hardware.presets import load_hardware
 from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.amplifiers import write_tia, write_vcmac_settling
+from cosim.outputs.baseline import is_baseline_dir, write_baselines
 from cosim.outputs.field import write_field_run
 from cosim.outputs.haq import write_experiment
 from cosim.outputs.nerf import procedural_scene, write_nerf_run
 from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
+from cosim.outputs.report.fmt import num
 from cosim.outputs.snn import write_run
 from cosim.outputs.vcmac import write_vcmac
+from cosim.workloads.baselines import SOFTWARE_NETS, run_baselines
 from cosim.workloads.field.stage import FieldStage, compute_field_stage, field_headline
 from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
 from cosim.workloads.nerf.nerf import run_nerf
 from cosim.workloads.nerf.stage import NerfStage, nerf_headline
 from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
+from cosim.workloads.software import DEVICES
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +152,32 @@ class ReportStage:
         get_baselines(list(self.baselines))
 
 
+@dataclass(frozen=True, kw_only=True)
+class BaselineStage:
+    """``[baseline]``: the software networks of the workloads this job ran, timed on this
+    machine (``cosim baseline``), so the report prices them beside the datasheets.
+
+    Attributes:
+        device: ``cpu`` or ``gpu`` (JAX's).
+        min_time_s: seconds of timing per batch size.
+        max_batch: skip batch sizes above this (the NF paper's 655,360-voxel frame
+            takes seconds per call on a CPU; ``cosim baseline`` times it).
+        power_w: the device's rated power (W); 0: ``nvidia-smi`` on a GPU, an
+            assumed per-core figure on a CPU (labelled).
+    """
+
+    device: str = "cpu"
+    min_time_s: float = 0.2
+    max_batch: int = 20_000
+    power_w: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_choice("device", self.device, DEVICES)
+        check_range("min_time_s", self.min_time_s, 0.0, 3600.0)
+        check_int("max_batch", self.max_batch, 1, 10**8)
+        check_range("power_w", self.power_w, 0.0, 1e5)
+
+
 # -- what each stage does ----------------------------------------------------------------
 
 
@@ -199,8 +229,27 @@ def _nerf(ctx: Context, cfg: NerfStage) -> dict[str, Any]:
             "hardware_name": hw.name}
 
 
+def _baseline(ctx: Context, cfg: BaselineStage) -> dict[str, Any]:
+    keys = tuple(k for k in SOFTWARE_NETS if k in ctx.results)
+    if not keys:
+        return {"skipped": "no workload with a software network ran in this job"}
+    run = run_baselines(keys, device=cfg.device, power_w=cfg.power_w or None,
+                        min_time_s=cfg.min_time_s, max_batch=cfg.max_batch,
+                        configs={k: ctx.config[k] for k in keys})
+    return write_baselines(run, ctx.out)
+
+
+def _baseline_line(s: dict[str, Any]) -> str:
+    if "skipped" in s:
+        return s["skipped"]
+    best = ", ".join(f"{b['workload']} {num(b['inferences_per_s'], 3)}/s (batch {b['batch']})"
+                     for b in s["best"])
+    return f"{s['system']}, {s['power_w']:.3g} W ({s['power_origin']}): {best}"
+
+
 def _report(ctx: Context, cfg: ReportStage) -> dict[str, Any]:
-    inputs = [ctx.run_dir / s for s in ctx.results if (ctx.run_dir / s / "workload.json").exists()]
+    inputs = [ctx.run_dir / s for s in ctx.results
+              if (ctx.run_dir / s / "workload.json").exists() or is_baseline_dir(ctx.run_dir / s)]
     if not inputs:
         return {"skipped": "no workload run in this job"}
     manifest = build_report(inputs, ctx.out,
@@ -247,6 +296,9 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           from_run=("seed",), headline=snn_headline,
           description="PRIME SNN: pop-up pruning of random pairs, LIF loop on the tiles, "
                       "early stop (quick setting)"),
+    Stage(name="baseline", config=BaselineStage, run=_baseline, headline=_baseline_line,
+          description="the workloads' software networks timed on this machine (measured "
+                      "baselines)"),
     Stage(name="report", config=ReportStage, run=_report,
           description="energy and area report against GPU baselines",
           headline=lambda s: "report.html written" if "report" in s else s.get("skipped", "")),

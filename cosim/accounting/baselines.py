@@ -142,3 +142,13 @@ def baselines_frame() -> pd.DataFrame:
 def claimed_ratios() -> pd.DataFrame:
     """The NF and PRIME papers' efficiency claims (``claimed_ratios.csv``), with sources."""
     return pd.read_csv(CLAIMS_CSV)
+
+
+CONDITIONS_CSV = DATA_DIR / "claim_conditions.csv"
+
+
+def claim_conditions() -> dict[str, str]:
+    """What each claimed ratio covers, as far as the cited papers say (``claim_conditions.csv``):
+    claim id -> text with its source."""
+    table = pd.read_csv(CONDITIONS_CSV)
+    return {str(r["claim"]): f"{r['conditions']} ({r['source']})" for _, r in table.iterrows()}

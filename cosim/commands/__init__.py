@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from cosim.commands.baseline import baseline_command
 from cosim.commands.characterise import characterise_command
 from cosim.commands.deploy import deploy_command
 from cosim.commands.field import field_group
@@ -34,6 +35,7 @@ COMMANDS: list[click.Command] = [
     nerf_group,
     sweep_group,
     report_command,
+    baseline_command,
     snn_group,
     verify_command,
     deploy_command,

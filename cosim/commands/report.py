@@ -2,7 +2,9 @@
 
 Each input is a run folder (with ``workload.json``, or a ``cosim haq`` run), a
 ``workload.json``-style file or a TOML workload config; several inputs give
-one comparison report. The run folder is described in :mod:`cosim.outputs.report`.
+one comparison report. A ``cosim baseline`` run folder among them adds its
+measured rows beside the datasheet baselines. The run folder is described in
+:mod:`cosim.outputs.report`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from cosim.accounting.baselines import GpuAssumptions, get_baselines
 from cosim.accounting.energy import EnergyTable
 from cosim.outputs.jsonout import emit_json
 from cosim.outputs.outpath import OutputPath
-from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report, load_workload
+from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report, split_inputs
 from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 
 
@@ -41,14 +43,13 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
 def report_command(inputs: tuple[Path, ...], run_dir: Path | None, baselines: tuple[str, ...],
                    precision: str, gpu_utilisation: float, energy_override: Path | None,
                    simulate: bool, amplifiers: str, as_json: bool) -> None:
-    """Energy/area report of INPUTS (run folders or configs) vs GPU baselines."""
+    """Report of INPUTS (run folders or configs; cosim baseline folders add measured rows)."""
     options = ReportOptions(baselines=tuple(baselines) or DEFAULT_BASELINES,
                             gpu=GpuAssumptions(precision=precision,
                                                utilisation=gpu_utilisation),
                             simulate=simulate, energy_override=energy_override,
                             transistor_amplifiers=amplifiers == "transistor")
-    for path in inputs:  # refuse bad inputs before the folder is made or ngspice runs
-        load_workload(path)
+    split_inputs(list(inputs))  # refuse bad inputs before the folder is made or ngspice runs
     get_baselines(list(options.baselines))
     if energy_override is not None:
         EnergyTable.cited().with_overrides(energy_override)
@@ -58,9 +59,10 @@ def report_command(inputs: tuple[Path, ...], run_dir: Path | None, baselines: tu
         emit_json({**manifest, "run_dir": str(run_dir)})
         return
     for row in manifest["summary"]:
+        area = row["area_efficiency_ratio"]
         click.echo(f"{row['workload']}: vs {row['baseline']}: energy efficiency "
-                   f"{row['energy_efficiency_ratio']:.3g}x, area efficiency "
-                   f"{row['area_efficiency_ratio']:.3g}x")
+                   f"{row['energy_efficiency_ratio']:.3g}x"
+                   + (f", area efficiency {area:.3g}x" if area == area else ""))
     for note in manifest["notes"]:
         if "pending" in note or "failed" in note:
             click.echo(f"note: {note}")

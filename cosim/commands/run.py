@@ -19,7 +19,7 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
               help="Override one config key, e.g. --set haq.n_bits=8 or --set "
                    "hardware.array.r_wire_ohm=2.5 (repeatable).")
 @click.option("--stages", default=None, help="Comma-separated stages to run "
-              "(tia,vcmac,haq,field,snn,report); default all.")
+              "(tia,vcmac,haq,field,snn,baseline,report); default all.")
 @click.option("--seed", type=int, default=None, help="Seed of every random draw (run.seed).")
 @click.option("--hardware", default=None, metavar="NAME|FILE",
               help="The job's hardware: a preset (paper, realistic, prime), a TOML file or "

@@ -61,8 +61,10 @@ from cosim.workloads.snn.experiment import (
 from cosim.workloads.snn.network import SNNConfig, train
 from cosim.workloads.snn.stage import CACHE_DIR, SnnStage, default_events
 
-QUICK = {"n_train": SnnStage().n_train, "n_test": SnnStage().n_test, "epochs": SnnStage().epochs}
-"""``--quick``: the settings of the main job's SNN stage."""
+QUICK = {"n_train": SnnStage().n_train, "n_test": SnnStage().n_test, "epochs": SnnStage().epochs,
+         "lr": SnnStage().lr}
+"""``--quick``: the settings of the main job's SNN stage (``lr``: the MLP's only; the conv
+net keeps its own schedule)."""
 FULL = {"n_train": 4000, "n_test": 1000, "epochs": None}
 """The full budget; ``epochs`` None: each network's own default (``SNNConfig.epochs``,
 ``ConvConfig.epochs``)."""
@@ -105,9 +107,9 @@ def _training_options(f):
                      help=f"Training epochs [mlp {SNNConfig().epochs}, conv "
                           f"{ConvConfig().epochs}; quick {QUICK['epochs']}]."),
         click.option("--train", "n_train", type=int, default=None,
-                     help="Training samples [4000; quick 1000]."),
+                     help=f"Training samples [4000; quick {QUICK['n_train']}]."),
         click.option("--test", "n_test", type=int, default=None,
-                     help="Test samples [1000; quick 300]."),
+                     help=f"Test samples [1000; quick {QUICK['n_test']}]."),
         click.option("--seed", type=int, default=0, show_default=True),
     )):
         f = opt(f)
@@ -125,8 +127,11 @@ def run_config(*, quick: bool, net_kind: str, n_frames: int, epochs: int | None,
     base = QUICK if quick else FULL
     kind = ConvConfig if net_kind == "conv" else SNNConfig
     epochs = base["epochs"] if epochs is None else epochs
+    extra = {} if epochs is None else {"epochs": epochs}
+    if quick and kind is SNNConfig:
+        extra["lr"] = QUICK["lr"]
     return SNNRunConfig(
-        net=kind(n_frames=n_frames, seed=seed, **({} if epochs is None else {"epochs": epochs})),
+        net=kind(n_frames=n_frames, seed=seed, **extra),
         n_train=base["n_train"] if n_train is None else n_train,
         n_test=base["n_test"] if n_test is None else n_test, seed=seed)
 

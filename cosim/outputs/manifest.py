@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import platform
 import subprocess
+import sys
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -48,9 +49,18 @@ def write_manifest(run_dir: Path, manifest: Mapping[str, Any]) -> Path:
 
 
 def versions(*, simulator: bool = True) -> dict[str, str]:
-    """Versions of this package, its numerical dependencies, Python and ngspice."""
+    """Versions of this package, its numerical dependencies, Python and ngspice; where the
+    run used JAX (training, software forward passes), its version and the device it ran
+    on (``jax_backend``: ``cpu``, or ``gpu`` with JAX with CUDA on an NVIDIA GPU)."""
     out = {p: _version(p) for p in PACKAGES}
     out["python"] = platform.python_version()
+    if "jax" in sys.modules:  # never import JAX only to name it
+        jax = sys.modules["jax"]
+        out["jax"] = getattr(jax, "__version__", "unknown")
+        try:
+            out["jax_backend"] = jax.default_backend()
+        except RuntimeError:
+            out["jax_backend"] = "unknown"
     if simulator:
         from circuits.runner import ngspice_version
 

@@ -56,6 +56,12 @@ def _workload(**changes: object) -> str:
     return json.dumps(data)  # inf and NaN as the JSON extensions Python reads back
 
 
+MEASURED_HEADER = ("workload,workload_name,unit,device,system,batch,batch_note,seconds_per_batch,"
+                   "repeats,inferences_per_s,ops_per_inference,flops_per_s,matmul_flops_per_s,"
+                   "utilisation,power_w,power_origin,energy_per_inference_j,origin,source\n")
+MEASURED_ROW = ("snn,SNN,sample,cpu,CPU,64,b,0.02,10,3200,1.288e7,4.1e10,5.5e10,0.75,20,assumed,"
+                "0.006,measured,test\n")
+
 FILES = {
     "file": "a regular file\n",
     "rc.cir": "* rc divider\nV1 in 0 1\nR1 in out 1k\nR2 out 0 1k\n.end\n",
@@ -82,6 +88,9 @@ FILES = {
     "empty_manifest.json": '{"command": "run", "config": {}}\n',
     "stages_string.toml": "[run]\nstages = 'tia'\n",
     "layout/device_models": "R9 a 0 1\n",
+    "bl_cols/measured_baselines.csv": "workload,device\nsnn,cpu\n",
+    "bl_neg/measured_baselines.csv": MEASURED_HEADER + MEASURED_ROW.replace(",20,", ",-20,"),
+    "bl_ok/measured_baselines.csv": MEASURED_HEADER + MEASURED_ROW,
 }
 FIFOS = ("fifo", "fifo.npy", "fifo.nii.gz", "fifo.csv", "fifomodel/checkpoint.npz",
          "fifodata/images.npy", "fifodata/labels.npy", "fifosweep/points.jsonl",
@@ -282,6 +291,22 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("report", ("missing argument",)),
         ("report {d}/fifo", ("not a regular file",)),
         ("report --energy-override {d}/fifo.csv {d}/workload.json", ("not a regular file",)),
+        ("report {d}/workload.json {d}/bl_cols", ("lacks the columns", "power_w")),
+        ("report {d}/workload.json {d}/bl_neg", ("power_w must hold positive numbers",)),
+        ("report {d}/bl_ok", ("at least one workload",)),
+    ],
+    "baseline": [
+        ("baseline --device tpu", ("'tpu'",)),
+        ("baseline --workload bogus", ("unknown workload 'bogus'",)),
+        ("baseline --workload ''", ("--workload is empty",)),
+        ("baseline --workload snn,,field", ("--workload", "empty item")),
+        ("baseline --batch 0", ("--batch",)),
+        ("baseline --batch 64,x", ("--batch takes whole numbers", "'x'")),
+        ("baseline --power-w -5", ("--power-w",)),
+        ("baseline --power-w nan", ("--power-w",)),
+        ("baseline --min-time -1", ("--min-time",)),
+        ("baseline -o /proc/x", ("/proc/x",)),
+        ("baseline -o {d}/file/r", ("which is a file",)),
     ],
     "field": [
         ("field run --volume {d}/fifo.npy", ("not a regular file",)),
@@ -423,7 +448,7 @@ def assert_one_line_error(code: int, stdout: str, stderr: str, fragments: tuple[
 def test_every_command_has_eight_bad_inputs() -> None:
     commands = [c for c in BAD if c != "cosim"]
     assert set(commands) >= {"run", "netlist", "simulate", "waves", "vcmac-characterise",
-                             "characterise", "mvm", "haq", "sweep haq", "report"}
+                             "characterise", "mvm", "haq", "sweep haq", "report", "baseline"}
     assert all(len(BAD[c]) >= 8 for c in commands), {c: len(BAD[c]) for c in commands}
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -135,12 +137,24 @@ def test_main_job_writes_report_and_reproduces_from_manifest(tmp_path):
     run_dir = tmp_path / "run"
     # The workload stages (field, snn) are tested on their own (tests/workloads/field/, test_snn_*).
     result = CliRunner().invoke(main, ["run", "-o", str(run_dir), "--stages",
-                                       "tia,vcmac,haq,report", *QUICK])
+                                       "tia,vcmac,haq,baseline,report", *QUICK,
+                                       "--set", "baseline.min_time_s=0",
+                                       "--set", "baseline.max_batch=100"])
     assert result.exit_code == 0, result.output
-    assert (run_dir / "report.html").stat().st_size > 10_000
+    page = (run_dir / "report.html").read_text()
+    assert page.count('<article class="card"') == 1 and "HAQ matrix-vector test" in page
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert all(s["status"] == "done" for s in manifest["stages"].values())
-    assert set(manifest["stages"]) == {"tia", "vcmac", "haq", "report"}
+    assert set(manifest["stages"]) == {"tia", "vcmac", "haq", "baseline", "report"}
+    # the baseline stage timed the network the haq stage ran, so the report prices it
+    ratios = pd.read_csv(run_dir / "report" / "ratios.csv")
+    assert "measured_cpu" in set(ratios["baseline"])
+    # the one-screen summary at the end: a row per stage with its metric and time
+    table = result.output[result.output.index("stage     metric"):]
+    for name in ("tia", "vcmac", "haq", "baseline", "report", "total"):
+        assert re.search(rf"^{name}\s", table, re.M), name
+    assert re.search(r"^haq\s+RMSE\s+–\s+[\d.]+\s+[\d.]+\s+realistic\s+[\d.]+ s$", table,
+                     re.M)
     assert manifest["versions"]["ngspice"].startswith("ngspice")
     haq = manifest["stages"]["haq"]["summary"]
     assert haq["rmse_haq"] < haq["rmse_ptq"]

@@ -1,6 +1,8 @@
 """Energy / area / efficiency report of one or more workloads against GPU baselines.
 
-Inputs (each one a workload; several give one comparison report):
+Inputs (each one a workload; several give one comparison report), and optionally
+``cosim baseline`` run folders (their ``measured_baselines.csv`` rows, origin
+"measured", price each workload whose network they timed):
 
 - a run folder holding ``workload.json`` (schema ``rram-cosim.workload/1``,
   written by any workload run; keys in :func:`cosim.accounting.workload.events_workload`)::
@@ -22,7 +24,9 @@ Inputs (each one a workload; several give one comparison report):
 
 Run folder written (:func:`build_report`)::
 
-    RUN_DIR/report.html             self-contained (inline SVG figures, no network)
+    RUN_DIR/report.html             self-contained (figures embedded, no script, no network):
+                                    one card per workload, its section (the run folder's
+                                    figures and numbers), the claims reconciled, the ledger
     RUN_DIR/energy_table.csv        energy per event, origin and source of each
     RUN_DIR/energy_breakdown.csv    energy per component per workload
     RUN_DIR/area_table.csv          area per block, origin and source of each
@@ -31,14 +35,18 @@ Run folder written (:func:`build_report`)::
     RUN_DIR/efficiency.csv          fps, power, fps/W, fps/mm^2 of ours and each baseline
     RUN_DIR/ratios.csv              ours / baseline, with the seeds' claims beside
     RUN_DIR/claimed_ratios.csv      the NF and PRIME papers' claims and ours where comparable
+    RUN_DIR/claims_reconciled.csv   each claim with what differs from ours, in numbers
+    RUN_DIR/measured_baselines.csv  the measured rows given (with cosim baseline folders)
     RUN_DIR/energy_breakdown.png/.svg, area_breakdown.png/.svg, efficiency.png/.svg
     RUN_DIR/sim/                    ngspice decks, logs and raw files of simulated figures
     RUN_DIR/manifest.json           inputs, options, notes, files
 
 Every row of every table has an ``origin`` (simulated, netlist, cited,
-derived, override) and a ``source``.
+derived, measured, override) and a ``source``.
 
-The package: :mod:`.load` (inputs), :mod:`.tables`, :mod:`.figures`, :mod:`.html`, and
+The package: :mod:`.load` (inputs), :mod:`.tables`, :mod:`.cards` (the first screen),
+:mod:`.claims` (the papers' ratios reconciled), :mod:`.figures`, :mod:`.fmt` (numbers),
+:mod:`.html`, and
 :func:`build_report` here, which writes the run folder.
 """
 
@@ -49,19 +57,44 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from circuits.errors import ConfigError
 from cosim.accounting.baselines import get_baselines
+from cosim.outputs.baseline import is_baseline_dir, read_measured
 from cosim.outputs.manifest import new_manifest, write_manifest
+from cosim.outputs.report.cards import build_cards
+from cosim.outputs.report.claims import reconcile
 from cosim.outputs.report.figures import write_figures
 from cosim.outputs.report.html import render_html
-from cosim.outputs.report.load import load_workload
+from cosim.outputs.report.load import ReportInput, load_input, load_workload
 from cosim.outputs.report.options import DEFAULT_BASELINES, TABLE_ORIGINS, ReportOptions
 from cosim.outputs.report.tables import ReportTables, build_tables, energy_table
 
 __all__ = ["DEFAULT_BASELINES", "TABLE_ORIGINS", "ReportOptions", "ReportTables",
-           "build_report", "load_workload"]
+           "build_report", "load_input", "load_workload", "split_inputs"]
 
 _DEFAULT_OPTIONS = ReportOptions()
+
+
+def split_inputs(inputs: list[Path]) -> tuple[list[ReportInput], pd.DataFrame | None]:
+    """The workload inputs (:func:`load_input`) and the measured baselines of the
+    ``cosim baseline`` run folders among ``inputs`` (``None`` when there is none).
+
+    Raises:
+        ConfigError: an input that is neither, or no workload at all.
+    """
+    runs, measured = [], []
+    for p in inputs:
+        p = Path(p)
+        if is_baseline_dir(p):
+            measured.append(read_measured(p))
+        else:
+            runs.append(load_input(p))
+    if not runs:
+        raise ConfigError("give at least one workload run folder or config to report on "
+                          "(cosim baseline folders only add measured baselines)")
+    return runs, (pd.concat(measured, ignore_index=True) if measured else None)
 
 
 def build_report(inputs: list[Path], out_dir: Path, options: ReportOptions = _DEFAULT_OPTIONS
@@ -78,7 +111,8 @@ def build_report(inputs: list[Path], out_dir: Path, options: ReportOptions = _DE
     if not inputs:
         raise ConfigError("give at least one run folder or config to report on")
     get_baselines(list(options.baselines))  # refuse unknown names before any work
-    workloads = [load_workload(Path(p)) for p in inputs]
+    runs, measured = split_inputs(inputs)
+    workloads = [r.workload for r in runs]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -93,12 +127,20 @@ def build_report(inputs: list[Path], out_dir: Path, options: ReportOptions = _DE
                         "per conversion (" + ", ".join(
                             f"{w.name}: {b * 1e9:.4g} -> {w.timing.amplifier_active_s * 1e9:.4g} ns"
                             for w, b in zip(workloads, before, strict=True)) + ")"]
-    tables = build_tables(workloads, table, options)
+    keys = [r.key for r in runs]
+    tables = build_tables(workloads, table, options, measured=measured, keys=keys)
+    names = list(dict.fromkeys(tables.energy["workload"]))
+    claims = reconcile(tables.claims, tables.ratios, tables.efficiency, tables.energy, options,
+                       dict(zip(names, keys, strict=True)), measured)
     files = []
-    for name, df in tables.named().items():
+    named = {**tables.named(), "claims_reconciled": claims}
+    if measured is not None:
+        named["measured_baselines"] = measured
+    for name, df in named.items():
         df.to_csv(out_dir / f"{name}.csv", index=False, float_format="%.10g")
         files.append(f"{name}.csv")
     figures = write_figures(tables, out_dir)
+    cards = build_cards(runs, names, tables.efficiency, tables.ratios)
     notes = list(table.notes) + retime_notes + [
         f"GPU throughput: {options.gpu.utilisation:g} x datasheet peak "
         f"{options.gpu.precision.upper()} (utilisation assumed); GPU energy per inference = "
@@ -110,7 +152,9 @@ def build_report(inputs: list[Path], out_dir: Path, options: ReportOptions = _DE
     notes += [f"{w.name}: programming events {w.programming_events.as_dict()}"
               for w in workloads if any(w.programming_events.as_dict().values())]
     (out_dir / "report.html").write_text(
-        render_html(tables, figures, notes, options, [str(p) for p in inputs]))
+        render_html(tables, figures, notes, options, [str(p) for p in inputs], cards=cards,
+                    claims=claims, measured=measured,
+                    sources={c.anchor: str(r.path) for c, r in zip(cards, runs, strict=True)}))
     options_json = {"baselines": list(options.baselines), "gpu": asdict(options.gpu),
                     "simulate": options.simulate,
                     "transistor_amplifiers": options.transistor_amplifiers,
@@ -123,6 +167,10 @@ def build_report(inputs: list[Path], out_dir: Path, options: ReportOptions = _DE
         tables=files, figures=sorted(p.name for ps in figures.values() for p in ps),
         report="report.html", elapsed_s=time.perf_counter() - t0,
         summary=tables.ratios[["workload", "baseline", "energy_efficiency_ratio",
-                               "area_efficiency_ratio"]].to_dict(orient="records"))
+                               "area_efficiency_ratio"]].to_dict(orient="records"),
+        cards=[{"workload": c.workload, "key": c.key, "title": c.title,
+                "energy_per_inference_j": c.energy_per_inference_j,
+                "metrics": [{"metric": m.label, "unit": m.unit, **m.values} for m in c.metrics],
+                "notes": c.notes} for c in cards])
     write_manifest(out_dir, manifest)
     return manifest

@@ -3,15 +3,16 @@ baselines."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
 
 from cosim.outputs.plots import save_figure
+from cosim.outputs.report.fmt import num, si, times
 
 if TYPE_CHECKING:
     from cosim.outputs.report.tables import ReportTables
@@ -20,7 +21,8 @@ _COLORS = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
            "#ff9da7", "#9c755f", "#bab0ac", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d")
 
 
-def _stacked(df: pd.DataFrame, part: str, value: str, *, xlabel: str, title: str) -> Figure:
+def _stacked(df: pd.DataFrame, part: str, value: str, *, xlabel: str, title: str,
+             unit: str = "") -> Figure:
     piv = df.pivot_table(index="workload", columns=part, values=value, aggfunc="sum",
                          sort=False).fillna(0.0)
     piv = piv.loc[:, (piv > 0).any(axis=0)]
@@ -35,7 +37,9 @@ def _stacked(df: pd.DataFrame, part: str, value: str, *, xlabel: str, title: str
         ax.barh(y, vals, left=left, color=_COLORS[i % len(_COLORS)], label=col, height=0.6)
         left += vals
     for yi, tot in zip(y, left, strict=True):
-        ax.text(tot, yi, f"  {_eng(tot)}", va="center", fontsize=8)
+        ax.text(tot, yi, f"  {si(tot, unit) if unit else num(tot, 3)}", va="center", fontsize=8)
+    if unit:
+        ax.xaxis.set_major_formatter(EngFormatter(unit=unit))
     ax.set_yticks(y, [_wrap(s) for s in piv.index], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel, fontsize=8)
@@ -51,7 +55,8 @@ def _stacked(df: pd.DataFrame, part: str, value: str, *, xlabel: str, title: str
 def _efficiency_figure(eff: pd.DataFrame, ratios: pd.DataFrame) -> Figure:
     workloads = list(dict.fromkeys(eff["workload"]))
     systems = list(dict.fromkeys(eff["key"]))
-    labels = {k: s for k, s in zip(eff["key"], eff["system"], strict=True)}
+    labels = {k: (f"{k.split('_', 1)[1].upper()}, measured" if k.startswith("measured_") else s)
+              for k, s in zip(eff["key"], eff["system"], strict=True)}
     fig = Figure(figsize=(9.0, 5.0), layout="constrained")
     axes = fig.subplots(1, 2)
     width = 0.8 / max(len(workloads), 1)
@@ -68,7 +73,7 @@ def _efficiency_figure(eff: pd.DataFrame, ratios: pd.DataFrame) -> Figure:
             rs = ratios[ratios["workload"] == wl].set_index("baseline")[rcol]
             for xi, key, v in zip(xs, systems, vals, strict=True):
                 if key in rs.index and np.isfinite(v):
-                    ax.text(xi, v, f"{rs[key]:.3g}x", ha="center", va="bottom", fontsize=6,
+                    ax.text(xi, v, times(rs[key]), ha="center", va="bottom", fontsize=6,
                             rotation=90)
         ax.set_yscale("log")
         ax.set_xticks(x, [_wrap(labels[k].replace("NVIDIA ", ""), 16) for k in systems],
@@ -95,24 +100,14 @@ def _wrap(s: str, width: int = 28) -> str:
     return "\n".join(lines)
 
 
-def _eng(x: float, unit: str = "") -> str:
-    if not np.isfinite(x) or x == 0:
-        return f"{x:g}{unit}"
-    exp = int(math.floor(math.log10(abs(x)) / 3) * 3)
-    exp = max(min(exp, 12), -18)
-    prefix = {-18: "a", -15: "f", -12: "p", -9: "n", -6: "u", -3: "m", 0: "", 3: "k",
-              6: "M", 9: "G", 12: "T"}[exp]
-    return f"{x / 10**exp:.3g} {prefix}{unit}".strip()
-
-
 def write_figures(t: ReportTables, out_dir: Path) -> dict[str, list[Path]]:
     """Energy breakdown, area breakdown and efficiency figures (PNG + SVG)."""
     figs = {
         "energy_breakdown": _stacked(t.energy, "component", "energy_per_inference_j",
-                                     xlabel="energy per inference (J)",
-                                     title="energy per inference by component"),
+                                     xlabel="energy per inference",
+                                     title="energy per inference by component", unit="J"),
         "area_breakdown": _stacked(t.area, "block", "area_mm2", xlabel="area (mm$^2$)",
-                                   title="area by block"),
+                                   title="area by block", unit=""),
         "efficiency": _efficiency_figure(t.efficiency, t.ratios),
     }
     return {name: save_figure(fig, out_dir / name) for name, fig in figs.items()}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,3 +117,57 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{Path(path).name} must hold one JSON object")
     return data
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ReportInput:
+    """One workload input of a report, with what its run folder records.
+
+    Attributes:
+        path: the input as given.
+        workload: its :class:`Workload` (:func:`load_workload`).
+        key: the workload's key: the first word of its run folder's command
+            (``haq``, ``field``, ``snn``, ...), else the file's or folder's stem.
+        summary: the run folder's ``manifest.json`` (``{}`` for a config or a
+            folder without one): the workload's own figures (metrics, paper,
+            hardware text).
+        figures: the run folder's figures (PNG), in the order its manifest lists them.
+    """
+
+    path: Path
+    workload: Workload
+    key: str
+    summary: dict[str, Any]
+    figures: tuple[Path, ...]
+
+
+def load_input(path: Path) -> ReportInput:
+    """The workload of ``path`` and what its run folder records (manifest, figures).
+
+    A ``.json`` workload file inside a run folder (``snn/workload_early_stop.json``)
+    takes that folder's manifest, not its figures.
+
+    Raises:
+        ConfigError: as :func:`load_workload`.
+    """
+    path = Path(path)
+    workload = load_workload(path)
+    folder = path if path.is_dir() else path.parent
+    summary: dict[str, Any] = {}
+    if (path.is_dir() or path.suffix.lower() == ".json") and (folder / "manifest.json").is_file():
+        try:
+            summary = _read_json(folder / "manifest.json")
+        except ConfigError:
+            summary = {}  # a damaged manifest only costs the card its metrics
+    command = str(summary.get("command", "")).split()
+    key = command[0] if command else (path.name if path.is_dir() else path.stem)
+    return ReportInput(path=path, workload=workload, key=key, summary=summary,
+                       figures=tuple(_figures(path, summary)) if path.is_dir() else ())
+
+
+def _figures(folder: Path, summary: dict[str, Any]) -> list[Path]:
+    """The PNG figures of a run folder: those its manifest lists, else every PNG in it."""
+    listed = [str(n) for n in summary.get("figures", []) if isinstance(n, str)]
+    names = [n for n in listed if n.lower().endswith(".png")]
+    paths = [folder / n for n in names if (folder / n).is_file()]
+    return paths or sorted(p for p in folder.glob("*.png") if p.is_file())

@@ -14,7 +14,7 @@ from cosim.accounting.baselines import (
 DEFAULT_BASELINES = ("a100", "jetson_nano", "rtx4090", "h100")
 
 
-TABLE_ORIGINS = ("simulated", "netlist", "cited", "derived", "override")
+TABLE_ORIGINS = ("simulated", "netlist", "cited", "derived", "measured", "override")
 """Every table row's ``origin`` is one of these."""
 
 

@@ -79,16 +79,55 @@ def _unique_names(workloads: list[Workload]) -> list[str]:
     return names
 
 
-def build_tables(workloads: list[Workload], table: EnergyTable, options: ReportOptions
+MEASURED_OPS_TOLERANCE = 0.01
+"""A measured baseline prices a workload only when its network does the same operations per
+inference within this fraction (the same network, counted by the same rule)."""
+
+
+def measured_rows(workload: Workload, key: str, measured: pd.DataFrame | None
+                  ) -> list[dict]:
+    """Efficiency rows of the measured baselines of workload ``key`` (each device's best
+    batch), or none when no measurement matches its network."""
+    if measured is None or measured.empty:
+        return []
+    sub = measured[measured["workload"] == key]
+    if "ops_per_inference" in sub.columns:
+        ops = pd.to_numeric(sub["ops_per_inference"], errors="coerce")
+        sub = sub[(ops - workload.ops_per_inference).abs()
+                  <= MEASURED_OPS_TOLERANCE * workload.ops_per_inference]
+    rows = []
+    for (_, device), grp in sub.groupby(["system", "device"], sort=False):
+        b = grp.loc[grp["inferences_per_s"].idxmax()]
+        e = float(b["energy_per_inference_j"])
+        power = str(b.get("power_origin", "")) or "given"
+        rows.append({"system": f"{b['system']} ({device}, measured, batch {int(b['batch'])})",
+                     "short": f"{device.upper()} here, measured (batch {int(b['batch'])})",
+                     "key": f"measured_{device}", "ops_per_inference": workload.ops_per_inference,
+                     "fps": float(b["inferences_per_s"]), "power_w": float(b["power_w"]),
+                     "energy_per_inference_j": e, "fps_per_w": 1.0 / e,
+                     "area_mm2": np.nan, "fps_per_mm2": np.nan, "origin": "measured",
+                     "source": f"measured_baselines.csv, the fastest of {len(grp)} batch sizes "
+                               f"(power {power}): {b['source']}"})
+    return rows
+
+
+def build_tables(workloads: list[Workload], table: EnergyTable, options: ReportOptions,
+                 measured: pd.DataFrame | None = None, keys: list[str] | None = None
                  ) -> ReportTables:
-    """Energy, area, efficiency and ratio tables of ``workloads``."""
+    """Energy, area, efficiency and ratio tables of ``workloads``.
+
+    Args:
+        measured: rows of ``cosim baseline`` runs (:func:`cosim.outputs.baseline.read_measured`).
+        keys: each workload's key (``haq``, ``field``, ``snn``), matching the
+            measured rows' ``workload``.
+    """
     baselines = get_baselines(list(options.baselines))
     gpu = options.gpu
     area_tab = AreaTable.default(options.layout)
     names = _unique_names(workloads)
     energy_rows, area_rows, eff_rows, ratio_rows = [], [], [], []
     claims = claimed_ratios()
-    for name, w in zip(names, workloads, strict=True):
+    for i, (name, w) in enumerate(zip(names, workloads, strict=True)):
         led = w.ledger(table)
         led.insert(0, "workload", name)
         led["count_source"] = w.source
@@ -142,6 +181,14 @@ def build_tables(workloads: list[Workload], table: EnergyTable, options: ReportO
                     rr["claim_source"] = (rr["claim_source"] + "; " if rr["claim_source"]
                                           else "") + str(c["source"])
             ratio_rows.append(rr)
+        for row in measured_rows(w, keys[i] if keys else "", measured):
+            eff_rows.append({"workload": name, **{k: v for k, v in row.items() if k != "short"}})
+            ratio_rows.append({
+                "workload": name, "baseline": row["key"], "baseline_name": row["short"],
+                "energy_efficiency_ratio": ours["fps_per_w"] / row["fps_per_w"],
+                "area_efficiency_ratio": np.nan, "claimed_energy_ratio": np.nan,
+                "claimed_area_ratio": np.nan, "claim_source": "", "origin": "measured",
+                "source": f"efficiency.csv: fps/W of ours over the measured {row['system']}"})
     ratios = pd.DataFrame(ratio_rows)
     claims_out = claims.copy()
     ours_col, ours_wl = [], []

@@ -281,20 +281,9 @@ def train(params: Params, feats: np.ndarray, target: np.ndarray, mlp: MLPConfig,
     if feats.ndim != 2 or target.shape != (feats.shape[0],):
         raise ConfigError(f"features {feats.shape} and targets {target.shape} do not match")
     opt = _optimizer(cfg)
-    w0, sine = float(mlp.w0), mlp.activation == "sine"
-
-    def net(p, f):
-        act = jnp.sin if sine else jax.nn.relu
-        h = act(w0 * (f @ p["W_in"] + p["b_in"]))
-        k = 1
-        while f"b{k}" in p:
-            z = (h @ p[f"U{k}"]) @ p[f"V{k}"] if f"U{k}" in p else h @ p[f"H{k}"]
-            h = act(w0 * (z + p[f"b{k}"]))
-            k += 1
-        return (h @ p["W_out"] + p["b_out"])[:, 0]
 
     def loss_fn(p, f, t):
-        return jnp.mean((net(p, f) - t) ** 2)
+        return jnp.mean((jax_forward(p, f, mlp) - t) ** 2)
 
     @jax.jit
     def step_fn(p, s, f, t):
@@ -328,6 +317,21 @@ def train(params: Params, feats: np.ndarray, target: np.ndarray, mlp: MLPConfig,
     except KeyboardInterrupt:
         raise Interrupted(_state(p, s, done, losses)) from None
     return _state(p, s, done, losses)
+
+
+def jax_forward(p, f, mlp: MLPConfig):
+    """The network in JAX (traceable), ``(N, n_features) -> (N,)``: what training fits
+    and what a GPU or CPU runs in software (:mod:`cosim.workloads.field.software`)."""
+    jax, jnp, _ = _jax()
+    w0 = float(mlp.w0)
+    act = jnp.sin if mlp.activation == "sine" else jax.nn.relu
+    h = act(w0 * (f @ p["W_in"] + p["b_in"]))
+    k = 1
+    while f"b{k}" in p:
+        z = (h @ p[f"U{k}"]) @ p[f"V{k}"] if f"U{k}" in p else h @ p[f"H{k}"]
+        h = act(w0 * (z + p[f"b{k}"]))
+        k += 1
+    return (h @ p["W_out"] + p["b_out"])[:, 0]
 
 
 def _optimizer(cfg: TrainConfig):

@@ -183,3 +183,22 @@ def test_conv_net_on_the_ideal_backend_matches_its_jax_forward():
     # every patch reads its kernel's pairs: 900 x 50 x 4 + 121 x 100 x 6 + 150 x 3, x 2 cells
     assert counts.events[0].cell_reads == 5 * 2 * (900 * 50 * 4 + 121 * 100 * 6 + 150 * 3)
     assert counts.lif_updates == [5 * (4 * 900 + 6 * 121)] * 2
+
+
+def test_kth_largest_equals_the_sorted_value_with_ties_zeros_and_extremes():
+    """The bisection on bit patterns against numpy's sort (independent), on values with
+    ties, exact zeros, subnormals and a wide range of magnitudes."""
+    import jax
+
+    from cosim.workloads.snn.network import kth_largest
+
+    f = jax.jit(kth_largest)  # k traced: one compilation per shape
+    rng = np.random.default_rng(5)
+    cases = [np.zeros(5), np.array([1e-40, 0.0, 2e-45, 1e38, 5.0]), np.array([3.0])]
+    for _ in range(20):
+        v = np.abs(rng.standard_normal(300)) * 10.0 ** rng.integers(-20, 20)
+        cases.append(np.round(v, int(rng.integers(0, 3))) if rng.random() < 0.5 else v)
+    for v in cases:
+        a = np.asarray(v, np.float32)
+        for k in {1, a.size, max(1, a.size // 2), int(rng.integers(1, a.size + 1))}:
+            assert float(f(a, k)) == np.sort(a)[a.size - k], (a, k)
