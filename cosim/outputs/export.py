@@ -14,8 +14,7 @@ back. Files are written atomically.
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 
 import numpy as np
@@ -60,15 +59,9 @@ def write_model(model: Graph | SpikingGraph, fmt: str, path: Path) -> Path:
 
         from cosim.workloads.imported.nir_model import to_nir
 
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            nir.write(tmp, to_nir(model))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        buffer = io.BytesIO()
+        nir.write(buffer, to_nir(model))
+        return atomic_write(path, buffer.getvalue())
     raise ConfigError(f"a {type(model).__name__} is not written as {fmt}")
 
 
