@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from circuits.files import atomic_writer
 from cosim.accounting.workload import workload_to_json, write_workload_json
 from cosim.outputs.jsonout import json_text
+from cosim.outputs.layer_records import write_layer_records
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.imported.results import ImportResult
@@ -54,6 +55,7 @@ def write_import_run(result: ImportResult, run_dir: Path, command: str = "deploy
         np.savez_compressed(f, **arrays)
     files.append("outputs.npz")
     figures = _layer_error(result, run_dir / "layer_error")
+    files += write_layer_records(run_dir, result.layer_records)
     schemes = list(result.runs)
     write_workload_json(run_dir, result.workload(schemes[0]))
     files.append("workload.json")

@@ -58,3 +58,29 @@ def test_verify_refuses_bad_inputs(tmp_path):
         res = runner.invoke(main, ["verify", str(tmp_path), *bad])
         assert res.exit_code == 2, (bad, res.output)
         assert len(res.output.strip().splitlines()) == 1, res.output
+
+
+@pytest.mark.ngspice
+@pytest.mark.slow
+def test_an_imported_model_deployed_on_the_realistic_preset_passes(tmp_path):
+    """A 3-layer MLP written with onnx.helper, deployed by ``cosim deploy`` on 1T1R cells
+    with wires and a TIA (16-row macros): its run folder keeps every layer of both
+    schemes, and each is within the stated error against ngspice."""
+    import numpy as np
+    import onnx
+
+    from tests.workloads.imported.onnx_models import mlp3
+
+    model = tmp_path / "mlp.onnx"
+    onnx.save(mlp3(sizes=(8, 12, 6, 4)), str(model))
+    data = tmp_path / "x.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(6, 8)))
+    run = _run(["deploy", str(model), "--data", str(data), "--bits", "6", "--hardware",
+                "realistic", "--macro-rows", "16", "--macro-cols", "48"], tmp_path, "deployed")
+    res = CliRunner().invoke(main, ["verify", str(run), "--workers", "1", "--slices", "1",
+                                    "--vectors", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    names = [ly["name"] for ly in out["layers"]]
+    assert len(names) == 6 and {n.split("/")[0] for n in names} == {"haq", "ptq"}
+    assert out["passed"] and all(ly["max_rel_error"] > 0 for ly in out["layers"])

@@ -38,6 +38,7 @@ from cosim.accounting.workload import Workload, mvm_workload
 from cosim.engine.options import SimOptions
 from cosim.engine.placement import Placement
 from cosim.hardware.spec import HardwareSpec
+from cosim.layers.record import LayerRecord
 from cosim.programming.base import MAX_BITS, SCALINGS, check_amp_ratio
 from cosim.workloads.imported.ops import CORDIC_ITERATIONS, Work
 from cosim.workloads.imported.schemes import SCHEMES
@@ -242,6 +243,8 @@ class ImportResult:
         output_names: the network's outputs.
         notes: what the load folded or assumed.
         timings_s: seconds per phase.
+        layer_records: every analog layer as it ran (``<scheme>/<matrix>``, a group's
+            index after a ``#``), for ``cosim verify``.
     """
 
     kind: str
@@ -261,6 +264,7 @@ class ImportResult:
     notes: tuple[str, ...] = ()
     software_early_stop: list[dict[str, float]] = field(default_factory=list)
     timings_s: Mapping[str, float] = field(default_factory=dict)
+    layer_records: tuple[LayerRecord, ...] = ()
 
     def workload(self, scheme: str | None = None) -> Workload:
         """One inference of the deployment with ``scheme`` (default: the first run) as a

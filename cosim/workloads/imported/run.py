@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from circuits.errors import ConfigError
 from cosim.accounting.events import Events
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
+from cosim.layers.record import recording
 from cosim.workloads.imported.matrices import Matrix
 from cosim.workloads.imported.network import Tally, batch_size, run_batches
 from cosim.workloads.imported.onnx_model import FloatOracle, OnnxModel
@@ -89,6 +91,13 @@ def place_all(cfg: ImportConfig, scheme: str, matrices: dict[str, Matrix],
                                 read_noise_draw=read_noise_draw)
                    for g in range(m.groups)]
             for name, m in matrices.items()}
+
+
+def recorded_layers(scheme: str, placed: dict[str, list[PlacedMatrix]]) -> dict[str, Any]:
+    """The analog layers of one deployment by their record names (``<scheme>/<matrix>``,
+    ``#<group>`` after a grouped convolution's matrices)."""
+    return {f"{scheme}/{name}" + (f"#{g}" if len(ps) > 1 else ""): p.layer
+            for name, ps in placed.items() for g, p in enumerate(ps)}
 
 
 class HardwareProduct:
@@ -216,7 +225,7 @@ def run_onnx(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: 
     timings["reference"] = time.perf_counter() - t0
     scales = input_scales(tallies, cfg.input_headroom)
 
-    runs = {}
+    runs, records = {}, []
     for scheme in cfg.schemes:
         t0 = time.perf_counter()
         placed = place_all(cfg, scheme, mats, scales, hardware, sim)
@@ -224,7 +233,10 @@ def run_onnx(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: 
         t0 = time.perf_counter()
         product = HardwareProduct(mats, placed)
         work: dict[str, Work] = {}
-        outs = run_batches(graph, mats, x, batch, product, work, tick(scheme))
+        with recording() as rec:
+            rec.name_all(recorded_layers(scheme, placed))
+            outs = run_batches(graph, mats, x, batch, product, work, tick(scheme))
+        records += rec.records
         ev, extra = digital_events(work)
         prog = Events()
         for ps in placed.values():
@@ -245,4 +257,4 @@ def run_onnx(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: 
         software_vs_reference=sw_vs_ref, labels=labels,
         software_accuracy=accuracy(reference[0], labels), runs=runs,
         output_names=tuple(t.name for t in graph.outputs), notes=tuple(notes),
-        timings_s=timings)
+        timings_s=timings, layer_records=tuple(records))

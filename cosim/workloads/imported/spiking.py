@@ -56,6 +56,7 @@ from circuits.errors import ConfigError
 from cosim.accounting.events import Events
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
+from cosim.layers.record import recording
 from cosim.workloads.imported.ir import Node, SpikingGraph, SpikingNode
 from cosim.workloads.imported.matrices import Matrix, matrix_of
 from cosim.workloads.imported.network import Tally
@@ -75,6 +76,7 @@ from cosim.workloads.imported.run import (
     float_product,
     input_scales,
     place_all,
+    recorded_layers,
 )
 from cosim.workloads.snn.deployed import early_stop
 from cosim.workloads.snn.lif import lif_step_numpy
@@ -368,7 +370,7 @@ def run_nir(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: N
                          "timesteps_saved": 1.0 - r["avg_timesteps"] / logits.shape[0]})
         return rows
 
-    runs = {}
+    runs, records = {}, []
     for scheme in cfg.schemes:
         t0 = time.perf_counter()
         placed = place_all(cfg, scheme, net.matrices, scales, hardware, sim,
@@ -377,7 +379,10 @@ def run_nir(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: N
         t0 = time.perf_counter()
         product = HardwareProduct(net.matrices, placed)
         work: dict[str, Work] = {}
-        logits, lif = net.run(frames, product, batch, work, tick(scheme))
+        with recording() as rec:
+            rec.name_all(recorded_layers(scheme, placed))
+            logits, lif = net.run(frames, product, batch, work, tick(scheme))
+        records += rec.records
         ev, extra = digital_events(work)
         prog = Events()
         for ps in placed.values():
@@ -401,4 +406,4 @@ def run_nir(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: N
         software=[logits_sw[-1]], software_vs_reference=0.0, labels=labels,
         software_accuracy=accuracy(logits_sw[-1], labels), runs=runs,
         output_names=(net.output,), notes=notes, software_early_stop=stops(logits_sw),
-        timings_s=timings)
+        timings_s=timings, layer_records=tuple(records))
