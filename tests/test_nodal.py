@@ -204,11 +204,13 @@ def test_transfer_matrix_reproduces_solve(case: str, rng: np.random.Generator) -
     p = CrossbarParams(g_siemens=_g(rng, 24, 20), **WIRE_CASES[case])
     v = rng.uniform(0, 0.2, size=(5, 24))
     i = nodal.solve(p, v)
-    sweep = nodal.transfer_matrix(p)
+    auto = nodal.transfer_matrix(p)
     sparse = nodal.transfer_matrix(p, method="sparse")
-    assert _err_full_scale(p, v, sweep.apply(v), i) < 1e-12
+    sweep = nodal.transfer_matrix(p, method="sweep")
+    assert _err_full_scale(p, v, auto.apply(v), i) < 1e-12
+    assert _rel(auto.M, sparse.M) < 1e-12
     assert _rel(sweep.M, sparse.M) < 1e-12
-    assert sweep.v_op is None
+    assert auto.v_op is None
 
 
 def test_linear_system_is_reusable(rng: np.random.Generator) -> None:
@@ -299,6 +301,32 @@ def test_nonlinear_transfer_is_the_tangent_at_the_operating_point(
                    for e in np.eye(6)])
     assert _rel(t.M, fd) < 1e-6
     assert _rel(t.M, nodal.transfer_matrix(p, v_op, method="sparse").M) < 1e-12
+    assert _rel(t.M, nodal.transfer_matrix(p, v_op, method="sweep").M) < 1e-12
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (7, 1), (13, 9), (8, 21)])
+@pytest.mark.parametrize("ends", [{}, {"r_driver_ohm": 12.0}, {"r_sense_ohm": 7.0},
+                                  {"r_driver_ohm": 3.0, "r_sense_ohm": 300.0}])
+def test_dissection_transfer_equals_sparse_solves(shape: tuple[int, int], ends: dict,
+                                                  level1: Callable,
+                                                  rng: np.random.Generator) -> None:
+    """The nested-dissection reduction against one SuperLU solve per row (an independent
+    elimination of the same nodal matrix), on linear and 1T1R (non-symmetric) cells."""
+    for cell, access in (("0T1R", None), ("1T1R", AccessParams(model="level1"))):
+        kw = {"access": access} if access else {}
+        p = CrossbarParams(g_siemens=_g(rng, *shape), cell=cell, r_wire_bl_ohm=1.5,
+                           r_wire_sl_ohm=2.5, v_ref_volt=0.01, **ends, **kw)
+        diss = nodal.transfer_matrix(p, method="dissection")
+        sparse = nodal.transfer_matrix(p, method="sparse")
+        assert _rel(diss.M, sparse.M) < 1e-12
+        assert _rel(diss.c, sparse.c) < 1e-10
+
+
+def test_dissection_needs_wires(rng: np.random.Generator) -> None:
+    p = CrossbarParams(g_siemens=_g(rng, 3, 3), r_wire_sl_ohm=0.0)
+    with pytest.raises(ConfigError, match="non-zero resistance"):
+        nodal.transfer_matrix(p, method="dissection")
+    assert nodal.transfer_matrix(p).M.shape == (3, 3)  # "auto" takes the sweep
 
 
 def test_default_operating_point_is_the_read_voltage(level1: Callable,

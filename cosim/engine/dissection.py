@@ -1,0 +1,632 @@
+"""Nested-dissection Kron reduction of a crossbar's linear(ised) network.
+
+The network is the one of :mod:`cosim.engine.nodal` (the TOPOLOGY CONTRACT of
+:mod:`circuits.crossbar`) with every cell a linear two-port between its
+bit-line node ``X[r, c]`` and its source-line node, given by its small-signal
+stamp (:class:`CellStamps`: for 1T1R the mid node already eliminated, so the
+stamp need not be symmetric). Wire segments of the bit and source lines must
+have non-zero resistance (zero-resistance lines are handled by
+``cosim.engine.nodal``'s sweep); driver and sense resistances may be zero.
+
+Numbering. Bit-line nodes ``X[r, c]`` for ``c = 0 .. cols`` (``X[r, cols]`` is
+a dangling node past the last cell, joined by no wire); source-line nodes
+``P[r, c]`` for ``r = 0 .. rows``, where cell ``(r, c)`` attaches to
+``P[r + 1, c]`` (``P[0, c]`` dangles above the first cell). A leaf is one cell
+with the wire to its right (bit line) and the wire above it (source line):
+its four nodes ``X[r, c], X[r, c + 1], P[r, c], P[r + 1, c]`` are distinct
+whatever the block, so blocks of cells share nodes only along their edges.
+
+Reduction. A block of ``h x w`` cells is represented by the dense admittance
+of its boundary nodes, ordered left ``X[r0:r1, c0]``, right ``X[r0:r1, c1]``,
+top ``P[r0, c0:c1]`` and bottom ``P[r1, c0:c1]``: everything inside is
+eliminated (Kron reduction, a Schur complement). Two neighbouring blocks
+merge by adding their admittances on the shared edge and eliminating it.
+Blocks are merged bottom-up in the order of a nested dissection that keeps
+them about square (halving trees over rows and columns), one level at a
+time with every block of a level in one stacked (batched) dense operation.
+The whole array reduces to its left edge (the drivers' side) and its bottom
+edge (the sense side); the transfer follows from that ``(rows + cols)``-port.
+
+Cost: a ``n x n`` array takes about ``100 n^3`` flops (the top merges
+dominate), against ``cols x 2.7 rows^3`` for a column-by-column sweep; its
+memory is a few ``(4 n)^2`` matrices. With ``keep_factors`` the eliminations
+are kept, so that any right-hand side (currents injected at cell nodes,
+input and reference voltages) is solved by one pass up the tree and one
+down, batched over many right-hand sides (:meth:`Dissection.solve`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.errors import ConfigError
+
+# ------------------------------------------------------------------------- the network
+
+
+@dataclass(frozen=True, eq=False)
+class CellStamps:
+    """Small-signal two-port of every cell, (rows, cols) arrays (S).
+
+    Current out of the bit-line node into the cell: ``xx dV_x + xs dV_s``;
+    current out of the source-line node into the cell: ``sx dV_x + ss dV_s``.
+    A resistor ``g`` has ``xx = ss = g``, ``xs = sx = -g``.
+    """
+
+    xx: np.ndarray
+    xs: np.ndarray
+    sx: np.ndarray
+    ss: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.xx.shape
+
+    @classmethod
+    def resistors(cls, g: np.ndarray) -> CellStamps:
+        g = np.asarray(g, dtype=float)
+        return cls(xx=g, xs=-g, sx=-g, ss=g)
+
+
+@dataclass(frozen=True, eq=False)
+class GridNetwork:
+    """A crossbar's linear network: cell stamps, wires and terminals.
+
+    Attributes:
+        cells: the cells' stamps.
+        g_bl_siemens, g_sl_siemens: conductance of one bit-/source-line segment (> 0).
+        r_driver_ohm: driver resistance between input ``r`` and ``X[r, 0]`` (0: ideal).
+        r_sense_ohm: resistance between ``P[rows, c]`` and sense node ``c`` (0: ideal).
+    """
+
+    cells: CellStamps
+    g_bl_siemens: float
+    g_sl_siemens: float
+    r_driver_ohm: float = 0.0
+    r_sense_ohm: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (self.g_bl_siemens > 0 and self.g_sl_siemens > 0):
+            raise ConfigError("the dissection needs wire segments of non-zero resistance")
+
+
+# ------------------------------------------------------------------------- the schedule
+
+
+def halving_levels(n: int) -> list[list[tuple[int, int]]]:
+    """Ranges of a halving tree over ``range(n)``, by depth (0: the root).
+
+    Each range longer than one is cut into its first ``ceil(len / 2)`` and the
+    rest; a range of one is carried down unchanged, so every depth covers
+    ``range(n)`` and the lengths at one depth differ by at most one.
+    """
+    levels = [[(0, n)]]
+    while any(b - a > 1 for a, b in levels[-1]):
+        nxt: list[tuple[int, int]] = []
+        for a, b in levels[-1]:
+            if b - a > 1:
+                m = a + (b - a + 1) // 2
+                nxt += [(a, m), (m, b)]
+            else:
+                nxt.append((a, b))
+        levels.append(nxt)
+    return levels
+
+
+def _children(parents: list[tuple[int, int]], kids: list[tuple[int, int]]) -> list[list[int]]:
+    """Indices into ``kids`` of each parent range (one: carried; two: merged)."""
+    out, k = [], 0
+    for a, b in parents:
+        if kids[k] == (a, b):
+            out.append([k])
+            k += 1
+        else:
+            out.append([k, k + 1])
+            k += 2
+    return out
+
+
+def schedule(rows: int, cols: int) -> list[str]:
+    """Merge directions bottom-up: ``"h"`` joins column ranges (a shared bit-line
+    edge), ``"v"`` joins row ranges (a shared source-line edge); blocks are kept
+    about square, as a nested dissection cuts across their longer side."""
+    rl, cl = halving_levels(rows), halving_levels(cols)
+    dr, dc, out = len(rl) - 1, len(cl) - 1, []
+    while dr > 0 or dc > 0:
+        h = max(b - a for a, b in rl[dr])
+        w = max(b - a for a, b in cl[dc])
+        if dc > 0 and (dr == 0 or w <= h):
+            out.append("h")
+            dc -= 1
+        else:
+            out.append("v")
+            dr -= 1
+    return out
+
+
+# ------------------------------------------------------------------------- blocks
+
+
+def _order(shape: tuple[int, int, bool, bool]) -> dict[str, np.ndarray]:
+    """Positions of a block's boundary groups in its admittance.
+
+    ``shape = (h, w, has_right, has_top)``: blocks on the array's right edge have
+    no right nodes (the bit lines end there) and blocks on its top edge no top
+    nodes (the source lines end there), so those are left out.
+    """
+    h, w, has_r, has_t = shape
+    n_r, n_t = h * has_r, w * has_t
+    return {"L": np.arange(h), "R": h + np.arange(n_r), "T": h + n_r + np.arange(n_t),
+            "B": h + n_r + n_t + np.arange(w)}
+
+
+def _size(shape: tuple[int, int, bool, bool]) -> int:
+    h, w, has_r, has_t = shape
+    return h * (1 + has_r) + w * (1 + has_t)
+
+
+Ranges = tuple[tuple[int, int], ...]
+"""Index set as contiguous ``(start, stop)`` ranges (sliced, not fancy-indexed)."""
+
+
+def _ranges(*parts: np.ndarray) -> Ranges:
+    """Contiguous ranges of the concatenated index arrays (empty ones dropped)."""
+    out = []
+    for p in parts:
+        if p.size:
+            if not np.array_equal(p, np.arange(p[0], p[0] + p.size)):
+                raise AssertionError("boundary groups are contiguous")
+            out.append((int(p[0]), int(p[0] + p.size)))
+    return tuple(out)
+
+
+@dataclass(frozen=True, eq=False)
+class _MergePlan:
+    """Index maps of one merge of child shapes into a parent (no data).
+
+    ``a_o[k]`` of child A goes to ``pa[k]`` of the parent (pieces of equal length);
+    likewise ``b_o`` to ``pb``.
+    """
+
+    shape: tuple[int, int, bool, bool]  # parent (h, w, has_right, has_top)
+    a_i: tuple[int, int]        # interface range in child A
+    b_i: tuple[int, int]        # interface range in child B
+    a_o: Ranges
+    pa: Ranges
+    b_o: Ranges
+    pb: Ranges
+
+    @property
+    def n_i(self) -> int:
+        return self.a_i[1] - self.a_i[0]
+
+
+def _merge_plan(kind: str, sa: tuple, sb: tuple) -> _MergePlan:
+    oa, ob = _order(sa), _order(sb)
+    if kind == "h":  # A left of B: A's right edge is B's left edge
+        shape = (sa[0], sa[1] + sb[1], sb[2], sa[3])
+        po = _order(shape)
+        nt_a = sa[1] * sa[3]
+        a_i, b_i = oa["R"], ob["L"]
+        a_o = [oa["L"], oa["T"], oa["B"]]
+        b_o = [ob["R"], ob["T"], ob["B"]]
+        pa = [po["L"], po["T"][:nt_a], po["B"][: sa[1]]]
+        pb = [po["R"], po["T"][nt_a:], po["B"][sa[1]:]]
+    else:  # A above B: A's bottom edge is B's top edge
+        shape = (sa[0] + sb[0], sa[1], sa[2], sa[3])
+        po = _order(shape)
+        nr_a = sa[0] * sa[2]
+        a_i, b_i = oa["B"], ob["T"]
+        a_o = [oa["L"], oa["R"], oa["T"]]
+        b_o = [ob["L"], ob["R"], ob["B"]]
+        pa = [po["L"][: sa[0]], po["R"][:nr_a], po["T"]]
+        pb = [po["L"][sa[0]:], po["R"][nr_a:], po["B"]]
+    return _MergePlan(shape, _ranges(a_i)[0], _ranges(b_i)[0], _ranges(*a_o), _ranges(*pa),
+                      _ranges(*b_o), _ranges(*pb))
+
+
+def _solve_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a^-1 b`` for a stack of small square ``a`` (no pivoting for 1 x 1 and 2 x 2:
+    interface blocks are dominated by their wires' conductance)."""
+    n = a.shape[-1]
+    if n == 1:
+        return b / a
+    if n == 2:
+        a00, a01, a10, a11 = a[:, 0, 0], a[:, 0, 1], a[:, 1, 0], a[:, 1, 1]
+        det = a00 * a11 - a01 * a10
+        x0 = (a11[:, None] * b[:, 0] - a01[:, None] * b[:, 1]) / det[:, None]
+        x1 = (a00[:, None] * b[:, 1] - a10[:, None] * b[:, 0]) / det[:, None]
+        return np.stack([x0, x1], axis=1)
+    return np.linalg.solve(a, b)
+
+
+def _inv_small(a: np.ndarray) -> np.ndarray:
+    n = a.shape[-1]
+    if n <= 2:
+        return _solve_small(a, np.broadcast_to(np.eye(n), a.shape).copy())
+    return np.linalg.inv(a)
+
+
+def _sl(r: tuple[int, int]) -> slice:
+    return slice(r[0], r[1])
+
+
+def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parent admittances of a stack of child pairs, and the elimination:
+    ``(y, z, y_ki, y_ii)`` with ``z = Y_II^-1 Y_IK`` over the parent's order."""
+    k = ya.shape[0]
+    m = _size(plan.shape)
+    ia, ib = _sl(plan.a_i), _sl(plan.b_i)
+    y_ii = ya[:, ia, ia] + yb[:, ib, ib]
+    y_ik = np.empty((k, plan.n_i, m))
+    y_ki = np.empty((k, m, plan.n_i))
+    for (src, dst, y_c, i_c) in ((plan.a_o, plan.pa, ya, ia), (plan.b_o, plan.pb, yb, ib)):
+        for s, d in zip(src, dst, strict=True):
+            y_ik[:, :, _sl(d)] = y_c[:, i_c, _sl(s)]
+            y_ki[:, _sl(d), :] = y_c[:, _sl(s), i_c]
+    z = _solve_small(y_ii, y_ik)
+    if plan.n_i == 1:
+        y = -(y_ki * z)  # (k, m, 1) * (k, 1, m)
+    else:
+        y = -np.matmul(y_ki, z)
+    for (src, dst, y_c) in ((plan.a_o, plan.pa, ya), (plan.b_o, plan.pb, yb)):
+        for s1, d1 in zip(src, dst, strict=True):
+            for s2, d2 in zip(src, dst, strict=True):
+                y[:, _sl(d1), _sl(d2)] += y_c[:, _sl(s1), _sl(s2)]
+    return y, z, y_ki, y_ii
+
+
+def _leaves(net: GridNetwork) -> list[tuple[tuple, np.ndarray, np.ndarray]]:
+    """The one-cell leaves: ``(shape, cells, admittances)`` per leaf shape, ``cells``
+    the flat (row-major) indices of the cells of that shape."""
+    c = net.cells
+    rows, cols = c.shape
+    y = np.zeros((rows, cols, 4, 4))
+    gb = np.full((rows, cols), net.g_bl_siemens)
+    gs = np.full((rows, cols), net.g_sl_siemens)
+    L, R, T, B = 0, 1, 2, 3
+    y[..., L, L] = gb + c.xx
+    y[..., R, R] = gb
+    y[..., L, R] = y[..., R, L] = -gb
+    y[..., T, T] = gs
+    y[..., B, B] = gs + c.ss
+    y[..., T, B] = y[..., B, T] = -gs
+    y[..., L, B] = c.xs
+    y[..., B, L] = c.sx
+    # The last column's bit-line wire and the first row's source-line wire do not
+    # exist: those leaves drop that node and its wire.
+    y[:, -1, L, L] -= net.g_bl_siemens
+    y[0, :, B, B] -= net.g_sl_siemens
+    out = []
+    rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    for has_r in (True, False):
+        for has_t in (True, False):
+            sel = ((cc < cols - 1) == has_r) & ((rr > 0) == has_t)
+            if not sel.any():
+                continue
+            keep = [L] + [R] * has_r + [T] * has_t + [B]
+            idx = np.flatnonzero(sel.ravel())
+            ys = y.reshape(-1, 4, 4)[idx][:, keep][:, :, keep]
+            out.append(((1, 1, has_r, has_t), idx, ys))
+    return out
+
+
+@dataclass
+class _Level:
+    """Blocks of one level: their admittances grouped by shape."""
+
+    row_ranges: list[tuple[int, int]]
+    col_ranges: list[tuple[int, int]]
+    gid: np.ndarray                          # (n_row_ranges, n_col_ranges) group of a block
+    pos: np.ndarray                          # position in its group's stack
+    shapes: list[tuple[int, int, bool, bool]]
+    stacks: list[np.ndarray]
+
+
+@dataclass(frozen=True, eq=False)
+class _Step:
+    """The eliminations of one merge level, kept for solves."""
+
+    kind: str
+    groups: list[tuple]   # (parent group, positions, ("merge", plan, a, b, factors))
+    carried: list[tuple]  # (parent group, positions, ("carry", old group, old positions))
+    before: _Level
+    after: _Level
+
+
+def _pairs(kind: str, lev: _Level, kids: list[list[int]], nr: int, nc: int):
+    """Blocks to merge and blocks carried at one step, over the new grid.
+
+    Returns ``(merged, carried)``: ``merged`` holds flat arrays (parent row,
+    parent column, child a's group and position, child b's group and position);
+    ``carried`` (parent row, parent column, group, position).
+    """
+    two = [(j, ch) for j, ch in enumerate(kids) if len(ch) == 2]
+    one = [(j, ch) for j, ch in enumerate(kids) if len(ch) == 1]
+
+    def grid(js: list[int], ks: list[int]):
+        js_, ks_ = np.asarray(js, dtype=np.int64), np.asarray(ks, dtype=np.int64)
+        if kind == "h":
+            pr = np.repeat(np.arange(nr), js_.size)
+            pc = np.tile(js_, nr)
+            cr, cc = pr, np.tile(ks_, nr)
+        else:
+            pr = np.repeat(js_, nc)
+            pc = np.tile(np.arange(nc), js_.size)
+            cr, cc = np.repeat(ks_, nc), pc
+        return pr, pc, lev.gid[cr, cc], lev.pos[cr, cc]
+
+    pr, pc, ga, pa = grid([j for j, _ in two], [ch[0] for _, ch in two])
+    _, _, gb, pb = grid([j for j, _ in two], [ch[1] for _, ch in two])
+    cr, ccol, g1, p1 = grid([j for j, _ in one], [ch[0] for _, ch in one])
+    return (pr, pc, ga, pa, gb, pb), (cr, ccol, g1, p1)
+
+
+def _reduce(net: GridNetwork, keep: bool) -> tuple[_Level, list[_Step]]:
+    rows, cols = net.cells.shape
+    rl, cl = halving_levels(rows), halving_levels(cols)
+    dr, dc = len(rl) - 1, len(cl) - 1
+    gid = np.empty(rows * cols, dtype=np.int64)
+    pos = np.empty(rows * cols, dtype=np.int64)
+    shapes, stacks = [], []
+    for g, (shape, idx, ys) in enumerate(_leaves(net)):
+        gid[idx], pos[idx] = g, np.arange(idx.size)
+        shapes.append(shape)
+        stacks.append(ys)
+    lev = _Level(row_ranges=rl[dr], col_ranges=cl[dc], gid=gid.reshape(rows, cols),
+                 pos=pos.reshape(rows, cols), shapes=shapes, stacks=stacks)
+    steps: list[_Step] = []
+    for kind in schedule(rows, cols):
+        if kind == "h":
+            dc -= 1
+            new_rows, new_cols = lev.row_ranges, cl[dc]
+            kids = _children(new_cols, lev.col_ranges)
+        else:
+            dr -= 1
+            new_rows, new_cols = rl[dr], lev.col_ranges
+            kids = _children(new_rows, lev.row_ranges)
+        nr, nc = len(new_rows), len(new_cols)
+        (pr, pc, ga, pa, gb, pb), (cr, ccol, g1, p1) = _pairs(kind, lev, kids, nr, nc)
+        recs = []  # (parent rows, parent cols, shape, admittances, record)
+        n_sh = len(lev.shapes)
+        key = ga * n_sh + gb
+        for kval in np.unique(key):
+            sel = key == kval
+            g_a, g_b = divmod(int(kval), n_sh)
+            plan = _merge_plan(kind, lev.shapes[g_a], lev.shapes[g_b])
+            y, z, y_ki, y_ii = _merge(plan, lev.stacks[g_a][pa[sel]], lev.stacks[g_b][pb[sel]])
+            rec = ("merge", plan, (g_a, pa[sel]), (g_b, pb[sel]),
+                   (z, y_ki, _inv_small(y_ii)) if keep else None)
+            recs.append((pr[sel], pc[sel], plan.shape, y, rec))
+        for g in np.unique(g1):
+            sel = g1 == g
+            recs.append((cr[sel], ccol[sel], lev.shapes[g], lev.stacks[g][p1[sel]],
+                         ("carry", int(g), p1[sel])))
+        gid = np.empty((nr, nc), dtype=np.int64)
+        pos = np.empty((nr, nc), dtype=np.int64)
+        shapes: list[tuple[int, int]] = []
+        pieces: list[list[np.ndarray]] = []
+        placed = []
+        for rr, cc, shape, y, rec in recs:
+            if shape not in shapes:
+                shapes.append(shape)
+                pieces.append([])
+            g = shapes.index(shape)
+            start = sum(p.shape[0] for p in pieces[g])
+            gid[rr, cc] = g
+            pos[rr, cc] = start + np.arange(rr.size)
+            pieces[g].append(y)
+            placed.append((g, start + np.arange(rr.size), rec))
+        new = _Level(row_ranges=new_rows, col_ranges=new_cols, gid=gid, pos=pos,
+                     shapes=shapes,
+                     stacks=[p[0] if len(p) == 1 else np.concatenate(p) for p in pieces])
+        if keep:
+            steps.append(_Step(kind=kind, groups=[p for p in placed if p[2][0] == "merge"],
+                               carried=[p for p in placed if p[2][0] == "carry"],
+                               before=lev, after=new))
+        lev = new
+    return lev, steps
+
+
+def terminal_admittance(net: GridNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                    np.ndarray]:
+    """The array reduced to its left bit-line nodes ``X[:, 0]`` and its bottom
+    source-line nodes ``P[rows, :]`` (drivers and sense resistors excluded):
+    ``(Y_LL, Y_LB, Y_BL, Y_BB)``, currents out of those nodes into the array."""
+    top, _ = _reduce(net, keep=False)
+    rows, cols = net.cells.shape
+    y = top.stacks[0][0]
+    o = _order(top.shapes[0])
+    lb = o["L"], o["B"]
+    return (y[np.ix_(lb[0], lb[0])], y[np.ix_(lb[0], lb[1])], y[np.ix_(lb[1], lb[0])],
+            y[np.ix_(lb[1], lb[1])])
+
+
+def transfer(net: GridNetwork) -> np.ndarray:
+    """(rows, cols) ``dI_out / dv_in``: ``I_out[c]`` the current into sense node ``c``,
+    ``v_in[r]`` the voltage of input ``r`` (``I = v @ M`` for the linear part)."""
+    return _terminal_transfer(net, *terminal_admittance(net))
+
+
+class Dissection:
+    """A crossbar network reduced once, for its transfer and for many solves.
+
+    Args:
+        net: the network.
+        keep_factors: keep every elimination so that :meth:`solve` works (memory:
+            about ``100 n^2`` numbers for a ``n x n`` array); without, only
+            :meth:`transfer` is available.
+    """
+
+    def __init__(self, net: GridNetwork, keep_factors: bool = True):
+        self.net = net
+        self.rows, self.cols = net.cells.shape
+        self._top, self._steps = _reduce(net, keep=keep_factors)
+        self._leaf_groups = [(shape, idx) for shape, idx, _ in _leaves(net)]
+        self.keep_factors = keep_factors
+        o = _order(self._top.shapes[0])
+        self._l, self._b = o["L"], o["B"]
+        y = self._top.stacks[0][0]
+        self._y = {(a, b): y[np.ix_(ia, ib)] for a, ia in (("L", self._l), ("B", self._b))
+                   for b, ib in (("L", self._l), ("B", self._b))}
+        self._terminal_lu: tuple | None = None
+
+    def transfer(self) -> np.ndarray:
+        """(rows, cols) ``dI_out / dv_in`` (see :func:`transfer`)."""
+        y = self._y
+        return _terminal_transfer(self.net, y["L", "L"], y["L", "B"], y["B", "L"], y["B", "B"])
+
+    def solve(self, inj_x: np.ndarray | None, inj_s: np.ndarray | None, v_in: np.ndarray,
+              v_ref: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Node voltages and output currents for a batch of right-hand sides.
+
+        Args:
+            inj_x: (B, rows, cols) currents injected into the bit-line nodes ``X[r, c]``
+                (A), or ``None`` for none.
+            inj_s: (B, rows, cols) currents injected into the cells' source-line nodes
+                ``P[r + 1, c]``, or ``None``.
+            v_in: (B, rows) input voltages (V).
+            v_ref: sense-node voltage (V).
+
+        Returns:
+            ``(v_x, v_s, i_out)``: (B, rows, cols) voltages of the bit- and source-line
+            node of every cell (V) and (B, cols) currents into the sense nodes (A).
+        """
+        if not self.keep_factors:
+            raise ConfigError("this Dissection was made without keep_factors")
+        v_in = np.atleast_2d(np.asarray(v_in, dtype=float))
+        n_b = v_in.shape[0]
+        rows, cols = self.rows, self.cols
+        flat_x = None if inj_x is None else np.asarray(inj_x, dtype=float).reshape(n_b, -1).T
+        flat_s = None if inj_s is None else np.asarray(inj_s, dtype=float).reshape(n_b, -1).T
+        rhs = []
+        for shape, idx in self._leaf_groups:
+            leaf = np.zeros((idx.size, _size(shape), n_b))
+            if flat_x is not None:
+                leaf[:, 0] = flat_x[idx]
+            if flat_s is not None:
+                leaf[:, -1] = flat_s[idx]
+            rhs.append(leaf)
+        kept_y: list[list] = []
+        for step in self._steps:
+            new = [np.zeros((s.shape[0],) + (s.shape[1], n_b)) for s in step.after.stacks]
+            ys = []
+            for g, positions, rec in step.groups:
+                _, plan, (g_a, pa), (g_b, pb), (z, y_ki, inv) = rec
+                r_a, r_b = rhs[g_a][pa], rhs[g_b][pb]
+                r_i = r_a[:, _sl(plan.a_i)] + r_b[:, _sl(plan.b_i)]
+                y_i = np.matmul(inv, r_i)
+                r_k = -np.matmul(y_ki, y_i)
+                for src, dst, r_c in ((plan.a_o, plan.pa, r_a), (plan.b_o, plan.pb, r_b)):
+                    for s_, d_ in zip(src, dst, strict=True):
+                        r_k[:, _sl(d_)] += r_c[:, _sl(s_)]
+                new[g][positions] = r_k
+                ys.append(y_i)
+            for g, positions, rec in step.carried:
+                _, g_old, p_old = rec
+                new[g][positions] = rhs[g_old][p_old]
+            kept_y.append(ys)
+            rhs = new
+        x_top, i_out = self._terminals(rhs[0][0], v_in, v_ref)
+        x = [x_top[None]]
+        for step, ys in zip(reversed(self._steps), reversed(kept_y), strict=True):
+            old = [np.zeros((s.shape[0],) + (s.shape[1], n_b)) for s in step.before.stacks]
+            for (g, positions, rec), y_i in zip(step.groups, ys, strict=True):
+                _, plan, (g_a, pa), (g_b, pb), (z, _, _) = rec
+                x_k = x[g][positions]
+                x_i = y_i - np.matmul(z, x_k)
+                for src, dst, g_c, p_c, i_c in ((plan.a_o, plan.pa, g_a, pa, plan.a_i),
+                                                (plan.b_o, plan.pb, g_b, pb, plan.b_i)):
+                    x_c = np.empty((p_c.size,) + old[g_c].shape[1:])
+                    for s_, d_ in zip(src, dst, strict=True):
+                        x_c[:, _sl(s_)] = x_k[:, _sl(d_)]
+                    x_c[:, _sl(i_c)] = x_i
+                    old[g_c][p_c] = x_c
+            for g, positions, rec in step.carried:
+                _, g_old, p_old = rec
+                old[g_old][p_old] = x[g][positions]
+            x = old
+        v_x = np.empty((rows * cols, n_b))
+        v_s = np.empty((rows * cols, n_b))
+        for (_, idx), leaf_x in zip(self._leaf_groups, x, strict=True):
+            v_x[idx] = leaf_x[:, 0]
+            v_s[idx] = leaf_x[:, -1]
+        return v_x.T.reshape(n_b, rows, cols), v_s.T.reshape(n_b, rows, cols), i_out
+
+    def _terminals(self, r_top: np.ndarray, v_in: np.ndarray, v_ref: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Voltages of the top block's nodes (m, B) and the output currents (B, cols)."""
+        net, y = self.net, self._y
+        rows, cols = self.rows, self.cols
+        n_b = v_in.shape[0]
+        r_l, r_b = r_top[self._l], r_top[self._b]
+        drv, sen = net.r_driver_ohm > 0, net.r_sense_ohm > 0
+        g_d = 1.0 / net.r_driver_ohm if drv else 0.0
+        g_s = 1.0 / net.r_sense_ohm if sen else 0.0
+        if self._terminal_lu is None:
+            blocks = []
+            if drv:
+                blocks.append("L")
+            if sen:
+                blocks.append("B")
+            a = None
+            if blocks:
+                a = np.block([[y[p, q] for q in blocks] for p in blocks])
+                if drv:
+                    a[:rows, :rows] += g_d * np.eye(rows)
+                if sen:
+                    k = rows if drv else 0
+                    a[k:, k:] += g_s * np.eye(cols)
+            self._terminal_lu = (blocks, None if a is None else np.linalg.inv(a))
+        blocks, a_inv = self._terminal_lu
+        v_l = v_in.T if not drv else None
+        v_b = np.full((cols, n_b), float(v_ref)) if not sen else None
+        if blocks:
+            rhs = []
+            if drv:
+                b = r_l + g_d * v_in.T
+                if not sen:
+                    b = b - y["L", "B"] @ v_b
+                rhs.append(b)
+            if sen:
+                b = r_b + g_s * v_ref
+                if not drv:
+                    b = b - y["B", "L"] @ v_l
+                rhs.append(b)
+            sol = a_inv @ np.vstack(rhs)
+            if drv:
+                v_l = sol[:rows]
+            if sen:
+                v_b = sol[rows if drv else 0:]
+        if sen:
+            i_out = g_s * (v_b - v_ref)
+        else:
+            i_out = r_b - y["B", "L"] @ v_l - y["B", "B"] @ v_b
+        x = np.zeros((rows + cols, n_b))
+        x[self._l] = v_l
+        x[self._b] = v_b
+        return x, i_out.T
+
+
+def _terminal_transfer(net: GridNetwork, y_ll: np.ndarray, y_lb: np.ndarray,
+                       y_bl: np.ndarray, y_bb: np.ndarray) -> np.ndarray:
+    rows, cols = net.cells.shape
+    if net.r_driver_ohm > 0:
+        g_d = 1.0 / net.r_driver_ohm
+        a = y_ll + g_d * np.eye(rows)
+        # (y_ll + g_d) V_L + y_lb V_B = g_d v: eliminating V_L leaves the bottom nodes
+        # y_bb - y_bl a^-1 y_lb, driven by y_bl a^-1 g_d v.
+        y_bb = y_bb - y_bl @ np.linalg.solve(a, y_lb)
+        y_bv = y_bl @ np.linalg.solve(a, g_d * np.eye(rows))
+    else:
+        y_bv = y_bl  # left nodes at the input voltages
+    if net.r_sense_ohm > 0:
+        g_s = 1.0 / net.r_sense_ohm
+        # (y_bb + g_s) V_B + y_bv v = 0  ->  I_out = g_s V_B
+        m = -g_s * np.linalg.solve(y_bb + g_s * np.eye(cols), y_bv)
+    else:
+        m = -y_bv  # V_B held: the sense takes what the array pushes out of B
+    return m.T
