@@ -256,35 +256,50 @@ def _sl(r: tuple[int, int]) -> slice:
 def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Parent admittances of a stack of child pairs, and the elimination:
-    ``(y, z, y_ki, y_ii)`` with ``z = Y_II^-1 Y_IK`` over the parent's order."""
+    ``(y, z, y_ki, y_ii)`` with ``z = Y_II^-1 Y_IK`` over the parent's order.
+
+    Columns past a child's size are right-hand sides carried along (currents
+    injected into its nodes): the parent gets them condensed onto its nodes,
+    ``r_K - Y_KI Y_II^-1 r_I`` (the Schur complement of the augmented matrix).
+    """
     k = ya.shape[0]
     m = _size(plan.shape)
+    n_rhs = ya.shape[2] - ya.shape[1]
+    ma, mb = ya.shape[1], yb.shape[1]
     ia, ib = _sl(plan.a_i), _sl(plan.b_i)
     y_ii = ya[:, ia, ia] + yb[:, ib, ib]
-    y_ik = np.empty((k, plan.n_i, m))
+    y_ik = np.empty((k, plan.n_i, m + n_rhs))
     y_ki = np.empty((k, m, plan.n_i))
     for (src, dst, y_c, i_c) in ((plan.a_o, plan.pa, ya, ia), (plan.b_o, plan.pb, yb, ib)):
         for s, d in zip(src, dst, strict=True):
             y_ik[:, :, _sl(d)] = y_c[:, i_c, _sl(s)]
             y_ki[:, _sl(d), :] = y_c[:, _sl(s), i_c]
+    if n_rhs:
+        y_ik[:, :, m:] = ya[:, ia, ma:] + yb[:, ib, mb:]
     z = _solve_small(y_ii, y_ik)
     if plan.n_i == 1:
         y = -(y_ki * z)  # (k, m, 1) * (k, 1, m)
     else:
         y = -np.matmul(y_ki, z)
-    for (src, dst, y_c) in ((plan.a_o, plan.pa, ya), (plan.b_o, plan.pb, yb)):
+    for (src, dst, y_c, m_c) in ((plan.a_o, plan.pa, ya, ma), (plan.b_o, plan.pb, yb, mb)):
         for s1, d1 in zip(src, dst, strict=True):
             for s2, d2 in zip(src, dst, strict=True):
                 y[:, _sl(d1), _sl(d2)] += y_c[:, _sl(s1), _sl(s2)]
-    return y, z, y_ki, y_ii
+            if n_rhs:
+                y[:, _sl(d1), m:] += y_c[:, _sl(s1), m_c:]
+    return y, z[:, :, :m], y_ki, y_ii
 
 
-def _leaves(net: GridNetwork) -> list[tuple[tuple, np.ndarray, np.ndarray]]:
+def _leaves(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> list[tuple[tuple, np.ndarray, np.ndarray]]:
     """The one-cell leaves: ``(shape, cells, admittances)`` per leaf shape, ``cells``
-    the flat (row-major) indices of the cells of that shape."""
+    the flat (row-major) indices of the cells of that shape. ``rhs = (inj_x, inj_s)``,
+    (rows, cols) currents injected into every cell's bit-line and source-line node,
+    becomes a last column of the admittances (carried right-hand side)."""
     c = net.cells
     rows, cols = c.shape
-    y = np.zeros((rows, cols, 4, 4))
+    e = 0 if rhs is None else 1
+    y = np.zeros((rows, cols, 4, 4 + e))
     gb = np.full((rows, cols), net.g_bl_siemens)
     gs = np.full((rows, cols), net.g_sl_siemens)
     L, R, T, B = 0, 1, 2, 3
@@ -300,6 +315,9 @@ def _leaves(net: GridNetwork) -> list[tuple[tuple, np.ndarray, np.ndarray]]:
     # exist: those leaves drop that node and its wire.
     y[:, -1, L, L] -= net.g_bl_siemens
     y[0, :, B, B] -= net.g_sl_siemens
+    if rhs is not None:
+        y[..., L, 4] = rhs[0]
+        y[..., B, 4] = rhs[1]
     out = []
     rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
     for has_r in (True, False):
@@ -309,7 +327,7 @@ def _leaves(net: GridNetwork) -> list[tuple[tuple, np.ndarray, np.ndarray]]:
                 continue
             keep = [L] + [R] * has_r + [T] * has_t + [B]
             idx = np.flatnonzero(sel.ravel())
-            ys = y.reshape(-1, 4, 4)[idx][:, keep][:, :, keep]
+            ys = y.reshape(-1, 4, 4 + e)[idx][:, keep][:, :, keep + [4] * e]
             out.append(((1, 1, has_r, has_t), idx, ys))
     return out
 
@@ -333,8 +351,8 @@ class _Step:
     kind: str
     groups: list[tuple]   # (parent group, positions, ("merge", plan, a, b, factors))
     carried: list[tuple]  # (parent group, positions, ("carry", old group, old positions))
-    before: _Level
-    after: _Level
+    before: list[tuple[int, int]]  # (blocks, nodes) of each group before the merge
+    after: list[tuple[int, int]]   # ... and after
 
 
 def _pairs(kind: str, lev: _Level, kids: list[list[int]], nr: int, nc: int):
@@ -365,14 +383,17 @@ def _pairs(kind: str, lev: _Level, kids: list[list[int]], nr: int, nc: int):
     return (pr, pc, ga, pa, gb, pb), (cr, ccol, g1, p1)
 
 
-def _reduce(net: GridNetwork, keep: bool) -> tuple[_Level, list[_Step]]:
+def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> tuple[_Level, list[_Step]]:
+    if keep and rhs is not None:
+        raise ConfigError("a carried right-hand side and kept factors do not mix")
     rows, cols = net.cells.shape
     rl, cl = halving_levels(rows), halving_levels(cols)
     dr, dc = len(rl) - 1, len(cl) - 1
     gid = np.empty(rows * cols, dtype=np.int64)
     pos = np.empty(rows * cols, dtype=np.int64)
     shapes, stacks = [], []
-    for g, (shape, idx, ys) in enumerate(_leaves(net)):
+    for g, (shape, idx, ys) in enumerate(_leaves(net, rhs)):
         gid[idx], pos[idx] = g, np.arange(idx.size)
         shapes.append(shape)
         stacks.append(ys)
@@ -426,7 +447,8 @@ def _reduce(net: GridNetwork, keep: bool) -> tuple[_Level, list[_Step]]:
         if keep:
             steps.append(_Step(kind=kind, groups=[p for p in placed if p[2][0] == "merge"],
                                carried=[p for p in placed if p[2][0] == "carry"],
-                               before=lev, after=new))
+                               before=[q.shape[:2] for q in lev.stacks],
+                               after=[q.shape[:2] for q in new.stacks]))
         lev = new
     return lev, steps
 
@@ -437,7 +459,6 @@ def terminal_admittance(net: GridNetwork) -> tuple[np.ndarray, np.ndarray, np.nd
     source-line nodes ``P[rows, :]`` (drivers and sense resistors excluded):
     ``(Y_LL, Y_LB, Y_BL, Y_BB)``, currents out of those nodes into the array."""
     top, _ = _reduce(net, keep=False)
-    rows, cols = net.cells.shape
     y = top.stacks[0][0]
     o = _order(top.shapes[0])
     lb = o["L"], o["B"]
@@ -458,26 +479,45 @@ class Dissection:
         net: the network.
         keep_factors: keep every elimination so that :meth:`solve` works (memory:
             about ``100 n^2`` numbers for a ``n x n`` array); without, only
-            :meth:`transfer` is available.
+            :meth:`transfer` and :meth:`offset` are available.
+        rhs: without ``keep_factors``: ``(inj_x, inj_s)``, (rows, cols) currents
+            injected into every cell's bit-line and source-line node, carried
+            through the reduction for :meth:`offset`.
     """
 
-    def __init__(self, net: GridNetwork, keep_factors: bool = True):
+    def __init__(self, net: GridNetwork, keep_factors: bool = True,
+                 rhs: tuple[np.ndarray, np.ndarray] | None = None):
         self.net = net
         self.rows, self.cols = net.cells.shape
-        self._top, self._steps = _reduce(net, keep=keep_factors)
+        self._top, self._steps = _reduce(net, keep=keep_factors, rhs=rhs)
+        self._r_top = None if rhs is None else self._top.stacks[0][0][:, -1]
         self._leaf_groups = [(shape, idx) for shape, idx, _ in _leaves(net)]
         self.keep_factors = keep_factors
         o = _order(self._top.shapes[0])
         self._l, self._b = o["L"], o["B"]
-        y = self._top.stacks[0][0]
+        y = self._top.stacks[0][0][:, : self.rows + self.cols]
         self._y = {(a, b): y[np.ix_(ia, ib)] for a, ia in (("L", self._l), ("B", self._b))
                    for b, ib in (("L", self._l), ("B", self._b))}
         self._terminal_lu: tuple | None = None
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of the kept eliminations (bytes)."""
+        return sum(a.nbytes for step in self._steps for _, _, rec in step.groups
+                   for a in rec[4])
 
     def transfer(self) -> np.ndarray:
         """(rows, cols) ``dI_out / dv_in`` (see :func:`transfer`)."""
         y = self._y
         return _terminal_transfer(self.net, y["L", "L"], y["L", "B"], y["B", "L"], y["B", "B"])
+
+    def offset(self, v_ref: float) -> np.ndarray:
+        """(cols,) output currents with every input at 0 V, the sense nodes at ``v_ref``
+        and the carried injections (``rhs``) on: the ``c`` of ``I = v @ M + c``."""
+        if self._r_top is None:
+            raise ConfigError("this Dissection carries no right-hand side")
+        _, i_out = self._terminals(self._r_top[:, None], np.zeros((1, self.rows)), v_ref)
+        return i_out[0]
 
     def solve(self, inj_x: np.ndarray | None, inj_s: np.ndarray | None, v_in: np.ndarray,
               v_ref: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -512,7 +552,7 @@ class Dissection:
             rhs.append(leaf)
         kept_y: list[list] = []
         for step in self._steps:
-            new = [np.zeros((s.shape[0],) + (s.shape[1], n_b)) for s in step.after.stacks]
+            new = [np.zeros((k, m, n_b)) for k, m in step.after]
             ys = []
             for g, positions, rec in step.groups:
                 _, plan, (g_a, pa), (g_b, pb), (z, y_ki, inv) = rec
@@ -533,7 +573,7 @@ class Dissection:
         x_top, i_out = self._terminals(rhs[0][0], v_in, v_ref)
         x = [x_top[None]]
         for step, ys in zip(reversed(self._steps), reversed(kept_y), strict=True):
-            old = [np.zeros((s.shape[0],) + (s.shape[1], n_b)) for s in step.before.stacks]
+            old = [np.zeros((k, m, n_b)) for k, m in step.before]
             for (g, positions, rec), y_i in zip(step.groups, ys, strict=True):
                 _, plan, (g_a, pa), (g_b, pb), (z, _, _) = rec
                 x_k = x[g][positions]

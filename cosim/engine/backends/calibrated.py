@@ -106,7 +106,7 @@ import numpy as np
 
 from circuits.crossbar import CrossbarParams
 from circuits.errors import CosimWarning
-from cosim.engine import nodal
+from cosim.engine import nodal, read_models
 from cosim.engine.backends import is_nonlinear, single_row_read, unit_reads, with_read_noise
 from cosim.engine.cache import ResultCache, cache_key
 from cosim.engine.readout import sense_network
@@ -244,11 +244,22 @@ def _sci(x: float) -> str:
     return f"{mant.removesuffix('.0')}e{int(exp)}"
 
 
+def _has_wires(p: CrossbarParams) -> bool:
+    return p.r_wire_bl_ohm > 0 and p.r_wire_sl_ohm > 0
+
+
 def _nbytes(t: nodal.Transfer) -> int:
     return int(t.M.nbytes + t.c.nbytes + (0 if t.v_op is None else t.v_op.nbytes))
 
 
-CACHE_TAG = "nodal-transfer-v1"
+CACHE_TAG = "nodal-transfer-v2"
+
+BIAS_FRACTION = 0.25
+"""The read models' cell bias, a fraction of the read voltage (the bit-line node of every
+cell at ``BIAS_FRACTION * v_read_volt``; ``cosim.engine.read_models``)."""
+
+SOLVER_BYTES = 1024 * 2**20
+"""Memory the kept exact solvers may hold (their dissections; the most recent first)."""
 MEMO_BYTES = 512 * 2**20
 """Memory the in-process transfers may hold (the most recent first): every macro
 of a layer split over many small macros, or a few 512 x 512 ones (2 MiB each)."""
@@ -258,7 +269,7 @@ of a layer split over many small macros, or a few 512 x 512 ones (2 MiB each).""
 def solver_digest() -> str:
     """SHA-256 of the nodal solver's source (part of every cache key)."""
     h = hashlib.sha256()
-    for module in ("nodal.py", "mosfet.py"):
+    for module in ("nodal.py", "mosfet.py", "dissection.py", "read_models.py"):
         path = Path(nodal.__file__).resolve().parent / module
         if path.exists():
             h.update(path.read_bytes())
@@ -286,6 +297,7 @@ class CalibratedBackend:
         self._warned: set[tuple[float, int]] = set()
         self._memo_bytes = 0
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
+        self._solvers: OrderedDict[str, read_models.ExactSolver] = OrderedDict()
         rram = getattr(config, "rram", None)
         if (getattr(config, "cell", "0T1R") == "1T1R" and self.exact_nonlinear is not True
                 and getattr(rram, "iv", "linear") == "linear"):
@@ -295,8 +307,14 @@ class CalibratedBackend:
 
     @property
     def v_op_volt(self) -> float:
-        """Row voltage of the linearisation point of nonlinear arrays (V)."""
+        """Row voltage of the linearisation point of nonlinear arrays without wire
+        resistance (the tangent of ``cosim.engine.nodal.transfer_matrix``) (V)."""
         return self.v_read_volt / 2
+
+    @property
+    def v_bias_volt(self) -> float:
+        """Bit-line voltage of the cells' bias in the read models (V)."""
+        return BIAS_FRACTION * self.v_read_volt
 
     def uses_newton(self, p: CrossbarParams) -> bool:
         """Whether ``p`` is solved by Newton at every call (not by its transfer)."""
@@ -351,7 +369,9 @@ class CalibratedBackend:
             warnings.warn(msg, OutsideValidatedRange, stacklevel=2)
 
     def _load_or_extract(self, p: CrossbarParams) -> nodal.Transfer:
-        op = self.v_op_volt if is_nonlinear(p) else None
+        op = None
+        if is_nonlinear(p):
+            op = ("bias", self.v_bias_volt) if _has_wires(p) else ("tangent", self.v_op_volt)
         key = cache_key(CACHE_TAG, solver_digest(), p.digest(), op)
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -367,8 +387,29 @@ class CalibratedBackend:
         return t
 
     def _extract(self, p: CrossbarParams) -> nodal.Transfer:
+        """The fast read model of ``p`` (a sense network): exact for linear networks; for
+        nonlinear ones with wires every cell's tangent at its own bias
+        (``read_models.LocalTangent``), without wires the tangent at ``v_op_volt``."""
         self.extractions += 1
+        if is_nonlinear(p) and _has_wires(p):
+            lt = read_models.LocalTangent(p, self.v_bias_volt)
+            return nodal.Transfer(M=lt.M, c=lt.c)
         return nodal.transfer_matrix(p, v_read_volt=self.v_op_volt)
+
+    def _exact(self, p: CrossbarParams, v_abs_max_volt: float) -> read_models.ExactSolver:
+        """The exact solver of ``p`` (a sense network with wires), kept while memory allows."""
+        key = p.digest()
+        hit = self._solvers.get(key)
+        if hit is not None and hit.v_abs_max_volt >= v_abs_max_volt:
+            self._solvers.move_to_end(key)
+            return hit
+        solver = read_models.ExactSolver(p, self.v_bias_volt,
+                                         max(v_abs_max_volt, self.v_read_volt))
+        self._solvers[key] = solver
+        while sum(s.nbytes for s in self._solvers.values()) > SOLVER_BYTES \
+                and len(self._solvers) > 1:
+            self._solvers.popitem(last=False)
+        return solver
 
     def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray] | None:
         """``(M, c)`` with ``I = v @ M + c`` when noisy reads use it (first-order
@@ -383,7 +424,10 @@ class CalibratedBackend:
         """Column currents (A), ``(B, cols)``."""
         v = np.asarray(v_volt, dtype=float)
         if self.uses_newton(p):
-            return nodal.solve(with_read_noise(sense_network(p), factors), v)
+            q = with_read_noise(sense_network(p), factors)
+            if not _has_wires(q):
+                return nodal.solve(q, v)
+            return self._exact(q, float(np.abs(v).max(initial=0.0))).currents(v)
         if factors is None:
             return self.transfer(p).apply(v)
         if self.read_noise_method == "exact":

@@ -1,0 +1,256 @@
+"""Read models of nonlinear crossbars (1T1R cells, sinh RRAM): local tangent and exact.
+
+Both start from the same linear network: every cell replaced by its tangent
+two-port at its own read bias, the bit-line node at ``v_bias_volt`` and the
+source-line node at the sense voltage (the bias it would have without IR
+drop; for 1T1R the mid node between RRAM and access NMOS solved cell by cell).
+That network depends on each cell only through the cell itself, so it needs
+no Newton solve of the whole array, and a changed cell changes only its own
+stamp (:mod:`cosim.engine.dissection` reduces it).
+
+- :class:`LocalTangent`: that network's affine map ``I = v @ M + c`` (the cells'
+  tangent currents at the bias as constant sources): one reduction of the
+  network carrying one right-hand side.
+- :class:`ExactSolver`: the exact DC solution for each input vector, by chord
+  (simplified Newton) iterations on that network: each iteration evaluates every
+  cell's real currents at the present node voltages and solves the linear
+  network once more for the batch (one pass up and one down the dissection's
+  kept eliminations), converging linearly to the solution of the nonlinear
+  network; the first iteration is the local tangent.
+
+Both model exactly the network of :mod:`cosim.engine.nodal` (wires of non-zero
+resistance; zero-resistance lines are left to it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from circuits.crossbar import CrossbarParams
+from circuits.errors import ConfigError, SimulationError
+from cosim.engine import dissection, nodal
+from cosim.engine.mosfet import MosModel, access_model
+
+MAX_CHORD_ITER = 60
+"""Most chord iterations before giving up."""
+
+CHORD_REL_TOL = 1e-11
+"""Iterations stop when the last one moved no node by more than this fraction of the
+largest input or sense voltage (1 mV at least)."""
+
+CHUNK_NUMBERS = 2**23
+"""Node voltages held at once per batch chunk (bounds memory: about 64 MiB a copy)."""
+
+MID_ITER = 30
+
+
+def _mos_currents(mos: MosModel, vd: np.ndarray, vs: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    fast = getattr(mos, "currents", None)
+    if fast is not None:
+        return fast(vd, vs)
+    m = mos.evaluate(vd, vs)
+    return m.i_d, m.i_s
+
+
+@dataclass(frozen=True, eq=False)
+class _Bias:
+    """Every cell at its read bias: currents and small-signal figures (flat arrays)."""
+
+    v_x: float
+    v_s: float
+    v_m: np.ndarray | None    # mid nodes (1T1R)
+    i_r: np.ndarray           # RRAM current, bit line -> mid (or source) node
+    i_d: np.ndarray | None    # transistor currents (1T1R)
+    i_s: np.ndarray | None
+    g_r: np.ndarray           # RRAM conductance dI/dV at the bias
+    a: np.ndarray | None      # dI_d/dV_m, dI_d/dV_s, dI_s/dV_m, dI_s/dV_s
+    b: np.ndarray | None
+    c: np.ndarray | None
+    d: np.ndarray | None
+
+    def stamps(self, shape: tuple[int, int]) -> dissection.CellStamps:
+        if self.a is None:
+            g = self.g_r.reshape(shape)
+            return dissection.CellStamps.resistors(g)
+        den = self.g_r + self.a
+        xx = self.g_r * self.a / den
+        xs = self.g_r * self.b / den
+        sx = -self.c * self.g_r / den
+        ss = self.c * self.b / den - self.d
+        return dissection.CellStamps(*(q.reshape(shape) for q in (xx, xs, sx, ss)))
+
+
+class _Cells:
+    """The cells of one array: their real currents and their bias."""
+
+    def __init__(self, p: CrossbarParams, v_abs_max_volt: float):
+        if not nodal._has_wires(p):
+            raise ConfigError("the read models need bit- and source-line wires of non-zero "
+                              "resistance")
+        if nodal.is_linear(p):
+            raise ConfigError("the read models are for nonlinear arrays (1T1R or sinh RRAM)")
+        self.p = p
+        self.shape = p.physical_g().shape
+        self.g = p.physical_g().ravel()
+        self.rram = nodal._rram_iv(p, self.g)
+        self.mos = None
+        if p.cell == "1T1R":
+            self.mos = access_model(p.access, max(v_abs_max_volt, abs(p.v_ref_volt)))
+
+    def bias(self, v_bias_volt: float) -> _Bias:
+        """Every cell with its bit-line node at ``v_bias_volt`` and its source-line node
+        at the sense voltage (mid node solved by bracketed Newton per cell)."""
+        n = self.g.size
+        vx, vs = np.full(n, float(v_bias_volt)), np.full(n, self.p.v_ref_volt)
+        if self.mos is None:
+            i, g_r = self.rram(vx - vs)
+            return _Bias(v_x=vx[0], v_s=vs[0], v_m=None, i_r=i, i_d=None, i_s=None,
+                         g_r=np.asarray(g_r, dtype=float) + 0.0, a=None, b=None, c=None,
+                         d=None)
+        vm = self._mid(vx, vs)
+        i, g_r = self.rram(vx - vm)
+        m = self.mos.evaluate(vm, vs)
+        return _Bias(v_x=vx[0], v_s=vs[0], v_m=vm, i_r=i, i_d=m.i_d, i_s=m.i_s,
+                     g_r=np.asarray(g_r, dtype=float) + 0.0, a=m.did_dvd, b=m.did_dvs,
+                     c=m.dis_dvd, d=m.dis_dvs)
+
+    def _mid(self, vx: np.ndarray, vs: np.ndarray) -> np.ndarray:
+        """Mid-node voltages where RRAM and transistor carry the same current."""
+        lo = np.minimum(vx, vs) - 0.05
+        hi = np.maximum(vx, vs) + 0.05
+        vm = 0.5 * (vx + vs)
+        for _ in range(MID_ITER):
+            i_r, g_r = self.rram(vx - vm)
+            m = self.mos.evaluate(vm, vs)
+            excess = i_r - m.i_d  # decreases with vm
+            lo = np.where(excess > 0, vm, lo)
+            hi = np.where(excess > 0, hi, vm)
+            slope = -(g_r + m.did_dvd)
+            step = vm - excess / np.where(slope < 0, slope, -1.0)
+            inside = (slope < 0) & (step > lo) & (step < hi)
+            new = np.where(inside, step, 0.5 * (lo + hi))
+            if np.abs(new - vm).max(initial=0.0) <= 1e-15 * max(1.0, np.abs(vx).max()):
+                return new
+            vm = new
+        return vm
+
+
+def _network(p: CrossbarParams, stamps: dissection.CellStamps) -> dissection.GridNetwork:
+    return dissection.GridNetwork(cells=stamps, g_bl_siemens=1.0 / p.r_wire_bl_ohm,
+                                  g_sl_siemens=1.0 / p.r_wire_sl_ohm,
+                                  r_driver_ohm=p.r_driver_ohm, r_sense_ohm=p.r_sense_ohm)
+
+
+def _constants(b: _Bias, st: dissection.CellStamps, vx: np.ndarray, vs: np.ndarray,
+               i_r: np.ndarray, i_d: np.ndarray | None, i_s: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Constant terms ``k`` of the chord model ``out = stamp @ (V'_x, V'_s) + k`` of every
+    cell, around present voltages ``vx, vs`` where the cell carries ``i_r`` (RRAM) and
+    ``i_d, i_s`` (transistor): currents out of its bit- and source-line node."""
+    xx, xs, sx, ss = st.xx, st.xs, st.sx, st.ss  # flat, one per cell
+    if b.a is None:
+        k_x = i_r - xx * vx - xs * vs
+        return k_x, -i_r - sx * vx - ss * vs
+    den = b.g_r + b.a
+    k_x = (b.a * i_r + b.g_r * i_d) / den - xx * vx - xs * vs
+    k_s = -(i_s + b.c * (i_r - i_d) / den) - sx * vx - ss * vs
+    return k_x, k_s
+
+
+class LocalTangent:
+    """The affine read model ``I = v @ M + c`` of every cell's tangent at its own bias.
+
+    Args:
+        p: the array (physical columns; its sense network, see ``sense_network``).
+        v_bias_volt: the bit-line voltage of every cell's bias (V).
+    """
+
+    def __init__(self, p: CrossbarParams, v_bias_volt: float):
+        cells = _Cells(p, abs(v_bias_volt))
+        self.bias = cells.bias(v_bias_volt)
+        st = self.bias.stamps(cells.shape)
+        flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
+        n = cells.g.size
+        k_x, k_s = _constants(self.bias, flat, np.full(n, self.bias.v_x),
+                              np.full(n, self.bias.v_s), self.bias.i_r, self.bias.i_d,
+                              self.bias.i_s)
+        d = dissection.Dissection(_network(p, st), keep_factors=False,
+                                  rhs=(-k_x.reshape(cells.shape), -k_s.reshape(cells.shape)))
+        self.M = d.transfer()
+        self.c = d.offset(p.v_ref_volt)
+
+
+class ExactSolver:
+    """Exact DC output currents of a nonlinear array for batches of input vectors.
+
+    Chord iterations on the network of every cell's tangent at its bias (module
+    docstring) until no node moves by more than ``rel_tol`` of the largest input
+    or sense voltage.
+
+    Args:
+        p: the array (physical columns; its sense network).
+        v_bias_volt: the bit-line voltage of the cells' bias (V).
+        v_abs_max_volt: the largest input magnitude to be solved (V), for the
+            access transistor's table span.
+        rel_tol: the step tolerance.
+    """
+
+    def __init__(self, p: CrossbarParams, v_bias_volt: float, v_abs_max_volt: float,
+                 rel_tol: float = CHORD_REL_TOL):
+        self.p = p
+        self.v_abs_max_volt = float(v_abs_max_volt)
+        self.cells = _Cells(p, max(abs(v_bias_volt), v_abs_max_volt))
+        self.bias = self.cells.bias(v_bias_volt)
+        st = self.bias.stamps(self.cells.shape)
+        self._flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
+        self.dissection = dissection.Dissection(_network(p, st), keep_factors=True)
+        self.rel_tol = rel_tol
+        self.iterations = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the kept eliminations (bytes)."""
+        return self.dissection.nbytes
+
+    def currents(self, v_in: np.ndarray) -> np.ndarray:
+        """(B, physical cols) currents into the sense nodes (A) for inputs (B, rows) (V)."""
+        v_in = np.atleast_2d(np.asarray(v_in, dtype=float))
+        n = self.bias.i_r.size
+        step = max(1, CHUNK_NUMBERS // (3 * n))
+        return np.vstack([self._chunk(v_in[i:i + step]) for i in range(0, v_in.shape[0], step)])
+
+    def _chunk(self, v_in: np.ndarray) -> np.ndarray:
+        b, cells, st, p = self.bias, self.cells, self._flat, self.p
+        n_b, n = v_in.shape[0], b.i_r.size
+        tol = self.rel_tol * max(float(np.abs(v_in).max(initial=0.0)), abs(p.v_ref_volt), 1e-3)
+        vx = np.full((n_b, n), b.v_x)
+        vs = np.full((n_b, n), b.v_s)
+        vm = None if b.v_m is None else np.broadcast_to(b.v_m, (n_b, n)).copy()
+        i_r = np.broadcast_to(b.i_r, (n_b, n))
+        i_d = None if b.i_d is None else np.broadcast_to(b.i_d, (n_b, n))
+        i_s = None if b.i_s is None else np.broadcast_to(b.i_s, (n_b, n))
+        shape = (n_b,) + cells.shape
+        for _ in range(MAX_CHORD_ITER):
+            k_x, k_s = _constants(b, st, vx, vs, i_r, i_d, i_s)
+            nx, ns, i_out = self.dissection.solve(-k_x.reshape(shape), -k_s.reshape(shape),
+                                                  v_in, p.v_ref_volt)
+            nx, ns = nx.reshape(n_b, n), ns.reshape(n_b, n)
+            move = max(np.abs(nx - vx).max(), np.abs(ns - vs).max())
+            if vm is not None:
+                dm = (i_r - i_d + b.g_r * (nx - vx) - b.b * (ns - vs)) / (b.g_r + b.a)
+                vm = vm + dm
+                move = max(move, np.abs(dm).max())
+            vx, vs = nx, ns
+            self.iterations += 1
+            if move <= tol:
+                return i_out
+            if vm is None:
+                i_r = cells.rram(vx - vs)[0]
+            else:
+                i_r = cells.rram(vx - vm)[0]
+                i_d, i_s = _mos_currents(cells.mos, vm, vs)
+        raise SimulationError(f"chord iterations did not converge in {MAX_CHORD_ITER} "
+                              f"(last step {move:.3g} V)")
