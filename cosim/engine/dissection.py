@@ -37,6 +37,7 @@ down, batched over many right-hand sides (:meth:`Dissection.solve`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -302,6 +303,8 @@ def _leaves(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None = None
     y = np.zeros((rows, cols, 4, 4 + e))
     gb = np.full((rows, cols), net.g_bl_siemens)
     gs = np.full((rows, cols), net.g_sl_siemens)
+    gb[:, -1] = 0.0  # no bit-line wire past the last column
+    gs[0, :] = 0.0   # no source-line wire above the first row
     L, R, T, B = 0, 1, 2, 3
     y[..., L, L] = gb + c.xx
     y[..., R, R] = gb
@@ -311,48 +314,49 @@ def _leaves(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None = None
     y[..., T, B] = y[..., B, T] = -gs
     y[..., L, B] = c.xs
     y[..., B, L] = c.sx
-    # The last column's bit-line wire and the first row's source-line wire do not
-    # exist: those leaves drop that node and its wire.
-    y[:, -1, L, L] -= net.g_bl_siemens
-    y[0, :, B, B] -= net.g_sl_siemens
     if rhs is not None:
         y[..., L, 4] = rhs[0]
         y[..., B, 4] = rhs[1]
     out = []
-    rr, cc = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-    for has_r in (True, False):
-        for has_t in (True, False):
-            sel = ((cc < cols - 1) == has_r) & ((rr > 0) == has_t)
-            if not sel.any():
-                continue
-            keep = [L] + [R] * has_r + [T] * has_t + [B]
-            idx = np.flatnonzero(sel.ravel())
-            ys = y.reshape(-1, 4, 4 + e)[idx][:, keep][:, :, keep + [4] * e]
-            out.append(((1, 1, has_r, has_t), idx, ys))
+    for shape, idx in _leaf_groups(rows, cols):
+        keep = [L] + [R] * shape[2] + [T] * shape[3] + [B]
+        ys = y.reshape(-1, 4, 4 + e)[idx][:, keep][:, :, keep + [4] * e]
+        out.append((shape, idx, ys))
     return out
 
 
 @dataclass
 class _Level:
-    """Blocks of one level: their admittances grouped by shape."""
+    """Blocks of one level (symbolic): their groups by shape, and where each block is."""
 
     row_ranges: list[tuple[int, int]]
     col_ranges: list[tuple[int, int]]
     gid: np.ndarray                          # (n_row_ranges, n_col_ranges) group of a block
     pos: np.ndarray                          # position in its group's stack
     shapes: list[tuple[int, int, bool, bool]]
-    stacks: list[np.ndarray]
+    counts: list[int]
 
 
 @dataclass(frozen=True, eq=False)
-class _Step:
-    """The eliminations of one merge level, kept for solves."""
+class _StepPlan:
+    """One merge level, symbolic: which child stacks merge (or are carried) into which
+    parent stacks. ``merges``: ``(plan, group a, positions a, group b, positions b,
+    parent group, parent positions)``; ``carries``: ``(group, positions, parent group,
+    parent positions)``; ``before``/``after``: (blocks, nodes) of every group."""
 
-    kind: str
-    groups: list[tuple]   # (parent group, positions, ("merge", plan, a, b, factors))
-    carried: list[tuple]  # (parent group, positions, ("carry", old group, old positions))
-    before: list[tuple[int, int]]  # (blocks, nodes) of each group before the merge
-    after: list[tuple[int, int]]   # ... and after
+    merges: tuple
+    carries: tuple
+    before: tuple[tuple[int, int], ...]
+    after: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, eq=False)
+class _Symbolic:
+    """The whole reduction of a ``rows x cols`` array, without numbers (cached by shape)."""
+
+    leaves: tuple[tuple[tuple, np.ndarray], ...]  # (leaf shape, flat cell indices)
+    steps: tuple[_StepPlan, ...]
+    top: tuple[int, int, bool, bool]
 
 
 def _pairs(kind: str, lev: _Level, kids: list[list[int]], nr: int, nc: int):
@@ -383,23 +387,26 @@ def _pairs(kind: str, lev: _Level, kids: list[list[int]], nr: int, nc: int):
     return (pr, pc, ga, pa, gb, pb), (cr, ccol, g1, p1)
 
 
-def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | None = None
-            ) -> tuple[_Level, list[_Step]]:
-    if keep and rhs is not None:
-        raise ConfigError("a carried right-hand side and kept factors do not mix")
-    rows, cols = net.cells.shape
+def _leaf_groups(rows: int, cols: int) -> list[tuple[tuple, np.ndarray]]:
+    """Leaf shapes and their cells. Blocks keep all four edges, so every block of a level
+    has one shape: the dangling right nodes of the last column and top nodes of the
+    first row are kept (their rows and columns stay zero) and dropped at the top."""
+    return [((1, 1, True, True), np.arange(rows * cols))]
+
+
+@functools.lru_cache(maxsize=32)
+def _symbolic(rows: int, cols: int) -> _Symbolic:
     rl, cl = halving_levels(rows), halving_levels(cols)
     dr, dc = len(rl) - 1, len(cl) - 1
+    leaves = _leaf_groups(rows, cols)
     gid = np.empty(rows * cols, dtype=np.int64)
     pos = np.empty(rows * cols, dtype=np.int64)
-    shapes, stacks = [], []
-    for g, (shape, idx, ys) in enumerate(_leaves(net, rhs)):
+    for g, (_, idx) in enumerate(leaves):
         gid[idx], pos[idx] = g, np.arange(idx.size)
-        shapes.append(shape)
-        stacks.append(ys)
     lev = _Level(row_ranges=rl[dr], col_ranges=cl[dc], gid=gid.reshape(rows, cols),
-                 pos=pos.reshape(rows, cols), shapes=shapes, stacks=stacks)
-    steps: list[_Step] = []
+                 pos=pos.reshape(rows, cols), shapes=[sh for sh, _ in leaves],
+                 counts=[idx.size for _, idx in leaves])
+    steps = []
     for kind in schedule(rows, cols):
         if kind == "h":
             dc -= 1
@@ -411,46 +418,83 @@ def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | N
             kids = _children(new_rows, lev.row_ranges)
         nr, nc = len(new_rows), len(new_cols)
         (pr, pc, ga, pa, gb, pb), (cr, ccol, g1, p1) = _pairs(kind, lev, kids, nr, nc)
-        recs = []  # (parent rows, parent cols, shape, admittances, record)
+        recs = []  # (parent rows, parent cols, shape, record)
         n_sh = len(lev.shapes)
         key = ga * n_sh + gb
         for kval in np.unique(key):
             sel = key == kval
             g_a, g_b = divmod(int(kval), n_sh)
             plan = _merge_plan(kind, lev.shapes[g_a], lev.shapes[g_b])
-            y, z, y_ki, y_ii = _merge(plan, lev.stacks[g_a][pa[sel]], lev.stacks[g_b][pb[sel]])
-            rec = ("merge", plan, (g_a, pa[sel]), (g_b, pb[sel]),
-                   (z, y_ki, _inv_small(y_ii)) if keep else None)
-            recs.append((pr[sel], pc[sel], plan.shape, y, rec))
+            recs.append((pr[sel], pc[sel], plan.shape, ("merge", plan, g_a, pa[sel], g_b,
+                                                        pb[sel])))
         for g in np.unique(g1):
             sel = g1 == g
-            recs.append((cr[sel], ccol[sel], lev.shapes[g], lev.stacks[g][p1[sel]],
-                         ("carry", int(g), p1[sel])))
-        gid = np.empty((nr, nc), dtype=np.int64)
-        pos = np.empty((nr, nc), dtype=np.int64)
-        shapes: list[tuple[int, int]] = []
-        pieces: list[list[np.ndarray]] = []
-        placed = []
-        for rr, cc, shape, y, rec in recs:
+            recs.append((cr[sel], ccol[sel], lev.shapes[g], ("carry", int(g), p1[sel])))
+        new_gid = np.empty((nr, nc), dtype=np.int64)
+        new_pos = np.empty((nr, nc), dtype=np.int64)
+        shapes: list[tuple] = []
+        counts: list[int] = []
+        merges, carries = [], []
+        for rr, cc, shape, rec in recs:
             if shape not in shapes:
                 shapes.append(shape)
-                pieces.append([])
+                counts.append(0)
             g = shapes.index(shape)
-            start = sum(p.shape[0] for p in pieces[g])
-            gid[rr, cc] = g
-            pos[rr, cc] = start + np.arange(rr.size)
-            pieces[g].append(y)
-            placed.append((g, start + np.arange(rr.size), rec))
-        new = _Level(row_ranges=new_rows, col_ranges=new_cols, gid=gid, pos=pos,
-                     shapes=shapes,
-                     stacks=[p[0] if len(p) == 1 else np.concatenate(p) for p in pieces])
-        if keep:
-            steps.append(_Step(kind=kind, groups=[p for p in placed if p[2][0] == "merge"],
-                               carried=[p for p in placed if p[2][0] == "carry"],
-                               before=[q.shape[:2] for q in lev.stacks],
-                               after=[q.shape[:2] for q in new.stacks]))
+            positions = counts[g] + np.arange(rr.size)
+            counts[g] += rr.size
+            new_gid[rr, cc], new_pos[rr, cc] = g, positions
+            if rec[0] == "merge":
+                merges.append(rec[1:] + (g, positions))
+            else:
+                carries.append(rec[1:] + (g, positions))
+        new = _Level(row_ranges=new_rows, col_ranges=new_cols, gid=new_gid, pos=new_pos,
+                     shapes=shapes, counts=counts)
+        steps.append(_StepPlan(
+            merges=tuple(merges), carries=tuple(carries),
+            before=tuple((k, _size(sh)) for k, sh in zip(lev.counts, lev.shapes, strict=True)),
+            after=tuple((k, _size(sh)) for k, sh in zip(counts, shapes, strict=True))))
         lev = new
-    return lev, steps
+    return _Symbolic(leaves=tuple(leaves), steps=tuple(steps), top=lev.shapes[0])
+
+
+def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | None = None
+            ) -> tuple[np.ndarray, list[list[tuple]]]:
+    """The top block's admittance (with the carried right-hand side as its last column)
+    and, with ``keep``, every level's eliminations ``(z, y_ki, Y_II^-1)`` by merge."""
+    if keep and rhs is not None:
+        raise ConfigError("a carried right-hand side and kept factors do not mix")
+    sym = _symbolic(*net.cells.shape)
+    stacks = [ys for _, _, ys in _leaves(net, rhs)]
+    kept: list[list[tuple]] = []
+    e = 0 if rhs is None else 1
+    for step in sym.steps:
+        new: list[np.ndarray | None] = [None] * len(step.after)
+        single = [sum(1 for mg in step.merges if mg[5] == g)
+                  + sum(1 for ca in step.carries if ca[2] == g) == 1
+                  for g in range(len(step.after))]
+        factors = []
+        for plan, g_a, pa, g_b, pb, g, positions in step.merges:
+            y, z, y_ki, y_ii = _merge(plan, stacks[g_a][pa], stacks[g_b][pb])
+            if keep:
+                factors.append((z, y_ki, _inv_small(y_ii)))
+            if single[g]:
+                new[g] = y
+            else:
+                if new[g] is None:
+                    k, m = step.after[g]
+                    new[g] = np.empty((k, m, m + e))
+                new[g][positions] = y
+        for g_old, p_old, g, positions in step.carries:
+            if single[g]:
+                new[g] = stacks[g_old][p_old]
+            else:
+                if new[g] is None:
+                    k, m = step.after[g]
+                    new[g] = np.empty((k, m, m + e))
+                new[g][positions] = stacks[g_old][p_old]
+        kept.append(factors)
+        stacks = new
+    return stacks[0][0], kept
 
 
 def terminal_admittance(net: GridNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray,
@@ -458,12 +502,9 @@ def terminal_admittance(net: GridNetwork) -> tuple[np.ndarray, np.ndarray, np.nd
     """The array reduced to its left bit-line nodes ``X[:, 0]`` and its bottom
     source-line nodes ``P[rows, :]`` (drivers and sense resistors excluded):
     ``(Y_LL, Y_LB, Y_BL, Y_BB)``, currents out of those nodes into the array."""
-    top, _ = _reduce(net, keep=False)
-    y = top.stacks[0][0]
-    o = _order(top.shapes[0])
-    lb = o["L"], o["B"]
-    return (y[np.ix_(lb[0], lb[0])], y[np.ix_(lb[0], lb[1])], y[np.ix_(lb[1], lb[0])],
-            y[np.ix_(lb[1], lb[1])])
+    d = Dissection(net, keep_factors=False)
+    y = d._y
+    return y["L", "L"], y["L", "B"], y["B", "L"], y["B", "B"]
 
 
 def transfer(net: GridNetwork) -> np.ndarray:
@@ -489,13 +530,13 @@ class Dissection:
                  rhs: tuple[np.ndarray, np.ndarray] | None = None):
         self.net = net
         self.rows, self.cols = net.cells.shape
-        self._top, self._steps = _reduce(net, keep=keep_factors, rhs=rhs)
-        self._r_top = None if rhs is None else self._top.stacks[0][0][:, -1]
-        self._leaf_groups = [(shape, idx) for shape, idx, _ in _leaves(net)]
-        self.keep_factors = keep_factors
-        o = _order(self._top.shapes[0])
+        self._sym = _symbolic(self.rows, self.cols)
+        top, self._factors = _reduce(net, keep=keep_factors, rhs=rhs)
+        o = _order(self._sym.top)
         self._l, self._b = o["L"], o["B"]
-        y = self._top.stacks[0][0][:, : self.rows + self.cols]
+        self._r_top = None if rhs is None else top[:, -1]
+        self.keep_factors = keep_factors
+        y = top[:, : top.shape[0]]
         self._y = {(a, b): y[np.ix_(ia, ib)] for a, ia in (("L", self._l), ("B", self._b))
                    for b, ib in (("L", self._l), ("B", self._b))}
         self._terminal_lu: tuple | None = None
@@ -503,8 +544,7 @@ class Dissection:
     @property
     def nbytes(self) -> int:
         """Memory of the kept eliminations (bytes)."""
-        return sum(a.nbytes for step in self._steps for _, _, rec in step.groups
-                   for a in rec[4])
+        return sum(a.nbytes for step in self._factors for f in step for a in f)
 
     def transfer(self) -> np.ndarray:
         """(rows, cols) ``dI_out / dv_in`` (see :func:`transfer`)."""
@@ -543,7 +583,7 @@ class Dissection:
         flat_x = None if inj_x is None else np.asarray(inj_x, dtype=float).reshape(n_b, -1).T
         flat_s = None if inj_s is None else np.asarray(inj_s, dtype=float).reshape(n_b, -1).T
         rhs = []
-        for shape, idx in self._leaf_groups:
+        for shape, idx in self._sym.leaves:
             leaf = np.zeros((idx.size, _size(shape), n_b))
             if flat_x is not None:
                 leaf[:, 0] = flat_x[idx]
@@ -551,11 +591,11 @@ class Dissection:
                 leaf[:, -1] = flat_s[idx]
             rhs.append(leaf)
         kept_y: list[list] = []
-        for step in self._steps:
+        for step, factors in zip(self._sym.steps, self._factors, strict=True):
             new = [np.zeros((k, m, n_b)) for k, m in step.after]
             ys = []
-            for g, positions, rec in step.groups:
-                _, plan, (g_a, pa), (g_b, pb), (z, y_ki, inv) = rec
+            for (plan, g_a, pa, g_b, pb, g, positions), (_z, y_ki, inv) in zip(
+                    step.merges, factors, strict=True):
                 r_a, r_b = rhs[g_a][pa], rhs[g_b][pb]
                 r_i = r_a[:, _sl(plan.a_i)] + r_b[:, _sl(plan.b_i)]
                 y_i = np.matmul(inv, r_i)
@@ -565,17 +605,17 @@ class Dissection:
                         r_k[:, _sl(d_)] += r_c[:, _sl(s_)]
                 new[g][positions] = r_k
                 ys.append(y_i)
-            for g, positions, rec in step.carried:
-                _, g_old, p_old = rec
+            for g_old, p_old, g, positions in step.carries:
                 new[g][positions] = rhs[g_old][p_old]
             kept_y.append(ys)
             rhs = new
         x_top, i_out = self._terminals(rhs[0][0], v_in, v_ref)
         x = [x_top[None]]
-        for step, ys in zip(reversed(self._steps), reversed(kept_y), strict=True):
+        for step, factors, ys in zip(reversed(self._sym.steps), reversed(self._factors),
+                                     reversed(kept_y), strict=True):
             old = [np.zeros((k, m, n_b)) for k, m in step.before]
-            for (g, positions, rec), y_i in zip(step.groups, ys, strict=True):
-                _, plan, (g_a, pa), (g_b, pb), (z, _, _) = rec
+            for (plan, g_a, pa, g_b, pb, g, positions), (z, _, _), y_i in zip(
+                    step.merges, factors, ys, strict=True):
                 x_k = x[g][positions]
                 x_i = y_i - np.matmul(z, x_k)
                 for src, dst, g_c, p_c, i_c in ((plan.a_o, plan.pa, g_a, pa, plan.a_i),
@@ -585,13 +625,12 @@ class Dissection:
                         x_c[:, _sl(s_)] = x_k[:, _sl(d_)]
                     x_c[:, _sl(i_c)] = x_i
                     old[g_c][p_c] = x_c
-            for g, positions, rec in step.carried:
-                _, g_old, p_old = rec
+            for g_old, p_old, g, positions in step.carries:
                 old[g_old][p_old] = x[g][positions]
             x = old
         v_x = np.empty((rows * cols, n_b))
         v_s = np.empty((rows * cols, n_b))
-        for (_, idx), leaf_x in zip(self._leaf_groups, x, strict=True):
+        for (_, idx), leaf_x in zip(self._sym.leaves, x, strict=True):
             v_x[idx] = leaf_x[:, 0]
             v_s[idx] = leaf_x[:, -1]
         return v_x.T.reshape(n_b, rows, cols), v_s.T.reshape(n_b, rows, cols), i_out
@@ -645,7 +684,7 @@ class Dissection:
             i_out = g_s * (v_b - v_ref)
         else:
             i_out = r_b - y["B", "L"] @ v_l - y["B", "B"] @ v_b
-        x = np.zeros((rows + cols, n_b))
+        x = np.zeros((_size(self._sym.top), n_b))
         x[self._l] = v_l
         x[self._b] = v_b
         return x, i_out.T
