@@ -228,25 +228,43 @@ def _merge_plan(kind: str, sa: tuple, sb: tuple) -> _MergePlan:
                       _ranges(*b_o), _ranges(*pb))
 
 
-def _solve_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a^-1 b`` for a stack of small square ``a`` (no pivoting for 1 x 1 and 2 x 2:
-    interface blocks are dominated by their wires' conductance)."""
+def _gauss(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a^-1 b`` for a stack of small square ``a`` by Gauss-Jordan elimination without
+    pivoting, vectorised over the stack: interface blocks are dominated by their wires'
+    conductance (diagonally dominant), where pivoting is not needed."""
+    a, b = a.copy(), b.copy()
     n = a.shape[-1]
-    if n == 1:
-        return b / a
-    if n == 2:
-        a00, a01, a10, a11 = a[:, 0, 0], a[:, 0, 1], a[:, 1, 0], a[:, 1, 1]
-        det = a00 * a11 - a01 * a10
-        x0 = (a11[:, None] * b[:, 0] - a01[:, None] * b[:, 1]) / det[:, None]
-        x1 = (a00[:, None] * b[:, 1] - a10[:, None] * b[:, 0]) / det[:, None]
-        return np.stack([x0, x1], axis=1)
-    return np.linalg.solve(a, b)
+    for j in range(n):
+        piv = a[:, j, j][:, None]
+        a[:, j, j + 1:] /= piv
+        b[:, j] /= piv
+        if j + 1 < n:
+            f = a[:, j + 1:, j][:, :, None]
+            a[:, j + 1:, j + 1:] -= f * a[:, j, None, j + 1:]
+            b[:, j + 1:] -= f * b[:, j, None, :]
+    for j in range(n - 1, 0, -1):
+        b[:, :j] -= a[:, :j, j][:, :, None] * b[:, j, None, :]
+    return b
 
 
-def _inv_small(a: np.ndarray) -> np.ndarray:
+SMALL_INTERFACE = 3
+"""Interfaces up to this many nodes are eliminated by ``_gauss`` (fast for many small
+blocks); larger ones through LAPACK's inverse and a matrix product (fast for few)."""
+
+
+def _inverse_times(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(a^-1 b, a^-1)`` for a stack of square ``a`` (``a^-1`` only where it was formed)."""
+    if a.shape[-1] <= SMALL_INTERFACE:
+        return _gauss(a, b), None
+    inv = np.linalg.inv(a)
+    return np.matmul(inv, b), inv
+
+
+def _inverse(a: np.ndarray) -> np.ndarray:
+    """Inverses of a stack of square ``a`` (see ``_inverse_times``)."""
     n = a.shape[-1]
-    if n <= 2:
-        return _solve_small(a, np.broadcast_to(np.eye(n), a.shape).copy())
+    if n <= SMALL_INTERFACE:
+        return _gauss(a, np.broadcast_to(np.eye(n), a.shape).copy())
     return np.linalg.inv(a)
 
 
@@ -277,7 +295,7 @@ def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
             y_ki[:, _sl(d), :] = y_c[:, _sl(s), i_c]
     if n_rhs:
         y_ik[:, :, m:] = ya[:, ia, ma:] + yb[:, ib, mb:]
-    z = _solve_small(y_ii, y_ik)
+    z, _ = _inverse_times(y_ii, y_ik)
     if plan.n_i == 1:
         y = -(y_ki * z)  # (k, m, 1) * (k, 1, m)
     else:
@@ -476,7 +494,7 @@ def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | N
         for plan, g_a, pa, g_b, pb, g, positions in step.merges:
             y, z, y_ki, y_ii = _merge(plan, stacks[g_a][pa], stacks[g_b][pb])
             if keep:
-                factors.append((z, y_ki, _inv_small(y_ii)))
+                factors.append((z, y_ki, _inverse(y_ii)))
             if single[g]:
                 new[g] = y
             else:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError, SimulationError
@@ -43,7 +44,19 @@ largest input or sense voltage (1 mV at least)."""
 CHUNK_NUMBERS = 2**23
 """Node voltages held at once per batch chunk (bounds memory: about 64 MiB a copy)."""
 
-MID_ITER = 30
+MID_ITER = 60
+"""Most Newton steps of a cell's mid node at its bias."""
+
+BIAS_GRID_POINTS = 4097
+"""Conductances at which a 1T1R cell's bias is solved, uniform over the device range
+(interpolated between: within 1e-12 of a direct solve, ``tests/test_read_models.py``)."""
+
+_BIAS_TABLES: dict[tuple, CubicSpline] = {}
+
+
+def _rram_law(p: CrossbarParams, g: np.ndarray):
+    """The RRAM current law of ``p`` for cells of conductances ``g``."""
+    return nodal._rram_iv(p, g)
 
 
 def _mos_currents(mos: MosModel, vd: np.ndarray, vs: np.ndarray
@@ -102,28 +115,38 @@ class _Cells:
 
     def bias(self, v_bias_volt: float) -> _Bias:
         """Every cell with its bit-line node at ``v_bias_volt`` and its source-line node
-        at the sense voltage (mid node solved by bracketed Newton per cell)."""
+        at the sense voltage (1T1R: the mid node solved cell by cell).
+
+        A 1T1R cell's bias depends only on its conductance: it is solved once on a
+        grid of ``BIAS_GRID_POINTS`` conductances over the device range and
+        interpolated (cubic splines; ``_bias_table``), so an array costs no solve.
+        """
         n = self.g.size
-        vx, vs = np.full(n, float(v_bias_volt)), np.full(n, self.p.v_ref_volt)
+        v_s = self.p.v_ref_volt
         if self.mos is None:
+            vx, vs = np.full(n, float(v_bias_volt)), np.full(n, v_s)
             i, g_r = self.rram(vx - vs)
-            return _Bias(v_x=vx[0], v_s=vs[0], v_m=None, i_r=i, i_d=None, i_s=None,
+            return _Bias(v_x=float(v_bias_volt), v_s=v_s, v_m=None, i_r=i, i_d=None, i_s=None,
                          g_r=np.asarray(g_r, dtype=float) + 0.0, a=None, b=None, c=None,
                          d=None)
-        vm = self._mid(vx, vs)
-        i, g_r = self.rram(vx - vm)
-        m = self.mos.evaluate(vm, vs)
-        return _Bias(v_x=vx[0], v_s=vs[0], v_m=vm, i_r=i, i_d=m.i_d, i_s=m.i_s,
-                     g_r=np.asarray(g_r, dtype=float) + 0.0, a=m.did_dvd, b=m.did_dvs,
-                     c=m.dis_dvd, d=m.dis_dvs)
+        table = _bias_table(self, float(v_bias_volt), v_s)
+        vm, i_r, i_d, i_s, g_r, a, b, c, d = table(self.g).T
+        return _Bias(v_x=float(v_bias_volt), v_s=v_s, v_m=vm, i_r=i_r, i_d=i_d, i_s=i_s,
+                     g_r=g_r, a=a, b=b, c=c, d=d)
 
-    def _mid(self, vx: np.ndarray, vs: np.ndarray) -> np.ndarray:
-        """Mid-node voltages where RRAM and transistor carry the same current."""
+    def _bias_of(self, g: np.ndarray, v_x: float, v_s: float) -> np.ndarray:
+        """(len(g), 9) bias figures of 1T1R cells of conductances ``g``: mid-node voltage,
+        RRAM and transistor currents, RRAM conductance and the transistor's derivatives."""
+        vx, vs = np.full(g.size, v_x), np.full(g.size, v_s)
+        rram = _rram_law(self.p, g)
+        g0 = rram(np.zeros_like(vx))[1]
+        g_on = self.mos.evaluate(vs, vs).did_dvd  # the transistor at Vds = 0
+        vm = vs + (vx - vs) * g0 / np.maximum(g0 + g_on, 1e-30)  # a series divider
         lo = np.minimum(vx, vs) - 0.05
         hi = np.maximum(vx, vs) + 0.05
-        vm = 0.5 * (vx + vs)
+        tol = 1e-15 * max(1.0, abs(v_x), abs(v_s))
         for _ in range(MID_ITER):
-            i_r, g_r = self.rram(vx - vm)
+            i_r, g_r = rram(vx - vm)
             m = self.mos.evaluate(vm, vs)
             excess = i_r - m.i_d  # decreases with vm
             lo = np.where(excess > 0, vm, lo)
@@ -132,10 +155,28 @@ class _Cells:
             step = vm - excess / np.where(slope < 0, slope, -1.0)
             inside = (slope < 0) & (step > lo) & (step < hi)
             new = np.where(inside, step, 0.5 * (lo + hi))
-            if np.abs(new - vm).max(initial=0.0) <= 1e-15 * max(1.0, np.abs(vx).max()):
-                return new
+            done = np.abs(new - vm).max(initial=0.0) <= tol
             vm = new
-        return vm
+            if done:
+                break
+        else:
+            raise SimulationError("the cells' mid nodes did not converge at their bias")
+        i_r, g_r = rram(vx - vm)
+        m = self.mos.evaluate(vm, vs)
+        return np.column_stack([vm, i_r, m.i_d, m.i_s, np.broadcast_to(g_r, vm.shape),
+                                m.did_dvd, m.did_dvs, m.dis_dvd, m.dis_dvs])
+
+
+def _bias_table(cells: _Cells, v_x: float, v_s: float) -> CubicSpline:
+    """The bias figures of ``_Cells._bias_of`` as cubic splines in the conductance, over
+    the device range (kept per transistor model, RRAM and bias)."""
+    rram = cells.p.rram
+    key = (id(cells.mos), rram, v_x, v_s)
+    table = _BIAS_TABLES.get(key)
+    if table is None:
+        g = np.linspace(rram.g_min_siemens, rram.g_max_siemens, BIAS_GRID_POINTS)
+        table = _BIAS_TABLES[key] = CubicSpline(g, cells._bias_of(g, v_x, v_s), axis=0)
+    return table
 
 
 def _network(p: CrossbarParams, stamps: dissection.CellStamps) -> dissection.GridNetwork:
