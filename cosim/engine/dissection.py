@@ -268,6 +268,19 @@ def _inverse(a: np.ndarray) -> np.ndarray:
     return np.linalg.inv(a)
 
 
+def _bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for stacks ``(k, p, q) @ (k, q, r)``: numpy's matmul calls BLAS once
+    per matrix, slow for many small ones; a short contraction over many matrices is
+    summed as ``q`` broadcast products instead."""
+    k, p, q = a.shape
+    if q > 16 or k < 64:
+        return np.matmul(a, b)
+    out = a[:, :, 0, None] * b[:, None, 0, :]
+    for j in range(1, q):
+        out += a[:, :, j, None] * b[:, None, j, :]
+    return out
+
+
 def _sl(r: tuple[int, int]) -> slice:
     return slice(r[0], r[1])
 
@@ -336,7 +349,7 @@ def _leaves(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None = None
         y[..., L, 4] = rhs[0]
         y[..., B, 4] = rhs[1]
     out = []
-    for shape, idx in _leaf_groups(rows, cols):
+    for shape, idx in _symbolic(rows, cols).leaves:
         keep = [L] + [R] * shape[2] + [T] * shape[3] + [B]
         ys = y.reshape(-1, 4, 4 + e)[idx][:, keep][:, :, keep + [4] * e]
         out.append((shape, idx, ys))
@@ -412,15 +425,60 @@ def _leaf_groups(rows: int, cols: int) -> list[tuple[tuple, np.ndarray]]:
     return [((1, 1, True, True), np.arange(rows * cols))]
 
 
+def _tree_order(rows: int, cols: int) -> np.ndarray:
+    """(rows, cols) rank of every cell in depth-first order of the merge tree.
+
+    A block's cells are then consecutive, and its first cell is its top-left one, so
+    blocks sorted by their top-left cell's rank keep the two children of each merge
+    side by side: at a level of one shape they are the even and odd blocks, and the
+    parents come out in the same order (strided views, no gathers).
+    """
+    r = np.repeat(np.arange(rows), cols)
+    c = np.tile(np.arange(cols), rows)
+    r0, r1 = np.zeros_like(r), np.full_like(r, rows)
+    c0, c1 = np.zeros_like(c), np.full_like(c, cols)
+    key = np.zeros_like(r)
+    for kind in reversed(schedule(rows, cols)):
+        if kind == "h":
+            split = c1 - c0 > 1
+            m = c0 + (c1 - c0 + 1) // 2
+            in_b = split & (c >= m)
+            key += np.where(in_b, (r1 - r0) * (m - c0), 0)
+            c0 = np.where(in_b, m, c0)
+            c1 = np.where(split & ~in_b, m, c1)
+        else:
+            split = r1 - r0 > 1
+            m = r0 + (r1 - r0 + 1) // 2
+            in_b = split & (r >= m)
+            key += np.where(in_b, (m - r0) * (c1 - c0), 0)
+            r0 = np.where(in_b, m, r0)
+            r1 = np.where(split & ~in_b, m, r1)
+    return key.reshape(rows, cols)
+
+
+def _compact_index(idx: np.ndarray) -> np.ndarray | slice:
+    """``idx`` as a slice where it is an arithmetic progression (a view, not a gather)."""
+    if idx.size == 0:
+        return idx
+    if idx.size == 1:
+        return slice(int(idx[0]), int(idx[0]) + 1)
+    step = int(idx[1] - idx[0])
+    if step > 0 and np.array_equal(idx, idx[0] + step * np.arange(idx.size)):
+        return slice(int(idx[0]), int(idx[-1]) + 1, step)
+    return idx
+
+
 @functools.lru_cache(maxsize=32)
 def _symbolic(rows: int, cols: int) -> _Symbolic:
     rl, cl = halving_levels(rows), halving_levels(cols)
     dr, dc = len(rl) - 1, len(cl) - 1
+    tkey = _tree_order(rows, cols)
     leaves = _leaf_groups(rows, cols)
     gid = np.empty(rows * cols, dtype=np.int64)
     pos = np.empty(rows * cols, dtype=np.int64)
     for g, (_, idx) in enumerate(leaves):
-        gid[idx], pos[idx] = g, np.arange(idx.size)
+        gid[idx], pos[idx] = g, np.argsort(np.argsort(tkey.ravel()[idx]))
+    leaves = [(sh, idx[np.argsort(tkey.ravel()[idx])]) for sh, idx in leaves]
     lev = _Level(row_ranges=rl[dr], col_ranges=cl[dc], gid=gid.reshape(rows, cols),
                  pos=pos.reshape(rows, cols), shapes=[sh for sh, _ in leaves],
                  counts=[idx.size for _, idx in leaves])
@@ -451,20 +509,28 @@ def _symbolic(rows: int, cols: int) -> _Symbolic:
         new_gid = np.empty((nr, nc), dtype=np.int64)
         new_pos = np.empty((nr, nc), dtype=np.int64)
         shapes: list[tuple] = []
-        counts: list[int] = []
-        merges, carries = [], []
-        for rr, cc, shape, rec in recs:
+        for _, _, shape, _ in recs:
             if shape not in shapes:
                 shapes.append(shape)
-                counts.append(0)
+        block_key = tkey[[a for a, _ in new_rows]][:, [a for a, _ in new_cols]]
+        for rr, cc, shape, _ in recs:
+            new_gid[rr, cc] = shapes.index(shape)
+        counts = []
+        for g in range(len(shapes)):
+            rr, cc = np.nonzero(new_gid == g)
+            new_pos[rr, cc] = np.argsort(np.argsort(block_key[rr, cc]))
+            counts.append(rr.size)
+        merges, carries = [], []
+        for rr, cc, shape, rec in recs:
             g = shapes.index(shape)
-            positions = counts[g] + np.arange(rr.size)
-            counts[g] += rr.size
-            new_gid[rr, cc], new_pos[rr, cc] = g, positions
+            order = np.argsort(new_pos[rr, cc])  # each record in its parents' order
+            positions = _compact_index(new_pos[rr, cc][order])
             if rec[0] == "merge":
-                merges.append(rec[1:] + (g, positions))
+                _, plan, g_a, pa_, g_b, pb_ = rec
+                merges.append((plan, g_a, _compact_index(pa_[order]), g_b,
+                               _compact_index(pb_[order]), g, positions))
             else:
-                carries.append(rec[1:] + (g, positions))
+                carries.append((rec[1], _compact_index(rec[2][order]), g, positions))
         new = _Level(row_ranges=new_rows, col_ranges=new_cols, gid=new_gid, pos=new_pos,
                      shapes=shapes, counts=counts)
         steps.append(_StepPlan(
@@ -616,8 +682,8 @@ class Dissection:
                     step.merges, factors, strict=True):
                 r_a, r_b = rhs[g_a][pa], rhs[g_b][pb]
                 r_i = r_a[:, _sl(plan.a_i)] + r_b[:, _sl(plan.b_i)]
-                y_i = np.matmul(inv, r_i)
-                r_k = -np.matmul(y_ki, y_i)
+                y_i = _bmm(inv, r_i)
+                r_k = -_bmm(y_ki, y_i)
                 for src, dst, r_c in ((plan.a_o, plan.pa, r_a), (plan.b_o, plan.pb, r_b)):
                     for s_, d_ in zip(src, dst, strict=True):
                         r_k[:, _sl(d_)] += r_c[:, _sl(s_)]
@@ -635,10 +701,10 @@ class Dissection:
             for (plan, g_a, pa, g_b, pb, g, positions), (z, _, _), y_i in zip(
                     step.merges, factors, ys, strict=True):
                 x_k = x[g][positions]
-                x_i = y_i - np.matmul(z, x_k)
+                x_i = y_i - _bmm(z, x_k)
                 for src, dst, g_c, p_c, i_c in ((plan.a_o, plan.pa, g_a, pa, plan.a_i),
                                                 (plan.b_o, plan.pb, g_b, pb, plan.b_i)):
-                    x_c = np.empty((p_c.size,) + old[g_c].shape[1:])
+                    x_c = np.empty(x_k.shape[:1] + old[g_c].shape[1:])
                     for s_, d_ in zip(src, dst, strict=True):
                         x_c[:, _sl(s_)] = x_k[:, _sl(d_)]
                     x_c[:, _sl(i_c)] = x_i
