@@ -34,8 +34,8 @@ from circuits.errors import ConfigError, SimulationError
 from cosim.engine import dissection, nodal
 from cosim.engine.mosfet import MosModel, access_model
 
-MAX_CHORD_ITER = 60
-"""Most chord iterations before giving up."""
+MAX_CHORD_ITER = 40
+"""Chord iterations before the vectors not yet converged go to Newton's method."""
 
 CHORD_REL_TOL = 1e-11
 """Iterations stop when the last one moved no node by more than this fraction of the
@@ -250,6 +250,7 @@ class ExactSolver:
         self.dissection = dissection.Dissection(_network(p, st), keep_factors=True)
         self.rel_tol = rel_tol
         self.iterations = 0
+        self.newton_vectors = 0
 
     @property
     def nbytes(self) -> int:
@@ -264,34 +265,74 @@ class ExactSolver:
         return np.vstack([self._chunk(v_in[i:i + step]) for i in range(0, v_in.shape[0], step)])
 
     def _chunk(self, v_in: np.ndarray) -> np.ndarray:
-        b, cells, st, p = self.bias, self.cells, self._flat, self.p
+        b, p = self.bias, self.p
         n_b, n = v_in.shape[0], b.i_r.size
         tol = self.rel_tol * max(float(np.abs(v_in).max(initial=0.0)), abs(p.v_ref_volt), 1e-3)
-        vx = np.full((n_b, n), b.v_x)
-        vs = np.full((n_b, n), b.v_s)
-        vm = None if b.v_m is None else np.broadcast_to(b.v_m, (n_b, n)).copy()
-        i_r = np.broadcast_to(b.i_r, (n_b, n))
-        i_d = None if b.i_d is None else np.broadcast_to(b.i_d, (n_b, n))
-        i_s = None if b.i_s is None else np.broadcast_to(b.i_s, (n_b, n))
-        shape = (n_b,) + cells.shape
-        for _ in range(MAX_CHORD_ITER):
-            k_x, k_s = _constants(b, st, vx, vs, i_r, i_d, i_s)
-            nx, ns, i_out = self.dissection.solve(-k_x.reshape(shape), -k_s.reshape(shape),
-                                                  v_in, p.v_ref_volt)
-            nx, ns = nx.reshape(n_b, n), ns.reshape(n_b, n)
-            move = max(np.abs(nx - vx).max(), np.abs(ns - vs).max())
-            if vm is not None:
-                dm = (i_r - i_d + b.g_r * (nx - vx) - b.b * (ns - vs)) / (b.g_r + b.a)
-                vm = vm + dm
-                move = max(move, np.abs(dm).max())
-            vx, vs = nx, ns
+        st = _State(vx=np.full((n_b, n), b.v_x), vs=np.full((n_b, n), b.v_s),
+                    vm=None if b.v_m is None else np.broadcast_to(b.v_m, (n_b, n)).copy(),
+                    i_r=np.broadcast_to(b.i_r, (n_b, n)),
+                    i_d=None if b.i_d is None else np.broadcast_to(b.i_d, (n_b, n)),
+                    i_s=None if b.i_s is None else np.broadcast_to(b.i_s, (n_b, n)))
+        i_out = np.empty((n_b, self.dissection.cols))
+        last = np.inf
+        for it in range(MAX_CHORD_ITER):
+            move, i_out = self._step(b, self._flat, self.dissection, v_in, st)
             self.iterations += 1
-            if move <= tol:
+            if move.max() <= tol:
+                self._check_span(st)
                 return i_out
-            if vm is None:
-                i_r = cells.rram(vx - vs)[0]
-            else:
-                i_r = cells.rram(vx - vm)[0]
-                i_d, i_s = _mos_currents(cells.mos, vm, vs)
-        raise SimulationError(f"chord iterations did not converge in {MAX_CHORD_ITER} "
-                              f"(last step {move:.3g} V)")
+            if it >= 3 and move.max() > last:
+                break  # not contracting: Newton takes over
+            last = move.max()
+        # Far from the bias (large reads of high conductances, strong IR drop) the chord
+        # contracts slowly or not at all: those vectors go to Newton's method with its own
+        # starting point and step control (cosim.engine.nodal.solve).
+        bad = move > tol
+        self.newton_vectors += int(bad.sum())
+        i_out[bad] = nodal.solve(p, v_in[bad])
+        if (~bad).any():
+            self._check_span(st)
+        return i_out
+
+    def _check_span(self, st: _State) -> None:
+        lo, hi = getattr(self.cells.mos, "span_volt", (-np.inf, np.inf))
+        for a in (st.vx, st.vs, st.vm):
+            if a is not None and (a.min() < lo or a.max() > hi):
+                raise ConfigError(f"node voltages [{a.min():.3g}, {a.max():.3g}] V leave the "
+                                  f"BSIM4 table range [{lo:g}, {hi:g}] V")
+
+    def _step(self, b: _Bias, flat: dissection.CellStamps, d: dissection.Dissection,
+              v_in: np.ndarray, st: _State) -> tuple[np.ndarray, np.ndarray]:
+        """One chord iteration of the linear model ``(b, flat, d)`` from state ``st``
+        (updated in place): each vector's largest node move (V) and the output currents."""
+        cells, p = self.cells, self.p
+        n_b, n = st.vx.shape
+        shape = (n_b,) + cells.shape
+        k_x, k_s = _constants(b, flat, st.vx, st.vs, st.i_r, st.i_d, st.i_s)
+        nx, ns, i_out = d.solve(-k_x.reshape(shape), -k_s.reshape(shape), v_in, p.v_ref_volt)
+        dx, ds = nx.reshape(n_b, n) - st.vx, ns.reshape(n_b, n) - st.vs
+        move = np.maximum(np.abs(dx).max(axis=1), np.abs(ds).max(axis=1))
+        dm = None
+        if st.vm is not None:
+            dm = (st.i_r - st.i_d + b.g_r * dx - b.b * ds) / (b.g_r + b.a)
+            move = np.maximum(move, np.abs(dm).max(axis=1))
+        st.vx, st.vs = st.vx + dx, st.vs + ds
+        if dm is not None:
+            st.vm = st.vm + dm
+        if st.vm is None:
+            st.i_r = cells.rram(st.vx - st.vs)[0]
+        else:
+            st.i_r = cells.rram(st.vx - st.vm)[0]
+            st.i_d, st.i_s = _mos_currents(cells.mos, st.vm, st.vs)
+        return move, i_out
+
+@dataclass
+class _State:
+    """Node voltages of every cell for a batch (B, cells) and the cells' currents there."""
+
+    vx: np.ndarray
+    vs: np.ndarray
+    vm: np.ndarray | None
+    i_r: np.ndarray
+    i_d: np.ndarray | None
+    i_s: np.ndarray | None

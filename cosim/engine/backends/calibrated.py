@@ -254,6 +254,10 @@ def _nbytes(t: nodal.Transfer) -> int:
 
 CACHE_TAG = "nodal-transfer-v2"
 
+MEASURED_FIELDS = ("model", "reference", "rows", "cols", "g_lo_us", "g_hi_us", "v_read_volt",
+                   "vectors", "max_error")
+"""Columns of the measured-error data (``benchmarks/bench_validated_range.py`` writes it)."""
+
 BIAS_FRACTION = 0.25
 """The read models' cell bias, a fraction of the read voltage (the bit-line node of every
 cell at ``BIAS_FRACTION * v_read_volt``; ``cosim.engine.read_models``)."""
