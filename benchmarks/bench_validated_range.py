@@ -49,7 +49,8 @@ from circuits.crossbar import CrossbarParams, batch_sweep, crossbar, output_sour
 from circuits.interconnect import R_WIRE_40NM_OHM  # noqa: E402
 from circuits.runner import run  # noqa: E402
 from cosim.engine import read_models  # noqa: E402
-from cosim.engine.backends.calibrated import BIAS_FRACTION, MEASURED_FIELDS  # noqa: E402
+from cosim.engine.backends.calibrated import MEASURED_FIELDS  # noqa: E402
+from cosim.engine.read_models import BIAS_FRACTION  # noqa: E402
 
 G_RANGES_SIEMENS = {
     "1-29.22": (1.0e-6, 29.22e-6),   # HRS to LRS: binary cells

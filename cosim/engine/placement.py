@@ -31,7 +31,7 @@ import numpy as np
 
 from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError, check_int, check_range
-from cosim.engine import nodal
+from cosim.engine import nodal, read_models
 
 ROW_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
 """Into how many macros a matrix's rows may be split (evenly)."""
@@ -84,7 +84,12 @@ def nominal_array(rows: int, cols: int, *, cell: str, r_wire_ohm: float, rram, a
 
 
 def attenuation_map(p: CrossbarParams, v_read_volt: float) -> np.ndarray:
-    """``M / G``: each cell's share of its ideal read current in the MVM, ``(rows, cols)``."""
+    """``M / G``: each cell's share of its ideal read current in the MVM, ``(rows, cols)``;
+    ``M`` as the ``calibrated`` backend computes it (its fast read model for 1T1R cells,
+    ``cosim.engine.read_models.LocalTangent``)."""
+    if p.cell == "1T1R" and p.r_wire_bl_ohm > 0 and p.r_wire_sl_ohm > 0:
+        return read_models.LocalTangent(p, read_models.BIAS_FRACTION * v_read_volt).M \
+            / p.g_siemens
     t = nodal.transfer_matrix(p, v_read_volt=v_read_volt / 2)
     return t.M / p.g_siemens
 

@@ -34,6 +34,11 @@ from circuits.errors import ConfigError, SimulationError
 from cosim.engine import dissection, nodal
 from cosim.engine.mosfet import MosModel, access_model
 
+BIAS_FRACTION = 0.25
+"""The cells' bias, a fraction of the read voltage: the bit-line node of every cell at
+``BIAS_FRACTION * v_read`` (inputs span ``[-v_read, v_read]``; measured best or near best
+of 0 to 0.5 by ``benchmarks/bench_validated_range.py``)."""
+
 MAX_CHORD_ITER = 40
 """Chord iterations before the vectors not yet converged go to Newton's method."""
 

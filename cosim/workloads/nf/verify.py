@@ -46,12 +46,7 @@ import numpy as np
 
 from circuits.errors import check_int, check_range
 from cosim.accounting.events import Events
-from cosim.engine.backends.calibrated import (
-    TANGENT_ERROR_BOUND,
-    TANGENT_ROWS_MAX,
-    measured_tangent_error,
-    tangent_range_message,
-)
+from cosim.engine.backends.calibrated import stated_error as calibrated_stated_error
 from cosim.engine.tile import TileConfig, compare, make_tile
 from cosim.layers.analog import AnalogLayer
 from cosim.programming.aggregation import outputs_from_currents
@@ -63,31 +58,26 @@ ZERO_T_ONE_R_ERROR = 1e-12
 gives 2.7e-15 to 3.4e-14 of full scale (8x11 to 16x19); we allow 1e-12 for larger blocks."""
 
 
-def stated_error(cell: str, g_max_siemens: float, v_read_volt: float, rows: int = 16
-                 ) -> tuple[float, str]:
+def stated_error(cell: str, g_max_siemens: float, v_read_volt: float, rows: int = 16,
+                 cols: int = 8) -> tuple[float, str]:
     """The calibrated backend's stated error against spice (of full scale) for a block of
-    ``rows`` rows of ``cell`` holding cells up to ``g_max_siemens`` read at
+    ``rows x cols`` physical cells of ``cell`` up to ``g_max_siemens`` read at
     ``v_read_volt``, and its source.
 
-    0T1R: :data:`ZERO_T_ONE_R_ERROR`. 1T1R inside the tangent's validated range (up to
-    16 rows, cells <= 30 uS, read <= 0.2 V): ``TANGENT_ERROR_BOUND`` (1e-5; measured
-    5.0e-6 at most). Outside it (write noise leaves LRS cells above 30 uS; taller
-    blocks): the backend's own measured figure for the covering case
-    (``measured_tangent_error``, the figure its ``OutsideValidatedRange`` warning
-    states: for cells up to 100 uS at 0.1 V, 4.1e-5 up to 16 rows, 3.3e-4 up to 128).
+    0T1R: :data:`ZERO_T_ONE_R_ERROR`. 1T1R: the fast read model's measured error
+    against the exact solution plus the exact model's against ngspice at its default
+    tolerances, the spice backend's (``calibrated.stated_error``, from the backend's
+    measured-error data); ``inf`` where never measured.
     """
     if cell == "0T1R":
         return ZERO_T_ONE_R_ERROR, "0T1R transfer, exact for a linear network"
-    inside = rows <= TANGENT_ROWS_MAX and tangent_range_message(g_max_siemens,
-                                                                v_read_volt) is None
-    if inside:
-        return TANGENT_ERROR_BOUND, "1T1R tangent, validated range"
-    measured = measured_tangent_error(g_max_siemens, v_read_volt, rows)
-    where = f"cells up to {g_max_siemens * 1e6:.4g} uS, blocks of up to {rows} rows"
+    where = f"cells up to {g_max_siemens * 1e6:.4g} uS, blocks of up to {rows} x {cols}"
+    measured = calibrated_stated_error(rows, cols, g_max_siemens, v_read_volt,
+                                       reference="spice-default-tol")
     if measured is None:
-        return float("inf"), f"1T1R tangent, never measured so far ({where}): no stated error"
-    return measured, f"1T1R tangent outside its validated range ({where}): the backend's " \
-        "measured figure"
+        return float("inf"), f"1T1R fast read model, never measured ({where}): no stated " \
+            "error"
+    return measured, f"1T1R fast read model ({where}): the backend's measured figure"
 
 
 END_TO_END_BOUND = 1e-3
@@ -254,7 +244,8 @@ class _Probe:
         g_max = float(max(np.max(g) for g in (arr.actual_siemens, arr.actual_neg_siemens)
                           if g is not None))
         rows = max(b.row1 - b.row0 for b in arr.blocks)
-        bound, source = stated_error(cell, g_max, v, rows)
+        cols = max(b.col1 - b.col0 for b in arr.blocks) * (2 if arr.differential else 1)
+        bound, source = stated_error(cell, g_max, v, rows, cols)
         self.checks.append(LayerCheck(
             name=self.name, rows=pw.rows, cols=pw.cols, bits=pw.n_bits, cell=cell,
             g_max_siemens=g_max, macros=len(arr.blocks), max_rel_error=err["max_rel_error"],
