@@ -377,6 +377,7 @@ class _StepPlan:
 
     merges: tuple
     carries: tuple
+    rects: tuple  # (row0, row1, col0, col1) of each parent, merges then carries
     before: tuple[tuple[int, int], ...]
     after: tuple[tuple[int, int], ...]
 
@@ -520,38 +521,65 @@ def _symbolic(rows: int, cols: int) -> _Symbolic:
             rr, cc = np.nonzero(new_gid == g)
             new_pos[rr, cc] = np.argsort(np.argsort(block_key[rr, cc]))
             counts.append(rr.size)
-        merges, carries = [], []
+        merges, carries, m_rects, c_rects = [], [], [], []
+        r_lo = np.array([a for a, _ in new_rows])
+        r_hi = np.array([b for _, b in new_rows])
+        c_lo = np.array([a for a, _ in new_cols])
+        c_hi = np.array([b for _, b in new_cols])
         for rr, cc, shape, rec in recs:
             g = shapes.index(shape)
             order = np.argsort(new_pos[rr, cc])  # each record in its parents' order
             positions = _compact_index(new_pos[rr, cc][order])
+            ro, co = rr[order], cc[order]
+            rect = (r_lo[ro], r_hi[ro], c_lo[co], c_hi[co])
             if rec[0] == "merge":
                 _, plan, g_a, pa_, g_b, pb_ = rec
                 merges.append((plan, g_a, _compact_index(pa_[order]), g_b,
                                _compact_index(pb_[order]), g, positions))
+                m_rects.append(rect)
             else:
                 carries.append((rec[1], _compact_index(rec[2][order]), g, positions))
+                c_rects.append(rect)
         new = _Level(row_ranges=new_rows, col_ranges=new_cols, gid=new_gid, pos=new_pos,
                      shapes=shapes, counts=counts)
         steps.append(_StepPlan(
-            merges=tuple(merges), carries=tuple(carries),
+            merges=tuple(merges), carries=tuple(carries), rects=tuple(m_rects + c_rects),
             before=tuple((k, _size(sh)) for k, sh in zip(lev.counts, lev.shapes, strict=True)),
             after=tuple((k, _size(sh)) for k, sh in zip(counts, shapes, strict=True))))
         lev = new
     return _Symbolic(leaves=tuple(leaves), steps=tuple(steps), top=lev.shapes[0])
 
 
-def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | None = None
-            ) -> tuple[np.ndarray, list[list[tuple]]]:
-    """The top block's admittance (with the carried right-hand side as its last column)
-    and, with ``keep``, every level's eliminations ``(z, y_ki, Y_II^-1)`` by merge."""
+def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | None = None,
+            levels: list | None = None, changed: np.ndarray | None = None
+            ) -> tuple[np.ndarray, list[list[tuple]], list]:
+    """The top block's admittance (with the carried right-hand side as its last column),
+    with ``keep`` every level's eliminations ``(z, y_ki, Y_II^-1)`` by merge, and the
+    admittance stacks of every level.
+
+    With ``levels`` (the stacks of a reduction of the same shape) and ``changed``
+    ((rows, cols) booleans: the cells whose stamps or injections differ), only the
+    blocks holding a changed cell are merged again; the others are taken from
+    ``levels``. The numbers are those of a whole reduction: every block is merged by the
+    same operations on the same inputs.
+    """
     if keep and rhs is not None:
         raise ConfigError("a carried right-hand side and kept factors do not mix")
     sym = _symbolic(*net.cells.shape)
     stacks = [ys for _, _, ys in _leaves(net, rhs)]
     kept: list[list[tuple]] = []
+    all_levels = [stacks]
     e = 0 if rhs is None else 1
-    for step in sym.steps:
+    dirty_count = None
+    if changed is not None:
+        c = np.zeros((changed.shape[0] + 1, changed.shape[1] + 1), dtype=np.int64)
+        c[1:, 1:] = np.cumsum(np.cumsum(changed, axis=0), axis=1)
+        dirty_count = c
+    for t, step in enumerate(sym.steps):
+        if dirty_count is not None:
+            stacks = _update_step(step, stacks, levels[t + 1], dirty_count)
+            all_levels.append(stacks)
+            continue
         new: list[np.ndarray | None] = [None] * len(step.after)
         single = [sum(1 for mg in step.merges if mg[5] == g)
                   + sum(1 for ca in step.carries if ca[2] == g) == 1
@@ -578,7 +606,42 @@ def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | N
                 new[g][positions] = stacks[g_old][p_old]
         kept.append(factors)
         stacks = new
-    return stacks[0][0], kept
+        all_levels.append(stacks)
+    return stacks[0][0], kept, all_levels
+
+
+def _as_index(ix: np.ndarray | slice, n: int) -> np.ndarray:
+    return np.arange(n)[ix] if isinstance(ix, slice) else ix
+
+
+def _update_step(step: _StepPlan, stacks: list[np.ndarray], old: list[np.ndarray],
+                 dirty_count: np.ndarray) -> list[np.ndarray]:
+    """The stacks after ``step``: ``old``, updated in place, with every block holding a
+    changed cell merged again from ``stacks`` (the updated level below)."""
+    new = old
+
+    def dirty(rect: tuple) -> np.ndarray:
+        r0, r1, c0, c1 = rect
+        d = dirty_count
+        return (d[r1, c1] - d[r0, c1] - d[r1, c0] + d[r0, c0]) > 0
+
+    def write(g: int, positions, sel: np.ndarray, y: np.ndarray) -> None:
+        new[g][_as_index(positions, new[g].shape[0])[sel]] = y
+
+    n_m = len(step.merges)
+    for (plan, g_a, pa, g_b, pb, g, positions), rect in zip(step.merges, step.rects[:n_m],
+                                                           strict=True):
+        sel = dirty(rect)
+        if sel.any():
+            ia = _as_index(pa, stacks[g_a].shape[0])[sel]
+            ib = _as_index(pb, stacks[g_b].shape[0])[sel]
+            y, _, _, _ = _merge(plan, stacks[g_a][ia], stacks[g_b][ib])
+            write(g, positions, sel, y)
+    for (g_old, p_old, g, positions), rect in zip(step.carries, step.rects[n_m:], strict=True):
+        sel = dirty(rect)
+        if sel.any():
+            write(g, positions, sel, stacks[g_old][_as_index(p_old, stacks[g_old].shape[0])[sel]])
+    return new
 
 
 def terminal_admittance(net: GridNetwork) -> tuple[np.ndarray, np.ndarray, np.ndarray,
@@ -611,15 +674,20 @@ class Dissection:
     """
 
     def __init__(self, net: GridNetwork, keep_factors: bool = True,
-                 rhs: tuple[np.ndarray, np.ndarray] | None = None):
+                 rhs: tuple[np.ndarray, np.ndarray] | None = None, *,
+                 keep_levels: bool = False):
         self.net = net
         self.rows, self.cols = net.cells.shape
         self._sym = _symbolic(self.rows, self.cols)
-        top, self._factors = _reduce(net, keep=keep_factors, rhs=rhs)
+        self.keep_factors = keep_factors
+        top, self._factors, all_levels = _reduce(net, keep=keep_factors, rhs=rhs)
+        self._levels = all_levels if keep_levels else None
+        self._set_top(top, rhs is not None)
+
+    def _set_top(self, top: np.ndarray, carries_rhs: bool) -> None:
         o = _order(self._sym.top)
         self._l, self._b = o["L"], o["B"]
-        self._r_top = None if rhs is None else top[:, -1]
-        self.keep_factors = keep_factors
+        self._r_top = top[:, -1].copy() if carries_rhs else None
         y = top[:, : top.shape[0]]
         self._y = {(a, b): y[np.ix_(ia, ib)] for a, ia in (("L", self._l), ("B", self._b))
                    for b, ib in (("L", self._l), ("B", self._b))}
@@ -627,8 +695,29 @@ class Dissection:
 
     @property
     def nbytes(self) -> int:
-        """Memory of the kept eliminations (bytes)."""
-        return sum(a.nbytes for step in self._factors for f in step for a in f)
+        """Memory of the kept eliminations and levels (bytes)."""
+        levels = 0 if self._levels is None else sum(a.nbytes for lev in self._levels
+                                                    for a in lev)
+        return levels + sum(a.nbytes for step in self._factors for f in step for a in f)
+
+    def update(self, net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None,
+               changed: np.ndarray) -> None:
+        """Become the reduction of ``net`` (this one's shape and wires, other cells),
+        merging again only the blocks that hold a ``changed`` cell ((rows, cols) booleans:
+        where the stamps or the carried injections differ); the levels are updated in
+        place. Needs ``keep_levels``. The result equals a whole reduction of ``net``: every
+        block is merged by the same operations on the same inputs."""
+        if self._levels is None:
+            raise ConfigError("this Dissection keeps no levels to update")
+        if net.cells.shape != (self.rows, self.cols) or (rhs is None) != (self._r_top is None):
+            raise ConfigError("an update needs the same shape and the same right-hand sides")
+        for name in ("g_bl_siemens", "g_sl_siemens", "r_driver_ohm", "r_sense_ohm"):
+            if getattr(net, name) != getattr(self.net, name):
+                raise ConfigError(f"an update needs the same {name}")
+        top, _, self._levels = _reduce(net, keep=False, rhs=rhs, levels=self._levels,
+                                       changed=np.asarray(changed, dtype=bool))
+        self.net = net
+        self._set_top(top, rhs is not None)
 
     def transfer(self) -> np.ndarray:
         """(rows, cols) ``dI_out / dv_in`` (see :func:`transfer`)."""

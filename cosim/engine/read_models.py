@@ -24,7 +24,7 @@ resistance; zero-resistance lines are left to it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.interpolate import CubicSpline
@@ -212,21 +212,60 @@ class LocalTangent:
     Args:
         p: the array (physical columns; its sense network, see ``sense_network``).
         v_bias_volt: the bit-line voltage of every cell's bias (V).
+        keep: keep the reduction's levels, so that :meth:`reprogrammed` can update it.
     """
 
-    def __init__(self, p: CrossbarParams, v_bias_volt: float):
-        cells = _Cells(p, abs(v_bias_volt))
-        self.bias = cells.bias(v_bias_volt)
+    def __init__(self, p: CrossbarParams, v_bias_volt: float, *, keep: bool = False):
+        self.p = p
+        self.v_bias_volt = float(v_bias_volt)
+        net, rhs = self._network(p)
+        self._d = dissection.Dissection(net, keep_factors=False, rhs=rhs, keep_levels=keep)
+        self._rhs = rhs
+        self._finish()
+
+    def _network(self, p: CrossbarParams) -> tuple[dissection.GridNetwork, tuple]:
+        cells = _Cells(p, abs(self.v_bias_volt))
+        self.bias = cells.bias(self.v_bias_volt)
         st = self.bias.stamps(cells.shape)
         flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
         n = cells.g.size
         k_x, k_s = _constants(self.bias, flat, np.full(n, self.bias.v_x),
                               np.full(n, self.bias.v_s), self.bias.i_r, self.bias.i_d,
                               self.bias.i_s)
-        d = dissection.Dissection(_network(p, st), keep_factors=False,
-                                  rhs=(-k_x.reshape(cells.shape), -k_s.reshape(cells.shape)))
-        self.M = d.transfer()
-        self.c = d.offset(p.v_ref_volt)
+        return _network(p, st), (-k_x.reshape(cells.shape), -k_s.reshape(cells.shape))
+
+    def _finish(self) -> None:
+        self.M = self._d.transfer()
+        self.c = self._d.offset(self.p.v_ref_volt)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of the kept reduction (bytes)."""
+        return self._d.nbytes
+
+    def reprogrammed(self, p: CrossbarParams) -> LocalTangent:
+        """This model for ``p``, the same array with other conductances: only the blocks
+        of the reduction that hold a cell whose stamp changed are merged again (so the
+        cost follows the change), and the result equals ``LocalTangent(p, ...)``. This
+        object's kept reduction moves to the result (it is updated in place).
+
+        Raises:
+            ConfigError: ``p`` differs in more than its conductances, or no levels kept.
+        """
+        if replace(p, g_siemens=self.p.g_siemens, g_neg_siemens=self.p.g_neg_siemens) \
+                .digest() != self.p.digest():
+            raise ConfigError("reprogrammed() needs the same array with other conductances")
+        net, rhs = self._network(p)
+        old = self._d.net.cells
+        changed = ((net.cells.xx != old.xx) | (net.cells.xs != old.xs)
+                   | (net.cells.sx != old.sx) | (net.cells.ss != old.ss)
+                   | (rhs[0] != self._rhs[0]) | (rhs[1] != self._rhs[1]))
+        out = object.__new__(LocalTangent)
+        out.p, out.v_bias_volt, out.bias, out._rhs = p, self.v_bias_volt, self.bias, rhs
+        out._d, self._d = self._d, None
+        out._d.update(net, rhs, changed)
+        out._finish()
+        return out
 
 
 class ExactSolver:

@@ -64,7 +64,7 @@ import functools
 import hashlib
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -220,6 +220,13 @@ def _unmeasured_kind(p: CrossbarParams) -> str | None:
     return None
 
 
+def _structure_key(p: CrossbarParams) -> str:
+    """Digest of ``p`` without its conductances: the arrays one reduction can update."""
+    same = np.full_like(p.g_siemens, p.rram.g_min_siemens)  # any valid conductance
+    return replace(p, g_siemens=same,
+                   g_neg_siemens=None if p.g_neg_siemens is None else same).digest()
+
+
 def _has_wires(p: CrossbarParams) -> bool:
     return p.r_wire_bl_ohm > 0 and p.r_wire_sl_ohm > 0
 
@@ -229,6 +236,15 @@ def _nbytes(t: nodal.Transfer) -> int:
 
 
 CACHE_TAG = "nodal-transfer-v2"
+
+KEEP_LEVELS_CELLS = 2**16
+"""Arrays of up to this many cells keep their reductions for incremental updates."""
+
+KEPT_REDUCTIONS_BYTES = 256 * 2**20
+"""Memory the kept reductions may hold (the oldest go first)."""
+
+INCREMENTAL_MAX_CHANGED = 0.5
+"""Largest fraction of changed cells updated incrementally rather than reduced anew."""
 
 SOLVER_BYTES = 1024 * 2**20
 """Memory the kept exact solvers may hold (their dissections; the most recent first)."""
@@ -270,6 +286,8 @@ class CalibratedBackend:
         self._memo_bytes = 0
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
         self._solvers: OrderedDict[str, read_models.ExactSolver] = OrderedDict()
+        self._reductions: dict[str, list[read_models.LocalTangent]] = {}
+        self.incremental_extractions = 0
         rram = getattr(config, "rram", None)
         if (getattr(config, "cell", "0T1R") == "1T1R" and self.exact_nonlinear is not True
                 and getattr(rram, "iv", "linear") == "linear"):
@@ -363,12 +381,49 @@ class CalibratedBackend:
     def _extract(self, p: CrossbarParams) -> nodal.Transfer:
         """The fast read model of ``p`` (a sense network): exact for linear networks; for
         nonlinear ones with wires every cell's tangent at its own bias
-        (``read_models.LocalTangent``), without wires the tangent at ``v_op_volt``."""
+        (``read_models.LocalTangent``), without wires the tangent at ``v_op_volt``.
+
+        Write-verify programming reads an array again after each write step, with a
+        few of its cells changed. So the reductions of recent arrays are kept
+        (``KEPT_REDUCTIONS_BYTES``), and an array differing from one of them (same
+        shape and circuit) in at most ``INCREMENTAL_MAX_CHANGED`` of its cells is
+        reduced by updating that one where its cells changed
+        (``LocalTangent.reprogrammed``: the same numbers as a whole extraction)."""
         self.extractions += 1
-        if is_nonlinear(p) and _has_wires(p):
-            lt = read_models.LocalTangent(p, self.v_bias_volt)
-            return nodal.Transfer(M=lt.M, c=lt.c)
-        return nodal.transfer_matrix(p, v_read_volt=self.v_op_volt)
+        if not (is_nonlinear(p) and _has_wires(p)):
+            return nodal.transfer_matrix(p, v_read_volt=self.v_op_volt)
+        keep = p.g_siemens.size <= KEEP_LEVELS_CELLS
+        base = self._nearest_reduction(p) if keep else None
+        if base is None:
+            lt = read_models.LocalTangent(p, self.v_bias_volt, keep=keep)
+        else:
+            lt = base.reprogrammed(p)
+            self.incremental_extractions += 1
+        if keep:
+            self._reductions.setdefault(_structure_key(p), []).append(lt)
+            self._trim_reductions()
+        return nodal.Transfer(M=lt.M, c=lt.c)
+
+    def _nearest_reduction(self, p: CrossbarParams) -> read_models.LocalTangent | None:
+        """The kept reduction of the same circuit whose cells differ least from ``p``'s,
+        taken out of the pool, if few enough differ; else ``None``."""
+        pool = self._reductions.get(_structure_key(p), [])
+        if not pool:
+            return None
+        g = p.physical_g()
+        diffs = [np.count_nonzero(lt.p.physical_g() != g) for lt in pool]
+        k = int(np.argmin(diffs))
+        if diffs[k] > INCREMENTAL_MAX_CHANGED * g.size:
+            return None
+        return pool.pop(k)
+
+    def _trim_reductions(self) -> None:
+        total = sum(lt.nbytes for pool in self._reductions.values() for lt in pool)
+        while total > KEPT_REDUCTIONS_BYTES:
+            key = next(k for k, pool in self._reductions.items() if pool)
+            total -= self._reductions[key].pop(0).nbytes
+            if not self._reductions[key]:
+                del self._reductions[key]
 
     def _exact(self, p: CrossbarParams, v_abs_max_volt: float) -> read_models.ExactSolver:
         """The exact solver of ``p`` (a sense network with wires), kept while memory allows."""
