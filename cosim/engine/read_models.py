@@ -176,9 +176,13 @@ def _bias_table(cells: _Cells, v_x: float, v_s: float) -> CubicSpline:
     """The bias figures of ``_Cells._bias_of`` as cubic splines in the conductance, over
     the device range (kept per transistor model, RRAM and bias)."""
     rram = cells.p.rram
-    key = (id(cells.mos), rram, v_x, v_s)
+    # The transistor model is fixed by its parameters and its table's span.
+    key = (type(cells.mos).__name__, cells.p.access, getattr(cells.mos, "span_volt", None),
+           rram, v_x, v_s)
     table = _BIAS_TABLES.get(key)
     if table is None:
+        if len(_BIAS_TABLES) >= 64:
+            _BIAS_TABLES.clear()
         g = np.linspace(rram.g_min_siemens, rram.g_max_siemens, BIAS_GRID_POINTS)
         table = _BIAS_TABLES[key] = CubicSpline(g, cells._bias_of(g, v_x, v_s), axis=0)
     return table
