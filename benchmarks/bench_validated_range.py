@@ -149,6 +149,9 @@ def main() -> None:
     ap.add_argument("--default-tol", action="store_true",
                     help="run ngspice with its default tolerances")
     ap.add_argument("--write", type=Path, default=None, help="CSV file to write")
+    ap.add_argument("--append", action="store_true",
+                    help="keep the file's other rows (a row of the same model, reference "
+                         "and case is replaced)")
     ap.add_argument("--json", action="store_true", help="one JSON line per row")
     args = ap.parse_args()
     unknown = [r for r in args.ranges if r not in G_RANGES_SIEMENS]
@@ -173,12 +176,19 @@ def main() -> None:
                                   f"{r['max_error']:9.2e}  ({r['seconds']} s)", flush=True)
     if args.write is not None:
         args.write.parent.mkdir(parents=True, exist_ok=True)
+        new = [{k: str(_cell(k, r[k])) for k in MEASURED_FIELDS} for r in rows_out]
+        old = []
+        if args.append and args.write.exists():
+            with args.write.open(newline="") as f:
+                old = list(csv.DictReader(f))
+        key = ("model", "reference", "rows", "cols", "g_hi_us", "v_read_volt")
+        fresh = {tuple(r[k] for k in key) for r in new}
+        rows_all = [r for r in old if tuple(r[k] for k in key) not in fresh] + new
         with args.write.open("w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=MEASURED_FIELDS, extrasaction="ignore")
             w.writeheader()
-            for r in rows_out:
-                w.writerow({k: _cell(k, r[k]) for k in MEASURED_FIELDS})
-        print(f"# wrote {len(rows_out)} rows to {args.write}")
+            w.writerows(rows_all)
+        print(f"# wrote {len(rows_all)} rows to {args.write}")
 
 
 if __name__ == "__main__":

@@ -112,9 +112,9 @@ def test_calibrated_pass_agrees_with_spice_within_stated_error(model_dirs, read_
         assert c["cell"] == cell and c["within"], c
         if cell == "0T1R":
             assert 0 < c["max_rel_error"] <= c["bound"] == 1e-12
-        else:  # write noise and forming leave cells above the tangent's validated 30 uS
-            assert c["g_max_siemens"] > 30e-6 and c["bound"] == 4.1e-5
-            assert 1e-7 < c["max_rel_error"] <= 4.1e-5  # measured 4.5e-6 to 1.3e-5
+        else:  # the fast read model's measured figure for the layer's blocks and cells
+            assert c["bound"] < 1e-4 and "measured figure" in c["bound_source"]
+            assert 1e-7 < c["max_rel_error"] <= c["bound"]
     assert out["passed"] and out["end_to_end_max_abs"] <= 1e-3
     assert out["read_path_name"] == read_path
     assert (tmp_path / "v" / "verify.csv").is_file()
@@ -164,13 +164,14 @@ def test_bad_verify_and_wire_options_are_one_line_errors(model_dirs, tmp_path, a
 
 
 def test_stated_error_follows_the_block_height_and_never_passes_unmeasured_cases():
-    """The bound a layer is checked against: the backend's measured figure for the block's
-    height (cells up to 100 uS at 0.1 V: 4.1e-5 up to 16 rows, 3.3e-4 up to 128); a case
-    never measured (more than 128 rows) has no bound, and a layer there is not "within"."""
-    assert stated_error("1T1R", 48e-6, 0.1, 10)[0] == 4.1e-5
-    assert stated_error("1T1R", 48e-6, 0.1, 100)[0] == 3.3e-4
-    assert stated_error("1T1R", 20e-6, 0.2, 16) == (1e-5, "1T1R tangent, validated range")
-    bound, source = stated_error("1T1R", 48e-6, 0.1, 200)
+    """The bound a layer is checked against: the backend's measured figure for the block
+    (its height, width, cells and read voltage; more for taller blocks and higher cells);
+    a case never measured (reads above 2 V) has no bound, and a layer there is not
+    "within"."""
+    low = stated_error("1T1R", 29e-6, 0.1, 10, 12)[0]
+    assert 0 < low < stated_error("1T1R", 48e-6, 0.1, 10, 12)[0] \
+        < stated_error("1T1R", 48e-6, 0.1, 200, 12)[0] < 1e-3
+    bound, source = stated_error("1T1R", 48e-6, 2.5, 16, 12)
     assert bound == float("inf") and "never measured" in source
     check = dict(name="W", rows=200, cols=1, bits=12, cell="1T1R", g_max_siemens=48e-6,
                  macros=1, max_rel_error=1e-9, max_abs_error_a=1e-15,

@@ -23,16 +23,29 @@ eliminated (Kron reduction, a Schur complement). Two neighbouring blocks
 merge by adding their admittances on the shared edge and eliminating it.
 Blocks are merged bottom-up in the order of a nested dissection that keeps
 them about square (halving trees over rows and columns), one level at a
-time with every block of a level in one stacked (batched) dense operation.
-The whole array reduces to its left edge (the drivers' side) and its bottom
-edge (the sense side); the transfer follows from that ``(rows + cols)``-port.
+time with every block of a level in one stacked (batched) dense operation;
+a level holds at most four block shapes (halving leaves sizes that differ by
+one), and blocks are stored in depth-first order of the merge tree so that
+the two children of a merge are neighbours (strided views, no gathers). The
+dangling nodes (right of the last column, above the first row) are kept with
+zero rows and columns, so edge blocks have the shape of the others. The
+whole array reduces to its left edge (the drivers' side) and its bottom edge
+(the sense side); the transfer follows from that ``(rows + cols)``-port. The
+elimination schedule depends only on the shape and is computed once per shape.
 
-Cost: a ``n x n`` array takes about ``100 n^3`` flops (the top merges
-dominate), against ``cols x 2.7 rows^3`` for a column-by-column sweep; its
-memory is a few ``(4 n)^2`` matrices. With ``keep_factors`` the eliminations
-are kept, so that any right-hand side (currents injected at cell nodes,
-input and reference voltages) is solved by one pass up the tree and one
-down, batched over many right-hand sides (:meth:`Dissection.solve`).
+A ``n x n`` array costs ``O(n^3)`` flops, spread over the ``2 log2 n`` levels
+(the lowest ones bound by memory traffic and per-level overheads in numpy),
+against ``cols x 2.7 rows^3`` for a column-by-column sweep; the largest
+matrices are ``(4 n)^2``. Further uses (:class:`Dissection`):
+
+- carried right-hand sides: currents injected at the cells ride along as extra
+  columns of every admittance (the Schur complement of the augmented matrix),
+  giving the outputs they cause (``offset``) without keeping anything;
+- kept eliminations (``keep_factors``): any right-hand side (injections, inputs,
+  sense voltage) is solved by one pass up the tree and one down, batched;
+- kept levels (``keep_levels``): an array that differs in some cells is reduced
+  again only in the blocks that hold a changed cell (``update``), with the
+  numbers of a whole reduction.
 """
 
 from __future__ import annotations

@@ -32,15 +32,16 @@ in 2 to 4 s with 28 M nonzeros, against 8 to 12 s and 53 M for SuperLU's
 by Newton's method on the same system, reusing a factorisation while it
 converges fast.
 
-The transfer matrix ``I = v @ M + c`` is not extracted by ``rows`` sparse
-solves (``method="sparse"``, 55 s at 512 x 512, a cross-check) but by an
-exact block elimination column by column (``_sweep_transfer``, 20 to 35 s on
-a busy 2-core machine, 0.2 GiB): each column's source line is reduced to a
-dense ``rows x rows`` port matrix, and the adjoint system is swept from the
-last column to the drivers, carrying a Norton equivalent. Series
-resistances enter as ``(1 + r E)^-1`` factors, so zero resistances need no
-special case and nothing cancels. ``benchmarks/bench_nodal.py`` measures
-these figures.
+The transfer matrix ``I = v @ M + c`` is extracted by the nested-dissection
+Kron reduction of :mod:`cosim.engine.dissection` where the wires have
+resistance (``method="dissection"``); the exact block elimination column by
+column (``_sweep_transfer``: each column's source line reduced to a dense
+``rows x rows`` port matrix, the adjoint swept from the last column to the
+drivers carrying a Norton equivalent; series resistances enter as
+``(1 + r E)^-1`` factors, so zero resistances need no special case) serves
+zero-resistance lines and, with ``rows`` sparse solves (``method="sparse"``),
+as a cross-check. ``benchmarks/bench_nodal.py`` and
+``benchmarks/bench_read_models.py`` measure them.
 """
 
 from __future__ import annotations

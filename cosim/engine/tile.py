@@ -105,13 +105,13 @@ class TileConfig:
             entry of the extracted transfer matrix by its cell's factor) or
             ``"exact"`` (re-solve the noisy network); see
             ``cosim.engine.backends.calibrated``.
-        exact_nonlinear: ``calibrated`` only: solve nonlinear arrays exactly by
-            Newton at every call instead of using the extracted tangent
-            transfer; ``None`` decides by the cell: Newton for sinh RRAM (the
-            tangent is 8 % off at 0.2 V), the tangent for linear RRAM behind
-            an access transistor (within 1e-5 of full scale for cells up to
-            30 uS read at up to 0.2 V; outside that it warns,
-            ``cosim.engine.backends.calibrated.OutsideValidatedRange``).
+        exact_nonlinear: ``calibrated`` only: solve nonlinear arrays with the exact
+            read model (every input vector to convergence) instead of the fast one
+            (every cell's tangent at its own read bias); ``None`` decides by the
+            cell: exact for sinh RRAM, fast for linear RRAM behind an access
+            transistor, whose stated error is measured data (it warns where that
+            exceeds 1e-5 of full scale or was never measured:
+            ``cosim.engine.backends.calibrated``).
         spice_chunk: ``spice`` only: input vectors per ngspice run.
         spice_mode: ``spice`` only: ``"batched"`` (one DC sweep per chunk) or
             ``"per_vector"`` (one ngspice run per vector).
