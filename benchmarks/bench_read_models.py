@@ -6,7 +6,7 @@ Three parts (``--parts``), each case in a fresh child process with one BLAS thre
   [HRS, LRS], 1.06 ohm segments, BSIM4 access transistors): ``before`` is the
   previous extraction (Newton's operating point at ``v_read / 2`` on every row, then
   the tangent by the column sweep: ``nodal.transfer_matrix(method="sweep")``);
-  ``fast`` the fast model (``read_models.LocalTangent``); ``exact_setup`` the exact
+  ``fast`` the fast model (``read_models.LocalSecant``); ``exact_setup`` the exact
   model's set-up (its kept reduction). 0T1R: the sweep against the dissection.
   The BSIM4 table comes from the cache (its one-off ngspice run is not counted);
   ``fast_first`` is the fast model's first call in the process, with the one-off
@@ -84,8 +84,7 @@ def extract_case(n: int, repeats: int) -> dict:
     t_before, before = median_time(lambda: nodal.transfer_matrix(
         p, v_read_volt=V_READ / 2, method="sweep"), min(repeats, 1 if n >= 256 else repeats))
     row["1T1R_before_s"] = round(t_before, 3)
-    first, t_fast, fast = _first_and_median(lambda: read_models.LocalTangent(
-        p, read_models.BIAS_FRACTION * V_READ), repeats)
+    first, t_fast, fast = _first_and_median(lambda: read_models.LocalSecant(p, V_READ), repeats)
     row["1T1R_fast_first_s"] = round(first, 3)
     row["1T1R_fast_s"] = round(t_fast, 3)
     t_exact, _ = median_time(lambda: read_models.ExactSolver(
@@ -100,7 +99,7 @@ def speed_case(n: int, m: int, exact_batch: int, repeats: int) -> dict:
 
     p = _array(n, m, "1T1R")
     rng = np.random.default_rng(1)
-    fast = read_models.LocalTangent(p, read_models.BIAS_FRACTION * V_READ)
+    fast = read_models.LocalSecant(p, V_READ)
     v = rng.uniform(-1, 1, size=(BATCH, n)) * V_READ
     t_fast, _ = median_time(lambda: v @ fast.M + fast.c, max(repeats, 5))
     exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
@@ -133,7 +132,7 @@ def accuracy_tall(n: int, g_hi: float) -> dict:
     y_tight = spice_currents(p, v, tight=True)
     t_spice = time.perf_counter() - t0
     y_default = spice_currents(p, v, tight=False)
-    fast = read_models.LocalTangent(p, read_models.BIAS_FRACTION * V_READ)
+    fast = read_models.LocalSecant(p, V_READ)
     y_fast = v @ fast.M + fast.c
     y_exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ).currents(v)
     y_newton = nodal.solve(p, v)
@@ -158,7 +157,7 @@ def accuracy_square(n: int, g_hi: float, n_random: int) -> dict:
     t0 = time.perf_counter()
     y_newton = nodal.solve(p, v)
     t_newton = time.perf_counter() - t0
-    fast = read_models.LocalTangent(p, read_models.BIAS_FRACTION * V_READ)
+    fast = read_models.LocalSecant(p, V_READ)
     exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
     return {"part": "accuracy", "rows": n, "cols": n, "g_hi_us": g_hi * 1e6,
             "vectors": v.shape[0], "newton_s_per_vector": round(t_newton / v.shape[0], 2),

@@ -5,8 +5,8 @@ random array (conductances uniform in the range) and one batch of input
 vectors (``--vectors`` uniform in ``[-1, 1]``, two random ``+-1`` vectors, all
 rows at +1 and all rows at -1) are solved by
 
-- the fast model (``cosim.engine.read_models.LocalTangent``: every cell's
-  tangent at its own read bias, what ``calibrated`` uses by default),
+- the fast model (``cosim.engine.read_models.LocalSecant``: every cell's chord
+  over the read range, what ``calibrated`` uses by default),
 - the exact model (``ExactSolver``: chord iterations to convergence,
   ``exact_nonlinear=True``),
 - and, where ngspice runs in reasonable time (``rows x cols <= --spice-cells``),
@@ -95,7 +95,7 @@ def measure(rows: int, cols: int, g_range: tuple[float, float], v_read: float,
     case = {"rows": rows, "cols": cols, "g_lo_us": g_range[0] * 1e6,
             "g_hi_us": g_range[1] * 1e6, "v_read_volt": v_read, "vectors": v.shape[0]}
     t0 = time.perf_counter()
-    fast = read_models.LocalTangent(p, BIAS_FRACTION * v_read)
+    fast = read_models.LocalSecant(p, v_read)
     y_fast = v @ fast.M + fast.c
     t_fast = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -50,13 +50,35 @@ def _cell_current(p: CrossbarParams, mos, g: float, vx: float, vs: float) -> tup
     return g * (vx - vm), float(mos.evaluate(np.array(vm), np.array(vs)).i_s)
 
 
-def _dense_tangent_network(p: CrossbarParams, v_bias: float, v: np.ndarray) -> np.ndarray:
-    """Outputs (B, cols) of the network of every cell's finite-difference tangent at its
-    bias, by one dense solve (every bit- and source-line node an unknown)."""
+def _tangent_cell(p, mos, g, v_bias, h=1e-5):
+    """(currents out of the bit-line and into the source-line node at the bias, their
+    derivatives by V_x and by V_s, V_x of the bias) of the cell's tangent at its bias,
+    by central differences."""
+    f = lambda vx, vs: np.array(_cell_current(p, mos, g, vx, vs))  # noqa: E731
+    i0 = f(v_bias, p.v_ref_volt)
+    dx = (f(v_bias + h, p.v_ref_volt) - f(v_bias - h, p.v_ref_volt)) / (2 * h)
+    ds = (f(v_bias, p.v_ref_volt + h) - f(v_bias, p.v_ref_volt - h)) / (2 * h)
+    return i0, dx, ds, v_bias
+
+
+def _secant_cell(p, mos, g, v_read, h=1e-5):
+    """The cell's chord over bit-line voltages +-v_read (source line at v_ref), with the
+    tangent's slope in V_s at zero cell voltage: the same 4-tuple as ``_tangent_cell``."""
+    f = lambda vx, vs: np.array(_cell_current(p, mos, g, vx, vs))  # noqa: E731
+    lo, hi = f(-v_read, p.v_ref_volt), f(v_read, p.v_ref_volt)
+    v0 = p.v_ref_volt
+    ds = (f(v0, v0 + h) - f(v0, v0 - h)) / (2 * h)
+    return lo, (hi - lo) / (2 * v_read), ds, -v_read
+
+
+def _dense_linear_network(p: CrossbarParams, cell_model, v: np.ndarray) -> np.ndarray:
+    """Outputs (B, cols) of the network whose every cell is the affine model
+    ``cell_model(p, mos, g) -> (i0, d/dV_x, d/dV_s, V_x0)`` (currents out of the bit
+    line and into the source line, about ``(V_x0, v_ref)``), by one dense solve (every
+    bit- and source-line node an unknown)."""
     mos = read_models.access_model(p.access, 1.0)
     g = p.physical_g()
     rows, cols = g.shape
-    h = 1e-5
     n = 2 * rows * cols
     bl = np.arange(rows * cols).reshape(rows, cols)
     sl = rows * cols + bl
@@ -64,21 +86,14 @@ def _dense_tangent_network(p: CrossbarParams, v_bias: float, v: np.ndarray) -> n
     k = np.zeros(n)  # constant currents out of each node into the cells
     for r in range(rows):
         for c in range(cols):
-            f = lambda vx, vs, gg=g[r, c]: _cell_current(p, mos, gg, vx, vs)  # noqa: E731
-            ix0, is0 = f(v_bias, p.v_ref_volt)
-            dx = [(a1 - a2) / (2 * h) for a1, a2 in zip(f(v_bias + h, p.v_ref_volt),
-                                                        f(v_bias - h, p.v_ref_volt),
-                                                        strict=True)]
-            ds = [(a1 - a2) / (2 * h) for a1, a2 in zip(f(v_bias, p.v_ref_volt + h),
-                                                        f(v_bias, p.v_ref_volt - h),
-                                                        strict=True)]
+            i0, dx, ds, vx0 = cell_model(p, mos, g[r, c])
             x, s = bl[r, c], sl[r, c]
             a[x, x] += dx[0]
             a[x, s] += ds[0]
             a[s, x] -= dx[1]
             a[s, s] -= ds[1]
-            k[x] += ix0 - dx[0] * v_bias - ds[0] * p.v_ref_volt
-            k[s] -= is0 - dx[1] * v_bias - ds[1] * p.v_ref_volt
+            k[x] += i0[0] - dx[0] * vx0 - ds[0] * p.v_ref_volt
+            k[s] -= i0[1] - dx[1] * vx0 - ds[1] * p.v_ref_volt
 
     def wire(i: int, j: int, r_ohm: float) -> None:
         gw = 1.0 / r_ohm
@@ -108,14 +123,32 @@ def _dense_tangent_network(p: CrossbarParams, v_bias: float, v: np.ndarray) -> n
     return np.array(out)
 
 
-def test_fast_model_is_the_network_of_every_cell_tangent(rng: np.random.Generator) -> None:
-    """``LocalTangent`` against a dense solve of the cells' finite-difference tangents
-    (level-1 transistor, driver and sense resistance, a sense voltage off 0 V)."""
-    p = _array(rng, 5, 4, access=LEVEL1, r_driver_ohm=20.0, r_sense_ohm=30.0,
-               v_ref_volt=0.01, r_wire_bl_ohm=3.0, r_wire_sl_ohm=4.0)
+def _small_array(rng: np.random.Generator) -> CrossbarParams:
+    return _array(rng, 5, 4, access=LEVEL1, r_driver_ohm=20.0, r_sense_ohm=30.0,
+                  v_ref_volt=0.01, r_wire_bl_ohm=3.0, r_wire_sl_ohm=4.0)
+
+
+def test_fast_model_is_the_network_of_every_cell_chord(rng: np.random.Generator) -> None:
+    """``LocalSecant`` (the fast model) against a dense solve of the cells' chords over
+    the read range (level-1 transistor, driver and sense resistance, a sense voltage
+    off 0 V); it stays near the exact solution (within the cells' curvature)."""
+    p = _small_array(rng)
     v = rng.uniform(-0.1, 0.1, size=(4, 5))
-    fast = read_models.LocalTangent(p, 0.025)
-    assert _rel(v @ fast.M + fast.c, _dense_tangent_network(p, 0.025, v)) < 1e-8
+    fast = read_models.LocalSecant(p, 0.1)
+    y = v @ fast.M + fast.c
+    assert _rel(y, _dense_linear_network(p, lambda p, m, g: _secant_cell(p, m, g, 0.1), v)) \
+        < 1e-8
+    assert _rel(y, nodal.solve(p, v)) < 1e-3
+
+
+def test_local_tangent_is_the_network_of_every_cell_tangent(rng: np.random.Generator) -> None:
+    """``LocalTangent`` (the exact model's iteration matrix) against a dense solve of the
+    cells' finite-difference tangents at their bias."""
+    p = _small_array(rng)
+    v = rng.uniform(-0.1, 0.1, size=(4, 5))
+    lt = read_models.LocalTangent(p, 0.025)
+    ref = _dense_linear_network(p, lambda p, m, g: _tangent_cell(p, m, g, 0.025), v)
+    assert _rel(v @ lt.M + lt.c, ref) < 1e-8
 
 
 def test_cell_bias_table_matches_a_direct_solve(rng: np.random.Generator) -> None:
@@ -130,7 +163,7 @@ def test_cell_bias_table_matches_a_direct_solve(rng: np.random.Generator) -> Non
 
 def test_reprogrammed_fast_model_equals_a_whole_extraction(rng: np.random.Generator) -> None:
     p = _array(rng, 12, 20, access=LEVEL1, r_sense_ohm=5.0)
-    fast = read_models.LocalTangent(p, 0.025, keep=True)
+    fast = read_models.LocalSecant(p, 0.1, keep=True)
     for k in (0, 1, 30, 240):
         g = p.g_siemens.copy()
         g.flat[rng.choice(g.size, k, replace=False)] = rng.uniform(1e-6, 29e-6, k)
@@ -138,7 +171,7 @@ def test_reprogrammed_fast_model_equals_a_whole_extraction(rng: np.random.Genera
             "cell", "r_wire_bl_ohm", "r_wire_sl_ohm", "r_driver_ohm", "r_sense_ohm", "access")},
             g_siemens=g)
         fast = fast.reprogrammed(p)
-        whole = read_models.LocalTangent(p, 0.025)
+        whole = read_models.LocalSecant(p, 0.1)
         assert _rel(fast.M, whole.M) < 1e-12 and _rel(fast.c, whole.c) < 1e-12
     with pytest.raises(ConfigError, match="same array"):
         fast.reprogrammed(_array(rng, 12, 20, access=LEVEL1, r_sense_ohm=6.0))
@@ -190,7 +223,7 @@ def test_read_models_against_ngspice_on_a_tall_block(rng: np.random.Generator) -
                    np.full((1, 64), -0.1)])
     y_ref = _tight_spice(p, v)
     assert _rel(read_models.ExactSolver(p, 0.025, 0.1).currents(v), y_ref) < 1e-6
-    fast = read_models.LocalTangent(p, 0.025)
+    fast = read_models.LocalSecant(p, 0.1)
     assert _rel(v @ fast.M + fast.c, y_ref) < measured_error(64, 8, 60e-6, 0.1) + 1e-6
 
 

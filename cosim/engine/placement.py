@@ -86,10 +86,9 @@ def nominal_array(rows: int, cols: int, *, cell: str, r_wire_ohm: float, rram, a
 def attenuation_map(p: CrossbarParams, v_read_volt: float) -> np.ndarray:
     """``M / G``: each cell's share of its ideal read current in the MVM, ``(rows, cols)``;
     ``M`` as the ``calibrated`` backend computes it (its fast read model for 1T1R cells,
-    ``cosim.engine.read_models.LocalTangent``)."""
+    ``cosim.engine.read_models.LocalSecant``)."""
     if p.cell == "1T1R" and p.r_wire_bl_ohm > 0 and p.r_wire_sl_ohm > 0:
-        return read_models.LocalTangent(p, read_models.BIAS_FRACTION * v_read_volt).M \
-            / p.g_siemens
+        return read_models.LocalSecant(p, v_read_volt).M / p.g_siemens
     t = nodal.transfer_matrix(p, v_read_volt=v_read_volt / 2)
     return t.M / p.g_siemens
 

@@ -1,24 +1,26 @@
-"""Read models of nonlinear crossbars (1T1R cells, sinh RRAM): local tangent and exact.
+"""Read models of nonlinear crossbars (1T1R cells, sinh RRAM): fast and exact.
 
-Both start from the same linear network: every cell replaced by its tangent
-two-port at its own read bias, the bit-line node at ``v_bias_volt`` and the
-source-line node at the sense voltage (the bias it would have without IR
-drop; for 1T1R the mid node between RRAM and access NMOS solved cell by cell).
-That network depends on each cell only through the cell itself, so it needs
-no Newton solve of the whole array, and a changed cell changes only its own
-stamp (:mod:`cosim.engine.dissection` reduces it).
+Both replace every cell by an affine function of its own two node voltages
+(bit line, source line), chosen cell by cell without solving the array (for
+1T1R the mid node between RRAM and access NMOS solved for the cell alone, at
+its source-line node's sense voltage): a linear network that depends on each
+cell only through the cell itself, so it needs no Newton solve of the whole
+array, and a changed cell changes only its own stamp
+(:mod:`cosim.engine.dissection` reduces it, and updates the reduction).
 
-- :class:`LocalTangent`: that network's affine map ``I = v @ M + c`` (the cells'
-  tangent currents at the bias as constant sources): one reduction of the
-  network carrying one right-hand side.
+- :class:`LocalSecant` (the fast model): every cell's chord over the read range
+  (exact at both ends of the input range); the affine map ``I = v @ M + c`` of
+  that network, by one reduction carrying one right-hand side;
+- :class:`LocalTangent`: every cell's tangent at its bias, the same way;
 - :class:`ExactSolver`: the exact DC solution for each input vector, by chord
-  (simplified Newton) iterations on that network: each iteration evaluates every
-  cell's real currents at the present node voltages and solves the linear
-  network once more for the batch (one pass up and one down the dissection's
-  kept eliminations), converging linearly to the solution of the nonlinear
-  network; the first iteration is the local tangent.
+  (simplified Newton) iterations on the local tangent's network: each
+  iteration evaluates every cell's real currents at the present node voltages
+  and solves the linear network once more for the batch (one pass up and one
+  down the dissection's kept eliminations), converging linearly to the solution
+  of the nonlinear network; vectors for which it stops contracting go to
+  Newton's method (:func:`cosim.engine.nodal.solve`).
 
-Both model exactly the network of :mod:`cosim.engine.nodal` (wires of non-zero
+They model exactly the network of :mod:`cosim.engine.nodal` (wires of non-zero
 resistance; zero-resistance lines are left to it).
 """
 
@@ -210,33 +212,31 @@ def _constants(b: _Bias, st: dissection.CellStamps, vx: np.ndarray, vs: np.ndarr
     return k_x, k_s
 
 
-class LocalTangent:
-    """The affine read model ``I = v @ M + c`` of every cell's tangent at its own bias.
+class _LocalLinear:
+    """An affine read model ``I = v @ M + c`` of a network whose every cell is replaced by
+    an affine function of its own two node voltages, chosen per cell without solving the
+    array (subclasses say which)."""
 
-    Args:
-        p: the array (physical columns; its sense network, see ``sense_network``).
-        v_bias_volt: the bit-line voltage of every cell's bias (V).
-        keep: keep the reduction's levels, so that :meth:`reprogrammed` can update it.
-    """
-
-    def __init__(self, p: CrossbarParams, v_bias_volt: float, *, keep: bool = False):
+    def __init__(self, p: CrossbarParams, v_volt: float, *, keep: bool = False):
         self.p = p
-        self.v_bias_volt = float(v_bias_volt)
+        self.v_volt = float(v_volt)
         net, rhs = self._network(p)
         self._d = dissection.Dissection(net, keep_factors=False, rhs=rhs, keep_levels=keep)
         self._rhs = rhs
         self._finish()
 
+    def _cell_models(self, p: CrossbarParams) -> tuple[dissection.CellStamps, np.ndarray,
+                                                        np.ndarray]:
+        """Every cell's stamps and constant currents ``k``: currents out of its bit- and
+        source-line node ``= stamps @ (V_x, V_s) + k`` (flat arrays)."""
+        raise NotImplementedError
+
     def _network(self, p: CrossbarParams) -> tuple[dissection.GridNetwork, tuple]:
-        cells = _Cells(p, abs(self.v_bias_volt))
-        self.bias = cells.bias(self.v_bias_volt)
-        st = self.bias.stamps(cells.shape)
-        flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
-        n = cells.g.size
-        k_x, k_s = _constants(self.bias, flat, np.full(n, self.bias.v_x),
-                              np.full(n, self.bias.v_s), self.bias.i_r, self.bias.i_d,
-                              self.bias.i_s)
-        return _network(p, st), (-k_x.reshape(cells.shape), -k_s.reshape(cells.shape))
+        shape = p.physical_g().shape
+        flat, k_x, k_s = self._cell_models(p)
+        st = dissection.CellStamps(*(q.reshape(shape) for q in
+                                     (flat.xx, flat.xs, flat.sx, flat.ss)))
+        return _network(p, st), (-k_x.reshape(shape), -k_s.reshape(shape))
 
     def _finish(self) -> None:
         self.M = self._d.transfer()
@@ -247,10 +247,10 @@ class LocalTangent:
         """Memory of the kept reduction (bytes)."""
         return self._d.nbytes
 
-    def reprogrammed(self, p: CrossbarParams) -> LocalTangent:
+    def reprogrammed(self, p: CrossbarParams) -> _LocalLinear:
         """This model for ``p``, the same array with other conductances: only the blocks
-        of the reduction that hold a cell whose stamp changed are merged again (so the
-        cost follows the change), and the result equals ``LocalTangent(p, ...)``. This
+        of the reduction that hold a cell whose model changed are merged again (so the
+        cost follows the change), and the result equals a new model of ``p``. This
         object's kept reduction moves to the result (it is updated in place).
 
         Raises:
@@ -264,12 +264,79 @@ class LocalTangent:
         changed = ((net.cells.xx != old.xx) | (net.cells.xs != old.xs)
                    | (net.cells.sx != old.sx) | (net.cells.ss != old.ss)
                    | (rhs[0] != self._rhs[0]) | (rhs[1] != self._rhs[1]))
-        out = object.__new__(LocalTangent)
-        out.p, out.v_bias_volt, out.bias, out._rhs = p, self.v_bias_volt, self.bias, rhs
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.p, out._rhs = p, rhs
         out._d, self._d = self._d, None
         out._d.update(net, rhs, changed)
         out._finish()
         return out
+
+
+class LocalTangent(_LocalLinear):
+    """Every cell replaced by its tangent at its own bias: bit-line node at ``v_bias_volt``,
+    source-line node at the sense voltage (the chord iteration matrix of
+    :class:`ExactSolver`).
+
+    Args:
+        p: the array (physical columns; its sense network, see ``sense_network``).
+        v_bias_volt: the bit-line voltage of every cell's bias (V).
+        keep: keep the reduction's levels, so that :meth:`reprogrammed` can update it.
+    """
+
+    def __init__(self, p: CrossbarParams, v_bias_volt: float, *, keep: bool = False):
+        super().__init__(p, v_bias_volt, keep=keep)
+
+    @property
+    def v_bias_volt(self) -> float:
+        return self.v_volt
+
+    def _cell_models(self, p):
+        cells = _Cells(p, abs(self.v_volt))
+        b = cells.bias(self.v_volt)
+        st = b.stamps(cells.shape)
+        flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
+        n = cells.g.size
+        k_x, k_s = _constants(b, flat, np.full(n, b.v_x), np.full(n, b.v_s), b.i_r, b.i_d,
+                              b.i_s)
+        return flat, k_x, k_s
+
+
+class LocalSecant(_LocalLinear):
+    """The fast read model: every cell replaced by its chord over the read range.
+
+    With its source-line node at the sense voltage ``v_ref``, a cell's currents are
+    exact at bit-line voltages ``-v_read_volt`` and ``+v_read_volt`` (the ends of the
+    input range) and linear between; their slopes in the source-line voltage are the
+    tangent's at zero cell voltage (``V_x = V_s = v_ref``). Against a tangent at one
+    bias this spreads the cell's curvature (the access transistor's, with its jump at
+    ``Vds = 0``) over the whole input range: measured, about half the largest error
+    (``benchmarks/bench_validated_range.py``).
+
+    Args:
+        p: the array (physical columns; its sense network, see ``sense_network``).
+        v_read_volt: the input range's end (V), the DAC's full scale.
+        keep: keep the reduction's levels, so that :meth:`reprogrammed` can update it.
+    """
+
+    def __init__(self, p: CrossbarParams, v_read_volt: float, *, keep: bool = False):
+        super().__init__(p, v_read_volt, keep=keep)
+
+    def _cell_models(self, p):
+        v, v_ref = self.v_volt, p.v_ref_volt
+        cells = _Cells(p, v + abs(v_ref))
+        hi, lo, mid = cells.bias(v), cells.bias(-v), cells.bias(v_ref)
+        # Currents out of the bit-line node (the RRAM's) and into the source-line node.
+        ix_hi, ix_lo = hi.i_r, lo.i_r
+        is_hi, is_lo = (hi.i_r, lo.i_r) if hi.i_s is None else (hi.i_s, lo.i_s)
+        tan = mid.stamps(cells.shape)
+        xx = (ix_hi - ix_lo) / (2.0 * v)
+        sx = -(is_hi - is_lo) / (2.0 * v)
+        xs, ss = tan.xs.ravel(), tan.ss.ravel()
+        # Through the point at V_x = -v, V_s = v_ref.
+        k_x = ix_lo + xx * v - xs * v_ref
+        k_s = -is_lo + sx * v - ss * v_ref
+        return dissection.CellStamps(xx=xx, xs=xs, sx=sx, ss=ss), k_x, k_s
 
 
 class ExactSolver:

@@ -12,10 +12,11 @@ the kept reduction.
   (``cosim.engine.read_models``):
 
   * fast (the default for 1T1R cells with linear RRAM, ``exact_nonlinear`` not
-    ``True``): ``I = v @ M + c`` of every cell's tangent at its own read bias
-    (bit-line node at ``BIAS_FRACTION * v_read_volt``, source-line node at the
-    sense voltage). Contract: within ``FAST_ERROR_BOUND`` of full scale of the
-    exact solution inside the range the measurements show it (below);
+    ``True``): ``I = v @ M + c`` of the network whose every cell is its chord
+    over the read range (exact at bit-line voltages ``+-v_read_volt`` with its
+    source-line node at the sense voltage). Contract: within ``FAST_ERROR_BOUND``
+    of full scale of the exact solution inside the range the measurements show
+    it (below);
   * exact (``exact_nonlinear=True``, and sinh RRAM unless ``False``): every input
     vector solved to convergence (chord iterations on the same reduction,
     Newton's method where they do not contract).
@@ -286,7 +287,7 @@ class CalibratedBackend:
         self._memo_bytes = 0
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
         self._solvers: OrderedDict[str, read_models.ExactSolver] = OrderedDict()
-        self._reductions: dict[str, list[read_models.LocalTangent]] = {}
+        self._reductions: dict[str, list[read_models.LocalSecant]] = {}
         self.incremental_extractions = 0
         rram = getattr(config, "rram", None)
         if (getattr(config, "cell", "0T1R") == "1T1R" and self.exact_nonlinear is not True
@@ -363,7 +364,7 @@ class CalibratedBackend:
     def _load_or_extract(self, p: CrossbarParams) -> nodal.Transfer:
         op = None
         if is_nonlinear(p):
-            op = ("bias", self.v_bias_volt) if _has_wires(p) else ("tangent", self.v_op_volt)
+            op = ("secant", self.v_read_volt) if _has_wires(p) else ("tangent", self.v_op_volt)
         key = cache_key(CACHE_TAG, solver_digest(), p.digest(), op)
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -380,22 +381,22 @@ class CalibratedBackend:
 
     def _extract(self, p: CrossbarParams) -> nodal.Transfer:
         """The fast read model of ``p`` (a sense network): exact for linear networks; for
-        nonlinear ones with wires every cell's tangent at its own bias
-        (``read_models.LocalTangent``), without wires the tangent at ``v_op_volt``.
+        nonlinear ones with wires every cell's chord over the read range
+        (``read_models.LocalSecant``), without wires the tangent at ``v_op_volt``.
 
         Write-verify programming reads an array again after each write step, with a
         few of its cells changed. So the reductions of recent arrays are kept
         (``KEPT_REDUCTIONS_BYTES``), and an array differing from one of them (same
         shape and circuit) in at most ``INCREMENTAL_MAX_CHANGED`` of its cells is
         reduced by updating that one where its cells changed
-        (``LocalTangent.reprogrammed``: the same numbers as a whole extraction)."""
+        (``LocalSecant.reprogrammed``: the same numbers as a whole extraction)."""
         self.extractions += 1
         if not (is_nonlinear(p) and _has_wires(p)):
             return nodal.transfer_matrix(p, v_read_volt=self.v_op_volt)
         keep = p.g_siemens.size <= KEEP_LEVELS_CELLS
         base = self._nearest_reduction(p) if keep else None
         if base is None:
-            lt = read_models.LocalTangent(p, self.v_bias_volt, keep=keep)
+            lt = read_models.LocalSecant(p, self.v_read_volt, keep=keep)
         else:
             lt = base.reprogrammed(p)
             self.incremental_extractions += 1
@@ -404,7 +405,7 @@ class CalibratedBackend:
             self._trim_reductions()
         return nodal.Transfer(M=lt.M, c=lt.c)
 
-    def _nearest_reduction(self, p: CrossbarParams) -> read_models.LocalTangent | None:
+    def _nearest_reduction(self, p: CrossbarParams) -> read_models.LocalSecant | None:
         """The kept reduction of the same circuit whose cells differ least from ``p``'s,
         taken out of the pool, if few enough differ; else ``None``."""
         pool = self._reductions.get(_structure_key(p), [])
