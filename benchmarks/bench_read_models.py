@@ -15,6 +15,12 @@ Three parts (``--parts``), each case in a fresh child process with one BLAS thre
 - ``speed``: MVMs per second of each model on ``--speed-sizes`` arrays (rows x cols),
   inputs uniform in [-1, 1] x 0.1 V: the fast model in batches of 1,000; the exact
   model on ``--exact-batch`` vectors (its cost grows linearly with the batch).
+- ``update``: a write-verify step on a 50 x 96 and a 512 x 512 array: the fast model
+  with 1, 1 % and 10 % of the cells changed, extracted whole and by updating the
+  previous reduction (``reprogrammed``), CPU seconds, and their difference;
+- ``floor``: how far any affine model can go: one made exact on the all +1 and all
+  -1 inputs (every cell through its exact currents at those two operating points)
+  against the fast model, on random and on those coherent inputs;
 - ``accuracy``: both models against references, inputs uniform in [-1, 1] plus two
   random +-1 vectors, all +1 and all -1 (read voltage 0.1 V, cells 1-29.22 uS
   and 1-60 uS): on ``rows x 8`` blocks against ngspice with its default tolerances
@@ -44,7 +50,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from timing import median_time  # noqa: E402
 
 V_READ = 0.1
 BATCH = 1000
@@ -60,36 +65,41 @@ def _array(n: int, m: int, cell: str, g_hi: float = 29.22e-6, seed: int = 0):
                           r_wire_sl_ohm=R_WIRE_40NM_OHM)
 
 
-def _first_and_median(fn, repeats: int) -> tuple[float, float, object]:
-    """Time of a first call (with the per-process set-up: the shape's elimination plan,
-    the cells' bias table) and the median of ``repeats`` more."""
-    t0 = time.perf_counter()
-    out = fn()
-    first = time.perf_counter() - t0
-    med, out = median_time(fn, repeats)
-    return first, med, out
+def _timed(fn, repeats: int) -> tuple[float, float, object]:
+    """Median wall and CPU seconds of ``fn`` over ``repeats`` calls (fewer when one call
+    takes more than 5 s), and its last result."""
+    walls, cpus, out = [], [], None
+    for _ in range(max(1, repeats)):
+        w0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+        if walls[-1] > 5.0:
+            break
+    return float(np.median(walls)), float(np.median(cpus)), out
 
 
 def extract_case(n: int, repeats: int) -> dict:
     from cosim.engine import mosfet, nodal, read_models
 
     row: dict = {"part": "extract", "n": n}
+
+    def put(name: str, timing: tuple) -> object:
+        row[f"{name}_s"], row[f"{name}_cpu_s"] = round(timing[0], 3), round(timing[1], 3)
+        return timing[2]
+
     p0 = _array(n, n, "0T1R")
-    row["0T1R_sweep_s"] = round(median_time(lambda: nodal.transfer_matrix(p0, method="sweep"),
-                                            repeats)[0], 3)
-    row["0T1R_dissection_s"] = round(median_time(
-        lambda: nodal.transfer_matrix(p0, method="dissection"), repeats)[0], 3)
+    put("0T1R_sweep", _timed(lambda: nodal.transfer_matrix(p0, method="sweep"), repeats))
+    put("0T1R_dissection", _timed(lambda: nodal.transfer_matrix(p0, method="dissection"),
+                                  repeats))
     p = _array(n, n, "1T1R")
     mosfet.access_model(p.access, V_READ)  # the table (cached), not counted
-    t_before, before = median_time(lambda: nodal.transfer_matrix(
-        p, v_read_volt=V_READ / 2, method="sweep"), min(repeats, 1 if n >= 256 else repeats))
-    row["1T1R_before_s"] = round(t_before, 3)
-    first, t_fast, fast = _first_and_median(lambda: read_models.LocalSecant(p, V_READ), repeats)
-    row["1T1R_fast_first_s"] = round(first, 3)
-    row["1T1R_fast_s"] = round(t_fast, 3)
-    t_exact, _ = median_time(lambda: read_models.ExactSolver(
-        p, read_models.BIAS_FRACTION * V_READ, V_READ), min(repeats, 1 if n >= 256 else repeats))
-    row["1T1R_exact_setup_s"] = round(t_exact, 3)
+    before = put("1T1R_before", _timed(lambda: nodal.transfer_matrix(
+        p, v_read_volt=V_READ / 2, method="sweep"), 1 if n >= 256 else repeats))
+    put("1T1R_fast_first", _timed(lambda: read_models.LocalSecant(p, V_READ), 1))
+    fast = put("1T1R_fast", _timed(lambda: read_models.LocalSecant(p, V_READ), repeats))
+    put("1T1R_exact_setup", _timed(lambda: read_models.ExactSolver(
+        p, read_models.BIAS_FRACTION * V_READ, V_READ), 1 if n >= 256 else repeats))
     row["tangent_vs_fast_M_rel"] = float(np.abs(before.M - fast.M).max() / np.abs(fast.M).max())
     return row
 
@@ -101,14 +111,93 @@ def speed_case(n: int, m: int, exact_batch: int, repeats: int) -> dict:
     rng = np.random.default_rng(1)
     fast = read_models.LocalSecant(p, V_READ)
     v = rng.uniform(-1, 1, size=(BATCH, n)) * V_READ
-    t_fast, _ = median_time(lambda: v @ fast.M + fast.c, max(repeats, 5))
+    t_fast, c_fast, _ = _timed(lambda: v @ fast.M + fast.c, max(repeats, 5))
     exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
     ve = v[:exact_batch]
     exact.iterations = 0
-    t_exact, _ = median_time(lambda: exact.currents(ve), 1)
+    t_exact, c_exact, _ = _timed(lambda: exact.currents(ve), 1)
     return {"part": "speed", "rows": n, "cols": m, "fast_mvm_per_s": round(BATCH / t_fast),
+            "fast_mvm_per_cpu_s": round(BATCH / c_fast),
             "exact_batch": exact_batch, "exact_mvm_per_s": round(exact_batch / t_exact, 2),
+            "exact_mvm_per_cpu_s": round(exact_batch / c_exact, 2),
             "exact_chord_iterations": exact.iterations}
+
+
+def update_case(n: int, m: int, repeats: int) -> dict:
+    """A write-verify step: the fast model of an array with ``k`` cells changed, by a whole
+    extraction and by updating the previous one (``reprogrammed``)."""
+    from circuits.crossbar import CrossbarParams
+    from cosim.engine import read_models
+
+    p = _array(n, m, "1T1R")
+    rng = np.random.default_rng(4)
+    row: dict = {"part": "update", "rows": n, "cols": m}
+    read_models.LocalSecant(p, V_READ)  # one-offs (plan, bias tables) out of the timings
+    for k in (1, max(1, n * m // 100), n * m // 10):
+        g = p.g_siemens.copy()
+        g.flat[rng.choice(g.size, k, replace=False)] = rng.uniform(1e-6, 29.22e-6, k)
+        q = CrossbarParams(g_siemens=g, cell="1T1R", r_wire_bl_ohm=p.r_wire_bl_ohm,
+                           r_wire_sl_ohm=p.r_wire_sl_ohm)
+        t_full, c_full, whole = _timed(lambda q=q: read_models.LocalSecant(q, V_READ), repeats)
+
+        def update(q=q):
+            base = read_models.LocalSecant(p, V_READ, keep=True)
+            c0 = time.process_time()
+            out = base.reprogrammed(q)
+            return out, time.process_time() - c0
+
+        cpus, out = [], None
+        for _ in range(max(1, repeats if n * m < 2**16 else 1)):
+            out, c = update()
+            cpus.append(c)
+        row[f"{k}_cells_full_cpu_s"] = round(c_full, 4)
+        row[f"{k}_cells_update_cpu_s"] = round(float(np.median(cpus)), 4)
+        row[f"{k}_cells_update_vs_full_M_rel"] = float(np.abs(out.M - whole.M).max()
+                                                       / np.abs(whole.M).max())
+    return row
+
+
+def floor_case(n: int, m: int, g_hi: float) -> dict:
+    """How far an affine model can go: the one whose every cell passes through the cell's
+    exact currents at the all +1 and all -1 inputs' operating points (exact on those two
+    inputs by construction), against the fast model, on the accuracy inputs."""
+    from cosim.engine import dissection, read_models
+
+    p = _array(n, m, "1T1R", g_hi)
+    v = _inputs(np.random.default_rng(2), n, 8)
+    exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
+    y = exact.currents(v)
+    b = exact.bias
+    points = []
+    for sign in (1.0, -1.0):
+        st = read_models._State(vx=np.full((1, b.i_r.size), b.v_x),
+                                vs=np.full((1, b.i_r.size), b.v_s), vm=b.v_m[None].copy(),
+                                i_r=b.i_r[None], i_d=b.i_d[None], i_s=b.i_s[None])
+        for _ in range(read_models.MAX_CHORD_ITER):
+            move, _ = exact._step(b, exact._flat, exact.dissection,
+                                  np.full((1, n), sign * V_READ), st)
+            if move.max() < 1e-13:
+                break
+        points.append((st.vx[0], st.vs[0], st.i_r[0], st.i_s[0]))
+    (xp, sp, ixp, isp), (xm, sm, ixm, ism) = points
+    tan = read_models.LocalTangent(p, 0.0)._cell_models(p)[0]  # V_s slopes
+    xx = (ixp - ixm - tan.xs * (sp - sm)) / (xp - xm)
+    sx = (-(isp - ism) - tan.ss * (sp - sm)) / (xp - xm)
+    k_x = ixp - xx * xp - tan.xs * sp
+    k_s = -isp - sx * xp - tan.ss * sp
+    st = dissection.CellStamps(*(q.reshape(n, m) for q in (xx, tan.xs, sx, tan.ss)))
+    d = dissection.Dissection(read_models._network(p, st), keep_factors=False,
+                              rhs=(-k_x.reshape(n, m), -k_s.reshape(n, m)))
+    y_oracle = v @ d.transfer() + d.offset(p.v_ref_volt)
+    fast = read_models.LocalSecant(p, V_READ)
+    y_fast = v @ fast.M + fast.c
+    full = np.abs(y).max()
+    err = lambda a, sel: float(np.abs(a[sel] - y[sel]).max() / full)  # noqa: E731
+    rand, coherent = slice(0, 10), slice(10, 12)
+    return {"part": "floor", "rows": n, "cols": m, "g_hi_us": g_hi * 1e6,
+            "fast_random": err(y_fast, rand), "fast_coherent": err(y_fast, coherent),
+            "affine_exact_on_coherent_random": err(y_oracle, rand),
+            "affine_exact_on_coherent_coherent": err(y_oracle, coherent)}
 
 
 def _inputs(rng: np.random.Generator, rows: int, n_random: int) -> np.ndarray:
@@ -167,8 +256,9 @@ def accuracy_square(n: int, g_hi: float, n_random: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--parts", nargs="+", default=["extract", "speed", "accuracy"],
-                    choices=["extract", "speed", "accuracy"])
+    ap.add_argument("--parts", nargs="+",
+                    default=["extract", "speed", "update", "accuracy", "floor"],
+                    choices=["extract", "speed", "update", "accuracy", "floor"])
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512])
     ap.add_argument("--speed-sizes", nargs="+", default=["512x512", "512x8", "50x96"])
     ap.add_argument("--exact-batch", type=int, default=20)
@@ -185,6 +275,12 @@ def main() -> None:
         elif kind == "speed":
             n, m = (int(x) for x in rest[0].split("x"))
             row = speed_case(n, m, args.exact_batch, args.repeats)
+        elif kind == "update":
+            n, m = (int(x) for x in rest[0].split("x"))
+            row = update_case(n, m, args.repeats)
+        elif kind == "floor":
+            n, m = (int(x) for x in rest[0].split("x"))
+            row = floor_case(n, m, float(rest[1]))
         elif kind == "tall":
             row = accuracy_tall(int(rest[0]), float(rest[1]))
         else:
@@ -201,9 +297,13 @@ def main() -> None:
         jobs += [f"extract:{n}" for n in args.sizes]
     if "speed" in args.parts:
         jobs += [f"speed:{s}" for s in args.speed_sizes]
+    if "update" in args.parts:
+        jobs += ["update:50x96", "update:512x512"]
     if "accuracy" in args.parts:
         jobs += [f"tall:{n}:{g}" for n in args.tall for g in (29.22e-6, 60e-6)]
         jobs += [f"square:{args.square}:{g}" for g in (29.22e-6, 60e-6)]
+    if "floor" in args.parts:
+        jobs += ["floor:64x96:6e-05", "floor:128x128:2.922e-05", "floor:512x8:2.922e-05"]
     for job in jobs:
         cmd = [sys.executable, __file__, "--one", job, "--repeats", str(args.repeats),
                "--exact-batch", str(args.exact_batch),

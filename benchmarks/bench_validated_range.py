@@ -136,6 +136,36 @@ def _cell(name: str, value: object) -> object:
     return f"{value:g}" if isinstance(value, float) else value
 
 
+def summary(path: Path) -> str:
+    """Markdown tables of a measured-error file: the fast model against the exact one per
+    cell range (block by read voltage), and the exact model against ngspice."""
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    fast = [r for r in rows if (r["model"], r["reference"]) == ("fast", "exact")]
+    volts = sorted({float(r["v_read_volt"]) for r in fast})
+    for g in sorted({float(r["g_hi_us"]) for r in fast}):
+        sel = [r for r in fast if float(r["g_hi_us"]) == g]
+        out.append(f"\nFast model against the exact one, cells 1-{g:g} uS "
+                   "(max error, of full scale):\n")
+        out.append("| block | " + " | ".join(f"{v:g} V" for v in volts) + " |")
+        out.append("|---|" + "---:|" * len(volts))
+        for rc in sorted({(int(r["rows"]), int(r["cols"])) for r in sel}):
+            cells = {float(r["v_read_volt"]): r["max_error"] for r in sel
+                     if (int(r["rows"]), int(r["cols"])) == rc}
+            out.append(f"| {rc[0]} x {rc[1]} | " + " | ".join(cells.get(v, "-") for v in volts)
+                       + " |")
+    for ref in ("spice", "spice-default-tol"):
+        ex = [float(r["max_error"]) for r in rows if (r["model"], r["reference"]) == ("exact", ref)]
+        if ex:
+            blocks = sorted({(int(r["rows"]), int(r["cols"])) for r in rows
+                             if (r["model"], r["reference"]) == ("exact", ref)})
+            out.append(f"\nExact model against ngspice ({ref}): {len(ex)} cases (blocks "
+                       f"{', '.join(f'{a} x {b}' for a, b in blocks)}), max {max(ex):.1e}, "
+                       f"median {np.median(ex):.1e}.")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=list(ROWS))
@@ -153,7 +183,12 @@ def main() -> None:
                     help="keep the file's other rows (a row of the same model, reference "
                          "and case is replaced)")
     ap.add_argument("--json", action="store_true", help="one JSON line per row")
+    ap.add_argument("--summary", type=Path, default=None,
+                    help="print Markdown tables of this measured-error file and stop")
     args = ap.parse_args()
+    if args.summary is not None:
+        print(summary(args.summary))
+        return
     unknown = [r for r in args.ranges if r not in G_RANGES_SIEMENS]
     if unknown:
         ap.error(f"--ranges: unknown {unknown}; known: {list(G_RANGES_SIEMENS)}")
