@@ -241,8 +241,9 @@ CACHE_TAG = "nodal-transfer-v2"
 KEEP_LEVELS_CELLS = 2**16
 """Arrays of up to this many cells keep their reductions for incremental updates."""
 
-KEPT_REDUCTIONS_BYTES = 256 * 2**20
-"""Memory the kept reductions may hold (the oldest go first)."""
+KEPT_REDUCTIONS_BYTES = 1024 * 2**20
+"""Memory the kept reductions may hold (the oldest go first; a 50 x 96 array's takes
+about 10 MB)."""
 
 INCREMENTAL_MAX_CHANGED = 0.5
 """Largest fraction of changed cells updated incrementally rather than reduced anew."""
@@ -379,7 +380,7 @@ class CalibratedBackend:
             self.cache.put(key, arrays)
         return t
 
-    def _extract(self, p: CrossbarParams) -> nodal.Transfer:
+    def _extract(self, p: CrossbarParams, pool: bool = True) -> nodal.Transfer:
         """The fast read model of ``p`` (a sense network): exact for linear networks; for
         nonlinear ones with wires every cell's chord over the read range
         (``read_models.LocalSecant``), without wires the tangent at ``v_op_volt``.
@@ -389,11 +390,12 @@ class CalibratedBackend:
         (``KEPT_REDUCTIONS_BYTES``), and an array differing from one of them (same
         shape and circuit) in at most ``INCREMENTAL_MAX_CHANGED`` of its cells is
         reduced by updating that one where its cells changed
-        (``LocalSecant.reprogrammed``: the same numbers as a whole extraction)."""
+        (``LocalSecant.reprogrammed``: the same numbers as a whole extraction).
+        ``pool=False`` (a noisy read's network) neither uses nor keeps them."""
         self.extractions += 1
         if not (is_nonlinear(p) and _has_wires(p)):
             return nodal.transfer_matrix(p, v_read_volt=self.v_op_volt)
-        keep = p.g_siemens.size <= KEEP_LEVELS_CELLS
+        keep = pool and p.g_siemens.size <= KEEP_LEVELS_CELLS
         base = self._nearest_reduction(p) if keep else None
         if base is None:
             lt = read_models.LocalSecant(p, self.v_read_volt, keep=keep)
@@ -463,7 +465,7 @@ class CalibratedBackend:
         if self.read_noise_method == "exact":
             p = sense_network(p)
             self._check_range(p)
-            return self._extract(with_read_noise(p, factors)).apply(v)
+            return self._extract(with_read_noise(p, factors), pool=False).apply(v)
         t = self.transfer(p)
         return v @ (t.M * factors) + t.c
 
