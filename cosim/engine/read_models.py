@@ -398,6 +398,12 @@ class ExactSolver:
                 return i_out
             if it >= 3 and move.max() > last:
                 break  # not contracting: Newton takes over
+            if it >= 8:
+                # Contracting too slowly to reach the tolerance in the iterations left.
+                rate = move.max() / last
+                needed = np.log(tol / move.max()) / np.log(max(rate, 1e-300))
+                if needed > MAX_CHORD_ITER - it:
+                    break
             last = move.max()
         # Far from the bias (large reads of high conductances, strong IR drop) the chord
         # contracts slowly or not at all: those vectors go to Newton's method with its own
