@@ -21,9 +21,10 @@ Three parts (``--parts``), each case in a fresh child process with one BLAS thre
 - ``floor``: how far any affine model can go: one made exact on the all +1 and all
   -1 inputs (every cell through its exact currents at those two operating points)
   against the fast model, on random and on those coherent inputs;
-- ``accuracy``: both models against references, inputs uniform in [-1, 1] plus two
-  random +-1 vectors, all +1 and all -1 (read voltage 0.1 V, cells 1-29.22 uS
-  and 1-60 uS): on ``rows x 8`` blocks against ngspice with its default tolerances
+- ``accuracy``: both models against references, on the inputs of
+  ``bench_validated_range.inputs`` (uniform, random +-1, coherent at four levels
+  of both signs, one-signed uniform; read voltage 0.1 V, cells 1-29.22 uS and
+  1-60 uS): on ``rows x 8`` blocks against ngspice with its default tolerances
   and with ``RELTOL = 1e-9, ABSTOL = 1e-18, VNTOL = 1e-12``; on a full square array
   (``--square``) against Newton's method (``nodal.solve``, sparse LU) on a few
   vectors. Errors are ``max|y - y_ref| / max|y_ref|`` (of full scale).
@@ -211,12 +212,12 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def accuracy_tall(n: int, g_hi: float) -> dict:
-    from bench_validated_range import spice_currents
+    from bench_validated_range import inputs, spice_currents
 
     from cosim.engine import nodal, read_models
 
     p = _array(n, 8, "1T1R", g_hi)
-    v = _inputs(np.random.default_rng(2), n, 8)
+    v = inputs(np.random.default_rng(2), 8, n) * V_READ
     t0 = time.perf_counter()
     y_tight = spice_currents(p, v, tight=True)
     t_spice = time.perf_counter() - t0
@@ -239,10 +240,12 @@ def accuracy_tall(n: int, g_hi: float) -> dict:
 
 
 def accuracy_square(n: int, g_hi: float, n_random: int) -> dict:
+    from bench_validated_range import inputs
+
     from cosim.engine import nodal, read_models
 
     p = _array(n, n, "1T1R", g_hi)
-    v = _inputs(np.random.default_rng(3), n, n_random)
+    v = inputs(np.random.default_rng(3), n_random, n) * V_READ
     t0 = time.perf_counter()
     y_newton = nodal.solve(p, v)
     t_newton = time.perf_counter() - t0

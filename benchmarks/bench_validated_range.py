@@ -2,8 +2,9 @@
 
 For every block height, width, cell range and read voltage of the grid, one
 random array (conductances uniform in the range) and one batch of input
-vectors (``--vectors`` uniform in ``[-1, 1]``, two random ``+-1`` vectors, all
-rows at +1 and all rows at -1) are solved by
+vectors (``inputs``: ``--vectors`` uniform in ``[-1, 1]``, two random ``+-1``,
+every row at ``+-1``, ``+-0.75``, ``+-0.5`` and ``+-0.25``, two uniform in
+``[0, 1]`` and two in ``[-1, 0]``) are solved by
 
 - the fast model (``cosim.engine.read_models.LocalSecant``: every cell's chord
   over the read range, what ``calibrated`` uses by default),
@@ -64,11 +65,19 @@ COLS = (8, 96, 512)
 TIGHT_OPTIONS = ".options reltol=1e-9 abstol=1e-18 vntol=1e-12"
 
 
+COHERENT_LEVELS = (1.0, 0.75, 0.5, 0.25)
+"""Levels of the coherent inputs (every row at the same level, both signs): +-1 load the
+source lines most, the middle levels are where a chord is furthest from its cell."""
+
+
 def inputs(rng: np.random.Generator, n_vectors: int, rows: int) -> np.ndarray:
-    """Signed test inputs in [-1, 1]: uniform, random +-1, all +1, all -1."""
+    """Test inputs in [-1, 1]: ``n_vectors`` uniform, two random +-1, every row at
+    ``+-COHERENT_LEVELS``, two uniform in [0, 1] and two in [-1, 0]."""
+    coherent = [s * lev * np.ones((1, rows)) for lev in COHERENT_LEVELS for s in (1.0, -1.0)]
     return np.vstack([rng.uniform(-1.0, 1.0, size=(n_vectors, rows)),
-                      np.where(rng.random((2, rows)) < 0.5, -1.0, 1.0),
-                      np.ones((1, rows)), -np.ones((1, rows))])
+                      np.where(rng.random((2, rows)) < 0.5, -1.0, 1.0), *coherent,
+                      rng.uniform(0.0, 1.0, size=(2, rows)),
+                      -rng.uniform(0.0, 1.0, size=(2, rows))])
 
 
 def spice_currents(p: CrossbarParams, v: np.ndarray, tight: bool = True,
