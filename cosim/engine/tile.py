@@ -107,7 +107,7 @@ class TileConfig:
             ``cosim.engine.backends.calibrated``.
         exact_nonlinear: ``calibrated`` only: solve nonlinear arrays with the exact
             read model (every input vector to convergence) instead of the fast one
-            (every cell's tangent at its own read bias); ``None`` decides by the
+            (every cell's chord over the read range); ``None`` decides by the
             cell: exact for sinh RRAM, fast for linear RRAM behind an access
             transistor, whose stated error is measured data (it warns where that
             exceeds 1e-5 of full scale or was never measured:
