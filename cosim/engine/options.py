@@ -30,10 +30,13 @@ class SimOptions:
 
     Attributes:
         backend: ``ideal``, ``calibrated`` or ``spice`` (:data:`BACKEND_NAMES`).
-        exact_nonlinear: ``calibrated`` only: solve nonlinear arrays by Newton at
-            every call instead of their extracted transfer; ``None`` decides by
-            the cell (Newton for a nonlinear RRAM I-V law, the transfer for linear
-            RRAM behind an access transistor).
+        exact_nonlinear: ``calibrated`` only: solve nonlinear arrays with the exact
+            read model (every input vector to convergence) instead of the fast one
+            (every cell's chord over the read range,
+            :mod:`cosim.engine.read_models`); ``None`` decides by the cell: exact
+            for a nonlinear RRAM I-V law, fast for linear RRAM behind an access
+            transistor, whose stated error is measured data
+            (:mod:`cosim.engine.stated`).
         read_noise_method: ``calibrated`` only: ``first_order`` (scale each entry of
             the extracted transfer by its cell's noise factor) or ``exact``
             (re-solve the noisy network); :mod:`cosim.engine.backends.calibrated`.
