@@ -19,7 +19,7 @@ from circuits.errors import ConfigError, check_choice, check_int, check_range
 BACKEND_NAMES = ("ideal", "calibrated", "spice")
 """The tile backends (:data:`cosim.engine.backends.registry.BACKENDS` maps each to its
 class): ``ideal`` (``x @ G``), ``calibrated`` (the wired network's extracted
-transfer, or Newton), ``spice`` (ngspice)."""
+transfer; 1T1R: its fast or exact read model), ``spice`` (ngspice)."""
 READ_NOISE_METHODS = ("first_order", "exact")
 SPICE_MODES = ("batched", "per_vector")
 
@@ -76,5 +76,5 @@ class SimOptions:
         """The options in one line."""
         extra = ""
         if self.backend == "calibrated" and self.exact_nonlinear is not None:
-            extra = ", exact nonlinear solve" if self.exact_nonlinear else ", tangent transfer"
+            extra = ", exact read model" if self.exact_nonlinear else ", fast read model"
         return f"{self.backend} backend{extra}"

@@ -304,12 +304,12 @@ def test_calibrated_1t1r_bsim4_within_validated_bound(rng, n: int, v_read: float
 @pytest.mark.ngspice
 def test_calibrated_1t1r_outside_validated_range(rng) -> None:
     """Cells up to 200 uS read at 1 V: the fast model warns and is off by about what it
-    states; the exact model stays within ngspice's own tolerance. (HRS-LRS cells at 1 V
-    are within the bound on small blocks, so the tile itself does not warn.)"""
+    states; the exact model stays within ngspice's own tolerance. (Even HRS-LRS cells on
+    the smallest measured block exceed the bound at 1 V, 1.6e-5 on 2 x 8, so the tile
+    warns as it is built.)"""
     g = rng.uniform(1e-6, 200e-6, size=(8, 8))
     kw = dict(cell="1T1R", v_read_volt=1.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", OutsideValidatedRange)
+    with pytest.warns(OutsideValidatedRange, match="read voltage 1 V"):
         cal = tile("calibrated", **kw)
     ref = tile("spice", **kw)
     ref.load(cal.program(g))
