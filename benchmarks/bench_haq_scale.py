@@ -1,9 +1,9 @@
-"""HAQ on the realistic read path: the main job's stage and a 512 x 512 matrix at 16 bits.
+"""HAQ on the realistic preset: the main job's stage and a 512 x 512 matrix at 16 bits.
 
-Each case is one ``cosim haq`` run in a child process with one BLAS thread (the
-command's defaults: calibrated 1T1R tiles, 1.06 ohm segments, TIA readout,
-IR-aware placement in 512 x 512 macros, three HAQ passes verified through the
-MVM's own transfer, write noise 0.187, read noise 0.002):
+Each case is one ``cosim haq --hardware realistic`` run in a child process with one
+BLAS thread (the preset, ``cosim/hardware/presets/realistic.toml``: 1T1R cells,
+1.06 ohm segments, TIA readout, IR-aware placement in 512 x 512 macros, three HAQ
+passes; the calibrated backend):
 
 - ``main``: the command's defaults (the main job's ``haq`` stage: 100 x 100 weights,
   12 bits, 1,000 read cycles);
@@ -43,7 +43,8 @@ def run_case(name: str, extra: list[str]) -> dict:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = "1"
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-c", "from cosim.cli import main; main()", "haq", "--json",
+        cmd = [sys.executable, "-c", "from cosim.cli import main; main()", "haq",
+               "--hardware", "realistic", "--json",
                "-o", str(Path(tmp) / "run"), *CASES[name], *extra]
         load = os.getloadavg()[0]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
