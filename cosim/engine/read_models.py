@@ -56,7 +56,7 @@ MID_ITER = 60
 
 BIAS_GRID_POINTS = 4097
 """Conductances at which a 1T1R cell's bias is solved, uniform over the device range
-(interpolated between: within 1e-12 of a direct solve, ``tests/test_read_models.py``)."""
+(interpolated between: within 1e-12 of a direct solve, ``tests/engine/test_read_models.py``)."""
 
 _BIAS_TABLES: dict[tuple, CubicSpline] = {}
 

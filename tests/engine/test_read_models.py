@@ -4,7 +4,7 @@ Independent references: the fast model against a dense nodal solve built here fr
 every cell's tangent, taken by finite differences of the cell solved on its own
 (``scipy.optimize.brentq`` on the mid node, the transistor model evaluated
 directly); the exact model against Newton's method of ``cosim.engine.nodal``
-(sparse LU, itself checked against a dense MNA in ``tests/test_nodal.py``) and,
+(sparse LU, itself checked against a dense MNA in ``tests/engine/test_nodal.py``) and,
 marked ``ngspice``, against ngspice run with tight tolerances.
 """
 
