@@ -60,7 +60,7 @@ G_RANGES_SIEMENS = {
     "1-200": (1.0e-6, 200e-6),       # the device maximum
 }
 READ_VOLTS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
-ROWS = (16, 32, 64, 128, 256, 512)
+ROWS = (2, 4, 8, 16, 32, 64, 128, 256, 512)
 COLS = (8, 96, 512)
 TIGHT_OPTIONS = ".options reltol=1e-9 abstol=1e-18 vntol=1e-12"
 
