@@ -241,9 +241,10 @@ def sim_options(func: Callable | None = None, *, deferred: bool = False) -> Call
                                help=f"{field_help(SimOptions, name)} "
                                     f"[default: {getattr(default, name)}]")(wrapper)
     wrapper = click.option("--exact-nonlinear/--tangent", "sim__exact_nonlinear", default=None,
-                           help="Calibrated backend: solve nonlinear arrays by Newton at "
-                                "every call, or use their extracted tangent transfer "
-                                "[default: by the cell's I-V law].")(wrapper)
+                           help="Calibrated backend: solve nonlinear arrays with the exact "
+                                "read model (every input vector to convergence), or the fast "
+                                "one (--tangent: every cell's chord over the read range, one "
+                                "extracted transfer) [default: by the cell's I-V law].")(wrapper)
     return click.option("--no-cache", "sim__no_cache", is_flag=True, default=None,
                         help="Keep nothing in the result cache.")(wrapper)
 

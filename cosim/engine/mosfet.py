@@ -360,14 +360,55 @@ class UniformBicubic:
         shape = np.shape(ix)
         ix, iy = ix.ravel(), iy.ravel()
         wx, dwx, wy, dwy = (w.reshape(-1, 4) for w in (wx, dwx, wy, dwy))
-        k = np.arange(4)
-        flat = (ix[:, None, None] + k[:, None]) * (self.ny + 2) + (iy[:, None, None] + k)
-        block = self._c.ravel()[flat]  # (points, 4, 4) coefficients around each point
-        by_y = np.einsum("pab,pb->pa", block, wy)
-        val = np.einsum("pa,pa->p", by_y, wx)
-        dx = np.einsum("pa,pa->p", by_y, dwx)
-        dy = np.einsum("pab,pa,pb->p", block, wx, dwy)
+        c = self._c.ravel()
+        stride = self.ny + 2
+        base = ix * stride + iy
+        n = base.size
+        val, dx, dy = np.zeros(n), np.zeros(n), np.zeros(n)
+        for a in range(4):
+            by_y, by_dy = np.zeros(n), np.zeros(n)
+            for b in range(4):
+                coef = np.take(c, base + (a * stride + b))
+                by_y += coef * wy[:, b]
+                by_dy += coef * dwy[:, b]
+            val += by_y * wx[:, a]
+            dx += by_y * dwx[:, a]
+            dy += by_dy * wx[:, a]
         return val.reshape(shape), dx.reshape(shape), dy.reshape(shape)
+
+
+def _paired_values(a: UniformBicubic, b: UniformBicubic, x: np.ndarray, y: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Values of two splines on the same grid at points (x, y), 1-D: the weights and
+    gathers shared (the same numbers as ``a(x, y)[0]``, ``b(x, y)[0]``, to rounding)."""
+    u = (x - a.x0) / a.h
+    ix = np.clip(np.floor(u).astype(np.int64), 0, a.nx - 2)
+    wx = _cubic_weights(u - ix)
+    v = (y - a.y0) / a.hy
+    iy = np.clip(np.floor(v).astype(np.int64), 0, a.ny - 2)
+    wy = _cubic_weights(v - iy)
+    stride = a.ny + 2
+    ca, cb = a._c.ravel(), b._c.ravel()
+    base = ix * stride + iy
+    va, vb = np.zeros(x.size), np.zeros(x.size)
+    for i in range(4):
+        ra, rb = np.zeros(x.size), np.zeros(x.size)
+        for j in range(4):
+            idx = base + (i * stride + j)
+            ra += np.take(ca, idx) * wy[j]
+            rb += np.take(cb, idx) * wy[j]
+        va += ra * wx[i]
+        vb += rb * wx[i]
+    return va, vb
+
+
+def _cubic_weights(t: np.ndarray) -> list[np.ndarray]:
+    """The 4 uniform cubic B-spline weights at fractional positions ``t``."""
+    t2 = t * t
+    t3 = t2 * t
+    s = 1.0 - t
+    return [s * s * s / 6.0, (3 * t3 - 6 * t2 + 4) / 6.0, (-3 * t3 + 3 * t2 + 3 * t + 1) / 6.0,
+            t3 / 6.0]
 
 
 def _weights(x: np.ndarray, x0: float, h: float, n: int
@@ -437,6 +478,32 @@ class TabulatedMos:
     def span_volt(self) -> tuple[float, float]:
         """Range of node voltages (drain and source) the table covers (V)."""
         return float(self.v_grid_volt[0]), float(self.v_grid_volt[-1])
+
+    def currents(self, vd: np.ndarray, vs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(i_d, i_s)`` of ``evaluate`` without the derivatives (the same spline values,
+        to rounding), about three times faster: for iterations that need residuals only."""
+        vd = np.asarray(vd, dtype=float)
+        vs = np.asarray(vs, dtype=float)
+        shape = np.broadcast_shapes(vd.shape, vs.shape)
+        lo, hi = self.span_volt
+        d = np.clip(np.broadcast_to(vd, shape), lo, hi).ravel()
+        s = np.clip(np.broadcast_to(vs, shape), lo, hi).ravel()
+        vds = d - s
+        u = np.abs(vds)
+        band = u <= self.vds_grid_volt[-1]
+        i_d, i_s = np.empty(u.size), np.empty(u.size)
+        if band.all():
+            parts = [(vds >= 0, "fwd"), (vds < 0, "rev")]
+        else:
+            sq = ~band
+            i_d[sq], i_s[sq] = _paired_values(self._i_d, self._i_s, s[sq], d[sq])
+            parts = [(band & (vds >= 0), "fwd"), (band & (vds < 0), "rev")]
+        for mask, half in parts:
+            if mask.any():
+                i_d[mask], i_s[mask] = _paired_values(getattr(self, f"_i_d_{half}"),
+                                                      getattr(self, f"_i_s_{half}"),
+                                                      s[mask], u[mask])
+        return i_d.reshape(shape), i_s.reshape(shape)
 
     def evaluate(self, vd: np.ndarray, vs: np.ndarray) -> MosCurrents:
         vd = np.asarray(vd, dtype=float)

@@ -32,14 +32,16 @@ in 2 to 4 s with 28 M nonzeros, against 8 to 12 s and 53 M for SuperLU's
 by Newton's method on the same system, reusing a factorisation while it
 converges fast.
 
-The transfer matrix ``I = v @ M + c`` is not extracted by ``rows`` sparse
-solves (``method="sparse"``, a cross-check) but by an exact block elimination
-column by column (``_sweep_transfer``): each column's source line is reduced to a
-dense ``rows x rows`` port matrix, and the adjoint system is swept from the
-last column to the drivers, carrying a Norton equivalent. Series
-resistances enter as ``(1 + r E)^-1`` factors, so zero resistances need no
-special case and nothing cancels. ``benchmarks/bench_nodal.py`` measures
-these figures.
+The transfer matrix ``I = v @ M + c`` is extracted by the nested-dissection
+Kron reduction of :mod:`cosim.engine.dissection` where the wires have
+resistance (``method="dissection"``); the exact block elimination column by
+column (``_sweep_transfer``: each column's source line reduced to a dense
+``rows x rows`` port matrix, the adjoint swept from the last column to the
+drivers carrying a Norton equivalent; series resistances enter as
+``(1 + r E)^-1`` factors, so zero resistances need no special case) serves
+zero-resistance lines and, with ``rows`` sparse solves (``method="sparse"``),
+as a cross-check. ``benchmarks/bench_nodal.py`` and
+``benchmarks/bench_read_models.py`` measure them.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import scipy.sparse.linalg as spla
 
 from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError, SimulationError, check_choice
+from cosim.engine import dissection
 from cosim.engine.mosfet import MosCurrents, MosModel, TabulatedMos, access_model
 
 ABS_TOL_AMP = 1e-15
@@ -84,7 +87,7 @@ DISSECTION_LEAF = 16
 RHS_CHUNK_BYTES = 256 * 2**20
 """Memory for right-hand sides solved at once (bounds peak memory of big solves)."""
 
-TRANSFER_METHODS = ("sweep", "sparse")
+TRANSFER_METHODS = ("auto", "dissection", "sweep", "sparse")
 
 
 # --------------------------------------------------------------------------- results
@@ -698,7 +701,7 @@ def _operating_point(p: CrossbarParams, v_op: np.ndarray | None,
 
 def transfer_matrix(p: CrossbarParams, v_op: np.ndarray | None = None, *,
                     v_read_volt: float = DEFAULT_READ_VOLT,
-                    method: str = "sweep") -> Transfer:
+                    method: str = "auto") -> Transfer:
     """Transfer matrix and offset, ``I = v @ M + c``.
 
     Exact for linear networks (``c = -v_ref * M.sum(0)``, zero when
@@ -710,13 +713,23 @@ def transfer_matrix(p: CrossbarParams, v_op: np.ndarray | None = None, *,
         p: the array.
         v_op: (rows,) operating point (V), nonlinear networks only.
         v_read_volt: the default operating point's voltage on every row (V).
-        method: ``"sweep"`` (block elimination by columns, fast) or ``"sparse"``
-            (one sparse solve per row, a cross-check).
+        method: ``"dissection"`` (nested-dissection Kron reduction,
+            :mod:`cosim.engine.dissection`; wires of non-zero resistance only),
+            ``"sweep"`` (block elimination by columns), ``"sparse"`` (one sparse
+            solve per row, a cross-check) or ``"auto"``: the dissection where it
+            applies, else the sweep.
     """
     check_choice("transfer method", method, TRANSFER_METHODS)
+    if method == "auto":
+        method = "dissection" if _has_wires(p) else "sweep"
+    if method == "dissection" and not _has_wires(p):
+        raise ConfigError("the dissection needs bit- and source-line wires of non-zero "
+                          f"resistance, got {p.r_wire_bl_ohm:g} and {p.r_wire_sl_ohm:g} ohm")
     lin = _Linearised(p, _operating_point(p, v_op, v_read_volt))
     if method == "sparse":
         m_phys = LinearResponse(lin).transfer_physical()
+    elif method == "dissection":
+        m_phys = dissection.transfer(grid_network(p, _cell_coefficients(lin)))
     else:
         m_phys = _sweep_transfer(p, _cell_coefficients(lin))
     if lin.v_op is None:
@@ -724,6 +737,18 @@ def transfer_matrix(p: CrossbarParams, v_op: np.ndarray | None = None, *,
     else:
         c_phys = lin.i_op - lin.v_op @ m_phys
     return Transfer(M=_logical(p, m_phys), c=_logical(p, c_phys), v_op=lin.v_op)
+
+
+def _has_wires(p: CrossbarParams) -> bool:
+    return p.r_wire_bl_ohm > 0 and p.r_wire_sl_ohm > 0
+
+
+def grid_network(p: CrossbarParams, cf: _CellCoefficients) -> dissection.GridNetwork:
+    """The linear(ised) network of ``p`` with cell two-ports ``cf``, for the dissection."""
+    cells = dissection.CellStamps(xx=cf.alpha, xs=cf.beta, sx=-cf.alpha_s, ss=-cf.beta_s)
+    return dissection.GridNetwork(cells=cells, g_bl_siemens=1.0 / p.r_wire_bl_ohm,
+                                  g_sl_siemens=1.0 / p.r_wire_sl_ohm,
+                                  r_driver_ohm=p.r_driver_ohm, r_sense_ohm=p.r_sense_ohm)
 
 
 @dataclass(frozen=True)

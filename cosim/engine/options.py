@@ -19,7 +19,7 @@ from circuits.errors import ConfigError, check_choice, check_int, check_range
 BACKEND_NAMES = ("ideal", "calibrated", "spice")
 """The tile backends (:data:`cosim.engine.backends.registry.BACKENDS` maps each to its
 class): ``ideal`` (``x @ G``), ``calibrated`` (the wired network's extracted
-transfer, or Newton), ``spice`` (ngspice)."""
+transfer; 1T1R: its fast or exact read model), ``spice`` (ngspice)."""
 READ_NOISE_METHODS = ("first_order", "exact")
 SPICE_MODES = ("batched", "per_vector")
 
@@ -30,10 +30,13 @@ class SimOptions:
 
     Attributes:
         backend: ``ideal``, ``calibrated`` or ``spice`` (:data:`BACKEND_NAMES`).
-        exact_nonlinear: ``calibrated`` only: solve nonlinear arrays by Newton at
-            every call instead of their extracted transfer; ``None`` decides by
-            the cell (Newton for a nonlinear RRAM I-V law, the transfer for linear
-            RRAM behind an access transistor).
+        exact_nonlinear: ``calibrated`` only: solve nonlinear arrays with the exact
+            read model (every input vector to convergence) instead of the fast one
+            (every cell's chord over the read range,
+            :mod:`cosim.engine.read_models`); ``None`` decides by the cell: exact
+            for a nonlinear RRAM I-V law, fast for linear RRAM behind an access
+            transistor, whose stated error is measured data
+            (:mod:`cosim.engine.stated`).
         read_noise_method: ``calibrated`` only: ``first_order`` (scale each entry of
             the extracted transfer by its cell's noise factor) or ``exact``
             (re-solve the noisy network); :mod:`cosim.engine.backends.calibrated`.
@@ -73,5 +76,5 @@ class SimOptions:
         """The options in one line."""
         extra = ""
         if self.backend == "calibrated" and self.exact_nonlinear is not None:
-            extra = ", exact nonlinear solve" if self.exact_nonlinear else ", tangent transfer"
+            extra = ", exact read model" if self.exact_nonlinear else ", fast read model"
         return f"{self.backend} backend{extra}"

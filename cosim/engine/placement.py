@@ -32,7 +32,7 @@ import numpy as np
 from circuits.cells import CellKind, cell_kind
 from circuits.crossbar import CrossbarParams
 from circuits.errors import ConfigError, check_int, check_range
-from cosim.engine import nodal
+from cosim.engine import nodal, read_models
 
 ROW_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
 """Into how many macros a matrix's rows may be split (evenly)."""
@@ -85,7 +85,11 @@ def nominal_array(rows: int, cols: int, *, cell: CellKind, r_wire_ohm: float, rr
 
 
 def attenuation_map(p: CrossbarParams, v_read_volt: float) -> np.ndarray:
-    """``M / G``: each cell's share of its ideal read current in the MVM, ``(rows, cols)``."""
+    """``M / G``: each cell's share of its ideal read current in the MVM, ``(rows, cols)``;
+    ``M`` as the ``calibrated`` backend computes it (its fast read model for 1T1R cells,
+    ``cosim.engine.read_models.LocalSecant``)."""
+    if p.cell.access_transistor and p.r_wire_bl_ohm > 0 and p.r_wire_sl_ohm > 0:
+        return read_models.LocalSecant(p, v_read_volt).M / p.g_siemens
     t = nodal.transfer_matrix(p, v_read_volt=v_read_volt / 2)
     return t.M / p.g_siemens
 

@@ -204,6 +204,7 @@ class Tile:
         self.events_total = Events()
         self._array: ProgrammedArray | None = None
         self._params: list[CrossbarParams] = []
+        self._squares: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         seq = np.random.SeedSequence(self.seed)
         write_seq, read_seq = seq.spawn(2)
         self._write_rng = np.random.default_rng(write_seq)
@@ -382,13 +383,23 @@ class Tile:
         if mc is not None:
             m, c = mc
             mean = v @ m + c
-            std = s * np.sqrt((v * v) @ (m * m))
+            std = s * np.sqrt((v * v) @ self._squared(m))
             return mean + std * self._read_rng.standard_normal(mean.shape), None
         reads = [readout.read(self.backend, p, v[b:b + 1],
                               read_factors(p.g_siemens.shape, s, self._read_rng))
                  for b in range(v.shape[0])]
         v_out = None if reads[0][1] is None else np.vstack([r[1] for r in reads])
         return np.vstack([r[0] for r in reads]), v_out
+
+    def _squared(self, m: np.ndarray) -> np.ndarray:
+        """``m * m``, kept for the transfers of the macros this tile reads (read-only ``m``:
+        the backend's transfers do not change in place)."""
+        hit = self._squares.get(id(m))
+        if hit is None or hit[0] is not m:
+            if len(self._squares) > 4 * max(1, len(self._params)):
+                self._squares.clear()
+            hit = self._squares[id(m)] = (m, m * m)
+        return hit[1]
 
     def read_cells(self, *, negative: bool = False) -> np.ndarray:
         """Write-verify read: the conductance of each cell, read alone.

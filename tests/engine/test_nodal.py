@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import scipy.sparse.linalg as spla
 
 from circuits.crossbar import CrossbarParams
 from circuits.devices import TAOX_40NM, AccessParams, LinearIV, RRAMParams
@@ -205,11 +206,13 @@ def test_transfer_matrix_reproduces_solve(case: str, rng: np.random.Generator) -
     p = CrossbarParams(g_siemens=_g(rng, 24, 20), **WIRE_CASES[case])
     v = rng.uniform(0, 0.2, size=(5, 24))
     i = nodal.solve(p, v)
-    sweep = nodal.transfer_matrix(p)
+    auto = nodal.transfer_matrix(p)
     sparse = nodal.transfer_matrix(p, method="sparse")
-    assert _err_full_scale(p, v, sweep.apply(v), i) < 1e-12
+    sweep = nodal.transfer_matrix(p, method="sweep")
+    assert _err_full_scale(p, v, auto.apply(v), i) < 1e-12
+    assert _rel(auto.M, sparse.M) < 1e-12
     assert _rel(sweep.M, sparse.M) < 1e-12
-    assert sweep.v_op is None
+    assert auto.v_op is None
 
 
 def test_linear_system_is_reusable(rng: np.random.Generator) -> None:
@@ -300,6 +303,32 @@ def test_nonlinear_transfer_is_the_tangent_at_the_operating_point(
                    for e in np.eye(6)])
     assert _rel(t.M, fd) < 1e-6
     assert _rel(t.M, nodal.transfer_matrix(p, v_op, method="sparse").M) < 1e-12
+    assert _rel(t.M, nodal.transfer_matrix(p, v_op, method="sweep").M) < 1e-12
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (7, 1), (13, 9), (8, 21)])
+@pytest.mark.parametrize("ends", [{}, {"r_driver_ohm": 12.0}, {"r_sense_ohm": 7.0},
+                                  {"r_driver_ohm": 3.0, "r_sense_ohm": 300.0}])
+def test_dissection_transfer_equals_sparse_solves(shape: tuple[int, int], ends: dict,
+                                                  level1: Callable,
+                                                  rng: np.random.Generator) -> None:
+    """The nested-dissection reduction against one SuperLU solve per row (an independent
+    elimination of the same nodal matrix), on linear and 1T1R (non-symmetric) cells."""
+    for cell, access in (("0T1R", None), ("1T1R", AccessParams(model="level1"))):
+        kw = {"access": access} if access else {}
+        p = CrossbarParams(g_siemens=_g(rng, *shape), cell=cell, r_wire_bl_ohm=1.5,
+                           r_wire_sl_ohm=2.5, v_ref_volt=0.01, **ends, **kw)
+        diss = nodal.transfer_matrix(p, method="dissection")
+        sparse = nodal.transfer_matrix(p, method="sparse")
+        assert _rel(diss.M, sparse.M) < 1e-12
+        assert _rel(diss.c, sparse.c) < 1e-10
+
+
+def test_dissection_needs_wires(rng: np.random.Generator) -> None:
+    p = CrossbarParams(g_siemens=_g(rng, 3, 3), r_wire_sl_ohm=0.0)
+    with pytest.raises(ConfigError, match="non-zero resistance"):
+        nodal.transfer_matrix(p, method="dissection")
+    assert nodal.transfer_matrix(p).M.shape == (3, 3)  # "auto" takes the sweep
 
 
 def test_default_operating_point_is_the_read_voltage(level1: Callable,
@@ -503,3 +532,56 @@ def test_tabulated_mos_derivatives_match_finite_differences() -> None:
     fd_s = (f(vs + e, vd - vs - e) - f(vs - e, vd - vs + e)) / (2 * e)
     np.testing.assert_allclose(r.did_dvd, fd_d, rtol=1e-6)
     np.testing.assert_allclose(r.dis_dvs, fd_s, rtol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (6, 1), (1, 7), (9, 13)])
+@pytest.mark.parametrize("ends", [{}, {"r_driver_ohm": 8.0, "r_sense_ohm": 11.0}])
+def test_dissection_solves_node_voltages_as_superlu(shape: tuple[int, int], ends: dict,
+                                                    rng: np.random.Generator) -> None:
+    """Kept eliminations solve a batch (inputs, sense voltage, currents injected at the
+    cells) to the node voltages and outputs of SuperLU on the full nodal matrix."""
+    from cosim.engine import dissection
+
+    p = CrossbarParams(g_siemens=_g(rng, *shape), r_wire_bl_ohm=1.5, r_wire_sl_ohm=2.5,
+                       v_ref_volt=0.01, **ends)
+    d = dissection.Dissection(nodal.grid_network(p, nodal._cell_coefficients(
+        nodal._Linearised(p, None))))
+    v = rng.uniform(-0.1, 0.1, size=(3, shape[0]))
+    inj = rng.standard_normal((3,) + shape) * 1e-6
+    vx, vs, i_out = d.solve(inj, -0.5 * inj, v, p.v_ref_volt)
+    net = nodal._Network(p)
+    t = net.topo
+    jac = net.jacobian(net.cells(np.zeros(t.n_total))).tocsc()
+    for k in range(3):
+        vf = net.fixed_voltages(v[k:k + 1])[0]
+        b = np.zeros(t.n_total)
+        np.add.at(b, t.bl.ravel(), inj[k].ravel())
+        np.add.at(b, t.sl.ravel(), -0.5 * inj[k].ravel())
+        x = spla.spsolve(jac[: t.n_u, : t.n_u], b[: t.n_u] - jac[: t.n_u, t.n_u:] @ vf)
+        full = np.concatenate([x, vf])
+        assert np.abs(full[t.bl] - vx[k]).max() < 1e-13
+        assert np.abs(full[t.sl] - vs[k]).max() < 1e-13
+        # The current the sense nodes take, by KCL over wires carrying up to ~0.1 A
+        # (0.4 S x 0.1 V): rounded to about 1e-17 A, 1e-11 of a microamp output.
+        out = b[t.sense_ids] - (jac @ full)[t.sense_ids]
+        assert np.abs(out - i_out[k]).max() <= 1e-11 * np.abs(out).max()
+
+
+def test_dissection_update_equals_a_whole_reduction(rng: np.random.Generator) -> None:
+    from cosim.engine import dissection
+
+    g = _g(rng, 21, 34)
+    rhs = (rng.standard_normal(g.shape) * 1e-6, rng.standard_normal(g.shape) * 1e-6)
+
+    def net(gg: np.ndarray) -> dissection.GridNetwork:
+        return dissection.GridNetwork(cells=dissection.CellStamps.resistors(gg),
+                                      g_bl_siemens=0.9, g_sl_siemens=0.8, r_sense_ohm=2.0)
+
+    d = dissection.Dissection(net(g), keep_factors=False, rhs=rhs, keep_levels=True)
+    for frac in (0.0, 0.01, 0.3, 1.0):
+        changed = rng.random(g.shape) < frac
+        g = np.where(changed, _g(rng, *g.shape), g)
+        d.update(net(g), rhs, changed)
+        whole = dissection.Dissection(net(g), keep_factors=False, rhs=rhs)
+        assert np.array_equal(d.transfer(), whole.transfer())
+        assert np.array_equal(d.offset(0.0), whole.offset(0.0))

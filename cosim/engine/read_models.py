@@ -1,0 +1,459 @@
+"""Read models of nonlinear crossbars (1T1R cells, sinh RRAM): fast and exact.
+
+Both replace every cell by an affine function of its own two node voltages
+(bit line, source line), chosen cell by cell without solving the array (for
+1T1R the mid node between RRAM and access NMOS solved for the cell alone, at
+its source-line node's sense voltage): a linear network that depends on each
+cell only through the cell itself, so it needs no Newton solve of the whole
+array, and a changed cell changes only its own stamp
+(:mod:`cosim.engine.dissection` reduces it, and updates the reduction).
+
+- :class:`LocalSecant` (the fast model): every cell's chord over the read range
+  (exact at both ends of the input range); the affine map ``I = v @ M + c`` of
+  that network, by one reduction carrying one right-hand side;
+- :class:`LocalTangent`: every cell's tangent at its bias, the same way;
+- :class:`ExactSolver`: the exact DC solution for each input vector, by chord
+  (simplified Newton) iterations on the local tangent's network: each
+  iteration evaluates every cell's real currents at the present node voltages
+  and solves the linear network once more for the batch (one pass up and one
+  down the dissection's kept eliminations), converging linearly to the solution
+  of the nonlinear network; vectors for which it stops contracting go to
+  Newton's method (:func:`cosim.engine.nodal.solve`).
+
+They model exactly the network of :mod:`cosim.engine.nodal` (wires of non-zero
+resistance; zero-resistance lines are left to it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from circuits.crossbar import CrossbarParams
+from circuits.errors import ConfigError, SimulationError
+from cosim.engine import dissection, nodal
+from cosim.engine.mosfet import MosModel, access_model
+
+BIAS_FRACTION = 0.25
+"""The cells' bias, a fraction of the read voltage: the bit-line node of every cell at
+``BIAS_FRACTION * v_read`` (inputs span ``[-v_read, v_read]``; measured best or near best
+of 0 to 0.5 by ``benchmarks/bench_validated_range.py``)."""
+
+MAX_CHORD_ITER = 40
+"""Chord iterations before the vectors not yet converged go to Newton's method."""
+
+CHORD_REL_TOL = 1e-11
+"""Iterations stop when the last one moved no node by more than this fraction of the
+largest input or sense voltage (1 mV at least)."""
+
+CHUNK_NUMBERS = 2**23
+"""Node voltages held at once per batch chunk (bounds memory: about 64 MiB a copy)."""
+
+MID_ITER = 60
+"""Most Newton steps of a cell's mid node at its bias."""
+
+BIAS_GRID_POINTS = 4097
+"""Conductances at which a 1T1R cell's bias is solved, uniform over the device range
+(interpolated between: within 1e-12 of a direct solve, ``tests/engine/test_read_models.py``)."""
+
+_BIAS_TABLES: dict[tuple, CubicSpline] = {}
+
+
+def _rram_law(p: CrossbarParams, g: np.ndarray):
+    """The RRAM current law of ``p`` for cells of conductances ``g``."""
+    return nodal._rram_iv(p, g)
+
+
+def _mos_currents(mos: MosModel, vd: np.ndarray, vs: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    fast = getattr(mos, "currents", None)
+    if fast is not None:
+        return fast(vd, vs)
+    m = mos.evaluate(vd, vs)
+    return m.i_d, m.i_s
+
+
+@dataclass(frozen=True, eq=False)
+class _Bias:
+    """Every cell at its read bias: currents and small-signal figures (flat arrays)."""
+
+    v_x: float
+    v_s: float
+    v_m: np.ndarray | None    # mid nodes (1T1R)
+    i_r: np.ndarray           # RRAM current, bit line -> mid (or source) node
+    i_d: np.ndarray | None    # transistor currents (1T1R)
+    i_s: np.ndarray | None
+    g_r: np.ndarray           # RRAM conductance dI/dV at the bias
+    a: np.ndarray | None      # dI_d/dV_m, dI_d/dV_s, dI_s/dV_m, dI_s/dV_s
+    b: np.ndarray | None
+    c: np.ndarray | None
+    d: np.ndarray | None
+
+    def stamps(self, shape: tuple[int, int]) -> dissection.CellStamps:
+        if self.a is None:
+            g = self.g_r.reshape(shape)
+            return dissection.CellStamps.resistors(g)
+        den = self.g_r + self.a
+        xx = self.g_r * self.a / den
+        xs = self.g_r * self.b / den
+        sx = -self.c * self.g_r / den
+        ss = self.c * self.b / den - self.d
+        return dissection.CellStamps(*(q.reshape(shape) for q in (xx, xs, sx, ss)))
+
+
+class _Cells:
+    """The cells of one array: their real currents and their bias."""
+
+    def __init__(self, p: CrossbarParams, v_abs_max_volt: float):
+        if not nodal._has_wires(p):
+            raise ConfigError("the read models need bit- and source-line wires of non-zero "
+                              "resistance")
+        if nodal.is_linear(p):
+            raise ConfigError("the read models are for nonlinear arrays (1T1R or sinh RRAM)")
+        self.p = p
+        self.shape = p.physical_g().shape
+        self.g = p.physical_g().ravel()
+        self.rram = nodal._rram_iv(p, self.g)
+        self.mos = None
+        if p.cell.access_transistor:
+            self.mos = access_model(p.access, max(v_abs_max_volt, abs(p.v_ref_volt)))
+
+    def bias(self, v_bias_volt: float) -> _Bias:
+        """Every cell with its bit-line node at ``v_bias_volt`` and its source-line node
+        at the sense voltage (1T1R: the mid node solved cell by cell).
+
+        A 1T1R cell's bias depends only on its conductance: it is solved once on a
+        grid of ``BIAS_GRID_POINTS`` conductances over the device range and
+        interpolated (cubic splines; ``_bias_table``), so an array costs no solve.
+        """
+        n = self.g.size
+        v_s = self.p.v_ref_volt
+        if self.mos is None:
+            vx, vs = np.full(n, float(v_bias_volt)), np.full(n, v_s)
+            i, g_r = self.rram(vx - vs)
+            return _Bias(v_x=float(v_bias_volt), v_s=v_s, v_m=None, i_r=i, i_d=None, i_s=None,
+                         g_r=np.asarray(g_r, dtype=float) + 0.0, a=None, b=None, c=None,
+                         d=None)
+        table = _bias_table(self, float(v_bias_volt), v_s)
+        vm, i_r, i_d, i_s, g_r, a, b, c, d = table(self.g).T
+        return _Bias(v_x=float(v_bias_volt), v_s=v_s, v_m=vm, i_r=i_r, i_d=i_d, i_s=i_s,
+                     g_r=g_r, a=a, b=b, c=c, d=d)
+
+    def _bias_of(self, g: np.ndarray, v_x: float, v_s: float) -> np.ndarray:
+        """(len(g), 9) bias figures of 1T1R cells of conductances ``g``: mid-node voltage,
+        RRAM and transistor currents, RRAM conductance and the transistor's derivatives."""
+        vx, vs = np.full(g.size, v_x), np.full(g.size, v_s)
+        rram = _rram_law(self.p, g)
+        g0 = rram(np.zeros_like(vx))[1]
+        g_on = self.mos.evaluate(vs, vs).did_dvd  # the transistor at Vds = 0
+        vm = vs + (vx - vs) * g0 / np.maximum(g0 + g_on, 1e-30)  # a series divider
+        lo = np.minimum(vx, vs) - 0.05
+        hi = np.maximum(vx, vs) + 0.05
+        tol = 1e-15 * max(1.0, abs(v_x), abs(v_s))
+        for _ in range(MID_ITER):
+            i_r, g_r = rram(vx - vm)
+            m = self.mos.evaluate(vm, vs)
+            excess = i_r - m.i_d  # decreases with vm
+            lo = np.where(excess > 0, vm, lo)
+            hi = np.where(excess > 0, hi, vm)
+            slope = -(g_r + m.did_dvd)
+            step = vm - excess / np.where(slope < 0, slope, -1.0)
+            inside = (slope < 0) & (step > lo) & (step < hi)
+            new = np.where(inside, step, 0.5 * (lo + hi))
+            done = np.abs(new - vm).max(initial=0.0) <= tol
+            vm = new
+            if done:
+                break
+        else:
+            raise SimulationError("the cells' mid nodes did not converge at their bias")
+        i_r, g_r = rram(vx - vm)
+        m = self.mos.evaluate(vm, vs)
+        return np.column_stack([vm, i_r, m.i_d, m.i_s, np.broadcast_to(g_r, vm.shape),
+                                m.did_dvd, m.did_dvs, m.dis_dvd, m.dis_dvs])
+
+
+def _bias_table(cells: _Cells, v_x: float, v_s: float) -> CubicSpline:
+    """The bias figures of ``_Cells._bias_of`` as cubic splines in the conductance, over
+    the device range (kept per transistor model, RRAM and bias)."""
+    rram = cells.p.rram
+    # The transistor model is fixed by its parameters and its table's span.
+    key = (type(cells.mos).__name__, cells.p.access, getattr(cells.mos, "span_volt", None),
+           rram, v_x, v_s)
+    table = _BIAS_TABLES.get(key)
+    if table is None:
+        if len(_BIAS_TABLES) >= 64:
+            _BIAS_TABLES.clear()
+        g = np.linspace(rram.g_min_siemens, rram.g_max_siemens, BIAS_GRID_POINTS)
+        table = _BIAS_TABLES[key] = CubicSpline(g, cells._bias_of(g, v_x, v_s), axis=0)
+    return table
+
+
+def _network(p: CrossbarParams, stamps: dissection.CellStamps) -> dissection.GridNetwork:
+    return dissection.GridNetwork(cells=stamps, g_bl_siemens=1.0 / p.r_wire_bl_ohm,
+                                  g_sl_siemens=1.0 / p.r_wire_sl_ohm,
+                                  r_driver_ohm=p.r_driver_ohm, r_sense_ohm=p.r_sense_ohm)
+
+
+def _constants(b: _Bias, st: dissection.CellStamps, vx: np.ndarray, vs: np.ndarray,
+               i_r: np.ndarray, i_d: np.ndarray | None, i_s: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Constant terms ``k`` of the chord model ``out = stamp @ (V'_x, V'_s) + k`` of every
+    cell, around present voltages ``vx, vs`` where the cell carries ``i_r`` (RRAM) and
+    ``i_d, i_s`` (transistor): currents out of its bit- and source-line node."""
+    xx, xs, sx, ss = st.xx, st.xs, st.sx, st.ss  # flat, one per cell
+    if b.a is None:
+        k_x = i_r - xx * vx - xs * vs
+        return k_x, -i_r - sx * vx - ss * vs
+    den = b.g_r + b.a
+    k_x = (b.a * i_r + b.g_r * i_d) / den - xx * vx - xs * vs
+    k_s = -(i_s + b.c * (i_r - i_d) / den) - sx * vx - ss * vs
+    return k_x, k_s
+
+
+class _LocalLinear:
+    """An affine read model ``I = v @ M + c`` of a network whose every cell is replaced by
+    an affine function of its own two node voltages, chosen per cell without solving the
+    array (subclasses say which)."""
+
+    def __init__(self, p: CrossbarParams, v_volt: float, *, keep: bool = False):
+        self.p = p
+        self.v_volt = float(v_volt)
+        net, rhs = self._network(p)
+        self._d = dissection.Dissection(net, keep_factors=False, rhs=rhs, keep_levels=keep)
+        self._rhs = rhs
+        self._finish()
+
+    def _cell_models(self, p: CrossbarParams) -> tuple[dissection.CellStamps, np.ndarray,
+                                                        np.ndarray]:
+        """Every cell's stamps and constant currents ``k``: currents out of its bit- and
+        source-line node ``= stamps @ (V_x, V_s) + k`` (flat arrays)."""
+        raise NotImplementedError
+
+    def _network(self, p: CrossbarParams) -> tuple[dissection.GridNetwork, tuple]:
+        shape = p.physical_g().shape
+        flat, k_x, k_s = self._cell_models(p)
+        st = dissection.CellStamps(*(q.reshape(shape) for q in
+                                     (flat.xx, flat.xs, flat.sx, flat.ss)))
+        return _network(p, st), (-k_x.reshape(shape), -k_s.reshape(shape))
+
+    def _finish(self) -> None:
+        self.M = self._d.transfer()
+        self.c = self._d.offset(self.p.v_ref_volt)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory of the kept reduction (bytes)."""
+        return self._d.nbytes
+
+    def reprogrammed(self, p: CrossbarParams) -> _LocalLinear:
+        """This model for ``p``, the same array with other conductances: only the blocks
+        of the reduction that hold a cell whose model changed are merged again (so the
+        cost follows the change), and the result equals a new model of ``p``. This
+        object's kept reduction moves to the result (it is updated in place).
+
+        Raises:
+            ConfigError: ``p`` differs in more than its conductances, or no levels kept.
+        """
+        if replace(p, g_siemens=self.p.g_siemens, g_neg_siemens=self.p.g_neg_siemens) \
+                .digest() != self.p.digest():
+            raise ConfigError("reprogrammed() needs the same array with other conductances")
+        net, rhs = self._network(p)
+        old = self._d.net.cells
+        changed = ((net.cells.xx != old.xx) | (net.cells.xs != old.xs)
+                   | (net.cells.sx != old.sx) | (net.cells.ss != old.ss)
+                   | (rhs[0] != self._rhs[0]) | (rhs[1] != self._rhs[1]))
+        out = object.__new__(type(self))
+        out.__dict__.update(self.__dict__)
+        out.p, out._rhs = p, rhs
+        out._d, self._d = self._d, None
+        out._d.update(net, rhs, changed)
+        out._finish()
+        return out
+
+
+class LocalTangent(_LocalLinear):
+    """Every cell replaced by its tangent at its own bias: bit-line node at ``v_bias_volt``,
+    source-line node at the sense voltage (the chord iteration matrix of
+    :class:`ExactSolver`).
+
+    Args:
+        p: the array (physical columns; its sense network, see ``sense_network``).
+        v_bias_volt: the bit-line voltage of every cell's bias (V).
+        keep: keep the reduction's levels, so that :meth:`reprogrammed` can update it.
+    """
+
+    def __init__(self, p: CrossbarParams, v_bias_volt: float, *, keep: bool = False):
+        super().__init__(p, v_bias_volt, keep=keep)
+
+    @property
+    def v_bias_volt(self) -> float:
+        return self.v_volt
+
+    def _cell_models(self, p):
+        cells = _Cells(p, abs(self.v_volt))
+        b = cells.bias(self.v_volt)
+        st = b.stamps(cells.shape)
+        flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
+        n = cells.g.size
+        k_x, k_s = _constants(b, flat, np.full(n, b.v_x), np.full(n, b.v_s), b.i_r, b.i_d,
+                              b.i_s)
+        return flat, k_x, k_s
+
+
+class LocalSecant(_LocalLinear):
+    """The fast read model: every cell replaced by its chord over the read range.
+
+    With its source-line node at the sense voltage ``v_ref``, a cell's currents are
+    exact at bit-line voltages ``-v_read_volt`` and ``+v_read_volt`` (the ends of the
+    input range) and linear between; their slopes in the source-line voltage are the
+    tangent's at zero cell voltage (``V_x = V_s = v_ref``). Against a tangent at one
+    bias this spreads the cell's curvature (the access transistor's, with its jump at
+    ``Vds = 0``) over the whole input range: measured, about half the largest error
+    (``benchmarks/bench_validated_range.py``).
+
+    Args:
+        p: the array (physical columns; its sense network, see ``sense_network``).
+        v_read_volt: the input range's end (V), the DAC's full scale.
+        keep: keep the reduction's levels, so that :meth:`reprogrammed` can update it.
+    """
+
+    def __init__(self, p: CrossbarParams, v_read_volt: float, *, keep: bool = False):
+        super().__init__(p, v_read_volt, keep=keep)
+
+    def _cell_models(self, p):
+        v, v_ref = self.v_volt, p.v_ref_volt
+        cells = _Cells(p, v + abs(v_ref))
+        hi, lo, mid = cells.bias(v), cells.bias(-v), cells.bias(v_ref)
+        # Currents out of the bit-line node (the RRAM's) and into the source-line node.
+        ix_hi, ix_lo = hi.i_r, lo.i_r
+        is_hi, is_lo = (hi.i_r, lo.i_r) if hi.i_s is None else (hi.i_s, lo.i_s)
+        tan = mid.stamps(cells.shape)
+        xx = (ix_hi - ix_lo) / (2.0 * v)
+        sx = -(is_hi - is_lo) / (2.0 * v)
+        xs, ss = tan.xs.ravel(), tan.ss.ravel()
+        # Through the point at V_x = -v, V_s = v_ref.
+        k_x = ix_lo + xx * v - xs * v_ref
+        k_s = -is_lo + sx * v - ss * v_ref
+        return dissection.CellStamps(xx=xx, xs=xs, sx=sx, ss=ss), k_x, k_s
+
+
+class ExactSolver:
+    """Exact DC output currents of a nonlinear array for batches of input vectors.
+
+    Chord iterations on the network of every cell's tangent at its bias (module
+    docstring) until no node moves by more than ``rel_tol`` of the largest input
+    or sense voltage.
+
+    Args:
+        p: the array (physical columns; its sense network).
+        v_bias_volt: the bit-line voltage of the cells' bias (V).
+        v_abs_max_volt: the largest input magnitude to be solved (V), for the
+            access transistor's table span.
+        rel_tol: the step tolerance.
+    """
+
+    def __init__(self, p: CrossbarParams, v_bias_volt: float, v_abs_max_volt: float,
+                 rel_tol: float = CHORD_REL_TOL):
+        self.p = p
+        self.v_abs_max_volt = float(v_abs_max_volt)
+        self.cells = _Cells(p, max(abs(v_bias_volt), v_abs_max_volt))
+        self.bias = self.cells.bias(v_bias_volt)
+        st = self.bias.stamps(self.cells.shape)
+        self._flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
+        self.dissection = dissection.Dissection(_network(p, st), keep_factors=True)
+        self.rel_tol = rel_tol
+        self.iterations = 0
+        self.newton_vectors = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the kept eliminations (bytes)."""
+        return self.dissection.nbytes
+
+    def currents(self, v_in: np.ndarray) -> np.ndarray:
+        """(B, physical cols) currents into the sense nodes (A) for inputs (B, rows) (V)."""
+        v_in = np.atleast_2d(np.asarray(v_in, dtype=float))
+        n = self.bias.i_r.size
+        step = max(1, CHUNK_NUMBERS // (3 * n))
+        return np.vstack([self._chunk(v_in[i:i + step]) for i in range(0, v_in.shape[0], step)])
+
+    def _chunk(self, v_in: np.ndarray) -> np.ndarray:
+        b, p = self.bias, self.p
+        n_b, n = v_in.shape[0], b.i_r.size
+        tol = self.rel_tol * max(float(np.abs(v_in).max(initial=0.0)), abs(p.v_ref_volt), 1e-3)
+        st = _State(vx=np.full((n_b, n), b.v_x), vs=np.full((n_b, n), b.v_s),
+                    vm=None if b.v_m is None else np.broadcast_to(b.v_m, (n_b, n)).copy(),
+                    i_r=np.broadcast_to(b.i_r, (n_b, n)),
+                    i_d=None if b.i_d is None else np.broadcast_to(b.i_d, (n_b, n)),
+                    i_s=None if b.i_s is None else np.broadcast_to(b.i_s, (n_b, n)))
+        i_out = np.empty((n_b, self.dissection.cols))
+        last = np.inf
+        for it in range(MAX_CHORD_ITER):
+            move, i_out = self._step(b, self._flat, self.dissection, v_in, st)
+            self.iterations += 1
+            if move.max() <= tol:
+                self._check_span(st)
+                return i_out
+            if it >= 3 and move.max() > last:
+                break  # not contracting: Newton takes over
+            if it >= 8:
+                # Contracting too slowly to reach the tolerance in the iterations left.
+                rate = move.max() / last
+                needed = np.log(tol / move.max()) / np.log(max(rate, 1e-300))
+                if needed > MAX_CHORD_ITER - it:
+                    break
+            last = move.max()
+        # Far from the bias (large reads of high conductances, strong IR drop) the chord
+        # contracts slowly or not at all: those vectors go to Newton's method with its own
+        # starting point and step control (cosim.engine.nodal.solve).
+        bad = move > tol
+        self.newton_vectors += int(bad.sum())
+        i_out[bad] = nodal.solve(p, v_in[bad])
+        if (~bad).any():
+            self._check_span(st)
+        return i_out
+
+    def _check_span(self, st: _State) -> None:
+        lo, hi = getattr(self.cells.mos, "span_volt", (-np.inf, np.inf))
+        for a in (st.vx, st.vs, st.vm):
+            if a is not None and (a.min() < lo or a.max() > hi):
+                raise ConfigError(f"node voltages [{a.min():.3g}, {a.max():.3g}] V leave the "
+                                  f"BSIM4 table range [{lo:g}, {hi:g}] V")
+
+    def _step(self, b: _Bias, flat: dissection.CellStamps, d: dissection.Dissection,
+              v_in: np.ndarray, st: _State) -> tuple[np.ndarray, np.ndarray]:
+        """One chord iteration of the linear model ``(b, flat, d)`` from state ``st``
+        (updated in place): each vector's largest node move (V) and the output currents."""
+        cells, p = self.cells, self.p
+        n_b, n = st.vx.shape
+        shape = (n_b,) + cells.shape
+        k_x, k_s = _constants(b, flat, st.vx, st.vs, st.i_r, st.i_d, st.i_s)
+        nx, ns, i_out = d.solve(-k_x.reshape(shape), -k_s.reshape(shape), v_in, p.v_ref_volt)
+        dx, ds = nx.reshape(n_b, n) - st.vx, ns.reshape(n_b, n) - st.vs
+        move = np.maximum(np.abs(dx).max(axis=1), np.abs(ds).max(axis=1))
+        dm = None
+        if st.vm is not None:
+            dm = (st.i_r - st.i_d + b.g_r * dx - b.b * ds) / (b.g_r + b.a)
+            move = np.maximum(move, np.abs(dm).max(axis=1))
+        st.vx, st.vs = st.vx + dx, st.vs + ds
+        if dm is not None:
+            st.vm = st.vm + dm
+        if st.vm is None:
+            st.i_r = cells.rram(st.vx - st.vs)[0]
+        else:
+            st.i_r = cells.rram(st.vx - st.vm)[0]
+            st.i_d, st.i_s = _mos_currents(cells.mos, st.vm, st.vs)
+        return move, i_out
+
+@dataclass
+class _State:
+    """Node voltages of every cell for a batch (B, cells) and the cells' currents there."""
+
+    vx: np.ndarray
+    vs: np.ndarray
+    vm: np.ndarray | None
+    i_r: np.ndarray
+    i_d: np.ndarray | None
+    i_s: np.ndarray | None
