@@ -4,10 +4,13 @@ For a :class:`cosim.layers.record.LayerRecord` (the tile's hardware and
 options, its programmed array, some of its inputs), each macro is read by
 the recorded backend (:meth:`cosim.engine.tile.Tile.macro_reads`: analog
 column outputs, no read noise, no ADC) and by ngspice slice by slice
-(:func:`cosim.engine.slices.check_macro`), on the same input voltages. The
-macro's error is ``max |y_model - y_spice|`` over the checked slices divided
-by the largest ``|y_model|`` of the whole macro ("of full scale"), held to
-the error the backend states for such a macro (:func:`cosim.engine.stated.stated_error`).
+(:func:`cosim.engine.slices.check_macro`), on the same input voltages: the
+recorded vectors and the two full-drive ones (every row at ``+1`` and at ``-1``,
+the coherent inputs the stated error was measured with). The macro's error is
+``max |y_model - y_spice|`` over the checked slices divided by the largest
+``|y_model|`` of the whole macro over those vectors ("of full scale", the
+measured data's own normalisation), held to the error the backend states for
+such a macro (:func:`cosim.engine.stated.stated_error`).
 """
 
 from __future__ import annotations
@@ -62,9 +65,9 @@ class MacroCheck:
         cell: the cell kind's name.
         backend: the backend checked.
         g_max_siemens: its largest programmed conductance (S).
-        vectors: input vectors read.
+        vectors: input vectors read (the recorded ones and the two full-drive ones).
         slices: the columns checked, ``"c0-c1"`` joined by spaces.
-        full_scale_a: the largest ``|y_model|`` of the macro (A).
+        full_scale_a: the largest ``|y_model|`` of the macro over those vectors (A).
         max_rel_error: ``max |y_model - y_spice|`` / ``full_scale_a`` over the slices.
         stated_error: what the backend states for such a macro (of full scale).
         stated_source: where that figure comes from.
@@ -119,7 +122,8 @@ def check_macro_of(rec: LayerRecord, macro: int, options: CheckOptions = CheckOp
         raise ConfigError(f"layer {rec.name} recorded no inputs")
     hw = rec.hardware
     tile = rec.tile()
-    a = rec.inputs[:options.vectors]
+    drive = np.ones((1, rec.inputs.shape[1]))
+    a = np.vstack([rec.inputs[:options.vectors], drive, -drive])
     t0 = time.perf_counter()
     p, v, y = tile.macro_reads(a)[macro]
     model_s = time.perf_counter() - t0
