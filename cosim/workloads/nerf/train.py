@@ -52,6 +52,13 @@ class TrainConfig:
         samples: samples per ray, in training and evaluation (NF paper: 64).
         learning_rate: Adam's step size at the start.
         final_learning_rate: at the end (exponential decay between them).
+        deform_step_scale: the deformation network's (D-NeRF) step size as a fraction of
+            the canonical network's. Adam moves every parameter by about the step size
+            whatever its gradient's scale, so the deformation's output layer, though
+            initialised near zero, moves every sample by up to ``lr`` times the sum of
+            its ``width`` activations per step; at the canonical network's step size
+            that exceeds the scenes' motion from the first steps, and samples pushed
+            out of the box are clamped and get no gradient back.
         seed: seed of the batches and the jitter.
         prune_width: neurons every layer keeps after pruning (NF paper: 26); 0: no pruning.
         prune_rank: rank every ``U V`` pair keeps (NF paper: 3); 0: ranks kept.
@@ -64,6 +71,7 @@ class TrainConfig:
     samples: int = 48
     learning_rate: float = 5e-3
     final_learning_rate: float = 5e-4
+    deform_step_scale: float = 0.1
     seed: int = 0
     prune_width: int = 0
     prune_rank: int = 0
@@ -80,6 +88,10 @@ class TrainConfig:
             if not (isinstance(v, int | float) and np.isfinite(v)):
                 raise ConfigError(f"{name.replace('_', ' ')} must be finite, got {v!r}")
             check_range(name.replace("_", " "), v, 0.0, 1.0, lo_open=True)
+        v = self.deform_step_scale
+        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+            raise ConfigError(f"deformation step scale must be a finite number, got {v!r}")
+        check_range("deformation step scale", v, 0.0, 1.0, lo_open=True)
         check_int("training seed", self.seed, 0, 2**32 - 1)
         check_int("pruned width", self.prune_width, 0, 4096)
         check_int("pruned rank", self.prune_rank, 0, 4096)
@@ -153,9 +165,11 @@ def _adam():
     return optax.scale_by_adam()
 
 
-def make_step(cfg: ModelConfig, geom: Geometry, enc: Encodings, samples: int) -> Callable:
+def make_step(cfg: ModelConfig, geom: Geometry, enc: Encodings, samples: int,
+              deform_step_scale: float = 1.0) -> Callable:
     """The jitted training step ``(params, opt_state, batch, jitter, lr) -> (params,
-    opt_state, loss)``."""
+    opt_state, loss)``; the deformation network's parameters step ``deform_step_scale``
+    times ``lr`` (:class:`TrainConfig`)."""
     jax, jnp, _ = jax_modules()
     adam = _adam()
 
@@ -167,7 +181,8 @@ def make_step(cfg: ModelConfig, geom: Geometry, enc: Encodings, samples: int) ->
     def step(p, s, o, d, t, t0, t1, target, jitter, lr):
         loss, g = jax.value_and_grad(loss_fn)(p, o, d, t, t0, t1, target, jitter)
         upd, s = adam.update(g, s, p)
-        p = jax.tree_util.tree_map(lambda a, u: a - lr * u, p, upd)
+        p = {k: p[k] - (lr * deform_step_scale if k.startswith("deform/") else lr) * upd[k]
+             for k in p}
         return p, s, loss
 
     return step
@@ -195,7 +210,7 @@ def train_nerf(cfg: ModelConfig, tcfg: TrainConfig, geom: Geometry, enc: Encodin
         if s is None:
             s = adam.init(p)
     plan = tcfg.prune_plan(cfg.canonical.width, cfg.canonical.rank, cfg.view_width)
-    step_fn = make_step(cfg, geom, enc, tcfg.samples)
+    step_fn = make_step(cfg, geom, enc, tcfg.samples, tcfg.deform_step_scale)
     n = len(rays)
     try:
         while done < tcfg.steps:
