@@ -8,6 +8,7 @@ from cosim.commands.characterise import characterise_command
 from cosim.commands.field import field_group
 from cosim.commands.haq import haq_command, sweep_group
 from cosim.commands.hardware import hardware_group
+from cosim.commands.inpaint import inpaint_group
 from cosim.commands.mvm import mvm_command
 from cosim.commands.netlist import netlist_group
 from cosim.commands.report import report_command
@@ -31,4 +32,5 @@ COMMANDS: list[click.Command] = [
     sweep_group,
     report_command,
     snn_group,
+    inpaint_group,
 ]
