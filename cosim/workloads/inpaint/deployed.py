@@ -34,7 +34,7 @@ from cosim.accounting.events import Events
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
-from cosim.workloads.inpaint.network import IMAGE, TrainedVAE
+from cosim.workloads.inpaint.network import IMAGE, TrainedVAE, latent_uniforms
 from cosim.workloads.spiking.crossbar import im2col, overlap_add
 from cosim.workloads.spiking.lif import lif_step_numpy
 from cosim.workloads.spiking.pairs import StepCounts, deploy_pairs
@@ -85,7 +85,8 @@ def run_timesteps(layers: list[AnalogLayer], net: TrainedVAE, masked: np.ndarray
 
     Args:
         masked: masked images ``(N, 32, 32)`` in ``[-1, 1]``.
-        seed: the latent samples' random generator.
+        seed: the latent draws (:func:`cosim.workloads.inpaint.network.latent_uniforms`,
+            the same as the software forward pass of that seed).
     """
     cfg = net.config
     if masked.ndim != 3 or masked.shape[1:] != (IMAGE, IMAGE):
@@ -93,8 +94,8 @@ def run_timesteps(layers: list[AnalogLayer], net: TrainedVAE, masked: np.ndarray
     if len(layers) != len(cfg.shapes):
         raise ConfigError(f"{len(layers)} analog layers for a VAE of {len(cfg.shapes)}")
     sc = cfg.layer_scales
-    rng = np.random.default_rng(seed)
     n, t_n, c = masked.shape[0], cfg.n_frames, cfg.channels
+    draws = latent_uniforms(seed, n, cfg)
     out = np.zeros((t_n, n, IMAGE, IMAGE))
     step_events = [Events() for _ in range(t_n)]
     step_lif = [0] * t_n
@@ -116,7 +117,7 @@ def run_timesteps(layers: list[AnalogLayer], net: TrainedVAE, masked: np.ndarray
             flat = cur.transpose(0, 2, 3, 1).reshape(b, -1)  # (y, x, channel), as in training
             y, e = layers[3].forward(flat)
             p = 1.0 / (1.0 + np.exp(-sc[3] * y))
-            z = (rng.random(p.shape) < p).astype(float)
+            z = (draws[t, start:start + b] < p).astype(float)
             ev += e + Events(digital_mults=2 * y.size, digital_adds=y.size)
             y, e = layers[4].forward(z)
             states[3] = lif_step_numpy(*states[3], sc[4] * y, **lif)

@@ -143,14 +143,20 @@ class VAEConfig:
         return f"spiking VAE {self.channels} ch, latent {self.latent}"
 
 
-def vae_forward(ws: list[jax.Array], x: jax.Array, key: jax.Array, cfg: VAEConfig
+def latent_uniforms(seed: int, n: int, cfg: VAEConfig) -> np.ndarray:
+    """The uniform draws ``(T, n, latent)`` of the latent samples of ``n`` images (``z =
+    u < p``): the same draws in the software and the deployed loop."""
+    return np.random.default_rng(seed).random((cfg.n_frames, n, cfg.latent), dtype=np.float32)
+
+
+def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig
                 ) -> tuple[jax.Array, jax.Array]:
     """Per-step images ``(T, B, 32, 32)`` and the latent's mean KL from ``B(0.5)``.
 
     Args:
         ws: the effective weights of the eight matrices (:attr:`VAEConfig.shapes`).
         x: masked images ``(B, 32, 32)`` in ``[-1, 1]``.
-        key: the latent samples' random key.
+        u: uniform draws ``(T, B, latent)`` of the latent samples (``z_t = u_t < p_t``).
     """
     b = x.shape[0]
     c = cfg.channels
@@ -160,7 +166,7 @@ def vae_forward(ws: list[jax.Array], x: jax.Array, key: jax.Array, cfg: VAEConfi
     state0 = [(jnp.zeros(s), jnp.zeros(s)) for s in sizes]
     img = x[..., None]
 
-    def step(carry, k):
+    def step(carry, uk):
         states, u_out = carry
         new = []
         cur = img
@@ -169,7 +175,7 @@ def vae_forward(ws: list[jax.Array], x: jax.Array, key: jax.Array, cfg: VAEConfi
             new.append((u, o))
             cur = o
         p = jax.nn.sigmoid(cur.reshape(b, -1) @ ws[3])
-        bern = (jax.random.uniform(k, p.shape) < p).astype(p.dtype)
+        bern = (uk < p).astype(p.dtype)
         z = p + jax.lax.stop_gradient(bern - p)
         eps = 1e-6
         kl = jnp.mean(p * jnp.log(2 * p + eps) + (1 - p) * jnp.log(2 * (1 - p) + eps))
@@ -183,8 +189,7 @@ def vae_forward(ws: list[jax.Array], x: jax.Array, key: jax.Array, cfg: VAEConfi
         u_out = u_out + tconv_s2_jax(cur, ws[7])[..., 0]
         return (new, u_out), (u_out, kl)
 
-    keys = jax.random.split(key, cfg.n_frames)
-    _, (us, kls) = jax.lax.scan(step, (state0, jnp.zeros((b, IMAGE, IMAGE))), keys)
+    _, (us, kls) = jax.lax.scan(step, (state0, jnp.zeros((b, IMAGE, IMAGE))), u)
     steps = jnp.arange(1, cfg.n_frames + 1, dtype=us.dtype)[:, None, None, None]
     return jnp.tanh(us / steps), jnp.mean(kls)
 
@@ -211,6 +216,7 @@ class TrainedVAE:
         """Software forward pass: per-step images ``(T, N, 32, 32)``.
 
         Args:
+            seed: the latent draws (:func:`latent_uniforms`).
             keep_all: every random pair kept (the unpruned random network).
         """
         cfg = self.config
@@ -221,15 +227,15 @@ class TrainedVAE:
             ws = effective_weights(jax.tree_util.tree_map(jnp.asarray, self.params),
                                    [jnp.asarray(w, jnp.float32) for w in self.fixed], cfg)
         out = []
-        key = jax.random.PRNGKey(seed)
+        u = latent_uniforms(seed, masked.shape[0], cfg)
         for start in range(0, masked.shape[0], batch_size):
-            key, sub = jax.random.split(key)
             xb = jnp.asarray(masked[start:start + batch_size], jnp.float32)
-            out.append(np.asarray(_forward_jit(ws, xb, sub, cfg)[0]))
+            ub = jnp.asarray(u[:, start:start + batch_size])
+            out.append(np.asarray(_forward_jit(ws, xb, ub, cfg)[0]))
         return np.concatenate(out, axis=1)
 
 
-_forward_jit = jax.jit(lambda ws, x, key, cfg: vae_forward(ws, x, key, cfg), static_argnums=3)
+_forward_jit = jax.jit(lambda ws, x, u, cfg: vae_forward(ws, x, u, cfg), static_argnums=3)
 
 
 def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
@@ -279,7 +285,8 @@ def _trainer(cfg: VAEConfig, n_batches: int):
     opt = optimizer(cfg, n_batches)
 
     def loss_fn(p, fixed, xb, yb, key):
-        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, key, cfg)
+        u = jax.random.uniform(key, (cfg.n_frames, xb.shape[0], cfg.latent))
+        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, u, cfg)
         mse = jnp.mean((imgs[-1] - yb) ** 2)
         return mse + cfg.beta * kl, mse
 
