@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import jax
 import jax.numpy as jnp
@@ -231,11 +231,13 @@ class TrainedVAE:
         for start in range(0, masked.shape[0], batch_size):
             xb = jnp.asarray(masked[start:start + batch_size], jnp.float32)
             ub = jnp.asarray(u[:, start:start + batch_size])
-            out.append(np.asarray(_forward_jit(ws, xb, ub, cfg)[0]))
+            out.append(np.asarray(_forward_jit(ws, xb, ub, replace(cfg, mode="popup"))[0]))
         return np.concatenate(out, axis=1)
 
 
 _forward_jit = jax.jit(lambda ws, x, u, cfg: vae_forward(ws, x, u, cfg), static_argnums=3)
+"""The compiled forward pass; called with the pop-up mode's config for both modes (the
+forward pass does not depend on the mode), so they share one compilation."""
 
 
 def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
