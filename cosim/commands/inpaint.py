@@ -35,7 +35,7 @@ from cosim.outputs.jsonout import emit_json
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.outpath import OutputPath
 from cosim.outputs.rundir import new_run_dir, prepare_run_dir
-from cosim.workloads.inpaint.data import InpaintSet, inpainting_set, load_images, user_image_files
+from cosim.workloads.inpaint.data import InpaintSet, inpainting_set, load_images
 from cosim.workloads.inpaint.experiment import (
     DEFAULT_NOISES,
     DEFAULT_THRESHOLDS,
@@ -220,13 +220,10 @@ def inpaint_run_command(quick: bool, n_frames: int | None, epochs: int | None,
         cfg = run_config(quick=quick, n_frames=n_frames, epochs=epochs, n_train=n_train,
                          n_test=n_test, mask_px=mask_px, seed=seed)
         hw, sim_ = hardware.resolve(HARDWARE), sim.resolve()
-        if data_path is not None:
-            user_image_files(data_path)
     source = _source(data_path)
+    train_set, test, ref = _data(cfg, data_path)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("inpaint"),
                          resume=resume, resumable=True) as run_dir:
-        data, ref = load_set(data_path, cfg.mask_px)
-        train_set, test = split(cfg, data)
         with _interrupt_note(run_dir, "run"):
             trained, clf = _train(cfg, train_set, ref, init, clf, run_dir, source, as_json,
                                   hardware=hw, sim=sim_)
@@ -270,13 +267,10 @@ def inpaint_train_command(quick: bool, n_frames: int | None, epochs: int | None,
     else:
         cfg = run_config(quick=quick, n_frames=n_frames, epochs=epochs, n_train=n_train,
                          n_test=n_test, mask_px=mask_px, seed=seed)
-        if data_path is not None:
-            user_image_files(data_path)
     source = _source(data_path)
+    train_set, test, ref = _data(cfg, data_path)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("inpaint-train"),
                          resume=resume, resumable=True) as run_dir:
-        data, ref = load_set(data_path, cfg.mask_px)
-        train_set, test = split(cfg, data)
         with _interrupt_note(run_dir, "train"):
             trained, clf = _train(cfg, train_set, ref, init, clf, run_dir, source, as_json)
         rows = [{"row": ROWS[0], **metrics(trained.baseline.images(test.masked)[-1], test, clf,
@@ -300,14 +294,20 @@ def inpaint_train_command(quick: bool, n_frames: int | None, epochs: int | None,
     click.echo(f"wrote {run_dir}")
 
 
+def _data(cfg: InpaintRunConfig, data_path: Path | None
+          ) -> tuple[InpaintSet, InpaintSet, InpaintSet | None]:
+    """Train set, test set and the classifier's fallback set, read and checked before any
+    work (and before the run folder is made)."""
+    data, ref = load_set(data_path, cfg.mask_px)
+    train_set, test = split(cfg, data)
+    return train_set, test, ref
+
+
 def _evaluation(trained_dir: Path, data_path: Path | None):
     trained, cfg, source, clf, _ = load_checkpoint(trained_dir)
     if data_path is None and source:
         data_path = Path(source)
-    if data_path is not None:
-        user_image_files(data_path)
-    data, _ = load_set(data_path, cfg.mask_px)
-    return trained, cfg, clf, split(cfg, data)[1]
+    return trained, cfg, clf, _data(cfg, data_path)[1]
 
 
 @inpaint_group.command("eval")

@@ -85,9 +85,9 @@ def inpainting_set(images: np.ndarray, labels: np.ndarray | None = None, *,
 
 def _find(root: Path, patterns: tuple[str, ...]) -> Path | None:
     for pat in patterns:
-        hits = sorted(p for p in root.glob(pat) if p.is_file())
+        hits = sorted(p for p in root.glob(pat) if not p.is_dir())
         if hits:
-            return hits[0]
+            return regular_file(hits[0], "--data file")
     return None
 
 
@@ -124,7 +124,7 @@ def load_images(path: Path | str) -> tuple[np.ndarray, np.ndarray | None]:
     """
     kind, img_p, lab_p = user_image_files(path)
     for f in (img_p, lab_p):
-        if f is not None and f.stat().st_size == 0:
+        if f is not None and regular_file(f, "--data file").stat().st_size == 0:
             raise ConfigError(f"--data file {f} is empty")
     if kind == "npy":
         images = load_npy(img_p, f"--data images {img_p}", work_bytes_per_value=8.0)
