@@ -8,7 +8,8 @@ each writing its own sub-folder of the run folder as soon as it ends:
 3. ``haq``: the NF paper's MVM test (PTQ vs HAQ) on the job's hardware.
 4. ``field``: the neural field (quick setting), software vs HAQ vs PTQ.
 5. ``snn``: the PRIME SNN (quick setting), the LIF loop on analog layers.
-6. ``report``: energy and area of the workloads run, against GPU baselines.
+6. ``inpaint``: PRIME's inpainting spiking VAE (quick setting) on analog layers.
+7. ``report``: energy and area of the workloads run, against GPU baselines.
 
 The whole config is validated before the first stage.
 

@@ -39,11 +39,13 @@ from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.amplifiers import write_tia, write_vcmac_settling
 from cosim.outputs.field import write_field_run
 from cosim.outputs.haq import write_experiment
+from cosim.outputs.inpaint import write_run as write_inpaint_run
 from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
 from cosim.outputs.snn import write_run
 from cosim.outputs.vcmac import write_vcmac
 from cosim.workloads.field.stage import FieldStage, compute_field_stage, field_headline
 from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
+from cosim.workloads.inpaint.stage import InpaintStage, compute_inpaint_stage, inpaint_headline
 from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
 
 
@@ -230,6 +232,12 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           from_run=("seed",), headline=snn_headline,
           description="PRIME SNN: pop-up pruning of random pairs, LIF loop on the tiles, "
                       "early stop (quick setting)"),
+    Stage(name="inpaint", config=InpaintStage,
+          run=workload_stage(compute_inpaint_stage,
+                             lambda r, out: write_inpaint_run(r, out, "inpaint run")),
+          from_run=("seed",), headline=inpaint_headline,
+          description="PRIME inpainting: spiking VAE on pruned random pairs, early stop by "
+                      "the decoder (quick setting)"),
     Stage(name="report", config=ReportStage, run=_report,
           description="energy and area report against GPU baselines",
           headline=lambda s: "report.html written" if "report" in s else s.get("skipped", "")),

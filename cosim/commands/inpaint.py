@@ -50,12 +50,14 @@ from cosim.workloads.inpaint.experiment import (
     train_both,
 )
 from cosim.workloads.inpaint.network import VAEConfig
+from cosim.workloads.inpaint.stage import InpaintStage
 from cosim.workloads.snn.data import mnist_digits
 
 HARDWARE = "prime"
 """The default hardware preset (PRIME's)."""
-QUICK = {"n_train": 300, "n_test": 50, "epochs": 2, "n_frames": 4}
-"""``--quick``: a small subset and budget (the main job's stage)."""
+QUICK = {"n_train": InpaintStage().n_train, "n_test": InpaintStage().n_test,
+         "epochs": InpaintStage().epochs, "n_frames": InpaintStage().n_frames}
+"""``--quick``: the settings of the main job's inpainting stage."""
 FULL = {"n_train": 4000, "n_test": 1000, "epochs": None, "n_frames": None}
 """The default run: 4,000 train and 1,000 test digits; ``None``: :class:`VAEConfig`'s."""
 

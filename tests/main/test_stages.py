@@ -54,6 +54,7 @@ def test_a_workload_stage_writes_what_the_report_reads(tmp_path):
 
 
 def test_registry_stages_have_a_config_each_with_working_defaults():
-    assert list(STAGES) == ["tia", "vcmac", "haq", "field", "snn", "report"]
+    assert list(STAGES) == ["tia", "vcmac", "haq", "field", "snn", "inpaint",
+                            "report"]
     for stage in STAGES.values():
         stage.config(**{k: 0 for k in stage.from_run} if stage.from_run else {})

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from circuits.errors import ConfigError
 from cosim.cli import main
+from cosim.hardware.presets import load_hardware
 from cosim.outputs.inpaint import load_checkpoint
 from cosim.outputs.report import load_workload
 from cosim.workloads.inpaint import network as vae_network
@@ -115,3 +117,24 @@ def test_bad_inputs_are_one_line_errors(folder, tmp_path):
     _one_line_error(_run([str(tmp_path / "none"), "-o", str(tmp_path / "g")], "eval"),
                     "no checkpoint.npz")
     _one_line_error(_run(["--resume", *SMALL]), "name it with -o")
+
+
+@pytest.mark.slow
+def test_main_job_stage_writes_the_run_folder_of_inpaint_run(tmp_path):
+    """The stage computes what ``cosim inpaint run`` does and writes with its writer (the
+    same network config as the CLI test above, so JAX compiles once)."""
+    from cosim.outputs.inpaint import write_run
+    from cosim.workloads.inpaint.stage import (
+        InpaintStage,
+        compute_inpaint_stage,
+        inpaint_headline,
+    )
+    from tests.hardware_helpers import sim
+
+    stage = InpaintStage(n_train=16, n_test=6, epochs=1, n_frames=2)
+    hw = load_hardware(stage.hardware)
+    s = write_run(compute_inpaint_stage(stage, hw, sim(backend="ideal")), tmp_path)
+    assert (tmp_path / "workload.json").is_file() and (tmp_path / "inpainting_grid.png").is_file()
+    assert "masked MSE" in inpaint_headline(s) and s["T"] == 2
+    with pytest.raises(ConfigError):
+        InpaintStage(n_frames=0)
