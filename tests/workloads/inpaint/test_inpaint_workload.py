@@ -129,21 +129,24 @@ def test_classifier_score_is_the_number_of_classes_used_evenly_and_one_for_a_sin
 def test_deployed_loop_on_the_ideal_backend_matches_the_jax_network():
     """The crossbar loop (im2col, overlap-add, analog layers, the same latent draws) gives
     the JAX forward pass's images; the cells read per step follow from the layer sizes."""
-    cfg = VAEConfig(channels=4, latent=8, n_frames=3, gain=2.0)
+    # the network config of the CLI tests (32 channels, latent 128, T = 2, one epoch), so a
+    # session compiles its forward pass once
+    cfg = VAEConfig(n_frames=2, epochs=1)
     fixed = random_pair_weights(cfg)
     net = TrainedVAE(config=cfg, fixed=fixed, params=init_params(cfg, fixed))
     s = inpainting_set(*_digits(5, seed=3))
     hw_imgs, counts = run_timesteps(deploy(net, PRIME, IDEAL), net, s.masked, seed=4,
                                     batch_size=3)
     sw_imgs = net.images(s.masked, seed=4)
-    assert hw_imgs.shape == (3, 5, 32, 32)
+    assert hw_imgs.shape == (2, 5, 32, 32)
     np.testing.assert_allclose(hw_imgs, sw_imgs, atol=1e-4)
     assert np.abs(hw_imgs).max() > 0.01  # spikes reached the output
-    # 2 cells per weight: convolutions (9 x 4) x 256, (36 x 4) x 64, (36 x 4) x 16; linears
-    # 64 x 8 and 8 x 64; transposed (4 x 36) x 16, (4 x 36) x 64, (4 x 9) x 256
-    cells = 2 * (36 * 256 + 144 * 64 + 144 * 16 + 512 + 512 + 144 * 16 + 144 * 64 + 36 * 256)
-    assert [e.cell_reads for e in counts.events] == [5 * cells] * 3
-    assert counts.lif_updates == [5 * cfg.lif_per_step] * 3
+    # 2 cells per weight: convolutions (9 x 32) x 256 positions, (288 x 32) x 64, x 16;
+    # linears 512 x 128 and 128 x 512; transposed (32 x 288) x 16, x 64, (32 x 9) x 256
+    cells = 2 * (288 * 256 + 9216 * 64 + 9216 * 16 + 2 * 65536 + 9216 * 16 + 9216 * 64
+                 + 288 * 256)
+    assert [e.cell_reads for e in counts.events] == [5 * cells] * 2
+    assert counts.lif_updates == [5 * (32 * (256 + 64 + 16) + 512 + 32 * (64 + 256))] * 2
     # the unpruned random pairs compute something else
     rand, _ = run_timesteps(deploy(net, PRIME, IDEAL, keep_all=True), net, s.masked, seed=4)
     assert not np.allclose(rand, hw_imgs, atol=1e-3)
