@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from cosim.workloads.spiking.crossbar import conv_s2_jax, im2col, overlap_add, tconv_s2_jax
 
@@ -27,6 +28,7 @@ def _lax_tconv(x_nchw, k_oihw):
         lhs_dilation=(2, 2), dimension_numbers=("NCHW", "OIHW", "NCHW")))
 
 
+@pytest.mark.slow  # JAX compiles
 def test_im2col_stride2_matches_lax_convolution():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(2, 3, 8, 8)).astype(np.float32)
@@ -39,6 +41,7 @@ def test_im2col_stride2_matches_lax_convolution():
                                rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow  # JAX compiles
 def test_transposed_convolution_matches_lax_and_doubles_the_size():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 3, 4, 4)).astype(np.float32)
