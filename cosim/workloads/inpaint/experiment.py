@@ -175,13 +175,10 @@ class InpaintResult:
         net = self.config.net
         t = float(net.n_frames if avg_timesteps is None else avg_timesteps)
         stop = "no early stop" if avg_timesteps is None else f"early stop, {t:.2f} steps"
-        c = net.channels
-        # sampling (2 per latent unit), overlap adds, output potential adds, scales
-        other = 2 * net.latent + 3 * 4 * (16 * c + 64 * c) + 3 * 256 + 1024 \
-            + sum(r * v for (_, r), v in zip(net.shapes, net.vectors_per_step, strict=True))
         return spiking_workload(
             self.counts, matrices=net.shapes, vectors_per_step=net.vectors_per_step,
-            lif_per_step=net.lif_per_step, avg_timesteps=t, other_ops_per_step=float(other),
+            lif_per_step=net.lif_per_step, avg_timesteps=t,
+            other_ops_per_step=float(net.digital_ops_per_step),
             name=f"SNN inpainting ({net.label}), T = {net.n_frames}, {stop}",
             blocks=[(p.rows_used, p.cols_used) for p in self.placements],
             macro=(self.hardware.array.macro_rows, self.hardware.array.macro_cols),

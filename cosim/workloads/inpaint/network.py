@@ -139,6 +139,18 @@ class VAEConfig:
         return c * (256 + 64 + 16) + 16 * c + c * (64 + 256)
 
     @property
+    def digital_ops_per_step(self) -> int:
+        """Digital operations per image and step besides the LIF updates: one scale
+        multiply per product output, the latent's sigmoid and compare (2 per unit), the
+        transposed convolutions' overlap adds (footprint outputs less the outputs), and the
+        output potential's adds (1,024)."""
+        c = self.channels
+        scales = sum(cols * v for (_, cols), v in zip(self.shapes, self.vectors_per_step,
+                                                      strict=True))
+        overlap = (16 * 9 * c - 64 * c) + (64 * 9 * c - 256 * c) + (256 * 9 - IMAGE * IMAGE)
+        return scales + 2 * self.latent + overlap + IMAGE * IMAGE
+
+    @property
     def label(self) -> str:
         return f"spiking VAE {self.channels} ch, latent {self.latent}"
 

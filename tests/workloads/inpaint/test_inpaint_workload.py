@@ -147,6 +147,12 @@ def test_deployed_loop_on_the_ideal_backend_matches_the_jax_network():
                  + 288 * 256)
     assert [e.cell_reads for e in counts.events] == [5 * cells] * 2
     assert counts.lif_updates == [5 * (32 * (256 + 64 + 16) + 512 + 32 * (64 + 256))] * 2
+    # digital adds per image: overlap adds (16 x 288 - 64 x 32) + (64 x 288 - 256 x 32) +
+    # (256 x 9 - 1024), the latent's compares (128), the output potential (1024)
+    assert counts.events[0].digital_adds == 5 * (2560 + 10240 + 1280 + 128 + 1024)
+    # the GPU model's further operations: a scale per product output (36,736), sigmoid and
+    # compare per latent unit, the same overlap and output adds
+    assert cfg.digital_ops_per_step == 36736 + 2 * 128 + 14080 + 1024
     # the unpruned random pairs compute something else
     rand, _ = run_timesteps(deploy(net, PRIME, IDEAL, keep_all=True), net, s.masked, seed=4)
     assert not np.allclose(rand, hw_imgs, atol=1e-3)
