@@ -40,6 +40,7 @@ from cosim.outputs.amplifiers import write_tia, write_vcmac_settling
 from cosim.outputs.baseline import is_baseline_dir, write_baselines
 from cosim.outputs.field import write_field_run
 from cosim.outputs.haq import write_experiment
+from cosim.outputs.inpaint import write_run as write_inpaint_run
 from cosim.outputs.nerf import procedural_scene, write_nerf_run
 from cosim.outputs.report import DEFAULT_BASELINES, ReportOptions, build_report
 from cosim.outputs.report.fmt import num
@@ -48,6 +49,7 @@ from cosim.outputs.vcmac import write_vcmac
 from cosim.workloads.baselines import SOFTWARE_NETS, run_baselines
 from cosim.workloads.field.stage import FieldStage, compute_field_stage, field_headline
 from cosim.workloads.haq.mvm import HaqExperimentConfig, run_mvm_experiment
+from cosim.workloads.inpaint.stage import InpaintStage, compute_inpaint_stage, inpaint_headline
 from cosim.workloads.nerf.nerf import run_nerf
 from cosim.workloads.nerf.stage import NerfStage, nerf_headline
 from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
@@ -115,6 +117,7 @@ class Stage:
         run: ``run(ctx, cfg) -> summary`` (JSON-able); writes ``ctx.run_dir / name``.
         description: what it does, one line.
         headline: one line of its summary for the console.
+        in_default_job: whether ``cosim run`` runs it when ``[run] stages`` is not given.
         from_run: fields of ``config`` filled from the ``[run]`` section (not
             keys of this section), e.g. the seed.
     """
@@ -125,6 +128,7 @@ class Stage:
     description: str
     headline: Callable[[dict[str, Any]], str]
     from_run: tuple[str, ...] = ()
+    in_default_job: bool = True
 
 
 # -- the stages' own settings ------------------------------------------------------------
@@ -296,6 +300,12 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           from_run=("seed",), headline=snn_headline,
           description="PRIME SNN: pop-up pruning of random pairs, LIF loop on the tiles, "
                       "early stop (quick setting)"),
+    Stage(name="inpaint", config=InpaintStage,
+          run=workload_stage(compute_inpaint_stage,
+                             lambda r, out: write_inpaint_run(r, out, "inpaint run")),
+          from_run=("seed",), headline=inpaint_headline, in_default_job=False,
+          description="PRIME inpainting: spiking VAE on pruned random pairs, early stop by "
+                      "the decoder (quick setting)"),
     Stage(name="baseline", config=BaselineStage, run=_baseline, headline=_baseline_line,
           description="the workloads' software networks timed on this machine (measured "
                       "baselines)"),
@@ -303,6 +313,9 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           description="energy and area report against GPU baselines",
           headline=lambda s: "report.html written" if "report" in s else s.get("skipped", "")),
 )}
+
+DEFAULT_STAGES: tuple[str, ...] = tuple(n for n, s in STAGES.items() if s.in_default_job)
+"""What ``cosim run`` runs unless ``[run] stages`` says otherwise."""
 """The stage registry, in run order."""
 
 
@@ -318,7 +331,7 @@ class RunSection:
 
     seed: int = 0
     workers: int = 2
-    stages: tuple[str, ...] = field(default_factory=lambda: tuple(STAGES))
+    stages: tuple[str, ...] = field(default_factory=lambda: DEFAULT_STAGES)
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**63 - 1)

@@ -10,6 +10,7 @@ from cosim.commands.deploy import deploy_command
 from cosim.commands.field import field_group
 from cosim.commands.haq import haq_command, sweep_group
 from cosim.commands.hardware import hardware_group
+from cosim.commands.inpaint import inpaint_group
 from cosim.commands.mvm import mvm_command
 from cosim.commands.nerf import nerf_group
 from cosim.commands.netlist import netlist_group
@@ -39,4 +40,5 @@ COMMANDS: list[click.Command] = [
     snn_group,
     verify_command,
     deploy_command,
+    inpaint_group,
 ]

@@ -27,8 +27,8 @@ from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure
 from cosim.workloads.snn.conv import ConvConfig
 from cosim.workloads.snn.experiment import PAPER, Comparison, SNNRunConfig, SNNRunResult
-from cosim.workloads.snn.ledger import energy_table
 from cosim.workloads.snn.network import SNNConfig, TrainedSNN, random_pair_weights
+from cosim.workloads.spiking.pairs import energy_table
 
 CHECKPOINT = "checkpoint.npz"
 """The trained network in a train or run folder: scores (or weights), history, config."""

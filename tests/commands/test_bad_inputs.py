@@ -345,6 +345,18 @@ BAD: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("nerf run --dynamic --scene {d}/fifoscene", ("not a regular file",)),
         ("nerf run --threads x", ("'x' is not a valid integer",)),
     ],
+    "inpaint": [
+        ("inpaint run --epochs 0", ("epochs", "got 0")),
+        ("inpaint run --frames 0", ("T",)),
+        ("inpaint train --mask 40 -o {d}/t", ("mask size",)),
+        ("inpaint run --data {d}/fifodata", ("images.npy", "not a regular file")),
+        ("inpaint run --data {d}/nothing", ("does not exist",)),
+        ("inpaint eval {d}/fifomodel", ("not a regular file",)),
+        ("inpaint train --resume -o {d}/fifomodel", ("not a regular file",)),
+        ("inpaint sweep-noise {d}/fifomodel --read-noise 0.1,,0.2",
+         ("--read-noise", "empty item")),
+        ("inpaint run --train 4000 --test 2000", ("more than the 5000 images",)),
+    ],
     "cosim": [
         ("--bogus", ("no such option",)),
         ("nosuch", ("no such command",)),

@@ -13,7 +13,7 @@ from cosim.engine.options import SimOptions
 from cosim.hardware.presets import preset
 from cosim.outputs.report import load_workload
 from cosim.outputs.results import write_result
-from cosim.stages import STAGES, Context, workload_stage
+from cosim.stages import DEFAULT_STAGES, STAGES, Context, workload_stage
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ def test_a_workload_stage_writes_what_the_report_reads(tmp_path):
 
 
 def test_registry_stages_have_a_config_each_with_working_defaults():
-    assert list(STAGES) == ["tia", "vcmac", "haq", "field", "nerf", "snn", "baseline", "report"]
+    assert list(STAGES) == ["tia", "vcmac", "haq", "field", "nerf", "snn", "inpaint",
+                            "baseline", "report"]
+    assert "inpaint" not in DEFAULT_STAGES and len(DEFAULT_STAGES) == len(STAGES) - 1
     for stage in STAGES.values():
         stage.config(**{k: 0 for k in stage.from_run} if stage.from_run else {})

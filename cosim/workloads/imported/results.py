@@ -17,7 +17,7 @@ digital operators' work (:mod:`.ops`: adds, multiplies, CORDIC steps; LIF
 updates for spiking nets). Hardware is sized per matrix by the ``mvm`` rule of
 :mod:`cosim.accounting.workload` on each placed block (bits per weight, the
 hardware's aggregation and cell kind; a differential pair as the SNN sizes
-it, :func:`cosim.workloads.snn.ledger.snn_hardware`), every block a whole
+it, :func:`cosim.workloads.spiking.pairs.pair_hardware`), every block a whole
 physical macro. GPU operations per inference: two per multiply-accumulate of
 the matrices, one per digital add or multiply and one per CORDIC evaluation
 (sin, cos, exp, tanh), four per LIF update (as the SNN's ledger).
@@ -269,7 +269,7 @@ class ImportResult:
     def workload(self, scheme: str | None = None) -> Workload:
         """One inference of the deployment with ``scheme`` (default: the first run) as a
         ledger workload (module docstring)."""
-        from cosim.workloads.snn.ledger import GPU_OPS_PER_LIF_UPDATE
+        from cosim.workloads.spiking.pairs import GPU_OPS_PER_LIF_UPDATE
 
         run = self.runs[scheme or next(iter(self.runs))]
         hw_spec = self.hardware
@@ -365,9 +365,9 @@ def _block_hardware(ly: LayerReport, p: Placement, spec: HardwareSpec,
     rows, cols = ly.rows, ly.cols // ly.groups
     cell = spec.cell.kind.name
     if ly.differential:
-        from cosim.workloads.snn.ledger import snn_hardware
+        from cosim.workloads.spiking.pairs import pair_hardware
 
-        return snn_hardware([(rows, cols)], [(p.rows_used, p.cols_used)], macro, cell)
+        return pair_hardware([(rows, cols)], [(p.rows_used, p.cols_used)], macro, cell)
     m = mvm_workload({"rows": rows, "cols": cols, "bits": ly.bits,
                       "aggregation": spec.aggregation.kind, "macro_rows": p.rows_used,
                       "macro_cols": p.cols_used, "cell": cell})

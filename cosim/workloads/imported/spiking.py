@@ -9,7 +9,7 @@ NIR with ``tau = dt / (1 - beta)``, ``r = tau / dt`` comes back unchanged:
 - ``LIF``: ``v_t = v' + dt/tau (v_leak - v' + r I_t)``, ``v'`` the previous
   potential, or ``v_reset`` after a spike; spike where ``v_t > v_threshold``.
   With ``w = v - v_reset`` this is the SNN workload's step
-  (:func:`cosim.workloads.snn.lif.lif_step_numpy`, PRIME eq. 1-2) with leak
+  (:func:`cosim.workloads.spiking.lif.lif_step_numpy`, PRIME eq. 1-2) with leak
   ``beta = 1 - dt/tau``, input ``dt r/tau I_t + dt/tau (v_leak - v_reset)`` and
   threshold ``v_threshold - v_reset``: that function runs it.
 - ``IF``: the same with ``beta = 1`` and input ``dt r I_t``.
@@ -79,7 +79,7 @@ from cosim.workloads.imported.run import (
     recorded_layers,
 )
 from cosim.workloads.snn.deployed import early_stop
-from cosim.workloads.snn.lif import lif_step_numpy
+from cosim.workloads.spiking.lif import lif_step_numpy
 
 
 @dataclass(frozen=True)

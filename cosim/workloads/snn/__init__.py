@@ -3,5 +3,7 @@
 Modules, following the data path:
 
 - :mod:`.nmnist`: the N-MNIST event format and binning into frames.
-- :mod:`.lif`: the iterative LIF neuron (PRIME eq. 1-2) with its surrogate gradient.
+- :mod:`.network`, :mod:`.conv`: the MLP and the conv net (pop-up scores on fixed
+  random pairs; LIF neurons and edge-popup from :mod:`cosim.workloads.spiking`).
+- :mod:`.deployed`: the trained net on analog layers, the timestep loop, early stop.
 """

@@ -1,13 +1,13 @@
 """PRIME's N-MNIST conv net 12C5-P2-64C5-P2-FC, with every convolution an im2col matrix.
 
-**Mapping onto crossbars** (the usual im2col): a ``k x k`` convolution with
-``c_in`` input and ``c_out`` output channels is the matrix
-``(c_in k k, c_out)``: each kernel one column, each row one (channel, dy, dx)
-tap. At every timestep the layer's input is unrolled into one patch per output
-position (rows ordered channel-major, then dy, dx), and each patch is one
-matrix-vector product on the array. With differential pairs (two columns per
-weight) on 512 x 512 macros: conv1 ``(50, 12)`` and conv2 ``(300, 64)`` take
-one macro each, the classifier ``(1600, 10)`` four (1600 rows), six in all.
+**Mapping onto crossbars** (the usual im2col,
+:mod:`cosim.workloads.spiking.crossbar`): a ``k x k`` convolution with ``c_in`` input
+and ``c_out`` output channels is the matrix ``(c_in k k, c_out)``: each kernel one
+column, each row one (channel, dy, dx) tap. At every timestep the layer's input is
+unrolled into one patch per output position (rows ordered channel-major, then dy, dx),
+and each patch is one matrix-vector product on the array. With differential pairs (two
+columns per weight) on 512 x 512 macros: conv1 ``(50, 12)`` and conv2 ``(300, 64)``
+take one macro each, the classifier ``(1600, 10)`` four (1600 rows), six in all.
 
 **Network**: frames ``(2, 34, 34)`` -> conv 12C5 (30 x 30) -> LIF -> max pool 2
 (15 x 15) -> conv 64C5 (11 x 11) -> LIF -> max pool 2 (5 x 5, the last row and
@@ -34,8 +34,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from circuits.errors import ConfigError, check_int, check_range
-from cosim.workloads.snn.lif import lif_step, lif_step_numpy
 from cosim.workloads.snn.network import check_lif_training
+from cosim.workloads.spiking.crossbar import im2col, max_pool
+from cosim.workloads.spiking.lif import lif_step, lif_step_numpy
 
 INPUT_SHAPE = (2, 34, 34)
 
@@ -184,21 +185,6 @@ class ConvConfig:
         _, us = jax.lax.scan(step, init, jnp.transpose(x, (1, 0, 3, 4, 2)))  # (T, B, H, W, C)
         steps = jnp.arange(1, us.shape[0] + 1, dtype=us.dtype)[:, None, None]
         return jnp.cumsum(us, axis=0) / steps
-
-
-def im2col(v: np.ndarray, k: int) -> np.ndarray:
-    """Patches ``(B * H' * W', C * k * k)`` of ``v (B, C, H, W)`` (valid, stride 1), rows in
-    ``(b, y, x)`` order, features channel-major then ``dy``, ``dx``."""
-    win = np.lib.stride_tricks.sliding_window_view(v, (k, k), axis=(2, 3))  # B C H' W' k k
-    b, c, h, w = win.shape[:4]
-    return win.transpose(0, 2, 3, 1, 4, 5).reshape(b * h * w, c * k * k)
-
-
-def max_pool(v: np.ndarray, p: int) -> np.ndarray:
-    """``p x p`` max pooling, stride ``p``, valid (``v (B, C, H, W)``)."""
-    b, c, h, w = v.shape
-    h2, w2 = h // p, w // p
-    return v[:, :, :h2 * p, :w2 * p].reshape(b, c, h2, p, w2, p).max(axis=(3, 5))
 
 
 def conv_step(layers, cfg: ConvConfig, states, xin: np.ndarray):

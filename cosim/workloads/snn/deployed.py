@@ -7,17 +7,16 @@ dynamic early stop.
 network was trained on (:func:`cosim.workloads.snn.network.random_pair_weights`),
 then the pruned pairs RESET to HRS, so their ``G+ - G-`` is about zero.
 
-**Timestep loop**: at every step ``t`` each layer's synaptic input
-``x_t = weight_scale * forward(spikes_t)`` comes from the layer's ``forward``
-on its tile's backend (fresh read noise at every call: the tiles draw read
-noise ``per_call``, one draw per timestep shared by the batch, because a
-``per_vector`` draw of 2312 x 500 cells for every sample costs more than the
-MVM itself), followed by the LIF update (:mod:`.lif`) in numpy. Counted per
-step (:class:`StepCounts`): every layer call's events, the output
-accumulation (one add per output) and the scale (one multiply per output),
-and the LIF updates (one per hidden neuron, sample and step) in their own
-counter ``lif_updates``, which the energy table prices as a whole update
-(its multiply, add and compare), so they are not counted again as digital
+**Timestep loop**: at every step ``t`` each layer's synaptic input ``x_t =
+weight_scale * forward(spikes_t)`` comes from the layer's ``forward`` on its tile's
+backend (fresh read noise at every call: the tiles draw read noise ``per_call``, one
+draw per timestep shared by the batch, because a ``per_vector`` draw of 2312 x 500
+cells for every sample costs more than the MVM itself), followed by the LIF update
+(:mod:`cosim.workloads.spiking.lif`) in numpy. Counted per step (:class:`StepCounts`):
+every layer call's events, the output accumulation (one add per output) and the scale
+(one multiply per output), and the LIF updates (one per hidden neuron, sample and
+step) in their own counter ``lif_updates``, which the energy table prices as a whole
+update (its multiply, add and compare), so they are not counted again as digital
 operations.
 
 **Early stop** (PRIME eq. 5): after step ``t`` the confidence is the largest
@@ -28,8 +27,6 @@ is causal, so one pass over all ``T`` steps gives every threshold's result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
 import numpy as np
 
 from circuits.errors import ConfigError, check_range
@@ -37,23 +34,23 @@ from cosim.accounting.events import Events
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
-from cosim.programming.pairs import Pruned, TunedPairs, TuningWriter
 from cosim.workloads.snn.conv import ConvConfig, conv_states, conv_step
-from cosim.workloads.snn.lif import lif_step_numpy
-from cosim.workloads.snn.network import TrainedSNN, pair_scheme
+from cosim.workloads.snn.network import TrainedSNN
+from cosim.workloads.spiking.lif import lif_step_numpy
+from cosim.workloads.spiking.pairs import StepCounts, deploy_pairs
+from cosim.workloads.spiking.popup import pair_scheme
 
 
 def deploy(net: TrainedSNN, hardware: HardwareSpec, sim: SimOptions, *, seed: int = 0,
            write_noise: float | None = None, keep_all: bool = False) -> list[AnalogLayer]:
-    """Place and program every layer of ``net`` on ``hardware``.
+    """Place and program every layer of ``net`` on ``hardware``
+    (:func:`cosim.workloads.spiking.pairs.deploy_pairs`).
 
     A pop-up network is written as pruned random pairs (the formed pairs stay,
     the pruned ones are RESET to HRS); a weight-trained network
     (``mode="weights"``) by tuning every cell of its pairs
-    (:class:`cosim.programming.pairs.TunedPairs`). Each layer is placed on the
-    hardware as its own analog layer (IR-aware where the hardware says so, the
-    TIA sized for formed cells), its tile drawing read noise once per timestep
-    (``per_call``, module docstring).
+    (:class:`cosim.programming.pairs.TunedPairs`). The first layer's full-scale
+    input is ``max_count`` events.
 
     Args:
         hardware: the hardware; its write noise is every write's programming noise
@@ -65,56 +62,16 @@ def deploy(net: TrainedSNN, hardware: HardwareSpec, sim: SimOptions, *, seed: in
             untrained network on hardware).
     """
     cfg = net.config
-    sigma = hardware.noise.write if write_noise is None else write_noise
-    check_range("write noise", sigma, 0.0, 10.0)
     if keep_all and cfg.mode != "popup":
         raise ConfigError("keep_all keeps the random pairs of a pop-up network; this one is "
                           "weight-trained")
-    sim = replace(sim, use_cache=False) if sim.backend != "spice" else sim
-    layers = []
-    for i, (shape, keep) in enumerate(zip(cfg.shapes, net.masks(), strict=True)):
-        write = TuningWriter(rram=hardware.rram, sigma=sigma,
-                             rng=np.random.default_rng(seed + 1000 + i))
-        scale = cfg.max_count if i == 0 else 1.0
-        if cfg.mode == "weights":
-            scheme = TunedPairs()
-            w = net.weights()[i]
-            g_max = hardware.rram.g_max_siemens
-        else:
-            keep = np.ones(shape, bool) if keep_all else keep
-            scheme, w, g_max = Pruned(base=pair_scheme(cfg, i), keep=keep), None, None
-        layers.append(AnalogLayer.place(scheme, hardware, sim, w=w, shape=shape, seed=seed + i,
-                                        write=write, input_scale=scale,
-                                        g_cell_max_siemens=g_max, read_noise_draw="per_call"))
-    return layers
-
-
-@dataclass(frozen=True, kw_only=True)
-class StepCounts:
-    """What the timestep loop counted, per timestep, summed over the samples.
-
-    Attributes:
-        samples: samples the counts cover.
-        events: hardware and digital events of each timestep.
-        lif_updates: LIF neuron updates of each timestep.
-    """
-
-    samples: int
-    events: list[Events] = field(default_factory=list)
-    lif_updates: list[int] = field(default_factory=list)
-
-    def per_inference(self, avg_timesteps: float) -> tuple[Events, float]:
-        """Events and LIF updates of one sample that runs ``avg_timesteps`` steps.
-
-        Every step of a sample costs the same (each step reads every cell and
-        updates every neuron), so a sample stopped early at step ``t`` costs
-        ``t`` steps; over a set, the average steps give the average cost.
-        """
-        t_n = len(self.events)
-        check_range("avg_timesteps", avg_timesteps, 0.0, float(t_n))
-        f = avg_timesteps / t_n / self.samples
-        total = sum(self.events, Events()).as_dict()
-        return Events(**{k: v * f for k, v in total.items()}), sum(self.lif_updates) * f
+    shapes = cfg.shapes
+    keep = [np.ones(s, bool) for s in shapes] if keep_all else net.masks()
+    return deploy_pairs(shapes, hardware, sim,
+                        bases=[pair_scheme(cfg, i) for i in range(len(shapes))], keep=keep,
+                        weights=net.weights() if cfg.mode == "weights" else None,
+                        input_scales=[cfg.max_count] + [1.0] * (len(shapes) - 1), seed=seed,
+                        write_noise=write_noise)
 
 
 def run_timesteps(layers: list[AnalogLayer], net: TrainedSNN, frames: np.ndarray,

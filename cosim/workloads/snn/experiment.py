@@ -26,8 +26,9 @@ from cosim.workloads.snn.deployed import (
 )
 from cosim.workloads.snn.dvs import EventSet
 from cosim.workloads.snn.ledger import snn_workload
-from cosim.workloads.snn.network import SNNConfig, TrainedSNN, pair_scheme, train
+from cosim.workloads.snn.network import SNNConfig, TrainedSNN, train
 from cosim.workloads.snn.nmnist import SPLITS
+from cosim.workloads.spiking.popup import pair_scheme
 
 DEFAULT_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 PAPER = {"threshold_0.5": {"accuracy": 0.976, "timesteps_saved": 0.59},

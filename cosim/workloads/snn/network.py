@@ -1,15 +1,16 @@
 """PRIME's MLP with fixed random weights and trained pop-up scores (edge-popup), in JAX.
 
-**Weights** are fixed: each layer's ``w`` is what :class:`RandomPairs` draws from
-the forming distribution (``(G+ - G-) / g_unit``, about ``N(0, 1)``), times a
-digital ``weight_scale`` (PRIME code: ``6.352 * 0.01``, its ``std`` times its
-``software_scale``). Only **scores** ``s`` (one per weight) are trained
-(PRIME eq. 3-4): the mask keeps the ``keep`` fraction of each layer's weights
-with the largest ``|s|`` (PRIME code: ``percentile(|s|)``, 50 %), and the
-gradient goes straight through the mask to ``|s|``.
+**Weights** are fixed (edge-popup, :mod:`cosim.workloads.spiking.popup`): each
+layer's ``w`` is what :class:`RandomPairs` draws from the forming distribution
+(``(G+ - G-) / g_unit``, about ``N(0, 1)``), times a digital ``weight_scale``
+(PRIME code: ``6.352 * 0.01``, its ``std`` times its ``software_scale``). Only
+**scores** ``s`` (one per weight) are trained (PRIME eq. 3-4): the mask keeps
+the ``keep`` fraction of each layer's weights with the largest ``|s|`` (PRIME
+code: ``percentile(|s|)``, 50 %), and the gradient goes straight through the
+mask to ``|s|``.
 
 **Network** (PRIME code ``LinearNet``): frames ``(T, 2312)`` feed hidden LIF
-layers (:mod:`.lif`, eq. 1-2) and an output layer that integrates its input
+layers (:mod:`cosim.workloads.spiking.lif`, eq. 1-2) and an output layer that integrates its input
 without leak or spike (``U_t = U_{t-1} + I_t``); the logits are the mean of
 ``U_t`` over the ``T`` steps. (The PRIME code also applies a LeakyReLU(0.1)
 to the membrane potential; eq. 1-2 do not, and neither do we.)
@@ -24,7 +25,6 @@ software baseline of PRIME Fig. 3e.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,13 +33,19 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from circuits.devices import TAOX_40NM
 from circuits.errors import ConfigError, check_choice, check_int, check_range
-from cosim.programming.base import BinaryCellWriter
-from cosim.programming.pairs import RandomPairs
-from cosim.workloads.snn.lif import lif_step
+from cosim.workloads.spiking.lif import lif_step
+from cosim.workloads.spiking.popup import (
+    MODES,
+    effective_weights,
+    init_params,
+    masked_weights,
+    masks,
+    optimizer,
+    random_pair_weights,
+    train_epochs,
+)
 
-MODES = ("popup", "weights")
 PRIME_WEIGHT_SCALE = 6.352 * 0.01
 
 
@@ -149,57 +155,6 @@ class SNNConfig:
         return snn_forward(ws, x, self)
 
 
-def pair_scheme(cfg: SNNConfig, layer: int) -> RandomPairs:
-    """The forming draw of layer ``layer`` (the same cells in training and deployment)."""
-    return RandomPairs(rng=np.random.default_rng(cfg.seed + layer))
-
-
-def random_pair_weights(cfg: SNNConfig) -> list[np.ndarray]:
-    """Each layer's fixed weights ``(in, out)``: what its random pairs encode, ~ ``N(0, 1)``."""
-    rram = TAOX_40NM
-    return [pair_scheme(cfg, i).program(None, shape, rram=rram, write=BinaryCellWriter(rram=rram),
-                                        read_back=None).w_target
-            for i, shape in enumerate(cfg.shapes)]
-
-
-def kth_largest(a: jax.Array, k: int) -> jax.Array:
-    """The ``k``-th largest value of the non-negative float32 array ``a`` (``1 <= k <=
-    a.size``), exactly ``jnp.sort(a.ravel())[a.size - k]``.
-
-    Found by bisection on the values' bit patterns (for non-negative IEEE floats the
-    order of the patterns as integers is the order of the values): 32 counting passes
-    over ``a`` instead of a sort, which made the sort the most of a training step.
-    """
-    bits = jax.lax.bitcast_convert_type(a.reshape(-1).astype(jnp.float32), jnp.int32)
-
-    def halve(_, bounds):  # invariant: count(bits >= lo) >= k > count(bits >= hi)
-        lo, hi = bounds
-        mid = lo + (hi - lo) // 2
-        ok = jnp.sum(bits >= mid) >= k
-        return jnp.where(ok, mid, lo), jnp.where(ok, hi, mid)
-
-    lo, _ = jax.lax.fori_loop(0, 32, halve, (jnp.int32(0), jnp.max(bits) + 1))
-    return jax.lax.bitcast_convert_type(lo, jnp.float32)
-
-
-def topk_mask(scores: jax.Array, keep: float) -> jax.Array:
-    """1 for the ``keep`` fraction of largest ``|scores|``, else 0; gradient straight through
-    to ``|scores|`` (PRIME eq. 4)."""
-    a = jnp.abs(scores)
-    k = max(1, int(round(keep * a.size)))
-    kth = kth_largest(jax.lax.stop_gradient(a), k).astype(a.dtype)
-    hard = (a >= kth).astype(a.dtype)
-    return hard + a - jax.lax.stop_gradient(a)
-
-
-def effective_weights(params: dict, fixed: list[jax.Array], cfg: SNNConfig) -> list[jax.Array]:
-    """The weights the network computes with (scaled; masked in popup mode)."""
-    if cfg.mode == "weights":
-        return [w * k for w, k in zip(params["w"], cfg.layer_scales, strict=True)]
-    return [w * k * topk_mask(s, cfg.keep)
-            for w, s, k in zip(fixed, params["scores"], cfg.layer_scales, strict=True)]
-
-
 def snn_forward(ws: list[jax.Array], x: jax.Array, cfg: SNNConfig) -> jax.Array:
     """Per-timestep logits ``(T, B, classes)`` (running mean of the output potential).
 
@@ -265,16 +220,11 @@ class TrainedSNN:
 
     def masks(self) -> list[np.ndarray]:
         """Kept pairs per layer (booleans ``(in, out)``); all true in weights mode."""
-        if self.config.mode == "weights":
-            return [np.ones(w.shape, bool) for w in self.params["w"]]
-        return [np.asarray(topk_mask(jnp.asarray(s), self.config.keep)) > 0.5
-                for s in self.params["scores"]]
+        return masks(self.config, self.params)
 
     def weights(self) -> list[np.ndarray]:
         """Weights in ``N(0,1)`` units (before ``weight_scale``), masked."""
-        if self.config.mode == "weights":
-            return [np.asarray(w) for w in self.params["w"]]
-        return [w * m for w, m in zip(self.fixed, self.masks(), strict=True)]
+        return masked_weights(self.config, self.params, self.fixed)
 
     def logits(self, frames: np.ndarray) -> np.ndarray:
         """Software forward pass: per-step logits ``(T, N, classes)``."""
@@ -282,16 +232,6 @@ class TrainedSNN:
               for w, k in zip(self.weights(), self.config.layer_scales, strict=True)]
         x = jnp.asarray(self.config.prepare(frames))
         return np.asarray(_forward_jit(ws, x, self.config))
-
-
-def init_params(cfg: SNNConfig, fixed: list[np.ndarray]) -> dict:
-    key = jax.random.PRNGKey(cfg.seed)
-    keys = jax.random.split(key, len(fixed))
-    if cfg.mode == "weights":  # start from the random weights themselves
-        return {"w": [jnp.asarray(w, jnp.float32) for w in fixed]}
-    # kaiming_uniform(a = sqrt(5)) as the PRIME code: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-    return {"scores": [jax.random.uniform(k, w.shape, jnp.float32, -1.0, 1.0) / np.sqrt(w.shape[0])
-                       for k, w in zip(keys, fixed, strict=True)]}
 
 
 def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
@@ -321,35 +261,16 @@ def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
     history = list(init.history) if init else []
     n_batches = max(1, x.shape[0] // cfg.batch_size)
     opt, update = _trainer(cfg, n_batches)
-    state = opt.init(params)
-    # skip the steps already done when resuming, so the schedule continues
-    for _ in range(len(history) * n_batches):
-        state = _bump(state)
 
-    rng = np.random.default_rng(cfg.seed + 1000 + len(history))
-    for epoch in range(len(history), cfg.epochs):
-        t0 = time.perf_counter()
-        order = rng.permutation(x.shape[0])
-        losses, accs = [], []
-        for b in range(n_batches):
-            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-            params, state, loss, acc = update(params, state, fixed_j, jnp.asarray(x[idx]),
-                                              jnp.asarray(y[idx]))
-            losses.append(float(loss))
-            accs.append(float(acc))
-        row = {"epoch": epoch, "loss": float(np.mean(losses)),
-               "train_accuracy": float(np.mean(accs)), "seconds": time.perf_counter() - t0}
-        history.append(row)
-        if not np.isfinite(row["loss"]):
-            raise ConfigError(f"training diverged at epoch {epoch} (loss {row['loss']}); "
-                              "lower the learning rate")
-        if checkpoint is not None:
-            checkpoint(TrainedSNN(config=cfg, fixed=fixed, history=list(history),
-                                  params=jax.tree_util.tree_map(np.asarray, params)))
-        if progress is not None:
-            progress(row)
-    return TrainedSNN(config=cfg, fixed=fixed,
-                      params=jax.tree_util.tree_map(np.asarray, params), history=history)
+    def snapshot(p, hist):
+        return TrainedSNN(config=cfg, fixed=fixed, history=hist,
+                          params=jax.tree_util.tree_map(np.asarray, p))
+
+    params, history = train_epochs(
+        cfg, n_samples=x.shape[0], opt=opt, update=update, params=params, history=history,
+        batch=lambda idx: (fixed_j, jnp.asarray(x[idx]), jnp.asarray(y[idx])),
+        metric="train_accuracy", snapshot=snapshot, progress=progress, checkpoint=checkpoint)
+    return snapshot(params, history)
 
 
 _forward_jit = jax.jit(lambda ws, x, cfg: cfg.forward(ws, x), static_argnums=2)
@@ -361,11 +282,7 @@ def _trainer(cfg: SNNConfig, n_batches: int):
     """The optimiser and the compiled training step of ``cfg`` (a pure function of the
     frozen config, cached so a second training of the same network does not compile
     again)."""
-    total = max(1, cfg.epochs * n_batches)
-    warm = int(round(cfg.warmup_epochs * n_batches))
-    sched = (optax.warmup_cosine_decay_schedule(0.0, cfg.lr, warm, total) if 0 < warm < total
-             else optax.cosine_decay_schedule(cfg.lr, total))
-    opt = optax.adamw(sched, weight_decay=cfg.weight_decay)
+    opt = optimizer(cfg, n_batches)
 
     def loss_fn(p, fixed, xb, yb):
         logits = cfg.forward(effective_weights(p, fixed, cfg), xb)[-1]
@@ -379,10 +296,3 @@ def _trainer(cfg: SNNConfig, n_batches: int):
         return optax.apply_updates(p, upd), s, loss, acc
 
     return opt, update
-
-
-def _bump(state):
-    """Advance the step counters of an optax state by one (resume)."""
-    return jax.tree_util.tree_map(
-        lambda v: v + 1 if isinstance(v, jax.Array) and v.dtype == jnp.int32 and v.ndim == 0
-        else v, state)

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from cosim.workloads.snn.experiment import SNNRunConfig
-from cosim.workloads.snn.ledger import GPU_OPS_PER_LIF_UPDATE
 from cosim.workloads.snn.network import SNNConfig, snn_forward
 from cosim.workloads.snn.stage import SnnStage
 from cosim.workloads.software import SoftwareNet
+from cosim.workloads.spiking.pairs import GPU_OPS_PER_LIF_UPDATE
 
 INPUT_DENSITY = 0.05
 """Fraction of pixels with an event in a frame of the made-up inputs (timing of a dense

@@ -190,7 +190,7 @@ def test_kth_largest_equals_the_sorted_value_with_ties_zeros_and_extremes():
     ties, exact zeros, subnormals and a wide range of magnitudes."""
     import jax
 
-    from cosim.workloads.snn.network import kth_largest
+    from cosim.workloads.spiking.popup import kth_largest
 
     f = jax.jit(kth_largest)  # k traced: one compilation per shape
     rng = np.random.default_rng(5)

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cosim.workloads.snn.lif import lif_step, lif_step_numpy, spike
+from cosim.workloads.spiking.lif import lif_step, lif_step_numpy, spike
 
 X = [0.6, 0.6, 0.6, 1.2, 0.0, 2.0]
 # tau = 0.5, V_th = 1, by hand:

@@ -1,0 +1,313 @@
+"""A fully spiking VAE on fixed random pairs with pop-up scores, in JAX (PRIME's inpainting
+network, after Kamata et al., AAAI 2022, as the PRIME code sizes it).
+
+**Network** (``C`` channels, latent ``L``; every matrix a crossbar,
+:mod:`cosim.workloads.spiking.crossbar`): the masked image ``(1, 32, 32)`` in
+``[-1, 1]`` is the input current of every timestep (direct coding) ->
+conv 3x3 stride 2 (``C`` x 16 x 16) -> LIF -> conv (``C`` x 8 x 8) -> LIF ->
+conv (``C`` x 4 x 4) -> LIF -> linear ``16 C -> L`` -> Bernoulli latent
+``z_t ~ B(sigmoid(x_t))`` -> linear ``L -> 16 C`` -> LIF -> transposed conv
+(``C`` x 8 x 8) -> LIF -> transposed conv (``C`` x 16 x 16) -> LIF -> transposed
+conv (1 x 32 x 32) into a membrane potential without leak or spike; the image
+after step ``t`` is ``tanh`` of the potential's running mean
+(``U_t / t``). LIF: PRIME eq. 1-2 (:mod:`cosim.workloads.spiking.lif`).
+
+**Weights**: random differential pairs from the forming distribution, fixed;
+pop-up scores keep ``keep`` of each layer (:mod:`cosim.workloads.spiking.popup`);
+``mode="weights"`` trains the weights (the software baseline). Each layer's
+digital scale is ``gain / sqrt(keep * fan_in)``, so a layer's input current has
+about the same spread whatever its fan-in.
+
+**Loss**: MSE of the last step's image against the unmasked image (whole
+image) plus ``beta`` times the KL divergence of the latent's Bernoulli
+posterior from ``B(0.5)``, averaged over steps and units. (The PRIME code uses
+an MMD term in place of the KL; both pull the posterior toward the prior.)
+The latent sample's gradient is straight-through (``z = p + sg(b - p)``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from circuits.errors import ConfigError, check_choice, check_int, check_range
+from cosim.workloads.spiking.crossbar import conv_s2_jax, tconv_s2_jax
+from cosim.workloads.spiking.lif import lif_step
+from cosim.workloads.spiking.popup import (
+    MODES,
+    effective_weights,
+    init_params,
+    masked_weights,
+    masks,
+    optimizer,
+    random_pair_weights,
+    train_epochs,
+)
+
+IMAGE = 32
+"""Side of the (padded) images, pixels; three stride-2 convolutions bring it to 4."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VAEConfig:
+    """The spiking VAE and its training.
+
+    Attributes:
+        channels: channels of every conv layer (PRIME: 32).
+        latent: Bernoulli latent units (PRIME code: 128).
+        n_frames: timesteps ``T`` (PRIME code: 16).
+        tau: leak factor of eq. 1.
+        v_th: firing threshold.
+        surrogate_width: ``a`` of the rectangular surrogate.
+        gain: each layer's scale is ``gain / sqrt(keep * fan_in)`` (module docstring).
+        keep: fraction of pairs kept per layer (PRIME: 0.5).
+        beta: weight of the latent's KL term.
+        mode: ``"popup"`` (scores) or ``"weights"`` (weight training).
+        epochs, batch_size, lr, weight_decay, warmup_epochs: training (AdamW, cosine).
+        seed: seed of the forming draws (layer ``l`` uses ``seed + l``), scores, samples.
+    """
+
+    channels: int = 32
+    latent: int = 128
+    n_frames: int = 16
+    tau: float = 0.5
+    v_th: float = 0.5
+    surrogate_width: float = 1.0
+    gain: float = 1.5
+    keep: float = 0.5
+    beta: float = 1e-3
+    mode: str = "popup"
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2e-2
+    weight_decay: float = 0.0
+    warmup_epochs: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_int("channels", self.channels, 1, 1024)
+        check_int("latent", self.latent, 1, 100_000)
+        check_int("n_frames (T)", self.n_frames, 1, 1000)
+        check_range("tau", self.tau, 0.0, 1.0)
+        check_range("v_th", self.v_th, 0.0, 1e3, lo_open=True)
+        check_range("surrogate_width", self.surrogate_width, 0.0, 100.0, lo_open=True)
+        check_range("gain", self.gain, 0.0, 1e3, lo_open=True)
+        check_range("keep", self.keep, 0.0, 1.0, lo_open=True)
+        check_range("beta", self.beta, 0.0, 1e3)
+        check_choice("training mode", self.mode, MODES)
+        check_int("epochs", self.epochs, 1, 10_000)
+        check_range("warmup_epochs", self.warmup_epochs, 0.0, 10_000.0)
+        check_int("batch_size", self.batch_size, 1, 100_000)
+        check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("weight_decay", self.weight_decay, 0.0, 1.0)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        """``(rows, cols)`` of each crossbar matrix: three convolutions (im2col, rows
+        channel-major), the two linears, three transposed convolutions (columns (dy, dx,
+        channel))."""
+        c, lat = self.channels, self.latent
+        return [(9, c), (9 * c, c), (9 * c, c), (16 * c, lat), (lat, 16 * c),
+                (c, 9 * c), (c, 9 * c), (c, 9)]
+
+    @property
+    def layer_scales(self) -> tuple[float, ...]:
+        """Digital scale of each layer's ``N(0, 1)`` pair weights (module docstring); a
+        transposed convolution's fan-in is the taps that reach one output, ``C * 9 / 4``."""
+        fan = [9, 9 * self.channels, 9 * self.channels, 16 * self.channels, self.latent,
+               2.25 * self.channels, 2.25 * self.channels, 2.25 * self.channels]
+        keep = self.keep if self.mode == "popup" else 1.0
+        return tuple(self.gain / float(np.sqrt(keep * f)) for f in fan)
+
+    @property
+    def vectors_per_step(self) -> list[int]:
+        """Matrix-vector products of each matrix per image and step (output positions of a
+        convolution, input positions of a transposed one)."""
+        return [256, 64, 16, 1, 1, 16, 64, 256]
+
+    @property
+    def lif_per_step(self) -> int:
+        """LIF neurons updated per image and step (the output potential not counted)."""
+        c = self.channels
+        return c * (256 + 64 + 16) + 16 * c + c * (64 + 256)
+
+    @property
+    def digital_ops_per_step(self) -> int:
+        """Digital operations per image and step besides the LIF updates: one scale
+        multiply per product output, the latent's sigmoid and compare (2 per unit), the
+        transposed convolutions' overlap adds (footprint outputs less the outputs), and the
+        output potential's adds (1,024)."""
+        c = self.channels
+        scales = sum(cols * v for (_, cols), v in zip(self.shapes, self.vectors_per_step,
+                                                      strict=True))
+        overlap = (16 * 9 * c - 64 * c) + (64 * 9 * c - 256 * c) + (256 * 9 - IMAGE * IMAGE)
+        return scales + 2 * self.latent + overlap + IMAGE * IMAGE
+
+    @property
+    def label(self) -> str:
+        return f"spiking VAE {self.channels} ch, latent {self.latent}"
+
+
+def latent_uniforms(seed: int, n: int, cfg: VAEConfig) -> np.ndarray:
+    """The uniform draws ``(T, n, latent)`` of the latent samples of ``n`` images (``z =
+    u < p``): the same draws in the software and the deployed loop."""
+    return np.random.default_rng(seed).random((cfg.n_frames, n, cfg.latent), dtype=np.float32)
+
+
+def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig
+                ) -> tuple[jax.Array, jax.Array]:
+    """Per-step images ``(T, B, 32, 32)`` and the latent's mean KL from ``B(0.5)``.
+
+    Args:
+        ws: the effective weights of the eight matrices (:attr:`VAEConfig.shapes`).
+        x: masked images ``(B, 32, 32)`` in ``[-1, 1]``.
+        u: uniform draws ``(T, B, latent)`` of the latent samples (``z_t = u_t < p_t``).
+    """
+    b = x.shape[0]
+    c = cfg.channels
+    lif = functools.partial(lif_step, tau=cfg.tau, v_th=cfg.v_th, width=cfg.surrogate_width)
+    sizes = [(b, 16, 16, c), (b, 8, 8, c), (b, 4, 4, c), (b, 16 * c), (b, 8, 8, c),
+             (b, 16, 16, c)]
+    state0 = [(jnp.zeros(s), jnp.zeros(s)) for s in sizes]
+    img = x[..., None]
+
+    def step(carry, uk):
+        states, u_out = carry
+        new = []
+        cur = img
+        for i in range(3):
+            u, o = lif(*states[i], conv_s2_jax(cur, ws[i]))
+            new.append((u, o))
+            cur = o
+        p = jax.nn.sigmoid(cur.reshape(b, -1) @ ws[3])
+        bern = (uk < p).astype(p.dtype)
+        z = p + jax.lax.stop_gradient(bern - p)
+        eps = 1e-6
+        kl = jnp.mean(p * jnp.log(2 * p + eps) + (1 - p) * jnp.log(2 * (1 - p) + eps))
+        u, o = lif(*states[3], z @ ws[4])
+        new.append((u, o))
+        cur = o.reshape(b, 4, 4, c)
+        for i in (4, 5):
+            u, o = lif(*states[i], tconv_s2_jax(cur, ws[i + 1]))
+            new.append((u, o))
+            cur = o
+        u_out = u_out + tconv_s2_jax(cur, ws[7])[..., 0]
+        return (new, u_out), (u_out, kl)
+
+    _, (us, kls) = jax.lax.scan(step, (state0, jnp.zeros((b, IMAGE, IMAGE))), u)
+    steps = jnp.arange(1, cfg.n_frames + 1, dtype=us.dtype)[:, None, None, None]
+    return jnp.tanh(us / steps), jnp.mean(kls)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TrainedVAE:
+    """A trained VAE: config, fixed random weights, trained parameters, history."""
+
+    config: VAEConfig
+    fixed: list[np.ndarray]
+    params: dict
+    history: list[dict] = field(default_factory=list)
+
+    def masks(self) -> list[np.ndarray]:
+        """Kept pairs per layer (booleans ``(in, out)``); all true in weights mode."""
+        return masks(self.config, self.params)
+
+    def weights(self) -> list[np.ndarray]:
+        """Weights in ``N(0, 1)`` units (before the layer scales), masked."""
+        return masked_weights(self.config, self.params, self.fixed)
+
+    def images(self, masked: np.ndarray, *, seed: int = 0, keep_all: bool = False,
+               batch_size: int = 250) -> np.ndarray:
+        """Software forward pass: per-step images ``(T, N, 32, 32)``.
+
+        Args:
+            seed: the latent draws (:func:`latent_uniforms`).
+            keep_all: every random pair kept (the unpruned random network).
+        """
+        cfg = self.config
+        if keep_all:
+            ws = [jnp.asarray(w * k, jnp.float32) for w, k in zip(self.fixed, cfg.layer_scales,
+                                                                   strict=True)]
+        else:
+            ws = effective_weights(jax.tree_util.tree_map(jnp.asarray, self.params),
+                                   [jnp.asarray(w, jnp.float32) for w in self.fixed], cfg)
+        out = []
+        u = latent_uniforms(seed, masked.shape[0], cfg)
+        for start in range(0, masked.shape[0], batch_size):
+            xb = jnp.asarray(masked[start:start + batch_size], jnp.float32)
+            ub = jnp.asarray(u[:, start:start + batch_size])
+            out.append(np.asarray(_forward_jit(ws, xb, ub, replace(cfg, mode="popup"))[0]))
+        return np.concatenate(out, axis=1)
+
+
+_forward_jit = jax.jit(lambda ws, x, u, cfg: vae_forward(ws, x, u, cfg), static_argnums=3)
+"""The compiled forward pass; called with the pop-up mode's config for both modes (the
+forward pass does not depend on the mode), so they share one compilation."""
+
+
+def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
+          progress: Callable[[dict], None] | None = None, init: TrainedVAE | None = None,
+          checkpoint: Callable[[TrainedVAE], None] | None = None) -> TrainedVAE:
+    """Train the scores (or weights) to inpaint ``masked (N, 32, 32)`` into ``target``.
+
+    Args:
+        masked, target: images in ``[-1, 1]``, the masked pixels at -1 in ``masked``.
+        progress: called after each epoch with its history row (``loss``, ``train_mse``).
+        init: continue from this network (``--resume``); its history is kept.
+        checkpoint: called after each epoch with the network as it stands.
+
+    Raises:
+        ConfigError: the two image sets differ in shape or are not ``(N, 32, 32)``.
+    """
+    masked, target = np.asarray(masked, np.float32), np.asarray(target, np.float32)
+    if masked.shape != target.shape or masked.ndim != 3 or masked.shape[1:] != (IMAGE, IMAGE):
+        raise ConfigError(f"training images must be (N, {IMAGE}, {IMAGE}) twice, got "
+                          f"{masked.shape} and {target.shape}")
+    fixed = init.fixed if init else random_pair_weights(cfg)
+    fixed_j = [jnp.asarray(w, jnp.float32) for w in fixed]
+    params = jax.tree_util.tree_map(jnp.asarray, init.params) if init else init_params(cfg, fixed)
+    history = list(init.history) if init else []
+    n_batches = max(1, masked.shape[0] // cfg.batch_size)
+    opt, update = _trainer(cfg, n_batches)
+    counter = iter(range(10**9))
+
+    def snapshot(p, hist):
+        return TrainedVAE(config=cfg, fixed=fixed, history=hist,
+                          params=jax.tree_util.tree_map(np.asarray, p))
+
+    def batch(idx):
+        key = jax.random.PRNGKey(cfg.seed * 7919 + len(history) * 100_003 + next(counter))
+        return fixed_j, jnp.asarray(masked[idx]), jnp.asarray(target[idx]), key
+
+    params, history = train_epochs(
+        cfg, n_samples=masked.shape[0], opt=opt, update=update, params=params, history=history,
+        batch=batch, metric="train_mse", snapshot=snapshot, progress=progress,
+        checkpoint=checkpoint)
+    return snapshot(params, history)
+
+
+@functools.cache
+def _trainer(cfg: VAEConfig, n_batches: int):
+    """The optimiser and compiled training step of ``cfg`` (cached per config)."""
+    opt = optimizer(cfg, n_batches)
+
+    def loss_fn(p, fixed, xb, yb, key):
+        u = jax.random.uniform(key, (cfg.n_frames, xb.shape[0], cfg.latent))
+        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, u, cfg)
+        mse = jnp.mean((imgs[-1] - yb) ** 2)
+        return mse + cfg.beta * kl, mse
+
+    @jax.jit
+    def update(p, s, fixed, xb, yb, key):
+        (loss, mse), g = jax.value_and_grad(loss_fn, has_aux=True)(p, fixed, xb, yb, key)
+        upd, s = opt.update(g, s, p)
+        return optax.apply_updates(p, upd), s, loss, mse
+
+    return opt, update
