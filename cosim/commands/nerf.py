@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from circuits.errors import ConfigError
+from cosim.commands.export import check_export, export_network, export_option
 from cosim.commands.field import parse_bits
 from cosim.commands.options import HardwareChoice, SimChoice, hardware_options, sim_options
 from cosim.engine.options import SimOptions
@@ -259,14 +260,18 @@ def _check_same_encoders(hw0: HardwareSpec, sim0: SimOptions, hw: HardwareSpec,
 @click.option("--resume", is_flag=True,
               help="Continue the run in -o from its checkpoint (its settings, scene and "
                    "hardware; --steps may raise the total), then deploy and evaluate.")
+@export_option
 @_options(_OUT)
 def nerf_run_command(dynamic: bool, scene_dir: Path | None, downscale: int,
                      hardware: HardwareChoice, sim: SimChoice, resume: bool,
-                     run_dir: Path | None, as_json: bool, **opts: Any) -> None:
+                     export_format: str | None, run_dir: Path | None, as_json: bool,
+                     **opts: Any) -> None:
     """Train NeRF (D-NeRF with --dynamic), deploy it with HAQ and PTQ, score the test views."""
     from cosim.outputs.nerf import save_checkpoint, write_nerf_run
+    from cosim.workloads.nerf.export import EXPORT_FORMATS
     from cosim.workloads.nerf.nerf import check_scene, evaluate, prepare, train
 
+    check_export(export_format, EXPORT_FORMATS)
     state = None
     if resume:
         cfg, hw, sim_, scene, state = _resumed(run_dir, hardware, sim, opts["steps"], "run")
@@ -299,7 +304,22 @@ def nerf_run_command(dynamic: bool, scene_dir: Path | None, downscale: int,
         save_checkpoint(run_dir, cfg, hw, sim_, scene, state)
         result = evaluate(cfg, hw, sim_, prep, state, progress=progress, timings=timings)
         summary = write_nerf_run(result, run_dir)
+        if export_format:
+            summary["export"] = _export(run_dir, export_format, cfg, prep, state.params)
     _finish(summary, run_dir, as_json)
+
+
+def _export(run_dir: Path, fmt: str, cfg, prep, params) -> dict[str, Any] | None:
+    """``--export``: the radiance network (:func:`cosim.workloads.nerf.export.nerf_graph`),
+    its inputs the samples of a few rays of the first scored test view."""
+    from cosim.workloads.nerf.export import nerf_graph, sample_inputs
+    from cosim.workloads.nerf.render import ray_segments
+
+    o, d, t, _ = prep.scene.rays("test", prep.views[0])
+    g = cfg.geometry
+    t0, t1 = ray_segments(o, d, g.bound, g.near, g.far)
+    return export_network(run_dir, fmt, nerf_graph(cfg.model, params, prep.encodings),
+                          sample_inputs(cfg.model, g, o, d, t, t0, t1, cfg.training.samples))
 
 
 @nerf_group.command("train")
@@ -308,16 +328,20 @@ def nerf_run_command(dynamic: bool, scene_dir: Path | None, downscale: int,
 @sim_options(deferred=True)
 @click.option("--resume", is_flag=True,
               help="Continue the checkpoint in -o (its settings; --steps may raise the total).")
+@export_option
 @_options(_OUT)
 def nerf_train_command(dynamic: bool, scene_dir: Path | None, downscale: int,
                        hardware: HardwareChoice, sim: SimChoice, resume: bool,
-                       run_dir: Path | None, as_json: bool, **opts: Any) -> None:
+                       export_format: str | None, run_dir: Path | None, as_json: bool,
+                       **opts: Any) -> None:
     """Train NeRF (D-NeRF with --dynamic) and keep a checkpoint; Ctrl-C keeps the last step."""
     from cosim.outputs.nerf import save_checkpoint, write_training
     from cosim.workloads.field.metrics import psnr
+    from cosim.workloads.nerf.export import EXPORT_FORMATS
     from cosim.workloads.nerf.model import SoftwareOps
     from cosim.workloads.nerf.nerf import check_scene, prepare, render_view, train
 
+    check_export(export_format, EXPORT_FORMATS)
     state = None
     if resume:
         cfg, hw, sim_, scene, state = _resumed(run_dir, hardware, sim, opts["steps"], "train")
@@ -350,6 +374,8 @@ def nerf_train_command(dynamic: bool, scene_dir: Path | None, downscale: int,
                   for v in prep.views]
         summary = write_training(run_dir, cfg, hw, sim_, scene, state,
                                  psnr_software=float(sum(scores) / len(scores)))
+        if export_format:
+            summary["export"] = _export(run_dir, export_format, cfg, prep, state.params)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)

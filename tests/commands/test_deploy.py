@@ -208,6 +208,8 @@ BAD = [
     ("snn run --export onnx", ("--export onnx", "export the SNN as nir")),
     ("snn run --net conv --export nir", ("max pooling has no NIR primitive",)),
     ("snn train --export bogus", ("'bogus' is not one of 'onnx', 'nir'",)),
+    ("nerf run --export nir", ("--export nir", "export NeRF as onnx")),
+    ("nerf train --dynamic --export nir -o {d}/t", ("--export nir",)),
 ]
 
 
@@ -240,6 +242,23 @@ def test_field_export_comes_back_through_deploy(tmp_path):
     assert r.exit_code == 0, r.output
     s = json.loads(r.output)
     assert s["inputs"] == 3 * 12 * 12 and s["outputs"] == ["intensity"]
+    assert s["software_vs_reference"] < 1e-12
+
+
+@pytest.mark.slow
+def test_nerf_export_comes_back_through_deploy(tmp_path):
+    out = tmp_path / "nerf"
+    r = _invoke(["nerf", "train", "--dynamic", "--quick", "--size", "10", "--train-views", "4",
+                 "--test-views", "1", "--rays", "32", "--samples", "8", "--width", "8",
+                 "--rank", "2", "--steps", "3", "--export", "onnx", "--json", "-o", out])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["export"]["model"] == "model.onnx"
+    r = _invoke(["deploy", out / "model.onnx", "--data", out / "model_inputs.npz",
+                 "--hardware", "paper", "--backend", "ideal", "--scheme", "haq", "--json",
+                 "-o", tmp_path / "back"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.output)
+    assert s["inputs"] == 10 * 10 * 8 and s["outputs"] == ["radiance"]  # every ray's samples
     assert s["software_vs_reference"] < 1e-12
 
 

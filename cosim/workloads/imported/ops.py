@@ -6,7 +6,7 @@ what the ONNX operator of that opset defines, and counting what the digital
 core does for it (:class:`Work`):
 
 - ``Add``, ``Sub``: one add per output element; ``Mul``: one multiply;
-- ``Relu``: one add (a compare) per element;
+- ``Relu``: one add (a compare) per element; ``Clip``: one per bound given;
 - ``Sin``, ``Cos``: one CORDIC evaluation per element (``iterations`` steps of
   the digital core's CORDIC, :class:`cosim.workloads.field.cordic.CordicConfig`);
 - ``Sigmoid``, ``Tanh``: one hyperbolic CORDIC evaluation (its steps counted
@@ -105,6 +105,24 @@ def _binary(node: Node, x: list, opset: int) -> tuple[list, Work]:
 def _relu(node: Node, x: list, opset: int) -> tuple[list, Work]:
     y = np.maximum(x[0], 0)
     return [y], Work(adds=y.size)
+
+
+@_op("Clip")
+def _clip(node: Node, x: list, opset: int) -> tuple[list, Work]:
+    v = x[0]  # opset >= 11: the bounds are optional inputs
+    lo = x[1] if len(x) > 1 else None
+    hi = x[2] if len(x) > 2 else None
+    for what, bound in (("min", lo), ("max", hi)):
+        if bound is not None and np.size(bound) != 1:
+            raise ConfigError(f"{node.label}: its {what} must be one value")
+    y = v
+    if lo is not None:
+        y = np.maximum(y, np.asarray(lo).reshape(()))
+    if hi is not None:
+        y = np.minimum(y, np.asarray(hi).reshape(()))
+    y = y.astype(v.dtype, copy=False)
+    bounds = (lo is not None) + (hi is not None)
+    return [y], Work(adds=y.size * bounds) if _float(y) else Work()
 
 
 @_op("Sin", "Cos")

@@ -338,13 +338,12 @@ def trunk(ops: Ops, net: str, cfg: NetConfig, f: Any) -> Any:
 def radiance(ops: Ops, cfg: ModelConfig, x: Any, d: Any, t: Any | None) -> tuple[Any, Any]:
     """Density ``(M,)`` and colour ``(M, 3)`` at normalised points ``x`` (``x / bound``),
     unit directions ``d`` ``(M, 3)`` and times ``t`` ``(M,)`` (D-NeRF; else ``None``)."""
-    f = ops.encode("position", x)
     if cfg.dynamic:
         h = trunk(ops, "deform", cfg.deform, ops.concat([ops.encode("warp", x),
                                                          ops.encode("time", t)]))
         u = ops.bias(ops.mm("deform/W_x", h), "deform/b_x")
         x = ops.clip_unit(ops.add(x, ops.mul(u, t[:, None])))
-        f = ops.encode("position", x)
+    f = ops.encode("position", x)
     h = trunk(ops, "canonical", cfg.canonical, f)
     sigma = ops.relu(ops.bias(ops.mm("canonical/W_s", h), "canonical/b_s"))[:, 0]
     g = (ops.mm("canonical/V_f", ops.mm("canonical/U_f", h)) if ops.has("canonical/U_f")
@@ -541,12 +540,22 @@ def render_rays(ops: Ops, cfg: ModelConfig, geom: Geometry, o: Any, d: Any, t: A
 
     xp = ops.xp
     s, delta = sample_along(t0, t1, samples, jitter, xp)
-    x = ops.clip_unit(ops.mul((o[:, None, :] + s[..., None] * d[:, None, :]).reshape(-1, 3),
-                              1.0 / geom.bound))
-    ds = xp.broadcast_to(d[:, None, :], s.shape + (3,)).reshape(-1, 3)
-    ts = xp.broadcast_to(t[:, None], s.shape).reshape(-1) if cfg.dynamic else None
+    x, ds, ts = ray_samples(ops, cfg, geom, o, d, t, s)
     sigma, rgb = radiance(ops, cfg, x, ds, ts)
     colour, _, _ = composite(sigma.reshape(s.shape), rgb.reshape(s.shape + (3,)), delta,
                              xp.ones(3), xp)
     ops.rendered(s.shape[0], samples)
     return colour
+
+
+def ray_samples(ops: Ops, cfg: ModelConfig, geom: Geometry, o: Any, d: Any, t: Any | None,
+                s: Any) -> tuple[Any, Any, Any | None]:
+    """What :func:`radiance` takes for rays ``o + s d`` at distances ``s`` ``(N, n)``:
+    normalised points (clamped to the box), directions and times (``None`` when static),
+    ``(N n, 3), (N n, 3), (N n,)``."""
+    xp = ops.xp
+    x = ops.clip_unit(ops.mul((o[:, None, :] + s[..., None] * d[:, None, :]).reshape(-1, 3),
+                              1.0 / geom.bound))
+    ds = xp.broadcast_to(d[:, None, :], s.shape + (3,)).reshape(-1, 3)
+    ts = xp.broadcast_to(t[:, None], s.shape).reshape(-1) if cfg.dynamic else None
+    return x, ds, ts

@@ -67,12 +67,13 @@ def test_haq_on_noiseless_cells_is_the_software_network(scenes, dynamic):
     hard = render_view(ops, cfg, prep.scene, "train", 0, 16)
     assert np.abs(hard - soft).max() < 1e-3  # and a 20-bit CORDIC
     # every cell of every matrix is read once per sample point, each encoder pair twice
-    # over (two cells) per use of the encoder (positions twice with a deformation)
+    # over (two cells) per use of the encoder (positions once: with a deformation only
+    # the deformed point is encoded)
     points = prep.scene.height * prep.scene.width * cfg.training.samples
     cells = sum(params[n].size * cfg.bits[("input", "hidden", "output").index(
         "input" if n.endswith("W_0") else "output" if n[-3:] in ("W_s", "W_c", "W_x")
         else "hidden")] for n in layer_names(cfg.model, params))
-    enc = 2 * 3 * (MODEL.position.n_frequencies * (2 if dynamic else 1)
+    enc = 2 * 3 * (MODEL.position.n_frequencies
                    + MODEL.direction.n_frequencies + (MODEL.warp.n_frequencies if dynamic else 0))
     assert ops.events.cell_reads == points * (cells + enc)
 
