@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -145,7 +146,10 @@ def test_cosim_run_into_an_old_run_folder_is_refused(tmp_path):
 @pytest.mark.ngspice
 @pytest.mark.timeout(300)
 def test_two_cosim_runs_into_one_folder(tmp_path):
-    """The second of two concurrent runs into one folder is refused; the first goes on."""
+    """The second of two concurrent runs into one folder is refused; the first goes on.
+
+    The first run is stopped (SIGSTOP) once it holds the folder, so it is still there
+    however long the second takes to start on a loaded machine."""
     folder = tmp_path / "run"
     first = subprocess.Popen([*COSIM, "run", "--stages", "tia,vcmac",
                               "--no-progress", "-o", str(folder)], cwd=ROOT,
@@ -156,6 +160,7 @@ def test_two_cosim_runs_into_one_folder(tmp_path):
         while not (lock.exists() and lock.read_text().strip()):
             assert first.poll() is None and time.monotonic() < deadline, first.stdout.read()
             time.sleep(0.05)
+        os.kill(first.pid, signal.SIGSTOP)
         second = subprocess.run([*COSIM, "run", "--stages", "tia",
                                  "--no-progress", "-o", str(folder)], cwd=ROOT,
                                 capture_output=True, text=True, timeout=120)
