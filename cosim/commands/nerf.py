@@ -236,6 +236,21 @@ def _resumed(run_dir: Path | None, hardware: HardwareChoice, sim: SimChoice,
     return cfg, hw, sim_, scene, state
 
 
+def _start(command: str, resume: bool, run_dir: Path | None, hardware: HardwareChoice,
+           sim: SimChoice, dynamic: bool, scene_dir: Path | None, downscale: int,
+           opts: dict[str, Any]):
+    """``(config, hardware, sim, scene config, scene source, state)`` of ``run``/``train``:
+    the checkpoint's with ``--resume`` (state to continue), else the options' (no state);
+    every input checked before any work."""
+    if resume:
+        cfg, hw, sim_, scene, state = _resumed(run_dir, hardware, sim, opts["steps"], command)
+        return cfg, hw, sim_, None, (lambda r, c, p: scene), state
+    cfg, scene_cfg = _config(dynamic=dynamic, **opts)
+    hw, sim_ = hardware.resolve(HARDWARE), sim.resolve()
+    _check_backend(sim_)
+    return cfg, hw, sim_, scene_cfg, _scene_source(scene_dir, downscale, cfg.eval_views), None
+
+
 def _check_same_encoders(hw0: HardwareSpec, sim0: SimOptions, hw: HardwareSpec,
                          sim: SimOptions, model_dir: Path) -> None:
     """A model learnt the encoders' ``B`` as its hardware reads them: refuse hardware that
@@ -272,16 +287,8 @@ def nerf_run_command(dynamic: bool, scene_dir: Path | None, downscale: int,
     from cosim.workloads.nerf.nerf import check_scene, evaluate, prepare, train
 
     check_export(export_format, EXPORT_FORMATS)
-    state = None
-    if resume:
-        cfg, hw, sim_, scene, state = _resumed(run_dir, hardware, sim, opts["steps"], "run")
-        get_scene = lambda r, c, p: scene  # noqa: E731
-        scene_cfg = None
-    else:
-        cfg, scene_cfg = _config(dynamic=dynamic, **opts)
-        hw, sim_ = hardware.resolve(HARDWARE), sim.resolve()
-        _check_backend(sim_)
-        get_scene = _scene_source(scene_dir, downscale, cfg.eval_views)
+    cfg, hw, sim_, scene_cfg, get_scene, state = _start(
+        "run", resume, run_dir, hardware, sim, dynamic, scene_dir, downscale, opts)
     progress = _progress(as_json)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("nerf"),
                          resume=resume, resumable=True) as run_dir:
@@ -342,16 +349,8 @@ def nerf_train_command(dynamic: bool, scene_dir: Path | None, downscale: int,
     from cosim.workloads.nerf.nerf import check_scene, prepare, render_view, train
 
     check_export(export_format, EXPORT_FORMATS)
-    state = None
-    if resume:
-        cfg, hw, sim_, scene, state = _resumed(run_dir, hardware, sim, opts["steps"], "train")
-        get_scene = lambda r, c, p: scene  # noqa: E731
-        scene_cfg = None
-    else:
-        cfg, scene_cfg = _config(dynamic=dynamic, **opts)
-        hw, sim_ = hardware.resolve(HARDWARE), sim.resolve()
-        _check_backend(sim_)
-        get_scene = _scene_source(scene_dir, downscale, cfg.eval_views)
+    cfg, hw, sim_, scene_cfg, get_scene, state = _start(
+        "train", resume, run_dir, hardware, sim, dynamic, scene_dir, downscale, opts)
     progress = _progress(as_json)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("nerf-train"),
                          resume=resume, resumable=True) as run_dir:
