@@ -16,7 +16,26 @@ after step ``t`` is ``tanh`` of the potential's running mean
 pop-up scores keep ``keep`` of each layer (:mod:`cosim.workloads.spiking.popup`);
 ``mode="weights"`` trains the weights (the software baseline). Each layer's
 digital scale is ``gain / sqrt(keep * fan_in)``, so a layer's input current has
-about the same spread whatever its fan-in.
+about the same spread whatever its fan-in (at initialisation every LIF layer's
+input current has a spread of 0.7-1.4 ``V_th`` units and fires at 20-40 % of
+its steps); the latent linear's scale is ``latent_gain`` times that, so that
+the latent probabilities ``p`` start spread towards 0 and 1 by the input
+rather than all near 0.5, where a Bernoulli sample carries almost no
+information about the image.
+
+**Training** (:func:`train`): AdamW on mini-batches (``batch_size`` 16: the
+budget is counted in optimiser steps, and the network needs several hundred
+of them before its output depends on the input). The weights are in
+``N(0, 1)`` pair units, about ``sqrt(fan_in)`` times larger than usual
+software weights, so the weight-trained baseline learns at its own rate
+``weights_lr`` (an Adam step moves a weight by about the rate, in these
+units); the pop-up scores learn at ``lr``. For the first
+``threshold_fraction`` of the epochs the latent is thresholded (``z = p >
+0.5``) instead of sampled: with the sampled latent from the start, the
+decoder learns to ignore the sampling noise (the output becomes the mean
+image for every input) before the encoder has made ``p`` depend on the image,
+and the pop-up network never leaves that state. After it, and in every
+evaluation and deployment, the latent is sampled.
 
 **Loss**: MSE of the last step's image against the unmasked image (whole
 image) plus ``beta`` times the KL divergence of the latent's Bernoulli
@@ -66,10 +85,15 @@ class VAEConfig:
         v_th: firing threshold.
         surrogate_width: ``a`` of the rectangular surrogate.
         gain: each layer's scale is ``gain / sqrt(keep * fan_in)`` (module docstring).
+        latent_gain: the latent linear's scale is this times its ``gain`` scale.
         keep: fraction of pairs kept per layer (PRIME: 0.5).
         beta: weight of the latent's KL term.
         mode: ``"popup"`` (scores) or ``"weights"`` (weight training).
-        epochs, batch_size, lr, weight_decay, warmup_epochs: training (AdamW, cosine).
+        epochs, batch_size, lr, weight_decay, warmup_epochs: training (AdamW, cosine);
+            ``lr`` is the pop-up scores' learning rate.
+        weights_lr: the learning rate of ``mode="weights"`` (module docstring).
+        threshold_fraction: fraction of the epochs trained with the latent thresholded
+            instead of sampled (module docstring).
         seed: seed of the forming draws (layer ``l`` uses ``seed + l``), scores, samples.
     """
 
@@ -80,12 +104,15 @@ class VAEConfig:
     v_th: float = 0.5
     surrogate_width: float = 1.0
     gain: float = 1.5
+    latent_gain: float = 4.0
     keep: float = 0.5
     beta: float = 1e-3
     mode: str = "popup"
     epochs: int = 10
-    batch_size: int = 64
-    lr: float = 2e-2
+    batch_size: int = 16
+    lr: float = 5e-3
+    weights_lr: float = 2e-2
+    threshold_fraction: float = 0.5
     weight_decay: float = 0.0
     warmup_epochs: float = 0.0
     seed: int = 0
@@ -98,6 +125,7 @@ class VAEConfig:
         check_range("v_th", self.v_th, 0.0, 1e3, lo_open=True)
         check_range("surrogate_width", self.surrogate_width, 0.0, 100.0, lo_open=True)
         check_range("gain", self.gain, 0.0, 1e3, lo_open=True)
+        check_range("latent_gain", self.latent_gain, 0.0, 1e3, lo_open=True)
         check_range("keep", self.keep, 0.0, 1.0, lo_open=True)
         check_range("beta", self.beta, 0.0, 1e3)
         check_choice("training mode", self.mode, MODES)
@@ -105,6 +133,8 @@ class VAEConfig:
         check_range("warmup_epochs", self.warmup_epochs, 0.0, 10_000.0)
         check_int("batch_size", self.batch_size, 1, 100_000)
         check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("weights_lr", self.weights_lr, 0.0, 10.0, lo_open=True)
+        check_range("threshold_fraction", self.threshold_fraction, 0.0, 1.0)
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
         check_int("seed", self.seed, 0, 2**31 - 1)
 
@@ -120,11 +150,19 @@ class VAEConfig:
     @property
     def layer_scales(self) -> tuple[float, ...]:
         """Digital scale of each layer's ``N(0, 1)`` pair weights (module docstring); a
-        transposed convolution's fan-in is the taps that reach one output, ``C * 9 / 4``."""
+        transposed convolution's fan-in is the taps that reach one output, ``C * 9 / 4``;
+        the latent linear's is ``latent_gain`` times larger."""
         fan = [9, 9 * self.channels, 9 * self.channels, 16 * self.channels, self.latent,
                2.25 * self.channels, 2.25 * self.channels, 2.25 * self.channels]
         keep = self.keep if self.mode == "popup" else 1.0
-        return tuple(self.gain / float(np.sqrt(keep * f)) for f in fan)
+        gains = [self.gain] * 8
+        gains[3] *= self.latent_gain
+        return tuple(g / float(np.sqrt(keep * f)) for g, f in zip(gains, fan, strict=True))
+
+    @property
+    def threshold_epochs(self) -> int:
+        """Epochs trained with the latent thresholded (module docstring)."""
+        return int(round(self.threshold_fraction * self.epochs))
 
     @property
     def vectors_per_step(self) -> list[int]:
@@ -161,14 +199,16 @@ def latent_uniforms(seed: int, n: int, cfg: VAEConfig) -> np.ndarray:
     return np.random.default_rng(seed).random((cfg.n_frames, n, cfg.latent), dtype=np.float32)
 
 
-def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig
-                ) -> tuple[jax.Array, jax.Array]:
+def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig, *,
+                sample: bool = True) -> tuple[jax.Array, jax.Array]:
     """Per-step images ``(T, B, 32, 32)`` and the latent's mean KL from ``B(0.5)``.
 
     Args:
         ws: the effective weights of the eight matrices (:attr:`VAEConfig.shapes`).
         x: masked images ``(B, 32, 32)`` in ``[-1, 1]``.
         u: uniform draws ``(T, B, latent)`` of the latent samples (``z_t = u_t < p_t``).
+        sample: false: the latent thresholded, ``z_t = p_t > 0.5`` (``u`` not used; the
+            first training epochs, module docstring).
     """
     b = x.shape[0]
     c = cfg.channels
@@ -187,7 +227,7 @@ def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig
             new.append((u, o))
             cur = o
         p = jax.nn.sigmoid(cur.reshape(b, -1) @ ws[3])
-        bern = (uk < p).astype(p.dtype)
+        bern = ((uk < p) if sample else (p > 0.5)).astype(p.dtype)
         z = p + jax.lax.stop_gradient(bern - p)
         eps = 1e-6
         kl = jnp.mean(p * jnp.log(2 * p + eps) + (1 - p) * jnp.log(2 * (1 - p) + eps))
@@ -275,7 +315,6 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
     params = jax.tree_util.tree_map(jnp.asarray, init.params) if init else init_params(cfg, fixed)
     history = list(init.history) if init else []
     n_batches = max(1, masked.shape[0] // cfg.batch_size)
-    opt, update = _trainer(cfg, n_batches)
     counter = iter(range(10**9))
 
     def snapshot(p, hist):
@@ -286,21 +325,28 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
         key = jax.random.PRNGKey(cfg.seed * 7919 + len(history) * 100_003 + next(counter))
         return fixed_j, jnp.asarray(masked[idx]), jnp.asarray(target[idx]), key
 
-    params, history = train_epochs(
-        cfg, n_samples=masked.shape[0], opt=opt, update=update, params=params, history=history,
-        batch=batch, metric="train_mse", snapshot=snapshot, progress=progress,
-        checkpoint=checkpoint)
+    # the thresholded-latent epochs, then the sampled ones (module docstring); a resumed
+    # network starts in the phase its history reached, the schedule where it left off
+    for sample, last in ((False, cfg.threshold_epochs), (True, cfg.epochs)):
+        if len(history) >= last:
+            continue
+        opt, update = _trainer(cfg, n_batches, sample)
+        params, history = train_epochs(
+            replace(cfg, epochs=last), n_samples=masked.shape[0], opt=opt, update=update,
+            params=params, history=history, batch=batch, metric="train_mse",
+            snapshot=snapshot, progress=progress, checkpoint=checkpoint)
     return snapshot(params, history)
 
 
 @functools.cache
-def _trainer(cfg: VAEConfig, n_batches: int):
-    """The optimiser and compiled training step of ``cfg`` (cached per config)."""
-    opt = optimizer(cfg, n_batches)
+def _trainer(cfg: VAEConfig, n_batches: int, sample: bool):
+    """The optimiser (``lr``, or ``weights_lr`` in weights mode, over all ``cfg.epochs``)
+    and compiled training step of ``cfg``, the latent sampled or thresholded (cached)."""
+    opt = optimizer(replace(cfg, lr=cfg.weights_lr) if cfg.mode == "weights" else cfg, n_batches)
 
     def loss_fn(p, fixed, xb, yb, key):
         u = jax.random.uniform(key, (cfg.n_frames, xb.shape[0], cfg.latent))
-        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, u, cfg)
+        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, u, cfg, sample=sample)
         mse = jnp.mean((imgs[-1] - yb) ** 2)
         return mse + cfg.beta * kl, mse
 
