@@ -9,8 +9,8 @@ conv (``C`` x 4 x 4) -> LIF -> linear ``16 C -> L`` -> Bernoulli latent
 ``z_t ~ B(sigmoid(x_t))`` -> linear ``L -> 16 C`` -> LIF -> transposed conv
 (``C`` x 8 x 8) -> LIF -> transposed conv (``C`` x 16 x 16) -> LIF -> transposed
 conv (1 x 32 x 32) into a membrane potential without leak or spike; the image
-after step ``t`` is ``tanh`` of the potential's running mean
-(``U_t / t``). LIF: PRIME eq. 1-2 (:mod:`cosim.workloads.spiking.lif`).
+after step ``t`` is ``tanh`` of the potential's running mean (``U_t / t``)
+plus a fixed offset per pixel (below). LIF: PRIME eq. 1-2 (:mod:`cosim.workloads.spiking.lif`).
 
 **Weights**: random differential pairs from the forming distribution, fixed;
 pop-up scores keep ``keep`` of each layer (:mod:`cosim.workloads.spiking.popup`);
@@ -21,7 +21,20 @@ input current has a spread of 0.7-1.4 ``V_th`` units and fires at 20-40 % of
 its steps); the latent linear's scale is ``latent_gain`` times that, so that
 the latent probabilities ``p`` start spread towards 0 and 1 by the input
 rather than all near 0.5, where a Bernoulli sample carries almost no
-information about the image.
+information about the image. The output layer's scale is ``out_gain`` times
+its ``gain`` scale: a random output adds its own spread to the loss, and the
+pop-up network, which cannot shrink a weight but only drop it, otherwise
+lowers the loss first by silencing the decoder, whose silent neurons then get
+no surrogate gradient and stay silent.
+
+**Output offset**: the image after step ``t`` is ``tanh(U_t / t + b)``, ``b``
+a fixed digital offset per pixel, ``atanh`` of the mean training image
+(clipped to ``[-0.98, 0.98]``), set from the training set and not trained.
+Without it the network can only draw the mean digit (mostly background at
+-1, which ``tanh`` reaches only at large potentials) from saturated, constant
+neurons, and both VAEs reach that state in the first epochs and stay in it;
+with it, the mean image costs nothing and every further drop of the loss must
+come from the input.
 
 **Training** (:func:`train`): AdamW on mini-batches (``batch_size`` 16: the
 budget is counted in optimiser steps, and the network needs several hundred
@@ -86,6 +99,7 @@ class VAEConfig:
         surrogate_width: ``a`` of the rectangular surrogate.
         gain: each layer's scale is ``gain / sqrt(keep * fan_in)`` (module docstring).
         latent_gain: the latent linear's scale is this times its ``gain`` scale.
+        out_gain: the output layer's scale is this times its ``gain`` scale.
         keep: fraction of pairs kept per layer (PRIME: 0.5).
         beta: weight of the latent's KL term.
         mode: ``"popup"`` (scores) or ``"weights"`` (weight training).
@@ -105,12 +119,13 @@ class VAEConfig:
     surrogate_width: float = 1.0
     gain: float = 1.5
     latent_gain: float = 4.0
+    out_gain: float = 0.25
     keep: float = 0.5
     beta: float = 1e-3
     mode: str = "popup"
     epochs: int = 10
     batch_size: int = 16
-    lr: float = 5e-3
+    lr: float = 1e-3
     weights_lr: float = 2e-2
     threshold_fraction: float = 0.5
     weight_decay: float = 0.0
@@ -126,6 +141,7 @@ class VAEConfig:
         check_range("surrogate_width", self.surrogate_width, 0.0, 100.0, lo_open=True)
         check_range("gain", self.gain, 0.0, 1e3, lo_open=True)
         check_range("latent_gain", self.latent_gain, 0.0, 1e3, lo_open=True)
+        check_range("out_gain", self.out_gain, 0.0, 1e3, lo_open=True)
         check_range("keep", self.keep, 0.0, 1.0, lo_open=True)
         check_range("beta", self.beta, 0.0, 1e3)
         check_choice("training mode", self.mode, MODES)
@@ -151,12 +167,14 @@ class VAEConfig:
     def layer_scales(self) -> tuple[float, ...]:
         """Digital scale of each layer's ``N(0, 1)`` pair weights (module docstring); a
         transposed convolution's fan-in is the taps that reach one output, ``C * 9 / 4``;
-        the latent linear's is ``latent_gain`` times larger."""
+        the latent linear's is ``latent_gain`` and the output layer's ``out_gain`` times
+        that."""
         fan = [9, 9 * self.channels, 9 * self.channels, 16 * self.channels, self.latent,
                2.25 * self.channels, 2.25 * self.channels, 2.25 * self.channels]
         keep = self.keep if self.mode == "popup" else 1.0
         gains = [self.gain] * 8
         gains[3] *= self.latent_gain
+        gains[7] *= self.out_gain
         return tuple(g / float(np.sqrt(keep * f)) for g, f in zip(gains, fan, strict=True))
 
     @property
@@ -200,13 +218,15 @@ def latent_uniforms(seed: int, n: int, cfg: VAEConfig) -> np.ndarray:
 
 
 def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig, *,
-                sample: bool = True) -> tuple[jax.Array, jax.Array]:
+                offset: jax.Array | float = 0.0, sample: bool = True
+                ) -> tuple[jax.Array, jax.Array]:
     """Per-step images ``(T, B, 32, 32)`` and the latent's mean KL from ``B(0.5)``.
 
     Args:
         ws: the effective weights of the eight matrices (:attr:`VAEConfig.shapes`).
         x: masked images ``(B, 32, 32)`` in ``[-1, 1]``.
         u: uniform draws ``(T, B, latent)`` of the latent samples (``z_t = u_t < p_t``).
+        offset: the output offset ``b`` (``(32, 32)``, module docstring).
         sample: false: the latent thresholded, ``z_t = p_t > 0.5`` (``u`` not used; the
             first training epochs, module docstring).
     """
@@ -243,17 +263,32 @@ def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig,
 
     _, (us, kls) = jax.lax.scan(step, (state0, jnp.zeros((b, IMAGE, IMAGE))), u)
     steps = jnp.arange(1, cfg.n_frames + 1, dtype=us.dtype)[:, None, None, None]
-    return jnp.tanh(us / steps), jnp.mean(kls)
+    return jnp.tanh(us / steps + offset), jnp.mean(kls)
+
+
+def output_offset(target: np.ndarray) -> np.ndarray:
+    """The output offset ``b`` of a training set ``target (N, 32, 32)`` in ``[-1, 1]``:
+    ``atanh`` of its mean image clipped to ``[-0.98, 0.98]`` (module docstring)."""
+    return np.arctanh(np.clip(np.asarray(target, np.float64).mean(axis=0), -0.98, 0.98)
+                      ).astype(np.float32)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class TrainedVAE:
-    """A trained VAE: config, fixed random weights, trained parameters, history."""
+    """A trained VAE: config, fixed random weights, trained parameters (with the fixed
+    output offset under ``"offset"``), history."""
 
     config: VAEConfig
     fixed: list[np.ndarray]
     params: dict
     history: list[dict] = field(default_factory=list)
+
+    @property
+    def offset(self) -> np.ndarray:
+        """The output offset ``b`` ``(32, 32)`` (module docstring; zero when absent)."""
+        off = self.params.get("offset")
+        return (np.zeros((IMAGE, IMAGE), np.float32) if off is None
+                else np.asarray(off[0], np.float32))
 
     def masks(self) -> list[np.ndarray]:
         """Kept pairs per layer (booleans ``(in, out)``); all true in weights mode."""
@@ -283,11 +318,13 @@ class TrainedVAE:
         for start in range(0, masked.shape[0], batch_size):
             xb = jnp.asarray(masked[start:start + batch_size], jnp.float32)
             ub = jnp.asarray(u[:, start:start + batch_size])
-            out.append(np.asarray(_forward_jit(ws, xb, ub, replace(cfg, mode="popup"))[0]))
+            out.append(np.asarray(_forward_jit(ws, xb, ub, jnp.asarray(self.offset),
+                                               replace(cfg, mode="popup"))[0]))
         return np.concatenate(out, axis=1)
 
 
-_forward_jit = jax.jit(lambda ws, x, u, cfg: vae_forward(ws, x, u, cfg), static_argnums=3)
+_forward_jit = jax.jit(lambda ws, x, u, offset, cfg: vae_forward(ws, x, u, cfg, offset=offset),
+                       static_argnums=4)
 """The compiled forward pass; called with the pop-up mode's config for both modes (the
 forward pass does not depend on the mode), so they share one compilation."""
 
@@ -312,7 +349,10 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
                           f"{masked.shape} and {target.shape}")
     fixed = init.fixed if init else random_pair_weights(cfg)
     fixed_j = [jnp.asarray(w, jnp.float32) for w in fixed]
-    params = jax.tree_util.tree_map(jnp.asarray, init.params) if init else init_params(cfg, fixed)
+    if init:
+        params = jax.tree_util.tree_map(jnp.asarray, init.params)
+    else:
+        params = {**init_params(cfg, fixed), "offset": [jnp.asarray(output_offset(target))]}
     history = list(init.history) if init else []
     n_batches = max(1, masked.shape[0] // cfg.batch_size)
     counter = iter(range(10**9))
@@ -346,7 +386,8 @@ def _trainer(cfg: VAEConfig, n_batches: int, sample: bool):
 
     def loss_fn(p, fixed, xb, yb, key):
         u = jax.random.uniform(key, (cfg.n_frames, xb.shape[0], cfg.latent))
-        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, u, cfg, sample=sample)
+        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, u, cfg,
+                               offset=p["offset"][0] if "offset" in p else 0.0, sample=sample)
         mse = jnp.mean((imgs[-1] - yb) ** 2)
         return mse + cfg.beta * kl, mse
 
@@ -354,6 +395,9 @@ def _trainer(cfg: VAEConfig, n_batches: int, sample: bool):
     def update(p, s, fixed, xb, yb, key):
         (loss, mse), g = jax.value_and_grad(loss_fn, has_aux=True)(p, fixed, xb, yb, key)
         upd, s = opt.update(g, s, p)
-        return optax.apply_updates(p, upd), s, loss, mse
+        new = optax.apply_updates(p, upd)
+        if "offset" in p:  # fixed, not trained (module docstring)
+            new = {**new, "offset": p["offset"]}
+        return new, s, loss, mse
 
     return opt, update
