@@ -13,19 +13,19 @@ after step ``t`` is ``tanh`` of the potential's running mean (``U_t / t``)
 plus a fixed offset per pixel (below). LIF: PRIME eq. 1-2 (:mod:`cosim.workloads.spiking.lif`).
 
 **Weights**: random differential pairs from the forming distribution, fixed;
-pop-up scores keep ``keep`` of each layer (:mod:`cosim.workloads.spiking.popup`);
-``mode="weights"`` trains the weights (the software baseline). Each layer's
-digital scale is ``gain / sqrt(keep * fan_in)``, so a layer's input current has
-about the same spread whatever its fan-in (at initialisation every LIF layer's
-input current has a spread of 0.7-1.4 ``V_th`` units and fires at 20-40 % of
-its steps); the latent linear's scale is ``latent_gain`` times that, so that
-the latent probabilities ``p`` start spread towards 0 and 1 by the input
-rather than all near 0.5, where a Bernoulli sample carries almost no
-information about the image. The output layer's scale is ``out_gain`` times
-its ``gain`` scale: a random output adds its own spread to the loss, and the
-pop-up network, which cannot shrink a weight but only drop it, otherwise
-lowers the loss first by silencing the decoder, whose silent neurons then get
-no surrogate gradient and stay silent.
+pop-up scores keep ``keep`` of each layer
+(:mod:`cosim.workloads.spiking.popup`); ``mode="weights"`` trains the weights
+(the software baseline). Each layer's digital scale is ``gain / sqrt(keep *
+fan_in)``, so a layer's input current has about the same spread whatever its
+fan-in, of the order of the threshold, so every LIF layer fires at
+initialisation; the latent linear's scale is ``latent_gain`` times that, so that
+the latent probabilities ``p`` start spread towards 0 and 1 by the input rather
+than all near 0.5, where a Bernoulli sample carries almost no information about
+the image. The output layer's scale is ``out_gain`` times its ``gain`` scale: a
+random output adds its own spread to the loss, and the pop-up network, which
+cannot shrink a weight but only drop it, otherwise lowers the loss first by
+silencing the decoder, whose silent neurons then get no surrogate gradient and
+stay silent.
 
 **Output offset**: the image after step ``t`` is ``tanh(U_t / t + b)``, ``b``
 a fixed digital offset per pixel, ``atanh`` of the mean training image
