@@ -16,7 +16,8 @@ sampled digitally (``z ~ B(sigmoid(x))``, one uniform draw and compare per
 unit); the output potential accumulates the last layer's currents. Counted per
 step: the layers' events, one multiply per product (scale), the overlap adds,
 the latent's sigmoid (counted as one multiply) and compare (one add) per unit,
-the output potential's adds and the LIF updates.
+the output potential's adds and the LIF updates. The readout of the image
+(``tanh(U_t / t + b)``, :mod:`cosim.workloads.inpaint.network`) is not counted.
 
 **Early stop** (PRIME: the decoder's confidence): after step ``t >= 2`` the
 change of the output image is ``mean |y_t - y_{t-1}|`` over the pixels, per
@@ -136,7 +137,7 @@ def run_timesteps(layers: list[AnalogLayer], net: TrainedVAE, masked: np.ndarray
         if progress is not None:
             progress(b)
     steps = np.arange(1, t_n + 1)[:, None, None, None]
-    return np.tanh(out / steps), StepCounts(samples=n, events=step_events,
+    return np.tanh(out / steps + net.offset), StepCounts(samples=n, events=step_events,
                                             lif_updates=step_lif)
 
 

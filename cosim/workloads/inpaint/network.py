@@ -9,14 +9,46 @@ conv (``C`` x 4 x 4) -> LIF -> linear ``16 C -> L`` -> Bernoulli latent
 ``z_t ~ B(sigmoid(x_t))`` -> linear ``L -> 16 C`` -> LIF -> transposed conv
 (``C`` x 8 x 8) -> LIF -> transposed conv (``C`` x 16 x 16) -> LIF -> transposed
 conv (1 x 32 x 32) into a membrane potential without leak or spike; the image
-after step ``t`` is ``tanh`` of the potential's running mean
-(``U_t / t``). LIF: PRIME eq. 1-2 (:mod:`cosim.workloads.spiking.lif`).
+after step ``t`` is ``tanh`` of the potential's running mean (``U_t / t``)
+plus a fixed offset per pixel (below). LIF: PRIME eq. 1-2 (:mod:`cosim.workloads.spiking.lif`).
 
 **Weights**: random differential pairs from the forming distribution, fixed;
-pop-up scores keep ``keep`` of each layer (:mod:`cosim.workloads.spiking.popup`);
-``mode="weights"`` trains the weights (the software baseline). Each layer's
-digital scale is ``gain / sqrt(keep * fan_in)``, so a layer's input current has
-about the same spread whatever its fan-in.
+pop-up scores keep ``keep`` of each layer
+(:mod:`cosim.workloads.spiking.popup`); ``mode="weights"`` trains the weights
+(the software baseline). Each layer's digital scale is ``gain / sqrt(keep *
+fan_in)``, so a layer's input current has about the same spread whatever its
+fan-in, of the order of the threshold, so every LIF layer fires at
+initialisation; the latent linear's scale is ``latent_gain`` times that, so that
+the latent probabilities ``p`` start spread towards 0 and 1 by the input rather
+than all near 0.5, where a Bernoulli sample carries almost no information about
+the image. The output layer's scale is ``out_gain`` times its ``gain`` scale: a
+random output adds its own spread to the loss, and the pop-up network, which
+cannot shrink a weight but only drop it, otherwise lowers the loss first by
+silencing the decoder, whose silent neurons then get no surrogate gradient and
+stay silent.
+
+**Output offset**: the image after step ``t`` is ``tanh(U_t / t + b)``, ``b``
+a fixed digital offset per pixel, ``atanh`` of the mean training image
+(clipped to ``[-0.98, 0.98]``), set from the training set and not trained.
+Without it the network can only draw the mean digit (mostly background at
+-1, which ``tanh`` reaches only at large potentials) from saturated, constant
+neurons, and both VAEs reach that state in the first epochs and stay in it;
+with it, the mean image costs nothing and every further drop of the loss must
+come from the input.
+
+**Training** (:func:`train`): AdamW on mini-batches (``batch_size`` 16: the
+budget is counted in optimiser steps, and the network needs several hundred
+of them before its output depends on the input). The weights are in
+``N(0, 1)`` pair units, about ``sqrt(fan_in)`` times larger than usual
+software weights, so the weight-trained baseline learns at its own rate
+``weights_lr`` (an Adam step moves a weight by about the rate, in these
+units); the pop-up scores learn at ``lr``. For the first
+``threshold_fraction`` of the epochs the latent is thresholded (``z = p >
+0.5``) instead of sampled: with the sampled latent from the start, the
+decoder learns to ignore the sampling noise (the output becomes the mean
+image for every input) before the encoder has made ``p`` depend on the image,
+and the pop-up network never leaves that state. After it, and in every
+evaluation and deployment, the latent is sampled.
 
 **Loss**: MSE of the last step's image against the unmasked image (whole
 image) plus ``beta`` times the KL divergence of the latent's Bernoulli
@@ -66,10 +98,16 @@ class VAEConfig:
         v_th: firing threshold.
         surrogate_width: ``a`` of the rectangular surrogate.
         gain: each layer's scale is ``gain / sqrt(keep * fan_in)`` (module docstring).
+        latent_gain: the latent linear's scale is this times its ``gain`` scale.
+        out_gain: the output layer's scale is this times its ``gain`` scale.
         keep: fraction of pairs kept per layer (PRIME: 0.5).
         beta: weight of the latent's KL term.
         mode: ``"popup"`` (scores) or ``"weights"`` (weight training).
-        epochs, batch_size, lr, weight_decay, warmup_epochs: training (AdamW, cosine).
+        epochs, batch_size, lr, weight_decay, warmup_epochs: training (AdamW, cosine);
+            ``lr`` is the pop-up scores' learning rate.
+        weights_lr: the learning rate of ``mode="weights"`` (module docstring).
+        threshold_fraction: fraction of the epochs trained with the latent thresholded
+            instead of sampled (module docstring).
         seed: seed of the forming draws (layer ``l`` uses ``seed + l``), scores, samples.
     """
 
@@ -80,12 +118,16 @@ class VAEConfig:
     v_th: float = 0.5
     surrogate_width: float = 1.0
     gain: float = 1.5
+    latent_gain: float = 4.0
+    out_gain: float = 0.25
     keep: float = 0.5
     beta: float = 1e-3
     mode: str = "popup"
     epochs: int = 10
-    batch_size: int = 64
-    lr: float = 2e-2
+    batch_size: int = 16
+    lr: float = 1e-3
+    weights_lr: float = 2e-2
+    threshold_fraction: float = 0.5
     weight_decay: float = 0.0
     warmup_epochs: float = 0.0
     seed: int = 0
@@ -98,6 +140,8 @@ class VAEConfig:
         check_range("v_th", self.v_th, 0.0, 1e3, lo_open=True)
         check_range("surrogate_width", self.surrogate_width, 0.0, 100.0, lo_open=True)
         check_range("gain", self.gain, 0.0, 1e3, lo_open=True)
+        check_range("latent_gain", self.latent_gain, 0.0, 1e3, lo_open=True)
+        check_range("out_gain", self.out_gain, 0.0, 1e3, lo_open=True)
         check_range("keep", self.keep, 0.0, 1.0, lo_open=True)
         check_range("beta", self.beta, 0.0, 1e3)
         check_choice("training mode", self.mode, MODES)
@@ -105,6 +149,8 @@ class VAEConfig:
         check_range("warmup_epochs", self.warmup_epochs, 0.0, 10_000.0)
         check_int("batch_size", self.batch_size, 1, 100_000)
         check_range("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_range("weights_lr", self.weights_lr, 0.0, 10.0, lo_open=True)
+        check_range("threshold_fraction", self.threshold_fraction, 0.0, 1.0)
         check_range("weight_decay", self.weight_decay, 0.0, 1.0)
         check_int("seed", self.seed, 0, 2**31 - 1)
 
@@ -120,11 +166,21 @@ class VAEConfig:
     @property
     def layer_scales(self) -> tuple[float, ...]:
         """Digital scale of each layer's ``N(0, 1)`` pair weights (module docstring); a
-        transposed convolution's fan-in is the taps that reach one output, ``C * 9 / 4``."""
+        transposed convolution's fan-in is the taps that reach one output, ``C * 9 / 4``;
+        the latent linear's is ``latent_gain`` and the output layer's ``out_gain`` times
+        that."""
         fan = [9, 9 * self.channels, 9 * self.channels, 16 * self.channels, self.latent,
                2.25 * self.channels, 2.25 * self.channels, 2.25 * self.channels]
         keep = self.keep if self.mode == "popup" else 1.0
-        return tuple(self.gain / float(np.sqrt(keep * f)) for f in fan)
+        gains = [self.gain] * 8
+        gains[3] *= self.latent_gain
+        gains[7] *= self.out_gain
+        return tuple(g / float(np.sqrt(keep * f)) for g, f in zip(gains, fan, strict=True))
+
+    @property
+    def threshold_epochs(self) -> int:
+        """Epochs trained with the latent thresholded (module docstring)."""
+        return int(round(self.threshold_fraction * self.epochs))
 
     @property
     def vectors_per_step(self) -> list[int]:
@@ -161,7 +217,8 @@ def latent_uniforms(seed: int, n: int, cfg: VAEConfig) -> np.ndarray:
     return np.random.default_rng(seed).random((cfg.n_frames, n, cfg.latent), dtype=np.float32)
 
 
-def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig
+def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig, *,
+                offset: jax.Array | float = 0.0, sample: bool = True
                 ) -> tuple[jax.Array, jax.Array]:
     """Per-step images ``(T, B, 32, 32)`` and the latent's mean KL from ``B(0.5)``.
 
@@ -169,6 +226,9 @@ def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig
         ws: the effective weights of the eight matrices (:attr:`VAEConfig.shapes`).
         x: masked images ``(B, 32, 32)`` in ``[-1, 1]``.
         u: uniform draws ``(T, B, latent)`` of the latent samples (``z_t = u_t < p_t``).
+        offset: the output offset ``b`` (``(32, 32)``, module docstring).
+        sample: false: the latent thresholded, ``z_t = p_t > 0.5`` (``u`` not used; the
+            first training epochs, module docstring).
     """
     b = x.shape[0]
     c = cfg.channels
@@ -187,7 +247,7 @@ def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig
             new.append((u, o))
             cur = o
         p = jax.nn.sigmoid(cur.reshape(b, -1) @ ws[3])
-        bern = (uk < p).astype(p.dtype)
+        bern = ((uk < p) if sample else (p > 0.5)).astype(p.dtype)
         z = p + jax.lax.stop_gradient(bern - p)
         eps = 1e-6
         kl = jnp.mean(p * jnp.log(2 * p + eps) + (1 - p) * jnp.log(2 * (1 - p) + eps))
@@ -203,17 +263,32 @@ def vae_forward(ws: list[jax.Array], x: jax.Array, u: jax.Array, cfg: VAEConfig
 
     _, (us, kls) = jax.lax.scan(step, (state0, jnp.zeros((b, IMAGE, IMAGE))), u)
     steps = jnp.arange(1, cfg.n_frames + 1, dtype=us.dtype)[:, None, None, None]
-    return jnp.tanh(us / steps), jnp.mean(kls)
+    return jnp.tanh(us / steps + offset), jnp.mean(kls)
+
+
+def output_offset(target: np.ndarray) -> np.ndarray:
+    """The output offset ``b`` of a training set ``target (N, 32, 32)`` in ``[-1, 1]``:
+    ``atanh`` of its mean image clipped to ``[-0.98, 0.98]`` (module docstring)."""
+    return np.arctanh(np.clip(np.asarray(target, np.float64).mean(axis=0), -0.98, 0.98)
+                      ).astype(np.float32)
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class TrainedVAE:
-    """A trained VAE: config, fixed random weights, trained parameters, history."""
+    """A trained VAE: config, fixed random weights, trained parameters (with the fixed
+    output offset under ``"offset"``), history."""
 
     config: VAEConfig
     fixed: list[np.ndarray]
     params: dict
     history: list[dict] = field(default_factory=list)
+
+    @property
+    def offset(self) -> np.ndarray:
+        """The output offset ``b`` ``(32, 32)`` (module docstring; zero when absent)."""
+        off = self.params.get("offset")
+        return (np.zeros((IMAGE, IMAGE), np.float32) if off is None
+                else np.asarray(off[0], np.float32))
 
     def masks(self) -> list[np.ndarray]:
         """Kept pairs per layer (booleans ``(in, out)``); all true in weights mode."""
@@ -243,11 +318,13 @@ class TrainedVAE:
         for start in range(0, masked.shape[0], batch_size):
             xb = jnp.asarray(masked[start:start + batch_size], jnp.float32)
             ub = jnp.asarray(u[:, start:start + batch_size])
-            out.append(np.asarray(_forward_jit(ws, xb, ub, replace(cfg, mode="popup"))[0]))
+            out.append(np.asarray(_forward_jit(ws, xb, ub, jnp.asarray(self.offset),
+                                               replace(cfg, mode="popup"))[0]))
         return np.concatenate(out, axis=1)
 
 
-_forward_jit = jax.jit(lambda ws, x, u, cfg: vae_forward(ws, x, u, cfg), static_argnums=3)
+_forward_jit = jax.jit(lambda ws, x, u, offset, cfg: vae_forward(ws, x, u, cfg, offset=offset),
+                       static_argnums=4)
 """The compiled forward pass; called with the pop-up mode's config for both modes (the
 forward pass does not depend on the mode), so they share one compilation."""
 
@@ -272,10 +349,12 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
                           f"{masked.shape} and {target.shape}")
     fixed = init.fixed if init else random_pair_weights(cfg)
     fixed_j = [jnp.asarray(w, jnp.float32) for w in fixed]
-    params = jax.tree_util.tree_map(jnp.asarray, init.params) if init else init_params(cfg, fixed)
+    if init:
+        params = jax.tree_util.tree_map(jnp.asarray, init.params)
+    else:
+        params = {**init_params(cfg, fixed), "offset": [jnp.asarray(output_offset(target))]}
     history = list(init.history) if init else []
     n_batches = max(1, masked.shape[0] // cfg.batch_size)
-    opt, update = _trainer(cfg, n_batches)
     counter = iter(range(10**9))
 
     def snapshot(p, hist):
@@ -286,21 +365,29 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
         key = jax.random.PRNGKey(cfg.seed * 7919 + len(history) * 100_003 + next(counter))
         return fixed_j, jnp.asarray(masked[idx]), jnp.asarray(target[idx]), key
 
-    params, history = train_epochs(
-        cfg, n_samples=masked.shape[0], opt=opt, update=update, params=params, history=history,
-        batch=batch, metric="train_mse", snapshot=snapshot, progress=progress,
-        checkpoint=checkpoint)
+    # the thresholded-latent epochs, then the sampled ones (module docstring); a resumed
+    # network starts in the phase its history reached, the schedule where it left off
+    for sample, last in ((False, cfg.threshold_epochs), (True, cfg.epochs)):
+        if len(history) >= last:
+            continue
+        opt, update = _trainer(cfg, n_batches, sample)
+        params, history = train_epochs(
+            replace(cfg, epochs=last), n_samples=masked.shape[0], opt=opt, update=update,
+            params=params, history=history, batch=batch, metric="train_mse",
+            snapshot=snapshot, progress=progress, checkpoint=checkpoint)
     return snapshot(params, history)
 
 
 @functools.cache
-def _trainer(cfg: VAEConfig, n_batches: int):
-    """The optimiser and compiled training step of ``cfg`` (cached per config)."""
-    opt = optimizer(cfg, n_batches)
+def _trainer(cfg: VAEConfig, n_batches: int, sample: bool):
+    """The optimiser (``lr``, or ``weights_lr`` in weights mode, over all ``cfg.epochs``)
+    and compiled training step of ``cfg``, the latent sampled or thresholded (cached)."""
+    opt = optimizer(replace(cfg, lr=cfg.weights_lr) if cfg.mode == "weights" else cfg, n_batches)
 
     def loss_fn(p, fixed, xb, yb, key):
         u = jax.random.uniform(key, (cfg.n_frames, xb.shape[0], cfg.latent))
-        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, u, cfg)
+        imgs, kl = vae_forward(effective_weights(p, fixed, cfg), xb, u, cfg,
+                               offset=p["offset"][0] if "offset" in p else 0.0, sample=sample)
         mse = jnp.mean((imgs[-1] - yb) ** 2)
         return mse + cfg.beta * kl, mse
 
@@ -308,6 +395,9 @@ def _trainer(cfg: VAEConfig, n_batches: int):
     def update(p, s, fixed, xb, yb, key):
         (loss, mse), g = jax.value_and_grad(loss_fn, has_aux=True)(p, fixed, xb, yb, key)
         upd, s = opt.update(g, s, p)
-        return optax.apply_updates(p, upd), s, loss, mse
+        new = optax.apply_updates(p, upd)
+        if "offset" in p:  # fixed, not trained (module docstring)
+            new = {**new, "offset": p["offset"]}
+        return new, s, loss, mse
 
     return opt, update
