@@ -492,9 +492,9 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
         if volume_path is None or frame is None:
             raise ConfigError("--target-frame needs a 4D --volume and --frame (the phase the "
                               "--model was trained on)")
+        target = _volume(volume_path, target_frame, option="--target-frame")
         check_source_frame(truth, _volume(volume_path, frame), frame, str(volume_path),
                            str(model_dir))
-        target = _volume(volume_path, target_frame, option="--target-frame")
         what = f"{volume_path} frame {target_frame} (model: frame {frame})"
     else:
         volume = _volume(volume_path, frame)
