@@ -449,9 +449,10 @@ def field_verify_command(model_dir: Path, voxels: int, sample_seed: int, spice_w
 @click.option("--batch", type=int, default=16384, show_default=True,
               help="Voxels per fine-tuning step; 0 for all of the chosen slices.")
 @click.option("--lr", type=float, default=1e-4, show_default=True, help="Fine-tuning rate.")
-@click.option("--anchor/--no-anchor", default=True, show_default=True,
-              help="Fit the dense model's own prediction on the slices not chosen beside "
-                   "the target's chosen slices (--no-anchor: the chosen slices alone).")
+@click.option("--anchor-weight", type=int, default=4, show_default=True,
+              help="Weight of the dense model's own prediction, fitted on the slices not "
+                   "chosen beside the target's chosen slices: an integer 0..16 (0: the chosen "
+                   "slices alone).")
 @click.option("--motion", type=float, default=0.05, show_default=True,
               help="Target without --volume: a phantom model's phantom moved by this "
                    "(a model of another volume: that volume).")
@@ -464,7 +465,7 @@ def field_verify_command(model_dir: Path, voxels: int, sample_seed: int, spice_w
 @sim_options(deferred=True)
 @_options(_OUT)
 def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batch: int,
-                         lr: float, anchor: bool, motion: float, volume_path: Path | None,
+                         lr: float, anchor_weight: int, motion: float, volume_path: Path | None,
                          frame: int | None, target_frame: int | None,
                          hardware: HardwareChoice, sim: SimChoice, run_dir: Path | None,
                          as_json: bool, **deploy: Any) -> None:
@@ -486,7 +487,7 @@ def field_sparse_command(model_dir: Path, slices: str, finetune_steps: int, batc
     )
 
     scfg = SparseConfig(counts=parse_counts(slices), steps=finetune_steps, batch=batch,
-                        learning_rate=lr, anchor=anchor)
+                        learning_rate=lr, anchor_weight=anchor_weight)
     cfg, hw, sim_, truth, state = _model(model_dir, deploy, hardware=hardware, sim=sim)
     if target_frame is not None:
         if volume_path is None or frame is None:

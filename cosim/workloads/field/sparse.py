@@ -8,7 +8,7 @@ target is another phase of the 4D-CT; with the phantom it is
 :mod:`.phantom`), so the dense model alone does not fit it and the fine-tune
 has something to learn. ``k = 0`` is the dense model without fine-tuning.
 
-Anchoring (``SparseConfig.anchor``, default on). A fine-tune on the chosen
+Anchoring (``SparseConfig.anchor_weight``, default 4). A fine-tune on the chosen
 slices alone is free to change the field between them: the field's
 frequencies along z (the encoding's and the SIREN layers') lie far above
 what ``k`` slices pin down, so fitting the chosen slices moves the others
@@ -16,8 +16,9 @@ at will, and the slices it never saw end up further from the target than
 the dense model left them (measured in ``docs/measurements/field.md``).
 Anchored, the fine-tune fits one volume: the target's voxels on the chosen
 slices and the dense model's own prediction on every other slice of the
-grid, so the only target data it uses are still the ``k`` slices, and where
-it has none it keeps what the dense model knew.
+grid (each of those voxels weighted ``anchor_weight`` against one of the
+target's), so the only target data it uses are still the ``k`` slices, and
+where it has none it keeps what the dense model knew.
 
 No file I/O: :func:`run_sparse` returns the table rows and the runs.
 """
@@ -60,9 +61,10 @@ class SparseConfig:
         batch: voxels per step (0: all voxels of the chosen slices).
         learning_rate: Adam's step size (cosine-decayed).
         schemes: the deployments evaluated for every count.
-        anchor: fit the dense model's prediction on the slices not chosen
-            alongside the target's chosen slices (module docstring); ``False``:
-            the chosen slices alone.
+        anchor_weight: weight (an integer 0 .. 16) of the dense model's prediction
+            on the slices not chosen, per voxel against a voxel of the target's
+            chosen slices (module docstring; its voxels are drawn that many times as
+            often); 0: the chosen slices alone, an unanchored fine-tune.
     """
 
     counts: tuple[int, ...] = (20, 10, 5)
@@ -70,7 +72,7 @@ class SparseConfig:
     batch: int = 16384
     learning_rate: float = 1e-4
     schemes: tuple[str, ...] = ("haq", "ptq")
-    anchor: bool = True
+    anchor_weight: int = 4
 
     def __post_init__(self) -> None:
         if not self.counts:
@@ -82,8 +84,7 @@ class SparseConfig:
         for s in self.schemes:
             if s not in ("haq", "ptq"):
                 raise ConfigError(f"unknown scheme {s!r}; use haq or ptq")
-        if not isinstance(self.anchor, bool):
-            raise ConfigError(f"sparse anchor must be true or false, got {self.anchor!r}")
+        check_int("sparse anchor weight", self.anchor_weight, 0, 16)
         TrainConfig(steps=self.steps, batch=self.batch, learning_rate=self.learning_rate)
         check_range("sparse learning rate", self.learning_rate, 0.0, 1.0, lo_open=True)
 
@@ -212,12 +213,15 @@ def run_sparse(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions, prep: 
                 if progress is not None:
                     progress(f"{phase} {k} slices", done, total)
 
-            if scfg.anchor:
+            seen = (idx[:, None] * (h * w) + np.arange(h * w)[None, :]).ravel()
+            if scfg.anchor_weight:
+                others = np.setdiff1d(np.arange(prep.truth.size), seen)
+                voxels = np.concatenate([seen, *[others] * scfg.anchor_weight])
                 state = train_field(ft, replace(prep, truth=anchored_target(
-                    prep.truth, dense_volume, idx)), params=dense, progress=tick)
+                    prep.truth, dense_volume, idx)), params=dense, voxels=voxels,
+                    progress=tick)
             else:
-                voxels = (idx[:, None] * (h * w) + np.arange(h * w)[None, :]).ravel()
-                state = train_field(ft, prep, params=dense, voxels=voxels, progress=tick)
+                state = train_field(ft, prep, params=dense, voxels=seen, progress=tick)
         run = evaluate_field(cfg, hardware, sim, prep, state, schemes=scfg.schemes)
         unused = np.setdiff1d(np.arange(n_slices), split)
         row: dict[str, Any] = {"slices_used": k, "slices_total": n_slices,
