@@ -3,7 +3,8 @@
 The dense model (trained on every slice of one volume) is fine-tuned on the
 voxels of ``k`` evenly spaced slices of the *target* volume, then evaluated on
 every slice of it (software, HAQ and PTQ, as the dense task). In the paper the
-target is another phase of the 4D-CT; with the phantom it is
+target is another phase of the 4D-CT (with a user's 4D volume: another frame,
+``cosim field sparse --frame F --target-frame T``); with the phantom it is
 ``shepp_logan_3d(..., motion=m)`` (stretched in-plane and moved along z, see
 :mod:`.phantom`), so the dense model alone does not fit it and the fine-tune
 has something to learn. ``k = 0`` is the dense model without fine-tuning.

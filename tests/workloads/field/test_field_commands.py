@@ -127,6 +127,7 @@ def test_bad_inputs_are_one_line_errors(model, tmp_path):
         (["sparse", "--model", d, "--slices", "2,x"], "--slices must be"),
         (["sparse", "--model", d, "--slices", "2,2"], "repeat"),
         (["sparse", "--model", d, "--motion", "0.8"], "motion"),
+        (["sparse", "--model", d, "--anchor-weight", "17"], "sparse anchor weight"),
         (["train", "--resume", None], "--resume needs -o"),
         (["train", "--resume", "-o", tmp_path / "empty"], "holds no checkpoint.npz"),
         (["train", *TINY, "--steps", "5", "-o", tmp_path / "busy"], "not empty"),
