@@ -3,7 +3,8 @@
 Usage::
 
     .venv/bin/python benchmarks/bench_field_sparse.py [--phantom 40x128x128] [--steps 2000]
-        [--slices 20,10,5] [--finetune-steps 500] [--motion 0.05] [-o ROOT]
+        [--slices 20,10,5] [--finetune-steps 500] [--lr 1e-4] [--anchor-weight 4]
+        [--motion 0.05] [-o ROOT]
 
 Runs ``cosim field train`` (dense) into ``ROOT/train`` (reused when its
 checkpoint is there) and ``cosim field sparse`` into ``ROOT/sparse``; prints
@@ -37,6 +38,8 @@ def main() -> None:
     ap.add_argument("--steps", default="2000")
     ap.add_argument("--slices", default="20,10,5")
     ap.add_argument("--finetune-steps", default="500")
+    ap.add_argument("--lr", default="1e-4")
+    ap.add_argument("--anchor-weight", default="4")
     ap.add_argument("--motion", default="0.05")
     ap.add_argument("-o", "--out", default="results/bench-nf-sparse")
     a = ap.parse_args()
@@ -51,7 +54,9 @@ def main() -> None:
         report["psnr_software_dense"] = train["psnr_software"]
     sparse, report["sparse_s"] = _cosim("field", "sparse", "--model", str(root / "train"),
                                         "--slices", a.slices, "--finetune-steps",
-                                        a.finetune_steps, "--motion", a.motion, "-o",
+                                        a.finetune_steps, "--lr", a.lr,
+                                        "--anchor-weight", a.anchor_weight,
+                                        "--motion", a.motion, "-o",
                                         str(root / "sparse"))
     report["rows"] = [{k: v for k, v in r.items() if k.startswith(("slices", "psnr", "ssim"))}
                       for r in sparse["sparse"]]

@@ -94,12 +94,14 @@ def _check_nifti(img, path: Path, suffix: str, what: str) -> None:
                           f"(truncated or corrupt)")
 
 
-def load_volume(path: Path | str, frame: int | None = None) -> np.ndarray:
+def load_volume(path: Path | str, frame: int | None = None, *,
+                option: str = "--frame") -> np.ndarray:
     """Read a volume file and return its raw 3D array (``(slices, height, width)``, float).
 
     Args:
         path: ``.npy``, ``.npz`` (one array, or one named ``volume``), ``.nii`` or ``.nii.gz``.
         frame: the frame of a 4D file (0-based, last axis); ``None`` for a 3D file.
+        option: the command-line option that gave ``frame`` (named in errors).
 
     Raises:
         ConfigError: missing or not a regular file, unreadable, unknown type, a
@@ -114,14 +116,14 @@ def load_volume(path: Path | str, frame: int | None = None) -> np.ndarray:
     if data.ndim == 4:
         if frame is None:
             raise ConfigError(f"--volume {str(path)!r} is 4D with {data.shape[-1]} frames; "
-                              f"choose one with --frame 0..{data.shape[-1] - 1}")
+                              f"choose one with {option} 0..{data.shape[-1] - 1}")
         if isinstance(frame, bool) or not isinstance(frame, (int, np.integer)) \
                 or not 0 <= frame < data.shape[-1]:
-            raise ConfigError(f"--frame must be an integer in 0..{data.shape[-1] - 1}, "
+            raise ConfigError(f"{option} must be an integer in 0..{data.shape[-1] - 1}, "
                               f"got {frame!r}")
         data = data[..., int(frame)]
     elif frame is not None:
-        raise ConfigError(f"--frame {frame!r} given but --volume {str(path)!r} has "
+        raise ConfigError(f"{option} {frame!r} given but --volume {str(path)!r} has "
                           f"{data.ndim} dimensions, not 4")
     return check_volume(data, what=f"--volume {str(path)!r}")
 

@@ -127,6 +127,7 @@ def test_bad_inputs_are_one_line_errors(model, tmp_path):
         (["sparse", "--model", d, "--slices", "2,x"], "--slices must be"),
         (["sparse", "--model", d, "--slices", "2,2"], "repeat"),
         (["sparse", "--model", d, "--motion", "0.8"], "motion"),
+        (["sparse", "--model", d, "--anchor-weight", "17"], "sparse anchor weight"),
         (["train", "--resume", None], "--resume needs -o"),
         (["train", "--resume", "-o", tmp_path / "empty"], "holds no checkpoint.npz"),
         (["train", *TINY, "--steps", "5", "-o", tmp_path / "busy"], "not empty"),
@@ -147,6 +148,62 @@ def test_bad_inputs_are_one_line_errors(model, tmp_path):
         out = [] if "-o" in args or None in args else ["-o", str(tmp_path / "r")]
         res = CliRunner().invoke(main, ["field", *(str(a) for a in args if a is not None),
                                         *out])
+        assert res.exit_code == 2, (args, res.output)
+        lines = [line for line in res.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0], \
+            (args, res.output)
+    assert not (tmp_path / "r").exists()
+
+
+def _two_phases(path):
+    """A two-phase 4D NIfTI at ``path``: the phantom and the phantom moved by 0.1."""
+    nib = pytest.importorskip("nibabel")
+    from cosim.workloads.field.phantom import shepp_logan_3d
+
+    phases = np.stack([shepp_logan_3d(4, 16, 16), shepp_logan_3d(4, 16, 16, motion=0.1)],
+                      axis=-1)  # (z, y, x, t)
+    nib.save(nib.Nifti1Image(np.swapaxes(phases, 0, 2), np.eye(4)), str(path))
+    return path
+
+
+@pytest.mark.slow
+def test_sparse_on_a_4d_volume_fine_tunes_the_other_phase(tmp_path):
+    path = _two_phases(tmp_path / "phases.nii.gz")
+    res = _field("train", "--volume", path, "--frame", 0, "--steps", 30, "--batch", 0,
+                 "--backend", "ideal", "--json", "-o", tmp_path / "train")
+    assert res.exit_code == 0, res.output
+    dense_psnr = json.loads(res.output)["psnr_software"]
+    res = _field("sparse", "--model", tmp_path / "train", "--volume", path, "--frame", 0,
+                 "--target-frame", 1, "--slices", 2, "--finetune-steps", 5, "--batch", 0,
+                 "--json", "-o", tmp_path / "s")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["target"].endswith("frame 1 (model: frame 0)")
+    rows = {r["slices_used"]: r for r in out["sparse"]}
+    assert sorted(rows) == [0, 2]
+    # the no-fine-tune row is the trained model scored against phase 1: below its own
+    # score on phase 0 (the phases differ), and the phase-1 fine-tune improves on it
+    assert rows[0]["psnr_software"] < dense_psnr - 1.0
+    assert rows[2]["psnr_used_software"] > rows[0]["psnr_used_software"]
+
+
+def test_sparse_4d_frames_are_checked(model, tmp_path):
+    d, _ = model  # trained on the 3 x 16 x 16 phantom, not on the file's frames
+    path = _two_phases(tmp_path / "phases.nii.gz")
+    cases = [
+        (["--volume", path, "--frame", 0, "--target-frame", 2],
+         "--target-frame must be an integer in 0..1"),
+        (["--volume", path, "--frame", 0, "--target-frame", -1],
+         "--target-frame must be an integer in 0..1"),
+        (["--volume", path, "--frame", 5, "--target-frame", 1],
+         "--frame must be an integer in 0..1"),
+        (["--volume", path, "--frame", 0, "--target-frame", 1], "was not trained on frame 0"),
+        (["--volume", path, "--target-frame", 1], "--target-frame needs a 4D --volume"),
+        (["--target-frame", 1], "--target-frame needs a 4D --volume"),
+    ]
+    for args, match in cases:
+        res = CliRunner().invoke(main, ["field", "sparse", "--model", str(d),
+                                        *map(str, args), "-o", str(tmp_path / "r")])
         assert res.exit_code == 2, (args, res.output)
         lines = [line for line in res.output.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:") and match in lines[0], \
