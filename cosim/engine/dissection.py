@@ -322,10 +322,10 @@ def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
     if n_rhs:
         y_ik[:, :, m:] = ya[:, ia, ma:] + yb[:, ib, mb:]
     z, _ = _inverse_times(y_ii, y_ik)
-    if plan.n_i == 1:
-        y = -(y_ki * z)  # (k, m, 1) * (k, 1, m)
-    else:
-        y = -np.matmul(y_ki, z)
+    # -(Y_KI Z), negating the smaller factor: the same numbers (negation is exact), one
+    # pass less over the parent.
+    neg = np.negative(y_ki)
+    y = neg * z if plan.n_i == 1 else np.matmul(neg, z)  # (k, m, 1) * (k, 1, m)
     for (src, dst, y_c, m_c) in ((plan.a_o, plan.pa, ya, ma), (plan.b_o, plan.pb, yb, mb)):
         for s1, d1 in zip(src, dst, strict=True):
             for s2, d2 in zip(src, dst, strict=True):
