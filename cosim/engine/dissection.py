@@ -696,6 +696,10 @@ class Dissection:
         top, self._factors, all_levels = _reduce(net, keep=keep_factors, rhs=rhs)
         self._levels = all_levels if keep_levels else None
         self._set_top(top, rhs is not None)
+        levels = 0 if self._levels is None else sum(a.nbytes for lev in self._levels
+                                                    for a in lev)
+        self._nbytes = levels + sum(a.nbytes for step in self._factors for f in step
+                                    for a in f)
 
     def _set_top(self, top: np.ndarray, carries_rhs: bool) -> None:
         o = _order(self._sym.top)
@@ -708,10 +712,8 @@ class Dissection:
 
     @property
     def nbytes(self) -> int:
-        """Memory of the kept eliminations and levels (bytes)."""
-        levels = 0 if self._levels is None else sum(a.nbytes for lev in self._levels
-                                                    for a in lev)
-        return levels + sum(a.nbytes for step in self._factors for f in step for a in f)
+        """Memory of the kept eliminations and levels (bytes; an update keeps it)."""
+        return self._nbytes
 
     def update(self, net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None,
                changed: np.ndarray) -> None:

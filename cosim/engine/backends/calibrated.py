@@ -278,6 +278,7 @@ class CalibratedBackend:
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
         self._solvers: OrderedDict[str, read_models.ExactSolver] = OrderedDict()
         self._reductions: dict[str, list[read_models.LocalSecant]] = {}
+        self._kept_bytes = 0
         self.incremental_extractions = 0
         rram, cell = hardware.cell.rram, hardware.cell.kind
         if cell.access_transistor and self.exact_nonlinear is not True and rram.iv.linear:
@@ -384,21 +385,25 @@ class CalibratedBackend:
         if not (is_nonlinear(p) and _has_wires(p)):
             return nodal.transfer_matrix(p, v_read_volt=self.v_op_volt)
         keep = pool and p.g_siemens.size <= KEEP_LEVELS_CELLS
-        base = self._nearest_reduction(p) if keep else None
+        key = _structure_key(p) if keep else None
+        base = self._nearest_reduction(p, key) if keep else None
         if base is None:
             lt = read_models.LocalSecant(p, self.v_read_volt, keep=keep)
         else:
             lt = base.reprogrammed(p)
             self.incremental_extractions += 1
         if keep:
-            self._reductions.setdefault(_structure_key(p), []).append(lt)
+            self._reductions.setdefault(key, []).append(lt)
+            self._kept_bytes += lt.nbytes
             self._trim_reductions()
         return nodal.Transfer(M=lt.M, c=lt.c)
 
-    def _nearest_reduction(self, p: CrossbarParams) -> read_models.LocalSecant | None:
-        """The kept reduction of the same circuit whose cells differ least from ``p``'s,
-        taken out of the pool, if few enough differ; else ``None``."""
-        pool = self._reductions.get(_structure_key(p), [])
+    def _nearest_reduction(self, p: CrossbarParams, key: str
+                           ) -> read_models.LocalSecant | None:
+        """The kept reduction of the same circuit (``key``, its ``_structure_key``) whose
+        cells differ least from ``p``'s, taken out of the pool, if few enough differ;
+        else ``None``."""
+        pool = self._reductions.get(key, [])
         if not pool:
             return None
         g = p.physical_g()
@@ -406,13 +411,13 @@ class CalibratedBackend:
         k = int(np.argmin(diffs))
         if diffs[k] > INCREMENTAL_MAX_CHANGED * g.size:
             return None
+        self._kept_bytes -= pool[k].nbytes
         return pool.pop(k)
 
     def _trim_reductions(self) -> None:
-        total = sum(lt.nbytes for pool in self._reductions.values() for lt in pool)
-        while total > KEPT_REDUCTIONS_BYTES:
+        while self._kept_bytes > KEPT_REDUCTIONS_BYTES:
             key = next(k for k, pool in self._reductions.items() if pool)
-            total -= self._reductions[key].pop(0).nbytes
+            self._kept_bytes -= self._reductions[key].pop(0).nbytes
             if not self._reductions[key]:
                 del self._reductions[key]
 
