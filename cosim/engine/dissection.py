@@ -216,6 +216,14 @@ class _MergePlan:
     def n_i(self) -> int:
         return self.a_i[1] - self.a_i[0]
 
+    @functools.cached_property
+    def slices(self) -> tuple[slice, slice, tuple, tuple]:
+        """The plan as slices: ``(a_i, b_i, A's pieces, B's pieces)``, a piece
+        ``(slice in the child, slice in the parent)``."""
+        return (_sl(self.a_i), _sl(self.b_i),
+                tuple((_sl(s), _sl(d)) for s, d in zip(self.a_o, self.pa, strict=True)),
+                tuple((_sl(s), _sl(d)) for s, d in zip(self.b_o, self.pb, strict=True)))
+
 
 def _merge_plan(kind: str, sa: tuple, sb: tuple) -> _MergePlan:
     oa, ob = _order(sa), _order(sb)
@@ -311,14 +319,14 @@ def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
     m = _size(plan.shape)
     n_rhs = ya.shape[2] - ya.shape[1]
     ma, mb = ya.shape[1], yb.shape[1]
-    ia, ib = _sl(plan.a_i), _sl(plan.b_i)
+    ia, ib, a_pieces, b_pieces = plan.slices
     y_ii = ya[:, ia, ia] + yb[:, ib, ib]
     y_ik = np.empty((k, plan.n_i, m + n_rhs))
     y_ki = np.empty((k, m, plan.n_i))
-    for (src, dst, y_c, i_c) in ((plan.a_o, plan.pa, ya, ia), (plan.b_o, plan.pb, yb, ib)):
-        for s, d in zip(src, dst, strict=True):
-            y_ik[:, :, _sl(d)] = y_c[:, i_c, _sl(s)]
-            y_ki[:, _sl(d), :] = y_c[:, _sl(s), i_c]
+    for (pieces, y_c, i_c) in ((a_pieces, ya, ia), (b_pieces, yb, ib)):
+        for s, d in pieces:
+            y_ik[:, :, d] = y_c[:, i_c, s]
+            y_ki[:, d, :] = y_c[:, s, i_c]
     if n_rhs:
         y_ik[:, :, m:] = ya[:, ia, ma:] + yb[:, ib, mb:]
     z, _ = _inverse_times(y_ii, y_ik)
@@ -326,12 +334,12 @@ def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
     # pass less over the parent.
     neg = np.negative(y_ki)
     y = neg * z if plan.n_i == 1 else np.matmul(neg, z)  # (k, m, 1) * (k, 1, m)
-    for (src, dst, y_c, m_c) in ((plan.a_o, plan.pa, ya, ma), (plan.b_o, plan.pb, yb, mb)):
-        for s1, d1 in zip(src, dst, strict=True):
-            for s2, d2 in zip(src, dst, strict=True):
-                y[:, _sl(d1), _sl(d2)] += y_c[:, _sl(s1), _sl(s2)]
+    for (pieces, y_c, m_c) in ((a_pieces, ya, ma), (b_pieces, yb, mb)):
+        for s1, d1 in pieces:
+            for s2, d2 in pieces:
+                y[:, d1, d2] += y_c[:, s1, s2]
             if n_rhs:
-                y[:, _sl(d1), m:] += y_c[:, _sl(s1), m_c:]
+                y[:, d1, m:] += y_c[:, s1, m_c:]
     return y, z[:, :, :m], y_ki, y_ii
 
 

@@ -233,6 +233,10 @@ KEPT_REDUCTIONS_BYTES = 1024 * 2**20
 """Memory the kept reductions may hold (the oldest go first; a 50 x 96 array's takes
 about 10 MB)."""
 
+STALE_RUNS = 2
+"""Kept reductions are stale once this many times as many extractions in a row as there
+are kept reductions found none near enough to update (``CalibratedBackend._extract``)."""
+
 INCREMENTAL_MAX_CHANGED = 0.5
 """Largest fraction of changed cells updated incrementally rather than reduced anew."""
 
@@ -279,6 +283,7 @@ class CalibratedBackend:
         self._solvers: OrderedDict[str, read_models.ExactSolver] = OrderedDict()
         self._reductions: dict[str, list[read_models.LocalSecant]] = {}
         self._kept_bytes = 0
+        self._fresh_run = 0
         self.incremental_extractions = 0
         rram, cell = hardware.cell.rram, hardware.cell.kind
         if cell.access_transistor and self.exact_nonlinear is not True and rram.iv.linear:
@@ -380,7 +385,14 @@ class CalibratedBackend:
         shape and circuit) in at most ``INCREMENTAL_MAX_CHANGED`` of its cells is
         reduced by updating that one where its cells changed
         (``LocalSecant.reprogrammed``: the same numbers as a whole extraction).
-        ``pool=False`` (a noisy read's network) neither uses nor keeps them."""
+        ``pool=False`` (a noisy read's network) neither uses nor keeps them.
+
+        A tile reads its macros in turn, so when they do not all fit, evicting the
+        oldest would evict each one just before it is read again. A new reduction
+        therefore enters a full pool only once the kept ones have stopped serving
+        (``STALE_RUNS`` times as many extractions in a row without an update as are
+        kept); then the oldest make room. Until then the kept ones stay, and the
+        macros they belong to keep being updated."""
         self.extractions += 1
         if not (is_nonlinear(p) and _has_wires(p)):
             return nodal.transfer_matrix(p, v_read_volt=self.v_op_volt)
@@ -389,14 +401,25 @@ class CalibratedBackend:
         base = self._nearest_reduction(p, key) if keep else None
         if base is None:
             lt = read_models.LocalSecant(p, self.v_read_volt, keep=keep)
+            self._fresh_run += keep
         else:
             lt = base.reprogrammed(p)
             self.incremental_extractions += 1
-        if keep:
+            self._fresh_run = 0
+        if keep and self._admit(lt.nbytes, base is not None):
             self._reductions.setdefault(key, []).append(lt)
             self._kept_bytes += lt.nbytes
             self._trim_reductions()
         return nodal.Transfer(M=lt.M, c=lt.c)
+
+    def _admit(self, nbytes: int, updated: bool) -> bool:
+        """Whether a reduction of ``nbytes`` is kept (``_extract``'s docstring): an updated
+        one always (it replaces its base), a new one while it fits or once the kept ones
+        are stale."""
+        if updated or self._kept_bytes + nbytes <= KEPT_REDUCTIONS_BYTES:
+            return True
+        kept = sum(len(pool) for pool in self._reductions.values())
+        return self._fresh_run > STALE_RUNS * kept
 
     def _nearest_reduction(self, p: CrossbarParams, key: str
                            ) -> read_models.LocalSecant | None:
