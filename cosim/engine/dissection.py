@@ -681,6 +681,11 @@ def transfer(net: GridNetwork) -> np.ndarray:
     return _terminal_transfer(net, *terminal_admittance(net))
 
 
+def _kept(levels: list) -> list:
+    """The levels an update needs: all but the leaves (an update builds them anew)."""
+    return [[], *levels[1:]]
+
+
 class Dissection:
     """A crossbar network reduced once, for its transfer and for many solves.
 
@@ -702,7 +707,7 @@ class Dissection:
         self._sym = _symbolic(self.rows, self.cols)
         self.keep_factors = keep_factors
         top, self._factors, all_levels = _reduce(net, keep=keep_factors, rhs=rhs)
-        self._levels = all_levels if keep_levels else None
+        self._levels = _kept(all_levels) if keep_levels else None
         self._set_top(top, rhs is not None)
         levels = 0 if self._levels is None else sum(a.nbytes for lev in self._levels
                                                     for a in lev)
@@ -737,8 +742,9 @@ class Dissection:
         for name in ("g_bl_siemens", "g_sl_siemens", "r_driver_ohm", "r_sense_ohm"):
             if getattr(net, name) != getattr(self.net, name):
                 raise ConfigError(f"an update needs the same {name}")
-        top, _, self._levels = _reduce(net, keep=False, rhs=rhs, levels=self._levels,
-                                       changed=np.asarray(changed, dtype=bool))
+        top, _, levels = _reduce(net, keep=False, rhs=rhs, levels=self._levels,
+                                 changed=np.asarray(changed, dtype=bool))
+        self._levels = _kept(levels)
         self.net = net
         self._set_top(top, rhs is not None)
 

@@ -63,6 +63,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import os
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -229,9 +230,19 @@ CACHE_TAG = "nodal-transfer-v2"
 KEEP_LEVELS_CELLS = 2**16
 """Arrays of up to this many cells keep their reductions for incremental updates."""
 
-KEPT_REDUCTIONS_BYTES = 1024 * 2**20
-"""Memory the kept reductions may hold (the oldest go first; a 50 x 96 array's takes
-about 10 MB)."""
+def _physical_memory_bytes() -> int:
+    """This machine's memory (bytes; 8 GiB where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 8 * 2**30
+
+
+KEPT_REDUCTIONS_BYTES = min(3 * 2**30, _physical_memory_bytes() // 8)
+"""Memory the kept reductions of one tile may hold: 3 GiB, or an eighth of the machine's
+memory if less. A 64 x 84 block's takes about 10 MB, so a 784 x 120 layer of 12-bit
+weights on the realistic preset (234 such macros) keeps all of its own in about 2.3 GB;
+beyond that the pool keeps the ones it has (``CalibratedBackend._extract``)."""
 
 STALE_RUNS = 2
 """Kept reductions are stale once this many times as many extractions in a row as there
