@@ -653,7 +653,9 @@ def _update_step(step: _StepPlan, stacks: list[np.ndarray], old: list[np.ndarray
     for (plan, g_a, pa, g_b, pb, g, positions), rect in zip(step.merges, step.rects[:n_m],
                                                            strict=True):
         sel = dirty(rect)
-        if sel.any():
+        if sel.all():  # every block: as a whole reduction merges them (no gathers)
+            new[g][positions] = _merge(plan, stacks[g_a][pa], stacks[g_b][pb])[0]
+        elif sel.any():
             ia = _as_index(pa, stacks[g_a].shape[0])[sel]
             ib = _as_index(pb, stacks[g_b].shape[0])[sel]
             y, _, _, _ = _merge(plan, stacks[g_a][ia], stacks[g_b][ib])
