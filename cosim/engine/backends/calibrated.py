@@ -66,7 +66,7 @@ import hashlib
 import os
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -211,10 +211,11 @@ def _unmeasured_kind(p: CrossbarParams) -> str | None:
 
 
 def _structure_key(p: CrossbarParams) -> str:
-    """Digest of ``p`` without its conductances: the arrays one reduction can update."""
-    same = np.full_like(p.g_siemens, p.rram.g_min_siemens)  # any valid conductance
-    return replace(p, g_siemens=same,
-                   g_neg_siemens=None if p.g_neg_siemens is None else same).digest()
+    """``p``'s every field but its conductances (their shape instead): the arrays one
+    reduction can update (``LocalSecant.reprogrammed`` checks it by the digest)."""
+    return repr((p.g_siemens.shape, p.g_neg_siemens is None, p.cell.name, p.r_wire_bl_ohm,
+                 p.r_wire_sl_ohm, p.r_driver_ohm, p.r_sense_ohm, p.c_wire_farad,
+                 p.v_ref_volt, p.readout, p.rram, p.access, p.tia))
 
 
 def _has_wires(p: CrossbarParams) -> bool:
@@ -250,6 +251,11 @@ are kept reductions found none near enough to update (``CalibratedBackend._extra
 
 INCREMENTAL_MAX_CHANGED = 0.5
 """Largest fraction of changed cells updated incrementally rather than reduced anew."""
+
+NEAR_CHANGED = 0.125
+"""A kept reduction differing in at most this fraction of cells is updated without
+looking further through the pool (a tile reads its macros in turn, so the least recently
+updated one is usually the macro's own; the numbers are the same from any base)."""
 
 SOLVER_BYTES = 1024 * 2**20
 """Memory the kept exact solvers may hold (their dissections; the most recent first)."""
@@ -441,9 +447,14 @@ class CalibratedBackend:
         if not pool:
             return None
         g = p.physical_g()
-        diffs = [np.count_nonzero(lt.p.physical_g() != g) for lt in pool]
-        k = int(np.argmin(diffs))
-        if diffs[k] > INCREMENTAL_MAX_CHANGED * g.size:
+        k, fewest = 0, g.size + 1
+        for i, lt in enumerate(pool):  # the least recently updated first
+            d = int(np.count_nonzero(lt.p.physical_g() != g))
+            if d < fewest:
+                k, fewest = i, d
+            if d <= NEAR_CHANGED * g.size:
+                break
+        if fewest > INCREMENTAL_MAX_CHANGED * g.size:
             return None
         self._kept_bytes -= pool[k].nbytes
         return pool.pop(k)
