@@ -216,6 +216,14 @@ class _MergePlan:
     def n_i(self) -> int:
         return self.a_i[1] - self.a_i[0]
 
+    @functools.cached_property
+    def slices(self) -> tuple[slice, slice, tuple, tuple]:
+        """The plan as slices: ``(a_i, b_i, A's pieces, B's pieces)``, a piece
+        ``(slice in the child, slice in the parent)``."""
+        return (_sl(self.a_i), _sl(self.b_i),
+                tuple((_sl(s), _sl(d)) for s, d in zip(self.a_o, self.pa, strict=True)),
+                tuple((_sl(s), _sl(d)) for s, d in zip(self.b_o, self.pb, strict=True)))
+
 
 def _merge_plan(kind: str, sa: tuple, sb: tuple) -> _MergePlan:
     oa, ob = _order(sa), _order(sb)
@@ -311,27 +319,27 @@ def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
     m = _size(plan.shape)
     n_rhs = ya.shape[2] - ya.shape[1]
     ma, mb = ya.shape[1], yb.shape[1]
-    ia, ib = _sl(plan.a_i), _sl(plan.b_i)
+    ia, ib, a_pieces, b_pieces = plan.slices
     y_ii = ya[:, ia, ia] + yb[:, ib, ib]
     y_ik = np.empty((k, plan.n_i, m + n_rhs))
     y_ki = np.empty((k, m, plan.n_i))
-    for (src, dst, y_c, i_c) in ((plan.a_o, plan.pa, ya, ia), (plan.b_o, plan.pb, yb, ib)):
-        for s, d in zip(src, dst, strict=True):
-            y_ik[:, :, _sl(d)] = y_c[:, i_c, _sl(s)]
-            y_ki[:, _sl(d), :] = y_c[:, _sl(s), i_c]
+    for (pieces, y_c, i_c) in ((a_pieces, ya, ia), (b_pieces, yb, ib)):
+        for s, d in pieces:
+            y_ik[:, :, d] = y_c[:, i_c, s]
+            y_ki[:, d, :] = y_c[:, s, i_c]
     if n_rhs:
         y_ik[:, :, m:] = ya[:, ia, ma:] + yb[:, ib, mb:]
     z, _ = _inverse_times(y_ii, y_ik)
-    if plan.n_i == 1:
-        y = -(y_ki * z)  # (k, m, 1) * (k, 1, m)
-    else:
-        y = -np.matmul(y_ki, z)
-    for (src, dst, y_c, m_c) in ((plan.a_o, plan.pa, ya, ma), (plan.b_o, plan.pb, yb, mb)):
-        for s1, d1 in zip(src, dst, strict=True):
-            for s2, d2 in zip(src, dst, strict=True):
-                y[:, _sl(d1), _sl(d2)] += y_c[:, _sl(s1), _sl(s2)]
+    # -(Y_KI Z), negating the smaller factor: the same numbers (negation is exact), one
+    # pass less over the parent.
+    neg = np.negative(y_ki)
+    y = neg * z if plan.n_i == 1 else np.matmul(neg, z)  # (k, m, 1) * (k, 1, m)
+    for (pieces, y_c, m_c) in ((a_pieces, ya, ma), (b_pieces, yb, mb)):
+        for s1, d1 in pieces:
+            for s2, d2 in pieces:
+                y[:, d1, d2] += y_c[:, s1, s2]
             if n_rhs:
-                y[:, _sl(d1), m:] += y_c[:, _sl(s1), m_c:]
+                y[:, d1, m:] += y_c[:, s1, m_c:]
     return y, z[:, :, :m], y_ki, y_ii
 
 
@@ -645,7 +653,9 @@ def _update_step(step: _StepPlan, stacks: list[np.ndarray], old: list[np.ndarray
     for (plan, g_a, pa, g_b, pb, g, positions), rect in zip(step.merges, step.rects[:n_m],
                                                            strict=True):
         sel = dirty(rect)
-        if sel.any():
+        if sel.all():  # every block: as a whole reduction merges them (no gathers)
+            new[g][positions] = _merge(plan, stacks[g_a][pa], stacks[g_b][pb])[0]
+        elif sel.any():
             ia = _as_index(pa, stacks[g_a].shape[0])[sel]
             ib = _as_index(pb, stacks[g_b].shape[0])[sel]
             y, _, _, _ = _merge(plan, stacks[g_a][ia], stacks[g_b][ib])
@@ -673,6 +683,11 @@ def transfer(net: GridNetwork) -> np.ndarray:
     return _terminal_transfer(net, *terminal_admittance(net))
 
 
+def _kept(levels: list) -> list:
+    """The levels an update needs: all but the leaves (an update builds them anew)."""
+    return [[], *levels[1:]]
+
+
 class Dissection:
     """A crossbar network reduced once, for its transfer and for many solves.
 
@@ -694,8 +709,12 @@ class Dissection:
         self._sym = _symbolic(self.rows, self.cols)
         self.keep_factors = keep_factors
         top, self._factors, all_levels = _reduce(net, keep=keep_factors, rhs=rhs)
-        self._levels = all_levels if keep_levels else None
+        self._levels = _kept(all_levels) if keep_levels else None
         self._set_top(top, rhs is not None)
+        levels = 0 if self._levels is None else sum(a.nbytes for lev in self._levels
+                                                    for a in lev)
+        self._nbytes = levels + sum(a.nbytes for step in self._factors for f in step
+                                    for a in f)
 
     def _set_top(self, top: np.ndarray, carries_rhs: bool) -> None:
         o = _order(self._sym.top)
@@ -708,10 +727,8 @@ class Dissection:
 
     @property
     def nbytes(self) -> int:
-        """Memory of the kept eliminations and levels (bytes)."""
-        levels = 0 if self._levels is None else sum(a.nbytes for lev in self._levels
-                                                    for a in lev)
-        return levels + sum(a.nbytes for step in self._factors for f in step for a in f)
+        """Memory of the kept eliminations and levels (bytes; an update keeps it)."""
+        return self._nbytes
 
     def update(self, net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None,
                changed: np.ndarray) -> None:
@@ -727,8 +744,9 @@ class Dissection:
         for name in ("g_bl_siemens", "g_sl_siemens", "r_driver_ohm", "r_sense_ohm"):
             if getattr(net, name) != getattr(self.net, name):
                 raise ConfigError(f"an update needs the same {name}")
-        top, _, self._levels = _reduce(net, keep=False, rhs=rhs, levels=self._levels,
-                                       changed=np.asarray(changed, dtype=bool))
+        top, _, levels = _reduce(net, keep=False, rhs=rhs, levels=self._levels,
+                                 changed=np.asarray(changed, dtype=bool))
+        self._levels = _kept(levels)
         self.net = net
         self._set_top(top, rhs is not None)
 

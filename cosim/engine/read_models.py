@@ -104,9 +104,11 @@ class _Bias:
 
 
 class _Cells:
-    """The cells of one array: their real currents and their bias."""
+    """The cells of one array (or of the flat indices ``cells`` of it): their real
+    currents and their bias, each cell's from its own conductance alone."""
 
-    def __init__(self, p: CrossbarParams, v_abs_max_volt: float):
+    def __init__(self, p: CrossbarParams, v_abs_max_volt: float,
+                 cells: np.ndarray | None = None):
         if not nodal._has_wires(p):
             raise ConfigError("the read models need bit- and source-line wires of non-zero "
                               "resistance")
@@ -115,6 +117,9 @@ class _Cells:
         self.p = p
         self.shape = p.physical_g().shape
         self.g = p.physical_g().ravel()
+        if cells is not None:  # only these cells (flat indices), as a flat array
+            self.g = self.g[cells]
+            self.shape = self.g.shape
         self.rram = nodal._rram_iv(p, self.g)
         self.mos = None
         if p.cell.access_transistor:
@@ -225,10 +230,11 @@ class _LocalLinear:
         self._rhs = rhs
         self._finish()
 
-    def _cell_models(self, p: CrossbarParams) -> tuple[dissection.CellStamps, np.ndarray,
-                                                        np.ndarray]:
-        """Every cell's stamps and constant currents ``k``: currents out of its bit- and
-        source-line node ``= stamps @ (V_x, V_s) + k`` (flat arrays)."""
+    def _cell_models(self, p: CrossbarParams, cells: np.ndarray | None = None
+                     ) -> tuple[dissection.CellStamps, np.ndarray, np.ndarray]:
+        """Every cell's (or the flat indices ``cells``') stamps and constant currents
+        ``k``: currents out of its bit- and source-line node ``= stamps @ (V_x, V_s) + k``
+        (flat arrays). A cell's model depends on its own conductance alone."""
         raise NotImplementedError
 
     def _network(self, p: CrossbarParams) -> tuple[dissection.GridNetwork, tuple]:
@@ -237,6 +243,27 @@ class _LocalLinear:
         st = dissection.CellStamps(*(q.reshape(shape) for q in
                                      (flat.xx, flat.xs, flat.sx, flat.ss)))
         return _network(p, st), (-k_x.reshape(shape), -k_s.reshape(shape))
+
+    def _network_near(self, p: CrossbarParams) -> tuple[dissection.GridNetwork, tuple]:
+        """``_network(p)`` for ``p`` this array with other conductances: the models of the
+        cells whose conductance changed are computed anew, the others' kept (a cell's
+        model depends on its own conductance alone, so these are ``_network``'s numbers)."""
+        g = p.physical_g()
+        cells = np.flatnonzero(g != self.p.physical_g())
+        flat, k_x, k_s = self._cell_models(p, cells)
+        st = self._d.net.cells
+        new = []
+        for q, q_new in ((st.xx, flat.xx), (st.xs, flat.xs), (st.sx, flat.sx),
+                         (st.ss, flat.ss)):
+            q = q.copy()
+            q.flat[cells] = q_new
+            new.append(q)
+        rhs = []
+        for r, k in zip(self._rhs, (k_x, k_s), strict=True):
+            r = r.copy()
+            r.flat[cells] = -k
+            rhs.append(r)
+        return _network(p, dissection.CellStamps(*new)), tuple(rhs)
 
     def _finish(self) -> None:
         self.M = self._d.transfer()
@@ -259,7 +286,7 @@ class _LocalLinear:
         if replace(p, g_siemens=self.p.g_siemens, g_neg_siemens=self.p.g_neg_siemens) \
                 .digest() != self.p.digest():
             raise ConfigError("reprogrammed() needs the same array with other conductances")
-        net, rhs = self._network(p)
+        net, rhs = self._network_near(p)
         old = self._d.net.cells
         changed = ((net.cells.xx != old.xx) | (net.cells.xs != old.xs)
                    | (net.cells.sx != old.sx) | (net.cells.ss != old.ss)
@@ -291,8 +318,8 @@ class LocalTangent(_LocalLinear):
     def v_bias_volt(self) -> float:
         return self.v_volt
 
-    def _cell_models(self, p):
-        cells = _Cells(p, abs(self.v_volt))
+    def _cell_models(self, p, cells=None):
+        cells = _Cells(p, abs(self.v_volt), cells)
         b = cells.bias(self.v_volt)
         st = b.stamps(cells.shape)
         flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
@@ -322,9 +349,9 @@ class LocalSecant(_LocalLinear):
     def __init__(self, p: CrossbarParams, v_read_volt: float, *, keep: bool = False):
         super().__init__(p, v_read_volt, keep=keep)
 
-    def _cell_models(self, p):
+    def _cell_models(self, p, cells=None):
         v, v_ref = self.v_volt, p.v_ref_volt
-        cells = _Cells(p, v + abs(v_ref))
+        cells = _Cells(p, v + abs(v_ref), cells)
         hi, lo, mid = cells.bias(v), cells.bias(-v), cells.bias(v_ref)
         # Currents out of the bit-line node (the RRAM's) and into the source-line node.
         ix_hi, ix_lo = hi.i_r, lo.i_r

@@ -451,10 +451,60 @@ class Tile:
             ``(rows, cols)`` in siemens (logical columns: ``G+ - G-`` for pairs).
         """
         arr = self.array
-        a = np.vstack([np.eye(arr.rows), np.zeros((1, arr.rows))])
-        i, events = self._mvm(a, noise=True, quantise=False)
+        reads = self._transfer_reads()
+        if reads is None:
+            a = np.vstack([np.eye(arr.rows), np.zeros((1, arr.rows))])
+            reads = self._mvm(a, noise=True, quantise=False)
+        i, events = reads
         self.events_total += events
         return (i[:-1] - i[-1]) / self.hardware.readout.v_read_volt
+
+    def _transfer_reads(self) -> tuple[np.ndarray, Events] | None:
+        """``_mvm`` of the transfer read's inputs (each row alone at ``v_read_volt``, then
+        none), computed where a row drives the macro: a macro's reading of a vector that
+        drives none of its rows is its offset ``c`` exactly (the noise term's standard
+        deviation is 0 there), and of its row ``r`` alone ``v m_r + c`` plus noise, so
+        only those rows are multiplied. Every vector's read noise is drawn as ``_mvm``
+        draws it, so the random streams and every number are ``_mvm``'s. ``None`` where
+        the tile reads otherwise (no read noise, one draw per call, or no linear map)."""
+        hw = self.hardware
+        s = hw.noise.read
+        if not (s > 0 and self.read_noise_draw == "per_vector"):
+            return None
+        maps = [self.backend.linear_map(p) for p in self._params]
+        if any(mc is None for mc in maps):
+            return None
+        arr = self.array
+        n = arr.rows + 1
+        v = hw.readout.v_read_volt  # the DAC's voltage of input 1.0
+        readout = self._readout()
+        single = len(arr.blocks) == 1
+        y = None if single else np.zeros((n, arr.cols))
+        events = Events()
+        for block, p, (m, c) in zip(arr.blocks, self._params, maps, strict=True):
+            noise = self._read_rng.standard_normal((n, m.shape[1]))
+            mean = v * m + c
+            std = s * np.sqrt((v * v) * self._squared(m))
+            i_on, sat_on = readout.outputs(mean + std * noise[block.rows])
+            i_off, sat_off = readout.outputs(c[None, :])
+            i_on, sat_on = _logical(i_on, arr.differential), _logical_any(sat_on,
+                                                                           arr.differential)
+            i_off, sat_off = _logical(i_off, arr.differential), _logical_any(sat_off,
+                                                                              arr.differential)
+            i = np.empty((n, i_on.shape[1]))
+            i[:] = i_off
+            i[block.rows] = i_on
+            if single:
+                y = i
+            else:
+                y[:, block.cols] += i
+            n_sat = np.count_nonzero(sat_on) + (n - i_on.shape[0]) * np.count_nonzero(sat_off)
+            events += Events(cell_reads=n * p.g_siemens.size, dac_conversions=n * p.rows,
+                             adc_conversions=n * i.shape[1], saturated_conversions=int(n_sat))
+        events += Events(digital_adds=n * arr.cols * (arr.row_blocks - 1))
+        warn_saturated(events.saturated_conversions, events.adc_conversions, readout, None,
+                       stacklevel=4)
+        return y, events
 
     def validate(self, n: int = 16, *, reference: str = "spice",
                  rng: np.random.Generator | None = None) -> Validation:

@@ -63,9 +63,10 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import os
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -210,10 +211,11 @@ def _unmeasured_kind(p: CrossbarParams) -> str | None:
 
 
 def _structure_key(p: CrossbarParams) -> str:
-    """Digest of ``p`` without its conductances: the arrays one reduction can update."""
-    same = np.full_like(p.g_siemens, p.rram.g_min_siemens)  # any valid conductance
-    return replace(p, g_siemens=same,
-                   g_neg_siemens=None if p.g_neg_siemens is None else same).digest()
+    """``p``'s every field but its conductances (their shape instead): the arrays one
+    reduction can update (``LocalSecant.reprogrammed`` checks it by the digest)."""
+    return repr((p.g_siemens.shape, p.g_neg_siemens is None, p.cell.name, p.r_wire_bl_ohm,
+                 p.r_wire_sl_ohm, p.r_driver_ohm, p.r_sense_ohm, p.c_wire_farad,
+                 p.v_ref_volt, p.readout, p.rram, p.access, p.tia))
 
 
 def _has_wires(p: CrossbarParams) -> bool:
@@ -229,12 +231,31 @@ CACHE_TAG = "nodal-transfer-v2"
 KEEP_LEVELS_CELLS = 2**16
 """Arrays of up to this many cells keep their reductions for incremental updates."""
 
-KEPT_REDUCTIONS_BYTES = 1024 * 2**20
-"""Memory the kept reductions may hold (the oldest go first; a 50 x 96 array's takes
-about 10 MB)."""
+def _physical_memory_bytes() -> int:
+    """This machine's memory (bytes; 8 GiB where the system does not say)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return 8 * 2**30
+
+
+KEPT_REDUCTIONS_BYTES = min(3 * 2**30, _physical_memory_bytes() // 8)
+"""Memory the kept reductions of one tile may hold: 3 GiB, or an eighth of the machine's
+memory if less. A 64 x 84 block's takes about 10 MB, so a 784 x 120 layer of 12-bit
+weights on the realistic preset (234 such macros) keeps all of its own in about 2.3 GB;
+beyond that the pool keeps the ones it has (``CalibratedBackend._extract``)."""
+
+STALE_RUNS = 2
+"""Kept reductions are stale once this many times as many extractions in a row as there
+are kept reductions found none near enough to update (``CalibratedBackend._extract``)."""
 
 INCREMENTAL_MAX_CHANGED = 0.5
 """Largest fraction of changed cells updated incrementally rather than reduced anew."""
+
+NEAR_CHANGED = 0.125
+"""A kept reduction differing in at most this fraction of cells is updated without
+looking further through the pool (a tile reads its macros in turn, so the least recently
+updated one is usually the macro's own; the numbers are the same from any base)."""
 
 SOLVER_BYTES = 1024 * 2**20
 """Memory the kept exact solvers may hold (their dissections; the most recent first)."""
@@ -278,6 +299,8 @@ class CalibratedBackend:
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
         self._solvers: OrderedDict[str, read_models.ExactSolver] = OrderedDict()
         self._reductions: dict[str, list[read_models.LocalSecant]] = {}
+        self._kept_bytes = 0
+        self._fresh_run = 0
         self.incremental_extractions = 0
         rram, cell = hardware.cell.rram, hardware.cell.kind
         if cell.access_transistor and self.exact_nonlinear is not True and rram.iv.linear:
@@ -379,40 +402,67 @@ class CalibratedBackend:
         shape and circuit) in at most ``INCREMENTAL_MAX_CHANGED`` of its cells is
         reduced by updating that one where its cells changed
         (``LocalSecant.reprogrammed``: the same numbers as a whole extraction).
-        ``pool=False`` (a noisy read's network) neither uses nor keeps them."""
+        ``pool=False`` (a noisy read's network) neither uses nor keeps them.
+
+        A tile reads its macros in turn, so when they do not all fit, evicting the
+        oldest would evict each one just before it is read again. A new reduction
+        therefore enters a full pool only once the kept ones have stopped serving
+        (``STALE_RUNS`` times as many extractions in a row without an update as are
+        kept); then the oldest make room. Until then the kept ones stay, and the
+        macros they belong to keep being updated."""
         self.extractions += 1
         if not (is_nonlinear(p) and _has_wires(p)):
             return nodal.transfer_matrix(p, v_read_volt=self.v_op_volt)
         keep = pool and p.g_siemens.size <= KEEP_LEVELS_CELLS
-        base = self._nearest_reduction(p) if keep else None
+        key = _structure_key(p) if keep else None
+        base = self._nearest_reduction(p, key) if keep else None
         if base is None:
             lt = read_models.LocalSecant(p, self.v_read_volt, keep=keep)
+            self._fresh_run += keep
         else:
             lt = base.reprogrammed(p)
             self.incremental_extractions += 1
-        if keep:
-            self._reductions.setdefault(_structure_key(p), []).append(lt)
+            self._fresh_run = 0
+        if keep and self._admit(lt.nbytes, base is not None):
+            self._reductions.setdefault(key, []).append(lt)
+            self._kept_bytes += lt.nbytes
             self._trim_reductions()
         return nodal.Transfer(M=lt.M, c=lt.c)
 
-    def _nearest_reduction(self, p: CrossbarParams) -> read_models.LocalSecant | None:
-        """The kept reduction of the same circuit whose cells differ least from ``p``'s,
-        taken out of the pool, if few enough differ; else ``None``."""
-        pool = self._reductions.get(_structure_key(p), [])
+    def _admit(self, nbytes: int, updated: bool) -> bool:
+        """Whether a reduction of ``nbytes`` is kept (``_extract``'s docstring): an updated
+        one always (it replaces its base), a new one while it fits or once the kept ones
+        are stale."""
+        if updated or self._kept_bytes + nbytes <= KEPT_REDUCTIONS_BYTES:
+            return True
+        kept = sum(len(pool) for pool in self._reductions.values())
+        return self._fresh_run > STALE_RUNS * kept
+
+    def _nearest_reduction(self, p: CrossbarParams, key: str
+                           ) -> read_models.LocalSecant | None:
+        """The kept reduction of the same circuit (``key``, its ``_structure_key``) whose
+        cells differ least from ``p``'s, taken out of the pool, if few enough differ;
+        else ``None``."""
+        pool = self._reductions.get(key, [])
         if not pool:
             return None
         g = p.physical_g()
-        diffs = [np.count_nonzero(lt.p.physical_g() != g) for lt in pool]
-        k = int(np.argmin(diffs))
-        if diffs[k] > INCREMENTAL_MAX_CHANGED * g.size:
+        k, fewest = 0, g.size + 1
+        for i, lt in enumerate(pool):  # the least recently updated first
+            d = int(np.count_nonzero(lt.p.physical_g() != g))
+            if d < fewest:
+                k, fewest = i, d
+            if d <= NEAR_CHANGED * g.size:
+                break
+        if fewest > INCREMENTAL_MAX_CHANGED * g.size:
             return None
+        self._kept_bytes -= pool[k].nbytes
         return pool.pop(k)
 
     def _trim_reductions(self) -> None:
-        total = sum(lt.nbytes for pool in self._reductions.values() for lt in pool)
-        while total > KEPT_REDUCTIONS_BYTES:
+        while self._kept_bytes > KEPT_REDUCTIONS_BYTES:
             key = next(k for k, pool in self._reductions.items() if pool)
-            total -= self._reductions[key].pop(0).nbytes
+            self._kept_bytes -= self._reductions[key].pop(0).nbytes
             if not self._reductions[key]:
                 del self._reductions[key]
 
