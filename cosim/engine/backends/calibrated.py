@@ -66,7 +66,7 @@ import hashlib
 import os
 import warnings
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -213,9 +213,9 @@ def _unmeasured_kind(p: CrossbarParams) -> str | None:
 def _structure_key(p: CrossbarParams) -> str:
     """``p``'s every field but its conductances (their shape instead): the arrays one
     reduction can update (``LocalSecant.reprogrammed`` checks it by the digest)."""
-    return repr((p.g_siemens.shape, p.g_neg_siemens is None, p.cell.name, p.r_wire_bl_ohm,
-                 p.r_wire_sl_ohm, p.r_driver_ohm, p.r_sense_ohm, p.c_wire_farad,
-                 p.v_ref_volt, p.readout, p.rram, p.access, p.tia))
+    rest = tuple((f.name, getattr(p, f.name)) for f in fields(p)
+                 if f.init and f.name not in ("g_siemens", "g_neg_siemens"))
+    return repr((p.g_siemens.shape, p.g_neg_siemens is None, rest))
 
 
 def _has_wires(p: CrossbarParams) -> bool:

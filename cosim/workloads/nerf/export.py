@@ -96,7 +96,7 @@ class GraphOps(Ops):
         return Tensor(key, self)
 
     def mm(self, name: str, x: Tensor) -> Tensor:
-        return self.node("MatMul", [x, self._weight(name)])
+        return self.node("MatMul", [x, self._weight(name)], name)  # a layer named by its matrix
 
     def bias(self, z: Tensor, name: str) -> Tensor:
         return self.node("Add", [z, self._weight(name)])
@@ -131,7 +131,7 @@ class GraphOps(Ops):
         if b is None:
             return x
         p = self.node("MatMul", [x, self.const(2 * np.pi * np.asarray(b, float).T,
-                                               f"B_{kind}")])
+                                               f"B_{kind}")], f"encode_{kind}")
         return self.concat([x, self.node("Sin", [p]), self.node("Cos", [p])])
 
 
@@ -144,10 +144,7 @@ def nerf_graph(cfg: ModelConfig, params: Params, encodings: Encodings, *,
     d = ops.node("Gather", [samples, ops.const([3, 4, 5])], "directions", axis=1)
     t = samples[:, 6] if cfg.dynamic else None
     sigma, rgb = radiance(ops, cfg, x, d, t)
-    ops.concat([sigma[:, None], rgb])
-    out = ops.nodes[-1]
-    ops.nodes[-1] = Node(name="radiance", op=out.op, inputs=out.inputs, outputs=("radiance",),
-                         attrs=out.attrs)
+    ops.node("Concat", [sigma[:, None], rgb], "radiance", axis=1)
     width = 7 if cfg.dynamic else 6
     return Graph(name=name, inputs=(TensorSpec(name="samples", shape=(None, width)),),
                  outputs=(TensorSpec(name="radiance", shape=(None, 4)),),
