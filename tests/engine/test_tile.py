@@ -23,6 +23,7 @@ from circuits.devices import AccessParams, RRAMParams
 from circuits.errors import ConfigError
 from cosim.accounting.events import Events
 from cosim.cli import main
+from cosim.engine import tile as tile_module
 from cosim.engine.backends.calibrated import (
     FAST_ERROR_BOUND,
     OutsideValidatedRange,
@@ -466,6 +467,30 @@ def test_validate_reports_small_error(rng) -> None:
     assert ideal.validate(n=6).max_rel_error > 1e-4
     with pytest.raises(ConfigError, match="backend"):
         t.validate(n=2, reference="ngspice")
+
+
+@pytest.mark.parametrize("backend", ["ideal", "calibrated"])
+def test_reads_of_the_same_inputs_again_equal_reads_recomputed(rng, backend: str,
+                                                               monkeypatch) -> None:
+    """Read cycles of unchanged inputs reuse their mean and spread: every value equals a
+    tile that remembers nothing, also after the array is programmed again."""
+    g1, g2 = random_g(rng, 12, 5), random_g(rng, 12, 5)
+    x, x2 = rng.uniform(-1, 1, (3, 12)), rng.uniform(-1, 1, (3, 12))
+
+    def reads() -> list[np.ndarray]:
+        t = tile(backend, read_noise_scale=0.03, seed=5)
+        out = []
+        for g in (g1, g2):
+            t.program(g)
+            out += [t.mvm(x).y, t.mvm(x).y, t.mvm(x2).y, t.mvm(x).y]
+        return out
+
+    kept = reads()
+    monkeypatch.setattr(tile_module, "MOMENT_BYTES", 0)
+    for a, b in zip(kept, reads(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(kept[0], kept[1])               # a fresh draw per read
+    assert np.abs(kept[4] - kept[0]).max() > 0.1 * np.abs(kept[0]).max()  # new array read
 
 
 @pytest.mark.parametrize("backend", ["ideal", "calibrated"])
