@@ -40,6 +40,7 @@ class LayerVerdict:
     max_rel_error: float
     worst_macro: int
     stated_error: float
+    saturated: int
     within: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,5 +99,6 @@ def layer_verdicts(rows: list[dict[str, Any]], run_dir: Path) -> list[LayerVerdi
             max_rel_error=worst["max_rel_error"] if worst else float("nan"),
             worst_macro=worst["macro"] if worst else -1,
             stated_error=worst["stated_error"] if worst else float("nan"),
+            saturated=sum(int(r["saturated"]) for r in ok),
             within=bool(ok) and len(ok) == len(mine) and all(r["within"] for r in ok)))
     return out

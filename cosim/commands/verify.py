@@ -89,7 +89,9 @@ def verify_command(run: Path, out_dir: Path | None, vectors: int, slice_cols: in
         for v in verdicts:
             click.echo(f"{v.name}: {v.rows} x {v.cols} on {v.macros} macros ({v.cell}, "
                        f"{v.backend}): largest error {v.max_rel_error:.3g} of full scale, "
-                       f"stated {v.stated_error:.3g}: {'within' if v.within else 'OVER'}")
+                       f"stated {v.stated_error:.3g}: {'within' if v.within else 'OVER'}"
+                       + (f" ({v.saturated} saturated conversions left out)" if v.saturated
+                          else ""))
         click.echo(f"{'passed' if passed else 'FAILED'} in {manifest['elapsed_s']:.1f} s; "
                    f"wrote {out_dir}")
     if not passed:

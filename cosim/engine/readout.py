@@ -61,7 +61,7 @@ beyond full scale (the code clips). The tile counts such conversions in
 ADC full scale with the TIA (unless ``adc_full_scale_a`` is set):
 ``TIAParams.i_linear_max_a``, the largest current whose output stays linear,
 i.e. the swing room from ``v_ref`` less the clamp's knee margin and the
-offset, over ``r_f + r_out`` (444 uA for the default TIA). Not ``swing /
+offset, over ``r_f + r_out`` (417 uA for the default TIA). Not ``swing /
 r_f`` (562.5 uA): the op-amp's internal node reaches the swing at ``swing /
 (r_f + r_out)`` (500 uA; ``V_out`` stops near -0.40 V), so the codes above
 that could never be reached and a clamped column would read as in range.

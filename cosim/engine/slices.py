@@ -61,8 +61,14 @@ class SliceCheck:
 
     Attributes:
         col0, col1: the slice's physical columns ``[col0, col1)``.
-        max_abs_error_a: ``max |y_model - y_spice|`` over its columns and vectors (A).
+        max_abs_error_a: ``max |y_model - y_spice|`` over its columns and vectors (A),
+            the saturated conversions left out (0 when none is left).
         spice_max_abs_a: ``max |y_spice|`` over its columns and vectors (A).
+        saturated: conversions left out: those of every vector for which the model's
+            readout left its linear range at some column of the macro, or ngspice's
+            at some column of the slice (a run clips and counts the saturated
+            conversions; a saturated TIA no longer holds its sense node, which moves
+            its neighbours' currents too, so the models state no error for the vector).
         boundary_error_volt: ``max |v_spice - v_exact|`` at its last column's
             bit-line nodes (V).
         spice_s: wall time of its ngspice run (s).
@@ -72,6 +78,7 @@ class SliceCheck:
     col1: int
     max_abs_error_a: float
     spice_max_abs_a: float
+    saturated: int
     boundary_error_volt: float
     spice_s: float
 
@@ -102,7 +109,8 @@ def slice_bounds(cols: int, width: int = DEFAULT_SLICE_COLS, count: int = 0, *,
 
 def check_macro(p: CrossbarParams, v_volt: np.ndarray, y_model: np.ndarray,
                 readout: ColumnReadout, bounds: list[tuple[int, int]], *,
-                timeout_s: float = 600.0, workers: int = 1) -> list[SliceCheck]:
+                saturated: np.ndarray | None = None, timeout_s: float = 600.0,
+                workers: int = 1) -> list[SliceCheck]:
     """Run each slice of macro ``p`` in ngspice and compare it with ``y_model``.
 
     Args:
@@ -112,6 +120,9 @@ def check_macro(p: CrossbarParams, v_volt: np.ndarray, y_model: np.ndarray,
             ``ColumnReadout.outputs`` gives), ``(B, physical cols)``.
         readout: the macro's column front end.
         bounds: the slices (:func:`slice_bounds`).
+        saturated: which of ``y_model`` left the readout's linear range (bool, as
+            ``y_model``; default none): vectors with any such conversion, or with an
+            ngspice conversion of the slice out of range, are left out and counted.
         timeout_s: limit of one ngspice run (s).
         workers: ngspice runs at a time.
 
@@ -119,6 +130,8 @@ def check_macro(p: CrossbarParams, v_volt: np.ndarray, y_model: np.ndarray,
         One :class:`SliceCheck` per slice, in the order of ``bounds``.
     """
     v = np.atleast_2d(np.asarray(v_volt, dtype=float))
+    sat_model = (np.zeros(np.shape(y_model), dtype=bool) if saturated is None
+                 else np.asarray(saturated, dtype=bool))
     check_range("timeout_s", timeout_s, 1.0, 86400.0)
     check_int("workers", workers, 1, 256)
     v_bl, i_cell = bit_line_state(sense_network(p), v)
@@ -133,10 +146,14 @@ def check_macro(p: CrossbarParams, v_volt: np.ndarray, y_model: np.ndarray,
         t0 = time.perf_counter()
         i, v_out, v_end = _run_slice(ps, v_in, i_end, timeout_s)
         spice_s = time.perf_counter() - t0
-        y_sp, _ = readout.outputs(i, v_out)
+        y_sp, sat_sp = readout.outputs(i, v_out)
+        out = np.broadcast_to((sat_sp.any(axis=1) | sat_model.any(axis=1))[:, None],
+                              y_sp.shape)
+        diff = np.abs(y_model[:, c0:c1] - y_sp)[~out]
         return SliceCheck(col0=c0, col1=c1,
-                          max_abs_error_a=float(np.max(np.abs(y_model[:, c0:c1] - y_sp))),
+                          max_abs_error_a=float(diff.max(initial=0.0)),
                           spice_max_abs_a=float(np.max(np.abs(y_sp))),
+                          saturated=int(np.count_nonzero(out)),
                           boundary_error_volt=float(np.max(np.abs(v_end - v_bl[:, :, c1 - 1]))),
                           spice_s=spice_s)
 

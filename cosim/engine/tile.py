@@ -331,11 +331,14 @@ class Tile:
         self.events_total += events
         return MVMResult(y=y[0] if one else y, events=events)
 
-    def macro_reads(self, x: np.ndarray) -> list[tuple[CrossbarParams, np.ndarray, np.ndarray]]:
+    def macro_reads(self, x: np.ndarray
+                    ) -> list[tuple[CrossbarParams, np.ndarray, np.ndarray, np.ndarray]]:
         """What each macro sees and gives for inputs ``x``: its circuit, its input voltages
-        (V, after the DAC) and its analog column outputs (A, physical columns, through
-        the readout; no read noise, no ADC), in block order. For checking a macro
-        against another backend (:mod:`cosim.engine.slices`).
+        (V, after the DAC), its analog column outputs (A, physical columns, through
+        the readout; no read noise, no ADC) and which of those left the readout's
+        linear range (bool, the conversions ``mvm`` clips and counts as saturated), in
+        block order. For checking a macro against another backend
+        (:mod:`cosim.engine.slices`).
 
         Raises:
             ConfigError: ``x`` of the wrong shape or outside ``[-1, 1]``.
@@ -348,8 +351,8 @@ class Tile:
         out = []
         for block, p in zip(arr.blocks, self._params, strict=True):
             vb = v[:, block.rows]
-            y, _ = readout.outputs(*readout.read(self.backend, p, vb, None))
-            out.append((p, vb, y))
+            y, sat = readout.outputs(*readout.read(self.backend, p, vb, None))
+            out.append((p, vb, y, sat))
         return out
 
     def _mvm(self, a: np.ndarray, *, noise: bool, quantise: bool) -> tuple[np.ndarray, Events]:

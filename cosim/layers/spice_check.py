@@ -8,9 +8,15 @@ column outputs, no read noise, no ADC) and by ngspice slice by slice
 recorded vectors and the two full-drive ones (every row at ``+1`` and at ``-1``,
 the coherent inputs the stated error was measured with). The macro's error is
 ``max |y_model - y_spice|`` over the checked slices divided by the largest
-``|y_model|`` of the whole macro over those vectors ("of full scale", the
-measured data's own normalisation), held to the error the backend states for
-such a macro (:func:`cosim.engine.stated.stated_error`).
+``|y_model|`` of the whole macro over those vectors, at most the TIA's linear
+limit ("of full scale", the measured data's own normalisation), held to the
+error the backend states for such a macro
+(:func:`cosim.engine.stated.stated_error`). Vectors for which a TIA of the
+macro left its linear range (a run clips and counts those conversions as
+saturated, and a saturated TIA no longer holds its sense node, so no model
+states an error for the vector) are left out of both and counted
+(:func:`cosim.engine.slices.check_macro`); a macro with no conversion left has
+no error figure and fails.
 """
 
 from __future__ import annotations
@@ -67,8 +73,11 @@ class MacroCheck:
         g_max_siemens: its largest programmed conductance (S).
         vectors: input vectors read (the recorded ones and the two full-drive ones).
         slices: the columns checked, ``"c0-c1"`` joined by spaces.
-        full_scale_a: the largest ``|y_model|`` of the macro over those vectors (A).
-        max_rel_error: ``max |y_model - y_spice|`` / ``full_scale_a`` over the slices.
+        full_scale_a: the largest ``|y_model|`` of the macro over those vectors (A),
+            at most the TIA's linear limit (``TIAParams.i_linear_max_a``).
+        max_rel_error: ``max |y_model - y_spice|`` / ``full_scale_a`` over the slices
+            (infinite when every conversion saturated).
+        saturated: conversions left out (of vectors that saturated a TIA of the macro).
         stated_error: what the backend states for such a macro (of full scale).
         stated_source: where that figure comes from.
         boundary_error_volt: largest ngspice-vs-exact voltage at a slice's last
@@ -87,6 +96,7 @@ class MacroCheck:
     slices: str
     full_scale_a: float
     max_rel_error: float
+    saturated: int
     stated_error: float
     stated_source: str
     boundary_error_volt: float
@@ -125,7 +135,7 @@ def check_macro_of(rec: LayerRecord, macro: int, options: CheckOptions = CheckOp
     drive = np.ones((1, rec.inputs.shape[1]))
     a = np.vstack([rec.inputs[:options.vectors], drive, -drive])
     t0 = time.perf_counter()
-    p, v, y = tile.macro_reads(a)[macro]
+    p, v, y, sat = tile.macro_reads(a)[macro]
     model_s = time.perf_counter() - t0
     g = p.physical_g()
     cols = g.shape[1]
@@ -133,10 +143,15 @@ def check_macro_of(rec: LayerRecord, macro: int, options: CheckOptions = CheckOp
                           pairs=rec.array.differential)
     readout = ColumnReadout(kind=hw.readout.kind, tia=hw.readout.tia)
     t0 = time.perf_counter()
-    checks = check_macro(p, v, y, readout, bounds, timeout_s=options.timeout_s,
-                         workers=options.slice_workers)
+    checks = check_macro(p, v, y, readout, bounds, saturated=sat,
+                         timeout_s=options.timeout_s, workers=options.slice_workers)
     spice_s = time.perf_counter() - t0
-    full_scale = float(np.max(np.abs(y)))
+    full_scale = float(np.abs(y).max(initial=0.0))
+    if readout.kind == "tia":
+        full_scale = min(full_scale, readout.tia.i_linear_max_a)
+    compared = sum(v.shape[0] * (c.col1 - c.col0) - c.saturated for c in checks)
+    error = (max(c.max_abs_error_a for c in checks) / max(full_scale, 1e-30) if compared
+             else math.inf)
     g_max = float(g.max(initial=0.0))
     bound, source = stated_error(rec.sim.backend, hw.cell.kind, g_max,
                                  hw.readout.v_read_volt, p.rows, cols)
@@ -144,7 +159,7 @@ def check_macro_of(rec: LayerRecord, macro: int, options: CheckOptions = CheckOp
         layer=rec.name, macro=macro, rows=p.rows, cols=cols, cell=hw.cell.kind.name,
         backend=rec.sim.backend, g_max_siemens=g_max, vectors=int(a.shape[0]),
         slices=" ".join(f"{c.col0}-{c.col1}" for c in checks), full_scale_a=full_scale,
-        max_rel_error=max(c.max_abs_error_a for c in checks) / max(full_scale, 1e-30),
+        max_rel_error=error, saturated=sum(c.saturated for c in checks),
         stated_error=bound, stated_source=source,
         boundary_error_volt=max(c.boundary_error_volt for c in checks),
         model_s=model_s, spice_s=spice_s)

@@ -290,7 +290,7 @@ def test_tia_for_current_puts_the_linear_range_end_there() -> None:
     assert p.i_linear_max_a == pytest.approx(1.5e-3, rel=1e-12)
     assert p.r_f_ohm * p.c_f_farad == pytest.approx(DEFAULT_TIA.r_f_ohm * DEFAULT_TIA.c_f_farad)
     assert tia_for_current(DEFAULT_TIA.i_linear_max_a).r_f_ohm == pytest.approx(800.0)
-    with pytest.raises(ConfigError, match="stays linear up to 4 mA at most; 5 mA asked"):
+    with pytest.raises(ConfigError, match="stays linear up to 3.75 mA at most; 5 mA asked"):
         tia_for_current(5e-3)
 
 

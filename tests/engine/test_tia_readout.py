@@ -4,7 +4,7 @@
 column, gain error, offset, clamp; ``cosim.engine.readout``) against
 ``spice`` (the generator's TIA readout netlist, ``v(out<c>)`` read back),
 errors as a fraction of the ADC full scale (``TIAParams.i_linear_max_a``,
-444 uA for the default TIA). Measured with these tests' inputs (1 ohm wire
+417 uA for the default TIA). Measured with these tests' inputs (1 ohm wire
 segments, cells between HRS and LRS, signed inputs at 0.1 V): 0T1R 32 x 32
 4e-14; 1T1R 32 x 32 with the level-1 access NMOS 1.2e-6; 1T1R with the
 default BSIM4 NMOS 6.6e-8 at 16 x 16 and 5.0e-7 at 32 x 32 (targets of
@@ -137,13 +137,13 @@ def test_calibrated_tia_equals_spice_tia_1t1r_bsim4(rng) -> None:
 
 def _driven_past_the_swing(backend: str, **kw) -> tuple[object, np.ndarray]:
     """Column 0 (16 LRS cells) past the strong TIA's swing at +-0.2 V on every row;
-    columns 1-3 inside it."""
+    columns 1-3 inside it, and column 0 at 0.45 of that drive (42 uA)."""
     g = np.full((16, 4), G_HRS)
     g[:, 0] = G_LRS
     g[:, 1] = 12e-6                                             # 38 uA at 0.2 V: linear
     t = tile(backend, tia=STRONG_TIA, v_read_volt=0.2, use_cache=False, **kw)
     t.program(g)
-    return t, np.vstack([np.ones(16), -np.ones(16), np.full(16, 0.5)])
+    return t, np.vstack([np.ones(16), -np.ones(16), np.full(16, 0.45)])
 
 
 @pytest.mark.ngspice
@@ -189,7 +189,7 @@ def test_ideal_tia_is_the_dc_model_and_full_scale_follows_rf_and_swing(rng) -> N
 
 def test_a_512_row_macro_needs_a_tia_sized_for_it() -> None:
     """512 LRS cells at 0.1 V carry 1.5 mA: past the default TIA (sized for 64 rows at
-    0.2 V, linear to 444 uA); ``tia_for_current`` resizes r_f to take it."""
+    0.2 V, linear to 417 uA); ``tia_for_current`` resizes r_f to take it."""
     g = np.full((512, 2), G_LRS)
     x = np.ones(512)
     with pytest.warns(ReadoutSaturated, match="^2 of 2"):
@@ -251,8 +251,8 @@ def test_adc_beyond_full_scale_is_counted_with_the_virtual_ground() -> None:
     (dict(readout="tai"), "did you mean 'tia'"),
     (dict(readout="tia", tia="800 ohm"), "tia must be a circuits.tia.TIAParams"),
     (dict(readout="tia", tia=TIAParams(v_ref_volt=0.1)), "tia.v_ref_volt must be 0 V"),
-    (dict(readout="tia", tia=TIAParams(v_out_min_volt=-0.1, v_out_max_volt=0.1,
-                                       v_os_volt=0.06)), "the TIA has no linear range"),
+    (dict(readout="tia", tia=TIAParams(v_out_min_volt=-0.16, v_out_max_volt=0.16,
+                                       v_os_volt=0.09)), "the TIA has no linear range"),
 ])
 def test_bad_tia_config_is_one_line(kw: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match) as exc:

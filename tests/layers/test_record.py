@@ -64,9 +64,10 @@ def test_records_round_trip_through_a_run_folder(tmp_path):
         # the rebuilt tile reads what the layer's tile read
         y_a = layers[a.name].tile.macro_reads(x)
         y_b = b.tile().macro_reads(x)
-        for (_, va, ya), (_, vb, yb) in zip(y_a, y_b, strict=True):
+        for (_, va, ya, sa), (_, vb, yb, sb) in zip(y_a, y_b, strict=True):
             np.testing.assert_array_equal(va, vb)
             np.testing.assert_allclose(ya, yb, rtol=0, atol=1e-18)
+            np.testing.assert_array_equal(sa, sb)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,6 @@ def test_weak_inputs_are_judged_on_the_macros_full_scale():
     rec = record_layers({"haq": layers["haq"]}, lambda: layers["haq"].forward(weak))[0]
     check = check_macro_of(rec, 0, CheckOptions(vectors=3, slices=1))
     assert check.vectors == 5  # the three recorded vectors and the two full-drive ones
-    _, _, y_weak = rec.tile().macro_reads(weak)[0]
+    _, _, y_weak, _ = rec.tile().macro_reads(weak)[0]
     assert check.full_scale_a > 10 * np.abs(y_weak).max()
     assert 0 < check.max_rel_error <= check.stated_error
