@@ -3,7 +3,8 @@
 ``run`` does train, deploy and eval in one go; ``train`` writes a checkpoint
 (Ctrl-C keeps the last state, ``--resume`` continues it) that ``deploy``,
 ``eval``, ``sparse`` and ``hapo`` read with ``--model``; ``encodings``
-compares the input encodings. Run folders: see :mod:`cosim.outputs.field`.
+compares the input encodings; ``verify RUN_DIR`` checks a run's recorded layers
+against ngspice (``cosim verify``). Run folders: see :mod:`cosim.outputs.field`.
 Every input is checked (config, volume file, model folder) before the run
 folder is made and before any work.
 """
@@ -21,6 +22,7 @@ import click
 from circuits.errors import ConfigError
 from cosim.commands.export import check_export, export_network, export_option
 from cosim.commands.options import HardwareChoice, SimChoice, hardware_options, sim_options
+from cosim.commands.verify import verify_command
 from cosim.engine.options import SimOptions
 from cosim.hardware.presets import load_hardware
 from cosim.hardware.spec import HardwareSpec
@@ -395,49 +397,9 @@ def field_eval_command(model_dir: Path, volume_path: Path | None, frame: int | N
     _finish(summary, run_dir, as_json)
 
 
-@field_group.command("verify")
-@_MODEL_DIR
-@click.option("--voxels", type=int, default=8, show_default=True,
-              help="Voxels sampled (seeded) and run through calibrated and spice.")
-@click.option("--sample-seed", type=int, default=0, show_default=True,
-              help="Seed of the voxel sample.")
-@click.option("--spice-workers", type=int, default=1, show_default=True,
-              help="ngspice processes at once.")
-@_options(_DEPLOY)
-@hardware_options(HARDWARE, deferred=True)
-@_options(_OUT)
-def field_verify_command(model_dir: Path, voxels: int, sample_seed: int, spice_workers: int,
-                         hardware: HardwareChoice, run_dir: Path | None, as_json: bool,
-                         **deploy: Any) -> None:
-    """Spot-check: HAQ-deployed field on calibrated vs spice, per layer and end to end."""
-    from cosim.outputs.field import write_verify
-    from cosim.workloads.field.field import prepare
-    from cosim.workloads.field.verify import VerifyConfig, verify_field
-
-    vcfg = VerifyConfig(voxels=voxels, seed=sample_seed, spice_workers=spice_workers)
-    cfg, hw, sim_, truth, state = _model(model_dir, deploy, hardware=hardware,
-                                         sim=SimChoice(values=(("backend", "calibrated"),)))
-    with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field-verify")
-                         ) as run_dir:
-        prep = prepare(cfg, hw, sim_, truth)
-        say = None if as_json else (lambda name: click.echo(f"spice: {name}", err=True))
-        result = verify_field(cfg, hw, prep, state.params, vcfg, progress=say)
-        summary = write_verify(result, run_dir)
-    summary["run_dir"] = str(run_dir)
-    if as_json:
-        emit_json(summary)
-    else:
-        for c in summary["layers"]:
-            click.echo(f"{c['name']:>8} ({c['rows']}x{c['cols']}, {c['bits']} bit, "
-                       f"{c['macros']} macros, {c['cell']}): {c['max_rel_error']:.2e} of full "
-                       f"scale (bound {c['bound']:.1e}) {'ok' if c['within'] else 'OVER'}")
-        click.echo(f"end to end: max |calibrated - spice| {summary['end_to_end_max_abs']:.2e} "
-                   f"(bound {summary['end_to_end_bound']:.0e}); "
-                   f"{'passed' if summary['passed'] else 'FAILED'}")
-        click.echo(f"hardware: {summary['hardware_text']}")
-        click.echo(f"wrote {run_dir}")
-    if not summary["passed"]:
-        sys.exit(1)
+# The field's check against ngspice is the one every deployed run has: its recorded layers,
+# macro by macro (a run or eval folder: `cosim field verify RUN_DIR`, as `cosim verify`).
+field_group.add_command(verify_command)
 
 
 @field_group.command("sparse")

@@ -292,19 +292,6 @@ def write_deploy(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions, de
     return {"command": "field deploy", **summary}
 
 
-def write_verify(result, run_dir: Path) -> dict[str, Any]:
-    """``cosim field verify``: ``verify.csv`` (per-layer error against spice), ``voxels.csv``
-    (sampled voxels on both backends) and the manifest."""
-    run_dir = Path(run_dir)
-    result.table().to_csv(run_dir / "verify.csv", index=False, float_format="%.6g")
-    pd.DataFrame({"voxel": result.voxels, "calibrated": result.y_calibrated,
-                  "spice": result.y_spice}).to_csv(run_dir / "voxels.csv", index=False,
-                                                   float_format="%.17g")
-    summary = {**result.summary(), "tables": ["verify.csv", "voxels.csv"]}
-    write_manifest(run_dir, new_manifest("field verify", simulator=True, **summary))
-    return {"command": "field verify", **summary}
-
-
 def write_sparse(result, run_dir: Path) -> dict[str, Any]:
     """Sparse task: ``sparse.csv`` and ``sparse_psnr.png/.svg`` (PSNR vs slices used, Fig. 4e)."""
     run_dir = Path(run_dir)

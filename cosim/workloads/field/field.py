@@ -332,7 +332,8 @@ def prepare(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
 def workload_sim(sim: SimOptions) -> SimOptions:
     """``sim`` for deploying a field: the result cache off (every programmed array is new,
     nothing to reuse), and the ``spice`` backend refused: a deployed pass is millions of
-    MVMs, one ngspice run each (``cosim field verify`` checks a sample against ngspice).
+    MVMs, one ngspice run each (``cosim verify`` checks a run's recorded layers against
+    ngspice).
 
     Raises:
         ConfigError: the ``spice`` backend.
@@ -340,7 +341,7 @@ def workload_sim(sim: SimOptions) -> SimOptions:
     if sim.backend == "spice":
         raise ConfigError("the field deploys on the ideal or calibrated backend; a deployed "
                           "pass is millions of MVMs, each an ngspice run on spice: check a "
-                          "sample against ngspice with 'cosim field verify'")
+                          "run's recorded layers against ngspice with 'cosim verify RUN_DIR'")
     return replace(sim, use_cache=False)
 
 

@@ -140,7 +140,6 @@ def test_bad_inputs_are_one_line_errors(model, tmp_path):
         (["hapo", "--model", tmp_path / "missing"], "no such folder"),
         (["deploy", "--model", d, "--weight-scaling", "rows"], "unknown weight scaling"),
         (["hapo", "--model", d, "--weight-scaling", "Column"], "unknown weight scaling"),
-        (["verify", "--model", d, "--weight-scaling", ""], "unknown weight scaling"),
         (["train", *TINY, "--phantom-angles", "nan,0,0"], "angle phi must be a finite"),
         (["encodings", "--phantom-angles", "0,0"], "phantom angles must be three"),
     ]

@@ -29,7 +29,6 @@ from cosim.workloads.field.field import (
     train_field,
 )
 from cosim.workloads.field.mlp import MLPConfig, TrainConfig
-from cosim.workloads.field.verify import LayerCheck
 from cosim.workloads.haq.mvm import HaqExperimentConfig
 from tests.hardware_helpers import sim
 
@@ -110,29 +109,24 @@ def test_realistic_read_path_measured_and_said(trained):
 
 
 @pytest.mark.ngspice
-@pytest.mark.parametrize("read_path", ["realistic", "paper"])
-def test_calibrated_pass_agrees_with_spice_within_stated_error(model_dirs, read_path, tmp_path):
-    res = CliRunner().invoke(main, ["field", "verify", "--model", str(model_dirs[read_path]),
-                                    "--voxels",  # the model's own read path by default
-                                    "4", "--json", "-o",
-                                    str(tmp_path / "v")], catch_exceptions=False)
+@pytest.mark.slow
+def test_field_verify_checks_a_deployed_run_against_spice(model_dirs, tmp_path):
+    """``cosim field verify`` is ``cosim verify``: a realistic eval run's recorded layers
+    (encoder, HAQ and PTQ layers on 1T1R cells, wires and TIA) each within the stated
+    error of the fast read model against ngspice."""
+    run = tmp_path / "eval"
+    res = CliRunner().invoke(main, ["field", "eval", "--model", str(model_dirs["realistic"]),
+                                    "-o", str(run)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["field", "verify", str(run), "--workers", "1",
+                                    "--slices", "1", "--vectors", "2", "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)  # stderr: the backend's OutsideValidatedRange warnings
-    names = [c["name"] for c in out["layers"]]
-    assert names == ["encoder", "W_in", "U1", "V1", "W_out"]
-    cell = "1T1R" if read_path == "realistic" else "0T1R"
-    for c in out["layers"]:
-        assert c["cell"] == cell and c["within"], c
-        if cell == "0T1R":
-            assert 0 < c["max_rel_error"] <= c["bound"] == 1e-12
-        else:  # the fast read model's measured figure for the layer's blocks and cells
-            assert c["bound"] < 1e-4 and "measured figure" in c["bound_source"]
-            assert 1e-7 < c["max_rel_error"] <= c["bound"]
-    assert out["passed"] and out["end_to_end_max_abs"] <= 1e-3
-    assert out["hardware_name"] == read_path
-    assert (tmp_path / "v" / "verify.csv").is_file()
-    vox = np.loadtxt(tmp_path / "v" / "voxels.csv", delimiter=",", skiprows=1)
-    assert vox.shape == (4, 3)
+    assert out["passed"] and out["failed"] == 0
+    names = [v["name"] for v in out["layers"]]
+    assert "encoder" in names and any(n.startswith("haq") for n in names), names
+    for v in out["layers"]:
+        assert v["cell"] == "1T1R" and 0 < v["max_rel_error"] <= v["stated_error"] < 1e-4, v
 
 
 def test_read_path_option_is_checked(model_dirs, tmp_path):
@@ -165,21 +159,11 @@ def test_folded_layers_compute_the_same_pass_and_refuse_a_tia(trained):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["verify", "--voxels", "0"], "voxels"),
-    (["verify", "--spice-workers", "0"], "spice"),
     (["eval", "--r-wire", "-1"], "r_wire_ohm"),
 ])
-def test_bad_verify_and_wire_options_are_one_line_errors(model_dirs, tmp_path, args, message):
+def test_bad_wire_options_are_one_line_errors(model_dirs, tmp_path, args, message):
     res = CliRunner().invoke(main, ["field", args[0], "--model", str(model_dirs["paper"]),
                                     *args[1:], "-o", str(tmp_path / "x")])
     assert res.exit_code != 0 and message in res.output
     assert len(res.output.strip().splitlines()) == 1, res.output
     assert not (tmp_path / "x").exists()
-
-
-def test_a_layer_without_a_stated_error_is_not_within():
-    check = dict(name="W", rows=200, cols=1, bits=12, cell="1T1R", g_max_siemens=48e-6,
-                 macros=1, max_rel_error=1e-9, max_abs_error_a=1e-15,
-                 output_max_abs_diff=0.0, output_scale=1.0, spice_s=0.0)
-    assert not LayerCheck(**check, bound=float("inf"), bound_source="never measured").within
-    assert LayerCheck(**check, bound=3.3e-4, bound_source="measured").within
