@@ -168,18 +168,9 @@ def floor_case(n: int, m: int, g_hi: float) -> dict:
     v = _inputs(np.random.default_rng(2), n, 8)
     exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
     y = exact.currents(v)
-    b = exact.bias
-    points = []
-    for sign in (1.0, -1.0):
-        st = read_models._State(vx=np.full((1, b.i_r.size), b.v_x),
-                                vs=np.full((1, b.i_r.size), b.v_s), vm=b.v_m[None].copy(),
-                                i_r=b.i_r[None], i_d=b.i_d[None], i_s=b.i_s[None])
-        for _ in range(read_models.MAX_CHORD_ITER):
-            move, _ = exact._step(b, exact._flat, exact.dissection,
-                                  np.full((1, n), sign * V_READ), st)
-            if move.max() < 1e-13:
-                break
-        points.append((st.vx[0], st.vs[0], st.i_r[0], st.i_s[0]))
+    vx, vs, i_r, i_s = exact.cell_state(np.vstack([np.full((1, n), V_READ),
+                                                    np.full((1, n), -V_READ)]))
+    points = [(vx[k], vs[k], i_r[k], i_s[k]) for k in (0, 1)]
     (xp, sp, ixp, isp), (xm, sm, ixm, ism) = points
     tan = read_models.LocalTangent(p, 0.0)._cell_models(p)[0]  # V_s slopes
     xx = (ixp - ixm - tan.xs * (sp - sm)) / (xp - xm)

@@ -703,7 +703,10 @@ class Condensed:
     kept: list[list[np.ndarray]]
 
     def take(self, sel: np.ndarray) -> Condensed:
-        """The same for the vectors ``sel`` of the batch (indices or booleans)."""
+        """The same for the vectors ``sel`` of the batch (indices or booleans); a batch
+        of one (serving any batch) stays itself."""
+        if self.top.shape[1] == 1:
+            return self
         return Condensed(top=self.top[:, sel], kept=[[y[..., sel] for y in ys]
                                                      for ys in self.kept])
 
@@ -919,6 +922,7 @@ class Dissection:
         net, y = self.net, self._y
         rows, cols = self.rows, self.cols
         n_b = v_in.shape[0]
+        r_top = np.broadcast_to(r_top, (r_top.shape[0], n_b))  # one column serves all
         r_l, r_b = r_top[self._l], r_top[self._b]
         drv, sen = net.r_driver_ohm > 0, net.r_sense_ohm > 0
         g_d = 1.0 / net.r_driver_ohm if drv else 0.0

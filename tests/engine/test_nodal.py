@@ -534,6 +534,34 @@ def test_tabulated_mos_derivatives_match_finite_differences() -> None:
     np.testing.assert_allclose(r.dis_dvs, fd_s, rtol=1e-6)
 
 
+@pytest.mark.parametrize("ends", [{}, {"r_driver_ohm": 8.0, "r_sense_ohm": 11.0}])
+def test_dissection_condenses_one_injection_for_a_batch(ends: dict, rng: np.random.Generator
+                                                        ) -> None:
+    """The same injections for every vector, condensed once (a batch of one), give the
+    node voltages and outputs of a solve with them repeated for each vector; the halves
+    (condense, terminals, expand) compose to ``solve``."""
+    from cosim.engine import dissection
+
+    p = CrossbarParams(g_siemens=_g(rng, 7, 10), r_wire_bl_ohm=1.5, r_wire_sl_ohm=2.5,
+                       v_ref_volt=0.01, **ends)
+    d = dissection.Dissection(nodal.grid_network(p, nodal._cell_coefficients(
+        nodal._Linearised(p, None))))
+    v = rng.uniform(-0.1, 0.1, size=(4, 7))
+    inj = rng.standard_normal((7, 10)) * 1e-6
+    vx, vs, i_out = d.solve(np.broadcast_to(inj, (4, 7, 10)), np.broadcast_to(-inj, (4, 7, 10)),
+                            v, p.v_ref_volt)
+    order = d.cell_order
+    up = d.condense(inj.ravel()[order][:, None], -inj.ravel()[order][:, None], 1)
+    x_top, i_one = d.terminals(up, v, p.v_ref_volt)
+    ox, os_ = d.expand(up, x_top)
+    scale = np.abs(i_out).max()
+    assert np.abs(i_one - i_out).max() < 1e-13 * scale
+    assert np.abs(ox - vx.reshape(4, -1)[:, order].T).max() < 1e-13
+    assert np.abs(os_ - vs.reshape(4, -1)[:, order].T).max() < 1e-13
+    sub = up.take(np.array([False, True, False, True]))
+    assert sub.top.shape[1] == 1  # a batch of one stays one
+
+
 @pytest.mark.parametrize("shape", [(1, 1), (6, 1), (1, 7), (9, 13)])
 @pytest.mark.parametrize("ends", [{}, {"r_driver_ohm": 8.0, "r_sense_ohm": 11.0}])
 def test_dissection_solves_node_voltages_as_superlu(shape: tuple[int, int], ends: dict,
