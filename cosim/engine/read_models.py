@@ -48,7 +48,7 @@ CHORD_REL_TOL = 1e-10
 """A vector's iterations stop when its outputs' estimated error left is below this
 fraction of the array's full scale (``ExactSolver.full_scale_amp``)."""
 
-RATE_FLOOR = 0.05
+RATE_FLOOR = 0.01
 """The least contraction rate assumed in that estimate (the rate measured from two
 steps is noisy once they near rounding)."""
 
@@ -438,9 +438,10 @@ class ExactSolver:
         return self._solve(v_in)[0]
 
     def cell_state(self, v_in: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Each cell at the solution for inputs ``v_in`` (B, rows) (V): ``(v_x, v_s, i_r,
-        i_s)``, (B, rows * physical cols) bit- and source-line node voltages (V), RRAM
-        current and the current into the source-line node (A), cells row-major.
+        """Each cell at the solution for inputs ``v_in`` (B, rows) (V), one step past the
+        outputs' convergence: ``(v_x, v_s, i_r, i_s)``, (B, rows * physical cols) bit-
+        and source-line node voltages (V), RRAM current and the current into the
+        source-line node (A), cells row-major.
 
         Raises:
             SimulationError: a vector needed Newton's method (no cell state kept).
@@ -498,8 +499,11 @@ class ExactSolver:
             if done.any():
                 self._check_span(st, done)
                 i_out[active[done]] = now[done]
-                for k, a in enumerate((st.vx, st.vs, st.i_r, st.i_s) if state else ()):
-                    cells[k][active[done]] = a[:, done].T
+                if state:  # one more step down for them: the state of their outputs
+                    sub = st.subset(done)
+                    self._down(d.expand(up.take(done), x_top[:, done]), sub)
+                    for k, a in enumerate((sub.vx, sub.vs, sub.i_r, sub.i_s)):
+                        cells[k][active[done]] = a.T
             if bad.any():
                 # Far from the bias (large reads of high conductances, strong IR drop) the
                 # chord contracts slowly or not at all: those vectors go to Newton's method
@@ -563,3 +567,9 @@ class _State:
             a = getattr(self, f)
             if a is not None:
                 setattr(self, f, a[:, sel])
+
+    def subset(self, sel: np.ndarray) -> _State:
+        """A copy holding only the vectors ``sel`` (booleans)."""
+        out = _State(**vars(self))
+        out.take(sel)
+        return out
