@@ -411,16 +411,30 @@ class _PairedSplines:
         return out
 
     def _chunk(self, x: np.ndarray, y: np.ndarray, table) -> np.ndarray:
-        u = (x - self.x0) / self.h
-        ix = np.clip(np.floor(u).astype(np.int64), 0, self.nx - 2)
-        wx = np.stack(_cubic_weights(u - ix), axis=-1)
-        v = (y - self.y0) / self.hy
-        iy = np.clip(np.floor(v).astype(np.int64), 0, self.ny - 2)
-        wy = np.stack(_cubic_weights(v - iy), axis=-1)
+        ix, wx = _cell_and_weights(x, self.x0, self.h, self.nx)
+        iy, wy = _cell_and_weights(y, self.y0, self.hy, self.ny)
         base = ix * self.stride + iy + table * self.size
         rows = np.take(self._win, base[:, None] + self.stride * np.arange(4), axis=0)
         by_x = np.matmul(wx[:, None, :], rows).reshape(-1, 4, 2)  # (n, 4 along y, 2)
         return np.matmul(wy[:, None, :], by_x)[:, 0]
+
+
+_POWER_TO_BSPLINE = np.array([[1.0, 4.0, 1.0, 0.0], [-3.0, 0.0, 3.0, 0.0],
+                              [3.0, -6.0, 3.0, 0.0], [-1.0, 3.0, -3.0, 1.0]]) / 6.0
+"""``[1, t, t^2, t^3] @ _POWER_TO_BSPLINE`` are the 4 uniform cubic B-spline weights."""
+
+
+def _cell_and_weights(x: np.ndarray, x0: float, h: float, n: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Grid cell of 1-D points and their 4 B-spline weights, (n_points, 4)."""
+    u = (x - x0) / h
+    i = np.clip(np.floor(u).astype(np.int64), 0, n - 2)
+    powers = np.empty((u.size, 4))
+    powers[:, 0] = 1.0
+    t = np.subtract(u, i, out=powers[:, 1])
+    np.multiply(t, t, out=powers[:, 2])
+    np.multiply(powers[:, 2], t, out=powers[:, 3])
+    return i, powers @ _POWER_TO_BSPLINE
 
 
 def _cubic_weights(t: np.ndarray) -> list[np.ndarray]:
