@@ -416,6 +416,11 @@ class ExactSolver:
                                                                        st.ss)))
         self._rram = _rram_law(p, col(self.cells.g))
         n = order.size
+        if b.a is not None:  # the chord's per-cell factors (mid node eliminated)
+            bb = self._b
+            den = bb.g_r + bb.a
+            self._pa, self._pg, self._pc = bb.a / den, bb.g_r / den, bb.c / den
+            self._qi, self._qb = 1.0 / den, bb.b / den
         k_x, k_s = _constants(self._b, self._flat, np.full((n, 1), b.v_x),
                               np.full((n, 1), b.v_s), self._b.i_r, self._b.i_d, self._b.i_s)
         self._bias_up = self.dissection.condense(-k_x, -k_s, 1)
@@ -478,8 +483,7 @@ class ExactSolver:
         last = np.full(n_b, np.inf)
         for it in range(MAX_CHORD_ITER):
             self._down(d.expand(up, x_top), st)
-            k_x, k_s = _constants(b, self._flat, st.vx, st.vs, st.i_r, st.i_d, st.i_s)
-            up = d.condense(-k_x, -k_s, active.size)
+            up = d.condense(*self._injections(st), active.size)
             x_top, now = d.terminals(up, v_in[active], p.v_ref_volt)
             self.iterations += 1
             delta = np.abs(now - prev).max(axis=1)
@@ -533,14 +537,45 @@ class ExactSolver:
                     raise ConfigError(f"node voltages [{a.min():.3g}, {a.max():.3g}] V leave "
                                       f"the BSIM4 table range [{lo:g}, {hi:g}] V")
 
+    def _injections(self, st: _State) -> tuple[np.ndarray, np.ndarray]:
+        """Currents injected into every cell's bit- and source-line node by the chord model
+        at state ``st`` (``-k`` of ``_constants``, with its factors kept)."""
+        f = self._flat
+        inj_x = f.xx * st.vx
+        tmp = np.multiply(f.xs, st.vs)
+        inj_x += tmp
+        inj_s = f.sx * st.vx
+        np.multiply(f.ss, st.vs, out=tmp)
+        inj_s += tmp
+        if st.i_d is None:
+            inj_x -= st.i_r
+            inj_s += st.i_r
+            return inj_x, inj_s
+        np.multiply(self._pa, st.i_r, out=tmp)
+        inj_x -= tmp
+        np.multiply(self._pg, st.i_d, out=tmp)
+        inj_x -= tmp
+        inj_s += st.i_s
+        np.subtract(st.i_r, st.i_d, out=tmp)
+        tmp *= self._pc
+        inj_s += tmp
+        return inj_x, inj_s
+
     def _down(self, nodes: tuple[np.ndarray, np.ndarray], st: _State) -> None:
         """Moves the state ``st`` to the node voltages ``nodes`` (the mid nodes by their
         chord step) and evaluates the cells' currents there."""
-        b = self._b
         nx, ns = nodes
         if st.vm is not None:
-            dx, ds = nx - st.vx, ns - st.vs
-            st.vm = st.vm + (st.i_r - st.i_d + b.g_r * dx - b.b * ds) / (b.g_r + b.a)
+            # vm += (i_r - i_d + g_r dx - b ds) / (g_r + a)
+            step = np.subtract(nx, st.vx)
+            step *= self._pg
+            tmp = np.subtract(ns, st.vs)
+            tmp *= self._qb
+            step -= tmp
+            np.subtract(st.i_r, st.i_d, out=tmp)
+            tmp *= self._qi
+            step += tmp
+            st.vm = st.vm + step
         st.vx, st.vs = nx, ns
         if st.vm is None:
             st.i_r = self._rram(st.vx - st.vs)[0]
