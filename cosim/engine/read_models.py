@@ -396,15 +396,15 @@ class ExactSolver:
         self.p = p
         self.v_abs_max_volt = float(v_abs_max_volt)
         self.cells = _Cells(p, max(abs(v_bias_volt), v_abs_max_volt))
-        self.bias = self.cells.bias(v_bias_volt)
-        st = self.bias.stamps(self.cells.shape)
+        bias = self.cells.bias(v_bias_volt)
+        st = bias.stamps(self.cells.shape)
         self.dissection = dissection.Dissection(_network(p, st), keep_factors=True)
         self.rel_tol = rel_tol
         self.iterations = 0
         self.newton_vectors = 0
         # Every cell's figures as columns, in the dissection's cell order (no gathers).
         order = self._order = self.dissection.cell_order
-        b = self.bias
+        b = bias
 
         def col(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else np.ascontiguousarray(
@@ -430,8 +430,13 @@ class ExactSolver:
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the kept eliminations (bytes)."""
-        return self.dissection.nbytes
+        """Memory held by the kept eliminations and the cells' figures (bytes)."""
+        cells = [a for a in (*vars(self._b).values(), *vars(self._flat).values(),
+                             *(getattr(self, f, None) for f in ("_pa", "_pg", "_pc", "_qi",
+                                                                "_qb")))
+                 if isinstance(a, np.ndarray)]
+        kept = sum(y.nbytes for ys in self._bias_up.kept for y in ys)
+        return self.dissection.nbytes + kept + sum(a.nbytes for a in cells)
 
     def full_scale_amp(self, v_abs_volt: float) -> float:
         """The output scale of reads up to ``v_abs_volt`` (A): the largest column
