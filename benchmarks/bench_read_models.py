@@ -14,7 +14,10 @@ Three parts (``--parts``), each case in a fresh child process with one BLAS thre
   medians of the calls after it.
 - ``speed``: MVMs per second of each model on ``--speed-sizes`` arrays (rows x cols),
   inputs uniform in [-1, 1] x 0.1 V: the fast model in batches of 1,000; the exact
-  model on ``--exact-batch`` vectors (its cost grows linearly with the batch).
+  model on ``--exact-batch`` vectors (1,000; it solves them in chunks, so its cost
+  grows linearly with the batch), and its largest error against Newton's method on
+  ``--newton-vectors`` of them and on both coherent inputs (all rows at +-0.1 V), of
+  the full scale.
 - ``update``: a write-verify step on a 50 x 96 and a 512 x 512 array: the fast model
   with 1, 1 % and 10 % of the cells changed, extracted whole and by updating the
   previous reduction (``reprogrammed``), CPU seconds, and their difference;
@@ -105,8 +108,8 @@ def extract_case(n: int, repeats: int) -> dict:
     return row
 
 
-def speed_case(n: int, m: int, exact_batch: int, repeats: int) -> dict:
-    from cosim.engine import read_models
+def speed_case(n: int, m: int, exact_batch: int, repeats: int, newton_vectors: int) -> dict:
+    from cosim.engine import nodal, read_models
 
     p = _array(n, m, "1T1R")
     rng = np.random.default_rng(1)
@@ -116,12 +119,24 @@ def speed_case(n: int, m: int, exact_batch: int, repeats: int) -> dict:
     exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
     ve = v[:exact_batch]
     exact.iterations = 0
-    t_exact, c_exact, _ = _timed(lambda: exact.currents(ve), 1)
-    return {"part": "speed", "rows": n, "cols": m, "fast_mvm_per_s": round(BATCH / t_fast),
-            "fast_mvm_per_cpu_s": round(BATCH / c_fast),
-            "exact_batch": exact_batch, "exact_mvm_per_s": round(exact_batch / t_exact, 2),
-            "exact_mvm_per_cpu_s": round(exact_batch / c_exact, 2),
-            "exact_chord_iterations": exact.iterations}
+    t_exact, c_exact, y = _timed(lambda: exact.currents(ve), 1)
+    row = {"part": "speed", "rows": n, "cols": m, "fast_mvm_per_s": round(BATCH / t_fast),
+           "fast_mvm_per_cpu_s": round(BATCH / c_fast),
+           "exact_batch": exact_batch, "exact_mvm_per_s": round(exact_batch / t_exact, 2),
+           "exact_mvm_per_cpu_s": round(exact_batch / c_exact, 2),
+           "exact_chord_iterations": exact.iterations}
+    if newton_vectors:
+        # The first vectors of the batch and the two coherent ones (all rows at +-v_read)
+        # against Newton's method, of the batch's full scale.
+        coherent = np.vstack([np.full((1, n), V_READ), np.full((1, n), -V_READ)])
+        ref = nodal.solve(p, np.vstack([ve[:newton_vectors], coherent]))
+        y_c = exact.currents(coherent)
+        full = max(np.abs(y).max(), np.abs(ref[newton_vectors:]).max())
+        row["exact_vs_newton_random"] = float(np.abs(y[:newton_vectors]
+                                                     - ref[:newton_vectors]).max() / full)
+        row["exact_vs_newton_coherent"] = float(np.abs(y_c - ref[newton_vectors:]).max()
+                                                / full)
+    return row
 
 
 def update_case(n: int, m: int, repeats: int) -> dict:
@@ -168,18 +183,9 @@ def floor_case(n: int, m: int, g_hi: float) -> dict:
     v = _inputs(np.random.default_rng(2), n, 8)
     exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
     y = exact.currents(v)
-    b = exact.bias
-    points = []
-    for sign in (1.0, -1.0):
-        st = read_models._State(vx=np.full((1, b.i_r.size), b.v_x),
-                                vs=np.full((1, b.i_r.size), b.v_s), vm=b.v_m[None].copy(),
-                                i_r=b.i_r[None], i_d=b.i_d[None], i_s=b.i_s[None])
-        for _ in range(read_models.MAX_CHORD_ITER):
-            move, _ = exact._step(b, exact._flat, exact.dissection,
-                                  np.full((1, n), sign * V_READ), st)
-            if move.max() < 1e-13:
-                break
-        points.append((st.vx[0], st.vs[0], st.i_r[0], st.i_s[0]))
+    vx, vs, i_r, i_s = exact.cell_state(np.vstack([np.full((1, n), V_READ),
+                                                    np.full((1, n), -V_READ)]))
+    points = [(vx[k], vs[k], i_r[k], i_s[k]) for k in (0, 1)]
     (xp, sp, ixp, isp), (xm, sm, ixm, ism) = points
     tan = read_models.LocalTangent(p, 0.0)._cell_models(p)[0]  # V_s slopes
     xx = (ixp - ixm - tan.xs * (sp - sm)) / (xp - xm)
@@ -264,7 +270,9 @@ def main() -> None:
                     choices=["extract", "speed", "update", "accuracy", "floor"])
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512])
     ap.add_argument("--speed-sizes", nargs="+", default=["512x512", "512x8", "50x96"])
-    ap.add_argument("--exact-batch", type=int, default=20)
+    ap.add_argument("--exact-batch", type=int, default=1000)
+    ap.add_argument("--newton-vectors", type=int, default=3,
+                    help="speed: vectors of the batch checked against Newton's method")
     ap.add_argument("--tall", type=int, nargs="+", default=[64, 128, 256, 512])
     ap.add_argument("--square", type=int, default=512)
     ap.add_argument("--square-vectors", type=int, default=2)
@@ -279,7 +287,7 @@ def main() -> None:
             row = extract_case(int(rest[0]), args.repeats)
         elif kind == "speed":
             n, m = (int(x) for x in rest[0].split("x"))
-            row = speed_case(n, m, args.exact_batch, args.repeats)
+            row = speed_case(n, m, args.exact_batch, args.repeats, args.newton_vectors)
         elif kind == "update":
             n, m = (int(x) for x in rest[0].split("x"))
             row = update_case(n, m, args.repeats)
@@ -312,6 +320,7 @@ def main() -> None:
     for job in jobs:
         cmd = [sys.executable, __file__, "--one", job, "--repeats", str(args.repeats),
                "--exact-batch", str(args.exact_batch),
+               "--newton-vectors", str(args.newton_vectors),
                "--square-vectors", str(args.square_vectors)]
         t0 = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT,

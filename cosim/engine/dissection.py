@@ -290,16 +290,12 @@ def _inverse(a: np.ndarray) -> np.ndarray:
 
 
 def _bmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a @ b`` for stacks ``(k, p, q) @ (k, q, r)``: numpy's matmul calls BLAS once
-    per matrix, slow for many small ones; a short contraction over many matrices is
-    summed as ``q`` broadcast products instead."""
-    k, p, q = a.shape
-    if q > 16 or k < 64:
-        return np.matmul(a, b)
-    out = a[:, :, 0, None] * b[:, None, 0, :]
-    for j in range(1, q):
-        out += a[:, :, j, None] * b[:, None, j, :]
-    return out
+    """``a @ b`` for stacks ``(k, p, q) @ (k, q, r)`` (numpy's stacked matmul, several
+    times faster than broadcast products for the small matrices of the lower levels; a
+    plain product for ``1 x 1`` ones)."""
+    if a.shape[1] == a.shape[2] == 1:
+        return a * b
+    return np.matmul(a, b)
 
 
 def _sl(r: tuple[int, int]) -> slice:
@@ -688,6 +684,29 @@ def _kept(levels: list) -> list:
     return [[], *levels[1:]]
 
 
+def _whole(positions: np.ndarray | slice, k: int) -> bool:
+    """True when ``positions`` index all of ``range(k)`` in order."""
+    return isinstance(positions, slice) and positions.indices(k) == (0, k, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Condensed:
+    """Injected currents carried up a :class:`Dissection`'s kept eliminations: the top
+    block's right-hand side (m, B) and every merge's interface solution ``Y_II^-1 r_I``
+    (the first half of a solve; :meth:`Dissection.expand` does the second)."""
+
+    top: np.ndarray
+    kept: list[list[np.ndarray]]
+
+    def take(self, sel: np.ndarray) -> Condensed:
+        """The same for the vectors ``sel`` of the batch (indices or booleans); a batch
+        of one (serving any batch) stays itself."""
+        if self.top.shape[1] == 1:
+            return self
+        return Condensed(top=self.top[:, sel], kept=[[y[..., sel] for y in ys]
+                                                     for ys in self.kept])
+
+
 class Dissection:
     """A crossbar network reduced once, for its transfer and for many solves.
 
@@ -763,6 +782,12 @@ class Dissection:
         _, i_out = self._terminals(self._r_top[:, None], np.zeros((1, self.rows)), v_ref)
         return i_out[0]
 
+    @property
+    def cell_order(self) -> np.ndarray:
+        """(rows * cols,) flat (row-major) cell indices in the order of :meth:`condense`
+        and :meth:`expand` (the leaves' order: depth-first in the merge tree)."""
+        return np.concatenate([idx for _, idx in self._sym.leaves])
+
     def solve(self, inj_x: np.ndarray | None, inj_s: np.ndarray | None, v_in: np.ndarray,
               v_ref: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Node voltages and output currents for a batch of right-hand sides.
@@ -779,65 +804,113 @@ class Dissection:
             ``(v_x, v_s, i_out)``: (B, rows, cols) voltages of the bit- and source-line
             node of every cell (V) and (B, cols) currents into the sense nodes (A).
         """
-        if not self.keep_factors:
-            raise ConfigError("this Dissection was made without keep_factors")
         v_in = np.atleast_2d(np.asarray(v_in, dtype=float))
         n_b = v_in.shape[0]
         rows, cols = self.rows, self.cols
-        flat_x = None if inj_x is None else np.asarray(inj_x, dtype=float).reshape(n_b, -1).T
-        flat_s = None if inj_s is None else np.asarray(inj_s, dtype=float).reshape(n_b, -1).T
+        order = self.cell_order
+
+        def ordered(inj: np.ndarray | None) -> np.ndarray | None:
+            if inj is None:
+                return None
+            return np.asarray(inj, dtype=float).reshape(n_b, -1).T[order]
+
+        up = self.condense(ordered(inj_x), ordered(inj_s), n_b)
+        x_top, i_out = self.terminals(up, v_in, v_ref)
+        ox, os_ = self.expand(up, x_top)
+        v_x = np.empty((rows * cols, n_b))
+        v_s = np.empty((rows * cols, n_b))
+        v_x[order], v_s[order] = ox, os_
+        return v_x.T.reshape(n_b, rows, cols), v_s.T.reshape(n_b, rows, cols), i_out
+
+    def condense(self, inj_x: np.ndarray | None, inj_s: np.ndarray | None, n_b: int
+                 ) -> Condensed:
+        """Currents injected at the cells carried up the kept eliminations (the first half
+        of a solve).
+
+        Args:
+            inj_x, inj_s: (rows * cols, B) currents injected into every cell's bit-line
+                and source-line node (A), cells in :attr:`cell_order`; ``None`` for none.
+                ``B = 1`` serves any batch (its eliminations broadcast).
+            n_b: B.
+        """
+        if not self.keep_factors:
+            raise ConfigError("this Dissection was made without keep_factors")
         rhs = []
+        k0 = 0
         for shape, idx in self._sym.leaves:
             leaf = np.zeros((idx.size, _size(shape), n_b))
-            if flat_x is not None:
-                leaf[:, 0] = flat_x[idx]
-            if flat_s is not None:
-                leaf[:, -1] = flat_s[idx]
+            if inj_x is not None:
+                leaf[:, 0] = inj_x[k0:k0 + idx.size]
+            if inj_s is not None:
+                leaf[:, -1] = inj_s[k0:k0 + idx.size]
+            k0 += idx.size
             rhs.append(leaf)
         kept_y: list[list] = []
         for step, factors in zip(self._sym.steps, self._factors, strict=True):
-            new = [np.zeros((k, m, n_b)) for k, m in step.after]
+            new: list[np.ndarray | None] = [None] * len(step.after)
             ys = []
             for (plan, g_a, pa, g_b, pb, g, positions), (_z, y_ki, inv) in zip(
                     step.merges, factors, strict=True):
                 r_a, r_b = rhs[g_a][pa], rhs[g_b][pb]
                 r_i = r_a[:, _sl(plan.a_i)] + r_b[:, _sl(plan.b_i)]
                 y_i = _bmm(inv, r_i)
-                r_k = -_bmm(y_ki, y_i)
+                r_k = _bmm(y_ki, y_i)
+                np.negative(r_k, out=r_k)
                 for src, dst, r_c in ((plan.a_o, plan.pa, r_a), (plan.b_o, plan.pb, r_b)):
                     for s_, d_ in zip(src, dst, strict=True):
                         r_k[:, _sl(d_)] += r_c[:, _sl(s_)]
-                new[g][positions] = r_k
+                if new[g] is None and _whole(positions, step.after[g][0]):
+                    new[g] = r_k
+                else:
+                    if new[g] is None:
+                        new[g] = np.empty(step.after[g] + (n_b,))
+                    new[g][positions] = r_k
                 ys.append(y_i)
             for g_old, p_old, g, positions in step.carries:
+                if new[g] is None:
+                    new[g] = np.empty(step.after[g] + (n_b,))
                 new[g][positions] = rhs[g_old][p_old]
             kept_y.append(ys)
             rhs = new
-        x_top, i_out = self._terminals(rhs[0][0], v_in, v_ref)
+        return Condensed(top=rhs[0][0], kept=kept_y)
+
+    def terminals(self, up: Condensed, v_in: np.ndarray, v_ref: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """Voltages of the top block's nodes (m, B) and the output currents (B, cols) for
+        the condensed injections ``up``, inputs ``v_in`` (B, rows) (V) and the sense
+        voltage ``v_ref`` (V)."""
+        return self._terminals(up.top, np.atleast_2d(v_in), v_ref)
+
+    def expand(self, up: Condensed, x_top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The second half of a solve: from the top block's node voltages ``x_top`` (m, B)
+        down the kept eliminations to ``(v_x, v_s)``, (rows * cols, B) voltages of every
+        cell's bit- and source-line node (V), cells in :attr:`cell_order`."""
+        n_b = x_top.shape[1]
         x = [x_top[None]]
         for step, factors, ys in zip(reversed(self._sym.steps), reversed(self._factors),
-                                     reversed(kept_y), strict=True):
-            old = [np.zeros((k, m, n_b)) for k, m in step.before]
+                                     reversed(up.kept), strict=True):
+            old = [np.empty((k, m, n_b)) for k, m in step.before]
             for (plan, g_a, pa, g_b, pb, g, positions), (z, _, _), y_i in zip(
                     step.merges, factors, ys, strict=True):
                 x_k = x[g][positions]
-                x_i = y_i - _bmm(z, x_k)
+                x_i = _bmm(z, x_k)
+                np.subtract(y_i, x_i, out=x_i)
                 for src, dst, g_c, p_c, i_c in ((plan.a_o, plan.pa, g_a, pa, plan.a_i),
                                                 (plan.b_o, plan.pb, g_b, pb, plan.b_i)):
-                    x_c = np.empty(x_k.shape[:1] + old[g_c].shape[1:])
+                    x_c = old[g_c][p_c] if isinstance(p_c, slice) else None
+                    tmp = x_c if x_c is not None else np.empty(
+                        x_k.shape[:1] + old[g_c].shape[1:])
                     for s_, d_ in zip(src, dst, strict=True):
-                        x_c[:, _sl(s_)] = x_k[:, _sl(d_)]
-                    x_c[:, _sl(i_c)] = x_i
-                    old[g_c][p_c] = x_c
+                        tmp[:, _sl(s_)] = x_k[:, _sl(d_)]
+                    tmp[:, _sl(i_c)] = x_i
+                    if x_c is None:
+                        old[g_c][p_c] = tmp
             for g_old, p_old, g, positions in step.carries:
                 old[g_old][p_old] = x[g][positions]
             x = old
-        v_x = np.empty((rows * cols, n_b))
-        v_s = np.empty((rows * cols, n_b))
-        for (_, idx), leaf_x in zip(self._sym.leaves, x, strict=True):
-            v_x[idx] = leaf_x[:, 0]
-            v_s[idx] = leaf_x[:, -1]
-        return v_x.T.reshape(n_b, rows, cols), v_s.T.reshape(n_b, rows, cols), i_out
+        v_x = np.concatenate([leaf[:, 0] for leaf in x])
+        v_s = np.concatenate([leaf[:, -1] for leaf in x])
+        return v_x, v_s
 
     def _terminals(self, r_top: np.ndarray, v_in: np.ndarray, v_ref: float
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -845,6 +918,7 @@ class Dissection:
         net, y = self.net, self._y
         rows, cols = self.rows, self.cols
         n_b = v_in.shape[0]
+        r_top = np.broadcast_to(r_top, (r_top.shape[0], n_b))  # one column serves all
         r_l, r_b = r_top[self._l], r_top[self._b]
         drv, sen = net.r_driver_ohm > 0, net.r_sense_ohm > 0
         g_d = 1.0 / net.r_driver_ohm if drv else 0.0

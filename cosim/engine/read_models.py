@@ -44,9 +44,13 @@ of 0 to 0.5 by ``benchmarks/bench_validated_range.py``)."""
 MAX_CHORD_ITER = 40
 """Chord iterations before the vectors not yet converged go to Newton's method."""
 
-CHORD_REL_TOL = 1e-11
-"""Iterations stop when the last one moved no node by more than this fraction of the
-largest input or sense voltage (1 mV at least)."""
+CHORD_REL_TOL = 1e-10
+"""A vector's iterations stop when its outputs' estimated error left is below this
+fraction of the array's full scale (``ExactSolver.full_scale_amp``)."""
+
+RATE_FLOOR = 0.01
+"""The least contraction rate assumed in that estimate (the rate measured from two
+steps is noisy once they near rounding)."""
 
 CHUNK_NUMBERS = 2**23
 """Node voltages held at once per batch chunk (bounds memory: about 64 MiB a copy)."""
@@ -370,15 +374,21 @@ class ExactSolver:
     """Exact DC output currents of a nonlinear array for batches of input vectors.
 
     Chord iterations on the network of every cell's tangent at its bias (module
-    docstring) until no node moves by more than ``rel_tol`` of the largest input
-    or sense voltage.
+    docstring). The first solve (from the bias, whose injections are the same for
+    every vector and condensed once) needs only the pass down the kept eliminations;
+    each iteration after it evaluates the cells, condenses their injections (the pass
+    up) and reads the outputs there. A vector is done when its output error left,
+    estimated from its last two output changes (``d_k * r / (1 - r)``, ``r =
+    d_k / d_(k-1)`` at least ``RATE_FLOOR``: a linear contraction), is below ``rel_tol``
+    of the array's full scale (``full_scale_amp``); the others go on (down, cells, up)
+    without it.
 
     Args:
         p: the array (physical columns; its sense network).
         v_bias_volt: the bit-line voltage of the cells' bias (V).
         v_abs_max_volt: the largest input magnitude to be solved (V), for the
             access transistor's table span.
-        rel_tol: the step tolerance.
+        rel_tol: the output tolerance, a fraction of the full scale.
     """
 
     def __init__(self, p: CrossbarParams, v_bias_volt: float, v_abs_max_volt: float,
@@ -386,97 +396,203 @@ class ExactSolver:
         self.p = p
         self.v_abs_max_volt = float(v_abs_max_volt)
         self.cells = _Cells(p, max(abs(v_bias_volt), v_abs_max_volt))
-        self.bias = self.cells.bias(v_bias_volt)
-        st = self.bias.stamps(self.cells.shape)
-        self._flat = dissection.CellStamps(*(q.ravel() for q in (st.xx, st.xs, st.sx, st.ss)))
+        bias = self.cells.bias(v_bias_volt)
+        st = bias.stamps(self.cells.shape)
         self.dissection = dissection.Dissection(_network(p, st), keep_factors=True)
         self.rel_tol = rel_tol
         self.iterations = 0
         self.newton_vectors = 0
+        # Every cell's figures as columns, in the dissection's cell order (no gathers).
+        order = self._order = self.dissection.cell_order
+        b = bias
+
+        def col(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else np.ascontiguousarray(
+                np.broadcast_to(a, order.shape)[order])[:, None]
+
+        self._b = _Bias(v_x=b.v_x, v_s=b.v_s, **{f: col(getattr(b, f)) for f in (
+            "v_m", "i_r", "i_d", "i_s", "g_r", "a", "b", "c", "d")})
+        self._flat = dissection.CellStamps(*(col(q.ravel()) for q in (st.xx, st.xs, st.sx,
+                                                                       st.ss)))
+        self._rram = _rram_law(p, col(self.cells.g))
+        n = order.size
+        if b.a is not None:  # the chord's per-cell factors (mid node eliminated)
+            bb = self._b
+            den = bb.g_r + bb.a
+            self._pa, self._pg, self._pc = bb.a / den, bb.g_r / den, bb.c / den
+            self._qi, self._qb = 1.0 / den, bb.b / den
+        k_x, k_s = _constants(self._b, self._flat, np.full((n, 1), b.v_x),
+                              np.full((n, 1), b.v_s), self._b.i_r, self._b.i_d, self._b.i_s)
+        self._bias_up = self.dissection.condense(-k_x, -k_s, 1)
+        g = p.physical_g()
+        self.full_scale_siemens = float(g.sum(axis=0).max())
+        """The largest column conductance: times the read voltage, the full scale (S)."""
 
     @property
     def nbytes(self) -> int:
-        """Memory held by the kept eliminations (bytes)."""
-        return self.dissection.nbytes
+        """Memory held by the kept eliminations and the cells' figures (bytes)."""
+        cells = [a for a in (*vars(self._b).values(), *vars(self._flat).values(),
+                             *(getattr(self, f, None) for f in ("_pa", "_pg", "_pc", "_qi",
+                                                                "_qb")))
+                 if isinstance(a, np.ndarray)]
+        kept = sum(y.nbytes for ys in self._bias_up.kept for y in ys)
+        return self.dissection.nbytes + kept + sum(a.nbytes for a in cells)
+
+    def full_scale_amp(self, v_abs_volt: float) -> float:
+        """The output scale of reads up to ``v_abs_volt`` (A): the largest column
+        conductance times the largest input or sense voltage (1 mV at least)."""
+        return self.full_scale_siemens * max(v_abs_volt, abs(self.p.v_ref_volt), 1e-3)
 
     def currents(self, v_in: np.ndarray) -> np.ndarray:
         """(B, physical cols) currents into the sense nodes (A) for inputs (B, rows) (V)."""
-        v_in = np.atleast_2d(np.asarray(v_in, dtype=float))
-        n = self.bias.i_r.size
-        step = max(1, CHUNK_NUMBERS // (3 * n))
-        return np.vstack([self._chunk(v_in[i:i + step]) for i in range(0, v_in.shape[0], step)])
+        return self._solve(v_in)[0]
 
-    def _chunk(self, v_in: np.ndarray) -> np.ndarray:
-        b, p = self.bias, self.p
-        n_b, n = v_in.shape[0], b.i_r.size
-        tol = self.rel_tol * max(float(np.abs(v_in).max(initial=0.0)), abs(p.v_ref_volt), 1e-3)
-        st = _State(vx=np.full((n_b, n), b.v_x), vs=np.full((n_b, n), b.v_s),
-                    vm=None if b.v_m is None else np.broadcast_to(b.v_m, (n_b, n)).copy(),
-                    i_r=np.broadcast_to(b.i_r, (n_b, n)),
-                    i_d=None if b.i_d is None else np.broadcast_to(b.i_d, (n_b, n)),
-                    i_s=None if b.i_s is None else np.broadcast_to(b.i_s, (n_b, n)))
-        i_out = np.empty((n_b, self.dissection.cols))
-        last = np.inf
+    def cell_state(self, v_in: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Each cell at the solution for inputs ``v_in`` (B, rows) (V), one step past the
+        outputs' convergence: ``(v_x, v_s, i_r, i_s)``, (B, rows * physical cols) bit-
+        and source-line node voltages (V), RRAM current and the current into the
+        source-line node (A), cells row-major.
+
+        Raises:
+            SimulationError: a vector needed Newton's method (no cell state kept).
+        """
+        return self._solve(v_in, state=True)[1]
+
+    def _solve(self, v_in: np.ndarray, state: bool = False) -> tuple[np.ndarray, list]:
+        v_in = np.atleast_2d(np.asarray(v_in, dtype=float))
+        n = self._order.size
+        step = max(1, CHUNK_NUMBERS // (3 * n))
+        out, states = [], []
+        for i in range(0, v_in.shape[0], step):
+            y, sts = self._chunk(v_in[i:i + step], state)
+            out.append(y)
+            states.append(sts)
+        cells = []
+        if state:
+            inv = np.empty_like(self._order)
+            inv[self._order] = np.arange(self._order.size)
+            cells = [np.vstack([c[k] for c in states])[:, inv] for k in range(4)]
+        return np.vstack(out), cells
+
+    def _chunk(self, v_in: np.ndarray, state: bool) -> tuple[np.ndarray, list]:
+        b, p, d = self._b, self.p, self.dissection
+        n_b = v_in.shape[0]
+        tol = self.rel_tol * self.full_scale_amp(float(np.abs(v_in).max(initial=0.0)))
+        st = _State(vx=np.full((1, 1), b.v_x), vs=np.full((1, 1), b.v_s), vm=b.v_m,
+                    i_r=b.i_r, i_d=b.i_d, i_s=b.i_s)
+        up = self._bias_up
+        x_top, prev = d.terminals(up, v_in, p.v_ref_volt)
+        i_out = np.empty((n_b, d.cols))
+        cells = [np.empty((n_b, b.i_r.size)) for _ in range(4)] if state else []
+        active = np.arange(n_b)
+        last = np.full(n_b, np.inf)
         for it in range(MAX_CHORD_ITER):
-            move, i_out = self._step(b, self._flat, self.dissection, v_in, st)
+            self._down(d.expand(up, x_top), st)
+            up = d.condense(*self._injections(st), active.size)
+            x_top, now = d.terminals(up, v_in[active], p.v_ref_volt)
             self.iterations += 1
-            if move.max() <= tol:
-                self._check_span(st)
-                return i_out
-            if it >= 3 and move.max() > last:
-                break  # not contracting: Newton takes over
+            delta = np.abs(now - prev).max(axis=1)
+            rate = delta / np.maximum(last, 1e-300)
+            r = np.clip(rate, RATE_FLOOR, 0.5)
+            done = (it >= 1) & (rate < 1.0) & (delta * r / (1.0 - r) <= tol)
+            bad = np.zeros_like(done)
+            if it >= 2:
+                bad = ~done & (delta > last)  # not contracting: Newton takes over
             if it >= 8:
                 # Contracting too slowly to reach the tolerance in the iterations left.
-                rate = move.max() / last
-                needed = np.log(tol / move.max()) / np.log(max(rate, 1e-300))
-                if needed > MAX_CHORD_ITER - it:
-                    break
-            last = move.max()
-        # Far from the bias (large reads of high conductances, strong IR drop) the chord
-        # contracts slowly or not at all: those vectors go to Newton's method with its own
-        # starting point and step control (cosim.engine.nodal.solve).
-        bad = move > tol
-        self.newton_vectors += int(bad.sum())
-        i_out[bad] = nodal.solve(p, v_in[bad])
-        if (~bad).any():
-            self._check_span(st)
-        return i_out
+                needed = np.log(tol / np.maximum(delta, 1e-300)) / np.log(
+                    np.clip(rate, 1e-300, 1 - 1e-12))
+                bad |= ~done & (needed > MAX_CHORD_ITER - it)
+            if it == MAX_CHORD_ITER - 1:
+                bad = ~done
+            if done.any():
+                self._check_span(st, done)
+                i_out[active[done]] = now[done]
+                if state:  # one more step down for them: the state of their outputs
+                    sub = st.subset(done)
+                    self._down(d.expand(up.take(done), x_top[:, done]), sub)
+                    for k, a in enumerate((sub.vx, sub.vs, sub.i_r, sub.i_s)):
+                        cells[k][active[done]] = a.T
+            if bad.any():
+                # Far from the bias (large reads of high conductances, strong IR drop) the
+                # chord contracts slowly or not at all: those vectors go to Newton's method
+                # with its own starting point and step control (cosim.engine.nodal.solve).
+                if state:
+                    raise SimulationError("the chord iterations did not converge")
+                self.newton_vectors += int(bad.sum())
+                i_out[active[bad]] = nodal.solve(p, v_in[active[bad]])
+            keep = ~(done | bad)
+            if not keep.any():
+                break
+            if not keep.all():
+                active, now, delta = active[keep], now[keep], delta[keep]
+                up, x_top = up.take(keep), x_top[:, keep]
+                st.take(keep)
+            prev, last = now, delta
+        return i_out, cells
 
-    def _check_span(self, st: _State) -> None:
+    def _check_span(self, st: _State, sel: np.ndarray) -> None:
         lo, hi = getattr(self.cells.mos, "span_volt", (-np.inf, np.inf))
+        if not np.isfinite(lo) and not np.isfinite(hi):
+            return
         for a in (st.vx, st.vs, st.vm):
-            if a is not None and (a.min() < lo or a.max() > hi):
-                raise ConfigError(f"node voltages [{a.min():.3g}, {a.max():.3g}] V leave the "
-                                  f"BSIM4 table range [{lo:g}, {hi:g}] V")
+            if a is not None:
+                a = a[:, sel]
+                if a.min() < lo or a.max() > hi:
+                    raise ConfigError(f"node voltages [{a.min():.3g}, {a.max():.3g}] V leave "
+                                      f"the BSIM4 table range [{lo:g}, {hi:g}] V")
 
-    def _step(self, b: _Bias, flat: dissection.CellStamps, d: dissection.Dissection,
-              v_in: np.ndarray, st: _State) -> tuple[np.ndarray, np.ndarray]:
-        """One chord iteration of the linear model ``(b, flat, d)`` from state ``st``
-        (updated in place): each vector's largest node move (V) and the output currents."""
-        cells, p = self.cells, self.p
-        n_b, n = st.vx.shape
-        shape = (n_b,) + cells.shape
-        k_x, k_s = _constants(b, flat, st.vx, st.vs, st.i_r, st.i_d, st.i_s)
-        nx, ns, i_out = d.solve(-k_x.reshape(shape), -k_s.reshape(shape), v_in, p.v_ref_volt)
-        dx, ds = nx.reshape(n_b, n) - st.vx, ns.reshape(n_b, n) - st.vs
-        move = np.maximum(np.abs(dx).max(axis=1), np.abs(ds).max(axis=1))
-        dm = None
+    def _injections(self, st: _State) -> tuple[np.ndarray, np.ndarray]:
+        """Currents injected into every cell's bit- and source-line node by the chord model
+        at state ``st`` (``-k`` of ``_constants``, with its factors kept)."""
+        f = self._flat
+        inj_x = f.xx * st.vx
+        tmp = np.multiply(f.xs, st.vs)
+        inj_x += tmp
+        inj_s = f.sx * st.vx
+        np.multiply(f.ss, st.vs, out=tmp)
+        inj_s += tmp
+        if st.i_d is None:
+            inj_x -= st.i_r
+            inj_s += st.i_r
+            return inj_x, inj_s
+        np.multiply(self._pa, st.i_r, out=tmp)
+        inj_x -= tmp
+        np.multiply(self._pg, st.i_d, out=tmp)
+        inj_x -= tmp
+        inj_s += st.i_s
+        np.subtract(st.i_r, st.i_d, out=tmp)
+        tmp *= self._pc
+        inj_s += tmp
+        return inj_x, inj_s
+
+    def _down(self, nodes: tuple[np.ndarray, np.ndarray], st: _State) -> None:
+        """Moves the state ``st`` to the node voltages ``nodes`` (the mid nodes by their
+        chord step) and evaluates the cells' currents there."""
+        nx, ns = nodes
         if st.vm is not None:
-            dm = (st.i_r - st.i_d + b.g_r * dx - b.b * ds) / (b.g_r + b.a)
-            move = np.maximum(move, np.abs(dm).max(axis=1))
-        st.vx, st.vs = st.vx + dx, st.vs + ds
-        if dm is not None:
-            st.vm = st.vm + dm
+            # vm += (i_r - i_d + g_r dx - b ds) / (g_r + a)
+            step = np.subtract(nx, st.vx)
+            step *= self._pg
+            tmp = np.subtract(ns, st.vs)
+            tmp *= self._qb
+            step -= tmp
+            np.subtract(st.i_r, st.i_d, out=tmp)
+            tmp *= self._qi
+            step += tmp
+            st.vm = st.vm + step
+        st.vx, st.vs = nx, ns
         if st.vm is None:
-            st.i_r = cells.rram(st.vx - st.vs)[0]
+            st.i_r = self._rram(st.vx - st.vs)[0]
         else:
-            st.i_r = cells.rram(st.vx - st.vm)[0]
-            st.i_d, st.i_s = _mos_currents(cells.mos, st.vm, st.vs)
-        return move, i_out
+            st.i_r = self._rram(st.vx - st.vm)[0]
+            st.i_d, st.i_s = _mos_currents(self.cells.mos, st.vm, st.vs)
+
 
 @dataclass
 class _State:
-    """Node voltages of every cell for a batch (B, cells) and the cells' currents there."""
+    """Node voltages of every cell for a batch, (cells, B) in the dissection's cell
+    order, and the cells' currents there."""
 
     vx: np.ndarray
     vs: np.ndarray
@@ -484,3 +600,16 @@ class _State:
     i_r: np.ndarray
     i_d: np.ndarray | None
     i_s: np.ndarray | None
+
+    def take(self, sel: np.ndarray) -> None:
+        """Keeps only the vectors ``sel`` (booleans)."""
+        for f in ("vx", "vs", "vm", "i_r", "i_d", "i_s"):
+            a = getattr(self, f)
+            if a is not None:
+                setattr(self, f, a[:, sel])
+
+    def subset(self, sel: np.ndarray) -> _State:
+        """A copy holding only the vectors ``sel`` (booleans)."""
+        out = _State(**vars(self))
+        out.take(sel)
+        return out

@@ -510,6 +510,40 @@ def test_bsim4_table_interpolates_ngspice_between_grid_points() -> None:
     assert np.all(np.abs(r.i_d - i_d)[near] < 1e-4 * np.abs(i_d[near]) + 1e-12)
 
 
+def test_tabulated_mos_currents_are_its_splines(rng: np.random.Generator) -> None:
+    """``currents`` (the residual-only path) gives the values of ``evaluate`` in the square,
+    in both halves of the band, at its seams and at the table's edges; and a bilinear
+    table's exact values (a bicubic spline reproduces a bilinear function)."""
+    g = np.linspace(-0.5, 0.5, 41)
+    gd = np.linspace(0.0, 0.1, 5)
+    t = mosfet.TabulatedMos(v_grid_volt=g, i_d_table=rng.standard_normal((41, 41)),
+                            i_s_table=rng.standard_normal((41, 41)), vds_grid_volt=gd,
+                            i_d_fwd=rng.standard_normal((41, 5)),
+                            i_s_fwd=rng.standard_normal((41, 5)),
+                            i_d_rev=rng.standard_normal((41, 5)),
+                            i_s_rev=rng.standard_normal((41, 5)))
+    vs = np.concatenate([rng.uniform(-0.5, 0.5, 3000), [-0.5, 0.5, 0.5, 0.1, 0.1, 0.1]])
+    vd = vs + np.concatenate([rng.uniform(-0.3, 0.3, 3000), [0.0, 0.0, -0.1, 0.1, -0.1, 0.0]])
+    i_d, i_s = t.currents(vd.reshape(2, -1), vs.reshape(2, -1))
+    r = t.evaluate(vd, vs)
+    assert np.abs(i_d.ravel() - r.i_d).max() < 1e-13
+    assert np.abs(i_s.ravel() - r.i_s).max() < 1e-13
+    assert i_d.shape == (2, 1503)
+
+    def f(s: np.ndarray, vds: np.ndarray) -> np.ndarray:
+        return 1e-3 * (0.2 + s) * (0.3 - vds)
+
+    ss, dd = np.meshgrid(g, g, indexing="ij")
+    bs, bu = np.meshgrid(g, gd, indexing="ij")
+    lin = mosfet.TabulatedMos(v_grid_volt=g, i_d_table=f(ss, dd - ss), i_s_table=-f(ss, dd - ss),
+                              vds_grid_volt=gd, i_d_fwd=f(bs, bu), i_s_fwd=-f(bs, bu),
+                              i_d_rev=f(bs, -bu), i_s_rev=-f(bs, -bu))
+    vd, vs = np.clip(vd, -0.5, 0.5), np.clip(vs, -0.5, 0.5)
+    i_d, i_s = lin.currents(vd, vs)
+    assert np.abs(i_d - f(vs, vd - vs)).max() < 1e-15
+    assert np.abs(i_s + f(vs, vd - vs)).max() < 1e-15
+
+
 def test_tabulated_mos_derivatives_match_finite_differences() -> None:
     """Square and band (both signs of Vds) of a smooth synthetic table, and their seams."""
     g = np.linspace(-0.5, 0.5, 41)
@@ -532,6 +566,34 @@ def test_tabulated_mos_derivatives_match_finite_differences() -> None:
     fd_s = (f(vs + e, vd - vs - e) - f(vs - e, vd - vs + e)) / (2 * e)
     np.testing.assert_allclose(r.did_dvd, fd_d, rtol=1e-6)
     np.testing.assert_allclose(r.dis_dvs, fd_s, rtol=1e-6)
+
+
+@pytest.mark.parametrize("ends", [{}, {"r_driver_ohm": 8.0, "r_sense_ohm": 11.0}])
+def test_dissection_condenses_one_injection_for_a_batch(ends: dict, rng: np.random.Generator
+                                                        ) -> None:
+    """The same injections for every vector, condensed once (a batch of one), give the
+    node voltages and outputs of a solve with them repeated for each vector; the halves
+    (condense, terminals, expand) compose to ``solve``."""
+    from cosim.engine import dissection
+
+    p = CrossbarParams(g_siemens=_g(rng, 7, 10), r_wire_bl_ohm=1.5, r_wire_sl_ohm=2.5,
+                       v_ref_volt=0.01, **ends)
+    d = dissection.Dissection(nodal.grid_network(p, nodal._cell_coefficients(
+        nodal._Linearised(p, None))))
+    v = rng.uniform(-0.1, 0.1, size=(4, 7))
+    inj = rng.standard_normal((7, 10)) * 1e-6
+    vx, vs, i_out = d.solve(np.broadcast_to(inj, (4, 7, 10)), np.broadcast_to(-inj, (4, 7, 10)),
+                            v, p.v_ref_volt)
+    order = d.cell_order
+    up = d.condense(inj.ravel()[order][:, None], -inj.ravel()[order][:, None], 1)
+    x_top, i_one = d.terminals(up, v, p.v_ref_volt)
+    ox, os_ = d.expand(up, x_top)
+    scale = np.abs(i_out).max()
+    assert np.abs(i_one - i_out).max() < 1e-13 * scale
+    assert np.abs(ox - vx.reshape(4, -1)[:, order].T).max() < 1e-13
+    assert np.abs(os_ - vs.reshape(4, -1)[:, order].T).max() < 1e-13
+    sub = up.take(np.array([False, True, False, True]))
+    assert sub.top.shape[1] == 1  # a batch of one stays one
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (6, 1), (1, 7), (9, 13)])

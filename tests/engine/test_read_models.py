@@ -207,6 +207,35 @@ def test_exact_model_hands_vectors_far_from_the_bias_to_newton(rng: np.random.Ge
     assert _rel(y, nodal.solve(p, v)) < 1e-10
 
 
+@pytest.mark.parametrize("rel_tol", [1e-4, 1e-7])
+def test_exact_model_stays_within_its_tolerance(rel_tol: float, rng: np.random.Generator
+                                                ) -> None:
+    """Stopped early by a loose tolerance, the exact model is still within it of Newton's
+    answer (its error left is estimated from its last two output changes), and a looser
+    tolerance takes no more iterations."""
+    p = _array(rng, 40, 12, g_hi=60e-6, access=LEVEL1, r_wire_bl_ohm=3.0, r_wire_sl_ohm=3.0)
+    v = np.vstack([rng.uniform(-0.3, 0.3, size=(4, 40)), np.full((1, 40), 0.3),
+                   np.full((1, 40), -0.3)])
+    y_ref = nodal.solve(p, v)
+    exact = read_models.ExactSolver(p, 0.075, 0.3, rel_tol=rel_tol)
+    err = np.abs(exact.currents(v) - y_ref).max()
+    assert err <= rel_tol * exact.full_scale_amp(0.3)
+    tight = read_models.ExactSolver(p, 0.075, 0.3)
+    assert _rel(tight.currents(v), y_ref) < 1e-10
+    assert exact.iterations <= tight.iterations
+
+
+def test_exact_model_cell_state_is_newtons(rng: np.random.Generator) -> None:
+    """The cells at the exact model's solution: their bit-line node voltages and
+    currents are those of Newton's method (``nodal.bit_line_state``)."""
+    p = _array(rng, 11, 6, g_hi=60e-6, access=LEVEL1, r_driver_ohm=5.0)
+    v = np.vstack([rng.uniform(-0.1, 0.1, size=(2, 11)), np.full((1, 11), 0.1)])
+    vx, _, i_r, _ = read_models.ExactSolver(p, 0.025, 0.1).cell_state(v)
+    v_bl, i_cell = nodal.bit_line_state(p, v)
+    assert np.abs(vx - v_bl.reshape(3, -1)).max() < 1e-12
+    assert _rel(i_r, i_cell.reshape(3, -1)) < 1e-9
+
+
 def _tight_spice(p: CrossbarParams, v: np.ndarray) -> np.ndarray:
     lines = [".options reltol=1e-9 abstol=1e-18 vntol=1e-12", batch_sweep(v.shape[0]).line()]
     sources = output_sources(p)
