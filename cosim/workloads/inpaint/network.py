@@ -21,11 +21,14 @@ fan-in, of the order of the threshold, so every LIF layer fires at
 initialisation; the latent linear's scale is ``latent_gain`` times that, so that
 the latent probabilities ``p`` start spread towards 0 and 1 by the input rather
 than all near 0.5, where a Bernoulli sample carries almost no information about
-the image. The output layer's scale is ``out_gain`` times its ``gain`` scale: a
-random output adds its own spread to the loss, and the pop-up network, which
-cannot shrink a weight but only drop it, otherwise lowers the loss first by
-silencing the decoder, whose silent neurons then get no surrogate gradient and
-stay silent.
+the image. The output layer's scale is ``out_gain`` (pop-up) or
+``weights_out_gain`` (weight-trained) times its ``gain`` scale. A pruned
+network cannot grow a weight, only drop it, so this scale bounds how far its
+output potential can move from the offset: at a quarter of the ``gain`` scale
+the pop-up network's digits stay faint and blurred (a lower classifier score),
+at the full scale they come out sharper, with the same masked-region error. The
+weight-trained network starts from a small random output (a random output adds
+its own spread to the loss) and grows its output weights as it needs.
 
 **Output offset**: the image after step ``t`` is ``tanh(U_t / t + b)``, ``b``
 a fixed digital offset per pixel, ``atanh`` of the mean training image
@@ -48,7 +51,11 @@ units); the pop-up scores learn at ``lr``. For the first
 decoder learns to ignore the sampling noise (the output becomes the mean
 image for every input) before the encoder has made ``p`` depend on the image,
 and the pop-up network never leaves that state. After it, and in every
-evaluation and deployment, the latent is sampled.
+evaluation and deployment, the latent is sampled. The LIF spikes are
+differentiated with a rectangular surrogate of width ``surrogate_width`` 2
+(PRIME: 1, :mod:`cosim.workloads.spiking.lif`); it changes the training only,
+not the forward pass: the wider window passes gradient to neurons further
+from the threshold, and both VAEs reach a lower inpainting error with it.
 
 **Loss**: MSE of the last step's image against the unmasked image (whole
 image) plus ``beta`` times the KL divergence of the latent's Bernoulli
@@ -96,10 +103,13 @@ class VAEConfig:
         n_frames: timesteps ``T`` (PRIME code: 16).
         tau: leak factor of eq. 1.
         v_th: firing threshold.
-        surrogate_width: ``a`` of the rectangular surrogate.
+        surrogate_width: ``a`` of the rectangular surrogate (training only; module
+            docstring).
         gain: each layer's scale is ``gain / sqrt(keep * fan_in)`` (module docstring).
         latent_gain: the latent linear's scale is this times its ``gain`` scale.
-        out_gain: the output layer's scale is this times its ``gain`` scale.
+        out_gain: the pop-up network's output layer's scale is this times its ``gain``
+            scale (module docstring).
+        weights_out_gain: the same for ``mode="weights"``.
         keep: fraction of pairs kept per layer (PRIME: 0.5).
         beta: weight of the latent's KL term.
         mode: ``"popup"`` (scores) or ``"weights"`` (weight training).
@@ -116,10 +126,11 @@ class VAEConfig:
     n_frames: int = 16
     tau: float = 0.5
     v_th: float = 0.5
-    surrogate_width: float = 1.0
+    surrogate_width: float = 2.0
     gain: float = 1.5
     latent_gain: float = 4.0
-    out_gain: float = 0.25
+    out_gain: float = 1.0
+    weights_out_gain: float = 0.25
     keep: float = 0.5
     beta: float = 1e-3
     mode: str = "popup"
@@ -142,6 +153,7 @@ class VAEConfig:
         check_range("gain", self.gain, 0.0, 1e3, lo_open=True)
         check_range("latent_gain", self.latent_gain, 0.0, 1e3, lo_open=True)
         check_range("out_gain", self.out_gain, 0.0, 1e3, lo_open=True)
+        check_range("weights_out_gain", self.weights_out_gain, 0.0, 1e3, lo_open=True)
         check_range("keep", self.keep, 0.0, 1.0, lo_open=True)
         check_range("beta", self.beta, 0.0, 1e3)
         check_choice("training mode", self.mode, MODES)
@@ -167,14 +179,14 @@ class VAEConfig:
     def layer_scales(self) -> tuple[float, ...]:
         """Digital scale of each layer's ``N(0, 1)`` pair weights (module docstring); a
         transposed convolution's fan-in is the taps that reach one output, ``C * 9 / 4``;
-        the latent linear's is ``latent_gain`` and the output layer's ``out_gain`` times
-        that."""
+        the latent linear's is ``latent_gain`` and the output layer's ``out_gain`` (pop-up)
+        or ``weights_out_gain`` (weights mode) times that."""
         fan = [9, 9 * self.channels, 9 * self.channels, 16 * self.channels, self.latent,
                2.25 * self.channels, 2.25 * self.channels, 2.25 * self.channels]
         keep = self.keep if self.mode == "popup" else 1.0
         gains = [self.gain] * 8
         gains[3] *= self.latent_gain
-        gains[7] *= self.out_gain
+        gains[7] *= self.out_gain if self.mode == "popup" else self.weights_out_gain
         return tuple(g / float(np.sqrt(keep * f)) for g, f in zip(gains, fan, strict=True))
 
     @property
