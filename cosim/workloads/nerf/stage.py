@@ -7,8 +7,11 @@ the position, 1500 steps of 256 rays with 32 samples each, on the 64 x 64 proced
 scene; the paper's own size (width 256, rank 32, 64 samples, 4096 rays) is a config
 (``paper_size=True``, ``cosim nerf ... --paper-size``). ``quick=True`` is the setting
 of ``--quick`` and of the main job's stage (:class:`NerfStage`): a 24 x 24 scene and
-a small network, to show the whole path in under a minute. Measured figures:
-``docs/measurements/nerf.md``.
+a small network, to show the whole path in under a minute. ``prune=True`` (``cosim
+nerf ... --prune``) prunes during training to the paper's width 26, rank 3
+(:data:`PRUNED`) and trains for :data:`PRUNED_STEPS` steps instead: the full network
+for the first fifth, the cuts, then fine-tuning of the cut network (:mod:`.train`).
+Measured figures: ``docs/measurements/nerf.md``.
 """
 
 from __future__ import annotations
@@ -25,10 +28,13 @@ from cosim.workloads.nerf.train import TrainConfig
 
 PRUNED = (26, 3)
 """NF paper: structured pruning to width 26, rank 3."""
+PRUNED_STEPS = {"default": 5000, "quick": 1200}
+"""Training steps of a pruned run (unpruned: 1500, quick 400): the network at rank 3
+needs the longer fine-tuning after the cuts."""
 
 
-def default_config(*, dynamic: bool = False, quick: bool = False, paper_size: bool = False
-                   ) -> tuple[NerfConfig, SceneConfig]:
+def default_config(*, dynamic: bool = False, quick: bool = False, paper_size: bool = False,
+                   prune: bool = False) -> tuple[NerfConfig, SceneConfig]:
     """The default run and its procedural scene (module docstring)."""
     if quick:
         width, rank, steps, rays, samples, freqs = 32, 8, 400, 128, 24, 16
@@ -37,6 +43,8 @@ def default_config(*, dynamic: bool = False, quick: bool = False, paper_size: bo
     else:
         width, rank, steps, rays, samples, freqs = 64, 16, 1500, 256, 32, 16
         scene = SceneConfig(dynamic=dynamic)
+    if prune:
+        steps = PRUNED_STEPS["quick" if quick else "default"]
     if paper_size:
         width, rank, rays, samples, freqs = 256, 32, 4096, 64, 64
     depth, skip = (4, 0) if dynamic else (8, 5)
@@ -47,7 +55,9 @@ def default_config(*, dynamic: bool = False, quick: bool = False, paper_size: bo
         view_width=width // 2, dynamic=dynamic,
         deform=NetConfig(depth=4, width=width, rank=rank, skip=0))
     training = TrainConfig(steps=steps, rays=rays, samples=samples, learning_rate=1e-2,
-                           final_learning_rate=1e-3)
+                           final_learning_rate=1e-3,
+                           prune_width=PRUNED[0] if prune else 0,
+                           prune_rank=PRUNED[1] if prune else 0)
     return NerfConfig(model=model, training=training,
                       eval_views=scene.n_test), scene
 

@@ -127,3 +127,19 @@ def test_bad_inputs_are_one_line_errors(tmp_path):
         assert fragment in lines[0], (fragment, lines[0])
     for k in range(1, 11):
         assert not (tmp_path / f"o{k}").exists(), k  # refused before the folder was made
+
+
+def test_prune_option_sets_the_paper_targets_and_the_longer_schedule():
+    from cosim.commands.nerf import _config
+
+    kw = dict(dynamic=False, quick=False, paper_size=False, width=None, rank=None,
+              prune=False, prune_width=None, prune_rank=None, steps=None, rays=None,
+              samples=None, lr=None, seed=0, size_px=None, train_views=None,
+              eval_views=None, bits="14,14,12", amp_ratio=1.5, weight_scaling="matrix")
+    plain = _config(**kw)[0].training
+    assert (plain.prune_width, plain.prune_rank, plain.steps) == (0, 0, 1500)
+    pruned = _config(**{**kw, "prune": True})[0].training
+    assert (pruned.prune_width, pruned.prune_rank, pruned.steps) == (26, 3, 5000)
+    assert _config(**{**kw, "prune_width": 20})[0].training.prune_width == 20  # implies it
+    assert _config(**{**kw, "prune": True, "steps": 800})[0].training.steps == 800
+    assert _config(**{**kw, "prune": True, "quick": True})[0].training.steps == 1200

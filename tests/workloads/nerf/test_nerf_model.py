@@ -131,6 +131,37 @@ def test_rank_cut_is_exact_at_the_product_rank_and_counts_parameters():
     assert n_params(small) < n_params(p) / 3
 
 
+def test_compress_keeps_the_function_of_dead_neurons_and_low_rank_products():
+    # 4 dead neurons in every layer of 12 and every U V product of rank 2: cutting to
+    # width 8, rank 2 removes only what computes nothing (the re-factored products are
+    # the same matrices), so the cut network computes what the full one did
+    p = _randomised(init_params(SMALL, np.random.default_rng(0)))
+    dead = [0, 3, 5, 9]
+    for nxt in ("canonical/U_1", "canonical/U_2", "canonical/U_3", "canonical/U_4",
+                "canonical/U_5", "canonical/U_f", "canonical/W_s", "canonical/W_v"):
+        p[nxt][dead, :] = 0.0  # no weight out of the dead neurons (feature: into W_v)
+    for u in ("canonical/U_1", "canonical/U_2", "canonical/U_3", "canonical/U_4",
+              "canonical/U_5", "canonical/U_f"):
+        p[u][:, 2:] = 0.0  # rank 2 of the product
+    enc = _encodings(SMALL)
+    x, d, _ = _inputs()
+    s0, c0 = radiance(SoftwareOps(p, enc), SMALL, x, d, None)
+    cut = compress(SMALL, p, 8, 2, view_width=6)
+    assert structure(cut) == {"width": 8, "rank": 2, "view_width": 6}
+    assert cut["canonical/U_3"].shape == (8 + SMALL.position.n_features, 2)  # the skip
+    assert n_params(cut) < n_params(p)
+    s1, c1 = radiance(SoftwareOps(cut, enc), SMALL, x, d, None)
+    assert np.abs(s1 - s0).max() < 1e-5 * max(1.0, np.abs(s0).max())
+    assert np.abs(c1 - c0).max() < 1e-6
+    # a live neuron or a third singular value cut instead changes the output
+    q = {k: v.copy() for k, v in p.items()}
+    q["canonical/U_2"][:, 2] = 1.0
+    s2, c2 = radiance(SoftwareOps(q, enc), SMALL, x, d, None)
+    s3, c3 = radiance(SoftwareOps(compress(SMALL, q, 8, 2, view_width=6), enc), SMALL, x, d,
+                      None)
+    assert max(np.abs(s3 - s2).max(), np.abs(c3 - c2).max()) > 1e-3
+
+
 @pytest.mark.slow
 def test_jax_and_numpy_compute_the_same_network():
     import jax

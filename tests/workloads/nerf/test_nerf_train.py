@@ -1,4 +1,5 @@
-"""D-NeRF training on a scene that does not move: the deformation it learns stays near zero."""
+"""NeRF / D-NeRF training: the deformation learnt on a scene that does not move stays near
+zero; structured pruning during training ends at its targets."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from cosim.workloads.nerf.model import (
     NetConfig,
     SoftwareOps,
     init_params,
+    structure,
     time_frequencies,
     trunk,
 )
 from cosim.workloads.nerf.render import ray_segments
 from cosim.workloads.nerf.scene import BLENDER, DEFAULT_BLOBS, SceneConfig, render_views
+from cosim.workloads.nerf.stage import PRUNED, default_config
 from cosim.workloads.nerf.train import TrainConfig, TrainingRays, train_nerf
 
 DNERF = ModelConfig(position=EncoderConfig(kind="gaussian", n_frequencies=8, sigma=2.0),
@@ -72,3 +75,41 @@ def test_deformation_stays_near_zero_on_a_scene_that_does_not_move():
     # the frames agree at every time, so any motion learned is an error: at most 0.1 of
     # the box's half-width (0.15 scene units, under the blobs' typical size 0.2)
     assert _displacement_rms(state.params, enc, rays) < 0.1
+
+
+def test_pruning_schedule_ends_at_the_paper_width_and_rank():
+    cfg, _ = default_config(prune=True)
+    t, net = cfg.training, cfg.model.canonical
+    plan = t.prune_plan(net.width, net.rank, cfg.model.view_width)
+    steps = sorted(plan)
+    assert len(steps) == t.prune_stages
+    assert plan[steps[-1]] == (*PRUNED, PRUNED[0] // 2)  # NF paper: width 26, rank 3
+    # the full network trains first, the cut one is fine-tuned for the rest
+    assert t.prune_start * t.steps <= steps[0] and steps[-1] <= t.prune_end * t.steps
+    assert steps[-1] < t.steps / 2
+    cuts = [(net.width, net.rank, cfg.model.view_width)] + [plan[s] for s in steps]
+    # every cut removes neurons and singular values
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        assert all(y < x for x, y in zip(a, b, strict=True)), (a, b)
+    # a last cut at the end of training still happens (before the last step)
+    end = TrainConfig(steps=10, prune_width=4, prune_rank=2, prune_start=0.5, prune_end=1.0,
+                      prune_stages=3)
+    assert max(end.prune_plan(8, 4, 4)) == 9 and end.prune_plan(8, 4, 4)[9] == (4, 2, 2)
+
+
+@pytest.mark.slow
+def test_training_with_pruning_ends_with_the_cut_network():
+    rays = _still_scene_rays()
+    rng = np.random.default_rng(0)
+    enc = Encodings(matrices={k: rng.normal(0.0, e.sigma, (e.n_frequencies, 3))
+                              for k, e in DNERF.encoders.items()},
+                    time_frequencies=time_frequencies(DNERF.time_frequencies))
+    tcfg = TrainConfig(steps=6, rays=32, samples=8, learning_rate=1e-2,
+                       final_learning_rate=1e-3, prune_width=20, prune_rank=3,
+                       prune_stages=1, prune_start=0.5, prune_end=0.5)
+    state = train_nerf(DNERF, tcfg, Geometry(), enc, rays,
+                       init_params(DNERF, np.random.default_rng(1)), log_every=1)
+    assert state.step == 6 and np.all(np.isfinite(state.losses))
+    p = state.params
+    assert structure(p) == {"width": 20, "rank": 3, "view_width": 10}
+    assert p["deform/b_0"].shape == (20,) and p["deform/U_2"].shape == (20, 3)
