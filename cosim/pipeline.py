@@ -13,8 +13,12 @@ each writing its own sub-folder of the run folder as soon as it ends:
 8. ``report``: energy and area of the workloads run, against GPU baselines (and the
    measured ones).
 
+Every workload stage runs on the job's hardware (the realistic preset unless
+``[hardware]`` says otherwise) unless its own ``hardware`` key names another.
+
 ``inpaint`` (PRIME's inpainting spiking VAE, quick setting) is a stage too, outside
-the default list: its VAE does not learn yet (``docs/measurements/inpaint.md``).
+the default list: its quick budget checks the machinery only; the VAEs need
+several hundred steps to inpaint (``docs/measurements/inpaint.md``).
 
 At the end a one-screen table (:func:`cosim.outputs.jobsummary.summary_lines`) shows
 each stage's headline metric, hardware and time.

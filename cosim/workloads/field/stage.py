@@ -46,7 +46,7 @@ class FieldStage:
             input, hidden and output matrices (NF paper 14/14/12).
         amp_ratio: HAQ's ``s``.
         hardware: the hardware of this stage: a preset name or TOML file, or ``""`` for
-            the job's ``[hardware]``.
+            the job's ``[hardware]`` (the default).
         seed: seed of every draw (from ``[run]``).
     """
 
@@ -63,7 +63,7 @@ class FieldStage:
     bits_hidden: int = 14
     bits_output: int = 12
     amp_ratio: float = 1.5
-    hardware: str = "paper"
+    hardware: str = ""
     seed: int = 0
 
     def __post_init__(self) -> None:

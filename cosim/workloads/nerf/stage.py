@@ -76,7 +76,7 @@ class NerfStage:
         bits_input, bits_hidden, bits_output: HAQ/PTQ cells per weight.
         amp_ratio: HAQ's ``s``.
         hardware: the hardware of this stage: a preset name or TOML file, or ``""`` for
-            the job's ``[hardware]``.
+            the job's ``[hardware]`` (the default).
         seed: seed of every draw (from ``[run]``).
     """
 
@@ -93,7 +93,7 @@ class NerfStage:
     bits_hidden: int = 14
     bits_output: int = 12
     amp_ratio: float = 1.5
-    hardware: str = "paper"
+    hardware: str = ""
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -42,7 +42,7 @@ class SnnStage:
             (:class:`cosim.workloads.snn.network.SNNConfig`).
         n_frames: timesteps ``T``.
         hardware: the hardware of this stage: a preset name or TOML file, or ``""`` for
-            the job's ``[hardware]``.
+            the job's ``[hardware]`` (the default).
         seed: seed of the split, the forming draw, the scores and the read noise
             (from ``[run]``).
     """
@@ -52,7 +52,7 @@ class SnnStage:
     epochs: int = 5
     lr: float = 1e-2
     n_frames: int = 10
-    hardware: str = "prime"
+    hardware: str = ""
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -39,7 +39,7 @@ def test_quick_setting_and_a_tiny_stage(tmp_path):
     cfg = quick.field_config()
     assert cfg.phantom_shape == (8, 48, 48) and cfg.training.steps == 300
     assert cfg.bits == (14, 14, 12) and cfg.amp_ratio == 1.5
-    assert quick.hardware == "paper"  # the realistic path takes minutes for the paper network
+    assert quick.hardware == ""  # the job's hardware
     res = compute_field_stage(FieldStage(slices=3, height=16, width=16, steps=30, batch=0,
                                          seed=3), preset("paper"), sim(backend="ideal"))
     summary = write_field_run(res, tmp_path / "field")

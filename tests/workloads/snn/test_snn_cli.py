@@ -185,7 +185,7 @@ def test_the_snn_stage_writes_what_the_report_reads(nmnist_folder, tmp_path):
     from cosim.workloads.snn.stage import SnnStage, compute_snn_stage, snn_headline
     from tests.hardware_helpers import sim
 
-    cfg = SnnStage(n_train=20, n_test=10, epochs=2, n_frames=3)
+    cfg = SnnStage(n_train=20, n_test=10, epochs=2, n_frames=3, hardware="prime")
     data = read_nmnist_folder(nmnist_folder)
     run = workload_stage(lambda c, hw, sim_: compute_snn_stage(c, hw, sim_, data),
                          lambda r, out: write_run(r, out, "snn run"))
