@@ -59,13 +59,18 @@ def _displacement_rms(params, enc: Encodings, rays: TrainingRays) -> float:
     return float(np.sqrt(np.mean((u * t[:, None]) ** 2)))
 
 
+def _dnerf_encodings() -> Encodings:
+    """D-NeRF's encodings with seeded Gaussian matrices."""
+    rng = np.random.default_rng(0)
+    return Encodings(matrices={k: rng.normal(0.0, e.sigma, (e.n_frequencies, 3))
+                               for k, e in DNERF.encoders.items()},
+                     time_frequencies=time_frequencies(DNERF.time_frequencies))
+
+
 @pytest.mark.slow
 def test_deformation_stays_near_zero_on_a_scene_that_does_not_move():
     rays = _still_scene_rays()
-    rng = np.random.default_rng(0)
-    enc = Encodings(matrices={k: rng.normal(0.0, e.sigma, (e.n_frequencies, 3))
-                              for k, e in DNERF.encoders.items()},
-                    time_frequencies=time_frequencies(DNERF.time_frequencies))
+    enc = _dnerf_encodings()
     params = init_params(DNERF, np.random.default_rng(1))
     # the default run's step sizes (cosim.workloads.nerf.stage.default_config)
     tcfg = TrainConfig(steps=150, rays=64, samples=8, learning_rate=1e-2,
@@ -100,10 +105,7 @@ def test_pruning_schedule_ends_at_the_paper_width_and_rank():
 @pytest.mark.slow
 def test_training_with_pruning_ends_with_the_cut_network():
     rays = _still_scene_rays()
-    rng = np.random.default_rng(0)
-    enc = Encodings(matrices={k: rng.normal(0.0, e.sigma, (e.n_frequencies, 3))
-                              for k, e in DNERF.encoders.items()},
-                    time_frequencies=time_frequencies(DNERF.time_frequencies))
+    enc = _dnerf_encodings()
     tcfg = TrainConfig(steps=6, rays=32, samples=8, learning_rate=1e-2,
                        final_learning_rate=1e-3, prune_width=20, prune_rank=3,
                        prune_stages=1, prune_start=0.5, prune_end=0.5)
