@@ -41,7 +41,7 @@ from cosim.hardware.presets import hardware_from_mapping, preset
 from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.layer_records import write_layer_records
 from cosim.outputs.manifest import new_manifest, write_manifest
-from cosim.outputs.plots import save_figure
+from cosim.outputs.plots import save_figure, wrap_title
 from cosim.workloads.field.field import FieldResult, hardware_text
 
 
@@ -100,9 +100,9 @@ def _slices(result: FieldResult, stem: Path) -> list[Path]:
             ax.set_title(title if r == 0 or c % 2 else "", fontsize=7)
         axes[r, 0].set_ylabel(f"slice {k}", fontsize=7)
     rec = result.recon
-    fig.suptitle(f"PSNR software {rec['software'].psnr:.2f} / HAQ {rec['haq'].psnr:.2f} / "
-                 f"PTQ {rec['ptq'].psnr:.2f} dB; {hardware_text(result.hardware, result.sim)}",
-                 fontsize=8)
+    fig.suptitle(wrap_title(f"PSNR software {rec['software'].psnr:.2f} / HAQ "
+                            f"{rec['haq'].psnr:.2f} / PTQ {rec['ptq'].psnr:.2f} dB; "
+                            f"{hardware_text(result.hardware, result.sim)}", 160), fontsize=8)
     return save_figure(fig, stem)
 
 
@@ -122,7 +122,7 @@ def _histograms(result: FieldResult, stem: Path) -> list[Path]:
     axes[1].set_title(f"output layer, HAQ {out.n_bits} bit: cell G (uS)", fontsize=8)
     for ax in axes:
         ax.set_ylabel("cells", fontsize=8)
-    fig.suptitle(hardware_text(result.hardware, result.sim), fontsize=8)
+    fig.suptitle(wrap_title(hardware_text(result.hardware, result.sim), 90), fontsize=8)
     return save_figure(fig, stem)
 
 

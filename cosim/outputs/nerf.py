@@ -40,7 +40,7 @@ from cosim.engine.options import SimOptions
 from cosim.hardware.presets import hardware_from_mapping
 from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.manifest import new_manifest, write_manifest
-from cosim.outputs.plots import save_figure
+from cosim.outputs.plots import save_figure, wrap_title
 from cosim.workloads.nerf.data import Scene, load_scene
 from cosim.workloads.nerf.nerf import (
     LPIPS_NOTE,
@@ -131,12 +131,6 @@ def write_nerf_run(result: NerfResult, run_dir: Path, command: str = "nerf run"
     return summary
 
 
-def _wrap(text: str, width: int = 110) -> str:
-    import textwrap
-
-    return "\n".join(textwrap.wrap(text, width))
-
-
 def _error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b).mean(axis=-1)
 
@@ -176,9 +170,9 @@ def _views(result: NerfResult, stem: Path, rows: int = 4) -> list[Path]:
         axes[r, 0].set_ylabel(label, fontsize=7)
     rec = result.renders
     head = " / ".join(f"{m} {rec[m].psnr:.2f}" for m in methods)
+    hw = wrap_title(hardware_text(result.hardware, result.sim))
     fig.suptitle(f"{'D-NeRF' if result.dynamic else 'NeRF'}, PSNR {head} dB (error maps: "
-                 f"mean |RGB error|, 0-0.25)\n{_wrap(hardware_text(result.hardware, result.sim))}",
-                 fontsize=6)
+                 f"mean |RGB error|, 0-0.25)\n{hw}", fontsize=6)
     return save_figure(fig, stem)
 
 
@@ -205,7 +199,7 @@ def _histograms(result: NerfResult, stem: Path) -> list[Path]:
     for ax in axes:
         ax.set_ylabel("cells", fontsize=7)
         ax.tick_params(labelsize=6)
-    fig.suptitle(_wrap(hardware_text(result.hardware, result.sim), 40 * (1 + len(outs))),
+    fig.suptitle(wrap_title(hardware_text(result.hardware, result.sim), 40 * (1 + len(outs))),
                  fontsize=6)
     return save_figure(fig, stem)
 
@@ -352,7 +346,7 @@ def write_deploy(run_dir: Path, cfg: NerfConfig, hardware: HardwareSpec, sim: Si
         ax.set_title(f"colour head, {scheme.upper()} {pw.n_bits} bit: cell G (uS)", fontsize=7)
         ax.set_ylabel("cells", fontsize=7)
     text = hardware_text(hardware, sim)
-    fig.suptitle(_wrap(text, 50 * len(deployed)), fontsize=6)
+    fig.suptitle(wrap_title(text, 50 * len(deployed)), fontsize=6)
     figures = save_figure(fig, run_dir / "conductance")
     summary: dict[str, Any] = {"hardware_text": text,
                                "hardware_name": hardware.name, "hardware": hardware.as_dict(),

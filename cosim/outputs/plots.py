@@ -7,6 +7,7 @@ carry no date, so the same data gives the same file.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,6 +49,12 @@ def plot_traces(ax: Axes, x: np.ndarray, traces: dict[str, np.ndarray], *,
         ax.legend(fontsize=FONT_SIZE - 1, loc="best")
     elif len(names) == 1:
         ax.set_title(names[0], fontsize=FONT_SIZE)
+
+
+def wrap_title(text: str, width: int = 110) -> str:
+    """``text`` broken into lines of at most ``width`` characters (a figure title that
+    would run past the figure's edges)."""
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False))
 
 
 def save_figure(fig: Figure, stem: Path, formats: Sequence[str] = FORMATS) -> list[Path]:
