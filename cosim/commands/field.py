@@ -105,6 +105,9 @@ _MODEL = [
                  help="Scale of the encoding in cycles per unit of x in [-1, 1]: the "
                       "Gaussian B's std, the positional top-frequency base [default: each "
                       "encoding's own: gaussian 4, positional 32]."),
+    click.option("--encoder-reads", "encoder_reads", type=int, default=1, show_default=True,
+                 help="Analog reads of the Gaussian encoder's projection averaged per voxel "
+                      "(its read noise falls as 1/sqrt(N); every read is counted)."),
     click.option("--wide", is_flag=True,
                  help="The wider network (SIREN, width 128, full-rank hidden)."),
     click.option("--steps", type=int, default=None, help="Training steps [2000; quick 300]."),
@@ -136,7 +139,7 @@ _OUT = [
 
 
 def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0,0,0",
-                  encoding: str, sigma: float | None,
+                  encoding: str, sigma: float | None, encoder_reads: int = 1,
                   wide: bool, steps: int | None, batch: int | None, lr: float, seed: int,
                   bits: str = "14,14,12", amp_ratio: float = 1.5,
                   weight_scaling: str = "matrix"):
@@ -153,7 +156,8 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
                            (QUICK_BATCH if quick else 16384), learning_rate=lr, seed=seed)
     return FieldConfig(phantom_shape=shape,
                              phantom_angles=parse_floats(phantom_angles, "--phantom-angles"),
-                             encoder=EncoderConfig(kind=encoding, sigma=sigma),
+                             encoder=EncoderConfig(kind=encoding, sigma=sigma,
+                                                   reads=encoder_reads),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
                              **_deploy_fields(bits=bits, amp_ratio=amp_ratio,
                                               weight_scaling=weight_scaling))

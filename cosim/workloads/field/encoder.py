@@ -42,6 +42,15 @@ from cosim.workloads.field.cordic import CordicConfig, cordic_steps, sincos_turn
 
 ENCODINGS = ("gaussian", "positional", "basic", "none")
 
+MAX_READS = 4096
+"""The most reads of the analog projection a config may average (per input, or per
+one-hot input of the calibration)."""
+
+ONE_READ_CALIBRATION = {"calibration_reads": 1}
+"""The calibration of a stored config that names none: one read of each one-hot input,
+the ``B`` a model stored without the key was trained on (defaults under a stored
+config's own keys)."""
+
 DEFAULT_SCALES = {"gaussian": 4.0, "positional": 32.0}
 """Each Fourier encoding's scale when ``sigma`` is not given, from a sweep of the
 scales (:mod:`.encodings`; figures in ``docs/measurements/field.md``). Gaussian: 4,
@@ -62,16 +71,28 @@ class EncoderConfig:
             positional encoding, in cycles per unit of ``x``; ``None`` for the
             encoding's own default (:data:`DEFAULT_SCALES`).
         cordic: the digital core's CORDIC for the deployed sin/cos.
+        reads: analog reads of the Gaussian projection averaged per input (1 to
+            :data:`MAX_READS`); the read noise of ``B x`` falls as
+            ``1 / sqrt(reads)``, and every read is counted in the events (its
+            cells, DACs, ADCs) with ``reads - 1`` digital additions per output.
+        calibration_reads: reads of each one-hot input averaged when the chip
+            measures the ``B`` its cells compute (once, before training; 1 to
+            :data:`MAX_READS`): the training's ``B`` is off by the calibration's
+            read noise divided by ``sqrt(calibration_reads)``.
     """
 
     kind: str = "gaussian"
     n_frequencies: int = 64
     sigma: float | None = None
     cordic: CordicConfig = field(default_factory=CordicConfig)
+    reads: int = 1
+    calibration_reads: int = 256
 
     def __post_init__(self) -> None:
         check_choice("encoding", self.kind, ENCODINGS)
         check_int("encoder frequencies", self.n_frequencies, 1, 4096)
+        check_int("encoder reads", self.reads, 1, MAX_READS)
+        check_int("encoder calibration reads", self.calibration_reads, 1, MAX_READS)
         if self.sigma is None:
             return
         if not np.isfinite(self.sigma):
@@ -132,15 +153,16 @@ class Encoder:
     def deployed(self, x: np.ndarray) -> tuple[np.ndarray, Events, int]:
         """Features as the hardware computes them, the layer's events and CORDIC steps.
 
-        Gaussian: ``B x`` through the analog layer, CORDIC sin/cos. Other
-        encodings have no analog part: ``B x`` digitally (counted as one
-        multiply per nonzero of ``B`` per voxel), CORDIC sin/cos.
+        Gaussian: ``B x`` through the analog layer (the mean of
+        ``config.reads`` reads), CORDIC sin/cos. Other encodings have no analog
+        part: ``B x`` digitally (counted as one multiply per nonzero of ``B`` per
+        voxel), CORDIC sin/cos.
         """
         x = np.asarray(x, dtype=float)
         if self.b is None:
             return x.copy(), Events(), 0
         if self.layer is not None:
-            y, ev = self.layer.forward(x)
+            y, ev = averaged_read(self.layer, x, self.config.reads)
             proj = self.config.scale * y
             ev = ev + Events(digital_mults=int(y.size))  # the sigma scaling
         else:
@@ -148,6 +170,20 @@ class Encoder:
             ev = Events(digital_mults=int(len(x) * np.count_nonzero(self.b)))
         feats = fourier_features(x, proj, cordic=self.config.cordic)
         return feats, ev, cordic_steps(proj.size, self.config.cordic)
+
+
+def averaged_read(layer: AnalogLayer, x: np.ndarray, reads: int
+                  ) -> tuple[np.ndarray, Events]:
+    """The mean of ``reads`` reads of ``layer`` at ``x`` (each with its own read noise), and
+    the events of all of them with the ``reads - 1`` digital additions per output."""
+    y, ev = layer.forward(x)
+    for _ in range(reads - 1):
+        yk, ek = layer.forward(x)
+        y, ev = y + yk, ev + ek
+    if reads > 1:
+        y = y / reads
+        ev = ev + Events(digital_adds=int(y.size) * (reads - 1))
+    return y, ev
 
 
 def build_encoder(cfg: EncoderConfig, hardware: HardwareSpec, sim: SimOptions, *,

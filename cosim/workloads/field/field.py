@@ -23,8 +23,10 @@ and three HAQ passes with transfer verify reads): every matrix and the
 Gaussian encoder's pairs are placed and read through their own analog layer
 (:meth:`cosim.layers.analog.AnalogLayer.place`, as in the HAQ MVM test).
 Where the encoder's read is not exact (:func:`encoder_read`), its ``B`` is the
-one its layer computes (read once with one-hot inputs, as a chip calibrates
-its random projection), so training sees the projection the hardware makes.
+one its layer computes (one-hot inputs, each read ``calibration_reads`` times and
+averaged, as a chip calibrates its random projection once), so training sees
+the projection the hardware makes; ``encoder.reads`` reads are averaged per
+voxel in the deployed pass.
 
 "software" is the trained network in float64 numpy on the exact features;
 ``software_hw_features`` the same network on the features the hardware
@@ -55,7 +57,13 @@ from cosim.workloads.field.deploy import (
     deploy_mlp,
     input_scales,
 )
-from cosim.workloads.field.encoder import Encoder, EncoderConfig, build_encoder
+from cosim.workloads.field.encoder import (
+    ONE_READ_CALIBRATION,
+    Encoder,
+    EncoderConfig,
+    averaged_read,
+    build_encoder,
+)
 from cosim.workloads.field.metrics import CONVENTION, psnr, psnr_slices, ssim_slices
 from cosim.workloads.field.mlp import (
     MLPConfig,
@@ -143,7 +151,7 @@ def config_from_dict(d: dict[str, Any]) -> FieldConfig:
     """
     try:
         d = dict(d)
-        enc = dict(d.pop("encoder"))
+        enc = {**ONE_READ_CALIBRATION, **d.pop("encoder")}
         enc["cordic"] = CordicConfig(**enc.pop("cordic"))
         return FieldConfig(
             **{k: tuple(v) if k in ("phantom_shape", "phantom_angles", "bits") else v
@@ -371,13 +379,15 @@ def encoder_read(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions
 
 
 def measured_projection(encoder: Encoder) -> np.ndarray:
-    """``B`` as the encoder's layer computes it, ``(m, 3)``: one-hot reads, offset removed.
+    """``B`` as the encoder's layer computes it, ``(m, 3)``: one-hot reads, offset removed,
+    each the mean of ``config.calibration_reads`` reads (a chip's one-time calibration).
 
     The layer is linear in its inputs (the calibrated backend's transfer), so
-    ``scale * (y(e_k) - y(0))`` is exactly the projection its ``forward`` applies.
+    ``scale * (y(e_k) - y(0))`` is exactly the projection its ``forward`` applies,
+    up to the read noise left after the averaging.
     """
     eye = np.vstack([np.eye(3), np.zeros((1, 3))])
-    y, _ = encoder.layer.forward(eye)
+    y, _ = averaged_read(encoder.layer, eye, encoder.config.calibration_reads)
     return encoder.config.scale * (y[:3] - y[3]).T
 
 

@@ -40,6 +40,8 @@ class FieldStage:
         sigma: scale of the encoding's ``B``: the Gaussian's std (NF code 4);
             a positional encoding wants its own (its default is 32,
             :data:`cosim.workloads.field.encoder.DEFAULT_SCALES`).
+        encoder_reads: analog reads of the Gaussian encoder's projection averaged
+            per voxel (:class:`cosim.workloads.field.encoder.EncoderConfig`).
         wide: the wider network (:data:`cosim.workloads.field.mlp.WIDE`) instead of
             the paper's.
         bits_input, bits_hidden, bits_output: HAQ/PTQ cells per weight of the
@@ -58,6 +60,7 @@ class FieldStage:
     learning_rate: float = 1e-3
     encoding: str = "gaussian"
     sigma: float = 4.0
+    encoder_reads: int = 1
     wide: bool = False
     bits_input: int = 14
     bits_hidden: int = 14
@@ -78,7 +81,8 @@ class FieldStage:
         return FieldConfig(
             phantom_shape=(self.slices, self.height, self.width),
             bits=(self.bits_input, self.bits_hidden, self.bits_output),
-            encoder=EncoderConfig(kind=self.encoding, sigma=self.sigma),
+            encoder=EncoderConfig(kind=self.encoding, sigma=self.sigma,
+                                  reads=self.encoder_reads),
             mlp=WIDE if self.wide else PAPER_MLP,
             training=TrainConfig(steps=self.steps, batch=self.batch,
                                  learning_rate=self.learning_rate, seed=self.seed),

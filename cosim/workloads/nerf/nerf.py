@@ -130,11 +130,12 @@ def config_from_dict(d: dict[str, Any]) -> NerfConfig:
     Raises:
         ConfigError: a key that is not a field, or a value the config refuses.
     """
-    from cosim.workloads.field.encoder import EncoderConfig
+    from cosim.workloads.field.encoder import ONE_READ_CALIBRATION, EncoderConfig
     from cosim.workloads.nerf.model import NetConfig
 
     def enc(e: dict[str, Any]) -> EncoderConfig:
-        return EncoderConfig(**{k: v for k, v in e.items() if k != "cordic"},
+        return EncoderConfig(**{**ONE_READ_CALIBRATION,
+                                **{k: v for k, v in e.items() if k != "cordic"}},
                              cordic=CordicConfig(**e["cordic"]))
 
     try:

@@ -10,9 +10,11 @@ from cosim.workloads.field.cordic import CordicConfig, error_bound, rotate, sinc
 from cosim.workloads.field.encoder import (
     DEFAULT_SCALES,
     EncoderConfig,
+    averaged_read,
     build_encoder,
     positional_matrix,
 )
+from cosim.workloads.field.field import FieldConfig
 from tests.hardware_helpers import hw, sim
 
 
@@ -96,6 +98,73 @@ def test_encoder_read_noise_moves_the_projection():
     assert np.std(err / std) == pytest.approx(1.0, rel=0.1)
 
 
+def _read_noise_std(enc, x):
+    """PRIME eq. 7 on both cells of each pair, in units of ``B x`` (one read)."""
+    pw = enc.layer.programmed
+    g2 = pw.g_actual_siemens ** 2 + pw.g_actual_neg_siemens ** 2
+    s = enc.layer.tile.hardware.noise.read
+    return enc.config.scale * s * np.sqrt(x ** 2 @ g2) / pw.g_unit_siemens
+
+
+@pytest.mark.parametrize("reads", [4, 16])
+def test_averaged_encoder_reads_cut_the_read_noise_by_sqrt_reads(reads):
+    """Each read draws its own noise: the mean of N reads has 1/sqrt(N) of one read's
+    std (against PRIME eq. 7's analytic std), and every read is counted."""
+    hardware = hw(r_wire_ohm=0.0, read_noise=0.02)
+    enc = build_encoder(EncoderConfig(reads=reads), hardware, sim(backend="ideal"),
+                        rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).uniform(-1, 1, (400, 3))
+    proj = x @ enc.b.T
+    one, ev1 = enc.layer.forward(x)
+    mean, ev = averaged_read(enc.layer, x, reads)
+    std = _read_noise_std(enc, x)
+    assert np.std((4.0 * one - proj) / std) == pytest.approx(1.0, rel=0.1)
+    assert np.std((4.0 * mean - proj) / std) * np.sqrt(reads) == pytest.approx(1.0, rel=0.1)
+    assert ev.cell_reads == reads * ev1.cell_reads == reads * 400 * 3 * 64 * 2
+    assert ev.digital_adds == ev1.digital_adds * reads + (reads - 1) * 400 * 64
+    # the deployed features use the averaged projection: their error shrinks too (at the
+    # realistic preset's read noise, where the phases do not yet wrap)
+    quiet = hw(r_wire_ohm=0.0, read_noise=0.002)
+    f_sw = None
+    err = []
+    for n in (1, reads):
+        e = build_encoder(EncoderConfig(reads=n), quiet, sim(backend="ideal"),
+                          rng=np.random.default_rng(0))
+        f_sw = e.software(x)
+        err.append(np.sqrt(np.mean((e.deployed(x)[0] - f_sw)[:, 3:] ** 2)))
+    assert err[1] * np.sqrt(reads) == pytest.approx(err[0], rel=0.25)
+    f_avg, ev_dep, _ = enc.deployed(x)
+    assert ev_dep.cell_reads == ev.cell_reads
+
+
+def test_the_calibration_averages_its_reads():
+    """The B a chip measures (one-hot reads) is off by the read noise over
+    sqrt(calibration_reads); one read is what a stored config without the key used."""
+    from cosim.workloads.field.field import config_from_dict, measured_projection
+
+    hardware = hw(r_wire_ohm=0.0, read_noise=0.02)
+    errs = {}
+    for n in (1, 64):
+        enc = build_encoder(EncoderConfig(calibration_reads=n), hardware, sim(backend="ideal"),
+                            rng=np.random.default_rng(0))
+        eye = np.eye(3)
+        errs[n] = (measured_projection(enc) - enc.b) / _read_noise_std(enc, eye).T
+    # y(e_k) - y(0): y(0) has no noise (no row driven), so the error is one read's
+    assert np.std(errs[1]) == pytest.approx(1.0, rel=0.15)
+    assert np.std(errs[64]) * 8 == pytest.approx(1.0, rel=0.15)
+    assert EncoderConfig().calibration_reads == 256
+    stored = asdict_without(FieldConfig(), "calibration_reads")
+    assert config_from_dict(stored).encoder.calibration_reads == 1
+
+
+def asdict_without(cfg, key):
+    import json
+    from dataclasses import asdict
+    d = json.loads(json.dumps(asdict(cfg)))
+    del d["encoder"][key]
+    return d
+
+
 def test_other_encodings():
     x = np.random.default_rng(1).uniform(-1, 1, (10, 3))
     sizes = {"none": 3, "basic": 9, "positional": 131}
@@ -134,3 +203,7 @@ def test_encoder_bad_config():
         EncoderConfig(sigma=float("nan"))
     with pytest.raises(ConfigError, match="frequencies"):
         EncoderConfig(n_frequencies=0)
+    with pytest.raises(ConfigError, match="encoder reads"):
+        EncoderConfig(reads=0)
+    with pytest.raises(ConfigError, match="calibration reads"):
+        EncoderConfig(calibration_reads=5000)
