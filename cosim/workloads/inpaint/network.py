@@ -310,12 +310,11 @@ class TrainedVAE:
         """Weights in ``N(0, 1)`` units (before the layer scales), masked."""
         return masked_weights(self.config, self.params, self.fixed)
 
-    def images(self, masked: np.ndarray, *, seed: int = 0, keep_all: bool = False,
-               batch_size: int = 250) -> np.ndarray:
-        """Software forward pass: per-step images ``(T, N, 32, 32)``.
+    def scaled_weights(self, *, keep_all: bool = False) -> list[np.ndarray]:
+        """The eight matrices the forward pass computes with (:attr:`VAEConfig.shapes`),
+        float32: the weights times their layer scales, pruned pairs zero.
 
         Args:
-            seed: the latent draws (:func:`latent_uniforms`).
             keep_all: every random pair kept (the unpruned random network).
         """
         cfg = self.config
@@ -325,6 +324,18 @@ class TrainedVAE:
         else:
             ws = effective_weights(jax.tree_util.tree_map(jnp.asarray, self.params),
                                    [jnp.asarray(w, jnp.float32) for w in self.fixed], cfg)
+        return [np.asarray(w, np.float32) for w in ws]
+
+    def images(self, masked: np.ndarray, *, seed: int = 0, keep_all: bool = False,
+               batch_size: int = 250) -> np.ndarray:
+        """Software forward pass: per-step images ``(T, N, 32, 32)``.
+
+        Args:
+            seed: the latent draws (:func:`latent_uniforms`).
+            keep_all: every random pair kept (the unpruned random network).
+        """
+        cfg = self.config
+        ws = [jnp.asarray(w) for w in self.scaled_weights(keep_all=keep_all)]
         out = []
         u = latent_uniforms(seed, masked.shape[0], cfg)
         for start in range(0, masked.shape[0], batch_size):
