@@ -322,8 +322,8 @@ class TrainedVAE:
             ws = [jnp.asarray(w * k, jnp.float32) for w, k in zip(self.fixed, cfg.layer_scales,
                                                                    strict=True)]
         else:
-            ws = effective_weights(jax.tree_util.tree_map(jnp.asarray, self.params),
-                                   [jnp.asarray(w, jnp.float32) for w in self.fixed], cfg)
+            ws = _effective_jit(jax.tree_util.tree_map(jnp.asarray, self.params),
+                                [jnp.asarray(w, jnp.float32) for w in self.fixed], cfg)
         return [np.asarray(w, np.float32) for w in ws]
 
     def images(self, masked: np.ndarray, *, seed: int = 0, keep_all: bool = False,
@@ -346,6 +346,8 @@ class TrainedVAE:
         return np.concatenate(out, axis=1)
 
 
+_effective_jit = jax.jit(effective_weights, static_argnums=2)
+""":func:`effective_weights` compiled (the top-k search of every layer as one program)."""
 _forward_jit = jax.jit(lambda ws, x, u, offset, cfg: vae_forward(ws, x, u, cfg, offset=offset),
                        static_argnums=4)
 """The compiled forward pass; called with the pop-up mode's config for both modes (the
