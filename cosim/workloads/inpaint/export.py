@@ -104,35 +104,36 @@ def vae_graph(net: TrainedVAE, *, name: str = "spiking_vae") -> Graph:
 
     states: dict[str, tuple[str, str] | None] = dict.fromkeys(
         ("lif1", "lif2", "lif3", "lif_dec", "lif4", "lif5"))
+
+    def mm(layer: str, op: str, x: str, s: str, **attrs) -> str:
+        """A matrix of step suffix ``s``: every step reads the one initializer ``W_<layer>``."""
+        return node(op, [x, f"W_{layer}"], f"{layer}{s}", **attrs)
+
+    def step(key: str, x: str, s: str) -> str:
+        states[key] = lif(f"{key}{s}", x, states[key])
+        return states[key][1]
+
     images, u_out = [], None
     for t in range(t_n):
         s = "" if t == 0 else f"_t{t + 1}"
-
-        def mm(layer: str, op: str, x: str, **attrs) -> str:
-            return node(op, [x, f"W_{layer}"], f"{layer}{s}", **attrs)  # noqa: B023
-
-        def step(key: str, x: str) -> str:
-            states[key] = lif(f"{key}{s}", x, states[key])  # noqa: B023
-            return states[key][1]
-
         cur = img
         for i in (1, 2, 3):
-            cur = step(f"lif{i}", mm(f"conv{i}", "Conv", cur, **conv))
+            cur = step(f"lif{i}", mm(f"conv{i}", "Conv", cur, s, **conv), s)
         flat = node("Transpose", [cur], f"enc_in_yxc{s}", perm=[0, 2, 3, 1])
         flat = node("Reshape", [flat, const("flat_shape", [-1, 16 * c], np.int64)],
                     f"enc_in{s}")
-        p = node("Sigmoid", [mm("enc", "MatMul", flat)], f"p{s}")
+        p = node("Sigmoid", [mm("enc", "MatMul", flat, s)], f"p{s}")
         # the step's draws follow the image and the earlier steps' draws
         u = node("Slice", ["x", const(f"u_start{s}", [n_px + t * lat], np.int64),
                            const(f"u_end{s}", [n_px + (t + 1) * lat], np.int64), "axis1"],
                  f"u{s}")
         z = node("Cast", [node("Less", [u, p], f"sample{s}")], f"z{s}", to=ONNX_FLOAT)
-        h = step("lif_dec", mm("dec", "MatMul", z))
+        h = step("lif_dec", mm("dec", "MatMul", z, s), s)
         h = node("Reshape", [h, const("dec_shape", [-1, 4, 4, c], np.int64)], f"dec_yxc{s}")
         cur = node("Transpose", [h], f"dec_map{s}", perm=[0, 3, 1, 2])
         for i, key in ((1, "lif4"), (2, "lif5")):
-            cur = step(key, mm(f"tconv{i}", "ConvTranspose", cur, **tconv))
-        out = mm("tconv3", "ConvTranspose", cur, **tconv)
+            cur = step(key, mm(f"tconv{i}", "ConvTranspose", cur, s, **tconv), s)
+        out = mm("tconv3", "ConvTranspose", cur, s, **tconv)
         u_out = out if u_out is None else node("Add", [u_out, out], f"U{s}")
         mean = node("Div", [u_out, const(f"t{s}", t + 1.0)], f"U_mean{s}")
         images.append(node("Tanh", [node("Add", [mean, offset], f"pre_image{s}")],
