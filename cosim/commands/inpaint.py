@@ -7,6 +7,10 @@
 - ``eval``: a trained folder's VAE on analog layers, at every early-stop threshold;
 - ``sweep-noise``: masked MSE vs read-noise scale and threshold (PRIME Fig. 5e).
 
+``run`` and ``train`` take ``--export onnx``: the trained pop-up VAE as ONNX
+(:mod:`cosim.workloads.inpaint.export`) with the test split's inputs, for
+``cosim deploy``.
+
 Run folders: see :mod:`cosim.outputs.inpaint`.
 """
 
@@ -21,6 +25,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from circuits.errors import ConfigError, check_int, split_items
+from cosim.commands.export import check_export, export_network, export_option
 from cosim.commands.options import HardwareChoice, SimChoice, hardware_options, sim_options
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
@@ -208,12 +213,15 @@ def _train(cfg: InpaintRunConfig, train_set: InpaintSet, ref: InpaintSet | None,
 @click.option("--resume", is_flag=True,
               help="Continue the run in -o from its checkpoint (its settings and hardware; "
                    "--epochs may raise the total), then evaluate.")
+@export_option
 @_out_options
 def inpaint_run_command(quick: bool, n_frames: int | None, epochs: int | None,
                         n_train: int | None, n_test: int | None, mask_px: int, seed: int,
                         data_path: Path | None, hardware: HardwareChoice, sim: SimChoice,
-                        resume: bool, run_dir: Path | None, as_json: bool) -> None:
+                        resume: bool, export_format: str | None, run_dir: Path | None,
+                        as_json: bool) -> None:
     """Train the pop-up VAE and its weight-trained baseline, evaluate on analog layers."""
+    _check_export(export_format)
     init, clf = None, None
     if resume:
         init, cfg, data_path, clf, stored = _resumed(run_dir, epochs, "run", finished_ok=True)
@@ -233,6 +241,8 @@ def inpaint_run_command(quick: bool, n_frames: int | None, epochs: int | None,
                       unit="image") as be:
                 result = evaluate(cfg, hw, sim_, trained, test, clf, on_eval=be.update)
         summary = write_run(result, run_dir)
+        if export_format:
+            summary["export"] = _export(run_dir, export_format, trained, cfg, test)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)
@@ -242,6 +252,24 @@ def inpaint_run_command(quick: bool, n_frames: int | None, epochs: int | None,
     click.echo(f"early stop at {es['threshold']:g}: masked MSE {es['mse_masked']:.4f}, "
                f"{es['avg_timesteps']:.2f} of {cfg.net.n_frames} timesteps")
     click.echo(f"wrote {run_dir}")
+
+
+def _check_export(fmt: str | None) -> None:
+    """Refuse ``--export`` of a format the VAE cannot be written as, before any work."""
+    from cosim.workloads.inpaint.export import EXPORT_FORMATS
+
+    check_export(fmt, EXPORT_FORMATS)
+
+
+def _export(run_dir: Path, fmt: str, trained: Trained, cfg: InpaintRunConfig,
+            test: InpaintSet):
+    """``--export``: the pop-up VAE (:func:`cosim.workloads.inpaint.export.vae_graph`) and
+    the test split's masked images with the run's latent draws; ``targets`` the unmasked
+    images."""
+    from cosim.workloads.inpaint.export import exported_inputs, vae_graph
+
+    x = exported_inputs(test.masked, cfg.net, cfg.seed)
+    return export_network(run_dir, fmt, vae_graph(trained.net), x, targets=test.target)
 
 
 def _echo_rows(rows: list[dict]) -> None:
@@ -257,12 +285,14 @@ def _echo_rows(rows: list[dict]) -> None:
 @click.option("--resume", is_flag=True,
               help="Continue the training in -o from its checkpoint (its settings; --epochs "
                    "may raise the total).")
+@export_option
 @_out_options
 def inpaint_train_command(quick: bool, n_frames: int | None, epochs: int | None,
                           n_train: int | None, n_test: int | None, mask_px: int, seed: int,
-                          data_path: Path | None, resume: bool, run_dir: Path | None,
-                          as_json: bool) -> None:
+                          data_path: Path | None, resume: bool, export_format: str | None,
+                          run_dir: Path | None, as_json: bool) -> None:
     """Train the pop-up VAE and its weight-trained baseline; a checkpoint every epoch."""
+    _check_export(export_format)
     init, clf = None, None
     if resume:
         init, cfg, data_path, clf, _ = _resumed(run_dir, epochs, "train", finished_ok=False)
@@ -288,6 +318,8 @@ def inpaint_train_command(quick: bool, n_frames: int | None, epochs: int | None,
         write_manifest(run_dir, new_manifest("inpaint train", simulator=False,
                                              config=asdict(cfg), seeds={"seed": cfg.seed},
                                              **summary))
+        if export_format:
+            summary["export"] = _export(run_dir, export_format, trained, cfg, test)
     summary["run_dir"] = str(run_dir)
     if as_json:
         emit_json(summary)

@@ -20,7 +20,11 @@ than the installed ``onnx`` knows, and every node an operator handled here
   ``b' = (b - mean) s + B``);
 - nodes whose outputs nothing reads are dropped;
 - every analog operator's weight must then be a constant (else: a dynamic
-  weight, refused naming the node).
+  weight, refused naming the node);
+- analog operators that read the same weight initializer (by name) and so the
+  same matrices share one deployment (:attr:`OnnxModel.owners`): one set of
+  arrays that every one of them uses, as a network unrolled over timesteps
+  uses its layers at every step.
 
 A failed check is one :class:`ConfigError` line naming the file and, for a
 node, the node and its operator.
@@ -34,7 +38,7 @@ rounding), so it depends on none of this module's parsing.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +81,8 @@ class OnnxModel:
         matrices: the analog operators' matrices, by node name.
         proto: the model as read (``onnx.ModelProto``), for the float oracle.
         notes: what the load folded, one line each.
+        owners: for an analog node that shares its weight with an earlier one
+            (module docstring), that node's name; nodes not named own theirs.
     """
 
     path: str
@@ -84,10 +90,39 @@ class OnnxModel:
     matrices: Mapping[str, Matrix]
     proto: Any
     notes: tuple[str, ...] = ()
+    owners: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def input(self) -> TensorSpec:
         return self.graph.inputs[0]
+
+    def owner(self, name: str) -> str:
+        """The node whose deployment analog node ``name`` uses."""
+        return self.owners.get(name, name)
+
+    @property
+    def deployed(self) -> dict[str, Matrix]:
+        """The matrices that go onto the hardware: one per weight, by owner node."""
+        return {k: m for k, m in self.matrices.items() if k not in self.owners}
+
+
+def shared_weights(graph: Graph, matrices: Mapping[str, Matrix]) -> dict[str, str]:
+    """Analog node -> the first analog node reading the same weight initializer with the
+    same matrices (module docstring); nodes that own their weight are left out."""
+    first: dict[str, str] = {}
+    owners = {}
+    for node in graph.nodes:
+        if node.name not in matrices:
+            continue
+        key = node.inputs[1]
+        if key not in first:
+            first[key] = node.name
+            continue
+        a, b = matrices[first[key]].weights, matrices[node.name].weights
+        if len(a) == len(b) and all(x.shape == y.shape and np.array_equal(x, y)
+                                    for x, y in zip(a, b, strict=True)):
+            owners[node.name] = first[key]
+    return owners
 
 
 def read_proto(path: Path | str, what: str = "model"):
@@ -152,8 +187,14 @@ def load_onnx(path: Path | str, what: str = "model") -> OnnxModel:
     if not matrices:
         raise ConfigError(f"{what} {path} has no Gemm, MatMul, Conv or ConvTranspose with a "
                           "constant weight: nothing to put on crossbars")
+    owners = shared_weights(graph, matrices)
+    uses: dict[str, int] = {}
+    for owner in owners.values():
+        uses[owner] = uses.get(owner, 1) + 1
+    notes += [f"{matrices[k].node.op} weight {matrices[k].node.inputs[1]!r} is used by {n} "
+              "nodes: deployed once" for k, n in uses.items()]
     return OnnxModel(path=str(path), graph=graph, matrices=matrices, proto=model,
-                     notes=tuple(notes))
+                     notes=tuple(notes), owners=owners)
 
 
 # -- proto -> Graph ----------------------------------------------------------------------
@@ -453,7 +494,8 @@ def _ir_version_for(opset: int) -> int:
 
 
 def promote_to_double(model):
-    """A copy of ``model`` whose floating-point tensors are float64 (module docstring)."""
+    """A copy of ``model`` whose floating-point tensors are float64 (module docstring); a
+    ``Cast`` to float32 becomes a cast to float64."""
     onnx = onnx_package()
     from onnx import helper, numpy_helper
 
@@ -474,6 +516,10 @@ def promote_to_double(model):
             if a.type == onnx.AttributeProto.TENSOR and a.t.data_type in floats:
                 a.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(a.t)
                                                      .astype(np.float64), a.t.name))
+        if node.op_type == "Cast":  # a cast to float32 would round what follows
+            for a in node.attribute:
+                if a.name == "to" and a.i in floats:
+                    a.i = onnx.TensorProto.DOUBLE
         if node.op_type == "Constant":
             for a in list(node.attribute):
                 if a.name in ("value_float", "value_floats"):
@@ -511,15 +557,20 @@ class FloatOracle:
 
 
 def with_weights(graph: Graph, matrices: Mapping[str, Matrix],
-                 weights: Mapping[str, list[np.ndarray]]) -> Graph:
+                 weights: Mapping[str, list[np.ndarray]],
+                 owners: Mapping[str, str] | None = None) -> Graph:
     """``graph`` with the weight of each analog node replaced by ``weights[name]`` (matrices
-    ``(in, out)`` per group, as the cells hold them), in the operator's own layout."""
+    ``(in, out)`` per group, as the cells hold them), in the operator's own layout; a node
+    that shares its owner's deployment (``owners``, :attr:`OnnxModel.owners`) takes the
+    owner's weights."""
+    owners = owners or {}
     consts = dict(graph.constants)
     nodes = []
     for n in graph.nodes:
-        if n.name in weights:
-            key = f"{n.name}::W_cells"
-            consts[key] = matrices[n.name].onnx_weight(list(weights[n.name]))
+        owner = owners.get(n.name, n.name)
+        if owner in weights:
+            key = f"{owner}::W_cells"
+            consts[key] = matrices[n.name].onnx_weight(list(weights[owner]))
             n = replace(n, inputs=(n.inputs[0], key, *n.inputs[2:]))
         nodes.append(n)
     return replace(graph, nodes=tuple(nodes), constants=consts)

@@ -5,8 +5,13 @@ Each operator of :data:`DIGITAL_OPS` is a function ``(node, inputs, opset) ->
 what the ONNX operator of that opset defines, and counting what the digital
 core does for it (:class:`Work`):
 
-- ``Add``, ``Sub``: one add per output element; ``Mul``: one multiply;
+- ``Add``, ``Sub``: one add per output element; ``Mul``: one multiply; ``Div``:
+  one division (counted as a multiply);
 - ``Relu``: one add (a compare) per element; ``Clip``: one per bound given;
+- ``Greater``, ``Less`` on floats: one add (a compare) per output element; their
+  outputs are booleans;
+- ``Cast``: no arithmetic (a change of type: a spike or compare result to a
+  number); a cast to any floating type gives float64, as every float here is;
 - ``Sin``, ``Cos``: one CORDIC evaluation per element (``iterations`` steps of
   the digital core's CORDIC, :class:`cosim.workloads.field.cordic.CordicConfig`);
 - ``Sigmoid``, ``Tanh``: one hyperbolic CORDIC evaluation (its steps counted
@@ -87,18 +92,30 @@ def _axis(node: Node, axis: int, rank: int) -> int:
     return axis % rank
 
 
-@_op("Add", "Sub", "Mul")
+def _int_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Integer division truncated toward zero (ONNX ``Div`` on integers)."""
+    if np.any(np.asarray(b) == 0):
+        raise ConfigError("integer division by zero")
+    q = np.abs(a) // np.abs(b)
+    return np.where((np.asarray(a) < 0) ^ (np.asarray(b) < 0), -q, q)
+
+
+@_op("Add", "Sub", "Mul", "Div")
 def _binary(node: Node, x: list, opset: int) -> tuple[list, Work]:
     a, b = x
-    fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply}[node.op]
+    floats = _float(a) or _float(b)
+    fn = {"Add": np.add, "Sub": np.subtract, "Mul": np.multiply,
+          "Div": np.divide if floats else _int_divide}[node.op]
     try:
         y = fn(a, b)
     except ValueError:
         raise ConfigError(f"{node.label}: shapes {np.shape(a)} and {np.shape(b)} do not "
                           "broadcast") from None
-    if not (_float(a) or _float(b)):
+    except ConfigError as exc:
+        raise ConfigError(f"{node.label}: {exc}") from None
+    if not floats:
         return [y], Work()
-    return [y], Work(mults=y.size) if node.op == "Mul" else Work(adds=y.size)
+    return [y], Work(mults=y.size) if node.op in ("Mul", "Div") else Work(adds=y.size)
 
 
 @_op("Relu")
@@ -123,6 +140,43 @@ def _clip(node: Node, x: list, opset: int) -> tuple[list, Work]:
     y = y.astype(v.dtype, copy=False)
     bounds = (lo is not None) + (hi is not None)
     return [y], Work(adds=y.size * bounds) if _float(y) else Work()
+
+
+@_op("Greater", "Less")
+def _compare(node: Node, x: list, opset: int) -> tuple[list, Work]:
+    a, b = x
+    fn = np.greater if node.op == "Greater" else np.less
+    try:
+        y = fn(a, b)
+    except ValueError:
+        raise ConfigError(f"{node.label}: shapes {np.shape(a)} and {np.shape(b)} do not "
+                          "broadcast") from None
+    return [y], Work(adds=y.size) if (_float(a) or _float(b)) else Work()
+
+
+_CAST_FLOAT = {1: "FLOAT", 10: "FLOAT16", 11: "DOUBLE", 16: "BFLOAT16"}
+_CAST_INT = {2: "UINT8", 3: "INT8", 4: "UINT16", 5: "INT16", 6: "INT32", 7: "INT64",
+             12: "UINT32", 13: "UINT64"}
+_CAST_BOOL = 9
+"""``Cast``'s ``to`` codes (``onnx.TensorProto.DataType``) handled."""
+
+
+@_op("Cast")
+def _cast(node: Node, x: list, opset: int) -> tuple[list, Work]:
+    to = node.attr("to")
+    v = np.asarray(x[0])
+    if to in _CAST_FLOAT:
+        y = v.astype(np.float64)
+    elif to in _CAST_INT:
+        if _float(v) and not np.all(np.isfinite(v)):
+            raise ConfigError(f"{node.label}: NaN or infinite values cast to an integer")
+        y = np.trunc(v).astype(np.int64) if _float(v) else v.astype(np.int64)
+    elif to == _CAST_BOOL:
+        y = v != 0
+    else:
+        raise ConfigError(f"{node.label}: a cast to type code {to} is not handled (floats, "
+                          "integers, bool)")
+    return [y], Work()
 
 
 @_op("Sin", "Cos")

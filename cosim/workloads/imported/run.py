@@ -11,7 +11,9 @@ and :mod:`.data`):
    cannot run the model (it lacks a few operator forms this toolkit runs, e.g. a
    grouped ConvTranspose) the float pass is the float model, and a note says so;
 3. per scheme (HAQ, PTQ, tuned pairs; :mod:`.schemes`): every analog
-   operator's matrices placed on the hardware, each with the DAC full scale
+   operator's matrices placed on the hardware (once per weight: operators that
+   share a weight share its arrays, :attr:`.onnx_model.OnnxModel.owners`), each
+   with the DAC full scale
    ``input_headroom x`` the largest ``|input|`` of the float pass (inputs beyond
    it clipped: saturated), and every input run through the analog layers and
    the digital operators; each layer's error against the exact product of its
@@ -153,6 +155,12 @@ def float_product(matrices: dict[str, Matrix], tallies: dict[str, Tally]):
     return factory
 
 
+def shared(factory, owners: dict[str, str]):
+    """``factory`` (matrix products by node name) for every node, a node that shares a
+    weight served by its owner's products."""
+    return lambda name: factory(owners.get(name, name))
+
+
 def digital_events(work: dict[str, Work]) -> tuple[Events, dict[str, float]]:
     """The digital operators' work as ledger events and extra counters."""
     total = sum(work.values(), Work())
@@ -191,6 +199,7 @@ def run_onnx(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: 
     """
     sim = deploy_sim(sim)
     graph, mats = model.graph, dict(model.matrices)
+    owners, deployed = dict(model.owners), model.deployed
     n = len(x)
     batch = batch_size(graph, n, cfg.batch)
     timings: dict[str, float] = {}
@@ -205,9 +214,9 @@ def run_onnx(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: 
         return step
 
     t0 = time.perf_counter()
-    tallies = {k: Tally() for k in mats}
-    software = run_batches(graph, mats, x, batch, float_product(mats, tallies), {},
-                           tick("float"))
+    tallies = {k: Tally() for k in deployed}
+    software = run_batches(graph, mats, x, batch,
+                           shared(float_product(deployed, tallies), owners), {}, tick("float"))
     timings["float"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -228,14 +237,15 @@ def run_onnx(cfg: ImportConfig, hardware: HardwareSpec, sim: SimOptions, model: 
     runs, records = {}, []
     for scheme in cfg.schemes:
         t0 = time.perf_counter()
-        placed = place_all(cfg, scheme, mats, scales, hardware, sim)
+        placed = place_all(cfg, scheme, deployed, scales, hardware, sim)
         t_prog = time.perf_counter() - t0
         t0 = time.perf_counter()
-        product = HardwareProduct(mats, placed)
+        product = HardwareProduct(deployed, placed)
         work: dict[str, Work] = {}
         with recording() as rec:
             rec.name_all(recorded_layers(scheme, placed))
-            outs = run_batches(graph, mats, x, batch, product, work, tick(scheme))
+            outs = run_batches(graph, mats, x, batch, shared(product, owners), work,
+                               tick(scheme))
         records += rec.records
         ev, extra = digital_events(work)
         prog = Events()

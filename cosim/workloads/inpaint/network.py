@@ -310,6 +310,22 @@ class TrainedVAE:
         """Weights in ``N(0, 1)`` units (before the layer scales), masked."""
         return masked_weights(self.config, self.params, self.fixed)
 
+    def scaled_weights(self, *, keep_all: bool = False) -> list[np.ndarray]:
+        """The eight matrices the forward pass computes with (:attr:`VAEConfig.shapes`),
+        float32: the weights times their layer scales, pruned pairs zero.
+
+        Args:
+            keep_all: every random pair kept (the unpruned random network).
+        """
+        cfg = self.config
+        if keep_all:
+            ws = [jnp.asarray(w * k, jnp.float32) for w, k in zip(self.fixed, cfg.layer_scales,
+                                                                   strict=True)]
+        else:
+            ws = _effective_jit(jax.tree_util.tree_map(jnp.asarray, self.params),
+                                [jnp.asarray(w, jnp.float32) for w in self.fixed], cfg)
+        return [np.asarray(w, np.float32) for w in ws]
+
     def images(self, masked: np.ndarray, *, seed: int = 0, keep_all: bool = False,
                batch_size: int = 250) -> np.ndarray:
         """Software forward pass: per-step images ``(T, N, 32, 32)``.
@@ -319,12 +335,7 @@ class TrainedVAE:
             keep_all: every random pair kept (the unpruned random network).
         """
         cfg = self.config
-        if keep_all:
-            ws = [jnp.asarray(w * k, jnp.float32) for w, k in zip(self.fixed, cfg.layer_scales,
-                                                                   strict=True)]
-        else:
-            ws = effective_weights(jax.tree_util.tree_map(jnp.asarray, self.params),
-                                   [jnp.asarray(w, jnp.float32) for w in self.fixed], cfg)
+        ws = [jnp.asarray(w) for w in self.scaled_weights(keep_all=keep_all)]
         out = []
         u = latent_uniforms(seed, masked.shape[0], cfg)
         for start in range(0, masked.shape[0], batch_size):
@@ -335,6 +346,8 @@ class TrainedVAE:
         return np.concatenate(out, axis=1)
 
 
+_effective_jit = jax.jit(effective_weights, static_argnums=2)
+""":func:`effective_weights` compiled (the top-k search of every layer as one program)."""
 _forward_jit = jax.jit(lambda ws, x, u, offset, cfg: vae_forward(ws, x, u, cfg, offset=offset),
                        static_argnums=4)
 """The compiled forward pass; called with the pop-up mode's config for both modes (the

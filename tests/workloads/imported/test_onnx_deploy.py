@@ -114,3 +114,36 @@ def test_a_model_the_reference_evaluator_cannot_run_uses_the_float_pass(tmp_path
     assert np.isnan(r.software_vs_reference)
     assert any("reference evaluator cannot run" in n for n in r.notes)
     assert r.runs["pairs"].output_error[0]["max"] < 1e-6
+
+
+def test_operators_reading_one_weight_share_one_deployment(tmp_path):
+    """Two MatMuls read initializer ``W`` (a layer used twice, as an unrolled network uses
+    it at every step) and a third reads an equal copy under another name: ``W`` is placed
+    once and both of its nodes read the same cells, so with HAQ (the paper preset's write
+    noise) the outputs equal the reference evaluator on the cells' weights."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = np.random.default_rng(0).normal(0, 0.4, (6, 6))
+    g = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "W"], ["h"], name="first"),
+         helper.make_node("Relu", ["h"], ["a"], name="relu"),
+         helper.make_node("MatMul", ["a", "W"], ["h2"], name="again"),
+         helper.make_node("MatMul", ["h2", "W_copy"], ["y"], name="copy")], "shared",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["N", 6])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["N", 6])],
+        initializer=[numpy_helper.from_array(w, "W"), numpy_helper.from_array(w, "W_copy")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    loaded = _load(m, tmp_path)
+    assert loaded.owners == {"again": "first"} and list(loaded.deployed) == ["first", "copy"]
+    assert any("'W' is used by 2 nodes" in n for n in loaded.notes)
+    x = np.random.default_rng(1).normal(size=(30, 6))
+    r = run_onnx(ImportConfig(schemes=("haq",)), preset("paper"), IDEAL, loaded, x)
+    run = r.runs["haq"]
+    assert [ly.name for ly in run.layers] == ["first", "copy"]
+    assert [ly.vectors for ly in run.layers] == [2, 1]  # products per input
+    assert run.cells == 2 * 36 * 12
+    cells = with_weights(loaded.graph, loaded.matrices, run.cell_weights, loaded.owners)
+    assert not np.array_equal(run.cell_weights["first"][0], w)  # written with noise
+    oracle = FloatOracle(graph_to_proto(cells, dtype="float64"))
+    assert output_error(run.outputs[0], oracle({"x": x})[0])["max"] < 1e-6

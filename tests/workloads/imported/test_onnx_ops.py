@@ -111,6 +111,23 @@ DIGITAL = {
                           ("m1", np.array([-1], I64))]),
     "identity-dropout": ([helper.make_node("Identity", ["x"], ["a"]),
                           helper.make_node("Dropout", ["a"], ["y"])], X2, []),
+    # a LIF step's spike and a Bernoulli sample: compare, then cast
+    "greater-less-cast": ([helper.make_node("Greater", ["x", "th"], ["g"]),
+                           helper.make_node("Cast", ["g"], ["a32"], to=TensorProto.FLOAT),
+                           helper.make_node("Cast", ["a32"], ["a"], to=D),
+                           helper.make_node("Less", ["c", "x"], ["l"]),
+                           helper.make_node("Cast", ["l"], ["b"], to=D),
+                           helper.make_node("Sub", ["a", "b"], ["d"]),
+                           helper.make_node("Mul", ["d", "x"], ["y"])], X2,
+                          [("th", np.array(0.3)), ("c", R.normal(size=10))]),
+    "div": ([helper.make_node("Div", ["x", "c"], ["y"])], X2, [("c", R.uniform(1, 2, 10))]),
+    # integer division truncates toward zero: 6 / -4 = -1 (floor: -2, not a shape of x)
+    "div-integer-shape": ([helper.make_node("Shape", ["x"], ["s"]),
+                           helper.make_node("Div", ["s", "q"], ["t"]),
+                           helper.make_node("Reshape", ["x", "t"], ["y"])], X4,
+                          [("q", np.array([1, 1, 1, -4], I64))]),
+    "cast-to-int-and-back": ([helper.make_node("Cast", ["x"], ["i"], to=TensorProto.INT64),
+                              helper.make_node("Cast", ["i"], ["y"], to=D)], X2 * 3, []),
 }
 
 

@@ -1,5 +1,6 @@
 """``cosim inpaint run|train|eval|sweep-noise`` on a tiny image folder (ideal backend);
-Ctrl-C and ``--resume``; bad inputs give one-line errors before any work."""
+``--export onnx`` and the export back through ``cosim deploy``; Ctrl-C and
+``--resume``; bad inputs give one-line errors before any work."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cosim.hardware.presets import load_hardware
 from cosim.outputs.inpaint import load_checkpoint
 from cosim.outputs.report import load_workload
 from cosim.workloads.inpaint import network as vae_network
+from cosim.workloads.inpaint.export import LAYERS
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +49,13 @@ def _one_line_error(r, msg):
 @pytest.mark.slow
 def test_run_eval_sweep_and_resume(folder, tmp_path, monkeypatch):
     out = tmp_path / "run"
-    r = _run([*SMALL, "--backend", "ideal", "--data", str(folder), "--json", "-o", str(out)])
+    r = _run([*SMALL, "--backend", "ideal", "--data", str(folder), "--export", "onnx",
+              "--json", "-o", str(out)])
     assert r.exit_code == 0, r.output
     s = json.loads(r.output)
+    assert s["export"] == {"model": "model.onnx", "inputs": "model_inputs.npz",
+                           "format": "onnx"}
+    assert json.loads((out / "manifest.json").read_text())["export"]["format"] == "onnx"
     for key in ("mse_masked_software", "mse_masked_hardware", "score_software",
                 "score_hardware", "avg_timesteps"):
         assert s[key] is not None, key
@@ -72,6 +78,18 @@ def test_run_eval_sweep_and_resume(folder, tmp_path, monkeypatch):
     pts = json.loads(r.output)["points"]
     assert [p["read_noise"] for p in pts] == [0.0, 0.1]
     assert pts[0]["mse_masked"] == pytest.approx(s["mse_masked_hardware"], rel=1e-6)
+    # the exported pop-up VAE comes back through cosim deploy: on exact hardware its
+    # outputs (every step's image) equal the reference evaluator's
+    r = CliRunner().invoke(main, [
+        "deploy", str(out / "model.onnx"), "--data", str(out / "model_inputs.npz"),
+        "--hardware", "prime", "--write-noise", "0", "--read-noise", "0", "--backend",
+        "ideal", "--scheme", "pairs", "--json", "-o", str(tmp_path / "back")])
+    assert r.exit_code == 0, r.output
+    back = json.loads(r.output)
+    assert back["inputs"] == 6 and back["outputs"] == ["images"]
+    assert back["software_vs_reference"] < 1e-12
+    assert back["output_error_pairs"][0]["max"] < 1e-6
+    assert [ly["name"] for ly in back["layers_pairs"]] == list(LAYERS)
 
     # Ctrl-C after the first epoch keeps the checkpoint; --resume trains on and evaluates
     part = tmp_path / "part"
@@ -117,6 +135,10 @@ def test_bad_inputs_are_one_line_errors(folder, tmp_path):
     _one_line_error(_run([str(tmp_path / "none"), "-o", str(tmp_path / "g")], "eval"),
                     "no checkpoint.npz")
     _one_line_error(_run(["--resume", *SMALL]), "name it with -o")
+    for command in ("run", "train"):
+        _one_line_error(_run([*SMALL, "--export", "nir", "-o", str(tmp_path / "h")], command),
+                        "export the VAE as onnx")
+    assert not (tmp_path / "h").exists()
 
 
 @pytest.mark.slow
