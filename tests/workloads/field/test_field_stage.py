@@ -20,6 +20,7 @@ from tests.hardware_helpers import sim
     ({"hardware": "real"}, "unknown hardware 'real'"),
     ({"steps": 0}, "training steps"),
     ({"encoding": "gauss"}, "unknown encoding"),
+    ({"encoder_reads": 0}, "encoder reads"),
     ({"wide": 1}, "wide must be"),
 ])
 def test_bad_sections(kw, match):
