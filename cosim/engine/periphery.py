@@ -102,9 +102,10 @@ def check_inputs(x: object, rows: int, name: str = "x") -> np.ndarray:
         raise ConfigError(f"{name} must have shape (B, {rows}) or ({rows},), got {np.shape(x)}")
     if a.shape[0] == 0:
         raise ConfigError(f"{name} holds no input vectors (B = 0)")
-    if not np.all(np.isfinite(a)):
+    lo, hi = float(np.min(a)), float(np.max(a))  # NaN in either where any is NaN
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ConfigError(f"{name} holds NaN or infinite values")
-    worst = float(np.max(np.abs(a)))
+    worst = max(-lo, hi)  # max |a|, without an |a| array
     if worst > 1.0:
         raise ConfigError(
             f"{name} must be normalised to [-1, 1] (the DAC's full scale), got |x| up to {worst:g}"

@@ -270,7 +270,7 @@ class AnalogLayer:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ConfigError(f"inputs must have shape (batch, {self.in_features}), "
                               f"got {x.shape}")
-        a = x / self.input_scale
+        a = x if self.input_scale == 1.0 else x / self.input_scale  # x / 1 is x
         self._load()
         recorder = record.active()
         if recorder is not None:
@@ -279,7 +279,9 @@ class AnalogLayer:
         pw = self.programmed
         y = outputs_from_currents(pw, res.y - self._offset, a, self.tile.hardware.v_read_volt,
                                   self.aggregator)
-        return y * self.input_scale, self._count(res.events, x.shape[0])
+        if self.input_scale != 1.0:
+            y *= self.input_scale
+        return y, self._count(res.events, x.shape[0])
 
     def _load(self) -> None:
         if self._array is None:

@@ -232,6 +232,9 @@ def outputs_from_currents(pw: ProgrammedWeights, currents: np.ndarray, x: np.nda
     x = np.atleast_2d(np.asarray(x, dtype=float))
     xsum = x.sum(axis=1, keepdims=True)
     i0 = np.asarray(currents, dtype=float) - v_read_volt * pw.g_zero_siemens * xsum
-    a = agg(i0, pw.n_bits, pw.ratio)
-    return pw.weight_scale * (pw.c0 * a / (pw.g_unit_siemens * v_read_volt)
-                              + pw.offset * xsum)
+    a = agg(i0, pw.n_bits, pw.ratio)  # a new array
+    # weight_scale * (c0 * a / (g_unit v) + offset sum(x)), in that order, in place
+    a *= pw.c0
+    a /= pw.g_unit_siemens * v_read_volt
+    a += pw.offset * xsum
+    return np.multiply(a, pw.weight_scale, out=a if np.ndim(pw.weight_scale) <= 1 else None)
