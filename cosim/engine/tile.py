@@ -75,6 +75,12 @@ from cosim.hardware.spec import HardwareSpec
 
 READ_NOISE_DRAWS = ("per_vector", "per_call")
 
+ROW_CHUNK_ELEMENTS = 2**16
+"""Outputs of a macro's read (elements) that ``Tile.mvm`` passes through the readout, the
+pairs' difference and the ADC at once: every step there is elementwise, so the rows go
+in slices whose temporaries stay in cache and are reused, rather than as arrays of the
+whole batch, each mapped afresh (the product before them stays one call)."""
+
 MOMENT_BYTES = 64 * 2**20
 """Memory a tile may hold in remembered noisy reads (bytes), shared by its transfers."""
 
@@ -362,7 +368,7 @@ class Tile:
         v = dac(a, ro.v_read_volt, ro.dac_bits if quantise else None)
         n = a.shape[0]
         single = len(arr.blocks) == 1
-        y = None if single else np.zeros((n, arr.cols))
+        y = np.empty((n, arr.cols)) if single else np.zeros((n, arr.cols))
         events = Events()
         readout = self._readout()
         s_read = hw.noise.read
@@ -376,19 +382,25 @@ class Tile:
                 i, v_out = readout.read(self.backend, p, vb, factors)
             else:
                 i, v_out = self._noisy_reads(p, vb, readout)
-            i, sat = readout.outputs(i, v_out)
-            i, sat = _logical(i, arr.differential), _logical_any(sat, arr.differential)
             if quantise and ro.adc_bits is not None:
                 full_scale = self._adc_full_scale(p)
-                sat = sat | adc_saturated(i, full_scale, ro.adc_bits)
-                i = adc(i, full_scale, ro.adc_bits)
-            if single:
-                y = np.asarray(i, dtype=float)
-            else:
-                y[:, block.cols] += i
+            n_sat = 0
+            step = max(1, ROW_CHUNK_ELEMENTS // max(1, i.shape[1]))
+            for r0 in range(0, n, step):  # elementwise from here on: any rows at a time
+                rows = slice(r0, r0 + step)
+                ic, sat = readout.outputs(i[rows], None if v_out is None else v_out[rows])
+                ic, sat = _logical(ic, arr.differential), _logical_any(sat, arr.differential)
+                if full_scale is not None:
+                    sat = sat | adc_saturated(ic, full_scale, ro.adc_bits)
+                    ic = adc(ic, full_scale, ro.adc_bits)
+                if single:
+                    y[rows] = ic
+                else:
+                    y[rows, block.cols] += ic
+                n_sat += int(np.count_nonzero(sat))
             events += Events(cell_reads=n * p.g_siemens.size, dac_conversions=n * p.rows,
-                             adc_conversions=n * i.shape[1],
-                             saturated_conversions=int(np.count_nonzero(sat)))
+                             adc_conversions=n * (block.col1 - block.col0),
+                             saturated_conversions=n_sat)
         events += Events(digital_adds=n * arr.cols * (arr.row_blocks - 1))
         warn_saturated(events.saturated_conversions, events.adc_conversions, readout,
                        full_scale, stacklevel=4)
