@@ -168,7 +168,7 @@ class MVMResult:
 
     Attributes:
         y: column currents (A), ``(B, cols)`` (``(cols,)`` for a 1-D input),
-            after the ADC when one is configured.
+            after the ADC when one is configured; a new array, the caller's.
         events: hardware events of the call.
     """
 
@@ -318,11 +318,13 @@ class Tile:
 
     # -- computing -----------------------------------------------------------------------
 
-    def mvm(self, x: np.ndarray) -> MVMResult:
+    def mvm(self, x: np.ndarray, *, overwrite_x: bool = False) -> MVMResult:
         """Multiply a batch of input vectors by the programmed array.
 
         Args:
             x: inputs in ``[-1, 1]``, ``(B, rows)`` or ``(rows,)``.
+            overwrite_x: the call may overwrite ``x`` (a float array the caller hands
+                over) with the row voltages, rather than copy a large batch.
 
         Returns:
             ``MVMResult`` with ``y`` in amperes, ``(B, cols)`` (``(cols,)`` for 1-D ``x``).
@@ -333,7 +335,7 @@ class Tile:
         arr = self.array
         one = np.ndim(x) == 1
         a = check_inputs(x, arr.rows, "x")
-        y, events = self._mvm(a, noise=True, quantise=True)
+        y, events = self._mvm(a, noise=True, quantise=True, overwrite=overwrite_x)
         self.events_total += events
         return MVMResult(y=y[0] if one else y, events=events)
 
@@ -361,11 +363,15 @@ class Tile:
             out.append((p, vb, y, sat))
         return out
 
-    def _mvm(self, a: np.ndarray, *, noise: bool, quantise: bool) -> tuple[np.ndarray, Events]:
+    def _mvm(self, a: np.ndarray, *, noise: bool, quantise: bool, overwrite: bool = False
+             ) -> tuple[np.ndarray, Events]:
+        """Outputs ``(B, cols)`` (A, a new array) and events of inputs ``a`` (checked);
+        ``overwrite``: ``a`` may hold the row voltages."""
         hw = self.hardware
         ro = hw.readout
         arr = self.array
-        v = dac(a, ro.v_read_volt, ro.dac_bits if quantise else None)
+        v = dac(a, ro.v_read_volt, ro.dac_bits if quantise else None,
+                out=a if overwrite else None)
         n = a.shape[0]
         single = len(arr.blocks) == 1
         y = np.empty((n, arr.cols)) if single else np.zeros((n, arr.cols))
