@@ -419,7 +419,10 @@ class Tile:
         mc = self.backend.linear_map(p)
         if mc is not None:
             mean, std = self._read_moments(*mc, v)
-            return mean + std * self._read_rng.standard_normal(mean.shape), None
+            i = self._read_rng.standard_normal(mean.shape)
+            i *= std
+            i += mean  # mean + std * noise
+            return i, None
         reads = [readout.read(self.backend, p, v[b:b + 1],
                               read_factors(p.g_siemens.shape, s, self._read_rng))
                  for b in range(v.shape[0])]
