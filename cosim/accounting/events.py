@@ -43,11 +43,14 @@ class Events:
     saturated_conversions: int = field(default=0, metadata={"energy": False})
 
     def __add__(self, other: Events) -> Events:
-        return Events(**{f.name: getattr(self, f.name) + getattr(other, f.name)
-                         for f in fields(self)})
+        return Events(**{n: getattr(self, n) + getattr(other, n) for n in _EVENT_NAMES})
 
     def as_dict(self) -> dict[str, float]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {n: getattr(self, n) for n in _EVENT_NAMES}
+
+
+_EVENT_NAMES = tuple(f.name for f in fields(Events))
+"""The counters of ``Events``, in field order (``+`` adds them one by one)."""
 
 
 DIAGNOSTIC_COUNTERS = tuple(f.name for f in fields(Events) if not f.metadata.get("energy", True))

@@ -30,19 +30,25 @@ def levels(bits: int) -> int:
     return 2 ** (bits - 1) - 1
 
 
-def dac(x: np.ndarray, v_read_volt: float, bits: int | None) -> np.ndarray:
+def dac(x: np.ndarray, v_read_volt: float, bits: int | None, *,
+        out: np.ndarray | None = None) -> np.ndarray:
     """Row voltages (V) for normalised inputs ``x`` in ``[-1, 1]``.
 
     Args:
         x: inputs, any shape, already checked to lie in ``[-1, 1]``.
         v_read_volt: voltage of input 1.0 (full scale).
         bits: DAC resolution; ``None`` for an ideal DAC.
+        out: where to write the voltages (``x`` itself may be given); a new array if
+            ``None``.
     """
     x = np.asarray(x, dtype=float)
     if bits is not None:
         n = levels(bits)
-        x = np.round(x * n) / n
-    return x * v_read_volt
+        x = np.multiply(x, n, out=out)
+        np.round(x, out=x)
+        x /= n
+        out = x
+    return np.multiply(x, v_read_volt, out=out)
 
 
 def adc(i_a: np.ndarray, full_scale_a: float | np.ndarray,
@@ -102,9 +108,10 @@ def check_inputs(x: object, rows: int, name: str = "x") -> np.ndarray:
         raise ConfigError(f"{name} must have shape (B, {rows}) or ({rows},), got {np.shape(x)}")
     if a.shape[0] == 0:
         raise ConfigError(f"{name} holds no input vectors (B = 0)")
-    if not np.all(np.isfinite(a)):
+    lo, hi = float(np.min(a)), float(np.max(a))  # NaN in either where any is NaN
+    if not (np.isfinite(lo) and np.isfinite(hi)):
         raise ConfigError(f"{name} holds NaN or infinite values")
-    worst = float(np.max(np.abs(a)))
+    worst = max(-lo, hi)  # max |a|, without an |a| array
     if worst > 1.0:
         raise ConfigError(
             f"{name} must be normalised to [-1, 1] (the DAC's full scale), got |x| up to {worst:g}"

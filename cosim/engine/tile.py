@@ -75,6 +75,12 @@ from cosim.hardware.spec import HardwareSpec
 
 READ_NOISE_DRAWS = ("per_vector", "per_call")
 
+ROW_CHUNK_ELEMENTS = 2**16
+"""Outputs of a macro's read (elements) that ``Tile.mvm`` passes through the readout, the
+pairs' difference and the ADC at once: every step there is elementwise, so the rows go
+in slices whose temporaries stay in cache and are reused, rather than as arrays of the
+whole batch, each mapped afresh (the product before them stays one call)."""
+
 MOMENT_BYTES = 64 * 2**20
 """Memory a tile may hold in remembered noisy reads (bytes), shared by its transfers."""
 
@@ -162,7 +168,7 @@ class MVMResult:
 
     Attributes:
         y: column currents (A), ``(B, cols)`` (``(cols,)`` for a 1-D input),
-            after the ADC when one is configured.
+            after the ADC when one is configured; a new array, the caller's.
         events: hardware events of the call.
     """
 
@@ -312,11 +318,13 @@ class Tile:
 
     # -- computing -----------------------------------------------------------------------
 
-    def mvm(self, x: np.ndarray) -> MVMResult:
+    def mvm(self, x: np.ndarray, *, overwrite_x: bool = False) -> MVMResult:
         """Multiply a batch of input vectors by the programmed array.
 
         Args:
             x: inputs in ``[-1, 1]``, ``(B, rows)`` or ``(rows,)``.
+            overwrite_x: the call may overwrite ``x`` (a float array the caller hands
+                over) with the row voltages, rather than copy a large batch.
 
         Returns:
             ``MVMResult`` with ``y`` in amperes, ``(B, cols)`` (``(cols,)`` for 1-D ``x``).
@@ -327,7 +335,7 @@ class Tile:
         arr = self.array
         one = np.ndim(x) == 1
         a = check_inputs(x, arr.rows, "x")
-        y, events = self._mvm(a, noise=True, quantise=True)
+        y, events = self._mvm(a, noise=True, quantise=True, overwrite=overwrite_x)
         self.events_total += events
         return MVMResult(y=y[0] if one else y, events=events)
 
@@ -355,14 +363,18 @@ class Tile:
             out.append((p, vb, y, sat))
         return out
 
-    def _mvm(self, a: np.ndarray, *, noise: bool, quantise: bool) -> tuple[np.ndarray, Events]:
+    def _mvm(self, a: np.ndarray, *, noise: bool, quantise: bool, overwrite: bool = False
+             ) -> tuple[np.ndarray, Events]:
+        """Outputs ``(B, cols)`` (A, a new array) and events of inputs ``a`` (checked);
+        ``overwrite``: ``a`` may hold the row voltages."""
         hw = self.hardware
         ro = hw.readout
         arr = self.array
-        v = dac(a, ro.v_read_volt, ro.dac_bits if quantise else None)
+        v = dac(a, ro.v_read_volt, ro.dac_bits if quantise else None,
+                out=a if overwrite else None)
         n = a.shape[0]
         single = len(arr.blocks) == 1
-        y = None if single else np.zeros((n, arr.cols))
+        y = np.empty((n, arr.cols)) if single else np.zeros((n, arr.cols))
         events = Events()
         readout = self._readout()
         s_read = hw.noise.read
@@ -376,19 +388,25 @@ class Tile:
                 i, v_out = readout.read(self.backend, p, vb, factors)
             else:
                 i, v_out = self._noisy_reads(p, vb, readout)
-            i, sat = readout.outputs(i, v_out)
-            i, sat = _logical(i, arr.differential), _logical_any(sat, arr.differential)
             if quantise and ro.adc_bits is not None:
                 full_scale = self._adc_full_scale(p)
-                sat = sat | adc_saturated(i, full_scale, ro.adc_bits)
-                i = adc(i, full_scale, ro.adc_bits)
-            if single:
-                y = np.asarray(i, dtype=float)
-            else:
-                y[:, block.cols] += i
+            n_sat = 0
+            step = max(1, ROW_CHUNK_ELEMENTS // max(1, i.shape[1]))
+            for r0 in range(0, n, step):  # elementwise from here on: any rows at a time
+                rows = slice(r0, r0 + step)
+                ic, sat = readout.outputs(i[rows], None if v_out is None else v_out[rows])
+                ic, sat = _logical(ic, arr.differential), _logical_any(sat, arr.differential)
+                if full_scale is not None:
+                    sat = sat | adc_saturated(ic, full_scale, ro.adc_bits)
+                    ic = adc(ic, full_scale, ro.adc_bits)
+                if single:
+                    y[rows] = ic
+                else:
+                    y[rows, block.cols] += ic
+                n_sat += int(np.count_nonzero(sat))
             events += Events(cell_reads=n * p.g_siemens.size, dac_conversions=n * p.rows,
-                             adc_conversions=n * i.shape[1],
-                             saturated_conversions=int(np.count_nonzero(sat)))
+                             adc_conversions=n * (block.col1 - block.col0),
+                             saturated_conversions=n_sat)
         events += Events(digital_adds=n * arr.cols * (arr.row_blocks - 1))
         warn_saturated(events.saturated_conversions, events.adc_conversions, readout,
                        full_scale, stacklevel=4)
@@ -401,7 +419,10 @@ class Tile:
         mc = self.backend.linear_map(p)
         if mc is not None:
             mean, std = self._read_moments(*mc, v)
-            return mean + std * self._read_rng.standard_normal(mean.shape), None
+            i = self._read_rng.standard_normal(mean.shape)
+            i *= std
+            i += mean  # mean + std * noise
+            return i, None
         reads = [readout.read(self.backend, p, v[b:b + 1],
                               read_factors(p.g_siemens.shape, s, self._read_rng))
                  for b in range(v.shape[0])]

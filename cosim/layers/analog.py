@@ -51,7 +51,7 @@ from cosim.engine.tile import ProgrammedArray, Tile
 from cosim.hardware.spec import VERIFY_READS, HardwareSpec
 from cosim.layers import record
 from cosim.layers.placed import placed_tile
-from cosim.programming.aggregation import Aggregator, outputs_from_currents
+from cosim.programming.aggregation import Aggregator, outputs_from_sums
 from cosim.programming.base import BinaryCellWriter, ProgramCells, ProgrammedWeights, Scheme
 
 
@@ -257,11 +257,14 @@ class AnalogLayer:
         """The weights the cells hold, ``(in, out)``."""
         return self.programmed.weights()
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, Events]:
+    def forward(self, x: np.ndarray, *, overwrite_x: bool = False
+                ) -> tuple[np.ndarray, Events]:
         """``y ~ x @ w`` through the hardware, and the events of the call.
 
         Args:
             x: inputs ``(B, in)`` with ``|x| <= input_scale``.
+            overwrite_x: the call may overwrite ``x`` (a float array the caller hands
+                over) rather than copy a large batch.
 
         Returns:
             ``y`` of shape ``(B, out)`` in weight x input units, and the events.
@@ -270,16 +273,23 @@ class AnalogLayer:
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ConfigError(f"inputs must have shape (batch, {self.in_features}), "
                               f"got {x.shape}")
-        a = x / self.input_scale
+        if self.input_scale == 1.0:  # x / 1 is x
+            a, own = x, overwrite_x
+        else:
+            a, own = np.divide(x, self.input_scale, out=x if overwrite_x else None), True
         self._load()
         recorder = record.active()
         if recorder is not None:
             recorder.take(self, a)
-        res = self.tile.mvm(a)
-        pw = self.programmed
-        y = outputs_from_currents(pw, res.y - self._offset, a, self.tile.hardware.v_read_volt,
-                                  self.aggregator)
-        return y * self.input_scale, self._count(res.events, x.shape[0])
+        x_sum = a.sum(axis=1, keepdims=True)  # before the tile may write over a
+        res = self.tile.mvm(a, overwrite_x=own)
+        i = res.y  # the caller's (a new array)
+        i -= self._offset
+        y = outputs_from_sums(self.programmed, i, x_sum, self.tile.hardware.v_read_volt,
+                              self.aggregator)
+        if self.input_scale != 1.0:
+            y *= self.input_scale
+        return y, self._count(res.events, x.shape[0])
 
     def _load(self) -> None:
         if self._array is None:

@@ -228,10 +228,20 @@ def outputs_from_currents(pw: ProgrammedWeights, currents: np.ndarray, x: np.nda
     Returns:
         ``y ~ x @ w``, shape ``(B, cols)``.
     """
-    agg = aggregator or Aggregator()
     x = np.atleast_2d(np.asarray(x, dtype=float))
-    xsum = x.sum(axis=1, keepdims=True)
-    i0 = np.asarray(currents, dtype=float) - v_read_volt * pw.g_zero_siemens * xsum
-    a = agg(i0, pw.n_bits, pw.ratio)
-    return pw.weight_scale * (pw.c0 * a / (pw.g_unit_siemens * v_read_volt)
-                              + pw.offset * xsum)
+    return outputs_from_sums(pw, np.atleast_2d(np.array(currents, dtype=float)),
+                             x.sum(axis=1, keepdims=True), v_read_volt, aggregator)
+
+
+def outputs_from_sums(pw: ProgrammedWeights, currents: np.ndarray, x_sum: np.ndarray,
+                      v_read_volt: float, aggregator: Aggregator | None = None) -> np.ndarray:
+    """:func:`outputs_from_currents` from the inputs' sums ``x_sum`` ``(B, 1)``
+    (``sum_r x_r``), writing over ``currents`` (a float array the caller hands over)."""
+    agg = aggregator or Aggregator()
+    currents -= v_read_volt * pw.g_zero_siemens * x_sum
+    a = agg(currents, pw.n_bits, pw.ratio)  # a new array
+    # weight_scale * (c0 * a / (g_unit v) + offset sum(x)), in that order, in place
+    a *= pw.c0
+    a /= pw.g_unit_siemens * v_read_volt
+    a += pw.offset * x_sum
+    return np.multiply(a, pw.weight_scale, out=a if np.ndim(pw.weight_scale) <= 1 else None)

@@ -160,3 +160,20 @@ def test_counted_events_equal_the_analytic_count(aggregation, shape):
     assert (counted.vcmac_active_s > 0) == (aggregation == "analog")
     assert counted.tia_active_s == pytest.approx(
         counted.adc_conversions * NF_TIMING.amplifier_active_s)
+
+
+@pytest.mark.parametrize("input_scale", [1.0, 4.0])
+def test_forward_overwriting_its_input_gives_the_same_numbers(input_scale):
+    """``overwrite_x`` only saves copies: the same outputs and events to the bit, and the
+    caller's input untouched without it (calibrated TIA tiles, per-call read noise)."""
+    def layer():
+        t = tile(backend="calibrated", read_noise_draw="per_call", seed=2, readout="tia",
+                 read_noise=0.01, macro_rows=16, macro_cols=8)
+        return AnalogLayer.program(RandomPairs(), t, shape=(30, 5), input_scale=input_scale)
+
+    x = input_scale * _x(7, 30)
+    kept, handed = x.copy(), x.copy()
+    (y, ev), (y2, ev2) = layer().forward(kept), layer().forward(handed, overwrite_x=True)
+    np.testing.assert_array_equal(y2, y)
+    assert ev2 == ev
+    np.testing.assert_array_equal(kept, x)

@@ -505,7 +505,9 @@ class CalibratedBackend:
             self._check_range(p)
             return self._extract(with_read_noise(p, factors), pool=False).apply(v)
         t = self.transfer(p)
-        return v @ (t.M * factors) + t.c
+        i = v @ (t.M * factors)
+        i += t.c
+        return i
 
     def read_cells(self, p: CrossbarParams, v_read_volt: float,
                    factors: np.ndarray | None = None) -> np.ndarray:

@@ -198,7 +198,7 @@ def conv_step(layers, cfg: ConvConfig, states, xin: np.ndarray):
     new = []
     cur = xin
     for i, side in enumerate((a1, a2)):
-        y, e = layers[i].forward(im2col(cur, cfg.kernel))
+        y, e = layers[i].forward(im2col(cur, cfg.kernel), overwrite_x=True)  # a new array
         ev += e + Events(digital_mults=y.size)
         syn = cfg.layer_scales[i] * y.reshape(b, side, side, -1).transpose(0, 3, 1, 2)
         u, o = lif_step_numpy(*states[i], syn, tau=cfg.tau, v_th=cfg.v_th)

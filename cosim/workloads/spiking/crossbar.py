@@ -44,10 +44,17 @@ def im2col(v: np.ndarray, k: int, stride: int = 1, pad: int = 0) -> np.ndarray:
 
 
 def max_pool(v: np.ndarray, p: int) -> np.ndarray:
-    """``p x p`` max pooling, stride ``p``, valid (``v (B, C, H, W)``)."""
-    b, c, h, w = v.shape
+    """``p x p`` max pooling, stride ``p``, valid (``v (B, C, H, W)``): the elementwise
+    maximum of the ``p * p`` strided views (the maxima a reduction over each window gives,
+    without its copy of the windows)."""
+    _, _, h, w = v.shape
     h2, w2 = h // p, w // p
-    return v[:, :, :h2 * p, :w2 * p].reshape(b, c, h2, p, w2, p).max(axis=(3, 5))
+    out = v[:, :, 0:h2 * p:p, 0:w2 * p:p].copy()
+    for dy in range(p):
+        for dx in range(p):
+            if dy or dx:
+                np.maximum(out, v[:, :, dy:h2 * p:p, dx:w2 * p:p], out=out)
+    return out
 
 
 def overlap_add(y: np.ndarray, k: int, stride: int, pad: int) -> np.ndarray:

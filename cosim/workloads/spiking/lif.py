@@ -53,7 +53,10 @@ def lif_step(u_prev: jax.Array, o_prev: jax.Array, x: jax.Array, *, tau: float,
 
 def lif_step_numpy(u_prev: np.ndarray, o_prev: np.ndarray, x: np.ndarray, *, tau: float,
                    v_th: float) -> tuple[np.ndarray, np.ndarray]:
-    """One timestep of eq. 1-2 in numpy (inference). Returns ``(u_t, o_t)``."""
-    u = tau * u_prev * (1.0 - o_prev) + x
+    """One timestep of eq. 1-2 in numpy (inference). Returns ``(u_t, o_t)``, ``u_t``
+    computed as ``tau * u_prev * (1 - o_prev) + x`` in that order, in one new array."""
+    u = np.multiply(u_prev, tau)
+    u *= np.subtract(1.0, o_prev)
+    u += x
     return u, (u > v_th).astype(u.dtype)
 

@@ -5,7 +5,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cosim.workloads.spiking.crossbar import conv_s2_jax, im2col, overlap_add, tconv_s2_jax
+from cosim.workloads.spiking.crossbar import (
+    conv_s2_jax,
+    im2col,
+    max_pool,
+    overlap_add,
+    tconv_s2_jax,
+)
 
 
 def _kernel(rng, c_out, c_in):
@@ -68,3 +74,14 @@ def test_transposed_convolution_is_the_adjoint_of_the_convolution():
     tconv = overlap_add(y.transpose(0, 2, 3, 1) @ wt, 3, 2, 1)
     assert tconv.shape == x.shape
     assert np.isclose(float((conv * y).sum()), float((x * tconv).sum()), rtol=1e-4)
+
+
+@pytest.mark.parametrize("p", [2, 3])
+def test_max_pool_is_the_maximum_of_each_window(p):
+    """Against the window maxima one by one; odd sides drop their last row and column."""
+    v = np.random.default_rng(1).normal(size=(2, 3, 11, 9))
+    got = max_pool(v, p)
+    h2, w2 = 11 // p, 9 // p
+    want = np.array([[[[v[b, c, p * i:p * i + p, p * j:p * j + p].max() for j in range(w2)]
+                       for i in range(h2)] for c in range(3)] for b in range(2)])
+    np.testing.assert_array_equal(got, want)
