@@ -104,7 +104,7 @@ _MODEL = [
     click.option("--sigma", type=float, default=None,
                  help="Scale of the encoding in cycles per unit of x in [-1, 1]: the "
                       "Gaussian B's std, the positional top-frequency base [default: each "
-                      "encoding's own: gaussian 4, positional 32]."),
+                      "encoding's own: gaussian 2, positional 32]."),
     click.option("--wide", is_flag=True,
                  help="The wider network (SIREN, width 128, full-rank hidden)."),
     click.option("--steps", type=int, default=None, help="Training steps [2000; quick 300]."),

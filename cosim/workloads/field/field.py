@@ -84,7 +84,7 @@ class FieldConfig:
         phantom_shape: ``(slices, height, width)`` of the phantom when no volume is given.
         phantom_angles: the phantom turned against the grid, ``(phi, theta, psi)``
             degrees (:func:`cosim.workloads.field.phantom.shepp_logan_3d`).
-        encoder: the input encoding (Gaussian by default: 64 x 3, sigma 4).
+        encoder: the input encoding (Gaussian by default: 64 x 3, sigma 2).
         mlp: the network (NF paper: 131 -> 100 SIREN, rank-10 hidden, -> 1).
         training: Adam steps, batch, learning rate.
         bits: HAQ/PTQ cells per weight of the input, hidden and output matrices.

@@ -37,7 +37,8 @@ class FieldStage:
         batch: voxels per step (0: all).
         learning_rate: Adam's step size.
         encoding: ``gaussian``, ``positional``, ``basic`` or ``none``.
-        sigma: scale of the encoding's ``B``: the Gaussian's std (NF code 4);
+        sigma: scale of the encoding's ``B``: the Gaussian's std (NF code 4,
+            kept here for the quick setting; the full-size commands' default is 2);
             a positional encoding wants its own (its default is 32,
             :data:`cosim.workloads.field.encoder.DEFAULT_SCALES`).
         wide: the wider network (:data:`cosim.workloads.field.mlp.WIDE`) instead of

@@ -88,11 +88,12 @@ def test_encoder_read_noise_moves_the_projection():
                         sim(backend="ideal"), rng=np.random.default_rng(0))
     x = np.random.default_rng(1).uniform(-1, 1, (200, 3))
     y, _ = enc.layer.forward(x)
-    err = 4.0 * y - x @ enc.b.T
+    scale = enc.config.scale
+    err = scale * y - x @ enc.b.T
     # PRIME eq. 7 on both cells of each pair: std = sigma * 0.02 * sqrt(sum x^2 (G+^2 + G-^2))
     pw = enc.layer.programmed
     g2 = pw.g_actual_siemens ** 2 + pw.g_actual_neg_siemens ** 2
-    std = 4.0 * 0.02 * np.sqrt(x ** 2 @ g2) / pw.g_unit_siemens
+    std = scale * 0.02 * np.sqrt(x ** 2 @ g2) / pw.g_unit_siemens
     assert np.std(err / std) == pytest.approx(1.0, rel=0.1)
 
 
