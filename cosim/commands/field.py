@@ -150,7 +150,7 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
     from cosim.workloads.field.encoder import EncoderConfig
     from cosim.workloads.field.field import FieldConfig
     from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
-    from cosim.workloads.field.stage import QUICK_BATCH, QUICK_SHAPE, QUICK_STEPS
+    from cosim.workloads.field.stage import QUICK_BATCH, QUICK_SHAPE, QUICK_SIGMA, QUICK_STEPS
 
     # --quick: the main job's stage setting
     shape = QUICK_SHAPE if quick else parse_shape(phantom)
@@ -161,7 +161,9 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
                            schedule=lr_schedule, seed=seed)
     return FieldConfig(phantom_shape=shape,
                              phantom_angles=parse_floats(phantom_angles, "--phantom-angles"),
-                             encoder=EncoderConfig(kind=encoding, sigma=sigma),
+                             encoder=EncoderConfig(kind=encoding, sigma=sigma if (
+                                 sigma is not None or not quick or encoding != "gaussian")
+                                 else QUICK_SIGMA),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
                              **_deploy_fields(bits=bits, amp_ratio=amp_ratio,
                                               weight_scaling=weight_scaling))
@@ -249,7 +251,9 @@ def _finish(summary: dict[str, Any], run_dir: Path, as_json: bool) -> None:
 
 
 @field_group.command("run")
-@click.option("--quick", is_flag=True, help="Small phantom (8x48x48), 300 steps.")
+@click.option("--quick", is_flag=True,
+              help="The main job's quick setting: small phantom (8x48x48), 300 steps, "
+                   "Gaussian sigma 4.")
 @_options(_VOLUME + _MODEL + _DEPLOY)
 @hardware_options(HARDWARE)
 @sim_options

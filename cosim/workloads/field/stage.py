@@ -25,6 +25,9 @@ from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
 QUICK_SHAPE = (8, 48, 48)
 QUICK_STEPS = 300
 QUICK_BATCH = 4096
+QUICK_SIGMA = 4.0
+"""The quick setting's Gaussian scale (the NF code's; the full-size default is
+:data:`cosim.workloads.field.encoder.DEFAULT_SCALES`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +61,7 @@ class FieldStage:
     batch: int = QUICK_BATCH
     learning_rate: float = 1e-3
     encoding: str = "gaussian"
-    sigma: float = 4.0
+    sigma: float = QUICK_SIGMA
     wide: bool = False
     bits_input: int = 14
     bits_hidden: int = 14

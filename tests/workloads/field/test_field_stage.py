@@ -51,3 +51,17 @@ def test_quick_setting_and_a_tiny_stage(tmp_path):
     wl = json.loads((tmp_path / "field" / "workload.json").read_text())
     assert wl["inferences"] == 3 * 16 * 16 and wl["events"]["cell_reads"] > 0
     assert "HAQ" in field_headline(summary)
+
+
+def test_quick_flag_is_the_stage_setting():
+    from cosim.commands.field import _model_config
+
+    opts = {"phantom": "40x128x128", "sigma": None, "wide": False, "steps": None,
+            "batch": None, "lr": 1e-3, "seed": 0}
+    quick = _model_config(quick=True, encoding="gaussian", **opts)
+    stage = FieldStage().field_config()
+    assert quick.encoder == stage.encoder and quick.encoder.scale == 4.0
+    assert quick.training == stage.training and quick.phantom_shape == stage.phantom_shape
+    # the full-size default and another encoding keep their own scales
+    assert _model_config(encoding="gaussian", **opts).encoder.scale == 2.0
+    assert _model_config(quick=True, encoding="positional", **opts).encoder.scale == 32.0
