@@ -104,18 +104,26 @@ _MODEL = [
     click.option("--sigma", type=float, default=None,
                  help="Scale of the encoding in cycles per unit of x in [-1, 1]: the "
                       "Gaussian B's std, the positional top-frequency base [default: each "
-                      "encoding's own: gaussian 4, positional 32]."),
-    click.option("--encoder-reads", "encoder_reads", type=int, default=1, show_default=True,
+                      "encoding's own: gaussian 2, positional 32]."),
+    click.option("--encoder-reads", "encoder_reads", type=int, default=None,
                  help="Analog reads of the Gaussian encoder's projection averaged per voxel "
-                      "(its read noise falls as 1/sqrt(N); every read is counted)."),
+                      "(its read noise falls as 1/sqrt(N); every read is counted) "
+                      "[default: 1; quick 16, the main job's stage setting]."),
     click.option("--wide", is_flag=True,
                  help="The wider network (SIREN, width 128, full-rank hidden)."),
     click.option("--steps", type=int, default=None, help="Training steps [2000; quick 300]."),
     click.option("--batch", type=int, default=None,
                  help="Voxels per step [16384; quick 4096]; 0 for all."),
-    click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate."),
+    click.option("--lr", type=float, default=1e-3, show_default=True,
+                 help="Adam learning rate at step 0."),
+    click.option("--lr-schedule", default="cosine", show_default=True,
+                 help="How the rate falls over the steps: cosine or exponential (to 1 % of "
+                      "--lr at the last step) or constant."),
     click.option("--seed", type=int, default=0, show_default=True),
 ]
+_CURVE = click.option("--psnr-every", type=int, default=0, show_default=True,
+                      help="Score the software PSNR every N training steps (0: never); "
+                           "writes psnr_curve.csv/.png.")
 _DEPLOY = [
     click.option("--bits", default="14,14,12", show_default=True,
                  help="Cells per weight: input,hidden,output matrices."),
@@ -139,25 +147,33 @@ _OUT = [
 
 
 def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0,0,0",
-                  encoding: str, sigma: float | None, encoder_reads: int = 1,
+                  encoding: str, sigma: float | None, encoder_reads: int | None = None,
                   wide: bool, steps: int | None, batch: int | None, lr: float, seed: int,
-                  bits: str = "14,14,12", amp_ratio: float = 1.5,
+                  lr_schedule: str = "cosine", bits: str = "14,14,12", amp_ratio: float = 1.5,
                   weight_scaling: str = "matrix"):
     from cosim.workloads.field.encoder import EncoderConfig
     from cosim.workloads.field.field import FieldConfig
     from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
-    from cosim.workloads.field.stage import QUICK_BATCH, QUICK_SHAPE, QUICK_STEPS
+    from cosim.workloads.field.stage import (
+        QUICK_BATCH,
+        QUICK_ENCODER_READS,
+        QUICK_SHAPE,
+        QUICK_STEPS,
+    )
 
     # --quick: the main job's stage setting
     shape = QUICK_SHAPE if quick else parse_shape(phantom)
     training = TrainConfig(steps=steps if steps is not None else
                            (QUICK_STEPS if quick else 2000),
                            batch=batch if batch is not None else
-                           (QUICK_BATCH if quick else 16384), learning_rate=lr, seed=seed)
+                           (QUICK_BATCH if quick else 16384), learning_rate=lr,
+                           schedule=lr_schedule, seed=seed)
     return FieldConfig(phantom_shape=shape,
                              phantom_angles=parse_floats(phantom_angles, "--phantom-angles"),
-                             encoder=EncoderConfig(kind=encoding, sigma=sigma,
-                                                   reads=encoder_reads),
+                             encoder=EncoderConfig(
+                                 kind=encoding, sigma=sigma,
+                                 reads=encoder_reads if encoder_reads is not None else
+                                 (QUICK_ENCODER_READS if quick else 1)),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
                              **_deploy_fields(bits=bits, amp_ratio=amp_ratio,
                                               weight_scaling=weight_scaling))
@@ -245,15 +261,19 @@ def _finish(summary: dict[str, Any], run_dir: Path, as_json: bool) -> None:
 
 
 @field_group.command("run")
-@click.option("--quick", is_flag=True, help="Small phantom (8x48x48), 300 steps.")
+@click.option("--quick", is_flag=True,
+              help="The main job's quick setting: small phantom (8x48x48), 300 steps, "
+                   "16 averaged encoder reads.")
 @_options(_VOLUME + _MODEL + _DEPLOY)
 @hardware_options(HARDWARE)
 @sim_options
 @export_option
+@_CURVE
 @_options(_OUT)
 def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
                       hardware: HardwareSpec, sim: SimOptions, export_format: str | None,
-                      run_dir: Path | None, as_json: bool, **opts: Any) -> None:
+                      psnr_every: int, run_dir: Path | None, as_json: bool,
+                      **opts: Any) -> None:
     """Train the neural field (dense), deploy it with HAQ and PTQ, report PSNR/SSIM."""
     from cosim.outputs.field import write_field_run
     from cosim.workloads.field.export import EXPORT_FORMATS
@@ -262,14 +282,23 @@ def field_run_command(quick: bool, volume_path: Path | None, frame: int | None,
     cfg = _model_config(quick=quick, **opts)
     _check_backend(sim)  # a backend the field cannot use, before any work
     check_export(export_format, EXPORT_FORMATS)
+    _check_psnr_every(psnr_every)
     volume = _volume(volume_path, frame)
     with prepare_run_dir(run_dir if run_dir is not None else new_run_dir("field")) as run_dir:
-        result = run_field(cfg, hardware, sim, volume, progress=_progress(as_json))
-        summary = write_field_run(result, run_dir)
+        curve: list = []
+        result = run_field(cfg, hardware, sim, volume, progress=_progress(as_json),
+                           psnr_every=psnr_every, on_psnr=curve.append if psnr_every else None)
+        summary = write_field_run(result, run_dir, curve=curve)
         if export_format:
             summary["export"] = _export(run_dir, export_format, result.params, cfg,
                                         result.encoder, result.truth)
     _finish(summary, run_dir, as_json)
+
+
+def _check_psnr_every(psnr_every: int) -> None:
+    if not 0 <= psnr_every <= 10**7:
+        raise ConfigError(f"--psnr-every must be 0 (never) or a number of steps up to 1e7, "
+                          f"got {psnr_every}")
 
 
 def _export(run_dir: Path, fmt: str, params, cfg, encoder, truth) -> dict[str, Any] | None:
@@ -290,10 +319,12 @@ def _export(run_dir: Path, fmt: str, params, cfg, encoder, truth) -> dict[str, A
 @hardware_options(HARDWARE, deferred=True)
 @sim_options(deferred=True)
 @export_option
+@_CURVE
 @_options(_OUT)
 def field_train_command(resume: bool, volume_path: Path | None, frame: int | None,
                         hardware: HardwareChoice, sim: SimChoice, export_format: str | None,
-                        run_dir: Path | None, as_json: bool, **opts: Any) -> None:
+                        psnr_every: int, run_dir: Path | None, as_json: bool,
+                        **opts: Any) -> None:
     """Train the neural field (dense) and keep a checkpoint; Ctrl-C keeps the last step."""
     from cosim.outputs.field import write_training
     from cosim.workloads.field.export import EXPORT_FORMATS
@@ -301,6 +332,7 @@ def field_train_command(resume: bool, volume_path: Path | None, frame: int | Non
     from cosim.workloads.field.mlp import TrainConfig
 
     check_export(export_format, EXPORT_FORMATS)
+    _check_psnr_every(psnr_every)
     if resume:
         if run_dir is None:
             raise ConfigError("--resume needs -o RUN_DIR (the run to continue)")
@@ -320,20 +352,22 @@ def field_train_command(resume: bool, volume_path: Path | None, frame: int | Non
                          resume=resume, resumable=True) as run_dir:
         prep = prepare(cfg, hw, sim_, volume)
         saved: dict[str, Any] = {}
+        curve: list = []
 
         def keep(st) -> None:
             saved["summary"] = write_training(run_dir, cfg, hw, sim_, prep.truth, st,
-                                              interrupted=True)
+                                              interrupted=True, curve=curve)
 
         try:
             state = train_field(cfg, prep, resume=state, progress=_progress(as_json),
-                                on_interrupt=keep)
+                                on_interrupt=keep, psnr_every=psnr_every,
+                                on_psnr=curve.append if psnr_every else None)
         except KeyboardInterrupt:
             step = saved.get("summary", {}).get("training_steps", "?")
             click.echo(f"interrupted at step {step}; checkpoint kept in {run_dir}; continue "
                        f"with 'cosim field train --resume -o {run_dir}'", err=True)
             sys.exit(130)
-        summary = write_training(run_dir, cfg, hw, sim_, prep.truth, state)
+        summary = write_training(run_dir, cfg, hw, sim_, prep.truth, state, curve=curve)
         from cosim.workloads.field.metrics import psnr
         from cosim.workloads.field.mlp import forward
 

@@ -5,6 +5,8 @@ The workload (:mod:`cosim.workloads.field.field`) computes; this module writes::
     RUN_DIR/metrics.csv          PSNR and SSIM over the volume, one row per method
     RUN_DIR/metrics_slices.csv   PSNR and SSIM per slice and method
     RUN_DIR/training.csv         training loss every 50 steps
+    RUN_DIR/psnr_curve.csv/.png/.svg  software PSNR against steps and training time
+                                 (``--psnr-every N``; run and train)
     RUN_DIR/slices.png/.svg      ground truth / software / HAQ / PTQ and |error| maps
     RUN_DIR/conductance.png/.svg conductance histograms: GE pairs and the output layer (Fig. 4c,d)
     RUN_DIR/workload.json        the HAQ pass's counted events (for ``cosim report``)
@@ -27,6 +29,7 @@ job's ``field`` stage write their folders with the same writer, :func:`write_fie
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -42,12 +45,13 @@ from cosim.hardware.spec import HardwareSpec
 from cosim.outputs.layer_records import write_layer_records
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.outputs.plots import save_figure, wrap_title
-from cosim.workloads.field.field import FieldResult, hardware_text
+from cosim.workloads.field.field import CurvePoint, FieldResult, hardware_text
 
 
-def write_field(result: FieldResult, run_dir: Path, command: str = "field run"
-                       ) -> dict[str, Any]:
-    """Write the tables, figures and workload of one evaluation into ``run_dir``.
+def write_field(result: FieldResult, run_dir: Path, command: str = "field run", *,
+                curve: Sequence[CurvePoint] = ()) -> dict[str, Any]:
+    """Write the tables, figures and workload of one evaluation into ``run_dir``
+    (``curve``: the software PSNR while training, :func:`write_psnr_curve`).
 
     Returns:
         The summary written to ``manifest.json`` (with the file names).
@@ -59,20 +63,25 @@ def write_field(result: FieldResult, run_dir: Path, command: str = "field run"
     figures = _slices(result, run_dir / "slices") + _histograms(result, run_dir / "conductance")
     write_workload_json(run_dir, result.workload())
     records = write_layer_records(run_dir, result.layer_records)
+    curve_files = write_psnr_curve(run_dir, curve, result.config,
+                                   hardware_text(result.hardware, result.sim))
+    figures += [run_dir / n for n in curve_files[1:]]
     summary = {**result.summary(),
                "tables": ["metrics.csv", "metrics_slices.csv", "training.csv", "workload.json",
-                          *records],
+                          *records, *curve_files[:1]],
                "figures": sorted(p.name for p in figures)}
+    if curve:
+        summary["psnr_curve"] = [asdict(c) for c in curve]
     write_manifest(run_dir, new_manifest(command, simulator=False, **summary))
     return {"command": command, **summary}
 
 
-def write_field_run(result: FieldResult, run_dir: Path, command: str = "field run"
-                    ) -> dict[str, Any]:
+def write_field_run(result: FieldResult, run_dir: Path, command: str = "field run", *,
+                    curve: Sequence[CurvePoint] = ()) -> dict[str, Any]:
     """The one writer of a trained-and-evaluated field (``cosim field run`` and the main
     job's stage): :func:`write_field` plus the checkpoint, so the folder is a
     ``--model`` for the other ``cosim field`` commands."""
-    summary = write_field(result, run_dir, command)
+    summary = write_field(result, run_dir, command, curve=curve)
     save_checkpoint(run_dir, result.config, result.hardware, result.sim, result.truth,
                     result.training)
     return summary
@@ -224,8 +233,10 @@ def _stored_hardware(z, stored: dict[str, Any]) -> tuple[HardwareSpec, SimOption
 
 
 def write_training(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions,
-                   truth: np.ndarray, state, *, interrupted: bool = False) -> dict[str, Any]:
-    """``cosim field train``: checkpoint, loss table, manifest; returns the summary."""
+                   truth: np.ndarray, state, *, interrupted: bool = False,
+                   curve: Sequence[CurvePoint] = ()) -> dict[str, Any]:
+    """``cosim field train``: checkpoint, loss table, PSNR curve (``curve``), manifest;
+    returns the summary."""
     from dataclasses import asdict
 
     from cosim.workloads.field.mlp import n_weights
@@ -243,8 +254,40 @@ def write_training(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions,
                "config": asdict(cfg), "hardware_text": hardware_text(hardware, sim),
                "hardware": hardware.as_dict(), "sim": asdict(sim),
                "tables": ["training.csv"], "checkpoint": CHECKPOINT}
+    curve_files = write_psnr_curve(run_dir, curve, cfg, hardware_text(hardware, sim))
+    if curve:
+        summary.update(tables=["training.csv", curve_files[0]], figures=curve_files[1:],
+                       psnr_curve=[asdict(c) for c in curve])
     write_manifest(run_dir, new_manifest("field train", simulator=False, **summary))
     return {"command": "field train", **summary}
+
+
+def write_psnr_curve(run_dir: Path, curve: Sequence[CurvePoint], cfg, hardware: str
+                     ) -> list[str]:
+    """``psnr_curve.csv`` (step, software PSNR, training wall and CPU seconds) and
+    ``psnr_curve.png/.svg`` (PSNR against steps and against wall time); nothing when
+    ``curve`` is empty. Returns the file names, the table first."""
+    if not curve:
+        return []
+    run_dir = Path(run_dir)
+    table = pd.DataFrame([asdict(c) for c in curve])
+    table.to_csv(run_dir / "psnr_curve.csv", index=False, float_format="%.6g")
+    fig = Figure(figsize=(8.0, 3.2), layout="constrained")
+    ax_steps, ax_time = fig.subplots(1, 2, sharey=True)
+    ax_steps.plot(table.step, table.psnr_db, "o-", ms=3)
+    ax_steps.set_xlabel("training step")
+    ax_steps.set_ylabel("software PSNR (dB)")
+    ax_time.plot(table.train_s, table.psnr_db, "o-", ms=3)
+    ax_time.set_xlabel("training wall time (s)")
+    for ax in (ax_steps, ax_time):
+        ax.grid(alpha=0.3)
+    t = cfg.training
+    fig.suptitle(wrap_title(
+        f"{cfg.encoder.kind} encoding, scale {cfg.encoder.scale:g}; width {cfg.mlp.width}, "
+        f"rank {cfg.mlp.rank}; Adam lr {t.learning_rate:g}, {t.schedule} over {t.steps} "
+        f"steps, batch {t.batch or 'all'}; {hardware}"), fontsize=8)
+    figures = save_figure(fig, run_dir / "psnr_curve")
+    return ["psnr_curve.csv", *sorted(p.name for p in figures)]
 
 
 def write_deploy(run_dir: Path, cfg, hardware: HardwareSpec, sim: SimOptions, deployed: dict,

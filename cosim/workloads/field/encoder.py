@@ -51,13 +51,13 @@ ONE_READ_CALIBRATION = {"calibration_reads": 1}
 the ``B`` a model stored without the key was trained on (defaults under a stored
 config's own keys)."""
 
-DEFAULT_SCALES = {"gaussian": 4.0, "positional": 32.0}
+DEFAULT_SCALES = {"gaussian": 2.0, "positional": 32.0}
 """Each Fourier encoding's scale when ``sigma`` is not given, from a sweep of the
-scales (:mod:`.encodings`; figures in ``docs/measurements/field.md``). Gaussian: 4,
-the NF code's (2 fits the phantom better in software; the deployed figures are
-measured at 4). Positional: 32, top frequency 27 per unit, the largest
-base whose top frequency stays below the in-plane Nyquist of the default 128 x 128
-slices (32 per unit)."""
+scales (:mod:`.encodings`; figures in ``docs/measurements/field.md``). Gaussian: 2
+(the NF code's is 4; 2 fits the default phantom better after the default
+training, and keeps HAQ within the field's targets). Positional: 32, top
+frequency 27 per unit, the largest base whose top frequency stays below the
+in-plane Nyquist of the default 128 x 128 slices (32 per unit)."""
 
 
 @dataclass(frozen=True, kw_only=True)

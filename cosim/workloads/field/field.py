@@ -92,7 +92,7 @@ class FieldConfig:
         phantom_shape: ``(slices, height, width)`` of the phantom when no volume is given.
         phantom_angles: the phantom turned against the grid, ``(phi, theta, psi)``
             degrees (:func:`cosim.workloads.field.phantom.shepp_logan_3d`).
-        encoder: the input encoding (Gaussian by default: 64 x 3, sigma 4).
+        encoder: the input encoding (Gaussian by default: 64 x 3, sigma 2).
         mlp: the network (NF paper: 131 -> 100 SIREN, rank-10 hidden, -> 1).
         training: Adam steps, batch, learning rate.
         bits: HAQ/PTQ cells per weight of the input, hidden and output matrices.
@@ -395,7 +395,9 @@ def train_field(cfg: FieldConfig, prep: Prepared, *, params: Params | None = Non
                 voxels: np.ndarray | None = None,
                 progress: Callable[[str, int, int], None] | None = None,
                 resume: TrainState | None = None,
-                on_interrupt: Callable[[TrainState], None] | None = None) -> TrainState:
+                on_interrupt: Callable[[TrainState], None] | None = None,
+                psnr_every: int = 0,
+                on_psnr: Callable[[CurvePoint], None] | None = None) -> TrainState:
     """Train the MLP on ``prep`` (all voxels, or the ``voxels`` indices).
 
     Args:
@@ -407,7 +409,12 @@ def train_field(cfg: FieldConfig, prep: Prepared, *, params: Params | None = Non
         resume: a training state to continue.
         on_interrupt: called with the last training state when training is
             interrupted (Ctrl-C), before the interrupt propagates.
+        psnr_every: with ``on_psnr``, score the network every this many steps
+            (and after the last): software PSNR over every voxel of ``prep``
+            (:func:`software_psnr`), passed to ``on_psnr`` as a :class:`CurvePoint`
+            whose times leave the scoring out.
     """
+    check_int("PSNR interval (steps)", psnr_every, 0, 10**7)
     params0 = params if params is not None else init_params(cfg.mlp, prep.feats.shape[1],
                                                             prep.rngs["init"])
     feats, target = prep.feats, prep.truth.ravel()
@@ -419,13 +426,54 @@ def train_field(cfg: FieldConfig, prep: Prepared, *, params: Params | None = Non
         if progress is not None:
             progress("train", step, total)
 
+    monitor = None
+    if on_psnr is not None:
+        clock = {"wall": time.perf_counter(), "cpu": time.process_time(), "wall_eval": 0.0,
+                 "cpu_eval": 0.0}
+
+        def monitor(step: int, p: Params) -> None:
+            w0, c0 = time.perf_counter(), time.process_time()
+            point = CurvePoint(
+                step=step, psnr_db=software_psnr(p, prep.feats, prep.truth, cfg.mlp),
+                train_s=w0 - clock["wall"] - clock["wall_eval"],
+                train_cpu_s=c0 - clock["cpu"] - clock["cpu_eval"])
+            clock["wall_eval"] += time.perf_counter() - w0
+            clock["cpu_eval"] += time.process_time() - c0
+            on_psnr(point)
+
     try:
         return train(params0, feats, target, cfg.mlp, cfg.training, state=resume,
-                     progress=tick)
+                     progress=tick, monitor=monitor, monitor_every=psnr_every)
     except KeyboardInterrupt as exc:
         if on_interrupt is not None and hasattr(exc, "state"):
             on_interrupt(exc.state)
         raise
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurvePoint:
+    """The network's software PSNR at one step of training.
+
+    Attributes:
+        step: optimiser steps done.
+        psnr_db: software PSNR over the volume (:func:`software_psnr`).
+        train_s, train_cpu_s: wall and CPU seconds of training up to ``step`` in
+            this call (the scoring itself and the set-up before training excluded).
+    """
+
+    step: int
+    psnr_db: float
+    train_s: float
+    train_cpu_s: float
+
+
+def software_psnr(params: Params, feats: np.ndarray, truth: np.ndarray, mlp: MLPConfig,
+                  chunk: int = 65536) -> float:
+    """PSNR over the volume of the network in float64 numpy (``software``), ``chunk``
+    voxels at a time (bounded memory)."""
+    pred = np.concatenate([forward(params, feats[i:i + chunk], mlp)
+                           for i in range(0, len(feats), chunk)])
+    return psnr(pred.reshape(truth.shape), truth)
 
 
 def deploy_field(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
@@ -500,7 +548,9 @@ def run_field(cfg: FieldConfig, hardware: HardwareSpec | None = None,
                      sim: SimOptions | None = None, volume: np.ndarray | None = None, *,
                      progress: Callable[[str, int, int], None] | None = None,
                      resume: TrainState | None = None,
-                     on_interrupt: Callable[[TrainState], None] | None = None
+                     on_interrupt: Callable[[TrainState], None] | None = None,
+                     psnr_every: int = 0,
+                     on_psnr: Callable[[CurvePoint], None] | None = None
                      ) -> FieldResult:
     """Train, deploy and evaluate the neural field on ``volume`` (default: the phantom).
 
@@ -517,6 +567,7 @@ def run_field(cfg: FieldConfig, hardware: HardwareSpec | None = None,
         resume: a training state to continue.
         on_interrupt: called with the last training state when training is
             interrupted (Ctrl-C), before the interrupt propagates.
+        psnr_every, on_psnr: the software PSNR while training (:func:`train_field`).
     """
     from cosim.hardware.presets import preset
 
@@ -527,7 +578,8 @@ def run_field(cfg: FieldConfig, hardware: HardwareSpec | None = None,
     prep = prepare(cfg, hardware, sim, volume)
     timings["setup"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    state = train_field(cfg, prep, progress=progress, resume=resume, on_interrupt=on_interrupt)
+    state = train_field(cfg, prep, progress=progress, resume=resume, on_interrupt=on_interrupt,
+                        psnr_every=psnr_every, on_psnr=on_psnr)
     timings["train"] = time.perf_counter() - t0
     return evaluate_field(cfg, hardware, sim, prep, state, progress=progress, timings=timings)
 

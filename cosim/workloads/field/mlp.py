@@ -37,6 +37,8 @@ import numpy as np
 from circuits.errors import ConfigError, check_choice, check_int, check_range
 
 ACTIVATIONS = ("sine", "relu")
+SCHEDULES = ("cosine", "exponential", "constant")
+"""Learning-rate schedules of :class:`TrainConfig`."""
 
 Params = dict[str, np.ndarray]
 
@@ -228,13 +230,21 @@ class TrainConfig:
     Attributes:
         steps: optimiser steps.
         batch: voxels per step (sampled with replacement); 0 for the whole set.
-        learning_rate: Adam's step size (cosine-decayed to 1 % over ``steps``).
+        learning_rate: Adam's step size at step 0.
+        schedule: how the step size falls over ``steps``: ``"cosine"`` (half a
+            cosine from ``learning_rate`` to ``final_lr_fraction`` of it),
+            ``"exponential"`` (``learning_rate * final_lr_fraction ** (t / steps)``)
+            or ``"constant"``.
+        final_lr_fraction: the step size at ``steps`` over ``learning_rate``
+            (cosine and exponential), in (0, 1].
         seed: seed of the batches.
     """
 
     steps: int = 2000
     batch: int = 16384
     learning_rate: float = 1e-3
+    schedule: str = "cosine"
+    final_lr_fraction: float = 0.01
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -243,6 +253,12 @@ class TrainConfig:
         if not np.isfinite(self.learning_rate):
             raise ConfigError(f"learning rate must be finite, got {self.learning_rate!r}")
         check_range("learning rate", self.learning_rate, 0.0, 1.0, lo_open=True)
+        check_choice("learning-rate schedule", self.schedule, SCHEDULES)
+        if not np.isfinite(self.final_lr_fraction):
+            raise ConfigError(f"final learning-rate fraction must be finite, got "
+                              f"{self.final_lr_fraction!r}")
+        check_range("final learning-rate fraction", self.final_lr_fraction, 0.0, 1.0,
+                    lo_open=True)
         check_int("training seed", self.seed, 0, 2**32 - 1)
 
 
@@ -259,7 +275,9 @@ class TrainState:
 def train(params: Params, feats: np.ndarray, target: np.ndarray, mlp: MLPConfig,
           cfg: TrainConfig, *, state: TrainState | None = None,
           progress: Callable[[int, float], None] | None = None,
-          log_every: int = 50) -> TrainState:
+          log_every: int = 50,
+          monitor: Callable[[int, Params], None] | None = None,
+          monitor_every: int = 0) -> TrainState:
     """Fit ``params`` to ``target`` (N,) from ``feats`` (N, n_features) with Adam on MSE.
 
     Args:
@@ -270,6 +288,9 @@ def train(params: Params, feats: np.ndarray, target: np.ndarray, mlp: MLPConfig,
         cfg: steps, batch, learning rate.
         state: a previous state to continue from (same ``cfg``).
         progress: called as ``progress(step, loss)`` every ``log_every`` steps.
+        monitor: called as ``monitor(step, params)`` (numpy parameters) every
+            ``monitor_every`` steps (``monitor_every > 0``) and after the last step,
+            e.g. to score the network while it trains.
 
     Returns:
         The state after ``cfg.steps`` steps in all. ``KeyboardInterrupt`` raised
@@ -301,6 +322,8 @@ def train(params: Params, feats: np.ndarray, target: np.ndarray, mlp: MLPConfig,
     n = feats.shape[0]
     full = cfg.batch == 0 or cfg.batch >= n
     f_all, t_all = (jnp.asarray(feats), jnp.asarray(target)) if full else (None, None)
+    if monitor_every < 0:
+        raise ConfigError(f"monitor interval must be >= 0 steps, got {monitor_every}")
     try:
         while done < cfg.steps:
             if full:
@@ -314,6 +337,9 @@ def train(params: Params, feats: np.ndarray, target: np.ndarray, mlp: MLPConfig,
                 losses.append(float(loss))
                 if progress is not None:
                     progress(done, float(loss))
+            if monitor is not None and ((monitor_every and done % monitor_every == 0)
+                                        or done == cfg.steps):
+                monitor(done, {k: np.asarray(v) for k, v in p.items()})
     except KeyboardInterrupt:
         raise Interrupted(_state(p, s, done, losses)) from None
     return _state(p, s, done, losses)
@@ -336,7 +362,19 @@ def jax_forward(p, f, mlp: MLPConfig):
 
 def _optimizer(cfg: TrainConfig):
     _, _, optax = _jax()
-    return optax.adam(optax.cosine_decay_schedule(cfg.learning_rate, cfg.steps, alpha=0.01))
+    return optax.adam(learning_rate_schedule(cfg))
+
+
+def learning_rate_schedule(cfg: TrainConfig):
+    """Adam's step size as a function of the step (``cfg.schedule``; an optax schedule)."""
+    _, _, optax = _jax()
+    if cfg.schedule == "cosine":
+        return optax.cosine_decay_schedule(cfg.learning_rate, cfg.steps,
+                                           alpha=cfg.final_lr_fraction)
+    if cfg.schedule == "exponential":
+        return optax.exponential_decay(cfg.learning_rate, transition_steps=cfg.steps,
+                                       decay_rate=cfg.final_lr_fraction)
+    return optax.constant_schedule(cfg.learning_rate)
 
 
 def opt_state_leaves(state: TrainState) -> list[np.ndarray]:

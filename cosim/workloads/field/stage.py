@@ -18,13 +18,16 @@ from circuits.errors import ConfigError
 from cosim.engine.options import SimOptions
 from cosim.hardware.presets import load_hardware
 from cosim.hardware.spec import HardwareSpec
-from cosim.workloads.field.encoder import EncoderConfig
+from cosim.workloads.field.encoder import DEFAULT_SCALES, EncoderConfig
 from cosim.workloads.field.field import FieldConfig, FieldResult, run_field
 from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
 
 QUICK_SHAPE = (8, 48, 48)
 QUICK_STEPS = 300
 QUICK_BATCH = 4096
+QUICK_ENCODER_READS = 16
+"""Reads of the Gaussian encoder's projection the quick setting averages per voxel:
+the realistic preset's read noise on the projection falls four-fold."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,13 +40,12 @@ class FieldStage:
         batch: voxels per step (0: all).
         learning_rate: Adam's step size.
         encoding: ``gaussian``, ``positional``, ``basic`` or ``none``.
-        sigma: scale of the encoding's ``B``: the Gaussian's std (NF code 4);
-            a positional encoding wants its own (its default is 32,
+        sigma: scale of the encoding's ``B``: the Gaussian's std (the field's
+            default 2; NF code 4); a positional encoding wants its own (its default is 32,
             :data:`cosim.workloads.field.encoder.DEFAULT_SCALES`).
         encoder_reads: analog reads of the Gaussian encoder's projection averaged
-            per voxel (:class:`cosim.workloads.field.encoder.EncoderConfig`); 16
-            cuts the realistic preset's read noise on the projection four-fold,
-            every read counted in the energy.
+            per voxel (:class:`cosim.workloads.field.encoder.EncoderConfig`;
+            :data:`QUICK_ENCODER_READS`).
         wide: the wider network (:data:`cosim.workloads.field.mlp.WIDE`) instead of
             the paper's.
         bits_input, bits_hidden, bits_output: HAQ/PTQ cells per weight of the
@@ -61,8 +63,8 @@ class FieldStage:
     batch: int = QUICK_BATCH
     learning_rate: float = 1e-3
     encoding: str = "gaussian"
-    sigma: float = 4.0
-    encoder_reads: int = 16
+    sigma: float = DEFAULT_SCALES["gaussian"]
+    encoder_reads: int = QUICK_ENCODER_READS
     wide: bool = False
     bits_input: int = 14
     bits_hidden: int = 14

@@ -71,6 +71,8 @@ def test_nifti_and_npy_give_the_same_result(tmp_path):
     (["--encoding", "gauss"], "unknown encoding"),
     (["--sigma", "nan"], "sigma"),
     (["--frame", "0"], "--frame needs --volume"),
+    (["--lr-schedule", "step"], "unknown learning-rate schedule 'step'"),
+    (["--psnr-every", "-5"], "--psnr-every must be 0"),
 ])
 @pytest.mark.timeout(60)  # a bad option accepted would train and deploy the full field
 def test_bad_options_are_one_line_errors(tmp_path, args, match):
@@ -101,3 +103,20 @@ def test_bad_volumes_are_one_line_errors(tmp_path):
         lines = [line for line in res.output.splitlines() if line.strip()]
         assert len(lines) == 1 and match in lines[0], (args, res.output)
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_train_writes_the_psnr_curve(tmp_path):
+    res = CliRunner().invoke(main, ["field", "train", *TINY, "--psnr-every", "10",
+                                    "--lr-schedule", "exponential", "--json",
+                                    "-o", str(tmp_path / "t")], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    curve = out["psnr_curve"]
+    assert [c["step"] for c in curve] == [10, 20, 30]
+    # the last point is the trained network's own PSNR, as the command reports it
+    assert curve[-1]["psnr_db"] == pytest.approx(out["psnr_software"], abs=1e-9)
+    assert all(b["train_s"] > a["train_s"] for a, b in zip(curve, curve[1:], strict=False))
+    assert out["config"]["training"]["schedule"] == "exponential"
+    for name in ("psnr_curve.csv", "psnr_curve.png", "psnr_curve.svg"):
+        assert (tmp_path / "t" / name).is_file(), name

@@ -90,11 +90,12 @@ def test_encoder_read_noise_moves_the_projection():
                         sim(backend="ideal"), rng=np.random.default_rng(0))
     x = np.random.default_rng(1).uniform(-1, 1, (200, 3))
     y, _ = enc.layer.forward(x)
-    err = 4.0 * y - x @ enc.b.T
+    scale = enc.config.scale
+    err = scale * y - x @ enc.b.T
     # PRIME eq. 7 on both cells of each pair: std = sigma * 0.02 * sqrt(sum x^2 (G+^2 + G-^2))
     pw = enc.layer.programmed
     g2 = pw.g_actual_siemens ** 2 + pw.g_actual_neg_siemens ** 2
-    std = 4.0 * 0.02 * np.sqrt(x ** 2 @ g2) / pw.g_unit_siemens
+    std = scale * 0.02 * np.sqrt(x ** 2 @ g2) / pw.g_unit_siemens
     assert np.std(err / std) == pytest.approx(1.0, rel=0.1)
 
 
@@ -118,8 +119,9 @@ def test_averaged_encoder_reads_cut_the_read_noise_by_sqrt_reads(reads):
     one, ev1 = enc.layer.forward(x)
     mean, ev = averaged_read(enc.layer, x, reads)
     std = _read_noise_std(enc, x)
-    assert np.std((4.0 * one - proj) / std) == pytest.approx(1.0, rel=0.1)
-    assert np.std((4.0 * mean - proj) / std) * np.sqrt(reads) == pytest.approx(1.0, rel=0.1)
+    k = enc.config.scale
+    assert np.std((k * one - proj) / std) == pytest.approx(1.0, rel=0.1)
+    assert np.std((k * mean - proj) / std) * np.sqrt(reads) == pytest.approx(1.0, rel=0.1)
     assert ev.cell_reads == reads * ev1.cell_reads == reads * 400 * 3 * 64 * 2
     assert ev.digital_adds == ev1.digital_adds * reads + (reads - 1) * 400 * 64
     # the deployed features use the averaged projection: their error shrinks too (at the

@@ -21,6 +21,7 @@ from cosim.workloads.field.mlp import (
     TrainConfig,
     forward,
     init_params,
+    learning_rate_schedule,
     matrices,
     n_weights,
     prune_width,
@@ -193,3 +194,46 @@ def test_calibrated_without_wires_agrees_with_ideal():
         ys[backend] = deploy_mlp(p, cfg, WeightMapping(scheme="haq"), PAPER,
                                  sim(backend=backend), scales, rng=RNG(4)).forward(f)[0]
     np.testing.assert_allclose(ys["calibrated"], ys["ideal"], rtol=1e-7, atol=1e-9)
+
+
+def test_learning_rate_schedules_follow_their_formulas():
+    steps, lr, frac = 1000, 2e-3, 0.01
+    cos = learning_rate_schedule(TrainConfig(steps=steps, learning_rate=lr))
+    exp = learning_rate_schedule(TrainConfig(steps=steps, learning_rate=lr,
+                                             schedule="exponential"))
+    const = learning_rate_schedule(TrainConfig(steps=steps, learning_rate=lr,
+                                               schedule="constant"))
+    for t in (0, 250, 500, 1000):
+        # half a cosine from lr to frac * lr; lr * frac ** (t / steps); lr
+        want_cos = lr * (frac + (1 - frac) * 0.5 * (1 + np.cos(np.pi * t / steps)))
+        assert float(cos(t)) == pytest.approx(want_cos, rel=1e-5)
+        assert float(exp(t)) == pytest.approx(lr * frac ** (t / steps), rel=1e-5)
+        assert float(const(t)) == pytest.approx(lr, rel=1e-6)
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"schedule": "linear"}, "unknown learning-rate schedule 'linear'"),
+    ({"final_lr_fraction": 0.0}, "final learning-rate fraction"),
+    ({"final_lr_fraction": 1.5}, "final learning-rate fraction"),
+    ({"final_lr_fraction": float("nan")}, "final learning-rate fraction"),
+])
+def test_bad_schedules_are_refused(kw, match):
+    with pytest.raises(ConfigError, match=match):
+        TrainConfig(**kw)
+
+
+def test_monitor_sees_the_parameters_at_its_steps():
+    cfg = MLPConfig(width=8, rank=2)
+    f = RNG(1).uniform(-1, 1, (64, 5))
+    t = 0.5 + 0.3 * np.sin(2 * f[:, 1])
+    seen = {}
+    st = train(init_params(cfg, 5, RNG(0)), f, t, cfg,
+               TrainConfig(steps=25, batch=0, learning_rate=1e-3),
+               monitor=lambda step, p: seen.setdefault(step, p), monitor_every=10)
+    assert sorted(seen) == [10, 20, 25]  # every 10 steps and after the last
+    for k, v in st.params.items():
+        np.testing.assert_array_equal(seen[25][k], v)
+    assert not np.array_equal(seen[10]["W_in"], seen[20]["W_in"])
+    with pytest.raises(ConfigError, match="monitor interval"):
+        train(init_params(cfg, 5, RNG(0)), f, t, cfg, TrainConfig(steps=2, batch=0),
+              monitor=lambda step, p: None, monitor_every=-1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -52,3 +53,21 @@ def test_quick_setting_and_a_tiny_stage(tmp_path):
     wl = json.loads((tmp_path / "field" / "workload.json").read_text())
     assert wl["inferences"] == 3 * 16 * 16 and wl["events"]["cell_reads"] > 0
     assert "HAQ" in field_headline(summary)
+
+
+def test_quick_flag_is_the_stage_setting():
+    from cosim.commands.field import _model_config
+
+    opts = {"phantom": "40x128x128", "sigma": None, "wide": False, "steps": None,
+            "batch": None, "lr": 1e-3, "seed": 0}
+    quick = _model_config(quick=True, encoding="gaussian", **opts)
+    stage = FieldStage().field_config()
+    # the same encoder; --quick leaves sigma to the encoding's default, the stage names it
+    assert replace(quick.encoder, sigma=quick.encoder.scale) == stage.encoder
+    assert quick.encoder.scale == 2.0
+    assert quick.encoder.reads == 16
+    assert _model_config(encoding="gaussian", **opts).encoder.reads == 1
+    assert quick.training == stage.training and quick.phantom_shape == stage.phantom_shape
+    # the full-size default and another encoding keep their own scales
+    assert _model_config(encoding="gaussian", **opts).encoder.scale == 2.0
+    assert _model_config(quick=True, encoding="positional", **opts).encoder.scale == 32.0
