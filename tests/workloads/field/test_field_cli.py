@@ -68,6 +68,8 @@ def test_nifti_and_npy_give_the_same_result(tmp_path):
     (["--phantom-angles", "30,x,0"], "--phantom-angles must be comma-separated numbers"),
     (["--phantom-angles", "0,0,720"], "phantom angle psi"),
     (["--steps", "0"], "training steps"),
+    (["--encoder-reads", "0"], "encoder reads must be in [1, 4096], got 0"),
+    (["--encoder-reads", "5000"], "encoder reads must be in"),
     (["--encoding", "gauss"], "unknown encoding"),
     (["--sigma", "nan"], "sigma"),
     (["--frame", "0"], "--frame needs --volume"),
