@@ -48,7 +48,7 @@ from circuits.tia import DEFAULT_TIA, TIAParams
 PLACEMENTS = ("ir_aware", "full")
 VERIFY_READS = ("transfer", "exact", "first_order")
 AGGREGATIONS = ("digital", "analog")
-MAX_HAQ_PASSES = 8
+MAX_HAQ_PASSES = 32
 """Most HAQ programming passes (the first plus re-verify passes)."""
 READOUT_WORDS = {"tia": "TIA", "virtual_ground": "virtual-ground"}
 MIN_CONVERTER_BITS = 2
@@ -197,11 +197,11 @@ class ProgrammingSpec:
             (a reference array's reads scaled cell by cell);
             :class:`cosim.layers.analog.TileReadBack`.
         haq_passes: HAQ programming passes; 1 is the NF paper's scheme, more
-            re-verify every bit on the array as it stands.
+            re-verify the weights on the array as it stands.
     """
 
     verify_read: str = "transfer"
-    haq_passes: int = 3
+    haq_passes: int = 16
 
     def __post_init__(self) -> None:
         check_choice("verify read", self.verify_read, VERIFY_READS)

@@ -120,26 +120,28 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
 
     **Re-verify passes** (``passes > 1``). A verify read sees the array as it
     is when the bit is written; with wire resistance, the cells written later
-    change the IR drop every earlier cell sees, so its read goes stale. Each
-    further pass walks the bits again, most significant first, on the array as
-    it now stands: one read of the whole array (through ``read_back``, which
-    sees every cell written so far), then every weight already within the
-    last bit's significance of its target is left alone. For the others the
-    running weight is rebuilt from the read levels of the bits before ``j``;
-    bit ``j`` keeps its state when the residual it leaves is within half of
-    what the bits after it can add (``s < 2`` makes them redundant, so they
-    absorb it), otherwise it is decided again by the residual's sign and
-    rewritten if that changes it (write noise applies; until the next pass's
-    read the cell counts at its nominal level). Touching only what needs it
-    keeps the rewrites, and so the disturbance of the other cells' IR drop,
-    small, and each pass smaller than the one before; a pass that rewrites
-    nothing ends the programming. The last read gives ``w_verify``. Cost per
-    extra pass: up to ``n_bits + 1`` reads of the array and one write per
-    changed cell, all counted in ``events``. With a read path that shows the
-    MVM's own transfer (``cosim.layers.analog.TileReadBack`` ``"transfer"``)
-    this converges on the weights the MVM sees; without wires one pass is
-    exact already and further passes only rewrite cells whose read noise
-    flipped a decision.
+    change the IR drop every earlier cell sees, so its read goes stale, and
+    every rewrite moves the read levels of the other cells on its lines. Each
+    further pass reads the whole array once (through ``read_back``, which sees
+    every cell written so far) and corrects only the weights whose read error
+    exceeds the last bit's significance and ``REVERIFY_TOLERANCE_SPREAD`` times
+    the spread of the weights the pass before left alone (read noise, and the
+    IR drop its rewrites caused: a smaller error is not known), each with at most
+    two cell writes: switching a bit (SET <-> RESET) or SETting an LRS bit again
+    (a fresh draw of its write noise, for a bit written weak). Of every single
+    write and pair of writes the pass takes the one whose predicted residual is
+    smallest, the new level taken at its nominal +-1 and a new LRS level's
+    spread (the spread of the LRS levels as read) counting as
+    ``WRITE_NOISE_WEIGHT`` of its variance, and each write costing
+    ``REWRITE_COST_LSB`` last-bit significances; a weight no such move improves
+    is left alone. Few writes per pass keep the disturbance of the other cells
+    small, so the passes converge (the next pass's read sees what the writes and
+    their IR drop did); a pass that rewrites nothing ends the programming. The
+    last read gives ``w_verify``. Cost per extra pass: one read of the array and
+    one write per rewritten cell, all counted in ``events``. With a read path
+    that shows the MVM's own transfer (``cosim.layers.analog.TileReadBack``
+    ``"transfer"``) this converges on the weights the MVM sees; without wires it
+    rewrites the weights whose write noise left them off target.
 
     Args:
         w: weights, shape ``(rows, cols)``.
@@ -150,7 +152,7 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
         rram: the device (LRS and HRS levels define ``g_bias`` and ``g_half``).
         program_cells: writes cells; default exact (no write noise).
         read_back: verify read through the read path; default exact.
-        passes: programming passes, 1 (the NF paper's scheme) to 8.
+        passes: programming passes, 1 (the NF paper's scheme) to ``MAX_PASSES``.
         read_gain: the share of a cell's conductance the read path delivers
             (:func:`check_read_gain`): the levels are read against
             ``read_gain * g_bias`` and ``read_gain * g_half``.
@@ -194,13 +196,20 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
 
     if passes > 1:
         u = read_levels()
+        tol = sig[-1]
         for _ in range(passes - 1):
-            writes = _reverify(t, sig, u, g_target, g_actual, program, (g_lrs, g_hrs),
-                               read_levels)
+            rewritten = _reverify(t, sig, u, tol, g_target, g_actual, program,
+                                  (g_lrs, g_hrs))
+            writes = int(rewritten.sum())
             if writes == 0:
                 break  # converged: nothing left to rewrite
             events += Events(cell_writes=writes)
-            u = read_levels()
+            u_new = read_levels()
+            kept = ~rewritten.any(axis=2)
+            if kept.any():  # how far the weights left alone moved between the reads
+                moved = (u_new[kept] - u[kept]) @ sig
+                tol = max(sig[-1], REVERIFY_TOLERANCE_SPREAD * float(moved.std()) / np.sqrt(2))
+            u = u_new
         w_pro = u @ sig
     return ProgrammedWeights(
         scheme="haq", n_bits=n, ratio=s, c0=1.0, offset=0.0, g_zero_siemens=g_bias,
@@ -210,39 +219,74 @@ def program_haq(w: np.ndarray, n_bits: int, amp_ratio: float, *,
     )
 
 
-def _reverify(t: np.ndarray, sig: np.ndarray, u: np.ndarray, g_target: np.ndarray,
-              g_actual: np.ndarray, program: ProgramCells, states: tuple[float, float],
-              read_levels) -> int:
+# Re-verify passes (``_reverify``): a weight is corrected when its read error
+# exceeds the last bit's significance and this many times the spread of the
+# read weights that the pass before left alone (read noise and the IR drop its
+# rewrites caused: errors below that cannot be told apart from it); each
+# rewrite costs this many last-bit significances in the choice of a correction
+# (fewer rewrites, less disturbance of the other cells' IR drop); and this share
+# of a new LRS level's variance (its write noise) counts against a correction
+# (later passes absorb the rest). Chosen by measurement
+# (docs/measurements/haq.md, "Re-verify under wire resistance").
+REVERIFY_TOLERANCE_SPREAD = 2.0
+REWRITE_COST_LSB = 0.25
+WRITE_NOISE_WEIGHT = 0.1
+_CHUNK = 4096  # weights per block of the correction search (bounds its memory)
+
+
+def _reverify(t: np.ndarray, sig: np.ndarray, u: np.ndarray, tol: float,
+              g_target: np.ndarray, g_actual: np.ndarray, program: ProgramCells,
+              states: tuple[float, float]) -> np.ndarray:
     """One re-verify pass of :func:`program_haq` (see its docstring).
 
-    ``u`` holds the levels of the pass's read, ``(rows, cols, n_bits)``; the
-    targets and conductances are updated in place; ``read_levels`` reads the
-    array again (before a bit, when the bits before it rewrote cells).
-    Returns the cells rewritten.
+    ``u`` holds the levels of the pass's read, ``(rows, cols, n_bits)``; weights
+    whose read error exceeds ``tol`` (weight units of full scale 1) are
+    corrected; the targets and conductances are updated in place. Returns which
+    cells were rewritten, ``(rows, cols, n_bits)``.
     """
     rows, cols, n = u.shape
     g_lrs, g_hrs = states
-    # Weights already within the last bit's significance are left alone.
-    fix = np.abs(t - u @ sig) > sig[-1]
-    writes, stale = 0, False
-    for j in range(n):
-        if stale:
-            u, stale = read_levels(), False
-        resid = t - u[:, :, :j] @ sig[:j]
-        pcols = _physical_cols(cols, n, j)
-        # Keep bit j when the bits after it can absorb what it leaves (half
-        # their reach, s < 2 makes them redundant): fewer rewrites, less disturbance.
-        keep = ~fix | (np.abs(resid - u[:, :, j] * sig[j]) <= 0.5 * sig[j + 1:].sum())
-        tgt = np.where(keep, g_target[:, pcols], np.where(resid > 0.0, g_lrs, g_hrs))
-        flip = tgt != g_target[:, pcols]
-        if flip.any():
-            g_target[:, pcols] = tgt
-            col_actual = g_actual[:, pcols]
-            col_actual[flip] = np.asarray(program(tgt[flip]), dtype=float)
-            g_actual[:, pcols] = col_actual
-            writes += int(flip.sum())
-            stale = True
-    return writes
+    lsb = sig[-1]
+    err = t - u @ sig
+    rewritten = np.zeros(u.shape, dtype=bool)
+    fix = np.nonzero(np.abs(err) > tol)
+    if fix[0].size == 0:
+        return rewritten
+    lrs_all = (g_target == g_lrs).reshape(rows, cols, n)
+    # The spread of the LRS levels as read (write noise, IR drop): what a new SET costs.
+    sd_lrs = float(u[lrs_all].std()) if lrs_all.any() else 0.0
+    # Moves 0..n-1 switch bit j (SET <-> RESET), moves n..2n-1 SET an LRS bit again.
+    a, b = np.triu_indices(2 * n, 1)
+    a, b = a[a % n != b % n], b[a % n != b % n]
+    sig2 = np.concatenate([sig, sig])
+    for lo in range(0, fix[0].size, _CHUNK):
+        r_, c_ = fix[0][lo:lo + _CHUNK], fix[1][lo:lo + _CHUNK]
+        m = r_.size
+        lrs = lrs_all[r_, c_]
+        new = np.concatenate([np.where(lrs, -1.0, 1.0), np.ones((m, n))], axis=1)
+        valid = np.concatenate([np.ones((m, n), dtype=bool), lrs], axis=1)
+        uu = u[r_, c_]
+        dw = np.where(valid, (new - np.concatenate([uu, uu], axis=1)) * sig2, 0.0)
+        var = WRITE_NOISE_WEIGHT * np.where(new > 0, sd_lrs * sig2, 0.0) ** 2
+        e = err[r_, c_]
+        one = np.sqrt((e[:, None] - dw) ** 2 + var) + REWRITE_COST_LSB * lsb
+        one[~valid] = np.inf
+        two = (np.sqrt((e[:, None] - dw[:, a] - dw[:, b]) ** 2 + var[:, a] + var[:, b])
+               + 2 * REWRITE_COST_LSB * lsb)
+        two[~(valid[:, a] & valid[:, b])] = np.inf
+        k = np.arange(m)
+        j1, p2 = one.argmin(axis=1), two.argmin(axis=1)
+        best = np.stack([np.abs(e), one[k, j1], two[k, p2]]).argmin(axis=0)
+        who = np.concatenate([k[best == 1], k[best == 2], k[best == 2]])
+        move = np.concatenate([j1[best == 1], a[p2[best == 2]], b[p2[best == 2]]])
+        if who.size == 0:
+            continue
+        rr, pc = r_[who], c_[who] * n + move % n
+        tgt = np.where(new[who, move] > 0, g_lrs, g_hrs)
+        g_target[rr, pc] = tgt
+        g_actual[rr, pc] = np.asarray(program(tgt), dtype=float)
+        rewritten[rr, c_[who], move % n] = True
+    return rewritten
 
 
 @dataclass(frozen=True, kw_only=True)

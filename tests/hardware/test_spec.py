@@ -38,7 +38,7 @@ def test_presets_differ_where_their_files_say():
     assert (paper.array.r_wire_ohm, real.array.r_wire_ohm) == (0.0, 1.06)
     assert (paper.readout.kind, real.readout.kind) == ("virtual_ground", "tia")
     assert (paper.noise.write, real.noise.write, prime.noise.write) == (0.15, 0.187, 0.0)
-    assert (paper.programming.haq_passes, real.programming.haq_passes) == (1, 3)
+    assert (paper.programming.haq_passes, real.programming.haq_passes) == (1, 16)
 
 
 @pytest.mark.parametrize("name", PRESETS)

@@ -109,7 +109,7 @@ def _haq_layer(w: np.ndarray) -> AnalogLayer:
 
 @pytest.mark.slow
 def test_haq_on_the_realistic_preset_equals_the_plain_paths(monkeypatch) -> None:
-    """HAQ (3 passes, transfer verify, write and read noise) of a matrix over several
+    """HAQ (the preset's passes, transfer verify, write and read noise) of a matrix over several
     macros, programmed with the fast paths and a pool that holds only some of its macros,
     and again with every read a whole extraction through the MVM of one-hot inputs: the
     same conductances, verify estimates, events and outputs."""

@@ -76,7 +76,7 @@ def test_haq_test_and_field_share_one_tile_builder(trained):
     assert (t.array.macro_rows, t.array.macro_cols) == (lay.rows_used, lay.cols_used)
     assert t == placed_tile(real, CALIBRATED, 11, 8 * 14, 14)[0].hardware
     scheme = cfg.mapping("haq").make_scheme("W_in")
-    assert scheme.on_hardware(t.programming, lay.mean_attenuation).passes == 3
+    assert scheme.on_hardware(t.programming, lay.mean_attenuation).passes == 16
     assert t.programming.verify_read == "transfer"
     assert HARDWARE["paper"].programming.verify_read == "first_order"
     assert scheme.on_hardware(HARDWARE["paper"].programming, 1.0).passes == 1
@@ -91,7 +91,7 @@ def test_realistic_read_path_measured_and_said(trained):
         assert set(res.tables()["metrics"].hardware) == {rp}
     real, paper = out["realistic"], out["paper"]
     assert real["hardware_text"].startswith("realistic: 1T1R cells")
-    for words in ("TIA readout", "ir-aware placement", "HAQ 3 passes (transfer verify)"):
+    for words in ("TIA readout", "ir-aware placement", "HAQ 16 passes (transfer verify)"):
         assert words in real["hardware_text"]
     assert real["hardware_name"] == "realistic" and paper["hardware_name"] == "paper"
     assert paper["macros_haq"] == 4 and real["macros_haq"] == 6  # W_in and V1 split in two
