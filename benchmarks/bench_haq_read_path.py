@@ -2,7 +2,8 @@
 
 The plain scheme is the NF paper's HAQ (one pass, each bit verified once,
 ``haq_passes = 1``); the realistic one re-verifies with the MVM's own transfer
-(``haq_passes``, default 3). Both program the same random matrix through
+(``haq_passes``, default the realistic preset's). Both program the same random
+matrix through
 the same tile: 1T1R cells, the 40 nm wire figure, TIA readout, IR-aware
 placement. Printed per scheme: wall time of programming, cell writes and
 cell reads per programmed cell, transfer reads (array reads) and the MVM
@@ -32,7 +33,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=512)
     ap.add_argument("--cols", type=int, default=512)
     ap.add_argument("--bits", type=int, default=16)
-    ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument("--passes", type=int, default=None,
+                    help="default: the realistic preset's")
     ap.add_argument("--r-wire", type=float, default=None, help="default: the 40 nm figure")
     args = ap.parse_args()
     from timing import apply_thread_rule  # the rule of every cosim command
@@ -40,7 +42,7 @@ def main() -> None:
     print(f"load average before: {os.getloadavg()}")
     extra = {} if args.r_wire is None else {"array": {"r_wire_ohm": args.r_wire}}
     sim = SimOptions()
-    for passes in (1, args.passes):
+    for passes in (1, args.passes or preset("realistic").programming.haq_passes):
         cfg = HaqExperimentConfig(vector_length=args.rows, n_outputs=args.cols,
                                   n_bits=args.bits, n_vectors=100, read_cycles=0)
         hardware = preset("realistic").with_parts(programming={"haq_passes": passes}, **extra)
