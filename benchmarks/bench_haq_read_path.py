@@ -3,9 +3,8 @@
 The plain scheme is the NF paper's HAQ (one pass, each bit verified once,
 ``haq_passes = 1``); the realistic one re-verifies with the MVM's own transfer
 (``haq_passes``, default the realistic preset's). Both program the same random
-matrix through
-the same tile: 1T1R cells, the 40 nm wire figure, TIA readout, IR-aware
-placement. Printed per scheme: wall time of programming, cell writes and
+matrix through the same tile: 1T1R cells, the 40 nm wire figure, TIA readout,
+IR-aware placement. Printed per scheme: wall time of programming, cell writes and
 cell reads per programmed cell, transfer reads (array reads) and the MVM
 RMSE of the NF test's inputs. The load average before and after is printed:
 other work on the machine skews the times.
