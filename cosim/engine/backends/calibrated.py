@@ -239,11 +239,12 @@ def _physical_memory_bytes() -> int:
         return 8 * 2**30
 
 
-KEPT_REDUCTIONS_BYTES = min(3 * 2**30, _physical_memory_bytes() // 8)
-"""Memory the kept reductions of one tile may hold: 3 GiB, or an eighth of the machine's
-memory if less. A 64 x 84 block's takes about 10 MB, so a 784 x 120 layer of 12-bit
-weights on the realistic preset (234 such macros) keeps all of its own in about 2.3 GB;
-beyond that the pool keeps the ones it has (``CalibratedBackend._extract``)."""
+KEPT_REDUCTIONS_BYTES = min(8 * 2**30, _physical_memory_bytes() // 3)
+"""Memory the kept reductions of one tile may hold: 8 GiB, or a third of the machine's
+memory if less. An 86 x 64 block's takes about 9.7 MB, so a 512 x 512 matrix of 16-bit
+weights on the realistic preset (768 such macros) keeps all of its own in about 7.4 GB
+(a machine of 24 GiB or more); beyond that the pool keeps the ones it has
+(``CalibratedBackend._extract``)."""
 
 STALE_RUNS = 2
 """Kept reductions are stale once this many times as many extractions in a row as there
