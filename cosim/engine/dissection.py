@@ -866,12 +866,17 @@ class Dissection:
             o = _order(self._sym.top)
             self._l, self._b = o["L"], o["B"]
         else:
-            self._l, self._b = np.arange(self.rows), self.rows + np.arange(self.cols)
+            self._l = slice(0, self.rows)
+            self._b = slice(self.rows, self.rows + self.cols)
         self._top_m = top.shape[0]
         self._r_top = top[:, -1].copy() if carries_rhs else None
         y = top[:, : top.shape[0]]
-        self._y = {(a, b): y[np.ix_(ia, ib)] for a, ia in (("L", self._l), ("B", self._b))
-                   for b, ib in (("L", self._l), ("B", self._b))}
+        if self.keep_factors:
+            self._y = {(a, b): y[np.ix_(ia, ib)] for a, ia in (("L", self._l), ("B", self._b))
+                       for b, ib in (("L", self._l), ("B", self._b))}
+        else:  # the left then the bottom nodes: views
+            self._y = {(a, b): y[ia, ib] for a, ia in (("L", self._l), ("B", self._b))
+                       for b, ib in (("L", self._l), ("B", self._b))}
         self._terminal_lu: tuple | None = None
 
     @property
