@@ -17,8 +17,8 @@ its four nodes ``X[r, c], X[r, c + 1], P[r, c], P[r + 1, c]`` are distinct
 whatever the block, so blocks of cells share nodes only along their edges.
 
 Reduction. A block of ``h x w`` cells is represented by the dense admittance
-of its boundary nodes, ordered left ``X[r0:r1, c0]``, right ``X[r0:r1, c1]``,
-top ``P[r0, c0:c1]`` and bottom ``P[r1, c0:c1]``: everything inside is
+of its boundary nodes, ordered left ``X[r0:r1, c0]``, top ``P[r0, c0:c1]``,
+right ``X[r0:r1, c1]`` and bottom ``P[r1, c0:c1]``: everything inside is
 eliminated (Kron reduction, a Schur complement). Two neighbouring blocks
 merge by adding their admittances on the shared edge and eliminating it.
 Blocks are merged bottom-up in the order of a nested dissection that keeps
@@ -169,10 +169,13 @@ def _order(shape: tuple[int, int, bool, bool]) -> dict[str, np.ndarray]:
     ``shape = (h, w, has_right, has_top)``: blocks on the array's right edge have
     no right nodes (the bit lines end there) and blocks on its top edge no top
     nodes (the source lines end there), so those are left out.
+
+    Ordered left, top, right, bottom: a merge's child then meets the parent in two
+    pieces that are contiguous in both (``_merge_plan``), not three.
     """
     h, w, has_r, has_t = shape
     n_r, n_t = h * has_r, w * has_t
-    return {"L": np.arange(h), "R": h + np.arange(n_r), "T": h + n_r + np.arange(n_t),
+    return {"L": np.arange(h), "T": h + np.arange(n_t), "R": h + n_t + np.arange(n_r),
             "B": h + n_r + n_t + np.arange(w)}
 
 
@@ -245,8 +248,24 @@ def _merge_plan(kind: str, sa: tuple, sb: tuple) -> _MergePlan:
         b_o = [ob["L"], ob["R"], ob["B"]]
         pa = [po["L"][: sa[0]], po["R"][:nr_a], po["T"]]
         pb = [po["L"][sa[0]:], po["R"][nr_a:], po["B"]]
-    return _MergePlan(shape, _ranges(a_i)[0], _ranges(b_i)[0], _ranges(*a_o), _ranges(*pa),
-                      _ranges(*b_o), _ranges(*pb))
+    return _MergePlan(shape, _ranges(a_i)[0], _ranges(b_i)[0],
+                      *_coalesced(_ranges(*a_o), _ranges(*pa)),
+                      *_coalesced(_ranges(*b_o), _ranges(*pb)))
+
+
+def _coalesced(src: Ranges, dst: Ranges) -> tuple[Ranges, Ranges]:
+    """The pieces ``src[k] -> dst[k]`` by their place in the child, neighbours that are
+    contiguous in both joined (fewer, longer copies)."""
+    out_s: list[tuple[int, int]] = []
+    out_d: list[tuple[int, int]] = []
+    for s_, d_ in sorted(zip(src, dst, strict=True)):
+        if out_s and out_s[-1][1] == s_[0] and out_d[-1][1] == d_[0]:
+            out_s[-1] = (out_s[-1][0], s_[1])
+            out_d[-1] = (out_d[-1][0], d_[1])
+        else:
+            out_s.append(s_)
+            out_d.append(d_)
+    return tuple(out_s), tuple(out_d)
 
 
 def _gauss(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -396,8 +415,8 @@ def _merge_terminals(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray) -> np.nda
 def _leaf_admittances(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None,
                       cells: np.ndarray | None = None) -> np.ndarray:
     """(n, 4, 4 [+ 1]) admittances of the one-cell leaves of the flat (row-major) cells
-    ``cells`` (all: ``None``), nodes ordered left, right, top, bottom, with the carried
-    right-hand side as a last column."""
+    ``cells`` (all: ``None``), nodes in ``_order``, with the carried right-hand side as a
+    last column."""
     c = net.cells
     rows, cols = c.shape
     e = 0 if rhs is None else 1
@@ -411,7 +430,8 @@ def _leaf_admittances(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | Non
     y = np.zeros((n, 4, 4 + e))
     gb = np.where(c_of == cols - 1, 0.0, net.g_bl_siemens)  # no wire past the last column
     gs = np.where(r_of == 0, 0.0, net.g_sl_siemens)         # none above the first row
-    L, R, T, B = 0, 1, 2, 3
+    o = _order((1, 1, True, True))
+    L, T, R, B = (int(o[k][0]) for k in "LTRB")
     y[:, L, L] = gb + c.xx.ravel()[cells]
     y[:, R, R] = gb
     y[:, L, R] = y[:, R, L] = -gb
