@@ -12,7 +12,8 @@ passes; the calibrated backend):
   ``cycles x vectors`` MVMs of every macro).
 
 Reported: wall and CPU seconds of the whole command, its own stage timings,
-PTQ and HAQ RMSE and their ratio, the placement, the load average. Run from the
+PTQ and HAQ RMSE and their ratio, the placement, the load average, and the largest
+resident memory of a case so far (MB). Run from the
 project root::
 
     python benchmarks/bench_haq_scale.py [--cases main 512] [--big-cycles 1]
@@ -59,6 +60,7 @@ def run_case(name: str, extra: list[str]) -> dict:
             "cpu_s": round((after.ru_utime - before.ru_utime)
                            + (after.ru_stime - before.ru_stime), 1),
             "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1),
+            "max_rss_mb": round(after.ru_maxrss / 1024),  # the largest child so far (KiB)
             "timings_s": {k: round(v, 1) for k, v in d["timings_s"].items()},
             "rmse_ptq": d["rmse_ptq"], "rmse_haq": d["rmse_haq"],
             "ratio": d["rmse_ptq"] / d["rmse_haq"], "placement": d["placement"]}

@@ -18,8 +18,10 @@ Three parts (``--parts``), each case in a fresh child process with one BLAS thre
   grows linearly with the batch), and its largest error against Newton's method on
   ``--newton-vectors`` of them and on both coherent inputs (all rows at +-0.1 V), of
   the full scale.
-- ``update``: a write-verify step on a 50 x 96 and a 512 x 512 array: the fast model
-  with 1, 1 % and 10 % of the cells changed, extracted whole and by updating the
+- ``update``: a write-verify step on ``--update-sizes`` arrays (50 x 96, 86 x 64: the
+  realistic preset's macro of a 512 x 512 16-bit HAQ, 512 x 512): the fast model with
+  1, 1 % and 10 % of the cells changed, and with one bit column of 16-bit weights
+  (every 16th column) half changed (``bit``), extracted whole and by updating the
   previous reduction (``reprogrammed``), CPU seconds, and their difference;
 - ``floor``: how far any affine model can go: one made exact on the all +1 and all
   -1 inputs (every cell through its exact currents at those two operating points)
@@ -149,9 +151,14 @@ def update_case(n: int, m: int, repeats: int) -> dict:
     rng = np.random.default_rng(4)
     row: dict = {"part": "update", "rows": n, "cols": m}
     read_models.LocalSecant(p, V_READ)  # one-offs (plan, bias tables) out of the timings
-    for k in (1, max(1, n * m // 100), n * m // 10):
+    bit = np.zeros((n, m), dtype=bool)
+    bit[::2, 5::16] = True  # a write step of 16-bit weights: one bit column of each, half set
+    for k in (1, max(1, n * m // 100), n * m // 10, "bit"):
         g = p.g_siemens.copy()
-        g.flat[rng.choice(g.size, k, replace=False)] = rng.uniform(1e-6, 29.22e-6, k)
+        if k == "bit":
+            g[bit] = rng.uniform(1e-6, 29.22e-6, int(bit.sum()))
+        else:
+            g.flat[rng.choice(g.size, k, replace=False)] = rng.uniform(1e-6, 29.22e-6, k)
         q = CrossbarParams(g_siemens=g, cell="1T1R", r_wire_bl_ohm=p.r_wire_bl_ohm,
                            r_wire_sl_ohm=p.r_wire_sl_ohm)
         t_full, c_full, whole = _timed(lambda q=q: read_models.LocalSecant(q, V_READ), repeats)
@@ -270,6 +277,7 @@ def main() -> None:
                     choices=["extract", "speed", "update", "accuracy", "floor"])
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512])
     ap.add_argument("--speed-sizes", nargs="+", default=["512x512", "512x8", "50x96"])
+    ap.add_argument("--update-sizes", nargs="+", default=["50x96", "86x64", "512x512"])
     ap.add_argument("--exact-batch", type=int, default=1000)
     ap.add_argument("--newton-vectors", type=int, default=3,
                     help="speed: vectors of the batch checked against Newton's method")
@@ -311,7 +319,7 @@ def main() -> None:
     if "speed" in args.parts:
         jobs += [f"speed:{s}" for s in args.speed_sizes]
     if "update" in args.parts:
-        jobs += ["update:50x96", "update:512x512"]
+        jobs += [f"update:{s}" for s in args.update_sizes]
     if "accuracy" in args.parts:
         jobs += [f"tall:{n}:{g}" for n in args.tall for g in (29.22e-6, 60e-6)]
         jobs += [f"square:{args.square}:{g}" for g in (29.22e-6, 60e-6)]

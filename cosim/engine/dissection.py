@@ -17,8 +17,8 @@ its four nodes ``X[r, c], X[r, c + 1], P[r, c], P[r + 1, c]`` are distinct
 whatever the block, so blocks of cells share nodes only along their edges.
 
 Reduction. A block of ``h x w`` cells is represented by the dense admittance
-of its boundary nodes, ordered left ``X[r0:r1, c0]``, right ``X[r0:r1, c1]``,
-top ``P[r0, c0:c1]`` and bottom ``P[r1, c0:c1]``: everything inside is
+of its boundary nodes, ordered left ``X[r0:r1, c0]``, top ``P[r0, c0:c1]``,
+right ``X[r0:r1, c1]`` and bottom ``P[r1, c0:c1]``: everything inside is
 eliminated (Kron reduction, a Schur complement). Two neighbouring blocks
 merge by adding their admittances on the shared edge and eliminating it.
 Blocks are merged bottom-up in the order of a nested dissection that keeps
@@ -169,10 +169,13 @@ def _order(shape: tuple[int, int, bool, bool]) -> dict[str, np.ndarray]:
     ``shape = (h, w, has_right, has_top)``: blocks on the array's right edge have
     no right nodes (the bit lines end there) and blocks on its top edge no top
     nodes (the source lines end there), so those are left out.
+
+    Ordered left, top, right, bottom: a merge's child then meets the parent in two
+    pieces that are contiguous in both (``_merge_plan``), not three.
     """
     h, w, has_r, has_t = shape
     n_r, n_t = h * has_r, w * has_t
-    return {"L": np.arange(h), "R": h + np.arange(n_r), "T": h + n_r + np.arange(n_t),
+    return {"L": np.arange(h), "T": h + np.arange(n_t), "R": h + n_t + np.arange(n_r),
             "B": h + n_r + n_t + np.arange(w)}
 
 
@@ -245,8 +248,24 @@ def _merge_plan(kind: str, sa: tuple, sb: tuple) -> _MergePlan:
         b_o = [ob["L"], ob["R"], ob["B"]]
         pa = [po["L"][: sa[0]], po["R"][:nr_a], po["T"]]
         pb = [po["L"][sa[0]:], po["R"][nr_a:], po["B"]]
-    return _MergePlan(shape, _ranges(a_i)[0], _ranges(b_i)[0], _ranges(*a_o), _ranges(*pa),
-                      _ranges(*b_o), _ranges(*pb))
+    return _MergePlan(shape, _ranges(a_i)[0], _ranges(b_i)[0],
+                      *_coalesced(_ranges(*a_o), _ranges(*pa)),
+                      *_coalesced(_ranges(*b_o), _ranges(*pb)))
+
+
+def _coalesced(src: Ranges, dst: Ranges) -> tuple[Ranges, Ranges]:
+    """The pieces ``src[k] -> dst[k]`` by their place in the child, neighbours that are
+    contiguous in both joined (fewer, longer copies)."""
+    out_s: list[tuple[int, int]] = []
+    out_d: list[tuple[int, int]] = []
+    for s_, d_ in sorted(zip(src, dst, strict=True)):
+        if out_s and out_s[-1][1] == s_[0] and out_d[-1][1] == d_[0]:
+            out_s[-1] = (out_s[-1][0], s_[1])
+            out_d[-1] = (out_d[-1][0], d_[1])
+        else:
+            out_s.append(s_)
+            out_d.append(d_)
+    return tuple(out_s), tuple(out_d)
 
 
 def _gauss(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -339,38 +358,122 @@ def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
     return y, z[:, :, :m], y_ki, y_ii
 
 
+@functools.lru_cache(maxsize=64)
+def _terminal_pieces(plan: _MergePlan) -> tuple[tuple, tuple]:
+    """``plan``'s pieces cut to the parent's left and bottom nodes, renumbered in the order
+    left then bottom: ``(A's pieces, B's pieces)``, as ``plan.slices`` gives them."""
+    o = _order(plan.shape)
+    keep = ((int(o["L"][0]), int(o["L"][-1]) + 1, 0),
+            (int(o["B"][0]), int(o["B"][-1]) + 1, o["L"].size))
+
+    def cut(src: Ranges, dst: Ranges) -> tuple:
+        out = []
+        for (s0, _), (d0, d1) in zip(src, dst, strict=True):
+            for k0, k1, at in keep:
+                lo, hi = max(d0, k0), min(d1, k1)
+                if lo < hi:
+                    out.append((slice(s0 + lo - d0, s0 + hi - d0),
+                                slice(at + lo - k0, at + hi - k0)))
+        return tuple(out)
+
+    return cut(plan.a_o, plan.pa), cut(plan.b_o, plan.pb)
+
+
+def _merge_terminals(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
+    """``_merge``'s parent admittance at the parent's left and bottom nodes only (rows and
+    columns, in that order, then the carried right-hand sides): the top block as the
+    terminals need it. Every number is computed as ``_merge`` computes it; the rows and
+    columns of the other nodes are left out of every product."""
+    k = ya.shape[0]
+    h, w = plan.shape[0], plan.shape[1]
+    m = h + w
+    n_rhs = ya.shape[2] - ya.shape[1]
+    ma, mb = ya.shape[1], yb.shape[1]
+    ia, ib = _sl(plan.a_i), _sl(plan.b_i)
+    a_pieces, b_pieces = _terminal_pieces(plan)
+    y_ii = ya[:, ia, ia] + yb[:, ib, ib]
+    y_ik = np.zeros((k, plan.n_i, m + n_rhs))
+    y_ki = np.zeros((k, m, plan.n_i))
+    for (pieces, y_c, i_c) in ((a_pieces, ya, ia), (b_pieces, yb, ib)):
+        for s_, d_ in pieces:
+            y_ik[:, :, d_] = y_c[:, i_c, s_]
+            y_ki[:, d_, :] = y_c[:, s_, i_c]
+    if n_rhs:
+        y_ik[:, :, m:] = ya[:, ia, ma:] + yb[:, ib, mb:]
+    z, _ = _inverse_times(y_ii, y_ik)
+    neg = np.negative(y_ki)
+    y = neg * z if plan.n_i == 1 else np.matmul(neg, z)
+    for (pieces, y_c, m_c) in ((a_pieces, ya, ma), (b_pieces, yb, mb)):
+        for s1, d1 in pieces:
+            for s2, d2 in pieces:
+                y[:, d1, d2] += y_c[:, s1, s2]
+            if n_rhs:
+                y[:, d1, m:] += y_c[:, s1, m_c:]
+    return y
+
+
+def _leaf_admittances(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None,
+                      cells: np.ndarray | None = None) -> np.ndarray:
+    """(n, 4, 4 [+ 1]) admittances of the one-cell leaves of the flat (row-major) cells
+    ``cells`` (all: ``None``), nodes in ``_order``, with the carried right-hand side as a
+    last column."""
+    c = net.cells
+    rows, cols = c.shape
+    e = 0 if rhs is None else 1
+    if cells is None:
+        cells = slice(None)
+        n = rows * cols
+        r_of, c_of = np.repeat(np.arange(rows), cols), np.tile(np.arange(cols), rows)
+    else:
+        n = cells.size
+        r_of, c_of = np.divmod(cells, cols)
+    y = np.zeros((n, 4, 4 + e))
+    gb = np.where(c_of == cols - 1, 0.0, net.g_bl_siemens)  # no wire past the last column
+    gs = np.where(r_of == 0, 0.0, net.g_sl_siemens)         # none above the first row
+    o = _order((1, 1, True, True))
+    L, T, R, B = (int(o[k][0]) for k in "LTRB")
+    y[:, L, L] = gb + c.xx.ravel()[cells]
+    y[:, R, R] = gb
+    y[:, L, R] = y[:, R, L] = -gb
+    y[:, T, T] = gs
+    y[:, B, B] = gs + c.ss.ravel()[cells]
+    y[:, T, B] = y[:, B, T] = -gs
+    y[:, L, B] = c.xs.ravel()[cells]
+    y[:, B, L] = c.sx.ravel()[cells]
+    if rhs is not None:
+        y[:, L, 4] = rhs[0].ravel()[cells]
+        y[:, B, 4] = rhs[1].ravel()[cells]
+    return y
+
+
 def _leaves(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None = None
             ) -> list[tuple[tuple, np.ndarray, np.ndarray]]:
     """The one-cell leaves: ``(shape, cells, admittances)`` per leaf shape, ``cells``
     the flat (row-major) indices of the cells of that shape. ``rhs = (inj_x, inj_s)``,
     (rows, cols) currents injected into every cell's bit-line and source-line node,
     becomes a last column of the admittances (carried right-hand side)."""
-    c = net.cells
-    rows, cols = c.shape
-    e = 0 if rhs is None else 1
-    y = np.zeros((rows, cols, 4, 4 + e))
-    gb = np.full((rows, cols), net.g_bl_siemens)
-    gs = np.full((rows, cols), net.g_sl_siemens)
-    gb[:, -1] = 0.0  # no bit-line wire past the last column
-    gs[0, :] = 0.0   # no source-line wire above the first row
-    L, R, T, B = 0, 1, 2, 3
-    y[..., L, L] = gb + c.xx
-    y[..., R, R] = gb
-    y[..., L, R] = y[..., R, L] = -gb
-    y[..., T, T] = gs
-    y[..., B, B] = gs + c.ss
-    y[..., T, B] = y[..., B, T] = -gs
-    y[..., L, B] = c.xs
-    y[..., B, L] = c.sx
-    if rhs is not None:
-        y[..., L, 4] = rhs[0]
-        y[..., B, 4] = rhs[1]
-    out = []
-    for shape, idx in _symbolic(rows, cols).leaves:
-        keep = [L] + [R] * shape[2] + [T] * shape[3] + [B]
-        ys = y.reshape(-1, 4, 4 + e)[idx][:, keep][:, :, keep + [4] * e]
-        out.append((shape, idx, ys))
-    return out
+    rows, cols = net.cells.shape
+    y = _leaf_admittances(net, rhs)
+    return [(shape, idx, y[idx]) for shape, idx in _symbolic(rows, cols).leaves]
+
+
+def _patched_leaves(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None,
+                    kept: np.ndarray, changed: np.ndarray) -> list[np.ndarray]:
+    """The leaf stacks of ``net``: ``kept`` (the leaves of a reduction of the same shape,
+    the one leaf group of ``_leaf_groups``) rewritten in place where ``changed``."""
+    rows, cols = net.cells.shape
+    cells = np.flatnonzero(changed)
+    kept[_leaf_rank(rows, cols)[cells]] = _leaf_admittances(net, rhs, cells)
+    return [kept]
+
+
+@functools.lru_cache(maxsize=32)
+def _leaf_rank(rows: int, cols: int) -> np.ndarray:
+    """(rows * cols,) each flat cell's position in the leaf stack."""
+    (_, idx), = _symbolic(rows, cols).leaves
+    rank = np.empty_like(idx)
+    rank[idx] = np.arange(idx.size)
+    return rank
 
 
 @dataclass
@@ -397,6 +500,10 @@ class _StepPlan:
     rects: tuple  # (row0, row1, col0, col1) of each parent, merges then carries
     before: tuple[tuple[int, int], ...]
     after: tuple[tuple[int, int], ...]
+    corners: np.ndarray  # (4, parents) flat indices of each parent's corners (_dirty)
+    bounds: tuple[int, ...]  # each record's first parent in ``corners``, and the end
+    indices: tuple  # each record's positions as index arrays: merges (a, b, parent),
+    #                 carries (child, parent)
 
 
 @dataclass(frozen=True, eq=False)
@@ -559,8 +666,18 @@ def _symbolic(rows: int, cols: int) -> _Symbolic:
                 c_rects.append(rect)
         new = _Level(row_ranges=new_rows, col_ranges=new_cols, gid=new_gid, pos=new_pos,
                      shapes=shapes, counts=counts)
+        rects = tuple(m_rects + c_rects)
+        width = cols + 1  # of the changed cells' summed-area table (_reduce)
+        corners = np.array([np.concatenate([r[i] * width + r[j] for r in rects])
+                            for i, j in ((1, 3), (0, 3), (1, 2), (0, 2))], dtype=np.int64)
+        bounds = tuple(int(b) for b in np.cumsum([0] + [r[0].size for r in rects]))
+        indices = tuple((_as_index(m_[2], lev.counts[m_[1]]), _as_index(m_[4], lev.counts[m_[3]]),
+                         _as_index(m_[6], counts[m_[5]])) for m_ in merges) + tuple(
+            (_as_index(c_[1], lev.counts[c_[0]]), _as_index(c_[3], counts[c_[2]]))
+            for c_ in carries)
         steps.append(_StepPlan(
-            merges=tuple(merges), carries=tuple(carries), rects=tuple(m_rects + c_rects),
+            merges=tuple(merges), carries=tuple(carries), rects=rects, corners=corners,
+            bounds=bounds, indices=indices,
             before=tuple((k, _size(sh)) for k, sh in zip(lev.counts, lev.shapes, strict=True)),
             after=tuple((k, _size(sh)) for k, sh in zip(counts, shapes, strict=True))))
         lev = new
@@ -574,16 +691,25 @@ def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | N
     with ``keep`` every level's eliminations ``(z, y_ki, Y_II^-1)`` by merge, and the
     admittance stacks of every level.
 
-    With ``levels`` (the stacks of a reduction of the same shape) and ``changed``
-    ((rows, cols) booleans: the cells whose stamps or injections differ), only the
-    blocks holding a changed cell are merged again; the others are taken from
-    ``levels``. The numbers are those of a whole reduction: every block is merged by the
-    same operations on the same inputs.
+    Without ``keep`` the top block is merged only where the terminals need it
+    (:func:`_merge_terminals`): its rows and columns of the left and bottom nodes, in
+    that order (the dangling right and top nodes are zero, and nothing is solved
+    beneath it); with ``keep`` it is whole (its eliminations serve :meth:`Dissection.expand`).
+
+    With ``levels`` (the stacks of a reduction of the same shape, ``None`` for a level
+    not kept) and ``changed`` ((rows, cols) booleans: the cells whose stamps or
+    injections differ), only the blocks holding a changed cell are merged again; the
+    others are taken from ``levels``; a level not kept is merged whole. The numbers are
+    those of a whole reduction: every block is merged by the same operations on the same
+    inputs.
     """
     if keep and rhs is not None:
         raise ConfigError("a carried right-hand side and kept factors do not mix")
     sym = _symbolic(*net.cells.shape)
-    stacks = [ys for _, _, ys in _leaves(net, rhs)]
+    if changed is not None and levels[0] is not None:
+        stacks = _patched_leaves(net, rhs, levels[0][0], changed)
+    else:
+        stacks = [ys for _, _, ys in _leaves(net, rhs)]
     kept: list[list[tuple]] = []
     all_levels = [stacks]
     e = 0 if rhs is None else 1
@@ -591,12 +717,18 @@ def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | N
     if changed is not None:
         c = np.zeros((changed.shape[0] + 1, changed.shape[1] + 1), dtype=np.int64)
         c[1:, 1:] = np.cumsum(np.cumsum(changed, axis=0), axis=1)
-        dirty_count = c
+        dirty_count = c.ravel()
+    last = len(sym.steps) - 1
     for t, step in enumerate(sym.steps):
-        if dirty_count is not None:
+        if dirty_count is not None and levels[t + 1] is not None:
             stacks = _update_step(step, stacks, levels[t + 1], dirty_count)
             all_levels.append(stacks)
             continue
+        if t == last and not keep:
+            plan, g_a, pa, g_b, pb, _, _ = step.merges[0]
+            stacks = [_merge_terminals(plan, stacks[g_a][pa], stacks[g_b][pb])]
+            all_levels.append(stacks)
+            break
         new: list[np.ndarray | None] = [None] * len(step.after)
         single = [sum(1 for mg in step.merges if mg[5] == g)
                   + sum(1 for ca in step.carries if ca[2] == g) == 1
@@ -624,7 +756,11 @@ def _reduce(net: GridNetwork, keep: bool, rhs: tuple[np.ndarray, np.ndarray] | N
         kept.append(factors)
         stacks = new
         all_levels.append(stacks)
-    return stacks[0][0], kept, all_levels
+    top = stacks[0][0]
+    if not keep and not sym.steps:  # one cell: its leaf, cut to its terminals
+        lb = np.r_[_order(sym.top)["L"], _order(sym.top)["B"], top.shape[0]:top.shape[1]]
+        top = top[np.r_[_order(sym.top)["L"], _order(sym.top)["B"]]][:, lb]
+    return top, kept, all_levels
 
 
 def _as_index(ix: np.ndarray | slice, n: int) -> np.ndarray:
@@ -634,32 +770,29 @@ def _as_index(ix: np.ndarray | slice, n: int) -> np.ndarray:
 def _update_step(step: _StepPlan, stacks: list[np.ndarray], old: list[np.ndarray],
                  dirty_count: np.ndarray) -> list[np.ndarray]:
     """The stacks after ``step``: ``old``, updated in place, with every block holding a
-    changed cell merged again from ``stacks`` (the updated level below)."""
+    changed cell merged again from ``stacks`` (the updated level below). ``dirty_count``:
+    the flat summed-area table of the changed cells, ``(rows + 1) * (cols + 1)``."""
     new = old
-
-    def dirty(rect: tuple) -> np.ndarray:
-        r0, r1, c0, c1 = rect
-        d = dirty_count
-        return (d[r1, c1] - d[r0, c1] - d[r1, c0] + d[r0, c0]) > 0
-
-    def write(g: int, positions, sel: np.ndarray, y: np.ndarray) -> None:
-        new[g][_as_index(positions, new[g].shape[0])[sel]] = y
-
+    d = dirty_count
+    i11, i01, i10, i00 = step.corners
+    dirty = (d[i11] - d[i01] - d[i10] + d[i00]) > 0  # every parent of the step
+    if not dirty.any():
+        return new
+    b = step.bounds
     n_m = len(step.merges)
-    for (plan, g_a, pa, g_b, pb, g, positions), rect in zip(step.merges, step.rects[:n_m],
-                                                           strict=True):
-        sel = dirty(rect)
+    for r, (plan, g_a, pa, g_b, pb, g, positions) in enumerate(step.merges):
+        sel = dirty[b[r]:b[r + 1]]
         if sel.all():  # every block: as a whole reduction merges them (no gathers)
             new[g][positions] = _merge(plan, stacks[g_a][pa], stacks[g_b][pb])[0]
         elif sel.any():
-            ia = _as_index(pa, stacks[g_a].shape[0])[sel]
-            ib = _as_index(pb, stacks[g_b].shape[0])[sel]
-            y, _, _, _ = _merge(plan, stacks[g_a][ia], stacks[g_b][ib])
-            write(g, positions, sel, y)
-    for (g_old, p_old, g, positions), rect in zip(step.carries, step.rects[n_m:], strict=True):
-        sel = dirty(rect)
+            ia, ib, ip = step.indices[r]
+            y, _, _, _ = _merge(plan, stacks[g_a][ia[sel]], stacks[g_b][ib[sel]])
+            new[g][ip[sel]] = y
+    for r, (g_old, _, g, _) in enumerate(step.carries, start=n_m):
+        sel = dirty[b[r]:b[r + 1]]
         if sel.any():
-            write(g, positions, sel, stacks[g_old][_as_index(p_old, stacks[g_old].shape[0])[sel]])
+            ic, ip = step.indices[r]
+            new[g][ip[sel]] = stacks[g_old][ic[sel]]
     return new
 
 
@@ -679,9 +812,19 @@ def transfer(net: GridNetwork) -> np.ndarray:
     return _terminal_transfer(net, *terminal_admittance(net))
 
 
+KEEP_MIN_BLOCKS = 4
+"""Levels of fewer blocks than this are not kept for updates: an update merges them whole
+(one change anywhere dirties most of their blocks, and their blocks are the largest)."""
+
+
 def _kept(levels: list) -> list:
-    """The levels an update needs: all but the leaves (an update builds them anew)."""
-    return [[], *levels[1:]]
+    """The levels an update needs (``None`` for the others): the leaves (rewritten where
+    cells changed) and every level of at least ``KEEP_MIN_BLOCKS`` blocks but the top
+    one (always merged again)."""
+    if len(levels) == 1:
+        return [levels[0]]
+    return [levels[0], *(lev if sum(a.shape[0] for a in lev) >= KEEP_MIN_BLOCKS else None
+                         for lev in levels[1:-1]), None]
 
 
 def _whole(positions: np.ndarray | slice, k: int) -> bool:
@@ -731,17 +874,29 @@ class Dissection:
         self._levels = _kept(all_levels) if keep_levels else None
         self._set_top(top, rhs is not None)
         levels = 0 if self._levels is None else sum(a.nbytes for lev in self._levels
-                                                    for a in lev)
+                                                    if lev is not None for a in lev)
         self._nbytes = levels + sum(a.nbytes for step in self._factors for f in step
                                     for a in f)
 
     def _set_top(self, top: np.ndarray, carries_rhs: bool) -> None:
-        o = _order(self._sym.top)
-        self._l, self._b = o["L"], o["B"]
+        """Keeps the top block's terminal admittances and right-hand side: ``top`` is the
+        whole top block (with kept factors) or its left and bottom nodes only
+        (``_merge_terminals``)."""
+        if self.keep_factors:
+            o = _order(self._sym.top)
+            self._l, self._b = o["L"], o["B"]
+        else:
+            self._l = slice(0, self.rows)
+            self._b = slice(self.rows, self.rows + self.cols)
+        self._top_m = top.shape[0]
         self._r_top = top[:, -1].copy() if carries_rhs else None
         y = top[:, : top.shape[0]]
-        self._y = {(a, b): y[np.ix_(ia, ib)] for a, ia in (("L", self._l), ("B", self._b))
-                   for b, ib in (("L", self._l), ("B", self._b))}
+        if self.keep_factors:
+            self._y = {(a, b): y[np.ix_(ia, ib)] for a, ia in (("L", self._l), ("B", self._b))
+                       for b, ib in (("L", self._l), ("B", self._b))}
+        else:  # the left then the bottom nodes: views
+            self._y = {(a, b): y[ia, ib] for a, ia in (("L", self._l), ("B", self._b))
+                       for b, ib in (("L", self._l), ("B", self._b))}
         self._terminal_lu: tuple | None = None
 
     @property
@@ -962,7 +1117,7 @@ class Dissection:
             i_out = g_s * (v_b - v_ref)
         else:
             i_out = r_b - y["B", "L"] @ v_l - y["B", "B"] @ v_b
-        x = np.zeros((_size(self._sym.top), n_b))
+        x = np.zeros((self._top_m, n_b))
         x[self._l] = v_l
         x[self._b] = v_b
         return x, i_out.T

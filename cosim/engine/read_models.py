@@ -112,7 +112,7 @@ class _Cells:
     currents and their bias, each cell's from its own conductance alone."""
 
     def __init__(self, p: CrossbarParams, v_abs_max_volt: float,
-                 cells: np.ndarray | None = None):
+                 cells: np.ndarray | None = None, mos: MosModel | None = None):
         if not nodal._has_wires(p):
             raise ConfigError("the read models need bit- and source-line wires of non-zero "
                               "resistance")
@@ -127,7 +127,8 @@ class _Cells:
         self.rram = nodal._rram_iv(p, self.g)
         self.mos = None
         if p.cell.access_transistor:
-            self.mos = access_model(p.access, max(v_abs_max_volt, abs(p.v_ref_volt)))
+            self.mos = mos if mos is not None else access_model(
+                p.access, max(v_abs_max_volt, abs(p.v_ref_volt)))
 
     def bias(self, v_bias_volt: float) -> _Bias:
         """Every cell with its bit-line node at ``v_bias_volt`` and its source-line node
@@ -355,7 +356,9 @@ class LocalSecant(_LocalLinear):
 
     def _cell_models(self, p, cells=None):
         v, v_ref = self.v_volt, p.v_ref_volt
-        cells = _Cells(p, v + abs(v_ref), cells)
+        # An update's cells use the transistor model of the model it updates.
+        cells = _Cells(p, v + abs(v_ref), cells, mos=getattr(self, "_mos", None))
+        self._mos = cells.mos
         hi, lo, mid = cells.bias(v), cells.bias(-v), cells.bias(v_ref)
         # Currents out of the bit-line node (the RRAM's) and into the source-line node.
         ix_hi, ix_lo = hi.i_r, lo.i_r

@@ -177,6 +177,86 @@ def test_reprogrammed_fast_model_equals_a_whole_extraction(rng: np.random.Genera
         fast.reprogrammed(_array(rng, 12, 20, access=LEVEL1, r_sense_ohm=6.0))
 
 
+def _dense_affine_map(p: CrossbarParams, model: read_models.LocalSecant
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(M, c)`` of ``I = v @ M + c`` for the network of ``model``'s cells (their stamps
+    and constant currents, ``_cell_models``), solved densely here: every bit- and
+    source-line node an unknown, the first column's bit-line nodes held at the inputs
+    where the driver resistance is 0."""
+    st, k_x, k_s = model._cell_models(p)
+    g = p.physical_g()
+    rows, cols = g.shape
+    bl = np.arange(rows * cols).reshape(rows, cols)
+    sl = rows * cols + bl
+    n = 2 * rows * cols
+    a = np.zeros((n, n))
+    k = np.zeros(n)
+    x, s = bl.ravel(), sl.ravel()
+    a[x, x] += st.xx
+    a[x, s] += st.xs
+    a[s, x] += st.sx
+    a[s, s] += st.ss
+    k[x] += k_x
+    k[s] += k_s
+    for (i, j, r_ohm) in ([(bl[r, c], bl[r, c + 1], p.r_wire_bl_ohm) for r in range(rows)
+                          for c in range(cols - 1)]
+                          + [(sl[r, c], sl[r + 1, c], p.r_wire_sl_ohm) for c in range(cols)
+                             for r in range(rows - 1)]):
+        a[[i, j], [i, j]] += 1.0 / r_ohm
+        a[[i, j], [j, i]] -= 1.0 / r_ohm
+    g_s = 1.0 / p.r_sense_ohm
+    a[sl[-1], sl[-1]] += g_s
+    rhs = np.zeros((n, rows + 1))  # one unit input per row, then every input at 0 V
+    rhs[:, :] = -k[:, None]
+    rhs[sl[-1], :] += g_s * p.v_ref_volt
+    free = np.ones(n, dtype=bool)
+    if p.r_driver_ohm > 0:
+        a[bl[:, 0], bl[:, 0]] += 1.0 / p.r_driver_ohm
+        rhs[bl[:, 0], np.arange(rows)] += 1.0 / p.r_driver_ohm
+        volts = np.linalg.solve(a, rhs)
+    else:  # the inputs' nodes are held: move them to the right-hand side
+        held = np.zeros((n, rows + 1))
+        held[bl[:, 0], np.arange(rows)] = 1.0
+        free[bl[:, 0]] = False
+        volts = held.copy()
+        volts[free] = np.linalg.solve(a[np.ix_(free, free)],
+                                      rhs[free] - a[np.ix_(free, ~free)] @ held[~free])
+    i_out = g_s * (volts[sl[-1]] - p.v_ref_volt)  # (cols, rows + 1)
+    return (i_out[:, :rows] - i_out[:, rows:]).T, i_out[:, rows]
+
+
+@pytest.mark.parametrize("r_driver_ohm", [0.0, 15.0])
+def test_fast_model_updates_equal_an_independent_solve(r_driver_ohm: float,
+                                                      rng: np.random.Generator) -> None:
+    """A fast model updated write after write (``reprogrammed``: the kept leaves rewritten,
+    the blocks holding a changed cell merged again, the levels of few blocks and the top
+    merged whole, the top only at its terminals) against a dense solve of the same
+    cells' network built here, to rounding, and equal to a whole extraction bit for bit.
+    The writes are those of write-verify programming: a bit column of every weight, a
+    few cells, cells on the array's edges (the dangling nodes of the dissection), most
+    of the array, none."""
+    p = _array(rng, 11, 9, access=LEVEL1, r_driver_ohm=r_driver_ohm, r_sense_ohm=25.0,
+               v_ref_volt=0.01)
+    fast = read_models.LocalSecant(p, 0.1, keep=True)
+    masks = [np.zeros(p.g_siemens.shape, dtype=bool) for _ in range(6)]
+    masks[0][:, [1, 4, 7]] = True                        # one bit of every weight
+    masks[1][rng.integers(0, 11, 3), rng.integers(0, 9, 3)] = True   # a few cells
+    masks[2][:, -1] = masks[2][0, :] = True              # the last column, the first row
+    masks[3][10, 0] = True                               # the corner at the terminals
+    masks[4] = rng.random(p.g_siemens.shape) < 0.7       # most of the array
+    for mask in masks:  # the last one changes nothing
+        g = p.g_siemens.copy()
+        g[mask] = rng.uniform(1e-6, 29.22e-6, int(mask.sum()))
+        p = CrossbarParams(**{f: getattr(p, f) for f in (
+            "cell", "r_wire_bl_ohm", "r_wire_sl_ohm", "r_driver_ohm", "r_sense_ohm", "access",
+            "v_ref_volt")}, g_siemens=g)
+        fast = fast.reprogrammed(p)
+        m_ref, c_ref = _dense_affine_map(p, fast)
+        assert _rel(fast.M, m_ref) < 1e-11 and _rel(fast.c, c_ref) < 1e-11
+        whole = read_models.LocalSecant(p, 0.1)
+        assert np.array_equal(fast.M, whole.M) and np.array_equal(fast.c, whole.c)
+
+
 # --------------------------------------------------------------------------- exact model
 
 

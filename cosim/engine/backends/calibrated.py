@@ -131,8 +131,28 @@ def measured_cases(path: Path = MEASURED_ERROR_FILE) -> tuple[MeasuredCase, ...]
                      for r in csv.DictReader(f))
 
 
-def _covering(values: list[float], x: float) -> float | None:
-    return next((v for v in sorted(set(values)) if x <= v * (1 + 1e-9)), None)
+def _covering(values: tuple[float, ...], x: float) -> float | None:
+    """The smallest of the sorted ``values`` that covers ``x`` (to 1e-9), or ``None``."""
+    return next((v for v in values if x <= v * (1 + 1e-9)), None)
+
+
+_AXES: dict[tuple[int, str, str], tuple] = {}
+
+
+def _measured_axes(model: str, reference: str) -> tuple[tuple[float, ...], ...]:
+    """The measured rows, columns, cell maxima and read voltages of ``model`` against
+    ``reference``, each sorted without repeats (kept per set of cases: a tile checks
+    every macro it extracts)."""
+    cases = measured_cases()
+    key = (id(cases), model, reference)
+    hit = _AXES.get(key)
+    if hit is not None and hit[0] is cases:
+        return hit[1]
+    mine = [c for c in cases if (c.model, c.reference) == (model, reference)]
+    axes = tuple(tuple(sorted({getattr(c, f) for c in mine}))
+                 for f in ("rows", "cols", "g_hi_siemens", "v_read_volt"))
+    _AXES[key] = (cases, axes)
+    return axes
 
 
 def covering_case(rows: int, cols: int, g_max_siemens: float, v_read_volt: float,
@@ -140,10 +160,9 @@ def covering_case(rows: int, cols: int, g_max_siemens: float, v_read_volt: float
                   ) -> tuple[int, int, float, float] | None:
     """The smallest measured ``(rows, cols, cells up to (S), read voltage)`` covering a
     block, or ``None`` beyond the measurements in any of the four."""
-    cases = [c for c in measured_cases() if (c.model, c.reference) == (model, reference)]
-    cover = (_covering([c.rows for c in cases], rows), _covering([c.cols for c in cases], cols),
-             _covering([c.g_hi_siemens for c in cases], g_max_siemens),
-             _covering([c.v_read_volt for c in cases], v_read_volt))
+    axes = _measured_axes(model, reference)
+    cover = tuple(_covering(a, x) for a, x in zip(
+        axes, (rows, cols, g_max_siemens, v_read_volt), strict=True))
     return None if any(v is None for v in cover) else cover
 
 
@@ -239,11 +258,12 @@ def _physical_memory_bytes() -> int:
         return 8 * 2**30
 
 
-KEPT_REDUCTIONS_BYTES = min(3 * 2**30, _physical_memory_bytes() // 8)
-"""Memory the kept reductions of one tile may hold: 3 GiB, or an eighth of the machine's
-memory if less. A 64 x 84 block's takes about 10 MB, so a 784 x 120 layer of 12-bit
-weights on the realistic preset (234 such macros) keeps all of its own in about 2.3 GB;
-beyond that the pool keeps the ones it has (``CalibratedBackend._extract``)."""
+KEPT_REDUCTIONS_BYTES = min(8 * 2**30, _physical_memory_bytes() // 3)
+"""Memory the kept reductions of one tile may hold: 8 GiB, or a third of the machine's
+memory if less. An 86 x 64 block's takes about 9.7 MB, so a 512 x 512 matrix of 16-bit
+weights on the realistic preset (768 such macros) keeps all of its own in about 7.4 GB
+(a machine of 24 GiB or more); beyond that the pool keeps the ones it has
+(``CalibratedBackend._extract``)."""
 
 STALE_RUNS = 2
 """Kept reductions are stale once this many times as many extractions in a row as there
