@@ -46,12 +46,12 @@ of them before its output depends on the input). The weights are in
 software weights, so the weight-trained baseline learns at its own rate
 ``weights_lr`` (an Adam step moves a weight by about the rate, in these
 units); the pop-up scores learn at ``lr``. Both rates rise linearly from 0
-over the first ``warmup_epochs`` (1) and then decay (cosine). The pop-up
-scores at ``lr`` 2e-3 after the warm-up fit the training set closer than at
-1e-3 without one; at 3e-3 the pop-up network can collapse to the mean image
-for every input (an output that no longer depends on the input), warm-up or
-not. The weight-trained VAE reaches the same error with or without the
-warm-up. For the first
+over the first ``warmup_epochs`` (1; none when not below ``epochs``) and then
+decay (cosine). The pop-up scores at ``lr`` 2e-3 after the warm-up fit the
+training set closer than at 1e-3 without one; at 3e-3 the pop-up network can
+collapse to the mean image for every input (an output that no longer depends
+on the input), warm-up or not. The weight-trained VAE is no worse with the
+warm-up, so both use it. For the first
 ``threshold_fraction`` of the epochs the latent is thresholded (``z = p >
 0.5``) instead of sampled: with the sampled latent from the start, the
 decoder learns to ignore the sampling noise (the output becomes the mean
