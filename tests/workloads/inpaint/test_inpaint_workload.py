@@ -92,7 +92,8 @@ def test_empty_and_missing_data_files_are_refused(tmp_path):
 
 @pytest.mark.parametrize("field, value", [("n_frames", 0), ("n_frames", -3), ("channels", 0),
                                           ("keep", 0.0), ("mode", "adam"),
-                                          ("out_gain", 0.0), ("weights_out_gain", -1.0)])
+                                          ("out_gain", 0.0), ("weights_out_gain", -1.0),
+                                          ("lr", 0.0), ("warmup_epochs", -1.0)])
 def test_bad_network_settings_are_refused(field, value):
     with pytest.raises(ConfigError):
         VAEConfig(**{field: value})
