@@ -330,16 +330,29 @@ def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
     injected into its nodes): the parent gets them condensed onto its nodes,
     ``r_K - Y_KI Y_II^-1 r_I`` (the Schur complement of the augmented matrix).
     """
-    k = ya.shape[0]
+    ia, ib, a_pieces, b_pieces = plan.slices
     m = _size(plan.shape)
+    y, z, y_ki, y_ii = _condense(ya, yb, ia, ib, (a_pieces, b_pieces), plan.n_i, m,
+                                 np.empty)
+    return y, z[:, :, :m], y_ki, y_ii
+
+
+def _condense(ya: np.ndarray, yb: np.ndarray, ia: slice, ib: slice, pieces: tuple,
+              n_i: int, m: int, alloc) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                np.ndarray]:
+    """The Schur complement of two children joined at their shared nodes ``ia`` /
+    ``ib``, onto the ``m`` parent nodes their ``pieces`` (``(A's, B's)``, each
+    ``(child slice, parent slice)`` pairs) map: ``(y, z, y_ki, y_ii)`` with the carried
+    right-hand sides as ``y``'s and ``z``'s last columns. ``alloc`` makes the coupling
+    blocks (``np.empty`` where the pieces cover every parent node)."""
+    k = ya.shape[0]
     n_rhs = ya.shape[2] - ya.shape[1]
     ma, mb = ya.shape[1], yb.shape[1]
-    ia, ib, a_pieces, b_pieces = plan.slices
     y_ii = ya[:, ia, ia] + yb[:, ib, ib]
-    y_ik = np.empty((k, plan.n_i, m + n_rhs))
-    y_ki = np.empty((k, m, plan.n_i))
-    for (pieces, y_c, i_c) in ((a_pieces, ya, ia), (b_pieces, yb, ib)):
-        for s, d in pieces:
+    y_ik = alloc((k, n_i, m + n_rhs))
+    y_ki = alloc((k, m, n_i))
+    for (c_pieces, y_c, i_c) in zip(pieces, (ya, yb), (ia, ib), strict=True):
+        for s, d in c_pieces:
             y_ik[:, :, d] = y_c[:, i_c, s]
             y_ki[:, d, :] = y_c[:, s, i_c]
     if n_rhs:
@@ -348,14 +361,14 @@ def _merge(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray
     # -(Y_KI Z), negating the smaller factor: the same numbers (negation is exact), one
     # pass less over the parent.
     neg = np.negative(y_ki)
-    y = neg * z if plan.n_i == 1 else np.matmul(neg, z)  # (k, m, 1) * (k, 1, m)
-    for (pieces, y_c, m_c) in ((a_pieces, ya, ma), (b_pieces, yb, mb)):
-        for s1, d1 in pieces:
-            for s2, d2 in pieces:
+    y = neg * z if n_i == 1 else np.matmul(neg, z)  # (k, m, 1) * (k, 1, m)
+    for (c_pieces, y_c, m_c) in zip(pieces, (ya, yb), (ma, mb), strict=True):
+        for s1, d1 in c_pieces:
+            for s2, d2 in c_pieces:
                 y[:, d1, d2] += y_c[:, s1, s2]
             if n_rhs:
                 y[:, d1, m:] += y_c[:, s1, m_c:]
-    return y, z[:, :, :m], y_ki, y_ii
+    return y, z, y_ki, y_ii
 
 
 @functools.lru_cache(maxsize=64)
@@ -384,32 +397,8 @@ def _merge_terminals(plan: _MergePlan, ya: np.ndarray, yb: np.ndarray) -> np.nda
     columns, in that order, then the carried right-hand sides): the top block as the
     terminals need it. Every number is computed as ``_merge`` computes it; the rows and
     columns of the other nodes are left out of every product."""
-    k = ya.shape[0]
-    h, w = plan.shape[0], plan.shape[1]
-    m = h + w
-    n_rhs = ya.shape[2] - ya.shape[1]
-    ma, mb = ya.shape[1], yb.shape[1]
-    ia, ib = _sl(plan.a_i), _sl(plan.b_i)
-    a_pieces, b_pieces = _terminal_pieces(plan)
-    y_ii = ya[:, ia, ia] + yb[:, ib, ib]
-    y_ik = np.zeros((k, plan.n_i, m + n_rhs))
-    y_ki = np.zeros((k, m, plan.n_i))
-    for (pieces, y_c, i_c) in ((a_pieces, ya, ia), (b_pieces, yb, ib)):
-        for s_, d_ in pieces:
-            y_ik[:, :, d_] = y_c[:, i_c, s_]
-            y_ki[:, d_, :] = y_c[:, s_, i_c]
-    if n_rhs:
-        y_ik[:, :, m:] = ya[:, ia, ma:] + yb[:, ib, mb:]
-    z, _ = _inverse_times(y_ii, y_ik)
-    neg = np.negative(y_ki)
-    y = neg * z if plan.n_i == 1 else np.matmul(neg, z)
-    for (pieces, y_c, m_c) in ((a_pieces, ya, ma), (b_pieces, yb, mb)):
-        for s1, d1 in pieces:
-            for s2, d2 in pieces:
-                y[:, d1, d2] += y_c[:, s1, s2]
-            if n_rhs:
-                y[:, d1, m:] += y_c[:, s1, m_c:]
-    return y
+    return _condense(ya, yb, _sl(plan.a_i), _sl(plan.b_i), _terminal_pieces(plan),
+                     plan.n_i, plan.shape[0] + plan.shape[1], np.zeros)[0]
 
 
 def _leaf_admittances(net: GridNetwork, rhs: tuple[np.ndarray, np.ndarray] | None,
