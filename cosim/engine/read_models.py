@@ -385,8 +385,9 @@ class LocalSecant(_LocalLinear):
     def currents(self, v_in: np.ndarray) -> np.ndarray:
         """The fast model's output currents (B, cols) (A) for inputs (B, rows) (V):
         ``u + c + correction(u)``, ``u = v @ M``."""
-        u = np.asarray(v_in, dtype=float) @ self.M
-        return u + self.c + self.correction().of(u)
+        u = self.correction().add_to(np.asarray(v_in, dtype=float) @ self.M)
+        u += self.c
+        return u
 
     def _cell_models(self, p, cells=None):
         v, v_ref = self.v_volt, p.v_ref_volt
@@ -432,7 +433,16 @@ class ColumnCorrection:
 
     def of(self, u: np.ndarray) -> np.ndarray:
         """The correction (A) for affine input currents ``u`` (B, cols) (A)."""
-        return u * u * (self.q2 + self.q3 * u)
+        t = u * self.q3
+        t += self.q2
+        t *= u
+        t *= u
+        return t
+
+    def add_to(self, u: np.ndarray) -> np.ndarray:
+        """``u + of(u)``, in place in ``u`` (a float array, B x cols) (A)."""
+        u += self.of(u)
+        return u
 
 
 def column_correction(p: CrossbarParams, v_read_volt: float, m: np.ndarray,

@@ -448,7 +448,7 @@ class Tile:
             return hit.mean, hit.std
         mean = v @ m
         if corr is not None:
-            mean += corr.of(mean)
+            corr.add_to(mean)
         mean += c
         std = self.hardware.noise.read * np.sqrt((v * v) @ hit.m2)
         if 2 * mean.nbytes + v.nbytes <= MOMENT_BYTES // max(1, len(self._moments)):

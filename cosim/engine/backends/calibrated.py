@@ -559,14 +559,14 @@ class CalibratedBackend:
             t = self._extract(q, pool=False)
             u = v @ t.M
             if is_nonlinear(q) and _has_wires(q):
-                u += read_models.column_correction(q, self.v_read_volt, t.M, t.c).of(u)
+                read_models.column_correction(q, self.v_read_volt, t.M, t.c).add_to(u)
             u += t.c
             return u
         t = self.transfer(p)
         u = v @ (t.M if factors is None else t.M * factors)
         corr = self.output_correction(p)
         if corr is not None:
-            u += corr.of(u)
+            corr.add_to(u)
         u += t.c
         return u
 
