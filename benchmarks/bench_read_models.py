@@ -346,7 +346,7 @@ def main() -> None:
     ap.add_argument("--newton-vectors", type=int, default=3,
                     help="speed: vectors of the batch checked against Newton's method")
     ap.add_argument("--tall", type=int, nargs="+", default=[64, 128, 256, 512])
-    ap.add_argument("--square", type=int, default=512)
+    ap.add_argument("--square", type=int, default=512, help="0: no square array")
     ap.add_argument("--square-vectors", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--one", help=argparse.SUPPRESS)
@@ -389,7 +389,7 @@ def main() -> None:
         jobs += [f"update:{s}" for s in args.update_sizes]
     if "accuracy" in args.parts:
         jobs += [f"tall:{n}:{g}" for n in args.tall for g in (29.22e-6, 60e-6)]
-        jobs += [f"square:{args.square}:{g}" for g in (29.22e-6, 60e-6)]
+        jobs += [f"square:{args.square}:{g}" for g in (29.22e-6, 60e-6) if args.square]
     if "floor" in args.parts:
         jobs += ["floor:64x96:6e-05", "floor:128x128:2.922e-05", "floor:512x8:2.922e-05"]
     if "correction" in args.parts:
