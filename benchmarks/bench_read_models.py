@@ -6,14 +6,19 @@ Three parts (``--parts``), each case in a fresh child process with one BLAS thre
   [HRS, LRS], 1.06 ohm segments, BSIM4 access transistors): ``before`` is the
   previous extraction (Newton's operating point at ``v_read / 2`` on every row, then
   the tangent by the column sweep: ``nodal.transfer_matrix(method="sweep")``);
-  ``fast`` the fast model (``read_models.LocalSecant``); ``exact_setup`` the exact
-  model's set-up (its kept reduction). 0T1R: the sweep against the dissection.
+  ``fast`` the fast model's affine part (``read_models.LocalSecant``);
+  ``correction`` its per-column correction (``read_models.column_correction``: the
+  exact model's set-up and two coherent solves), which the fast model adds on first
+  use; ``exact_setup`` the exact model's set-up (its kept reduction). 0T1R: the sweep
+  against the dissection.
   The BSIM4 table comes from the cache (its one-off ngspice run is not counted);
   ``fast_first`` is the fast model's first call in the process, with the one-off
   set-up (the shape's elimination plan, the cells' bias table), the others are
   medians of the calls after it.
 - ``speed``: MVMs per second of each model on ``--speed-sizes`` arrays (rows x cols),
-  inputs uniform in [-1, 1] x 0.1 V: the fast model in batches of 1,000; the exact
+  inputs uniform in [-1, 1] x 0.1 V: the fast model (``LocalSecant.currents``, its
+  correction made beforehand; ``fast_affine``: ``v @ M + c`` alone) in batches of
+  1,000; the exact
   model on ``--exact-batch`` vectors (1,000; it solves them in chunks, so its cost
   grows linearly with the batch), and its largest error against Newton's method on
   ``--newton-vectors`` of them and on both coherent inputs (all rows at +-0.1 V), of
@@ -26,6 +31,14 @@ Three parts (``--parts``), each case in a fresh child process with one BLAS thre
 - ``floor``: how far any affine model can go: one made exact on the all +1 and all
   -1 inputs (every cell through its exact currents at those two operating points)
   against the fast model, on random and on those coherent inputs;
+- ``correction``: the fast model's per-column correction against other fits of the
+  affine part's residual, on held-out inputs (``bench_validated_range.inputs``, another
+  seed) against the exact model: ``cubic`` (the model's: ``q2 u^2 + q3 u^3`` through
+  the two coherent inputs), ``quadratic`` (``q2 u^2`` alone, least squares on them),
+  ``cubic_8`` (the cubic by least squares on eight exact solves: coherent at +-1 and
+  +-0.5, four uniform), ``parts_8`` (a cubic in the positive and negative inputs'
+  currents ``P = v+ @ M``, ``N = v- @ M``: ``P^2, N^2, P N, P^3, N^3``, on the same
+  eight);
 - ``accuracy``: both models against references, on the inputs of
   ``bench_validated_range.inputs`` (uniform, random +-1, coherent at four levels
   of both signs, one-signed uniform; read voltage 0.1 V, cells 1-29.22 uS and
@@ -104,6 +117,8 @@ def extract_case(n: int, repeats: int) -> dict:
         p, v_read_volt=V_READ / 2, method="sweep"), 1 if n >= 256 else repeats))
     put("1T1R_fast_first", _timed(lambda: read_models.LocalSecant(p, V_READ), 1))
     fast = put("1T1R_fast", _timed(lambda: read_models.LocalSecant(p, V_READ), repeats))
+    put("1T1R_correction", _timed(lambda: read_models.column_correction(
+        p, V_READ, fast.M, fast.c), 1 if n >= 256 else repeats))
     put("1T1R_exact_setup", _timed(lambda: read_models.ExactSolver(
         p, read_models.BIAS_FRACTION * V_READ, V_READ), 1 if n >= 256 else repeats))
     row["tangent_vs_fast_M_rel"] = float(np.abs(before.M - fast.M).max() / np.abs(fast.M).max())
@@ -117,13 +132,17 @@ def speed_case(n: int, m: int, exact_batch: int, repeats: int, newton_vectors: i
     rng = np.random.default_rng(1)
     fast = read_models.LocalSecant(p, V_READ)
     v = rng.uniform(-1, 1, size=(BATCH, n)) * V_READ
-    t_fast, c_fast, _ = _timed(lambda: v @ fast.M + fast.c, max(repeats, 5))
+    fast.correction()
+    t_fast, c_fast, _ = _timed(lambda: fast.currents(v), max(repeats, 5))
+    t_aff, c_aff, _ = _timed(lambda: v @ fast.M + fast.c, max(repeats, 5))
     exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
     ve = v[:exact_batch]
     exact.iterations = 0
     t_exact, c_exact, y = _timed(lambda: exact.currents(ve), 1)
     row = {"part": "speed", "rows": n, "cols": m, "fast_mvm_per_s": round(BATCH / t_fast),
            "fast_mvm_per_cpu_s": round(BATCH / c_fast),
+           "fast_affine_mvm_per_s": round(BATCH / t_aff),
+           "fast_affine_mvm_per_cpu_s": round(BATCH / c_aff),
            "exact_batch": exact_batch, "exact_mvm_per_s": round(exact_batch / t_exact, 2),
            "exact_mvm_per_cpu_s": round(exact_batch / c_exact, 2),
            "exact_chord_iterations": exact.iterations}
@@ -224,6 +243,48 @@ def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a - b).max() / np.abs(b).max())
 
 
+def correction_case(n: int, m: int, g_hi: float, v_read: float) -> dict:
+    from bench_validated_range import inputs
+
+    from cosim.engine import read_models
+
+    p = _array(n, m, "1T1R", g_hi)
+    fast = read_models.LocalSecant(p, v_read)
+    exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * v_read, v_read)
+    v = inputs(np.random.default_rng(4), 8, n) * v_read
+    y = exact.currents(v)
+    one = np.ones((1, n))
+    train = np.vstack([one, -one, 0.5 * one, -0.5 * one,
+                       np.random.default_rng(5).uniform(-1, 1, (4, n))]) * v_read
+    r_train = exact.currents(train) - (train @ fast.M + fast.c)
+
+    def cubic(x: np.ndarray) -> list[np.ndarray]:
+        u = x @ fast.M
+        return [u * u, u * u * u]
+
+    def parts(x: np.ndarray) -> list[np.ndarray]:
+        pos, neg = np.clip(x, 0, None) @ fast.M, np.clip(x, None, 0) @ fast.M
+        return [pos * pos, neg * neg, pos * neg, pos ** 3, neg ** 3]
+
+    def fitted(features, rows: slice) -> np.ndarray:
+        a = np.stack(features(train[rows]), axis=-1)  # (B, cols, k)
+        out = v @ fast.M + fast.c
+        b = np.stack(features(v), axis=-1)
+        for c in range(m):
+            scale = np.abs(a[:, c]).max(axis=0)
+            scale[scale == 0] = 1.0
+            coef = np.linalg.lstsq(a[:, c] / scale, r_train[rows, c], rcond=None)[0] / scale
+            out[:, c] += b[:, c] @ coef
+        return out
+
+    return {"part": "correction", "rows": n, "cols": m, "g_hi_us": g_hi * 1e6,
+            "v_read_volt": v_read, "affine": _rel(v @ fast.M + fast.c, y),
+            "cubic": _rel(fast.currents(v), y),
+            "quadratic": _rel(fitted(lambda x: cubic(x)[:1], slice(0, 2)), y),
+            "cubic_8": _rel(fitted(cubic, slice(None)), y),
+            "parts_8": _rel(fitted(parts, slice(None)), y)}
+
+
 def accuracy_tall(n: int, g_hi: float) -> dict:
     from bench_validated_range import inputs, spice_currents
 
@@ -236,7 +297,8 @@ def accuracy_tall(n: int, g_hi: float) -> dict:
     t_spice = time.perf_counter() - t0
     y_default = spice_currents(p, v, tight=False)
     fast = read_models.LocalSecant(p, V_READ)
-    y_fast = v @ fast.M + fast.c
+    y_fast = fast.currents(v)
+    y_affine = v @ fast.M + fast.c
     y_exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ).currents(v)
     y_newton = nodal.solve(p, v)
     tangent = nodal.transfer_matrix(p, v_read_volt=V_READ / 2).apply(v)
@@ -244,6 +306,7 @@ def accuracy_tall(n: int, g_hi: float) -> dict:
             "spice_tight_s": round(t_spice, 2),
             "fast_vs_spice_tight": _rel(y_fast, y_tight),
             "fast_vs_spice_default": _rel(y_fast, y_default),
+            "fast_affine_vs_spice_tight": _rel(y_affine, y_tight),
             "exact_vs_spice_tight": _rel(y_exact, y_tight),
             "exact_vs_spice_default": _rel(y_exact, y_default),
             "spice_default_vs_tight": _rel(y_default, y_tight),
@@ -266,15 +329,16 @@ def accuracy_square(n: int, g_hi: float, n_random: int) -> dict:
     exact = read_models.ExactSolver(p, read_models.BIAS_FRACTION * V_READ, V_READ)
     return {"part": "accuracy", "rows": n, "cols": n, "g_hi_us": g_hi * 1e6,
             "vectors": v.shape[0], "newton_s_per_vector": round(t_newton / v.shape[0], 2),
-            "fast_vs_newton": _rel(v @ fast.M + fast.c, y_newton),
+            "fast_vs_newton": _rel(fast.currents(v), y_newton),
+            "fast_affine_vs_newton": _rel(v @ fast.M + fast.c, y_newton),
             "exact_vs_newton": _rel(exact.currents(v), y_newton)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parts", nargs="+",
-                    default=["extract", "speed", "update", "accuracy", "floor"],
-                    choices=["extract", "speed", "update", "accuracy", "floor"])
+                    default=["extract", "speed", "update", "accuracy", "floor", "correction"],
+                    choices=["extract", "speed", "update", "accuracy", "floor", "correction"])
     ap.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512])
     ap.add_argument("--speed-sizes", nargs="+", default=["512x512", "512x8", "50x96"])
     ap.add_argument("--update-sizes", nargs="+", default=["50x96", "86x64", "512x512"])
@@ -282,7 +346,7 @@ def main() -> None:
     ap.add_argument("--newton-vectors", type=int, default=3,
                     help="speed: vectors of the batch checked against Newton's method")
     ap.add_argument("--tall", type=int, nargs="+", default=[64, 128, 256, 512])
-    ap.add_argument("--square", type=int, default=512)
+    ap.add_argument("--square", type=int, default=512, help="0: no square array")
     ap.add_argument("--square-vectors", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--one", help=argparse.SUPPRESS)
@@ -302,6 +366,9 @@ def main() -> None:
         elif kind == "floor":
             n, m = (int(x) for x in rest[0].split("x"))
             row = floor_case(n, m, float(rest[1]))
+        elif kind == "correction":
+            n, m = (int(x) for x in rest[0].split("x"))
+            row = correction_case(n, m, float(rest[1]), float(rest[2]))
         elif kind == "tall":
             row = accuracy_tall(int(rest[0]), float(rest[1]))
         else:
@@ -322,9 +389,13 @@ def main() -> None:
         jobs += [f"update:{s}" for s in args.update_sizes]
     if "accuracy" in args.parts:
         jobs += [f"tall:{n}:{g}" for n in args.tall for g in (29.22e-6, 60e-6)]
-        jobs += [f"square:{args.square}:{g}" for g in (29.22e-6, 60e-6)]
+        jobs += [f"square:{args.square}:{g}" for g in (29.22e-6, 60e-6) if args.square]
     if "floor" in args.parts:
         jobs += ["floor:64x96:6e-05", "floor:128x128:2.922e-05", "floor:512x8:2.922e-05"]
+    if "correction" in args.parts:
+        jobs += [f"correction:{b}:{g}:{v}" for b in ("64x8", "128x8", "256x8", "512x8",
+                                                      "128x96")
+                 for g in (29.22e-6, 60e-6) for v in (0.1, 0.2)]
     for job in jobs:
         cmd = [sys.executable, __file__, "--one", job, "--repeats", str(args.repeats),
                "--exact-batch", str(args.exact_batch),

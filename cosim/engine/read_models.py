@@ -10,7 +10,9 @@ array, and a changed cell changes only its own stamp
 
 - :class:`LocalSecant` (the fast model): every cell's chord over the read range
   (exact at both ends of the input range); the affine map ``I = v @ M + c`` of
-  that network, by one reduction carrying one right-hand side;
+  that network, by one reduction carrying one right-hand side, and a cubic in each
+  column's own output (:class:`ColumnCorrection`, :func:`column_correction`) for
+  what no affine map holds;
 - :class:`LocalTangent`: every cell's tangent at its bias, the same way;
 - :class:`ExactSolver`: the exact DC solution for each input vector, by chord
   (simplified Newton) iterations on the local tangent's network: each
@@ -61,6 +63,13 @@ MID_ITER = 60
 BIAS_GRID_POINTS = 4097
 """Conductances at which a 1T1R cell's bias is solved, uniform over the device range
 (interpolated between: within 1e-12 of a direct solve, ``tests/engine/test_read_models.py``)."""
+
+CORRECTION_MIN_ROWS = 32
+"""The fewest rows of a block whose fast model is corrected per column
+(:func:`column_correction`): in shorter ones the source lines' IR drop is small, the
+coherent inputs' residual is mostly each cell's own curvature (a function of each input,
+not of the column's current), and the correction does not lower the error (measured by
+``benchmarks/bench_validated_range.py``)."""
 
 _BIAS_TABLES: dict[tuple, CubicSpline] = {}
 
@@ -345,6 +354,13 @@ class LocalSecant(_LocalLinear):
     ``Vds = 0``) over the whole input range: measured, about half the largest error
     (``benchmarks/bench_validated_range.py``).
 
+    The affine map ``(M, c)`` of that network is the model's first part; its output
+    ``u + c`` (``u = v @ M``) is then corrected per column by a cubic in ``u``
+    (:meth:`correction`, :class:`ColumnCorrection`), exact on the two coherent inputs:
+    :meth:`currents` is the whole model. The correction costs two exact solves of the
+    array, made on first use (not by :meth:`reprogrammed`); blocks of fewer than
+    ``CORRECTION_MIN_ROWS`` rows have none.
+
     Args:
         p: the array (physical columns; its sense network, see ``sense_network``).
         v_read_volt: the input range's end (V), the DAC's full scale.
@@ -352,7 +368,26 @@ class LocalSecant(_LocalLinear):
     """
 
     def __init__(self, p: CrossbarParams, v_read_volt: float, *, keep: bool = False):
+        self._correction: ColumnCorrection | None = None
         super().__init__(p, v_read_volt, keep=keep)
+
+    def reprogrammed(self, p: CrossbarParams) -> LocalSecant:
+        out = super().reprogrammed(p)
+        out._correction = None
+        return out
+
+    def correction(self) -> ColumnCorrection:
+        """The columns' second-order part (:func:`column_correction`), made on first use."""
+        if self._correction is None:
+            self._correction = column_correction(self.p, self.v_volt, self.M, self.c)
+        return self._correction
+
+    def currents(self, v_in: np.ndarray) -> np.ndarray:
+        """The fast model's output currents (B, cols) (A) for inputs (B, rows) (V):
+        ``u + c + correction(u)``, ``u = v @ M``."""
+        u = self.correction().add_to(np.asarray(v_in, dtype=float) @ self.M)
+        u += self.c
+        return u
 
     def _cell_models(self, p, cells=None):
         v, v_ref = self.v_volt, p.v_ref_volt
@@ -371,6 +406,68 @@ class LocalSecant(_LocalLinear):
         k_x = ix_lo + xx * v - xs * v_ref
         k_s = -is_lo + sx * v - ss * v_ref
         return dissection.CellStamps(xx=xx, xs=xs, sx=sx, ss=ss), k_x, k_s
+
+
+@dataclass(frozen=True, eq=False)
+class ColumnCorrection:
+    """The fast model's second-order part: column ``j`` reads
+    ``y_j = u_j + c_j + q2_j u_j^2 + q3_j u_j^3``, with ``u = v @ M`` the affine model's
+    input-driven current (A).
+
+    Why: a cell's current depends on the product of its own voltage and its access
+    transistor's source voltage, which the source line's IR drop moves with the current
+    of every cell of the column; no affine map holds that, and it is largest where the
+    whole column drives the same way. Most of it is a function of the column's own
+    current: with ``q2, q3`` set so the model is exact on the two coherent inputs (every
+    row at ``+v_read`` and at ``-v_read``; :func:`column_correction`), the error left on
+    the others is measured in ``benchmarks/bench_validated_range.py`` (the data the
+    ``calibrated`` backend states).
+
+    Attributes:
+        q2: (cols,) second-order coefficients (1/A).
+        q3: (cols,) third-order coefficients (1/A^2).
+    """
+
+    q2: np.ndarray
+    q3: np.ndarray
+
+    def of(self, u: np.ndarray) -> np.ndarray:
+        """The correction (A) for affine input currents ``u`` (B, cols) (A)."""
+        t = u * self.q3
+        t += self.q2
+        t *= u
+        t *= u
+        return t
+
+    def add_to(self, u: np.ndarray) -> np.ndarray:
+        """``u + of(u)``, in place in ``u`` (a float array, B x cols) (A)."""
+        u += self.of(u)
+        return u
+
+
+def column_correction(p: CrossbarParams, v_read_volt: float, m: np.ndarray,
+                      c: np.ndarray) -> ColumnCorrection:
+    """The :class:`ColumnCorrection` of the affine model ``(m, c)`` of ``p`` (a sense
+    network with wires) read over ``[-v_read_volt, v_read_volt]``: per column the
+    cubic ``q2 u^2 + q3 u^3`` through the exact model's (:class:`ExactSolver`) residual
+    on the two coherent inputs (every row at ``+-v_read_volt``), where ``u`` is
+    ``+-u_1`` (``u_1 = v_read_volt * sum_r m[r]``): two exact solves of the array.
+    A column with ``u_1 = 0`` gets no correction, nor does a block of fewer than
+    ``CORRECTION_MIN_ROWS`` rows (no solve)."""
+    v = float(v_read_volt)
+    rows = m.shape[0]
+    if rows < CORRECTION_MIN_ROWS:
+        zero = np.zeros(m.shape[1])
+        return ColumnCorrection(q2=zero, q3=zero)
+    coherent = np.vstack([np.full(rows, v), np.full(rows, -v)])
+    y = ExactSolver(p, BIAS_FRACTION * v, v).currents(coherent)
+    u = coherent[0] @ m
+    r_pos, r_neg = y[0] - (c + u), y[1] - (c - u)
+    ok = u != 0.0
+    u = np.where(ok, u, 1.0)
+    q2 = np.where(ok, (r_pos + r_neg) / (2.0 * u * u), 0.0)
+    q3 = np.where(ok, (r_pos - r_neg) / (2.0 * u * u * u), 0.0)
+    return ColumnCorrection(q2=q2, q3=q3)
 
 
 class ExactSolver:

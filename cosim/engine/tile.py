@@ -58,6 +58,7 @@ also sums programming writes and verify reads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -72,6 +73,9 @@ from cosim.engine.options import SimOptions
 from cosim.engine.periphery import adc, adc_saturated, check_inputs, dac
 from cosim.engine.readout import ColumnReadout, warn_saturated
 from cosim.hardware.spec import HardwareSpec
+
+if TYPE_CHECKING:
+    from cosim.engine.read_models import ColumnCorrection
 
 READ_NOISE_DRAWS = ("per_vector", "per_call")
 
@@ -418,7 +422,7 @@ class Tile:
         s = self.hardware.noise.read
         mc = self.backend.linear_map(p)
         if mc is not None:
-            mean, std = self._read_moments(*mc, v)
+            mean, std = self._read_moments(*mc, v, self.backend.output_correction(p))
             i = self._read_rng.standard_normal(mean.shape)
             i *= std
             i += mean  # mean + std * noise
@@ -429,9 +433,11 @@ class Tile:
         v_out = None if reads[0][1] is None else np.vstack([r[1] for r in reads])
         return np.vstack([r[0] for r in reads]), v_out
 
-    def _read_moments(self, m: np.ndarray, c: np.ndarray, v: np.ndarray
+    def _read_moments(self, m: np.ndarray, c: np.ndarray, v: np.ndarray,
+                      corr: ColumnCorrection | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """Mean ``v @ m + c`` (A) and read-noise standard deviation
+        """Mean ``u + c`` (A), ``u = v @ m``, plus the backend's output correction
+        ``corr.of(u)`` where it has one, and read-noise standard deviation
         ``s * sqrt(v^2 @ m^2)`` (A) of noisy reads of the transfer ``(m, c)`` at inputs
         ``v``. Kept per transfer (read-only ``m``: the backend's transfers do not change
         in place) with ``m * m`` and the last inputs read, so repeated read cycles of the
@@ -440,7 +446,10 @@ class Tile:
         hit = self._kept(m)
         if hit.v is not None and np.array_equal(hit.c, c) and np.array_equal(hit.v, v):
             return hit.mean, hit.std
-        mean = v @ m + c
+        mean = v @ m
+        if corr is not None:
+            corr.add_to(mean)
+        mean += c
         std = self.hardware.noise.read * np.sqrt((v * v) @ hit.m2)
         if 2 * mean.nbytes + v.nbytes <= MOMENT_BYTES // max(1, len(self._moments)):
             hit.v, hit.c, hit.mean, hit.std = v.copy(), np.array(c), mean, std
@@ -522,7 +531,15 @@ class Tile:
         deviation is 0 there), and of its row ``r`` alone ``v m_r + c`` plus noise, so
         only those rows are multiplied. Every vector's read noise is drawn as ``_mvm``
         draws it, so the random streams and every number are ``_mvm``'s. ``None`` where
-        the tile reads otherwise (no read noise, one draw per call, or no linear map)."""
+        the tile reads otherwise (no read noise, one draw per call, or no linear map).
+
+        These one-row reads take the backend's ``linear_map`` alone, not its
+        ``output_correction``: that grows as the square of the column's input-driven
+        current, here one cell's, so it is about ``(g_cell / g_column)^2`` of its size
+        on a coherent input (below 1e-6 of the largest read on the realistic preset's
+        macros, ``tests/layers/test_programming_paths.py``), and making it costs two
+        exact solves of the array, which write-verify programming, reading after every
+        write step, does not pay."""
         hw = self.hardware
         s = hw.noise.read
         if not (s > 0 and self.read_noise_draw == "per_vector"):

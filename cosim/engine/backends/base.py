@@ -21,11 +21,14 @@ splitting and digital partial sums, event counts.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from circuits.crossbar import CrossbarParams
+
+if TYPE_CHECKING:
+    from cosim.engine.read_models import ColumnCorrection
 
 
 class Backend(Protocol):
@@ -58,6 +61,10 @@ class Backend(Protocol):
     def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray] | None:
         """``(M, c)`` with ``I = v @ M + c`` when the macro's read is linear, else ``None``
         (the tile then draws read noise vector by vector)."""
+
+    def output_correction(self, p: CrossbarParams) -> ColumnCorrection | None:
+        """Where the macro's read is ``linear_map``'s ``u + c`` corrected per column,
+        ``I = u + c + correction.of(u)`` (``u = v @ M``), that correction; else ``None``."""
 
 
 def with_read_noise(p: CrossbarParams, factors: np.ndarray | None) -> CrossbarParams:

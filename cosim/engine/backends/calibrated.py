@@ -12,11 +12,17 @@ the kept reduction.
   (``cosim.engine.read_models``):
 
   * fast (the default for 1T1R cells with linear RRAM, ``exact_nonlinear`` not
-    ``True``): ``I = v @ M + c`` of the network whose every cell is its chord
+    ``True``): ``u = v @ M`` of the network whose every cell is its chord
     over the read range (exact at bit-line voltages ``+-v_read_volt`` with its
-    source-line node at the sense voltage). Contract: within ``FAST_ERROR_BOUND``
-    of full scale of the exact solution inside the range the measurements show
-    it (below);
+    source-line node at the sense voltage), read as ``I = u + c + q2 u^2 + q3 u^3``
+    per column (``read_models.ColumnCorrection``: the source lines' IR drop times
+    the cells' voltage, which no affine map holds; exact on the two coherent
+    inputs, two exact solves of the array per macro, made at its first MVM:
+    :meth:`CalibratedBackend.correction`). The write-verify transfer reads (one row
+    at a time, ``Tile``) use ``(M, c)`` alone: there ``u`` is one cell's current,
+    and the correction, which grows as ``u^2``, is about ``(g_cell / g_column)^2``
+    of its size on a coherent input. Contract: within ``FAST_ERROR_BOUND`` of full
+    scale of the exact solution inside the range the measurements show it (below);
   * exact (``exact_nonlinear=True``, and sinh RRAM unless ``False``): every input
     vector solved to convergence (chord iterations on the same reduction,
     Newton's method where they do not contract).
@@ -84,6 +90,9 @@ from cosim.engine.readout import sense_network
 if TYPE_CHECKING:
     from cosim.engine.options import SimOptions
     from cosim.hardware.spec import HardwareSpec
+
+KEPT_CORRECTIONS = 65536
+"""Per-array output corrections kept (``output_correction``; two numbers a column)."""
 
 FAST_ERROR_BOUND = 1e-5
 """The fast read model's contract: its error against the exact solution, a fraction of
@@ -318,6 +327,7 @@ class CalibratedBackend:
         self._memo_bytes = 0
         self._memo: OrderedDict[str, nodal.Transfer] = OrderedDict()
         self._solvers: OrderedDict[str, read_models.ExactSolver] = OrderedDict()
+        self._corrections: OrderedDict[str, read_models.ColumnCorrection] = OrderedDict()
         self._reductions: dict[str, list[read_models.LocalSecant]] = {}
         self._kept_bytes = 0
         self._fresh_run = 0
@@ -503,11 +513,35 @@ class CalibratedBackend:
 
     def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray] | None:
         """``(M, c)`` with ``I = v @ M + c`` when noisy reads use it (first-order
-        noise, no Newton); ``None`` otherwise."""
+        noise, no Newton); ``None`` otherwise. For 1T1R arrays with wires the fast
+        model's output is this corrected by :meth:`output_correction`."""
         if self.uses_newton(p) or self.read_noise_method != "first_order":
             return None
         t = self.transfer(p)
         return t.M, t.c
+
+    def output_correction(self, p: CrossbarParams) -> read_models.ColumnCorrection | None:
+        """The fast model's per-column correction of ``p``'s affine output
+        (``read_models.ColumnCorrection``): 1T1R or sinh arrays with wires read by the
+        fast model; ``None`` where the transfer is the whole model (linear networks,
+        no wires) or Newton solves every read. Made on first use (two exact solves of
+        the array) and kept per array."""
+        if self.uses_newton(p) or not is_nonlinear(p):
+            return None
+        key = p.digest()
+        hit = self._corrections.get(key)
+        if hit is not None:
+            self._corrections.move_to_end(key)
+            return hit
+        q = sense_network(p)
+        if not _has_wires(q):
+            return None
+        t = self.transfer(p)
+        hit = self._corrections[key] = read_models.column_correction(q, self.v_read_volt,
+                                                                     t.M, t.c)
+        while len(self._corrections) > KEPT_CORRECTIONS:
+            self._corrections.popitem(last=False)
+        return hit
 
     def currents(self, p: CrossbarParams, v_volt: np.ndarray,
                  factors: np.ndarray | None = None) -> np.ndarray:
@@ -518,16 +552,23 @@ class CalibratedBackend:
             if not _has_wires(q):
                 return nodal.solve(q, v)
             return self._exact(q, float(np.abs(v).max(initial=0.0))).currents(v)
-        if factors is None:
-            return self.transfer(p).apply(v)
-        if self.read_noise_method == "exact":
-            p = sense_network(p)
-            self._check_range(p)
-            return self._extract(with_read_noise(p, factors), pool=False).apply(v)
+        if factors is not None and self.read_noise_method == "exact":
+            q = sense_network(p)
+            self._check_range(q)
+            q = with_read_noise(q, factors)
+            t = self._extract(q, pool=False)
+            u = v @ t.M
+            if is_nonlinear(q) and _has_wires(q):
+                read_models.column_correction(q, self.v_read_volt, t.M, t.c).add_to(u)
+            u += t.c
+            return u
         t = self.transfer(p)
-        i = v @ (t.M * factors)
-        i += t.c
-        return i
+        u = v @ (t.M if factors is None else t.M * factors)
+        corr = self.output_correction(p)
+        if corr is not None:
+            corr.add_to(u)
+        u += t.c
+        return u
 
     def read_cells(self, p: CrossbarParams, v_read_volt: float,
                    factors: np.ndarray | None = None) -> np.ndarray:

@@ -42,6 +42,10 @@ class IdealBackend:
         """Column currents (A), ``(B, cols)``, of ``(V - v_ref) @ (G * F)``."""
         return (np.asarray(v_volt, dtype=float) - sense_voltage(p)) @ noisy_g(p, factors)
 
+    def output_correction(self, p: CrossbarParams) -> None:
+        """None: no correction: ``linear_map`` is the whole read."""
+        return None
+
     def linear_map(self, p: CrossbarParams) -> tuple[np.ndarray, np.ndarray]:
         """``(M, c)`` with ``I = v @ M + c``: here ``(G, -v_ref * sum_r G)``."""
         return p.g_siemens, -sense_voltage(p) * p.g_siemens.sum(axis=0)

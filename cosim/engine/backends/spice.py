@@ -137,6 +137,10 @@ class SpiceBackend:
     def prepare(self, p: CrossbarParams) -> None:
         """Nothing to set up: every call runs ngspice."""
 
+    def output_correction(self, p: CrossbarParams) -> None:
+        """None: no correction: ngspice solves each read."""
+        return None
+
     def linear_map(self, p: CrossbarParams) -> None:
         """ngspice solves each read; there is no extracted map (read noise per vector)."""
         return None
