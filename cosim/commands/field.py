@@ -132,6 +132,11 @@ _DEPLOY = [
                  help="Full-scale weight of HAQ/PTQ: matrix (one per matrix, the NF "
                       "paper's) or column (one per output column, applied digitally)."),
 ]
+_LAYER_READS = click.option(
+    "--layer-reads", "layer_reads", type=int, default=None,
+    help="Analog reads of every network matrix averaged per voxel (their read noise falls "
+         "as 1/sqrt(N); every read is counted) [default: a --model's own, else 1].")
+_DEPLOY.append(_LAYER_READS)
 HARDWARE = "paper"
 """The field's default hardware preset (a ``--model``'s own hardware where one is given)."""
 
@@ -150,13 +155,14 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
                   encoding: str, sigma: float | None, encoder_reads: int | None = None,
                   wide: bool, steps: int | None, batch: int | None, lr: float, seed: int,
                   lr_schedule: str = "cosine", bits: str = "14,14,12", amp_ratio: float = 1.5,
-                  weight_scaling: str = "matrix"):
+                  weight_scaling: str = "matrix", layer_reads: int | None = None):
     from cosim.workloads.field.encoder import EncoderConfig
     from cosim.workloads.field.field import FieldConfig
     from cosim.workloads.field.mlp import PAPER_MLP, WIDE, TrainConfig
     from cosim.workloads.field.stage import (
         QUICK_BATCH,
         QUICK_ENCODER_READS,
+        QUICK_LAYER_READS,
         QUICK_SHAPE,
         QUICK_STEPS,
     )
@@ -176,13 +182,20 @@ def _model_config(*, quick: bool = False, phantom: str, phantom_angles: str = "0
                                  (QUICK_ENCODER_READS if quick else 1)),
                              mlp=WIDE if wide else PAPER_MLP, training=training, seed=seed,
                              **_deploy_fields(bits=bits, amp_ratio=amp_ratio,
-                                              weight_scaling=weight_scaling))
+                                              weight_scaling=weight_scaling,
+                                              layer_reads=layer_reads if layer_reads is not None
+                                              else (QUICK_LAYER_READS if quick else None)))
 
 
 def _deploy_fields(*, bits: str = "14,14,12", amp_ratio: float = 1.5,
-                   weight_scaling: str = "matrix") -> dict[str, Any]:
-    """Config fields of the deploy options."""
-    return {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "weight_scaling": weight_scaling}
+                   weight_scaling: str = "matrix", layer_reads: int | None = None
+                   ) -> dict[str, Any]:
+    """Config fields of the deploy options (``layer_reads`` only where given: a model's
+    own stays otherwise)."""
+    out = {"bits": parse_bits(bits), "amp_ratio": amp_ratio, "weight_scaling": weight_scaling}
+    if layer_reads is not None:
+        out["layer_reads"] = layer_reads
+    return out
 
 
 def _check_backend(sim: SimOptions) -> None:
@@ -315,7 +328,7 @@ def _export(run_dir: Path, fmt: str, params, cfg, encoder, truth) -> dict[str, A
 @field_group.command("train")
 @click.option("--resume", is_flag=True,
               help="Continue the checkpoint in -o (its config; --steps may raise the total).")
-@_options(_VOLUME + _MODEL)
+@_options(_VOLUME + _MODEL + [_LAYER_READS])
 @hardware_options(HARDWARE, deferred=True)
 @sim_options(deferred=True)
 @export_option
@@ -342,6 +355,8 @@ def field_train_command(resume: bool, volume_path: Path | None, frame: int | Non
         if opts["steps"] is not None:
             cfg = replace(cfg, training=TrainConfig(**{**cfg.training.__dict__,
                                                        "steps": opts["steps"]}))
+        if opts["layer_reads"] is not None:
+            cfg = replace(cfg, layer_reads=opts["layer_reads"])
         volume = truth
     else:
         cfg, state = _model_config(**opts), None

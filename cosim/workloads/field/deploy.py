@@ -16,7 +16,12 @@ its matrix): in macros (IR-aware where the hardware says so), the TIA sized
 to its placed block, the schemes decoding against the placement's mean
 attenuation, HAQ with the hardware's verify passes and reads.
 
-Events: the layers' own counts (:meth:`AnalogLayer.forward`), plus digital
+Reads: each matrix is read ``reads`` times per input and the reads averaged in the
+digital core (:func:`cosim.layers.averaging.averaged_read`; the read noise falls
+as ``1 / sqrt(reads)``), 1 by default.
+
+Events: the layers' own counts (:meth:`AnalogLayer.forward`) for every read,
+``reads - 1`` digital additions per output of each matrix, plus digital
 work: one add per bias, one multiply per ``w0`` scaling, one CORDIC evaluation
 (``iterations`` steps) per sine neuron or one add (compare) per ReLU neuron.
 """
@@ -27,12 +32,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from circuits.errors import ConfigError, check_choice
+from circuits.errors import ConfigError, check_choice, check_int
 from cosim.accounting.events import Events
 from cosim.engine.options import SimOptions
 from cosim.engine.placement import Placement
 from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
+from cosim.layers.averaging import MAX_READS, averaged_read
 from cosim.programming.base import SCALINGS, BinaryCellWriter
 from cosim.programming.binary import HAQ, PTQ
 from cosim.workloads.field.cordic import CordicConfig, sincos_turns
@@ -152,6 +158,8 @@ class DeployedMLP:
         layers: one analog layer per matrix, by name.
         cordic: the digital core's CORDIC for sine activations.
         placements: where each matrix went, by name.
+        reads: reads of every matrix averaged per input (1 to
+            :data:`cosim.layers.averaging.MAX_READS`; module docstring).
     """
 
     params: Params
@@ -159,6 +167,10 @@ class DeployedMLP:
     layers: dict[str, AnalogLayer]
     cordic: CordicConfig
     placements: dict[str, Placement] = field(default_factory=dict)
+    reads: int = 1
+
+    def __post_init__(self) -> None:
+        check_int("layer reads", self.reads, 1, MAX_READS)
 
     @property
     def macros(self) -> int:
@@ -193,7 +205,7 @@ class DeployedMLP:
             nonlocal ev
             layer = self.layers[name]
             s = layer.input_scale
-            y, e = layer.forward(np.clip(x, -s, s))
+            y, e = averaged_read(layer, np.clip(x, -s, s), self.reads)
             ev += e
             return y
 
@@ -221,7 +233,8 @@ class DeployedMLP:
 
 def deploy_mlp(params: Params, mlp: MLPConfig, mapping: WeightMapping, hardware: HardwareSpec,
                sim: SimOptions, scales: dict[str, float], *, rng: np.random.Generator,
-               seed: int = 0, cordic: CordicConfig | None = None) -> DeployedMLP:
+               seed: int = 0, cordic: CordicConfig | None = None, reads: int = 1
+               ) -> DeployedMLP:
     """Place every matrix of ``params`` on the hardware, each on its own analog layer.
 
     Args:
@@ -234,7 +247,9 @@ def deploy_mlp(params: Params, mlp: MLPConfig, mapping: WeightMapping, hardware:
         rng: the source of the write noise (one stream per layer is spawned).
         seed: seed of the tiles' read-noise streams.
         cordic: the digital core's CORDIC (default :class:`CordicConfig`).
+        reads: reads of every matrix averaged per input (:class:`DeployedMLP`).
     """
+    check_int("layer reads", reads, 1, MAX_READS)  # before any cell is written
     layers, placements = {}, {}
     names = matrices(params)
     for name, stream in zip(names, rng.spawn(len(names)), strict=True):
@@ -247,4 +262,4 @@ def deploy_mlp(params: Params, mlp: MLPConfig, mapping: WeightMapping, hardware:
         placements[name] = layer.placement
     return DeployedMLP(params={k: np.asarray(v, dtype=float) for k, v in params.items()},
                        mlp=mlp, layers=layers, cordic=cordic or CordicConfig(),
-                       placements=placements)
+                       placements=placements, reads=reads)

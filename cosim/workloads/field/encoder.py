@@ -37,14 +37,11 @@ from cosim.accounting.events import Events
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
 from cosim.layers.analog import AnalogLayer
+from cosim.layers.averaging import MAX_READS, averaged_read
 from cosim.programming.pairs import RandomPairs
 from cosim.workloads.field.cordic import CordicConfig, cordic_steps, sincos_turns
 
 ENCODINGS = ("gaussian", "positional", "basic", "none")
-
-MAX_READS = 4096
-"""The most reads of the analog projection a config may average (per input, or per
-one-hot input of the calibration)."""
 
 ONE_READ_CALIBRATION = {"calibration_reads": 1}
 """The calibration of a stored config that names none: one read of each one-hot input,
@@ -72,13 +69,13 @@ class EncoderConfig:
             encoding's own default (:data:`DEFAULT_SCALES`).
         cordic: the digital core's CORDIC for the deployed sin/cos.
         reads: analog reads of the Gaussian projection averaged per input (1 to
-            :data:`MAX_READS`); the read noise of ``B x`` falls as
+            :data:`cosim.layers.averaging.MAX_READS`); the read noise of ``B x`` falls as
             ``1 / sqrt(reads)``, and every read is counted in the events (its
             cells, DACs, ADCs) with ``reads - 1`` digital additions per output.
         calibration_reads: reads of each one-hot input averaged when the chip
             measures the ``B`` its cells compute (once, before training; 1 to
-            :data:`MAX_READS`): the training's ``B`` is off by the calibration's
-            read noise divided by ``sqrt(calibration_reads)``.
+            :data:`cosim.layers.averaging.MAX_READS`): the training's ``B`` is off by
+            the calibration's read noise divided by ``sqrt(calibration_reads)``.
     """
 
     kind: str = "gaussian"
@@ -170,20 +167,6 @@ class Encoder:
             ev = Events(digital_mults=int(len(x) * np.count_nonzero(self.b)))
         feats = fourier_features(x, proj, cordic=self.config.cordic)
         return feats, ev, cordic_steps(proj.size, self.config.cordic)
-
-
-def averaged_read(layer: AnalogLayer, x: np.ndarray, reads: int
-                  ) -> tuple[np.ndarray, Events]:
-    """The mean of ``reads`` reads of ``layer`` at ``x`` (each with its own read noise), and
-    the events of all of them with the ``reads - 1`` digital additions per output."""
-    y, ev = layer.forward(x)
-    for _ in range(reads - 1):
-        yk, ek = layer.forward(x)
-        y, ev = y + yk, ev + ek
-    if reads > 1:
-        y = y / reads
-        ev = ev + Events(digital_adds=int(y.size) * (reads - 1))
-    return y, ev
 
 
 def build_encoder(cfg: EncoderConfig, hardware: HardwareSpec, sim: SimOptions, *,

@@ -47,6 +47,7 @@ from cosim.accounting.events import Events
 from cosim.accounting.workload import Workload, mlp_workload
 from cosim.engine.options import SimOptions
 from cosim.hardware.spec import HardwareSpec
+from cosim.layers.averaging import MAX_READS, averaged_read
 from cosim.layers.record import DEFAULT_VECTORS, LayerRecord, record_layers
 from cosim.programming.base import MAX_BITS
 from cosim.workloads.field.cordic import CordicConfig, error_bound, sincos_turns
@@ -61,7 +62,6 @@ from cosim.workloads.field.encoder import (
     ONE_READ_CALIBRATION,
     Encoder,
     EncoderConfig,
-    averaged_read,
     build_encoder,
 )
 from cosim.workloads.field.metrics import CONVENTION, psnr, psnr_slices, ssim_slices
@@ -100,6 +100,12 @@ class FieldConfig:
         weight_scaling: each matrix's full-scale weight over the ``"matrix"`` (NF
             paper) or per ``"column"`` (:class:`cosim.workloads.field.deploy.WeightMapping`).
         cordic: the digital core's CORDIC (encoder and sine activations).
+        layer_reads: reads of every deployed matrix (input, hidden, output) averaged
+            per voxel in the digital core, 1 to
+            :data:`cosim.layers.averaging.MAX_READS`: the read noise of each layer's
+            output falls as ``1 / sqrt(layer_reads)``, and every read is counted
+            (:class:`cosim.workloads.field.deploy.DeployedMLP`). The Gaussian
+            encoder's reads are ``encoder.reads``.
         eval_chunk: voxels per deployed forward call (memory bound).
         seed: seed of the encoder, initialisation, batches and noise.
     """
@@ -113,6 +119,7 @@ class FieldConfig:
     amp_ratio: float = 1.5
     weight_scaling: str = "matrix"
     cordic: CordicConfig = field(default_factory=CordicConfig)
+    layer_reads: int = 1
     eval_chunk: int = 8192
     seed: int = 0
 
@@ -128,6 +135,7 @@ class FieldConfig:
                               f"{self.bits!r}")
         for role, b in zip(("input", "hidden", "output"), self.bits, strict=True):
             check_int(f"{role} bits", b, 1, MAX_BITS)
+        check_int("layer reads", self.layer_reads, 1, MAX_READS)
         check_int("eval chunk", self.eval_chunk, 1, 10**7)
         check_int("seed", self.seed, 0, 2**32 - 1)
         self.mapping("haq")  # bits and s checked by the schemes' own rules
@@ -481,7 +489,8 @@ def deploy_field(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions,
     """Write ``params`` with ``scheme`` (``haq``/``ptq``) onto analog layers (seeded)."""
     scales = input_scales(params, prep.feats, cfg.mlp)
     return deploy_mlp(params, cfg.mlp, cfg.mapping(scheme), hardware, workload_sim(sim),
-                      scales, rng=scheme_rng(cfg, scheme), seed=cfg.seed, cordic=cfg.cordic)
+                      scales, rng=scheme_rng(cfg, scheme), seed=cfg.seed, cordic=cfg.cordic,
+                      reads=cfg.layer_reads)
 
 
 def scheme_rng(cfg: FieldConfig, scheme: str) -> np.random.Generator:

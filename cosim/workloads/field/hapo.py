@@ -169,7 +169,7 @@ def run_hapo(cfg: FieldConfig, hardware: HardwareSpec, sim: SimOptions, prep: Pr
             c = replace(cfg, bits=(bi, bh, bo), amp_ratio=s)
             dep = deploy_mlp(p, cfg.mlp, c.mapping("haq"), hardware, workload_sim(sim),
                              scales, rng=scheme_rng(cfg, "haq"), seed=cfg.seed,
-                             cordic=cfg.cordic)
+                             cordic=cfg.cordic, reads=cfg.layer_reads)
             pred = np.concatenate([dep.forward(hw_feats[i:i + cfg.eval_chunk])[0]
                                    for i in range(0, len(idx), cfg.eval_chunk)])
             rows.append({"bits_input": bi, "bits_hidden": bh, "bits_output": bo,

@@ -28,6 +28,8 @@ QUICK_BATCH = 4096
 QUICK_ENCODER_READS = 16
 """Reads of the Gaussian encoder's projection the quick setting averages per voxel:
 the realistic preset's read noise on the projection falls four-fold."""
+QUICK_LAYER_READS = 1
+"""Reads of every network matrix the quick setting averages per voxel."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +48,8 @@ class FieldStage:
         encoder_reads: analog reads of the Gaussian encoder's projection averaged
             per voxel (:class:`cosim.workloads.field.encoder.EncoderConfig`;
             :data:`QUICK_ENCODER_READS`).
+        layer_reads: analog reads of every network matrix averaged per voxel
+            (:class:`cosim.workloads.field.field.FieldConfig`; :data:`QUICK_LAYER_READS`).
         wide: the wider network (:data:`cosim.workloads.field.mlp.WIDE`) instead of
             the paper's.
         bits_input, bits_hidden, bits_output: HAQ/PTQ cells per weight of the
@@ -65,6 +69,7 @@ class FieldStage:
     encoding: str = "gaussian"
     sigma: float = DEFAULT_SCALES["gaussian"]
     encoder_reads: int = QUICK_ENCODER_READS
+    layer_reads: int = QUICK_LAYER_READS
     wide: bool = False
     bits_input: int = 14
     bits_hidden: int = 14
@@ -90,7 +95,7 @@ class FieldStage:
             mlp=WIDE if self.wide else PAPER_MLP,
             training=TrainConfig(steps=self.steps, batch=self.batch,
                                  learning_rate=self.learning_rate, seed=self.seed),
-            amp_ratio=self.amp_ratio, seed=self.seed)
+            amp_ratio=self.amp_ratio, layer_reads=self.layer_reads, seed=self.seed)
 
 
 def compute_field_stage(cfg: FieldStage, hardware: HardwareSpec, sim: SimOptions

@@ -70,6 +70,8 @@ def test_nifti_and_npy_give_the_same_result(tmp_path):
     (["--steps", "0"], "training steps"),
     (["--encoder-reads", "0"], "encoder reads must be in [1, 4096], got 0"),
     (["--encoder-reads", "5000"], "encoder reads must be in"),
+    (["--layer-reads", "0"], "layer reads must be in [1, 4096], got 0"),
+    (["--layer-reads", "5000"], "layer reads must be in"),
     (["--encoding", "gauss"], "unknown encoding"),
     (["--sigma", "nan"], "sigma"),
     (["--frame", "0"], "--frame needs --volume"),

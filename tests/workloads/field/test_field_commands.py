@@ -43,6 +43,29 @@ def test_train_then_eval_equals_run(model, tmp_path):
 
 
 @pytest.mark.slow
+def test_layer_reads_are_stored_and_every_read_counted(model, tmp_path):
+    """``--layer-reads`` of train is the model's (eval takes it unless given); each read of
+    the network's matrices is counted, the encoder's once (its own ``--encoder-reads``)."""
+    d, _ = model
+    res = _field("train", *TINY, "--steps", 30, "--layer-reads", 2, "--json",
+                 "-o", tmp_path / "t2")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["config"]["layer_reads"] == 2
+    outs, reads = {}, {}
+    for name, args in (("stored", ["--model", tmp_path / "t2"]),
+                       ("three", ["--model", d, "--layer-reads", 3])):
+        res = _field("eval", *args, "--json", "-o", tmp_path / name)
+        assert res.exit_code == 0, res.output
+        outs[name] = json.loads(res.output)
+        wl = json.loads((tmp_path / name / "workload.json").read_text())
+        reads[name] = wl["events"]["cell_reads"] - 3 * 16 * 16 * 3 * 64 * 2  # less the encoder
+    assert [outs[k]["config"]["layer_reads"] for k in outs] == [2, 3]
+    assert reads["stored"] * 3 == reads["three"] * 2 > 0
+    # the same training; ideal backend, no read noise: the averaged reads are one read's
+    assert outs["three"]["psnr_haq"] == pytest.approx(outs["stored"]["psnr_haq"], abs=1e-9)
+
+
+@pytest.mark.slow
 def test_deploy_reports_cells_and_weight_error(model, tmp_path):
     d, _ = model
     res = _field("deploy", "--model", d, "--bits", "10,10,8", "--json", "-o", tmp_path / "d")
@@ -142,6 +165,9 @@ def test_bad_inputs_are_one_line_errors(model, tmp_path):
         (["hapo", "--model", d, "--weight-scaling", "Column"], "unknown weight scaling"),
         (["train", *TINY, "--phantom-angles", "nan,0,0"], "angle phi must be a finite"),
         (["encodings", "--phantom-angles", "0,0"], "phantom angles must be three"),
+        (["eval", "--model", d, "--layer-reads", "0"], "layer reads must be"),
+        (["deploy", "--model", d, "--layer-reads", "5000"], "layer reads must be"),
+        (["train", *TINY, "--layer-reads", "0"], "layer reads must be"),
     ]
     for args, match in cases:
         out = [] if "-o" in args or None in args else ["-o", str(tmp_path / "r")]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from circuits.errors import ConfigError
+from cosim.layers.averaging import averaged_read
 from cosim.workloads.field.cordic import CordicConfig, error_bound, rotate, sincos_turns
 from cosim.workloads.field.encoder import (
     DEFAULT_SCALES,
     EncoderConfig,
-    averaged_read,
     build_encoder,
     positional_matrix,
 )

@@ -161,6 +161,9 @@ def test_dense_run_orders_software_haq_ptq():
     ({"amp_ratio": 1.0}, "amplification ratio"),
     ({"phantom_shape": (4, 4, 16)}, "phantom height"),
     ({"weight_scaling": "row"}, "unknown weight scaling 'row'"),
+    ({"layer_reads": 0}, r"layer reads must be .*\[1, 4096\], got 0"),
+    ({"layer_reads": 4097}, "layer reads must be"),
+    ({"layer_reads": 2.0}, "layer reads must be an integer"),
 ])
 def test_bad_config(kw, match):
     with pytest.raises(ConfigError, match=match):
@@ -177,9 +180,53 @@ def test_bad_backend_and_write_noise_of_a_field_run():
 
 def test_config_round_trips_through_its_stored_form():
     """A checkpoint stores ``asdict(cfg)`` as JSON; the orientation and scaling come back."""
-    cfg = FieldConfig(phantom_angles=(30.0, 25.0, 15.0), weight_scaling="column")
+    cfg = FieldConfig(phantom_angles=(30.0, 25.0, 15.0), weight_scaling="column",
+                      layer_reads=4)
     back = config_from_dict(json.loads(json.dumps(asdict(cfg))))
     assert back == cfg and back.phantom_angles == (30.0, 25.0, 15.0)
+    # a model stored before the key: one read per layer, as it was deployed then
+    old = {k: v for k, v in asdict(FieldConfig()).items() if k != "layer_reads"}
+    assert config_from_dict(json.loads(json.dumps(old))).layer_reads == 1
+
+
+def test_averaged_layer_reads_cut_the_output_spread_by_sqrt_reads():
+    """Each read of a matrix draws its own read noise: over repeated forwards of the same
+    voxels, the network output's spread with ``reads`` averaged reads per matrix is
+    ``1 / sqrt(reads)`` of one read's (small noise: the network is linear in it), and
+    every read is counted: ``reads`` times one read's cells and conversions, plus
+    ``reads - 1`` digital additions per output of every matrix."""
+    cfg = MLPConfig(width=12, rank=3)
+    p = init_params(cfg, 9, RNG(0))
+    n, repeats, reads, bits = 200, 10, 16, 8
+    f = RNG(1).uniform(-1, 1, (n, 9))
+    scales = input_scales(p, f, cfg)
+    noisy = hw(PAPER, write_noise=0.0, read_noise=0.002)
+    spread, events = {}, {}
+    for r in (1, reads):
+        dep = deploy_mlp(p, cfg, WeightMapping(scheme="ptq", bits=(bits,) * 3), noisy,
+                         sim(backend="ideal"), scales, rng=RNG(3), reads=r)
+        ys = np.array([dep.forward(f)[0] for _ in range(repeats)])
+        spread[r] = np.sqrt(np.mean(np.var(ys, axis=0, ddof=1)))
+        events[r] = dep.forward(f)[1]
+        layers = dep.layers
+    assert spread[1] > 0
+    # the pooled spreads have 1,800 degrees of freedom each: about 2.4 % on their ratio
+    assert spread[1] / spread[reads] == pytest.approx(np.sqrt(reads), rel=0.12)
+    one, many = events[1], events[reads]
+    shapes = [np.asarray(p[k]).shape for k in matrices(p)]
+    assert many.cell_reads == reads * one.cell_reads == reads * n * bits * sum(
+        a * b for a, b in shapes)
+    assert many.adc_conversions == reads * one.adc_conversions > 0
+    assert many.dac_conversions == reads * one.dac_conversions
+    per_read = sum((layer.forward(np.zeros((n, layer.in_features)))[1]
+                    for layer in layers.values()), start=type(one)())
+    outputs = n * sum(b for _, b in shapes)
+    assert many.digital_adds == one.digital_adds + (reads - 1) * (per_read.digital_adds
+                                                                  + outputs)
+    assert many.digital_mults == one.digital_mults + (reads - 1) * per_read.digital_mults
+    with pytest.raises(ConfigError, match="layer reads must be"):
+        deploy_mlp(p, cfg, WeightMapping(scheme="ptq"), noisy, sim(backend="ideal"), scales,
+                   rng=RNG(3), reads=0)
 
 
 def test_calibrated_without_wires_agrees_with_ideal():

@@ -22,6 +22,7 @@ from tests.hardware_helpers import sim
     ({"steps": 0}, "training steps"),
     ({"encoding": "gauss"}, "unknown encoding"),
     ({"encoder_reads": 0}, "encoder reads"),
+    ({"layer_reads": 0}, "layer reads"),
     ({"wide": 1}, "wide must be"),
 ])
 def test_bad_sections(kw, match):
