@@ -152,10 +152,11 @@ def train_epochs(cfg, *, n_samples: int, opt: optax.GradientTransformation, upda
         state: the optimiser state to go on from (the one a previous call returned, or a
             checkpoint's): its moment estimates and step count continue. ``None``: a fresh
             state, its step counters advanced past the ``history`` epochs so the schedule
-            continues; Adam's moments then restart with their bias correction already
-            spent, which makes its first hundreds of steps up to about 3x larger than the
-            schedule's rate (``(1 - b1) / sqrt(1 - b2)``), so a caller that trains on from
-            a state should pass it.
+            continues. Adam's moments then restart with their bias correction already
+            spent: its first step moves every parameter with a gradient by ``(1 - b1) /
+            sqrt(1 - b2)`` (about 3.2) times the rate once the count is large, whatever
+            the gradient's size or noise, and the steps stay larger than with the kept
+            moments for hundreds of steps; a caller that trains on should pass its state.
         batch: the arguments of ``update`` for the sample indices of one batch.
         metric: the name of ``update``'s second figure in the history rows.
         snapshot: ``snapshot(params, history, state)`` -> what ``checkpoint`` receives.
