@@ -420,7 +420,9 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
             replace(cfg, epochs=last), n_samples=masked.shape[0], opt=opt, update=update,
             params=params, history=history, batch=batch, metric="train_mse", state=state,
             snapshot=snapshot, progress=progress, checkpoint=checkpoint)
-    return snapshot(params, history, state)
+    out = snapshot(params, history, state)
+    # nothing left to train: the network keeps the state it came with
+    return out if state is not None or init is None else replace(out, opt_state=init.opt_state)
 
 
 def restore_opt_state(opt: optax.GradientTransformation, params: dict,
