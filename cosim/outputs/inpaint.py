@@ -190,11 +190,12 @@ def save_checkpoint(run_dir: Path, trained: Trained, cfg: InpaintRunConfig, data
                     clf: Classifier | None, *, hardware: HardwareSpec | None = None,
                     sim: SimOptions | None = None) -> Path:
     """Write ``RUN_DIR/checkpoint.npz`` atomically: both VAEs' parameters (the fixed random
-    weights are the forming draw of the seed, drawn again on load), the classifier, the
-    config, the data source and (for a run) the hardware and sim."""
+    weights are the forming draw of the seed, drawn again on load) and optimiser states,
+    the classifier, the config, the data source and (for a run) the hardware and sim."""
     arrays: dict[str, np.ndarray] = {}
     params: dict[str, dict[str, int]] = {}
     hist: dict[str, list] = {}
+    opt: dict[str, int] = {}
     for tag, net in (("net", trained.net), ("base", trained.baseline)):
         if net is None:
             continue
@@ -203,11 +204,15 @@ def save_checkpoint(run_dir: Path, trained: Trained, cfg: InpaintRunConfig, data
         for k, v in net.params.items():
             for i, a in enumerate(v):
                 arrays[f"{tag}_{k}_{i}"] = np.asarray(a)
+        if net.opt_state is not None:
+            opt[tag] = len(net.opt_state)
+            for i, a in enumerate(net.opt_state):
+                arrays[f"{tag}_opt_{i}"] = np.asarray(a)
     if clf is not None:
         for i, a in enumerate(clf.params):
             arrays[f"clf_{i}"] = a
-    meta = {"config": asdict(cfg), "history": hist, "params": params, "data": data,
-            "classifier": clf is not None,
+    meta = {"config": asdict(cfg), "history": hist, "params": params, "opt_state": opt,
+            "data": data, "classifier": clf is not None,
             "hardware": None if hardware is None else hardware.as_dict(),
             "sim": None if sim is None else asdict(sim)}
     path = Path(run_dir) / CHECKPOINT
@@ -237,6 +242,8 @@ def load_checkpoint(path: Path) -> tuple[Trained, InpaintRunConfig, str, Classif
             meta = json.loads(str(z["meta"]))
             p = {tag: {k: [np.asarray(z[f"{tag}_{k}_{i}"]) for i in range(n)]
                        for k, n in d.items()} for tag, d in meta["params"].items()}
+            opt = {tag: [np.asarray(z[f"{tag}_opt_{i}"]) for i in range(n)]
+                   for tag, n in meta.get("opt_state", {}).items()}
             clf = (Classifier(params=tuple(np.asarray(z[f"clf_{i}"]) for i in range(4)))
                    if meta["classifier"] else None)
         c = meta["config"]
@@ -251,7 +258,7 @@ def load_checkpoint(path: Path) -> tuple[Trained, InpaintRunConfig, str, Classif
     for tag, ncfg in (("net", cfg.net), ("base", cfg.baseline)):
         if tag in p:
             nets[tag] = TrainedVAE(config=ncfg, fixed=random_pair_weights(ncfg), params=p[tag],
-                                   history=list(meta["history"][tag]))
+                                   history=list(meta["history"][tag]), opt_state=opt.get(tag))
     if "net" not in nets:
         raise ConfigError(f"{file}: the checkpoint holds no pop-up VAE")
     return (Trained(net=nets["net"], baseline=nets.get("base")), cfg, str(meta["data"]), clf,

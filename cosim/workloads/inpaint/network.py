@@ -57,7 +57,9 @@ warm-up, so both use it. For the first
 decoder learns to ignore the sampling noise (the output becomes the mean
 image for every input) before the encoder has made ``p`` depend on the image,
 and the pop-up network never leaves that state. After it, and in every
-evaluation and deployment, the latent is sampled. The LIF spikes are
+evaluation and deployment, the latent is sampled. The two phases are one
+training: one optimiser state (Adam's moments and step count) and one schedule
+run through both. The LIF spikes are
 differentiated with a rectangular surrogate of width ``surrogate_width`` 2
 (PRIME: 1, :mod:`cosim.workloads.spiking.lif`); it changes the training only,
 not the forward pass: the wider window passes gradient to neurons further
@@ -295,12 +297,15 @@ def output_offset(target: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True, kw_only=True, eq=False)
 class TrainedVAE:
     """A trained VAE: config, fixed random weights, trained parameters (with the fixed
-    output offset under ``"offset"``), history."""
+    output offset under ``"offset"``), history, and the optimiser state after the last
+    epoch (``opt_state``: its flat leaves, so ``--resume`` goes on with Adam's moments and
+    step count; ``None`` when not kept)."""
 
     config: VAEConfig
     fixed: list[np.ndarray]
     params: dict
     history: list[dict] = field(default_factory=list)
+    opt_state: list[np.ndarray] | None = None
 
     @property
     def offset(self) -> np.ndarray:
@@ -369,7 +374,9 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
     Args:
         masked, target: images in ``[-1, 1]``, the masked pixels at -1 in ``masked``.
         progress: called after each epoch with its history row (``loss``, ``train_mse``).
-        init: continue from this network (``--resume``); its history is kept.
+        init: continue from this network (``--resume``); its history is kept, and its
+            optimiser state when it has one (else a fresh one, its schedule where the
+            history left it).
         checkpoint: called after each epoch with the network as it stands.
 
     Raises:
@@ -389,25 +396,49 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
     n_batches = max(1, masked.shape[0] // cfg.batch_size)
     counter = iter(range(10**9))
 
-    def snapshot(p, hist):
+    def snapshot(p, hist, state):
         return TrainedVAE(config=cfg, fixed=fixed, history=hist,
-                          params=jax.tree_util.tree_map(np.asarray, p))
+                          params=jax.tree_util.tree_map(np.asarray, p),
+                          opt_state=(None if state is None else
+                                     [np.asarray(v) for v in jax.tree_util.tree_leaves(state)]))
 
     def batch(idx):
         key = jax.random.PRNGKey(cfg.seed * 7919 + len(history) * 100_003 + next(counter))
         return fixed_j, jnp.asarray(masked[idx]), jnp.asarray(target[idx]), key
 
-    # the thresholded-latent epochs, then the sampled ones (module docstring); a resumed
-    # network starts in the phase its history reached, the schedule where it left off
+    # the thresholded-latent epochs, then the sampled ones (module docstring), with one
+    # optimiser state throughout; a resumed network starts in the phase its history
+    # reached, with the state its checkpoint kept
+    state = None
     for sample, last in ((False, cfg.threshold_epochs), (True, cfg.epochs)):
         if len(history) >= last:
             continue
         opt, update = _trainer(cfg, n_batches, sample)
-        params, history = train_epochs(
+        if state is None and init is not None and init.opt_state is not None:
+            state = restore_opt_state(opt, params, init.opt_state)
+        params, history, state = train_epochs(
             replace(cfg, epochs=last), n_samples=masked.shape[0], opt=opt, update=update,
-            params=params, history=history, batch=batch, metric="train_mse",
+            params=params, history=history, batch=batch, metric="train_mse", state=state,
             snapshot=snapshot, progress=progress, checkpoint=checkpoint)
-    return snapshot(params, history)
+    out = snapshot(params, history, state)
+    # nothing left to train: the network keeps the state it came with
+    return out if state is not None or init is None else replace(out, opt_state=init.opt_state)
+
+
+def restore_opt_state(opt: optax.GradientTransformation, params: dict,
+                      leaves: list[np.ndarray]):
+    """The optimiser state of ``opt`` for ``params`` from its flat leaves
+    (:attr:`TrainedVAE.opt_state`).
+
+    Raises:
+        ConfigError: the leaves do not fit that optimiser and network.
+    """
+    ref, treedef = jax.tree_util.tree_flatten(opt.init(params))
+    if len(ref) != len(leaves) or any(np.shape(a) != np.shape(b)
+                                      for a, b in zip(ref, leaves, strict=True)):
+        raise ConfigError("the checkpoint's optimiser state does not fit the network")
+    return jax.tree_util.tree_unflatten(
+        treedef, [jnp.asarray(v, dtype=r.dtype) for v, r in zip(leaves, ref, strict=True)])
 
 
 @functools.cache

@@ -262,11 +262,11 @@ def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
     n_batches = max(1, x.shape[0] // cfg.batch_size)
     opt, update = _trainer(cfg, n_batches)
 
-    def snapshot(p, hist):
+    def snapshot(p, hist, _state=None):
         return TrainedSNN(config=cfg, fixed=fixed, history=hist,
                           params=jax.tree_util.tree_map(np.asarray, p))
 
-    params, history = train_epochs(
+    params, history, _ = train_epochs(
         cfg, n_samples=x.shape[0], opt=opt, update=update, params=params, history=history,
         batch=lambda idx: (fixed_j, jnp.asarray(x[idx]), jnp.asarray(y[idx])),
         metric="train_accuracy", snapshot=snapshot, progress=progress, checkpoint=checkpoint)

@@ -132,9 +132,11 @@ Update = Callable[..., tuple[Any, Any, jax.Array, jax.Array]]
 
 def train_epochs(cfg, *, n_samples: int, opt: optax.GradientTransformation, update: Update,
                  params: dict, history: list[dict], batch: Callable[[np.ndarray], tuple],
-                 metric: str, snapshot: Callable[[dict, list[dict]], Any] | None = None,
+                 metric: str, state: Any = None,
+                 snapshot: Callable[[dict, list[dict], Any], Any] | None = None,
                  progress: Callable[[dict], None] | None = None,
-                 checkpoint: Callable[[Any], None] | None = None) -> tuple[dict, list[dict]]:
+                 checkpoint: Callable[[Any], None] | None = None
+                 ) -> tuple[dict, list[dict], Any]:
     """The epoch loop: shuffled mini-batches, one ``update`` each, a history row per epoch.
 
     Args:
@@ -147,25 +149,35 @@ def train_epochs(cfg, *, n_samples: int, opt: optax.GradientTransformation, upda
         params: the parameters to start from.
         history: the epochs already trained (``--resume``): the loop starts after them,
             the optimiser's schedule where they left it.
+        state: the optimiser state to go on from (the one a previous call returned, or a
+            checkpoint's): its moment estimates and step count continue. ``None``: a fresh
+            state, its step counters advanced past the ``history`` epochs so the schedule
+            continues. Adam's moments then restart with their bias correction already
+            spent: its first step moves every parameter with a gradient by ``(1 - b1) /
+            sqrt(1 - b2)`` (about 3.2) times the rate once the count is large, whatever
+            the gradient's size or noise, and the steps stay larger than with the kept
+            moments for hundreds of steps; a caller that trains on should pass its state.
         batch: the arguments of ``update`` for the sample indices of one batch.
         metric: the name of ``update``'s second figure in the history rows.
-        snapshot: ``snapshot(params, history)`` -> what ``checkpoint`` receives.
+        snapshot: ``snapshot(params, history, state)`` -> what ``checkpoint`` receives.
         progress: called after each epoch with its history row.
         checkpoint: called after each epoch (the caller saves, so an interrupt keeps the
             last finished epoch).
 
     Returns:
-        ``(params, history)`` as numpy-free JAX parameters and the full history.
+        ``(params, history, state)``: the JAX parameters, the full history and the
+        optimiser state after the last step.
 
     Raises:
         ConfigError: the loss of an epoch is not finite (diverged).
     """
     history = list(history)
     n_batches = max(1, n_samples // cfg.batch_size)
-    state = opt.init(params)
-    # skip the steps already done when resuming, so the schedule continues
-    for _ in range(len(history) * n_batches):
-        state = bump(state)
+    if state is None:
+        state = opt.init(params)
+        # skip the steps already done when resuming, so the schedule continues
+        for _ in range(len(history) * n_batches):
+            state = bump(state)
     rng = np.random.default_rng(cfg.seed + 1000 + len(history))
     for epoch in range(len(history), cfg.epochs):
         t0 = time.perf_counter()
@@ -183,7 +195,7 @@ def train_epochs(cfg, *, n_samples: int, opt: optax.GradientTransformation, upda
             raise ConfigError(f"training diverged at epoch {epoch} (loss {row['loss']}); "
                               "lower the learning rate")
         if checkpoint is not None and snapshot is not None:
-            checkpoint(snapshot(params, list(history)))
+            checkpoint(snapshot(params, list(history), state))
         if progress is not None:
             progress(row)
-    return params, history
+    return params, history, state
