@@ -250,6 +250,15 @@ def _has_wires(p: CrossbarParams) -> bool:
     return p.r_wire_bl_ohm > 0 and p.r_wire_sl_ohm > 0
 
 
+def _recall(kept: OrderedDict, key: str):
+    """``kept[key]`` marked as the most recently used, or ``None`` (a least-recently-used
+    store: the caller evicts from the front)."""
+    hit = kept.get(key)
+    if hit is not None:
+        kept.move_to_end(key)
+    return hit
+
+
 def _nbytes(t: nodal.Transfer) -> int:
     return int(t.M.nbytes + t.c.nbytes + (0 if t.v_op is None else t.v_op.nbytes))
 
@@ -367,9 +376,8 @@ class CalibratedBackend:
         """The transfer ``I = v @ M + c`` of ``p``: memory, then disk cache, then extraction
         (of ``sense_network(p)``; a memory hit needs no folding)."""
         key = p.digest()
-        hit = self._memo.get(key)
+        hit = _recall(self._memo, key)
         if hit is not None:
-            self._memo.move_to_end(key)
             return hit
         p = sense_network(p)
         self._check_range(p)
@@ -529,9 +537,8 @@ class CalibratedBackend:
         if self.uses_newton(p) or not is_nonlinear(p):
             return None
         key = p.digest()
-        hit = self._corrections.get(key)
+        hit = _recall(self._corrections, key)
         if hit is not None:
-            self._corrections.move_to_end(key)
             return hit
         q = sense_network(p)
         if not _has_wires(q):
