@@ -160,9 +160,11 @@ def save_checkpoint(run_dir: Path, net: TrainedSNN, cfg: SNNRunConfig, data: str
     if net.config != cfg.net:
         raise ConfigError("the checkpoint's network config differs from the run's")
     arrays = {f"{k}_{i}": np.asarray(a) for k, v in net.params.items() for i, a in enumerate(v)}
+    arrays.update({f"opt_{i}": np.asarray(a) for i, a in enumerate(net.opt_state or [])})
     meta = {"config": asdict(cfg), "history": net.history, "data": data,
             "net": "conv" if isinstance(cfg.net, ConvConfig) else "mlp",
             "params": {k: len(v) for k, v in net.params.items()},
+            "opt_state": None if net.opt_state is None else len(net.opt_state),
             "hardware": None if hardware is None else hardware.as_dict(),
             "sim": None if sim is None else asdict(sim)}
     path = Path(run_dir) / CHECKPOINT
@@ -192,6 +194,8 @@ def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str,
             meta = json.loads(str(z["meta"]))
             params = {k: [np.asarray(z[f"{k}_{i}"]) for i in range(n)]
                       for k, n in meta["params"].items()}
+            n_opt = meta.get("opt_state")  # absent from checkpoints of before it was kept
+            opt = None if n_opt is None else [np.asarray(z[f"opt_{i}"]) for i in range(n_opt)]
         c = meta["config"]
         c["net"].setdefault("warmup_epochs", 0.0)  # checkpoints from before the warm-up
         if meta.get("net", "mlp") == "conv":
@@ -206,7 +210,7 @@ def load_checkpoint(path: Path) -> tuple[TrainedSNN, SNNRunConfig, str,
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
         raise ConfigError(f"{file}: not a readable SNN checkpoint ({exc})") from None
     net = TrainedSNN(config=net_cfg, fixed=random_pair_weights(net_cfg), params=params,
-                     history=list(meta["history"]))
+                     history=list(meta["history"]), opt_state=opt)
     return net, cfg, str(meta["data"]), stored
 
 

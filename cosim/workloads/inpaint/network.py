@@ -89,11 +89,13 @@ from cosim.workloads.spiking.lif import lif_step
 from cosim.workloads.spiking.popup import (
     MODES,
     effective_weights,
+    flat_opt_state,
     init_params,
     masked_weights,
     masks,
     optimizer,
     random_pair_weights,
+    restore_opt_state,
     train_epochs,
 )
 
@@ -399,8 +401,7 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
     def snapshot(p, hist, state):
         return TrainedVAE(config=cfg, fixed=fixed, history=hist,
                           params=jax.tree_util.tree_map(np.asarray, p),
-                          opt_state=(None if state is None else
-                                     [np.asarray(v) for v in jax.tree_util.tree_leaves(state)]))
+                          opt_state=flat_opt_state(state))
 
     def batch(idx):
         key = jax.random.PRNGKey(cfg.seed * 7919 + len(history) * 100_003 + next(counter))
@@ -423,22 +424,6 @@ def train(masked: np.ndarray, target: np.ndarray, cfg: VAEConfig, *,
     out = snapshot(params, history, state)
     # nothing left to train: the network keeps the state it came with
     return out if state is not None or init is None else replace(out, opt_state=init.opt_state)
-
-
-def restore_opt_state(opt: optax.GradientTransformation, params: dict,
-                      leaves: list[np.ndarray]):
-    """The optimiser state of ``opt`` for ``params`` from its flat leaves
-    (:attr:`TrainedVAE.opt_state`).
-
-    Raises:
-        ConfigError: the leaves do not fit that optimiser and network.
-    """
-    ref, treedef = jax.tree_util.tree_flatten(opt.init(params))
-    if len(ref) != len(leaves) or any(np.shape(a) != np.shape(b)
-                                      for a, b in zip(ref, leaves, strict=True)):
-        raise ConfigError("the checkpoint's optimiser state does not fit the network")
-    return jax.tree_util.tree_unflatten(
-        treedef, [jnp.asarray(v, dtype=r.dtype) for v, r in zip(leaves, ref, strict=True)])
 
 
 @functools.cache

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import jax
 import jax.numpy as jnp
@@ -38,11 +38,13 @@ from cosim.workloads.spiking.lif import lif_step
 from cosim.workloads.spiking.popup import (
     MODES,
     effective_weights,
+    flat_opt_state,
     init_params,
     masked_weights,
     masks,
     optimizer,
     random_pair_weights,
+    restore_opt_state,
     train_epochs,
 )
 
@@ -211,12 +213,16 @@ class TrainedSNN:
         fixed: the random pair weights per layer ``(in, out)`` (unscaled).
         params: ``{"scores": [...]}`` (popup) or ``{"w": [...]}`` (weights), numpy.
         history: per-epoch ``loss``, ``train_accuracy``, ``seconds``.
+        opt_state: the optimiser's state after the last epoch, its flat leaves
+            (:func:`flat_opt_state`), so ``--resume`` goes on with Adam's moments and step
+            count; ``None`` for a network not trained here.
     """
 
     config: SNNConfig
     fixed: list[np.ndarray]
     params: dict
     history: list[dict] = field(default_factory=list)
+    opt_state: list[np.ndarray] | None = None
 
     def masks(self) -> list[np.ndarray]:
         """Kept pairs per layer (booleans ``(in, out)``); all true in weights mode."""
@@ -242,7 +248,9 @@ def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
 
     Args:
         progress: called after each epoch with its history row.
-        init: continue from this network (``--resume``); its history is kept.
+        init: continue from this network (``--resume``); its history is kept, and its
+            optimiser state when it has one (else a fresh one, its schedule where the
+            history left it).
         checkpoint: called after each epoch with the network as it stands (the
             caller saves it, so an interrupt keeps the last finished epoch).
 
@@ -262,15 +270,22 @@ def train(frames: np.ndarray, labels: np.ndarray, cfg: SNNConfig, *,
     n_batches = max(1, x.shape[0] // cfg.batch_size)
     opt, update = _trainer(cfg, n_batches)
 
-    def snapshot(p, hist, _state=None):
+    def snapshot(p, hist, state):
         return TrainedSNN(config=cfg, fixed=fixed, history=hist,
-                          params=jax.tree_util.tree_map(np.asarray, p))
+                          params=jax.tree_util.tree_map(np.asarray, p),
+                          opt_state=flat_opt_state(state))
 
-    params, history, _ = train_epochs(
+    if init is not None and len(history) >= cfg.epochs:
+        # nothing left to train: the network keeps the state it came with
+        return replace(init, config=cfg)
+    state = (restore_opt_state(opt, params, init.opt_state)
+             if init is not None and init.opt_state is not None else None)
+    params, history, state = train_epochs(
         cfg, n_samples=x.shape[0], opt=opt, update=update, params=params, history=history,
         batch=lambda idx: (fixed_j, jnp.asarray(x[idx]), jnp.asarray(y[idx])),
-        metric="train_accuracy", snapshot=snapshot, progress=progress, checkpoint=checkpoint)
-    return snapshot(params, history)
+        metric="train_accuracy", state=state, snapshot=snapshot, progress=progress,
+        checkpoint=checkpoint)
+    return snapshot(params, history, state)
 
 
 _forward_jit = jax.jit(lambda ws, x, cfg: cfg.forward(ws, x), static_argnums=2)

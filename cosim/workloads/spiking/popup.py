@@ -127,6 +127,28 @@ def bump(state):
         else v, state)
 
 
+def flat_opt_state(state: Any) -> list[np.ndarray] | None:
+    """The flat leaves of an optimiser state as numpy arrays (what a checkpoint keeps;
+    ``None`` for none)."""
+    return None if state is None else [np.asarray(v) for v in jax.tree_util.tree_leaves(state)]
+
+
+def restore_opt_state(opt: optax.GradientTransformation, params: dict,
+                      leaves: list[np.ndarray]):
+    """The optimiser state of ``opt`` for ``params`` from its flat leaves
+    (what :func:`flat_opt_state` keeps).
+
+    Raises:
+        ConfigError: the leaves do not fit that optimiser and network.
+    """
+    ref, treedef = jax.tree_util.tree_flatten(opt.init(params))
+    if len(ref) != len(leaves) or any(np.shape(a) != np.shape(b)
+                                      for a, b in zip(ref, leaves, strict=True)):
+        raise ConfigError("the checkpoint's optimiser state does not fit the network")
+    return jax.tree_util.tree_unflatten(
+        treedef, [jnp.asarray(v, dtype=r.dtype) for v, r in zip(leaves, ref, strict=True)])
+
+
 Update = Callable[..., tuple[Any, Any, jax.Array, jax.Array]]
 
 
