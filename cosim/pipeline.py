@@ -33,21 +33,38 @@ Threads: the numerical stages (tile MVM, nodal solves, HAQ programming) run
 with their BLAS/OpenMP thread pools capped at ``threads`` by the rule of
 every command (:mod:`cosim.threads`: ``--threads``, or the environment
 variable ``COSIM_THREADS``; default 1; ``docs/measurements/threads.md``).
-ngspice runs in its own processes
-(``run.workers`` at a time).
+ngspice runs in its own processes (``run.workers`` at a time).
+
+Processes: the workload stages the registry marks side by side (haq, field, nerf,
+snn, inpaint; :attr:`cosim.stages.Stage.side_by_side`) run in ``run.workers``
+worker processes at once (the sweeps' local pool,
+:class:`cosim.sweep.executors.LocalBackend`, each worker under the same thread
+cap), longest first (:attr:`cosim.stages.Stage.cost_s`), so the default job uses
+two cores; the others run here, in registry order, after the stages before them.
+A stage computes the same numbers either way (each draws from its own seeds).
+Side-by-side stages draw no bars of their own (one bar counts them), their
+folders and manifest entries are written as each ends, and an error in one stops
+the job with its message (``--workers 1`` runs them here, with the full
+traceback).
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
+from circuits.errors import CosimError
 from cosim.config import resolve
 from cosim.outputs.jobsummary import summary_lines
 from cosim.outputs.manifest import new_manifest, write_manifest
 from cosim.stages import STAGES, Context
+from cosim.sweep.executors import ERROR, LocalBackend
 from cosim.threads import resolve_threads, thread_cap
 
 Echo = Callable[[str], None]
@@ -81,26 +98,110 @@ def _run_stages(config: dict[str, dict[str, Any]], run_dir: Path, echo: Echo, pr
     names = [n for n in STAGES if n in sections["run"].stages]
     echo(f"hardware: {sections['hardware'].describe()}; {sections['sim'].describe()}")
     results: dict[str, Any] = {}
-    for i, name in enumerate(names, 1):
-        stage = STAGES[name]
-        echo(f"[{i}/{len(names)}] {name}: {stage.description}")
-        t0 = time.perf_counter()
-        manifest["stages"][name] = {"status": "running"}
-        write_manifest(run_dir, manifest)
-        ctx = Context(config=sections, run_dir=run_dir, results=results, progress=progress,
-                      name=name)
-        summary = stage.run(ctx, sections[name])
-        results[name] = summary
-        manifest["stages"][name] = {"status": "done", "elapsed_s": time.perf_counter() - t0,
-                                    "summary": summary}
-        write_manifest(run_dir, manifest)
-        on = f" on {summary['hardware_name']} hardware" if "hardware_name" in summary else ""
-        echo(f"      done in {time.perf_counter() - t0:.1f} s{on}: {stage.headline(summary)}")
-    manifest["elapsed_s"] = sum(s.get("elapsed_s", 0.0) for s in manifest["stages"].values())
+    job = _Job(sections=sections, run_dir=run_dir, manifest=manifest, results=results,
+               echo=echo, count=len(names))
+    t_job = time.perf_counter()
+    workers = sections["run"].workers
+    for group in _groups(names):
+        if workers > 1 and len(group) > 1:
+            _side_by_side(job, group, names, workers, threads, progress)
+        else:
+            for name in group:
+                _in_turn(job, name, names.index(name) + 1, progress)
+    manifest["elapsed_s"] = time.perf_counter() - t_job
+    manifest["stages_elapsed_s"] = sum(s.get("elapsed_s", 0.0)
+                                       for s in manifest["stages"].values())
     headlines = {n: STAGES[n].headline(r["summary"]) for n, r in manifest["stages"].items()}
     manifest["headlines"] = headlines
     write_manifest(run_dir, manifest)
     echo("")
-    for line in summary_lines(manifest["stages"], headlines):
+    for line in summary_lines(manifest["stages"], headlines, wall_s=manifest["elapsed_s"]):
         echo(line)
     return manifest
+
+
+def _groups(names: list[str]) -> list[list[str]]:
+    """``names`` cut into runs of side-by-side stages and single other stages, in order."""
+    groups: list[list[str]] = []
+    for name in names:
+        if groups and STAGES[name].side_by_side and STAGES[groups[-1][-1]].side_by_side:
+            groups[-1].append(name)
+        else:
+            groups.append([name])
+    return groups
+
+
+class _Job:
+    """The run's record as its stages end: the manifest (rewritten after each change),
+    the summaries later stages read, and the console lines."""
+
+    def __init__(self, *, sections, run_dir: Path, manifest: dict, results: dict, echo: Echo,
+                 count: int):
+        self.sections, self.run_dir, self.manifest = sections, run_dir, manifest
+        self.results, self.echo, self.count = results, echo, count
+
+    def start(self, names: list[str]) -> None:
+        for name in names:
+            self.manifest["stages"][name] = {"status": "running"}
+        write_manifest(self.run_dir, self.manifest)
+
+    def done(self, name: str, summary: dict[str, Any], elapsed: float) -> str:
+        self.results[name] = summary
+        self.manifest["stages"][name] = {"status": "done", "elapsed_s": elapsed,
+                                         "summary": summary}
+        write_manifest(self.run_dir, self.manifest)
+        on = f" on {summary['hardware_name']} hardware" if "hardware_name" in summary else ""
+        return f"done in {elapsed:.1f} s{on}: {STAGES[name].headline(summary)}"
+
+
+def _in_turn(job: _Job, name: str, index: int, progress: bool) -> None:
+    stage = STAGES[name]
+    job.echo(f"[{index}/{job.count}] {name}: {stage.description}")
+    t0 = time.perf_counter()
+    job.start([name])
+    ctx = Context(config=job.sections, run_dir=job.run_dir, results=job.results,
+                  progress=progress, name=name)
+    summary = stage.run(ctx, job.sections[name])
+    job.echo(f"      {job.done(name, summary, time.perf_counter() - t0)}")
+
+
+def _side_by_side(job: _Job, group: list[str], names: list[str], workers: int,
+                  threads: int | None, progress: bool) -> None:
+    """Run ``group`` in ``workers`` worker processes at once (module docstring)."""
+    first, last = names.index(group[0]) + 1, names.index(group[-1]) + 1
+    n = min(workers, len(group))
+    job.echo(f"[{first}-{last}/{job.count}] {', '.join(group)}: side by side in {n} "
+             f"processes")
+    for name in group:
+        job.echo(f"      {name}: {STAGES[name].description}")
+    job.start(group)
+    per_worker = threads if threads is not None else max(1, (os.cpu_count() or 1) // n)
+    backend = LocalBackend(workers=n, threads_per_worker=per_worker, retries=0)
+    fn = functools.partial(_stage_in_worker, sections=job.sections, run_dir=job.run_dir,
+                           results=dict(job.results), threads=threads)
+    with tqdm(total=len(group), desc="stages side by side", unit="stage", leave=False,
+              disable=not progress) as bar:
+        longest_first = sorted(group, key=lambda name: -STAGES[name].cost_s)
+        for point, row in backend.submit(fn, [{"stage": name} for name in longest_first]):
+            name = point["stage"]
+            if ERROR in row:
+                raise CosimError(f"stage {name} failed: {row[ERROR]} (run it with "
+                                      "--workers 1 for the full traceback)")
+            line = job.done(name, row["summary"], row["elapsed_s"])
+            with tqdm.external_write_mode():
+                job.echo(f"      {name} {line}")
+            bar.update(1)
+    for name in group:  # later stages see the summaries in registry order (the report's)
+        job.results[name] = job.results.pop(name)
+
+
+def _stage_in_worker(point: Mapping[str, Any], *, sections: Mapping[str, Any], run_dir: Path,
+                     results: Mapping[str, Any], threads: int | None) -> dict[str, Any]:
+    """One side-by-side stage in a worker process: ``{"summary", "elapsed_s"}``."""
+    name = point["stage"]
+    t0 = time.perf_counter()
+    with thread_cap(threads):
+        ctx = Context(config=sections, run_dir=run_dir, results=results, progress=False,
+                      name=name)
+        summary = STAGES[name].run(ctx, sections[name])
+    return {"summary": summary, "elapsed_s": time.perf_counter() - t0}

@@ -120,6 +120,13 @@ class Stage:
         in_default_job: whether ``cosim run`` runs it when ``[run] stages`` is not given.
         from_run: fields of ``config`` filled from the ``[run]`` section (not
             keys of this section), e.g. the seed.
+        side_by_side: the stage may run in a worker process at the same time as the
+            side-by-side stages next to it in the registry (``run.workers`` at a
+            time): it reads no summary of those, writes only its own folder and times
+            nothing it reports as a machine's speed.
+        cost_s: a side-by-side stage's typical time with its default settings (s,
+            measured on a 2-core machine); side-by-side stages start longest first, so
+            the workers end close together. Only the order depends on it.
     """
 
     name: str
@@ -129,6 +136,8 @@ class Stage:
     headline: Callable[[dict[str, Any]], str]
     from_run: tuple[str, ...] = ()
     in_default_job: bool = True
+    side_by_side: bool = False
+    cost_s: float = 0.0
 
 
 # -- the stages' own settings ------------------------------------------------------------
@@ -284,26 +293,28 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
           description="VCMAC (transistor-level amplifiers) ratio and settling of all 16 "
                       "switch codes in ngspice", headline=_vcmac_line),
     Stage(name="haq", config=HaqExperimentConfig, run=_haq, from_run=("seed",),
+          side_by_side=True, cost_s=45.0,
           description="HAQ vs PTQ MVM test through the tile",
           headline=lambda s: f"RMSE PTQ {s['rmse_ptq']:.4f}, HAQ {s['rmse_haq']:.4f} "
                              f"({s['ratio']:.1f}x)"),
     Stage(name="field", config=FieldStage,
           run=workload_stage(compute_field_stage, write_field_run),
-          from_run=("seed",), headline=field_headline,
+          from_run=("seed",), headline=field_headline, side_by_side=True, cost_s=75.0,
           description="neural-field CT: software vs HAQ vs PTQ (quick setting)"),
     Stage(name="nerf", config=NerfStage, run=_nerf, from_run=("seed",),
-          headline=nerf_headline,
+          headline=nerf_headline, side_by_side=True, cost_s=60.0,
           description="novel-view synthesis: NeRF on the procedural scene, software vs HAQ "
                       "vs PTQ (quick setting)"),
     Stage(name="snn", config=SnnStage,
           run=workload_stage(compute_snn_stage, lambda r, out: write_run(r, out, "snn run")),
-          from_run=("seed",), headline=snn_headline,
+          from_run=("seed",), headline=snn_headline, side_by_side=True, cost_s=90.0,
           description="PRIME SNN: pop-up pruning of random pairs, LIF loop on the tiles, "
                       "early stop (quick setting)"),
     Stage(name="inpaint", config=InpaintStage,
           run=workload_stage(compute_inpaint_stage,
                              lambda r, out: write_inpaint_run(r, out, "inpaint run")),
           from_run=("seed",), headline=inpaint_headline, in_default_job=False,
+          side_by_side=True, cost_s=60.0,
           description="PRIME inpainting: spiking VAE on pruned random pairs, early stop by "
                       "the decoder (quick setting)"),
     Stage(name="baseline", config=BaselineStage, run=_baseline, headline=_baseline_line,
@@ -325,7 +336,10 @@ class RunSection:
 
     Attributes:
         seed: seed of every random draw of the job.
-        workers: ngspice processes at a time.
+        workers: processes at a time: ngspice runs, and the side-by-side workload
+            stages (:attr:`Stage.side_by_side`: haq, field, nerf, snn, inpaint), each in
+            a worker process with the job's BLAS thread cap; 1 runs every stage in
+            this process, one after another. A stage's results do not depend on it.
         stages: the stages to run (registry order is kept).
     """
 

@@ -25,7 +25,8 @@ from cosim.outputs.rundir import new_run_dir, prepare_run_dir
               help="The job's hardware: a preset (paper, realistic, prime), a TOML file or "
                    "a run folder (hardware.preset) [default: realistic].")
 @click.option("--workers", type=int, default=None,
-              help="ngspice processes at a time (run.workers).")
+              help="Processes at a time: ngspice runs, and the workload stages that run "
+                   "side by side (run.workers; 1: every stage in turn).")
 @click.option("--no-progress", is_flag=True, help="Do not draw progress bars.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the run's manifest as one JSON object (progress goes to stderr).")

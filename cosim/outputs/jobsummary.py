@@ -26,12 +26,15 @@ def _row(cells: tuple[str, ...]) -> str:
 
 
 def summary_lines(stages: Mapping[str, Mapping[str, Any]],
-                  headlines: Mapping[str, str]) -> list[str]:
+                  headlines: Mapping[str, str], wall_s: float | None = None) -> list[str]:
     """The summary table of a run's stages.
 
     Args:
         stages: the manifest's ``stages``: name -> ``{"status", "elapsed_s", "summary"}``.
         headlines: name -> the stage's one-line headline.
+        wall_s: the job's wall time (s), the total row's figure when given (stages run
+            side by side make it less than the sum of their times, which is then shown
+            below it); else the sum.
     """
     lines = [_row(HEADER), "  ".join("-" * w for w in WIDTHS)]
     total = 0.0
@@ -58,5 +61,11 @@ def summary_lines(stages: Mapping[str, Mapping[str, Any]],
                            cell(hw_value), cell(m.values.get("PTQ")), hw, time)))
         for note in metric_notes(metrics, summary):
             lines.append(f"{'':<{WIDTHS[0]}}  {note}")
-    lines.append(_row(("total", "", "", "", "", "", f"{total:.0f} s")))
+    if wall_s is None:
+        lines.append(_row(("total", "", "", "", "", "", f"{total:.0f} s")))
+        return lines
+    lines.append(_row(("total", "wall time", "", "", "", "", f"{wall_s:.0f} s")))
+    if total > wall_s + 1.0:
+        lines.append(f"{'':<{WIDTHS[0]}}  the stages' own times add to {total:.0f} s "
+                     "(some ran side by side)")
     return lines

@@ -182,3 +182,81 @@ def test_run_json_is_one_object_on_stdout(tmp_path):
     assert s["gain_rel_error"] == pytest.approx(s["r_in_ohm"] / 800.0, rel=0.05)
     assert 0 < s["gain_rel_error"] < 2e-3                       # measured 1.35e-3
     assert 5e-9 < s["settle_time_s"] < 50e-9                    # measured 14.4 ns
+
+
+def test_side_by_side_groups_are_the_runs_of_marked_stages_in_registry_order():
+    from cosim.pipeline import _groups
+
+    marked = [n for n, s in STAGES.items() if s.side_by_side]
+    assert {"haq", "field", "nerf", "snn"} <= set(marked)
+    assert not STAGES["baseline"].side_by_side  # it times this machine: it runs alone
+    assert _groups(["tia", "vcmac", "haq", "field", "snn", "baseline", "report"]) == [
+        ["tia"], ["vcmac"], ["haq", "field", "snn"], ["baseline"], ["report"]]
+    assert _groups(["haq", "report", "snn"]) == [["haq"], ["report"], ["snn"]]
+
+
+def _untimed(summary):
+    """``summary`` without its timings (``timings_s``, per-epoch ``seconds``)."""
+    if isinstance(summary, dict):
+        return {k: _untimed(v) for k, v in summary.items()
+                if k not in ("timings_s", "seconds")}
+    if isinstance(summary, list):
+        return [_untimed(v) for v in summary]
+    return summary
+
+
+TINY_SNN = ["--set", "snn.n_train=24", "--set", "snn.n_test=12", "--set", "snn.epochs=1",
+            "--set", "snn.n_frames=3"]
+
+
+@pytest.mark.slow
+def test_stages_side_by_side_compute_what_they_compute_in_turn(tmp_path):
+    """Two workload stages in two worker processes give the numbers they give one after
+    the other in this process (each draws from its own seeds), and the summary's total
+    row gives the job's wall time."""
+    runs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        result = CliRunner().invoke(main, ["run", "-o", str(out), "--stages", "haq,snn",
+                                           "--hardware", "paper", "--workers", str(workers),
+                                           *QUICK, *TINY_SNN])
+        assert result.exit_code == 0, result.output
+        assert ("side by side in 2 processes" in result.output) == (workers == 2)
+        runs[workers] = json.loads((out / "manifest.json").read_text())
+        assert all(s["status"] == "done" for s in runs[workers]["stages"].values())
+        assert list(runs[workers]["stages"]) == ["haq", "snn"]  # registry order
+        assert (out / "haq").is_dir() and (out / "snn").is_dir()
+        m = runs[workers]
+        assert m["stages_elapsed_s"] == pytest.approx(
+            sum(s["elapsed_s"] for s in m["stages"].values()))
+        total = re.search(r"^total\s.*?(\d+) s$", result.output, re.M)
+        assert total and int(total.group(1)) == round(m["elapsed_s"])  # the job's wall time
+    for name in ("haq", "snn"):
+        side, alone = (_untimed(runs[w]["stages"][name]["summary"]) for w in (2, 1))
+        assert side == alone
+    assert runs[1]["stages"]["snn"]["summary"]["accuracy"] > 0
+
+
+def test_a_failing_side_by_side_stage_stops_the_job_with_a_one_line_error(tmp_path,
+                                                                          monkeypatch):
+    """The worker's error row (what the pool yields for a stage that raised) becomes one
+    line naming the stage, and the manifest keeps no stage as done that did not end."""
+    import cosim.pipeline as pipeline
+    from cosim.sweep.executors import ERROR
+
+    class Failing:
+        def __init__(self, **_):
+            pass
+
+        def submit(self, fn, points):
+            yield points[0], {ERROR: "ValueError: broken on purpose"}
+
+    monkeypatch.setattr(pipeline, "LocalBackend", Failing)
+    out = tmp_path / "r"
+    result = CliRunner().invoke(main, ["run", "-o", str(out), "--stages", "haq,snn",
+                                       "--hardware", "paper", *QUICK, *TINY_SNN])
+    assert result.exit_code == 2
+    assert "error: stage snn failed: ValueError: broken on purpose" in result.output
+    assert "Traceback" not in result.output
+    stages = json.loads((out / "manifest.json").read_text())["stages"]
+    assert {n: s["status"] for n, s in stages.items()} == {"haq": "running", "snn": "running"}
