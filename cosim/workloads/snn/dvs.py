@@ -165,14 +165,16 @@ def _render(img: np.ndarray, x: float, y: float, sensor: tuple[int, int]) -> np.
 
 
 def synthesize(images: np.ndarray, labels: np.ndarray, cfg: DVSConfig = DVSConfig(), *,
-               chunk: int = 500, progress=None) -> EventSet:
+               chunk: int = 100, progress=None) -> EventSet:
     """Events of every image (module docstring).
 
     Args:
         images: ``(N, 28, 28)`` grayscale, ``uint8`` 0..255 or float in ``[0, 1]``.
         labels: ``(N,)`` integer classes.
         cfg: camera and motion.
-        chunk: samples simulated at once (memory ~ ``chunk * 34 * 34 * 30`` bytes).
+        chunk: samples simulated at once (memory ~ ``chunk * 34 * 34 * 30`` bytes; the
+            events do not depend on it). The default keeps a step's arrays in a core's
+            cache (``docs/measurements/snn.md``).
         progress: optional callable ``progress(n_done)`` after each chunk.
 
     Raises:

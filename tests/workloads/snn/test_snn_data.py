@@ -40,6 +40,15 @@ def test_events_are_on_the_sensor_in_time_order_and_balanced():
     assert 0.3 < ev["p"].mean() < 0.7  # a shape moving round a closed path: ON ~ OFF
 
 
+def test_events_do_not_depend_on_how_many_samples_are_simulated_at_once():
+    img, lab = _digits(12)
+    whole = synthesize(img, lab, FAST, chunk=12)
+    for chunk in (1, 5):
+        part = synthesize(img, lab, FAST, chunk=chunk)
+        np.testing.assert_array_equal(part.events, whole.events)
+        np.testing.assert_array_equal(part.offsets, whole.offsets)
+
+
 def test_refractory_period_is_respected():
     img, lab = _digits(4)
     es = synthesize(img, lab, FAST)
