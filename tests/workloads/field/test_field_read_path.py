@@ -100,12 +100,15 @@ def test_realistic_read_path_measured_and_said(trained):
     assert real["placements_haq"]["W_in"]["min_attenuation"] < 0.95
     # the encoder's B is what its layer computes: the hardware features are the software ones
     assert real["psnr_software_hw_features"] == pytest.approx(real["psnr_software"], abs=0.05)
-    # measured (seed 0): paper software 26.80 / HAQ 26.56 / PTQ 11.49 dB; realistic 26.91 /
-    # 20.78 / 13.34 dB: HAQ leaves 5 % errors at the far end of 11-row blocks at 1.06 ohm
-    # (the HAQ MVM test shows the same at 11 x 8 weights)
+    # The realistic path costs HAQ PSNR that the paper's does not: its wires, 1T1R cells and
+    # TIA are in the loop (the paper's HAQ stays within 1 dB of software, above). Seed 0:
+    # HAQ 20.78 dB realistic against 26.56 paper with the earlier three bit-by-bit passes;
+    # with the 16 targeted re-verify passes the gap has narrowed, 27.79 against 29.65 dB on
+    # a 2-core AMD EPYC (the analog figures move a little from machine to machine,
+    # docs/measurements/README.md).
     assert paper["psnr_haq"] > paper["psnr_software"] - 1.0
     assert real["psnr_haq"] > real["psnr_ptq"] + 5
-    assert real["psnr_haq"] < paper["psnr_haq"] - 2
+    assert real["psnr_haq"] < paper["psnr_haq"] - 1
 
 
 @pytest.mark.ngspice

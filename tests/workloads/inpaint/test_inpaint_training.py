@@ -13,6 +13,7 @@ from cosim.outputs.inpaint import load_checkpoint, save_checkpoint
 from cosim.workloads.inpaint.experiment import InpaintRunConfig, Trained
 from cosim.workloads.inpaint.network import VAEConfig, train
 from cosim.workloads.spiking.popup import init_params, random_pair_weights
+from tests.workloads.spiking.resume_checks import assert_trains_on_as_uninterrupted
 
 
 def _images(n, seed=0):
@@ -89,12 +90,7 @@ def test_a_run_resumed_from_its_checkpoint_trains_on_as_the_uninterrupted_one(tm
         np.testing.assert_array_equal(a, b)
     train(masked, target, CFG, init=loaded, checkpoint=again.append)
     resumed = again[0]
-    assert len(resumed.history) == 2
-    step = [np.abs(a - b) for a, b in zip(whole.params["scores"], first.params["scores"],
-                                          strict=True)]
-    assert min(float(d.mean()) for d in step) > 1e-3  # the second epoch moved every layer
-    for a, b, d in zip(resumed.params["scores"], whole.params["scores"], step, strict=True):
-        assert float(np.abs(a - b).max()) < 1e-3 * float(d.mean())
+    assert_trains_on_as_uninterrupted(first, whole, resumed, min_step=1e-3)
 
 
 def test_an_optimiser_state_that_does_not_fit_the_network_is_refused():

@@ -12,6 +12,7 @@ from cosim.outputs.snn import load_checkpoint, save_checkpoint
 from cosim.workloads.snn.experiment import SNNRunConfig
 from cosim.workloads.snn.network import SNNConfig, TrainedSNN, optimizer, train
 from cosim.workloads.spiking.popup import init_params, random_pair_weights
+from tests.workloads.spiking.resume_checks import assert_trains_on_as_uninterrupted
 
 # one batch of all samples an epoch, so the two runs differ only in their shuffled order
 CFG = SNNConfig(sizes=(2312, 6, 3), n_frames=2, epochs=2, batch_size=12, seed=5, lr=1e-2,
@@ -45,12 +46,7 @@ def test_a_run_resumed_from_its_checkpoint_trains_on_as_the_uninterrupted_one(tm
         np.testing.assert_array_equal(a, b)
     train(fr, lab, CFG, init=loaded, checkpoint=again.append)
     (resumed,) = again
-    assert len(resumed.history) == 2
-    step = [np.abs(a - b) for a, b in zip(whole.params["scores"], first.params["scores"],
-                                          strict=True)]
-    assert min(float(d.mean()) for d in step) > 1e-4  # the second epoch moved every layer
-    for a, b, d in zip(resumed.params["scores"], whole.params["scores"], step, strict=True):
-        assert float(np.abs(a - b).max()) < 1e-3 * float(d.mean())
+    assert_trains_on_as_uninterrupted(first, whole, resumed, min_step=1e-4)
 
 
 def test_an_optimiser_state_that_does_not_fit_the_network_is_refused():
