@@ -44,8 +44,8 @@ two cores; the others run here, in registry order, after the stages before them.
 A stage computes the same numbers either way (each draws from its own seeds).
 Side-by-side stages draw no bars of their own (one bar counts them), their
 folders and manifest entries are written as each ends, and an error in one stops
-the job with its message (``--workers 1`` runs them here, with the full
-traceback).
+the job with its message once the stages already running have ended
+(``--workers 1`` runs them here, with the full traceback).
 """
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def _side_by_side(job: _Job, group: list[str], names: list[str], workers: int,
             name = point["stage"]
             if ERROR in row:
                 raise CosimError(f"stage {name} failed: {row[ERROR]} (run it with "
-                                      "--workers 1 for the full traceback)")
+                                 "--workers 1 for the full traceback)")
             line = job.done(name, row["summary"], row["elapsed_s"])
             with tqdm.external_write_mode():
                 job.echo(f"      {name} {line}")
