@@ -178,7 +178,7 @@ def _side_by_side(job: _Job, group: list[str], names: list[str], workers: int,
     per_worker = threads if threads is not None else max(1, (os.cpu_count() or 1) // n)
     backend = LocalBackend(workers=n, threads_per_worker=per_worker, retries=0)
     fn = functools.partial(_stage_in_worker, sections=job.sections, run_dir=job.run_dir,
-                           results=dict(job.results), threads=threads)
+                           results=dict(job.results))
     with tqdm(total=len(group), desc="stages side by side", unit="stage", leave=False,
               disable=not progress) as bar:
         longest_first = sorted(group, key=lambda name: -STAGES[name].cost_s)
@@ -196,12 +196,11 @@ def _side_by_side(job: _Job, group: list[str], names: list[str], workers: int,
 
 
 def _stage_in_worker(point: Mapping[str, Any], *, sections: Mapping[str, Any], run_dir: Path,
-                     results: Mapping[str, Any], threads: int | None) -> dict[str, Any]:
-    """One side-by-side stage in a worker process: ``{"summary", "elapsed_s"}``."""
+                     results: Mapping[str, Any]) -> dict[str, Any]:
+    """One side-by-side stage in a worker process (its threads capped by the pool):
+    ``{"summary", "elapsed_s"}``."""
     name = point["stage"]
     t0 = time.perf_counter()
-    with thread_cap(threads):
-        ctx = Context(config=sections, run_dir=run_dir, results=results, progress=False,
-                      name=name)
-        summary = STAGES[name].run(ctx, sections[name])
+    ctx = Context(config=sections, run_dir=run_dir, results=results, progress=False, name=name)
+    summary = STAGES[name].run(ctx, sections[name])
     return {"summary": summary, "elapsed_s": time.perf_counter() - t0}
