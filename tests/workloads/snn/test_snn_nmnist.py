@@ -118,3 +118,10 @@ def test_missing_and_empty_files_are_refused(tmp_path):
 def test_bad_frame_count_is_refused(t):
     with pytest.raises(ConfigError):
         bin_events(_events([(0, 0, 1, 0)]), t)
+
+
+def test_events_at_one_pixel_and_bin_add_up():
+    ev = _events([(4, 7, 1, 0), (4, 7, 1, 3), (4, 7, 0, 5), (4, 7, 1, 8), (4, 7, 1, 20)])
+    fr = bin_events(ev, 2, split="time")  # dt = 10: [0,10) [10,20]
+    assert fr[0, 1, 7, 4] == 3 and fr[0, 0, 7, 4] == 1 and fr[1, 1, 7, 4] == 1
+    assert fr.sum() == 5
