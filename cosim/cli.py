@@ -6,7 +6,7 @@ traceback is shown for a user mistake. Every command follows one thread rule
 (:mod:`cosim.threads`): it takes ``--threads N`` (else ``$COSIM_THREADS``,
 else 1; 0: no cap), checked before any work, and runs with its BLAS/OpenMP
 threads capped at that count (:func:`follow_thread_rule`, applied here to
-every command once).
+every command once, when its module is first loaded: :data:`cosim.commands.COMMANDS`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import warnings
 import click
 
 from circuits.errors import CosimError, CosimWarning, SimulationError
-from cosim.commands import COMMANDS
+from cosim.commands import COMMANDS, load_command
 from cosim.threads import THREADS_HELP, resolve_threads, thread_cap
 
 
@@ -46,6 +46,16 @@ class _Group(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command ``cmd_name``, its module imported on first use
+        (:data:`cosim.commands.COMMANDS`) and the thread rule applied."""
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.add_command(follow_thread_rule(load_command(cmd_name)))
+        return self.commands.get(cmd_name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -135,7 +145,3 @@ def follow_thread_rule(command: click.Command) -> click.Command:
     capped._thread_rule = True
     command.callback = capped
     return command
-
-
-for _command in COMMANDS:
-    main.add_command(follow_thread_rule(_command))

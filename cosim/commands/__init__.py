@@ -1,44 +1,45 @@
-"""CLI commands, one module each; ``COMMANDS`` lists what ``cosim`` offers."""
+"""CLI commands, one module each; :data:`COMMANDS` names what ``cosim`` offers and where
+each command lives. A command's module is imported when the command is used (or when
+``cosim --help`` lists every command's summary), so a command that needs neither JAX
+nor plotting does not wait for them to load."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from cosim.commands.baseline import baseline_command
-from cosim.commands.characterise import characterise_command
-from cosim.commands.deploy import deploy_command
-from cosim.commands.field import field_group
-from cosim.commands.haq import haq_command, sweep_group
-from cosim.commands.hardware import hardware_group
-from cosim.commands.inpaint import inpaint_group
-from cosim.commands.mvm import mvm_command
-from cosim.commands.nerf import nerf_group
-from cosim.commands.netlist import netlist_group
-from cosim.commands.report import report_command
-from cosim.commands.run import run_command
-from cosim.commands.simulate import simulate_command
-from cosim.commands.snn import snn_group
-from cosim.commands.vcmac import vcmac_command
-from cosim.commands.verify import verify_command
-from cosim.commands.waves import waves_command
+COMMANDS: dict[str, str] = {
+    "run": "cosim.commands.run:run_command",
+    "hardware": "cosim.commands.hardware:hardware_group",
+    "netlist": "cosim.commands.netlist:netlist_group",
+    "simulate": "cosim.commands.simulate:simulate_command",
+    "waves": "cosim.commands.waves:waves_command",
+    "vcmac-characterise": "cosim.commands.vcmac:vcmac_command",
+    "characterise": "cosim.commands.characterise:characterise_command",
+    "mvm": "cosim.commands.mvm:mvm_command",
+    "haq": "cosim.commands.haq:haq_command",
+    "field": "cosim.commands.field:field_group",
+    "nerf": "cosim.commands.nerf:nerf_group",
+    "sweep": "cosim.commands.haq:sweep_group",
+    "report": "cosim.commands.report:report_command",
+    "baseline": "cosim.commands.baseline:baseline_command",
+    "snn": "cosim.commands.snn:snn_group",
+    "verify": "cosim.commands.verify:verify_command",
+    "deploy": "cosim.commands.deploy:deploy_command",
+    "inpaint": "cosim.commands.inpaint:inpaint_group",
+}
+"""Each command's name and ``module:attribute``."""
 
-COMMANDS: list[click.Command] = [
-    run_command,
-    hardware_group,
-    netlist_group,
-    simulate_command,
-    waves_command,
-    vcmac_command,
-    characterise_command,
-    mvm_command,
-    haq_command,
-    field_group,
-    nerf_group,
-    sweep_group,
-    report_command,
-    baseline_command,
-    snn_group,
-    verify_command,
-    deploy_command,
-    inpaint_group,
-]
+
+def load_command(name: str) -> click.Command:
+    """The command ``name`` of :data:`COMMANDS`, its module imported.
+
+    Raises:
+        KeyError: no such command.
+    """
+    module, attr = COMMANDS[name].split(":")
+    command = getattr(importlib.import_module(module), attr)
+    if command.name != name:
+        raise RuntimeError(f"{COMMANDS[name]} is the command {command.name!r}, not {name!r}")
+    return command

@@ -20,8 +20,11 @@ def _blas_threads() -> set[int]:
 
 
 def _leaves(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    """Every command under ``group``, as the command line finds them (loaded on use)."""
     out = {}
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
         if isinstance(command, click.Group):
             out.update(_leaves(command, f"{prefix}{name} "))
         else:

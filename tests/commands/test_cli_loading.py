@@ -1,0 +1,40 @@
+"""The command line loads a command's module when the command is used."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+import pytest
+
+from cosim.cli import main
+from cosim.commands import COMMANDS, load_command
+
+
+def test_every_listed_command_loads_under_its_name() -> None:
+    ctx = click.Context(main)
+    assert set(main.list_commands(ctx)) >= set(COMMANDS)
+    for name in COMMANDS:
+        command = main.get_command(ctx, name)
+        assert command is not None and command.name == name
+        assert command is load_command(name)
+
+
+def test_an_unknown_command_is_none_and_a_one_line_error() -> None:
+    assert main.get_command(click.Context(main), "no-such-command") is None
+    res = subprocess.run([sys.executable, "-c", "from cosim.cli import main; main()",
+                          "no-such-command"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.startswith("error: no such command") and len(res.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [["netlist", "--help"], ["hardware", "list"]])
+def test_a_light_command_does_not_load_jax_or_matplotlib(argv: list[str]) -> None:
+    code = ("import sys\nfrom cosim.cli import main\ntry:\n    main()\nexcept SystemExit as e:\n"
+            "    assert e.code == 0, e.code\n"
+            "print(sorted(m for m in ('jax', 'matplotlib', 'pandas') if m in sys.modules))")
+    res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[-1] == "[]"
