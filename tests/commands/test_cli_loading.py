@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from cosim.cli import main
-from cosim.commands import COMMANDS, load_command
+from cosim.commands import COMMANDS, SUMMARY_CHARS, load_command
 
 
 def test_every_listed_command_loads_under_its_name() -> None:
@@ -19,6 +21,30 @@ def test_every_listed_command_loads_under_its_name() -> None:
         command = main.get_command(ctx, name)
         assert command is not None and command.name == name
         assert command is load_command(name)
+
+
+def test_help_lists_every_summary_whole_and_loads_no_command() -> None:
+    code = ("import sys\nfrom cosim.cli import main\ntry:\n    main()\nexcept SystemExit as e:\n"
+            "    assert e.code == 0, e.code\n"
+            "print(sorted(m for m in sys.modules if m.startswith('cosim.commands.')"
+            " or m in ('jax', 'matplotlib', 'pandas')))")
+    res = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "COLUMNS": "80"})
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[-1] == "[]"
+    for name, entry in COMMANDS.items():
+        assert len(entry.summary) <= SUMMARY_CHARS, name
+        assert any(line.split() == [name, *entry.summary.split()] for line in lines), name
+
+
+def test_a_loaded_command_keeps_its_summary_in_the_listing() -> None:
+    runner = CliRunner()
+    before = runner.invoke(main, ["--help"], terminal_width=80).output
+    for name in COMMANDS:
+        assert main.get_command(click.Context(main), name).get_short_help_str(
+            SUMMARY_CHARS) == COMMANDS[name].summary
+    assert runner.invoke(main, ["--help"], terminal_width=80).output == before
 
 
 def test_an_unknown_command_is_none_and_a_one_line_error() -> None:
