@@ -98,7 +98,15 @@ class EventSet:
         return self.events[self.offsets[i]:self.offsets[i + 1]]
 
     def subset(self, idx: np.ndarray) -> EventSet:
-        idx = np.asarray(idx, dtype=np.int64)
+        """The samples ``idx`` (indices in ``0..N-1``, in that order, repeats allowed).
+
+        Raises:
+            ConfigError: an index outside the set.
+        """
+        idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
+            raise ConfigError(f"sample indices must lie in 0..{len(self) - 1}")
+        # slices joined: a memory copy each, faster than gathering the records by index
         parts = [self.sample(int(i)) for i in idx]
         counts = np.array([p.size for p in parts], dtype=np.int64)
         ev = np.concatenate(parts) if parts else np.zeros(0, EVENT_DTYPE)

@@ -172,3 +172,17 @@ def test_bundled_mnist_digits():
     assert img.shape == (5000, 28, 28) and img.dtype == np.uint8
     assert np.bincount(lab).tolist() == [500] * 10
     assert img.max() == 255 and 0.05 < (img > 127).mean() < 0.3  # ink on a dark background
+
+
+def test_subset_takes_the_samples_asked_for_in_order():
+    img, lab = _digits(5)
+    es = synthesize(img, lab, FAST)
+    idx = np.array([3, 0, 3, 4])
+    sub = es.subset(idx)
+    assert len(sub) == 4 and sub.labels.tolist() == lab[idx].tolist()
+    for k, i in enumerate(idx):
+        np.testing.assert_array_equal(sub.sample(k), es.sample(int(i)))
+    assert len(es.subset(np.zeros(0, np.int64))) == 0
+    for bad in ([5], [-1]):
+        with pytest.raises(ConfigError, match="sample indices"):
+            es.subset(np.array(bad))
