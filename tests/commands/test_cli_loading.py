@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -23,16 +24,26 @@ def test_every_listed_command_loads_under_its_name() -> None:
         assert command is load_command(name)
 
 
-def test_help_lists_every_summary_whole_and_loads_no_command() -> None:
+HEAVY = ("jax", "matplotlib", "pandas")
+
+
+def _cosim_in_a_new_process(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``cosim argv`` (exit 0) in a fresh interpreter at 80 columns: its output lines and
+    the command modules and heavy libraries (``HEAVY``) it loaded."""
     code = ("import sys\nfrom cosim.cli import main\ntry:\n    main()\nexcept SystemExit as e:\n"
             "    assert e.code == 0, e.code\n"
-            "print(sorted(m for m in sys.modules if m.startswith('cosim.commands.')"
-            " or m in ('jax', 'matplotlib', 'pandas')))")
-    res = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True,
+            f"print(sorted(m for m in sys.modules if m.startswith('cosim.commands.') "
+            f"or m in {HEAVY!r}))")
+    res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
                          text=True, timeout=120, env={**os.environ, "COLUMNS": "80"})
     assert res.returncode == 0, res.stderr
-    lines = res.stdout.splitlines()
-    assert lines[-1] == "[]"
+    *lines, loaded = res.stdout.splitlines()
+    return lines, ast.literal_eval(loaded)
+
+
+def test_help_lists_every_summary_whole_and_loads_no_command() -> None:
+    lines, loaded = _cosim_in_a_new_process(["--help"])
+    assert loaded == []
     for name, entry in COMMANDS.items():
         assert len(entry.summary) <= SUMMARY_CHARS, name
         assert any(line.split() == [name, *entry.summary.split()] for line in lines), name
@@ -57,10 +68,5 @@ def test_an_unknown_command_is_none_and_a_one_line_error() -> None:
 
 @pytest.mark.parametrize("argv", [["netlist", "--help"], ["hardware", "list"]])
 def test_a_light_command_does_not_load_jax_or_matplotlib(argv: list[str]) -> None:
-    code = ("import sys\nfrom cosim.cli import main\ntry:\n    main()\nexcept SystemExit as e:\n"
-            "    assert e.code == 0, e.code\n"
-            "print(sorted(m for m in ('jax', 'matplotlib', 'pandas') if m in sys.modules))")
-    res = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
-                         timeout=120)
-    assert res.returncode == 0, res.stderr
-    assert res.stdout.splitlines()[-1] == "[]"
+    _, loaded = _cosim_in_a_new_process(argv)
+    assert [m for m in loaded if m in HEAVY] == []
